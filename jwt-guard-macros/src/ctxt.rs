@@ -1,0 +1,59 @@
+//! Collects every mistake in an attribute so one build reports them all.
+
+use proc_macro2::TokenStream;
+use quote::ToTokens;
+use std::fmt::Display;
+
+#[derive(Default)]
+pub(crate) struct Ctxt {
+    errors: Vec<syn::Error>,
+}
+
+impl Ctxt {
+    pub(crate) fn error_spanned_by(&mut self, tokens: impl ToTokens, msg: impl Display) {
+        self.errors.push(syn::Error::new_spanned(tokens, msg));
+    }
+
+    pub(crate) fn error_at(&mut self, span: proc_macro2::Span, msg: impl Display) {
+        self.errors.push(syn::Error::new(span, msg));
+    }
+
+    pub(crate) fn syn_error(&mut self, error: syn::Error) {
+        self.errors.push(error);
+    }
+
+    pub(crate) fn has_errors(&self) -> bool {
+        !self.errors.is_empty()
+    }
+
+    /// All errors as `compile_error!` invocations, or `None` when there were none.
+    pub(crate) fn into_compile_errors(self) -> Option<TokenStream> {
+        let mut iter = self.errors.into_iter();
+        let mut first = iter.next()?;
+        for e in iter {
+            first.combine(e);
+        }
+        Some(first.to_compile_error())
+    }
+}
+
+/// Records `value` into `slot`, reporting "`name` given twice" on a repeat.
+pub(crate) fn set_once<T>(
+    cx: &mut Ctxt,
+    slot: &mut Option<T>,
+    value: T,
+    at: &syn::Path,
+    attribute: &str,
+) {
+    if slot.is_some() {
+        cx.error_spanned_by(
+            at,
+            format!(
+                "`{}` given twice in `#[{attribute}]`",
+                at.to_token_stream().to_string().replace(' ', "")
+            ),
+        );
+    } else {
+        *slot = Some(value);
+    }
+}

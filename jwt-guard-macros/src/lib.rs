@@ -1,0 +1,24 @@
+//! Procedural macros for [jwt-guard](https://docs.rs/jwt-guard). Depend on `jwt-guard`,
+//! which re-exports these; this crate's expansions name `::jwt_guard::__private`.
+
+mod claims;
+mod ctxt;
+mod duration;
+mod route;
+mod use_jwt;
+
+use proc_macro::TokenStream;
+
+/// Protects a Rocket route with a JWT policy. Place it **above** the route attribute.
+///
+/// See the `jwt-guard` crate documentation for the options.
+#[proc_macro_attribute]
+pub fn use_jwt(attr: TokenStream, item: TokenStream) -> TokenStream {
+    use_jwt::expand(attr.into(), item.into()).into()
+}
+
+/// Implements `jwt_guard::Claims` for an application's claims struct.
+#[proc_macro_derive(Claims, attributes(claims))]
+pub fn derive_claims(input: TokenStream) -> TokenStream {
+    claims::expand(input.into()).into()
+}

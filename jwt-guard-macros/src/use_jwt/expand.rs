@@ -1,0 +1,92 @@
+//! Emits the zero-sized policy type, its `Policy` impl, and the injected guard.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::ItemFn;
+
+use super::parse::{RoleMode, RoleRef, UseJwtArgs};
+use crate::route;
+
+pub(super) fn expand(args: &UseJwtArgs, mut handler: ItemFn) -> TokenStream {
+    let policy = route::hidden_name("policy", &handler);
+    let vis = handler.vis.clone();
+    let claims_ty = match &args.claims {
+        Some(ty) => quote_spanned!(ty.span()=> #ty),
+        None => quote!(::jwt_guard::StandardClaims),
+    };
+    let optional = args.optional.is_some();
+    let fresh = match args.fresh {
+        Some(secs) => quote!(::core::option::Option::Some(#secs)),
+        None => quote!(::core::option::Option::None),
+    };
+    let claims = quote!(__jwt_guard_claims);
+    let p = quote!(::jwt_guard::__private);
+
+    let role_checks = args.roles.as_ref().map(|(mode, roles)| {
+        let tests: Vec<TokenStream> = roles
+            .iter()
+            .map(|role| match role {
+                RoleRef::Path(path) => {
+                    quote_spanned!(path.span()=> #p::has_role(#claims, &#path))
+                }
+                RoleRef::Name(name) => {
+                    quote_spanned!(name.span()=> #p::has_role_named(#claims, #name))
+                }
+            })
+            .collect();
+        match mode {
+            RoleMode::Any => quote! {
+                if !(false #(|| #tests)*) {
+                    return ::core::result::Result::Err(#p::Denied::role());
+                }
+            },
+            RoleMode::All => quote! {
+                #(
+                    if !#tests {
+                        return ::core::result::Result::Err(#p::Denied::role());
+                    }
+                )*
+            },
+        }
+    });
+    let scope_checks = args.scopes.iter().flatten().map(|scope| {
+        quote! {
+            if !#p::has_scope(#claims, #scope) {
+                return ::core::result::Result::Err(#p::Denied::scope(#scope));
+            }
+        }
+    });
+    let check = args.check.as_ref().map(|path| {
+        quote_spanned! {path.span()=>
+            if !#path(#claims) {
+                return ::core::result::Result::Err(#p::Denied::check());
+            }
+        }
+    });
+
+    let guard = syn::Ident::new("__jwt_guard_auth", proc_macro2::Span::call_site());
+    route::inject_guard(&mut handler, &guard, quote!(#p::Authorized<#policy>));
+
+    quote! {
+        #[doc(hidden)]
+        #[allow(non_camel_case_types)]
+        #vis struct #policy;
+
+        impl #p::Policy for #policy {
+            type Claims = #claims_ty;
+            const OPTIONAL: bool = #optional;
+            const MAX_LOGIN_AGE: ::core::option::Option<u64> = #fresh;
+
+            #[inline]
+            fn authorize(#claims: &Self::Claims) -> ::core::result::Result<(), #p::Denied> {
+                #role_checks
+                #(#scope_checks)*
+                #check
+                ::core::result::Result::Ok(())
+            }
+        }
+
+        #handler
+    }
+}

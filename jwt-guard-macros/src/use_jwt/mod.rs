@@ -1,0 +1,66 @@
+//! `#[use_jwt(...)]`: parse → validate → expand.
+
+mod expand;
+mod parse;
+
+use proc_macro2::TokenStream;
+
+use crate::ctxt::Ctxt;
+use crate::route;
+
+pub(crate) const ATTRIBUTE: &str = "use_jwt";
+
+pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let mut cx = Ctxt::default();
+    let args = parse::parse_args(&mut cx, attr);
+    let handler = match route::parse_handler(item.clone(), ATTRIBUTE) {
+        Ok(handler) => handler,
+        Err(e) => {
+            cx.syn_error(e);
+            return finish_with_errors(cx, item);
+        }
+    };
+    route::check_route_below(&mut cx, &handler, ATTRIBUTE);
+    if cx.has_errors() {
+        return finish_with_errors(cx, item);
+    }
+    expand::expand(&args, handler)
+}
+
+fn finish_with_errors(cx: Ctxt, item: TokenStream) -> TokenStream {
+    let errors = cx.into_compile_errors().unwrap_or_default();
+    route::with_errors(errors, item)
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    #[test]
+    fn injects_guard_first_and_keeps_where_clause() {
+        let out = super::expand(
+            quote!(role = Role::Admin),
+            quote! {
+                #[get("/x")]
+                fn handler<T>(x: T) -> String where T: Clone { String::new() }
+            },
+        )
+        .to_string();
+        assert!(out.contains("__jwt_guard_policy_handler"), "{out}");
+        assert!(out.contains("where T : Clone"), "{out}");
+        let guard = out.find("__jwt_guard_auth").unwrap_or(usize::MAX);
+        let own = out.find("x : T").unwrap_or(0);
+        assert!(guard < own, "guard must be the first parameter: {out}");
+    }
+
+    #[test]
+    fn reports_every_mistake_at_once() {
+        let out = super::expand(
+            quote!(rol = Admin, scope = 3, claims = A, claims = B),
+            quote! { #[get("/")] fn h() {} },
+        )
+        .to_string();
+        assert_eq!(out.matches("compile_error").count(), 3, "{out}");
+        assert!(out.contains("fn h"), "item must still be emitted: {out}");
+    }
+}

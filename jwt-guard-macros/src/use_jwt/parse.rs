@@ -1,0 +1,192 @@
+//! Reads `#[use_jwt(...)]` options into a model that keeps their spans.
+
+use proc_macro2::{Span, TokenStream};
+use syn::meta::ParseNestedMeta;
+use syn::parse::Parser;
+use syn::{Expr, ExprLit, Lit, LitStr, Path, Type};
+
+use super::ATTRIBUTE;
+use crate::ctxt::{set_once, Ctxt};
+use crate::duration::parse_duration_lit;
+
+const CLAIMS: &str = "claims";
+const ROLE: &str = "role";
+const SCOPE: &str = "scope";
+const CHECK: &str = "check";
+const OPTIONAL: &str = "optional";
+const FRESH: &str = "fresh";
+const OPTIONS: &str = "`claims`, `role`, `scope`, `check`, `optional`, `fresh`";
+
+/// One required role: a path to a value of the claims' role type, or a role name.
+pub(super) enum RoleRef {
+    Path(Path),
+    Name(LitStr),
+}
+
+/// How several roles combine.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum RoleMode {
+    Any,
+    All,
+}
+
+#[derive(Default)]
+pub(super) struct UseJwtArgs {
+    pub(super) claims: Option<Type>,
+    pub(super) roles: Option<(RoleMode, Vec<RoleRef>)>,
+    pub(super) scopes: Option<Vec<LitStr>>,
+    pub(super) check: Option<Path>,
+    pub(super) optional: Option<Span>,
+    pub(super) fresh: Option<u64>,
+}
+
+pub(super) fn parse_args(cx: &mut Ctxt, attr: TokenStream) -> UseJwtArgs {
+    let mut args = UseJwtArgs::default();
+    let parser = syn::meta::parser(|meta| {
+        parse_option(cx, &mut args, &meta)?;
+        Ok(())
+    });
+    if let Err(e) = parser.parse2(attr) {
+        cx.syn_error(e);
+    }
+    args
+}
+
+fn parse_option(cx: &mut Ctxt, args: &mut UseJwtArgs, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
+    let path = &meta.path;
+    if path.is_ident(CLAIMS) {
+        let ty: Type = meta.value()?.parse()?;
+        set_once(cx, &mut args.claims, ty, path, ATTRIBUTE);
+    } else if path.is_ident(ROLE) {
+        let expr: Expr = meta.value()?.parse()?;
+        if let Some(roles) = parse_roles(cx, &expr) {
+            set_once(cx, &mut args.roles, roles, path, ATTRIBUTE);
+        }
+    } else if path.is_ident(SCOPE) {
+        let expr: Expr = meta.value()?.parse()?;
+        if let Some(scopes) = parse_scopes(cx, &expr) {
+            set_once(cx, &mut args.scopes, scopes, path, ATTRIBUTE);
+        }
+    } else if path.is_ident(CHECK) {
+        let check: Path = meta.value()?.parse()?;
+        set_once(cx, &mut args.check, check, path, ATTRIBUTE);
+    } else if path.is_ident(OPTIONAL) {
+        if meta.input.peek(syn::Token![=]) {
+            let value: Expr = meta.value()?.parse()?;
+            cx.error_spanned_by(value, "`optional` takes no value; write `optional`");
+        }
+        set_once(cx, &mut args.optional, Span::call_site(), path, ATTRIBUTE);
+    } else if path.is_ident(FRESH) {
+        let lit: LitStr = meta.value()?.parse()?;
+        match parse_duration_lit(&lit) {
+            Ok(secs) => set_once(cx, &mut args.fresh, secs, path, ATTRIBUTE),
+            Err(e) => cx.syn_error(e),
+        }
+    } else {
+        let name = quote::ToTokens::to_token_stream(path)
+            .to_string()
+            .replace(' ', "");
+        cx.error_spanned_by(
+            path,
+            format!("unknown `#[{ATTRIBUTE}]` option `{name}`; expected {OPTIONS}"),
+        );
+        skip_value(meta)?;
+    }
+    Ok(())
+}
+
+/// Consumes `= value` or `(…)` after an unknown option so parsing can go on.
+fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
+    if meta.input.peek(syn::Token![=]) {
+        let _: Expr = meta.value()?.parse()?;
+    } else if meta.input.peek(syn::token::Paren) {
+        let _content;
+        syn::parenthesized!(_content in meta.input);
+    }
+    Ok(())
+}
+
+fn parse_role(cx: &mut Ctxt, expr: &Expr) -> Option<RoleRef> {
+    match expr {
+        Expr::Path(p) if p.qself.is_none() => Some(RoleRef::Path(p.path.clone())),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => {
+            if s.value().trim().is_empty() {
+                cx.error_spanned_by(s, "a role name cannot be empty");
+                return None;
+            }
+            Some(RoleRef::Name(s.clone()))
+        }
+        other => {
+            cx.error_spanned_by(
+                other,
+                "expected a role: a path such as `Role::Admin` or a name such as \"admin\"",
+            );
+            None
+        }
+    }
+}
+
+fn parse_roles(cx: &mut Ctxt, expr: &Expr) -> Option<(RoleMode, Vec<RoleRef>)> {
+    if let Expr::Call(call) = expr {
+        if let Expr::Path(func) = &*call.func {
+            let mode = if func.path.is_ident("any") {
+                Some(RoleMode::Any)
+            } else if func.path.is_ident("all") {
+                Some(RoleMode::All)
+            } else {
+                None
+            };
+            let Some(mode) = mode else {
+                cx.error_spanned_by(
+                    &call.func,
+                    "expected `any(…)` or `all(…)` around several roles",
+                );
+                return None;
+            };
+            if call.args.is_empty() {
+                cx.error_spanned_by(call, "`any(…)`/`all(…)` needs at least one role");
+                return None;
+            }
+            let roles: Vec<_> = call.args.iter().filter_map(|a| parse_role(cx, a)).collect();
+            return (roles.len() == call.args.len()).then_some((mode, roles));
+        }
+    }
+    parse_role(cx, expr).map(|r| (RoleMode::Any, vec![r]))
+}
+
+/// RFC 6749 §3.3 scope-token characters.
+fn valid_scope_token(token: &str) -> bool {
+    !token.is_empty()
+        && token
+            .bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+}
+
+fn parse_scopes(cx: &mut Ctxt, expr: &Expr) -> Option<Vec<LitStr>> {
+    let Expr::Lit(ExprLit {
+        lit: Lit::Str(s), ..
+    }) = expr
+    else {
+        cx.error_spanned_by(
+            expr,
+            "expected a scope string such as \"reports:read\" (several: \"a b\", all required)",
+        );
+        return None;
+    };
+    let value = s.value();
+    let tokens: Vec<&str> = value.split(' ').filter(|t| !t.is_empty()).collect();
+    if tokens.is_empty() {
+        cx.error_spanned_by(s, "a scope cannot be empty");
+        return None;
+    }
+    if let Some(bad) = tokens.iter().find(|t| !valid_scope_token(t)) {
+        cx.error_spanned_by(
+            s,
+            format!("`{bad}` is not a valid OAuth scope (RFC 6749 §3.3: printable ASCII, no `\"` or `\\`)"),
+        );
+        return None;
+    }
+    Some(tokens.into_iter().map(|t| LitStr::new(t, s.span())).collect())
+}

@@ -1,0 +1,245 @@
+//! Request guards: [`Jwt`] (verified claims) and [`Authorized`] (a compiled policy).
+
+use std::marker::PhantomData;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::{Ignite, Rocket, Sentinel};
+
+use crate::claims::{Claims, RegisteredClaims, StandardClaims, Token};
+use crate::config::MAX_TOKEN_BYTES;
+use crate::error::{AuthError, RecordedFailure};
+use crate::policy::Policy;
+use crate::runtime::JwtRuntime;
+
+/// Finds the bearer token in `Authorization`.
+///
+/// `Ok(None)`: no header, or a scheme that is not one of ours (e.g. `Basic`).
+/// `Err`: several `Authorization` headers, or a scheme of ours with no token or a
+/// token that is not token68 (RFC 7235).
+pub(crate) fn bearer_token<'r>(
+    req: &'r Request<'_>,
+    prefixes: &[String],
+) -> Result<Option<&'r str>, AuthError> {
+    let mut values = req.headers().get("Authorization");
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(AuthError::invalid_request(
+            "more than one Authorization header was sent",
+        ));
+    }
+    let value = value.trim();
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    if !prefixes.iter().any(|p| p.eq_ignore_ascii_case(scheme)) {
+        return Ok(None);
+    }
+    let token = rest.trim_start_matches(' ');
+    if token.is_empty() {
+        return Err(AuthError::invalid_request(
+            "the Authorization header has no token",
+        ));
+    }
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(AuthError::invalid_token("token is too large"));
+    }
+    let token68 = token
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b));
+    if !token68 {
+        return Err(AuthError::invalid_request(
+            "the Authorization header is malformed",
+        ));
+    }
+    Ok(Some(token))
+}
+
+type Verification<C> = Result<Option<Arc<Token<C>>>, AuthError>;
+
+/// The request's access token, verified at most once per request and claims type.
+struct CachedVerification<C>(Verification<C>);
+
+fn verify_request<'r, C: Claims>(req: &'r Request<'_>) -> &'r Verification<C> {
+    &req.local_cache(|| {
+        CachedVerification::<C>({
+            match JwtRuntime::from_request(req) {
+                None => Err(AuthError::invalid_token(
+                    "authentication is not configured on this server",
+                )),
+                Some(rt) => match bearer_token(req, &rt.config().header_prefixes) {
+                    Err(e) => Err(e),
+                    Ok(None) => Ok(None),
+                    Ok(Some(token)) => rt
+                        .verifier()
+                        .verify_access::<C>(token)
+                        .map(Some)
+                        .map_err(|e| AuthError::invalid_token(e.description())),
+                },
+            }
+        })
+    })
+    .0
+}
+
+fn fail<T>(req: &Request<'_>, error: AuthError) -> Outcome<T, AuthError> {
+    RecordedFailure::record(req, &error);
+    Outcome::Error((error.status(), error))
+}
+
+fn runtime_missing(rocket: &Rocket<Ignite>, guard: &str) -> bool {
+    if rocket.state::<JwtRuntime>().is_none() {
+        rocket::error!(
+            "`{guard}` needs jwt-guard's state: attach `jwt_guard::JwtGuard::fairing()` to this Rocket"
+        );
+        return true;
+    }
+    false
+}
+
+/// The verified claims of the request's access token.
+///
+/// Take it as a handler parameter. The token is verified once per request, however
+/// many guards ask for it. `Option<Jwt<C>>` makes the token optional (an invalid
+/// token then yields `None`; pair it with `#[use_jwt(optional)]` to refuse invalid
+/// tokens while accepting none).
+///
+/// Dereferences to the application's claims `C`.
+pub struct Jwt<C: Claims = StandardClaims> {
+    token: Arc<Token<C>>,
+}
+
+impl<C: Claims> Clone for Jwt<C> {
+    fn clone(&self) -> Self {
+        Self {
+            token: self.token.clone(),
+        }
+    }
+}
+
+impl<C: Claims + std::fmt::Debug> std::fmt::Debug for Jwt<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Jwt")
+            .field("registered", &self.token.registered)
+            .field("claims", &self.token.claims)
+            .finish()
+    }
+}
+
+impl<C: Claims> Jwt<C> {
+    /// The application's claims.
+    pub fn claims(&self) -> &C {
+        &self.token.claims
+    }
+
+    /// The registered claims (`sub`, `exp`, `jti`, `did`, …).
+    pub fn registered(&self) -> &RegisteredClaims {
+        &self.token.registered
+    }
+
+    /// The subject (user id).
+    pub fn subject(&self) -> &str {
+        &self.token.registered.sub
+    }
+
+    /// The device (login) this token belongs to, if any.
+    pub fn device_id(&self) -> Option<&str> {
+        self.token.registered.did.as_deref()
+    }
+
+    /// The token id.
+    pub fn token_id(&self) -> &str {
+        &self.token.registered.jti
+    }
+}
+
+impl<C: Claims> Deref for Jwt<C> {
+    type Target = C;
+
+    fn deref(&self) -> &C {
+        &self.token.claims
+    }
+}
+
+#[rocket::async_trait]
+impl<'r, C: Claims> FromRequest<'r> for Jwt<C> {
+    type Error = AuthError;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AuthError> {
+        match verify_request::<C>(req) {
+            Ok(Some(token)) => Outcome::Success(Jwt {
+                token: token.clone(),
+            }),
+            Ok(None) => fail(req, AuthError::missing_token()),
+            Err(e) => fail(req, e.clone()),
+        }
+    }
+}
+
+impl<C: Claims> Sentinel for Jwt<C> {
+    fn abort(rocket: &Rocket<Ignite>) -> bool {
+        runtime_missing(rocket, "Jwt")
+    }
+}
+
+/// Proof that the request passed the policy `P`. Injected by `#[use_jwt]`; handlers
+/// normally take [`Jwt`] instead.
+pub struct Authorized<P: Policy> {
+    jwt: Option<Jwt<P::Claims>>,
+    _policy: PhantomData<fn() -> P>,
+}
+
+impl<P: Policy> Authorized<P> {
+    /// The verified token (`None` only for an `optional` route reached without one).
+    pub fn jwt(&self) -> Option<&Jwt<P::Claims>> {
+        self.jwt.as_ref()
+    }
+}
+
+#[rocket::async_trait]
+impl<'r, P: Policy> FromRequest<'r> for Authorized<P> {
+    type Error = AuthError;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AuthError> {
+        let token = match verify_request::<P::Claims>(req) {
+            Err(e) => return fail(req, e.clone()),
+            Ok(None) if P::OPTIONAL => {
+                return Outcome::Success(Authorized {
+                    jwt: None,
+                    _policy: PhantomData,
+                })
+            }
+            Ok(None) => return fail(req, AuthError::missing_token()),
+            Ok(Some(token)) => token.clone(),
+        };
+        if let (Some(max_age), Some(rt)) = (P::MAX_LOGIN_AGE, JwtRuntime::from_request(req)) {
+            let login = token
+                .registered
+                .orig_iat
+                .unwrap_or(token.registered.iat);
+            if rt.verifier().clock().now().saturating_sub(login) > max_age {
+                return fail(
+                    req,
+                    AuthError::invalid_token("this route needs a recent login; sign in again"),
+                );
+            }
+        }
+        if let Err(denied) = P::authorize(&token.claims) {
+            return fail(
+                req,
+                AuthError::insufficient_scope(denied.description, denied.scope),
+            );
+        }
+        Outcome::Success(Authorized {
+            jwt: Some(Jwt { token }),
+            _policy: PhantomData,
+        })
+    }
+}
+
+impl<P: Policy> Sentinel for Authorized<P> {
+    fn abort(rocket: &Rocket<Ignite>) -> bool {
+        runtime_missing(rocket, "#[use_jwt]")
+    }
+}

@@ -1,0 +1,197 @@
+//! Minting access and refresh tokens.
+
+use std::fmt;
+use std::sync::Arc;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use rand::rngs::OsRng;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+
+use crate::claims::{Claims, NoClaims, RegisteredClaims, Token, TokenKind};
+use crate::clock::Clock;
+use crate::config::JwtConfig;
+use crate::keys::KeyRing;
+
+/// A token could not be signed (a key fault; never caused by request input).
+#[derive(Debug, Clone)]
+pub struct IssueError(String);
+
+impl fmt::Display for IssueError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot sign token: {}", self.0)
+    }
+}
+
+impl std::error::Error for IssueError {}
+
+/// A freshly signed token and the claims it carries.
+#[derive(Clone, Debug)]
+pub struct IssuedToken {
+    /// The compact JWS.
+    pub token: String,
+    /// Its registered claims (`jti`, `exp`, …), for bookkeeping.
+    pub claims: RegisteredClaims,
+}
+
+/// What the token endpoints return.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TokenPair {
+    /// The access token.
+    pub access: String,
+    /// The refresh token.
+    pub refresh: String,
+    /// The `Authorization` scheme to send the access token with.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+}
+
+/// Who a login is for, and from which login a token descends.
+#[derive(Clone, Debug)]
+pub struct Grant<'a> {
+    /// The subject (user id).
+    pub subject: &'a str,
+    /// The device (login) the tokens belong to, if devices are in use.
+    pub device_id: Option<&'a str>,
+    /// When the user originally logged in; bounds refreshing (`refresh_window`).
+    pub orig_iat: u64,
+}
+
+/// Signs tokens with the [`KeyRing`]'s signing key.
+///
+/// Take it in a handler as `&State<Issuer>`.
+#[derive(Clone)]
+pub struct Issuer {
+    keys: Arc<KeyRing>,
+    clock: Clock,
+    access_ttl: u64,
+    refresh_ttl: u64,
+    issuer: Option<String>,
+    audience: Option<String>,
+    token_type: String,
+}
+
+impl fmt::Debug for Issuer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Issuer")
+            .field("kid", &self.keys.signing_kid())
+            .field("access_ttl", &self.access_ttl)
+            .field("refresh_ttl", &self.refresh_ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+/// 128 random bits from the OS, base64url: a token id.
+pub(crate) fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+impl Issuer {
+    /// An issuer for `keys` under `config`.
+    pub fn new(keys: Arc<KeyRing>, config: &JwtConfig, clock: Clock) -> Self {
+        Self {
+            keys,
+            clock,
+            access_ttl: config.access_ttl.as_secs(),
+            refresh_ttl: config.refresh_ttl.as_secs(),
+            issuer: config.issuer.clone(),
+            audience: config.audience.clone(),
+            token_type: config
+                .header_prefixes
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "Bearer".into()),
+        }
+    }
+
+    /// The clock tokens are dated by.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Access-token lifetime in seconds.
+    pub fn access_ttl(&self) -> u64 {
+        self.access_ttl
+    }
+
+    /// Refresh-token lifetime in seconds.
+    pub fn refresh_ttl(&self) -> u64 {
+        self.refresh_ttl
+    }
+
+    fn registered(&self, kind: TokenKind, grant: &Grant<'_>, ttl: u64) -> RegisteredClaims {
+        let now = self.clock.now();
+        RegisteredClaims {
+            typ: kind,
+            sub: grant.subject.to_owned(),
+            exp: now.saturating_add(ttl),
+            iat: now,
+            nbf: Some(now),
+            jti: random_id(),
+            did: grant.device_id.map(str::to_owned),
+            orig_iat: Some(grant.orig_iat),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+        }
+    }
+
+    /// Signs `registered` + `claims` with the signing key.
+    pub fn sign<C: Serialize>(
+        &self,
+        registered: RegisteredClaims,
+        claims: &C,
+    ) -> Result<IssuedToken, IssueError> {
+        let mut header = jsonwebtoken::Header::new(self.keys.signing_algorithm());
+        header.kid = Some(self.keys.signing_kid().to_owned());
+        let token = Token {
+            registered,
+            claims,
+        };
+        let jws = jsonwebtoken::encode(&header, &token, self.keys.encoding_key())
+            .map_err(|e| IssueError(e.to_string()))?;
+        Ok(IssuedToken {
+            token: jws,
+            claims: token.registered,
+        })
+    }
+
+    /// An access token carrying `claims`.
+    pub fn access<C: Claims>(
+        &self,
+        grant: &Grant<'_>,
+        claims: &C,
+    ) -> Result<IssuedToken, IssueError> {
+        self.sign(self.registered(TokenKind::Access, grant, self.access_ttl), claims)
+    }
+
+    /// A refresh token.
+    pub fn refresh(&self, grant: &Grant<'_>) -> Result<IssuedToken, IssueError> {
+        self.sign(
+            self.registered(TokenKind::Refresh, grant, self.refresh_ttl),
+            &NoClaims {},
+        )
+    }
+
+    /// An access and a refresh token for the same grant.
+    pub fn pair<C: Claims>(
+        &self,
+        grant: &Grant<'_>,
+        claims: &C,
+    ) -> Result<(IssuedToken, IssuedToken), IssueError> {
+        Ok((self.access(grant, claims)?, self.refresh(grant)?))
+    }
+
+    /// The response body for a pair.
+    pub fn pair_body(&self, access: &IssuedToken, refresh: &IssuedToken) -> TokenPair {
+        TokenPair {
+            access: access.token.clone(),
+            refresh: refresh.token.clone(),
+            token_type: self.token_type.clone(),
+            expires_in: access.claims.exp.saturating_sub(access.claims.iat),
+        }
+    }
+}

@@ -1,0 +1,337 @@
+//! Signing and verification keys, chosen by `kid`, and their public JWKS.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash};
+use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, EncodingKey};
+use sha2::{Digest, Sha256};
+
+use crate::config::{JwtConfig, VerificationKeyConfig};
+
+/// Why a key could not be loaded. Reported at launch, never at request time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyError(String);
+
+impl KeyError {
+    fn new(msg: impl Into<String>) -> Self {
+        Self(msg.into())
+    }
+}
+
+impl fmt::Display for KeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for KeyError {}
+
+/// A key that verifies tokens of exactly one algorithm.
+pub(crate) struct VerificationKey {
+    pub(crate) algorithm: Algorithm,
+    pub(crate) key: DecodingKey,
+}
+
+/// The key tokens are signed with.
+struct SigningKey {
+    kid: String,
+    algorithm: Algorithm,
+    key: EncodingKey,
+}
+
+/// Every key jwt-guard knows: one signing key, and verification keys selected by
+/// exact `kid` (the signing key's own public half among them).
+///
+/// Rotating keys without logging anyone out: make the new key the signing key and
+/// list the old one under `verification_keys` until its last token has expired.
+pub struct KeyRing {
+    signing: SigningKey,
+    verifying: HashMap<String, VerificationKey>,
+    jwks: JwkSet,
+}
+
+impl fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyRing")
+            .field("signing_kid", &self.signing.kid)
+            .field("signing_algorithm", &self.signing.algorithm)
+            .field("verification_kids", &self.verifying.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+fn min_secret_len(algorithm: Algorithm) -> usize {
+    match algorithm {
+        Algorithm::HS384 => 48,
+        Algorithm::HS512 => 64,
+        _ => 32,
+    }
+}
+
+/// Reads PEM text given inline or as a path.
+fn read_pem(setting: &str, value: &str) -> Result<Vec<u8>, KeyError> {
+    if value.trim_start().starts_with("-----BEGIN") {
+        return Ok(value.as_bytes().to_vec());
+    }
+    std::fs::read(value)
+        .map_err(|e| KeyError::new(format!("{setting}: cannot read PEM file `{value}`: {e}")))
+}
+
+fn family_name(algorithm: Algorithm) -> &'static str {
+    match algorithm.family() {
+        AlgorithmFamily::Hmac => "HMAC secret",
+        AlgorithmFamily::Rsa => "RSA",
+        AlgorithmFamily::Ec => "EC",
+        AlgorithmFamily::Ed => "Ed25519",
+    }
+}
+
+fn hmac_secret(setting: &str, algorithm: Algorithm, secret: &str) -> Result<(), KeyError> {
+    let min = min_secret_len(algorithm);
+    if secret.len() < min {
+        return Err(KeyError::new(format!(
+            "{setting} is {} bytes; {algorithm:?} needs a secret of at least {min} bytes",
+            secret.len()
+        )));
+    }
+    Ok(())
+}
+
+fn public_jwk(mut jwk: Jwk, kid: &str) -> Jwk {
+    jwk.common.key_id = Some(kid.to_owned());
+    jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+    jwk
+}
+
+impl KeyRing {
+    /// Builds the ring from configuration, checking every key: present, readable,
+    /// of the type the algorithm needs, and (for HMAC) long enough.
+    pub fn from_config(config: &JwtConfig) -> Result<Self, KeyError> {
+        let algorithm = config.algorithm;
+        let mut verifying = HashMap::new();
+        let mut jwks = Vec::new();
+
+        let signing = if algorithm.family() == AlgorithmFamily::Hmac {
+            if config.private_key.is_some() {
+                return Err(KeyError::new(format!(
+                    "jwt.private_key is set but jwt.algorithm is {algorithm:?}, which uses jwt.secret"
+                )));
+            }
+            let secret = config.secret.as_deref().ok_or_else(|| {
+                KeyError::new(format!(
+                    "jwt.secret is missing; {algorithm:?} needs a secret of at least {} bytes",
+                    min_secret_len(algorithm)
+                ))
+            })?;
+            hmac_secret("jwt.secret", algorithm, secret)?;
+            let kid = match &config.kid {
+                Some(kid) => kid.clone(),
+                None => {
+                    // Deterministic across instances, and reveals nothing about the secret.
+                    let digest = Sha256::new()
+                        .chain_update(b"jwt-guard kid\0")
+                        .chain_update(secret.as_bytes())
+                        .finalize();
+                    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+                }
+            };
+            verifying.insert(
+                kid.clone(),
+                VerificationKey {
+                    algorithm,
+                    key: DecodingKey::from_secret(secret.as_bytes()),
+                },
+            );
+            SigningKey {
+                kid,
+                algorithm,
+                key: EncodingKey::from_secret(secret.as_bytes()),
+            }
+        } else {
+            if config.secret.is_some() {
+                return Err(KeyError::new(format!(
+                    "jwt.secret is set but jwt.algorithm is {algorithm:?}, which uses jwt.private_key"
+                )));
+            }
+            let source = config.private_key.as_deref().ok_or_else(|| {
+                KeyError::new(format!(
+                    "jwt.private_key is missing; {algorithm:?} needs a {} private key in PEM form",
+                    family_name(algorithm)
+                ))
+            })?;
+            let pem = read_pem("jwt.private_key", source)?;
+            let key = match algorithm.family() {
+                AlgorithmFamily::Rsa => EncodingKey::from_rsa_pem(&pem),
+                AlgorithmFamily::Ec => EncodingKey::from_ec_pem(&pem),
+                _ => EncodingKey::from_ed_pem(&pem),
+            }
+            .map_err(|e| {
+                KeyError::new(format!(
+                    "jwt.private_key is not a {} private key in PEM form (algorithm {algorithm:?}): {e}",
+                    family_name(algorithm)
+                ))
+            })?;
+            let jwk = Jwk::from_encoding_key(&key, algorithm).map_err(|e| {
+                KeyError::new(format!(
+                    "jwt.private_key does not fit algorithm {algorithm:?}: {e}"
+                ))
+            })?;
+            let kid = match &config.kid {
+                Some(kid) => kid.clone(),
+                None => jwk.thumbprint(ThumbprintHash::SHA256).map_err(|e| {
+                    KeyError::new(format!("jwt.private_key: cannot compute thumbprint: {e}"))
+                })?,
+            };
+            let decoding = DecodingKey::from_jwk(&jwk).map_err(|e| {
+                KeyError::new(format!("jwt.private_key: cannot derive public key: {e}"))
+            })?;
+            verifying.insert(
+                kid.clone(),
+                VerificationKey {
+                    algorithm,
+                    key: decoding,
+                },
+            );
+            jwks.push(public_jwk(jwk, &kid));
+            SigningKey {
+                kid,
+                algorithm,
+                key,
+            }
+        };
+
+        for (i, extra) in config.verification_keys.iter().enumerate() {
+            let setting = format!("jwt.verification_keys[{i}] (kid `{}`)", extra.kid);
+            if verifying.contains_key(&extra.kid) {
+                return Err(KeyError::new(format!(
+                    "{setting}: kid `{}` is used twice",
+                    extra.kid
+                )));
+            }
+            let (key, jwk) = load_verification_key(&setting, extra)?;
+            if let Some(jwk) = jwk {
+                jwks.push(public_jwk(jwk, &extra.kid));
+            }
+            verifying.insert(
+                extra.kid.clone(),
+                VerificationKey {
+                    algorithm: extra.algorithm,
+                    key,
+                },
+            );
+        }
+
+        let ring = Self {
+            signing,
+            verifying,
+            jwks: JwkSet { keys: jwks },
+        };
+        ring.self_test()?;
+        Ok(ring)
+    }
+
+    /// Signs and verifies a probe so that a key pair that does not match its
+    /// algorithm (say a P-384 key under ES256) stops launch instead of every request.
+    fn self_test(&self) -> Result<(), KeyError> {
+        let mut header = jsonwebtoken::Header::new(self.signing.algorithm);
+        header.kid = Some(self.signing.kid.clone());
+        let claims = serde_json::json!({ "exp": u64::MAX / 2, "probe": true });
+        let token = jsonwebtoken::encode(&header, &claims, &self.signing.key).map_err(|e| {
+            KeyError::new(format!(
+                "jwt.private_key cannot sign with {:?}: {e}",
+                self.signing.algorithm
+            ))
+        })?;
+        let key = self
+            .verifying
+            .get(&self.signing.kid)
+            .ok_or_else(|| KeyError::new("signing key missing from the verification keys"))?;
+        let validation = jsonwebtoken::Validation::new(self.signing.algorithm);
+        jsonwebtoken::decode::<serde_json::Value>(&token, &key.key, &validation).map_err(|e| {
+            KeyError::new(format!(
+                "jwt key does not verify its own {:?} signature: {e}",
+                self.signing.algorithm
+            ))
+        })?;
+        Ok(())
+    }
+
+    /// The `kid` new tokens carry.
+    pub fn signing_kid(&self) -> &str {
+        &self.signing.kid
+    }
+
+    /// The algorithm new tokens are signed with.
+    pub fn signing_algorithm(&self) -> Algorithm {
+        self.signing.algorithm
+    }
+
+    pub(crate) fn encoding_key(&self) -> &EncodingKey {
+        &self.signing.key
+    }
+
+    /// The verification key for `kid`; a token without `kid` is checked against
+    /// the signing key.
+    pub(crate) fn verification_key(&self, kid: Option<&str>) -> Option<&VerificationKey> {
+        self.verifying.get(kid.unwrap_or(&self.signing.kid))
+    }
+
+    /// Every verification `kid` with the algorithm bound to it.
+    pub fn kids(&self) -> impl Iterator<Item = (&str, Algorithm)> {
+        self.verifying
+            .iter()
+            .map(|(kid, key)| (kid.as_str(), key.algorithm))
+    }
+
+    /// Public keys as a JWKS (RFC 7517). Empty when every key is an HMAC secret:
+    /// secrets are never published.
+    pub fn jwks(&self) -> &JwkSet {
+        &self.jwks
+    }
+}
+
+fn load_verification_key(
+    setting: &str,
+    config: &VerificationKeyConfig,
+) -> Result<(DecodingKey, Option<Jwk>), KeyError> {
+    let algorithm = config.algorithm;
+    if algorithm.family() == AlgorithmFamily::Hmac {
+        if config.public_key.is_some() {
+            return Err(KeyError::new(format!(
+                "{setting}: public_key given for {algorithm:?}; use secret"
+            )));
+        }
+        let secret = config.secret.as_deref().ok_or_else(|| {
+            KeyError::new(format!("{setting}: secret is missing for {algorithm:?}"))
+        })?;
+        hmac_secret(&format!("{setting}.secret"), algorithm, secret)?;
+        return Ok((DecodingKey::from_secret(secret.as_bytes()), None));
+    }
+    if config.secret.is_some() {
+        return Err(KeyError::new(format!(
+            "{setting}: secret given for {algorithm:?}; use public_key"
+        )));
+    }
+    let source = config.public_key.as_deref().ok_or_else(|| {
+        KeyError::new(format!(
+            "{setting}: public_key is missing for {algorithm:?}"
+        ))
+    })?;
+    let pem = read_pem(setting, source)?;
+    let key = match algorithm.family() {
+        AlgorithmFamily::Rsa => DecodingKey::from_rsa_pem(&pem),
+        AlgorithmFamily::Ec => DecodingKey::from_ec_pem(&pem),
+        _ => DecodingKey::from_ed_pem(&pem),
+    }
+    .map_err(|e| {
+        KeyError::new(format!(
+            "{setting}: not a {} public key in PEM form (algorithm {algorithm:?}): {e}",
+            family_name(algorithm)
+        ))
+    })?;
+    let jwk = Jwk::from_decoding_key(&key, Some(algorithm)).map_err(|e| {
+        KeyError::new(format!("{setting}: cannot express as a JWK: {e}"))
+    })?;
+    Ok((key, Some(jwk)))
+}

@@ -1,0 +1,66 @@
+//! Everything a guard needs at request time, built once at ignite.
+
+use std::sync::Arc;
+
+use rocket::Request;
+
+use crate::clock::Clock;
+use crate::config::JwtConfig;
+use crate::issuer::Issuer;
+use crate::keys::KeyRing;
+use crate::revocation::RevocationSet;
+use crate::verifier::Verifier;
+
+/// jwt-guard's managed state: configuration, keys, verifier and issuer.
+///
+/// Built by the [`JwtGuard`](crate::JwtGuard) fairing; take it in a handler as
+/// `&State<JwtRuntime>` when you need more than the [`Issuer`].
+#[derive(Debug)]
+pub struct JwtRuntime {
+    config: JwtConfig,
+    keys: Arc<KeyRing>,
+    verifier: Verifier,
+    issuer: Issuer,
+}
+
+impl JwtRuntime {
+    /// Builds the runtime, checking configuration and keys.
+    pub fn new(config: JwtConfig, clock: Clock) -> Result<Self, String> {
+        config.validate()?;
+        let keys = Arc::new(KeyRing::from_config(&config).map_err(|e| e.to_string())?);
+        let revocations = Arc::new(RevocationSet::new());
+        let verifier = Verifier::new(keys.clone(), &config, clock.clone(), revocations);
+        let issuer = Issuer::new(keys.clone(), &config, clock);
+        Ok(Self {
+            config,
+            keys,
+            verifier,
+            issuer,
+        })
+    }
+
+    /// The runtime of the application serving `req`, if the fairing is attached.
+    pub fn from_request<'r>(req: &'r Request<'_>) -> Option<&'r JwtRuntime> {
+        req.rocket().state::<JwtRuntime>()
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &JwtConfig {
+        &self.config
+    }
+
+    /// The keys.
+    pub fn keys(&self) -> &Arc<KeyRing> {
+        &self.keys
+    }
+
+    /// The verifier.
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
+    }
+
+    /// The issuer.
+    pub fn issuer(&self) -> &Issuer {
+        &self.issuer
+    }
+}

@@ -1,0 +1,279 @@
+//! Token verification: strict RFC 8725 checks, then a cache for repeat requests.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use jsonwebtoken::{errors::ErrorKind, Validation};
+use serde::de::DeserializeOwned;
+
+use crate::cache::{CachedToken, VerifiedCache};
+use crate::claims::{Token, TokenKind};
+use crate::clock::Clock;
+use crate::config::{JwtConfig, MAX_TOKEN_BYTES};
+use crate::keys::KeyRing;
+use crate::revocation::RevocationSet;
+
+/// Why a token was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VerifyError {
+    /// Longer than [`MAX_TOKEN_BYTES`](crate::config::MAX_TOKEN_BYTES).
+    TooLarge,
+    /// Not a well-formed JWS, or claims of the wrong shape.
+    Malformed,
+    /// The header names a `kid` no configured key has.
+    UnknownKey,
+    /// The header's `alg` is not the algorithm bound to the key.
+    AlgorithmMismatch,
+    /// The header lists `crit` extensions, none of which are supported.
+    UnsupportedCritical,
+    /// The signature does not verify.
+    BadSignature,
+    /// `exp` has passed.
+    Expired,
+    /// `nbf` is in the future.
+    NotYetValid,
+    /// A token of another kind (`typ`) was presented.
+    WrongKind {
+        /// The kind that was required.
+        expected: TokenKind,
+    },
+    /// `iss` is not the configured issuer.
+    WrongIssuer,
+    /// `aud` is not the expected audience.
+    WrongAudience,
+    /// The token, its device, or its user's tokens were revoked.
+    Revoked,
+}
+
+impl VerifyError {
+    /// A short description, safe to send to the client.
+    pub fn description(&self) -> &'static str {
+        match self {
+            VerifyError::TooLarge => "token is too large",
+            VerifyError::Malformed => "token is malformed",
+            VerifyError::UnknownKey => "token was signed with an unknown key",
+            VerifyError::AlgorithmMismatch => "token algorithm does not match its key",
+            VerifyError::UnsupportedCritical => "token has unsupported critical header parameters",
+            VerifyError::BadSignature => "token signature is invalid",
+            VerifyError::Expired => "token has expired",
+            VerifyError::NotYetValid => "token is not valid yet",
+            VerifyError::WrongKind { expected } => match expected {
+                TokenKind::Access => "an access token is required",
+                TokenKind::Refresh => "a refresh token is required",
+                TokenKind::Link => "a link token is required",
+            },
+            VerifyError::WrongIssuer => "token issuer is not accepted",
+            VerifyError::WrongAudience => "token audience is not accepted",
+            VerifyError::Revoked => "token has been revoked",
+        }
+    }
+}
+
+impl fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.description())
+    }
+}
+
+impl std::error::Error for VerifyError {}
+
+/// Checks tokens against the [`KeyRing`] and the configuration.
+///
+/// Every decode: size limit before parsing; `kid` looked up exactly; the algorithm
+/// taken from the key (a token naming another is refused); `crit` refused; `jku`,
+/// `x5u`, `x5c` and `jwk` headers ignored; signature; `typ`; `exp` (required) and
+/// `nbf` against [`Clock`] with the configured leeway; `iss`/`aud` when configured;
+/// then the [`RevocationSet`].
+pub struct Verifier {
+    keys: Arc<KeyRing>,
+    validations: HashMap<String, Validation>,
+    leeway: u64,
+    clock: Clock,
+    cache: VerifiedCache,
+    revocations: Arc<RevocationSet>,
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verifier")
+            .field("keys", &self.keys)
+            .field("leeway", &self.leeway)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Verifier {
+    /// A verifier for `keys` under `config`.
+    pub fn new(
+        keys: Arc<KeyRing>,
+        config: &JwtConfig,
+        clock: Clock,
+        revocations: Arc<RevocationSet>,
+    ) -> Self {
+        let validations = keys
+            .kids()
+            .map(|(kid, algorithm)| {
+                let mut v = Validation::new(algorithm);
+                // Time checks are ours (one clock, one leeway, also on cache hits).
+                v.validate_exp = false;
+                v.validate_nbf = false;
+                v.leeway = 0;
+                v.set_required_spec_claims(&["exp"]);
+                if let Some(iss) = &config.issuer {
+                    v.set_issuer(&[iss]);
+                }
+                match &config.audience {
+                    Some(aud) => v.set_audience(&[aud]),
+                    None => v.validate_aud = false,
+                }
+                (kid.to_owned(), v)
+            })
+            .collect();
+        Self {
+            keys,
+            validations,
+            leeway: config.leeway.as_secs(),
+            clock,
+            cache: VerifiedCache::new(config.cache_capacity),
+            revocations,
+        }
+    }
+
+    /// The clock used for every time check.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The revocations consulted on every verify.
+    pub fn revocations(&self) -> &Arc<RevocationSet> {
+        &self.revocations
+    }
+
+    /// Verifies an access token, remembering it so that the same token costs a map
+    /// look-up next time (expiry and revocation are still checked then).
+    pub fn verify_access<C>(&self, token: &str) -> Result<Arc<Token<C>>, VerifyError>
+    where
+        C: DeserializeOwned + Send + Sync + 'static,
+    {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(VerifyError::TooLarge);
+        }
+        let now = self.clock.now();
+        if let Some(hit) = self.cache.get(token) {
+            if let Ok(decoded) = hit.token.downcast::<Token<C>>() {
+                self.check_times(hit.exp, hit.nbf, now)?;
+                self.check_revocation(&decoded)?;
+                return Ok(decoded);
+            }
+        }
+        let decoded: Token<C> = self.decode(token, TokenKind::Access, None)?;
+        self.check_times(decoded.registered.exp, decoded.registered.nbf, now)?;
+        self.check_revocation(&decoded)?;
+        let decoded = Arc::new(decoded);
+        self.cache.insert(
+            token,
+            CachedToken {
+                exp: decoded.registered.exp,
+                nbf: decoded.registered.nbf,
+                token: decoded.clone(),
+            },
+            now,
+        );
+        Ok(decoded)
+    }
+
+    /// Verifies a token of `kind` without the cache (refresh and link tokens are
+    /// used once). `audience` overrides the configured audience (links are bound to
+    /// their target through `aud`).
+    pub fn verify<C>(
+        &self,
+        token: &str,
+        kind: TokenKind,
+        audience: Option<&str>,
+    ) -> Result<Token<C>, VerifyError>
+    where
+        C: DeserializeOwned,
+    {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(VerifyError::TooLarge);
+        }
+        let decoded: Token<C> = self.decode(token, kind, audience)?;
+        self.check_times(decoded.registered.exp, decoded.registered.nbf, self.clock.now())?;
+        self.check_revocation(&decoded)?;
+        Ok(decoded)
+    }
+
+    fn decode<C: DeserializeOwned>(
+        &self,
+        token: &str,
+        kind: TokenKind,
+        audience: Option<&str>,
+    ) -> Result<Token<C>, VerifyError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Malformed)?;
+        if header.crit.is_some() {
+            return Err(VerifyError::UnsupportedCritical);
+        }
+        let kid = header.kid.as_deref();
+        let key = self
+            .keys
+            .verification_key(kid)
+            .ok_or(VerifyError::UnknownKey)?;
+        if header.alg != key.algorithm {
+            return Err(VerifyError::AlgorithmMismatch);
+        }
+        let kid = kid.unwrap_or(self.keys.signing_kid());
+        let base = self.validations.get(kid).ok_or(VerifyError::UnknownKey)?;
+        let overridden;
+        let validation = match audience {
+            None => base,
+            Some(aud) => {
+                let mut v = base.clone();
+                v.set_audience(&[aud]);
+                v.validate_aud = true;
+                overridden = v;
+                &overridden
+            }
+        };
+        let data = jsonwebtoken::decode::<Token<C>>(token, &key.key, validation).map_err(|e| {
+            match e.kind() {
+                ErrorKind::InvalidSignature => VerifyError::BadSignature,
+                ErrorKind::InvalidAlgorithm => VerifyError::AlgorithmMismatch,
+                ErrorKind::InvalidIssuer => VerifyError::WrongIssuer,
+                ErrorKind::InvalidAudience => VerifyError::WrongAudience,
+                ErrorKind::MissingRequiredClaim(claim) if claim == "iss" => {
+                    VerifyError::WrongIssuer
+                }
+                ErrorKind::MissingRequiredClaim(claim) if claim == "aud" => {
+                    VerifyError::WrongAudience
+                }
+                ErrorKind::ExpiredSignature => VerifyError::Expired,
+                ErrorKind::ImmatureSignature => VerifyError::NotYetValid,
+                _ => VerifyError::Malformed,
+            }
+        })?;
+        if data.claims.registered.typ != kind {
+            return Err(VerifyError::WrongKind { expected: kind });
+        }
+        Ok(data.claims)
+    }
+
+    fn check_times(&self, exp: u64, nbf: Option<u64>, now: u64) -> Result<(), VerifyError> {
+        if exp.saturating_add(self.leeway) <= now {
+            return Err(VerifyError::Expired);
+        }
+        if let Some(nbf) = nbf {
+            if nbf > now.saturating_add(self.leeway) {
+                return Err(VerifyError::NotYetValid);
+            }
+        }
+        Ok(())
+    }
+
+    fn check_revocation<C>(&self, token: &Token<C>) -> Result<(), VerifyError> {
+        if self.revocations.is_revoked(&token.registered) {
+            return Err(VerifyError::Revoked);
+        }
+        Ok(())
+    }
+}
