@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use jsonwebtoken::jwk::JwkSet;
 use rocket::serde::json::{self, Json};
-use rocket::{get, post, routes, Route, State};
+use rocket::request::{FromRequest, Outcome};
+use rocket::{get, post, routes, Request, Route, State};
 use serde::{Deserialize, Serialize};
 
 use crate::claims::{Claims, NoClaims, TokenKind};
@@ -36,14 +37,19 @@ pub struct Principal<C> {
 /// impl Authenticator for OneUser {
 ///     type Claims = StandardClaims;
 ///
-///     async fn authenticate(&self, username: &str, password: &str) -> Option<Principal<StandardClaims>> {
+///     async fn authenticate(
+///         &self,
+///         _req: &rocket::Request<'_>,
+///         username: &str,
+///         password: &str,
+///     ) -> Option<Principal<StandardClaims>> {
 ///         (username == "ada" && password == "correct horse").then(|| Principal {
 ///             subject: "ada".into(),
 ///             claims: StandardClaims::default(),
 ///         })
 ///     }
 ///
-///     async fn claims_for(&self, subject: &str) -> Option<StandardClaims> {
+///     async fn claims_for(&self, _req: &rocket::Request<'_>, subject: &str) -> Option<StandardClaims> {
 ///         (subject == "ada").then(StandardClaims::default)
 ///     }
 /// }
@@ -59,15 +65,21 @@ pub trait Authenticator: Send + Sync + 'static {
 
     /// Checks a username and password. Return `None` for an unknown user and for a
     /// wrong password alike, taking the same time for both.
-    async fn authenticate(&self, username: &str, password: &str)
-        -> Option<Principal<Self::Claims>>;
+    ///
+    /// `req` gives access to managed state (a database pool, say) and the client.
+    async fn authenticate(
+        &self,
+        req: &Request<'_>,
+        username: &str,
+        password: &str,
+    ) -> Option<Principal<Self::Claims>>;
 
     /// The current claims of `subject`, or `None` if the user no longer exists (their
     /// refresh then fails). Called on every refresh, so role changes take effect.
-    async fn claims_for(&self, subject: &str) -> Option<Self::Claims>;
+    async fn claims_for(&self, req: &Request<'_>, subject: &str) -> Option<Self::Claims>;
 
     /// Called after each successful login, e.g. to update a last-login column.
-    async fn record_login(&self, _subject: &str, _at: u64) {}
+    async fn record_login(&self, _req: &Request<'_>, _subject: &str, _at: u64) {}
 }
 
 /// [`Authenticator`] with its claims type erased, so the routes need no generics.
@@ -75,12 +87,18 @@ pub trait Authenticator: Send + Sync + 'static {
 pub(crate) trait TokenGrants: Send + Sync {
     async fn login(
         &self,
+        req: &Request<'_>,
         issuer: &Issuer,
         username: &str,
         password: &str,
     ) -> Result<TokenPair, AuthError>;
 
-    async fn refresh(&self, issuer: &Issuer, grant: Grant<'_>) -> Result<TokenPair, AuthError>;
+    async fn refresh(
+        &self,
+        req: &Request<'_>,
+        issuer: &Issuer,
+        grant: Grant<'_>,
+    ) -> Result<TokenPair, AuthError>;
 }
 
 fn issue_failed(e: impl std::fmt::Display) -> AuthError {
@@ -92,12 +110,13 @@ fn issue_failed(e: impl std::fmt::Display) -> AuthError {
 impl<A: Authenticator> TokenGrants for A {
     async fn login(
         &self,
+        req: &Request<'_>,
         issuer: &Issuer,
         username: &str,
         password: &str,
     ) -> Result<TokenPair, AuthError> {
         let principal = self
-            .authenticate(username, password)
+            .authenticate(req, username, password)
             .await
             .ok_or_else(AuthError::invalid_credentials)?;
         let now = issuer.clock().now();
@@ -109,17 +128,34 @@ impl<A: Authenticator> TokenGrants for A {
         let (access, refresh) = issuer
             .pair(&grant, &principal.claims)
             .map_err(issue_failed)?;
-        self.record_login(&principal.subject, now).await;
+        self.record_login(req, &principal.subject, now).await;
         Ok(issuer.pair_body(&access, &refresh))
     }
 
-    async fn refresh(&self, issuer: &Issuer, grant: Grant<'_>) -> Result<TokenPair, AuthError> {
+    async fn refresh(
+        &self,
+        req: &Request<'_>,
+        issuer: &Issuer,
+        grant: Grant<'_>,
+    ) -> Result<TokenPair, AuthError> {
         let claims = self
-            .claims_for(grant.subject)
+            .claims_for(req, grant.subject)
             .await
             .ok_or_else(|| AuthError::invalid_token("the token's user no longer exists"))?;
         let (access, refresh) = issuer.pair(&grant, &claims).map_err(issue_failed)?;
         Ok(issuer.pair_body(&access, &refresh))
+    }
+}
+
+/// The request itself, for handing to the [`Authenticator`].
+pub(crate) struct RequestRef<'r>(pub(crate) &'r Request<'r>);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for RequestRef<'r> {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        Outcome::Success(RequestRef(req))
     }
 }
 
@@ -183,6 +219,7 @@ async fn obtain(
     body: Result<Json<LoginRequest>, json::Error<'_>>,
     rt: Option<&State<JwtRuntime>>,
     grants: Option<&State<Grants>>,
+    req: RequestRef<'_>,
 ) -> Result<Json<TokenPair>, AuthError> {
     let body = json_body(body)?;
     if body.username.len() > MAX_CREDENTIAL_BYTES || body.password.len() > MAX_CREDENTIAL_BYTES {
@@ -192,7 +229,7 @@ async fn obtain(
     let grants = grants.ok_or_else(|| AuthError::invalid_request("login is not configured"))?;
     let pair = grants
         .0
-        .login(rt.issuer(), &body.username, &body.password)
+        .login(req.0, rt.issuer(), &body.username, &body.password)
         .await?;
     Ok(Json(pair))
 }
@@ -202,6 +239,7 @@ async fn refresh(
     body: Result<Json<RefreshRequest>, json::Error<'_>>,
     rt: Option<&State<JwtRuntime>>,
     grants: Option<&State<Grants>>,
+    req: RequestRef<'_>,
 ) -> Result<Json<TokenPair>, AuthError> {
     let body = json_body(body)?;
     let rt = runtime(rt)?;
@@ -223,7 +261,7 @@ async fn refresh(
         device_id: reg.did.as_deref(),
         orig_iat,
     };
-    Ok(Json(grants.0.refresh(rt.issuer(), grant).await?))
+    Ok(Json(grants.0.refresh(req.0, rt.issuer(), grant).await?))
 }
 
 #[post("/auth/token/verify", data = "<body>")]

@@ -4,9 +4,11 @@ use std::sync::Arc;
 
 use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::{Build, Request, Response, Rocket};
+use rocket_db_pools::Database;
 
 use crate::clock::Clock;
 use crate::config::JwtConfig;
+use crate::db::JwtDb;
 use crate::endpoints::{self, Authenticator, Grants};
 use crate::error::RecordedFailure;
 use crate::runtime::JwtRuntime;
@@ -67,6 +69,21 @@ impl JwtGuard {
     }
 }
 
+/// Initialises [`JwtDb`] unless the application attached `JwtDb::init()` itself.
+async fn init_database(rocket: Rocket<Build>) -> fairing::Result {
+    if JwtDb::fetch(&rocket).is_some() {
+        return Ok(rocket);
+    }
+    if rocket.figment().find_value("databases.jwt_guard.url").is_err() {
+        rocket::error!(
+            "jwt-guard: no database configured; set `databases.jwt_guard.url` \
+             (e.g. ROCKET_DATABASES='{{jwt_guard={{url=\"sqlite://jwt.db\"}}}}')"
+        );
+        return Err(rocket);
+    }
+    JwtDb::init().on_ignite(rocket).await
+}
+
 #[rocket::async_trait]
 impl Fairing for JwtGuard {
     fn info(&self) -> Info {
@@ -96,6 +113,10 @@ impl Fairing for JwtGuard {
                 rocket::error!("jwt-guard: {e}");
                 return Err(rocket);
             }
+        };
+        let rocket = match init_database(rocket).await {
+            Ok(rocket) => rocket,
+            Err(rocket) => return Err(rocket),
         };
         let issuer = runtime.issuer().clone();
         let mut rocket = rocket.manage(runtime).manage(issuer);

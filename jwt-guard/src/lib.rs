@@ -8,6 +8,7 @@ mod cache;
 mod claims;
 mod clock;
 mod config;
+mod db;
 mod duration;
 mod endpoints;
 mod error;
@@ -25,6 +26,7 @@ pub use claims::{
 };
 pub use clock::Clock;
 pub use config::{JwtConfig, VerificationKeyConfig, MAX_LEEWAY_SECS, MAX_TOKEN_BYTES};
+pub use db::{Backend, JwtDb, JwtPool};
 pub use duration::{parse_duration, DurationError, HumanDuration};
 pub use endpoints::{
     routes, Authenticator, LoginRequest, Principal, RefreshRequest, VerifyRequest,

@@ -1,1 +1,21 @@
-fn main(){}
+//! Runs the showcase: `cargo run -p showcase`.
+
+const WALKTHROUGH: &str = r#"
+jwt-guard showcase — try it:
+
+  TOKEN=$(curl -s localhost:8000/auth/token -H 'Content-Type: application/json' \
+      -d '{"username":"alice","password":"alice-password"}' | sed 's/.*"access":"\([^"]*\)".*/\1/')
+  curl -i localhost:8000/me -H "Authorization: Bearer $TOKEN"            # 200
+  curl -i localhost:8000/admin/stats -H "Authorization: Bearer $TOKEN"   # 403 (alice is no admin)
+  curl -i localhost:8000/reports -H "Authorization: Bearer $TOKEN"       # 200 (scope reports:read)
+  curl -i localhost:8000/me                                              # 401 with WWW-Authenticate
+
+Users: alice, bob (role user), admin (role admin); passwords <name>-password.
+"#;
+
+#[rocket::main]
+async fn main() -> Result<(), Box<rocket::Error>> {
+    println!("{WALKTHROUGH}");
+    showcase::rocket().launch().await.map_err(Box::new)?;
+    Ok(())
+}
