@@ -71,7 +71,7 @@ impl JwtGuard {
 
 /// Initialises [`JwtDb`] unless the application attached `JwtDb::init()` itself.
 async fn init_database(rocket: Rocket<Build>) -> fairing::Result {
-    if JwtDb::fetch(&rocket).is_some() {
+    if rocket.state::<JwtDb>().is_some() {
         return Ok(rocket);
     }
     if rocket.figment().find_value("databases.jwt_guard.url").is_err() {

@@ -8,7 +8,7 @@ use jsonwebtoken::{errors::ErrorKind, Validation};
 use serde::de::DeserializeOwned;
 
 use crate::cache::{CachedToken, VerifiedCache};
-use crate::claims::{Token, TokenKind};
+use crate::claims::{NoClaims, Token, TokenKind};
 use crate::clock::Clock;
 use crate::config::{JwtConfig, MAX_TOKEN_BYTES};
 use crate::keys::KeyRing;
@@ -235,23 +235,21 @@ impl Verifier {
                 &overridden
             }
         };
-        let data = jsonwebtoken::decode::<Token<C>>(token, &key.key, validation).map_err(|e| {
-            match e.kind() {
-                ErrorKind::InvalidSignature => VerifyError::BadSignature,
-                ErrorKind::InvalidAlgorithm => VerifyError::AlgorithmMismatch,
-                ErrorKind::InvalidIssuer => VerifyError::WrongIssuer,
-                ErrorKind::InvalidAudience => VerifyError::WrongAudience,
-                ErrorKind::MissingRequiredClaim(claim) if claim == "iss" => {
-                    VerifyError::WrongIssuer
-                }
-                ErrorKind::MissingRequiredClaim(claim) if claim == "aud" => {
-                    VerifyError::WrongAudience
-                }
-                ErrorKind::ExpiredSignature => VerifyError::Expired,
-                ErrorKind::ImmatureSignature => VerifyError::NotYetValid,
-                _ => VerifyError::Malformed,
+        let data = match jsonwebtoken::decode::<Token<C>>(token, &key.key, validation) {
+            Ok(data) => data,
+            Err(e) if matches!(e.kind(), ErrorKind::Json(_)) => {
+                // Claims of another shape: say so precisely when it is a genuine token
+                // of another kind (a refresh token lacks the app's claims).
+                let other = jsonwebtoken::decode::<Token<NoClaims>>(token, &key.key, validation);
+                return Err(match other {
+                    Ok(other) if other.claims.registered.typ != kind => {
+                        VerifyError::WrongKind { expected: kind }
+                    }
+                    _ => VerifyError::Malformed,
+                });
             }
-        })?;
+            Err(e) => return Err(map_error(&e)),
+        };
         if data.claims.registered.typ != kind {
             return Err(VerifyError::WrongKind { expected: kind });
         }
@@ -275,5 +273,19 @@ impl Verifier {
             return Err(VerifyError::Revoked);
         }
         Ok(())
+    }
+}
+
+fn map_error(e: &jsonwebtoken::errors::Error) -> VerifyError {
+    match e.kind() {
+        ErrorKind::InvalidSignature => VerifyError::BadSignature,
+        ErrorKind::InvalidAlgorithm => VerifyError::AlgorithmMismatch,
+        ErrorKind::InvalidIssuer => VerifyError::WrongIssuer,
+        ErrorKind::InvalidAudience => VerifyError::WrongAudience,
+        ErrorKind::MissingRequiredClaim(claim) if claim == "iss" => VerifyError::WrongIssuer,
+        ErrorKind::MissingRequiredClaim(claim) if claim == "aud" => VerifyError::WrongAudience,
+        ErrorKind::ExpiredSignature => VerifyError::Expired,
+        ErrorKind::ImmatureSignature => VerifyError::NotYetValid,
+        _ => VerifyError::Malformed,
     }
 }
