@@ -119,14 +119,20 @@ impl Verifier {
                 v.validate_exp = false;
                 v.validate_nbf = false;
                 v.leeway = 0;
-                v.set_required_spec_claims(&["exp"]);
+                // A configured iss/aud must be present, not merely right when present.
+                let mut required = vec!["exp"];
                 if let Some(iss) = &config.issuer {
                     v.set_issuer(&[iss]);
+                    required.push("iss");
                 }
                 match &config.audience {
-                    Some(aud) => v.set_audience(&[aud]),
+                    Some(aud) => {
+                        v.set_audience(&[aud]);
+                        required.push("aud");
+                    }
                     None => v.validate_aud = false,
                 }
+                v.set_required_spec_claims(&required);
                 (kid.to_owned(), v)
             })
             .collect();
@@ -231,6 +237,7 @@ impl Verifier {
                 let mut v = base.clone();
                 v.set_audience(&[aud]);
                 v.validate_aud = true;
+                v.required_spec_claims.insert("aud".to_owned());
                 overridden = v;
                 &overridden
             }
