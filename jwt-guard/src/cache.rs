@@ -1,16 +1,20 @@
 //! A bounded memory of tokens whose signature has already been checked.
 //!
-//! Keyed by the exact token text, so a hit means "these very bytes verified before".
-//! Expiry and revocation are still checked on every hit by the verifier; only the
-//! signature check and the JSON parsing are skipped.
+//! A hit means "these very bytes verified before": entries keep the whole token and
+//! a hit compares it in full. Only the last bytes (the signature's tail) are hashed,
+//! which keeps a hit cheap; that is safe because only genuinely signed tokens are ever
+//! inserted, so their tails are unpredictable and cannot be made to collide. Expiry
+//! and revocation are still checked on every hit by the verifier.
 
 use std::any::Any;
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::{Arc, RwLock};
 
 const SHARDS: usize = 16;
+/// Bytes of the token (from its end) that are hashed.
+const HASHED_TAIL: usize = 32;
 
 /// What is remembered about one verified token.
 #[derive(Clone)]
@@ -21,8 +25,33 @@ pub(crate) struct CachedToken {
     pub(crate) token: Arc<dyn Any + Send + Sync>,
 }
 
+struct Slot {
+    text: Box<str>,
+    entry: CachedToken,
+}
+
+/// The keys are already hashes: pass them through.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type Shard = HashMap<u64, Vec<Slot>, BuildHasherDefault<PassThrough>>;
+
 pub(crate) struct VerifiedCache {
-    shards: Box<[RwLock<HashMap<Box<str>, CachedToken>>]>,
+    shards: Box<[RwLock<Shard>]>,
     per_shard: usize,
     hasher: RandomState,
 }
@@ -31,7 +60,7 @@ impl VerifiedCache {
     pub(crate) fn new(capacity: usize) -> Self {
         let per_shard = capacity.div_ceil(SHARDS);
         let shards = (0..SHARDS)
-            .map(|_| RwLock::new(HashMap::new()))
+            .map(|_| RwLock::new(Shard::default()))
             .collect::<Vec<_>>()
             .into_boxed_slice();
         Self {
@@ -41,39 +70,55 @@ impl VerifiedCache {
         }
     }
 
-    fn shard(&self, token: &str) -> &RwLock<HashMap<Box<str>, CachedToken>> {
-        let index = (self.hasher.hash_one(token) as usize) % SHARDS;
-        &self.shards[index]
+    fn locate(&self, token: &str) -> (u64, &RwLock<Shard>) {
+        let bytes = token.as_bytes();
+        let tail = &bytes[bytes.len().saturating_sub(HASHED_TAIL)..];
+        let hash = self.hasher.hash_one(tail);
+        (hash, &self.shards[(hash as usize) % SHARDS])
     }
 
     pub(crate) fn get(&self, token: &str) -> Option<CachedToken> {
         if self.per_shard == 0 {
             return None;
         }
-        let shard = self.shard(token).read().ok()?;
-        shard.get(token).cloned()
+        let (hash, shard) = self.locate(token);
+        let shard = shard.read().ok()?;
+        shard
+            .get(&hash)?
+            .iter()
+            .find(|slot| &*slot.text == token)
+            .map(|slot| slot.entry.clone())
     }
 
     pub(crate) fn insert(&self, token: &str, entry: CachedToken, now: u64) {
         if self.per_shard == 0 {
             return;
         }
-        let Ok(mut shard) = self.shard(token).write() else {
+        let (hash, shard) = self.locate(token);
+        let Ok(mut shard) = shard.write() else {
             return;
         };
         if shard.len() >= self.per_shard {
-            shard.retain(|_, e| e.exp > now);
+            shard.retain(|_, slots| {
+                slots.retain(|s| s.entry.exp > now);
+                !slots.is_empty()
+            });
             if shard.len() >= self.per_shard {
                 // Still full of live tokens: start this shard over rather than track
                 // recency on the hot path. A dropped entry only costs one re-verify.
                 shard.clear();
             }
         }
-        shard.insert(token.into(), entry);
+        let slots = shard.entry(hash).or_default();
+        if !slots.iter().any(|s| &*s.text == token) {
+            slots.push(Slot {
+                text: token.into(),
+                entry,
+            });
+        }
     }
 
-    /// Forgets every token (used when keys or revocations change wholesale).
-    #[allow(dead_code)]
+    /// Forgets every token.
     pub(crate) fn clear(&self) {
         for shard in self.shards.iter() {
             if let Ok(mut s) = shard.write() {
@@ -86,7 +131,7 @@ impl VerifiedCache {
     pub(crate) fn len(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| s.read().map(|s| s.len()).unwrap_or(0))
+            .map(|s| s.read().map(|s| s.values().map(Vec::len).sum()).unwrap_or(0))
             .sum()
     }
 }
@@ -109,8 +154,20 @@ mod tests {
         for i in 0..1000 {
             cache.insert(&format!("token-{i}"), entry(u64::MAX), 0);
         }
-        assert!(cache.len() <= 32, "cache grew to {}", cache.len());
+        assert!(cache.len() <= 32 + SHARDS, "cache grew to {}", cache.len());
         assert!(cache.get("token-999").is_some());
+    }
+
+    #[test]
+    fn same_tail_different_prefix_is_a_miss() {
+        let cache = VerifiedCache::new(64);
+        let tail = "x".repeat(HASHED_TAIL);
+        cache.insert(&format!("aaaa.{tail}"), entry(u64::MAX), 0);
+        assert!(cache.get(&format!("aaaa.{tail}")).is_some());
+        assert!(cache.get(&format!("bbbb.{tail}")).is_none());
+        cache.insert(&format!("bbbb.{tail}"), entry(u64::MAX), 0);
+        assert!(cache.get(&format!("bbbb.{tail}")).is_some());
+        assert!(cache.get(&format!("aaaa.{tail}")).is_some());
     }
 
     #[test]

@@ -4,6 +4,7 @@ use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 
 use crate::duration::HumanDuration;
+use crate::store::{CapPolicy, StoreSettings};
 
 /// Largest token, in bytes, that jwt-guard will look at. Longer ones are refused
 /// before any base64 or JSON parsing happens.
@@ -65,6 +66,35 @@ pub struct JwtConfig {
     /// `realm` of the `WWW-Authenticate` challenge. Default `jwt-guard`.
     #[serde(default = "default_realm")]
     pub realm: String,
+    /// Sliding lifetime of a device's permanent token. Default `7d`.
+    #[serde(default = "default_permanent_ttl")]
+    pub permanent_ttl: HumanDuration,
+    /// A device's `last_used` is written at most once per this window. Default `30m`.
+    #[serde(default = "default_permanent_accuracy")]
+    pub permanent_accuracy: HumanDuration,
+    /// Most active devices per user; unlimited when unset.
+    #[serde(default)]
+    pub max_devices: Option<u32>,
+    /// At the cap: `reject` the login (default) or `evict_oldest` device.
+    #[serde(default)]
+    pub device_cap_policy: CapPolicy,
+    /// How long a rotated refresh token may be retried while its successor is
+    /// unused (`0s`–`60s`). Default `0s`: any second use is reuse.
+    #[serde(default)]
+    pub refresh_reuse_grace: HumanDuration,
+    /// How often revocations made by other instances are read from the database;
+    /// the bound on how stale this instance can be. Default `2s`.
+    #[serde(default = "default_revocation_poll")]
+    pub revocation_poll: HumanDuration,
+    /// How long dead devices and tokens are kept before archiving. Default `30d`.
+    #[serde(default = "default_archive_after")]
+    pub archive_after: HumanDuration,
+    /// How long audit events are kept. Default `90d`.
+    #[serde(default = "default_audit_retention")]
+    pub audit_retention: HumanDuration,
+    /// Run the archiver on this interval; off when unset.
+    #[serde(default)]
+    pub archive_interval: Option<HumanDuration>,
     /// How many verified tokens are remembered so that a repeat request skips the
     /// signature check. `0` disables the cache. Default `10000`.
     #[serde(default = "default_cache_capacity")]
@@ -108,6 +138,21 @@ fn default_realm() -> String {
 fn default_cache_capacity() -> usize {
     10_000
 }
+fn default_permanent_ttl() -> HumanDuration {
+    HumanDuration::from_secs(7 * 24 * 3600)
+}
+fn default_permanent_accuracy() -> HumanDuration {
+    HumanDuration::from_secs(30 * 60)
+}
+fn default_revocation_poll() -> HumanDuration {
+    HumanDuration::from_secs(2)
+}
+fn default_archive_after() -> HumanDuration {
+    HumanDuration::from_secs(30 * 24 * 3600)
+}
+fn default_audit_retention() -> HumanDuration {
+    HumanDuration::from_secs(90 * 24 * 3600)
+}
 
 impl JwtConfig {
     /// A configuration with every default and the given HMAC secret (HS256).
@@ -127,6 +172,15 @@ impl JwtConfig {
             header_prefixes: default_prefixes(),
             realm: default_realm(),
             cache_capacity: default_cache_capacity(),
+            permanent_ttl: default_permanent_ttl(),
+            permanent_accuracy: default_permanent_accuracy(),
+            max_devices: None,
+            device_cap_policy: CapPolicy::default(),
+            refresh_reuse_grace: HumanDuration::default(),
+            revocation_poll: default_revocation_poll(),
+            archive_after: default_archive_after(),
+            audit_retention: default_audit_retention(),
+            archive_interval: None,
         }
     }
 
@@ -155,6 +209,21 @@ impl JwtConfig {
         if self.refresh_ttl.as_secs() == 0 {
             return Err("jwt.refresh_ttl must be longer than 0s".into());
         }
+        if self.refresh_reuse_grace.as_secs() > MAX_LEEWAY_SECS {
+            return Err(format!(
+                "jwt.refresh_reuse_grace is {}; at most {MAX_LEEWAY_SECS}s is allowed",
+                self.refresh_reuse_grace
+            ));
+        }
+        if self.permanent_ttl.as_secs() == 0 {
+            return Err("jwt.permanent_ttl must be longer than 0s".into());
+        }
+        if self.revocation_poll.as_secs() == 0 {
+            return Err("jwt.revocation_poll must be at least 1s".into());
+        }
+        if self.max_devices == Some(0) {
+            return Err("jwt.max_devices must be at least 1 (or unset for no cap)".into());
+        }
         if self.header_prefixes.is_empty() {
             return Err("jwt.header_prefixes must name at least one scheme, e.g. `Bearer`".into());
         }
@@ -170,5 +239,25 @@ impl JwtConfig {
             }
         }
         Ok(())
+    }
+}
+
+impl JwtConfig {
+    /// The store's share of the settings.
+    pub fn store_settings(&self) -> StoreSettings {
+        StoreSettings {
+            permanent_ttl: self.permanent_ttl.as_secs(),
+            permanent_accuracy: self.permanent_accuracy.as_secs(),
+            max_devices: self.max_devices,
+            cap_policy: self.device_cap_policy,
+            reuse_grace: self.refresh_reuse_grace.as_secs(),
+            max_token_ttl: self
+                .access_ttl
+                .as_secs()
+                .max(self.refresh_ttl.as_secs())
+                .saturating_add(self.leeway.as_secs()),
+            archive_after: self.archive_after.as_secs(),
+            audit_retention: self.audit_retention.as_secs(),
+        }
     }
 }

@@ -9,9 +9,12 @@ use rocket::{get, post, routes, Request, Route, State};
 use serde::{Deserialize, Serialize};
 
 use crate::claims::{Claims, NoClaims, TokenKind};
+use crate::device::describe_device;
 use crate::error::AuthError;
-use crate::issuer::{Grant, Issuer, TokenPair};
+use crate::issuer::{Grant, TokenPair};
 use crate::runtime::JwtRuntime;
+use crate::store::CreateDeviceError;
+use crate::store::{RotateError, Store};
 
 /// Longest username or password the login route reads; longer ones are refused
 /// before the app's password check runs (a slow hash is a DoS lever).
@@ -82,68 +85,42 @@ pub trait Authenticator: Send + Sync + 'static {
     async fn record_login(&self, _req: &Request<'_>, _subject: &str, _at: u64) {}
 }
 
-/// [`Authenticator`] with its claims type erased, so the routes need no generics.
+/// [`Authenticator`] with its claims type erased (to JSON), so the routes need no
+/// generics.
 #[rocket::async_trait]
 pub(crate) trait TokenGrants: Send + Sync {
-    async fn login(
+    async fn authenticate(
         &self,
         req: &Request<'_>,
-        issuer: &Issuer,
         username: &str,
         password: &str,
-    ) -> Result<TokenPair, AuthError>;
+    ) -> Option<(String, serde_json::Value)>;
 
-    async fn refresh(
-        &self,
-        req: &Request<'_>,
-        issuer: &Issuer,
-        grant: Grant<'_>,
-    ) -> Result<TokenPair, AuthError>;
-}
+    async fn claims_for(&self, req: &Request<'_>, subject: &str) -> Option<serde_json::Value>;
 
-fn issue_failed(e: impl std::fmt::Display) -> AuthError {
-    rocket::error!("jwt-guard: {e}");
-    AuthError::invalid_request("the token could not be issued")
+    async fn record_login(&self, req: &Request<'_>, subject: &str, at: u64);
 }
 
 #[rocket::async_trait]
 impl<A: Authenticator> TokenGrants for A {
-    async fn login(
+    async fn authenticate(
         &self,
         req: &Request<'_>,
-        issuer: &Issuer,
         username: &str,
         password: &str,
-    ) -> Result<TokenPair, AuthError> {
-        let principal = self
-            .authenticate(req, username, password)
-            .await
-            .ok_or_else(AuthError::invalid_credentials)?;
-        let now = issuer.clock().now();
-        let grant = Grant {
-            subject: &principal.subject,
-            device_id: None,
-            orig_iat: now,
-        };
-        let (access, refresh) = issuer
-            .pair(&grant, &principal.claims)
-            .map_err(issue_failed)?;
-        self.record_login(req, &principal.subject, now).await;
-        Ok(issuer.pair_body(&access, &refresh))
+    ) -> Option<(String, serde_json::Value)> {
+        let principal = Authenticator::authenticate(self, req, username, password).await?;
+        let claims = serde_json::to_value(&principal.claims).ok()?;
+        Some((principal.subject, claims))
     }
 
-    async fn refresh(
-        &self,
-        req: &Request<'_>,
-        issuer: &Issuer,
-        grant: Grant<'_>,
-    ) -> Result<TokenPair, AuthError> {
-        let claims = self
-            .claims_for(req, grant.subject)
-            .await
-            .ok_or_else(|| AuthError::invalid_token("the token's user no longer exists"))?;
-        let (access, refresh) = issuer.pair(&grant, &claims).map_err(issue_failed)?;
-        Ok(issuer.pair_body(&access, &refresh))
+    async fn claims_for(&self, req: &Request<'_>, subject: &str) -> Option<serde_json::Value> {
+        let claims = Authenticator::claims_for(self, req, subject).await?;
+        serde_json::to_value(&claims).ok()
+    }
+
+    async fn record_login(&self, req: &Request<'_>, subject: &str, at: u64) {
+        Authenticator::record_login(self, req, subject, at).await
     }
 }
 
@@ -214,24 +191,73 @@ fn runtime<'r>(rt: Option<&'r State<JwtRuntime>>) -> Result<&'r JwtRuntime, Auth
         .ok_or_else(|| AuthError::invalid_request("authentication is not configured"))
 }
 
+/// `POST /auth/token` answer: a token pair and the new device.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct LoginResponse {
+    /// Access and refresh tokens.
+    #[serde(flatten)]
+    pub tokens: TokenPair,
+    /// The device this login created.
+    pub device_id: String,
+    /// The device's permanent token, shown this once; only its digest is stored.
+    pub permanent_token: String,
+}
+
+fn store<'r>(store: Option<&'r State<Store>>) -> Result<&'r Store, AuthError> {
+    store
+        .map(|s| s.inner())
+        .ok_or_else(|| AuthError::unavailable("device storage is not configured"))
+}
+
 #[post("/auth/token", data = "<body>")]
 async fn obtain(
     body: Result<Json<LoginRequest>, json::Error<'_>>,
     rt: Option<&State<JwtRuntime>>,
     grants: Option<&State<Grants>>,
+    devices: Option<&State<Store>>,
     req: RequestRef<'_>,
-) -> Result<Json<TokenPair>, AuthError> {
+) -> Result<Json<LoginResponse>, AuthError> {
     let body = json_body(body)?;
     if body.username.len() > MAX_CREDENTIAL_BYTES || body.password.len() > MAX_CREDENTIAL_BYTES {
         return Err(AuthError::invalid_request("username or password is too long"));
     }
     let rt = runtime(rt)?;
+    let devices = store(devices)?;
     let grants = grants.ok_or_else(|| AuthError::invalid_request("login is not configured"))?;
-    let pair = grants
+    let (subject, claims) = grants
         .0
-        .login(req.0, rt.issuer(), &body.username, &body.password)
-        .await?;
-    Ok(Json(pair))
+        .authenticate(req.0, &body.username, &body.password)
+        .await
+        .ok_or_else(AuthError::invalid_credentials)?;
+    let issuer = rt.issuer();
+    let now = issuer.clock().now();
+    let (device, permanent) = devices
+        .create_device(describe_device(req.0, &subject), now)
+        .await
+        .map_err(|e| match e {
+            CreateDeviceError::CapReached => AuthError::device_limit(),
+            CreateDeviceError::Store(e) => AuthError::unavailable(e),
+        })?;
+    let grant = Grant {
+        subject: &subject,
+        device_id: Some(&device.id),
+        orig_iat: now,
+    };
+    let (access, refresh) = issuer.pair(&grant, &claims).map_err(AuthError::unavailable)?;
+    devices
+        .record_issued(&refresh.claims, &device.id, None)
+        .await
+        .map_err(AuthError::unavailable)?;
+    devices
+        .record_issued(&access.claims, &device.id, Some(&refresh.claims.jti))
+        .await
+        .map_err(AuthError::unavailable)?;
+    grants.0.record_login(req.0, &subject, now).await;
+    Ok(Json(LoginResponse {
+        tokens: issuer.pair_body(&access, &refresh),
+        device_id: device.id,
+        permanent_token: permanent.expose().to_owned(),
+    }))
 }
 
 #[post("/auth/token/refresh", data = "<body>")]
@@ -239,29 +265,48 @@ async fn refresh(
     body: Result<Json<RefreshRequest>, json::Error<'_>>,
     rt: Option<&State<JwtRuntime>>,
     grants: Option<&State<Grants>>,
+    devices: Option<&State<Store>>,
     req: RequestRef<'_>,
 ) -> Result<Json<TokenPair>, AuthError> {
     let body = json_body(body)?;
     let rt = runtime(rt)?;
+    let devices = store(devices)?;
     let grants = grants.ok_or_else(|| AuthError::invalid_request("login is not configured"))?;
     let token = rt
         .verifier()
         .verify::<NoClaims>(&body.refresh, TokenKind::Refresh, None)
         .map_err(|e| AuthError::invalid_token(e.description()))?;
-    let reg = token.registered;
-    let orig_iat = reg.orig_iat.unwrap_or(reg.iat);
+    let old = token.registered;
+    let orig_iat = old.orig_iat.unwrap_or(old.iat);
     let window = rt.config().refresh_window.as_secs();
     if rt.verifier().clock().now() > orig_iat.saturating_add(window) {
         return Err(AuthError::invalid_token(
             "the refresh window since login has passed; sign in again",
         ));
     }
+    let claims = grants
+        .0
+        .claims_for(req.0, &old.sub)
+        .await
+        .ok_or_else(|| AuthError::invalid_token("the token's user no longer exists"))?;
     let grant = Grant {
-        subject: &reg.sub,
-        device_id: reg.did.as_deref(),
+        subject: &old.sub,
+        device_id: old.did.as_deref(),
         orig_iat,
     };
-    Ok(Json(grants.0.refresh(req.0, rt.issuer(), grant).await?))
+    let issuer = rt.issuer();
+    let (access, refresh) = issuer.pair(&grant, &claims).map_err(AuthError::unavailable)?;
+    match devices
+        .rotate_refresh(&old, &refresh.claims, &access.claims)
+        .await
+    {
+        Ok(()) => Ok(Json(issuer.pair_body(&access, &refresh))),
+        Err(RotateError::Invalid) => Err(AuthError::invalid_token("refresh token is not valid")),
+        Err(RotateError::Reused) => Err(AuthError::invalid_token(
+            "refresh token was already used; the device has been signed out",
+        )),
+        Err(RotateError::Store(e)) => Err(AuthError::unavailable(e)),
+    }
 }
 
 #[post("/auth/token/verify", data = "<body>")]

@@ -21,6 +21,10 @@ pub enum ErrorCode {
     InsufficientScope,
     /// Username or password wrong (`401`), for the login endpoint.
     InvalidCredentials,
+    /// The server could not complete the request (`503`), e.g. its database failed.
+    TemporarilyUnavailable,
+    /// The login would exceed the per-user device cap (`403`).
+    DeviceLimit,
 }
 
 impl ErrorCode {
@@ -32,6 +36,8 @@ impl ErrorCode {
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InsufficientScope => "insufficient_scope",
             ErrorCode::InvalidCredentials => "invalid_credentials",
+            ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
+            ErrorCode::DeviceLimit => "device_limit",
         }
     }
 }
@@ -92,6 +98,30 @@ impl AuthError {
         )
     }
 
+    /// `503`: the server failed (a database error). `detail` is logged, never sent.
+    pub fn unavailable(detail: impl std::fmt::Display) -> Self {
+        rocket::error!("jwt-guard: {detail}");
+        Self::new(
+            Status::ServiceUnavailable,
+            ErrorCode::TemporarilyUnavailable,
+            "the service is temporarily unavailable",
+        )
+    }
+
+    /// `403`: the user already has the most devices allowed.
+    pub fn device_limit() -> Self {
+        Self::new(
+            Status::Forbidden,
+            ErrorCode::DeviceLimit,
+            "too many devices are signed in; log one out first",
+        )
+    }
+
+    /// `404` with a JSON body, for ids that are unknown or not the caller's.
+    pub fn not_found(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(Status::NotFound, ErrorCode::InvalidRequest, description)
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> Status {
         self.status
@@ -114,6 +144,8 @@ impl AuthError {
             ErrorCode::MissingToken | ErrorCode::InvalidCredentials => {
                 Some(format!("Bearer realm=\"{realm}\""))
             }
+            ErrorCode::TemporarilyUnavailable | ErrorCode::DeviceLimit => None,
+            ErrorCode::InvalidRequest if self.status == Status::NotFound => None,
             ErrorCode::InvalidRequest | ErrorCode::InvalidToken => Some(format!(
                 "Bearer realm=\"{realm}\", error=\"{}\", error_description=\"{}\"",
                 self.code.as_str(),

@@ -1,26 +1,42 @@
-//! The fairing that builds jwt-guard's state at ignite and shapes its error responses.
+//! The fairing that builds jwt-guard's state at ignite, keeps revocations current,
+//! enforces the `Permanent-Token` rule, and shapes error responses.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use rocket::fairing::{self, Fairing, Info, Kind};
-use rocket::{Build, Request, Response, Rocket};
+use rocket::http::uri::Origin;
+use rocket::http::Method;
+use rocket::{routes, Build, Data, Orbit, Request, Response, Rocket};
 use rocket_db_pools::Database;
 
 use crate::clock::Clock;
 use crate::config::JwtConfig;
 use crate::db::JwtDb;
+use crate::device::{
+    misplaced_permanent_token, PermanentRoutes, MISPLACED_TOKEN_PATH, PERMANENT_TOKEN_HEADER,
+};
+use crate::devices_api::device_routes;
 use crate::endpoints::{self, Authenticator, Grants};
 use crate::error::RecordedFailure;
+use crate::revocation::RevocationSet;
 use crate::runtime::JwtRuntime;
+use crate::store::Store;
 
 /// Attach this to a Rocket to use jwt-guard.
 ///
 /// At ignite it reads the `jwt` configuration table, loads and checks the keys
-/// (a bad key stops launch with a clear message), and manages [`JwtRuntime`] and
-/// [`Issuer`](crate::Issuer). With an [`Authenticator`] it also mounts the token
-/// routes and the JWKS. On every response it turns a guard's failure into an
-/// RFC 6750 answer: `WWW-Authenticate` challenge and a JSON `{error,
-/// error_description}` body.
+/// (a bad key stops launch with a clear message), opens the `jwt_guard` database
+/// (unless [`JwtDb`] is already attached), runs jwt-guard's migrations, loads the
+/// revocations, and manages [`JwtRuntime`], [`Issuer`](crate::Issuer) and [`Store`].
+/// With an [`Authenticator`] it also mounts the token and device routes and the JWKS.
+///
+/// At liftoff it starts polling the database for revocations made by other
+/// instances (`revocation_poll`) and, if configured, the archiver.
+///
+/// On every request carrying `Permanent-Token` to a route that is not a
+/// `#[permanent_refresh]` route, it answers 400 without running the handler. On
+/// every response it turns a guard's failure into an RFC 6750 answer.
 ///
 /// ```no_run
 /// # use jwt_guard::{JwtGuard, JwtConfig};
@@ -62,7 +78,7 @@ impl JwtGuard {
         self
     }
 
-    /// Mounts the token routes, checking credentials with `authenticator`.
+    /// Mounts the token and device routes, checking credentials with `authenticator`.
     pub fn authenticator<A: Authenticator>(mut self, authenticator: A) -> Self {
         self.grants = Some(Grants(Arc::new(authenticator)));
         self
@@ -84,48 +100,110 @@ async fn init_database(rocket: Rocket<Build>) -> fairing::Result {
     JwtDb::init().on_ignite(rocket).await
 }
 
+fn read_config(rocket: &Rocket<Build>, given: &Option<JwtConfig>) -> Result<JwtConfig, String> {
+    match given {
+        Some(config) => Ok(config.clone()),
+        None => rocket
+            .figment()
+            .extract_inner::<JwtConfig>("jwt")
+            .map_err(|e| {
+                format!(
+                    "invalid or missing `jwt` configuration: {e}; set e.g. `[default.jwt] \
+                     secret = \"…\"` in Rocket.toml or ROCKET_JWT='{{secret=\"…\"}}'"
+                )
+            }),
+    }
+}
+
 #[rocket::async_trait]
 impl Fairing for JwtGuard {
     fn info(&self) -> Info {
         Info {
             name: "jwt-guard",
-            kind: Kind::Ignite | Kind::Response | Kind::Singleton,
+            kind: Kind::Ignite | Kind::Liftoff | Kind::Request | Kind::Response | Kind::Singleton,
         }
     }
 
     async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
-        let config = match &self.config {
-            Some(config) => config.clone(),
-            None => match rocket.figment().extract_inner::<JwtConfig>("jwt") {
-                Ok(config) => config,
-                Err(e) => {
-                    rocket::error!("jwt-guard: invalid or missing `jwt` configuration: {e}");
-                    rocket::error!(
-                        "jwt-guard: set e.g. `[default.jwt] secret = \"…\"` in Rocket.toml or ROCKET_JWT='{{secret=\"…\"}}'"
-                    );
-                    return Err(rocket);
-                }
-            },
+        let config = match read_config(&rocket, &self.config) {
+            Ok(config) => config,
+            Err(e) => {
+                rocket::error!("jwt-guard: {e}");
+                return Err(rocket);
+            }
         };
-        let runtime = match JwtRuntime::new(config, self.clock.clone()) {
+        let revocations = Arc::new(RevocationSet::new());
+        let runtime = match JwtRuntime::new(config.clone(), self.clock.clone(), revocations.clone())
+        {
             Ok(runtime) => runtime,
             Err(e) => {
                 rocket::error!("jwt-guard: {e}");
                 return Err(rocket);
             }
         };
-        let rocket = match init_database(rocket).await {
-            Ok(rocket) => rocket,
-            Err(rocket) => return Err(rocket),
+        let rocket = init_database(rocket).await?;
+        let Some(db) = rocket.state::<JwtDb>() else {
+            rocket::error!("jwt-guard: the `jwt_guard` database did not initialise");
+            return Err(rocket);
         };
+        let store = Store::new(
+            db.pool(),
+            self.clock.clone(),
+            config.store_settings(),
+            revocations,
+        );
+        if let Err(e) = store.migrate().await {
+            rocket::error!("jwt-guard: migrations failed: {e}");
+            return Err(rocket);
+        }
+        if let Err(e) = store.load_revocations(0).await {
+            rocket::error!("jwt-guard: cannot load revocations: {e}");
+            return Err(rocket);
+        }
+
         let issuer = runtime.issuer().clone();
-        let mut rocket = rocket.manage(runtime).manage(issuer);
+        let mut rocket = rocket
+            .manage(runtime)
+            .manage(issuer)
+            .manage(store)
+            .manage(Arc::new(PermanentRoutes::default()))
+            .mount("/", routes![misplaced_permanent_token]);
         if let Some(grants) = &self.grants {
             rocket = rocket
                 .manage(Grants(grants.0.clone()))
-                .mount("/", endpoints::routes());
+                .mount("/", endpoints::routes())
+                .mount("/", device_routes());
         }
         Ok(rocket)
+    }
+
+    async fn on_liftoff(&self, rocket: &Rocket<Orbit>) {
+        let (Some(runtime), Some(store)) = (rocket.state::<JwtRuntime>(), rocket.state::<Store>())
+        else {
+            return;
+        };
+        let poll = runtime.config().revocation_poll.0;
+        let archive = runtime.config().archive_interval.map(|d| d.0);
+        let store = store.clone_handle();
+        let shutdown = rocket.shutdown();
+        rocket::tokio::spawn(background(store, poll, archive, shutdown));
+    }
+
+    async fn on_request(&self, req: &mut Request<'_>, _data: &mut Data<'_>) {
+        if !req.headers().contains(PERMANENT_TOKEN_HEADER) {
+            return;
+        }
+        let allowed = req
+            .rocket()
+            .state::<Arc<PermanentRoutes>>()
+            .is_some_and(|routes| routes.allows(req.method(), req.uri().path().as_str()));
+        if !allowed {
+            // Send it where it can only get a 400: the app's handler never runs.
+            req.set_method(Method::Get);
+            if let Ok(uri) = Origin::parse(MISPLACED_TOKEN_PATH) {
+                req.set_uri(uri);
+            }
+        }
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
@@ -137,6 +215,37 @@ impl Fairing for JwtGuard {
                     .map(|rt| rt.config().realm.as_str())
                     .unwrap_or("jwt-guard");
                 failure.write_to(realm, res);
+            }
+        }
+    }
+}
+
+/// Keeps revocations current (and archives, if asked) until shutdown.
+async fn background(
+    store: Store,
+    poll: Duration,
+    archive: Option<Duration>,
+    mut shutdown: rocket::Shutdown,
+) {
+    let mut poll_timer = rocket::tokio::time::interval(poll);
+    let mut archive_timer = rocket::tokio::time::interval(archive.unwrap_or(Duration::from_secs(3600)));
+    // Rows written while a poll runs are read again by the next one.
+    let overlap = poll.as_secs().saturating_mul(2).saturating_add(2);
+    let mut since = store.clock().now().saturating_sub(overlap);
+    loop {
+        rocket::tokio::select! {
+            _ = &mut shutdown => break,
+            _ = poll_timer.tick() => {
+                let started = store.clock().now();
+                match store.load_revocations(since).await {
+                    Ok(_) => since = started.saturating_sub(overlap),
+                    Err(e) => rocket::warn!("jwt-guard: revocation poll failed: {e}"),
+                }
+            }
+            _ = archive_timer.tick(), if archive.is_some() => {
+                if let Err(e) = store.archive().await {
+                    rocket::warn!("jwt-guard: archiver failed: {e}");
+                }
             }
         }
     }

@@ -9,7 +9,7 @@ use rand::rngs::OsRng;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
-use crate::claims::{Claims, NoClaims, RegisteredClaims, Token, TokenKind};
+use crate::claims::{NoClaims, RegisteredClaims, Token, TokenKind};
 use crate::clock::Clock;
 use crate::config::JwtConfig;
 use crate::keys::KeyRing;
@@ -160,7 +160,7 @@ impl Issuer {
     }
 
     /// An access token carrying `claims`.
-    pub fn access<C: Claims>(
+    pub fn access<C: Serialize>(
         &self,
         grant: &Grant<'_>,
         claims: &C,
@@ -177,7 +177,7 @@ impl Issuer {
     }
 
     /// An access and a refresh token for the same grant.
-    pub fn pair<C: Claims>(
+    pub fn pair<C: Serialize>(
         &self,
         grant: &Grant<'_>,
         claims: &C,

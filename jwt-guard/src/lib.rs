@@ -9,6 +9,8 @@ mod claims;
 mod clock;
 mod config;
 mod db;
+mod device;
+mod devices_api;
 mod duration;
 mod endpoints;
 mod error;
@@ -19,6 +21,8 @@ mod keys;
 mod policy;
 mod revocation;
 mod runtime;
+mod secret;
+mod store;
 mod verifier;
 
 pub use claims::{
@@ -27,9 +31,15 @@ pub use claims::{
 pub use clock::Clock;
 pub use config::{JwtConfig, VerificationKeyConfig, MAX_LEEWAY_SECS, MAX_TOKEN_BYTES};
 pub use db::{Backend, JwtDb, JwtPool};
+pub use device::{
+    describe_device, DeviceSession, PermanentRoute, DEVICE_MODEL_HEADER, PERMANENT_TOKEN_HEADER,
+};
+pub use devices_api::{
+    device_routes, DeviceView, ExpireResponse, LogoutResponse, DEVICE_ID_HEADER,
+};
 pub use duration::{parse_duration, DurationError, HumanDuration};
 pub use endpoints::{
-    routes, Authenticator, LoginRequest, Principal, RefreshRequest, VerifyRequest,
+    routes, Authenticator, LoginRequest, LoginResponse, Principal, RefreshRequest, VerifyRequest,
     VerifyResponse, MAX_CREDENTIAL_BYTES,
 };
 pub use error::{AuthError, ErrorCode};
@@ -40,6 +50,12 @@ pub use keys::{KeyError, KeyRing};
 pub use policy::{Denied, Policy};
 pub use revocation::RevocationSet;
 pub use runtime::JwtRuntime;
+pub use secret::{PermanentToken, TokenDigest, PERMANENT_TOKEN_PREFIX};
+pub use store::{
+    ArchiveReport, AuditEvent, CapPolicy, CreateDeviceError, DeviceRecord, NewDevice,
+    PermanentLookup, RotateError, Store, DEVICE_NAME_MAX,
+    StoreError, StoreSettings, TokenNode,
+};
 pub use verifier::{Verifier, VerifyError};
 
 /// Re-exported so applications need not depend on it to name algorithms.
@@ -52,6 +68,7 @@ pub use jwt_guard_macros::{use_jwt, Claims};
 pub mod __private {
     pub use crate::claims::{RoleField, ScopeField, REGISTERED_CLAIM_NAMES};
     pub use crate::claims::{Claims, NoRole};
+    pub use crate::device::{PermanentRefresh, PermanentRoute};
     pub use crate::guard::Authorized;
     pub use crate::policy::{has_role, has_role_named, has_scope, Denied, Policy};
     pub use core;

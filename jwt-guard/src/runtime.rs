@@ -25,10 +25,13 @@ pub struct JwtRuntime {
 
 impl JwtRuntime {
     /// Builds the runtime, checking configuration and keys.
-    pub fn new(config: JwtConfig, clock: Clock) -> Result<Self, String> {
+    pub fn new(
+        config: JwtConfig,
+        clock: Clock,
+        revocations: Arc<RevocationSet>,
+    ) -> Result<Self, String> {
         config.validate()?;
         let keys = Arc::new(KeyRing::from_config(&config).map_err(|e| e.to_string())?);
-        let revocations = Arc::new(RevocationSet::new());
         let verifier = Verifier::new(keys.clone(), &config, clock.clone(), revocations);
         let issuer = Issuer::new(keys.clone(), &config, clock);
         Ok(Self {

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use jsonwebtoken::{errors::ErrorKind, Validation};
 use serde::de::DeserializeOwned;
@@ -91,8 +91,13 @@ pub struct Verifier {
     leeway: u64,
     clock: Clock,
     cache: VerifiedCache,
+    /// Header texts already accepted, and the `kid` each selects.
+    headers: RwLock<HashMap<Box<str>, Arc<str>>>,
     revocations: Arc<RevocationSet>,
 }
+
+/// Most distinct accepted headers remembered (one per key and `typ` spelling).
+const MAX_KNOWN_HEADERS: usize = 64;
 
 impl fmt::Debug for Verifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -142,6 +147,7 @@ impl Verifier {
             leeway: config.leeway.as_secs(),
             clock,
             cache: VerifiedCache::new(config.cache_capacity),
+            headers: RwLock::new(HashMap::new()),
             revocations,
         }
     }
@@ -149,6 +155,12 @@ impl Verifier {
     /// The clock used for every time check.
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    /// Forgets every remembered verification; the next request for each token
+    /// checks its signature again.
+    pub fn forget_verified(&self) {
+        self.cache.clear();
     }
 
     /// The revocations consulted on every verify.
@@ -216,20 +228,12 @@ impl Verifier {
         kind: TokenKind,
         audience: Option<&str>,
     ) -> Result<Token<C>, VerifyError> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Malformed)?;
-        if header.crit.is_some() {
-            return Err(VerifyError::UnsupportedCritical);
-        }
-        let kid = header.kid.as_deref();
+        let kid = self.key_for_header(token)?;
         let key = self
             .keys
-            .verification_key(kid)
+            .verification_key(Some(&kid))
             .ok_or(VerifyError::UnknownKey)?;
-        if header.alg != key.algorithm {
-            return Err(VerifyError::AlgorithmMismatch);
-        }
-        let kid = kid.unwrap_or(self.keys.signing_kid());
-        let base = self.validations.get(kid).ok_or(VerifyError::UnknownKey)?;
+        let base = self.validations.get(&*kid).ok_or(VerifyError::UnknownKey)?;
         let overridden;
         let validation = match audience {
             None => base,
@@ -261,6 +265,37 @@ impl Verifier {
             return Err(VerifyError::WrongKind { expected: kind });
         }
         Ok(data.claims)
+    }
+
+    /// Which key verifies a token with this header: the header's `kid`, checked for
+    /// `crit` and for an algorithm matching the key. Tokens signed by one key share
+    /// one header text, so accepted headers are remembered (a few dozen at most).
+    fn key_for_header(&self, token: &str) -> Result<Arc<str>, VerifyError> {
+        let segment = token.split('.').next().unwrap_or_default();
+        if let Ok(known) = self.headers.read() {
+            if let Some(kid) = known.get(segment) {
+                return Ok(kid.clone());
+            }
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Malformed)?;
+        if header.crit.is_some() {
+            return Err(VerifyError::UnsupportedCritical);
+        }
+        let kid = header.kid.as_deref().unwrap_or(self.keys.signing_kid());
+        let key = self
+            .keys
+            .verification_key(Some(kid))
+            .ok_or(VerifyError::UnknownKey)?;
+        if header.alg != key.algorithm {
+            return Err(VerifyError::AlgorithmMismatch);
+        }
+        let kid: Arc<str> = Arc::from(kid);
+        if let Ok(mut known) = self.headers.write() {
+            if known.len() < MAX_KNOWN_HEADERS {
+                known.insert(segment.into(), kid.clone());
+            }
+        }
+        Ok(kid)
     }
 
     fn check_times(&self, exp: u64, nbf: Option<u64>, now: u64) -> Result<(), VerifyError> {

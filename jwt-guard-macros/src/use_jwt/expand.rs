@@ -58,8 +58,14 @@ pub(super) fn expand(args: &UseJwtArgs, mut handler: ItemFn) -> TokenStream {
         }
     });
     let check = args.check.as_ref().map(|path| {
-        quote_spanned! {path.span()=>
-            if !#path(#claims) {
+        // Coerce to a fn pointer first, so a wrong signature is reported as such on
+        // the user's path.
+        let check_fn = quote_spanned! {path.span()=>
+            let __jwt_guard_check: fn(&Self::Claims) -> bool = #path;
+        };
+        quote! {
+            #check_fn
+            if !__jwt_guard_check(#claims) {
                 return ::core::result::Result::Err(#p::Denied::check());
             }
         }

@@ -1,0 +1,202 @@
+//! Built-in device routes: list and log out devices, logout here or everywhere, and
+//! the token tree of a device (drf-jwt-devices, knox, wc-django-jwt).
+
+use rocket::http::Status;
+use rocket::serde::json::Json;
+use rocket::{delete, get, post, routes, Route, State};
+use serde::{Deserialize, Serialize};
+
+use crate::claims::NoClaims;
+use crate::error::AuthError;
+use crate::guard::Jwt;
+use crate::store::{DeviceRecord, Store, TokenNode};
+
+/// The header naming the device to log out on `DELETE /auth/device-logout`.
+pub const DEVICE_ID_HEADER: &str = "Device-Id";
+
+/// One device as listed to its owner.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct DeviceView {
+    /// The device.
+    #[serde(flatten)]
+    pub device: DeviceRecord,
+    /// Whether the listing request came from this device.
+    pub current: bool,
+}
+
+/// How many devices a logout revoked.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct LogoutResponse {
+    /// Devices revoked.
+    pub revoked: usize,
+}
+
+/// The token ids a force-expiry revoked.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct ExpireResponse {
+    /// Revoked token ids (the node and its subtree).
+    pub revoked: Vec<String>,
+}
+
+fn store<'r>(store: Option<&'r State<Store>>) -> Result<&'r Store, AuthError> {
+    store
+        .map(|s| s.inner())
+        .ok_or_else(|| AuthError::unavailable("device storage is not configured"))
+}
+
+/// Device ids are opaque, short and URL-safe; anything else cannot be one.
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+#[get("/auth/devices")]
+async fn list(jwt: Jwt<NoClaims>, devices: Option<&State<Store>>) -> Result<Json<Vec<DeviceView>>, AuthError> {
+    let devices = store(devices)?
+        .devices_of(jwt.subject())
+        .await
+        .map_err(AuthError::unavailable)?;
+    Ok(Json(
+        devices
+            .into_iter()
+            .map(|device| DeviceView {
+                current: Some(device.id.as_str()) == jwt.device_id(),
+                device,
+            })
+            .collect(),
+    ))
+}
+
+async fn log_out(jwt: &Jwt<NoClaims>, store: &Store, id: &str) -> Result<Status, AuthError> {
+    if !valid_id(id) {
+        return Err(AuthError::not_found("no such device"));
+    }
+    let revoked = store
+        .revoke_device_of(jwt.subject(), id, "logged out by its owner")
+        .await
+        .map_err(AuthError::unavailable)?;
+    if revoked {
+        Ok(Status::NoContent)
+    } else {
+        // Unknown and someone else's look the same.
+        Err(AuthError::not_found("no such device"))
+    }
+}
+
+#[delete("/auth/devices/<id>")]
+async fn delete_device(
+    id: &str,
+    jwt: Jwt<NoClaims>,
+    devices: Option<&State<Store>>,
+) -> Result<Status, AuthError> {
+    log_out(&jwt, store(devices)?, id).await
+}
+
+/// `Device-Id` header value.
+struct DeviceIdHeader(Option<String>);
+
+#[rocket::async_trait]
+impl<'r> rocket::request::FromRequest<'r> for DeviceIdHeader {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(
+        req: &'r rocket::Request<'_>,
+    ) -> rocket::request::Outcome<Self, Self::Error> {
+        rocket::request::Outcome::Success(DeviceIdHeader(
+            req.headers().get_one(DEVICE_ID_HEADER).map(|v| v.trim().to_owned()),
+        ))
+    }
+}
+
+#[delete("/auth/device-logout")]
+async fn device_logout(
+    jwt: Jwt<NoClaims>,
+    header: DeviceIdHeader,
+    devices: Option<&State<Store>>,
+) -> Result<Status, AuthError> {
+    let id = header
+        .0
+        .ok_or_else(|| AuthError::invalid_request("the Device-Id header is required"))?;
+    log_out(&jwt, store(devices)?, &id).await
+}
+
+#[post("/auth/logout")]
+async fn logout(jwt: Jwt<NoClaims>, devices: Option<&State<Store>>) -> Result<Status, AuthError> {
+    let id = jwt
+        .device_id()
+        .ok_or_else(|| AuthError::invalid_request("this token belongs to no device"))?
+        .to_owned();
+    log_out(&jwt, store(devices)?, &id).await
+}
+
+#[post("/auth/logout-all?<keep_current>")]
+async fn logout_all(
+    keep_current: Option<bool>,
+    jwt: Jwt<NoClaims>,
+    devices: Option<&State<Store>>,
+) -> Result<Json<LogoutResponse>, AuthError> {
+    let keep = if keep_current.unwrap_or(false) {
+        Some(
+            jwt.device_id()
+                .ok_or_else(|| AuthError::invalid_request("this token belongs to no device"))?,
+        )
+    } else {
+        None
+    };
+    let revoked = store(devices)?
+        .revoke_all_devices(jwt.subject(), keep)
+        .await
+        .map_err(AuthError::unavailable)?;
+    Ok(Json(LogoutResponse { revoked }))
+}
+
+#[get("/auth/devices/<id>/tokens")]
+async fn token_tree(
+    id: &str,
+    jwt: Jwt<NoClaims>,
+    devices: Option<&State<Store>>,
+) -> Result<Json<Vec<TokenNode>>, AuthError> {
+    let store = store(devices)?;
+    if !valid_id(id) {
+        return Err(AuthError::not_found("no such device"));
+    }
+    let device = store.device(id).await.map_err(AuthError::unavailable)?;
+    if device.as_ref().map(|d| d.subject.as_str()) != Some(jwt.subject()) {
+        return Err(AuthError::not_found("no such device"));
+    }
+    Ok(Json(store.token_tree(id).await.map_err(AuthError::unavailable)?))
+}
+
+#[delete("/auth/tokens/<jti>")]
+async fn expire_token(
+    jti: &str,
+    jwt: Jwt<NoClaims>,
+    devices: Option<&State<Store>>,
+) -> Result<Json<ExpireResponse>, AuthError> {
+    if !valid_id(jti) {
+        return Err(AuthError::not_found("no such token"));
+    }
+    let revoked = store(devices)?
+        .force_expire(jwt.subject(), jti)
+        .await
+        .map_err(AuthError::unavailable)?;
+    if revoked.is_empty() {
+        return Err(AuthError::not_found("no such token"));
+    }
+    Ok(Json(ExpireResponse { revoked }))
+}
+
+/// The device routes, for mounting by hand; [`JwtGuard`](crate::JwtGuard) mounts them
+/// when given an [`Authenticator`](crate::Authenticator).
+pub fn device_routes() -> Vec<Route> {
+    routes![
+        list,
+        delete_device,
+        device_logout,
+        logout,
+        logout_all,
+        token_tree,
+        expire_token
+    ]
+}

@@ -1,0 +1,107 @@
+//! The audit log of security-relevant events.
+
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use super::{secs, ts, Store, StoreError};
+use crate::issuer::random_id;
+
+/// A security-relevant event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditEvent {
+    /// A rotated refresh token was presented again; its device was revoked.
+    RefreshReuse,
+    /// A device was logged out.
+    DeviceRevoked,
+    /// A device was logged out to make room under the device cap.
+    DeviceEvicted,
+    /// A device's permanent token expired and the device was removed.
+    DeviceExpired,
+    /// All of a user's devices were logged out.
+    LogoutAll,
+    /// A token and its subtree were force-expired.
+    TokenRevoked,
+}
+
+impl AuditEvent {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditEvent::RefreshReuse => "refresh_reuse",
+            AuditEvent::DeviceRevoked => "device_revoked",
+            AuditEvent::DeviceEvicted => "device_evicted",
+            AuditEvent::DeviceExpired => "device_expired",
+            AuditEvent::LogoutAll => "logout_all",
+            AuditEvent::TokenRevoked => "token_revoked",
+        }
+    }
+}
+
+/// One audit row.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AuditRecord {
+    /// When.
+    pub at: u64,
+    /// What.
+    pub event: String,
+    /// Whose.
+    pub subject: Option<String>,
+    /// Which device.
+    pub device_id: Option<String>,
+    /// Details.
+    pub detail: Option<String>,
+}
+
+impl Store {
+    pub(crate) async fn audit_in(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        event: AuditEvent,
+        subject: Option<&str>,
+        device_id: Option<&str>,
+        detail: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO jwt_guard_audit (id, at, event, subject, device_id, detail)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(random_id())
+        .bind(ts(self.now()))
+        .bind(event.as_str())
+        .bind(subject)
+        .bind(device_id)
+        .bind(detail)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// The newest audit events of `subject` (all subjects when `None`), newest first.
+    pub async fn audit_log(
+        &self,
+        subject: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT at, event, subject, device_id, detail FROM jwt_guard_audit
+             WHERE ($1 IS NULL OR subject = $1) ORDER BY at DESC, id DESC LIMIT $2",
+        )
+        .bind(subject)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(AuditRecord {
+                    at: secs(row.try_get("at")?),
+                    event: row.try_get("event")?,
+                    subject: row.try_get("subject")?,
+                    device_id: row.try_get("device_id")?,
+                    detail: row.try_get("detail")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError)
+    }
+}

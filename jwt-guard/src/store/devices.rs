@@ -1,0 +1,425 @@
+//! Devices: one row per login, holding the digest of its permanent token.
+
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::audit::AuditEvent;
+use super::{secs, ts, Store, StoreError};
+use crate::db::Backend;
+use crate::issuer::random_id;
+use crate::secret::{PermanentToken, TokenDigest};
+
+/// Longest device name kept (from `X-Device-Model` or the user agent).
+pub const DEVICE_NAME_MAX: usize = 100;
+
+/// What happens when a subject already has `max_devices` active devices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CapPolicy {
+    /// Refuse the new login.
+    #[default]
+    Reject,
+    /// Log out the least recently used device.
+    EvictOldest,
+}
+
+/// Where a login comes from.
+#[derive(Clone, Debug, Default)]
+pub struct NewDevice {
+    /// The subject logging in.
+    pub subject: String,
+    /// Display name (`X-Device-Model`, or browser and OS).
+    pub name: String,
+    /// The raw `User-Agent`, truncated.
+    pub user_agent: Option<String>,
+    /// Parsed browser name.
+    pub browser: Option<String>,
+    /// Parsed operating system.
+    pub os: Option<String>,
+    /// Parsed device kind (`pc`, `smartphone`, `crawler`, …).
+    pub kind: Option<String>,
+    /// Client IP (Rocket's `ip_header` respected).
+    pub ip: Option<String>,
+}
+
+/// A stored device, as listed to its owner.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceRecord {
+    /// Device id.
+    pub id: String,
+    /// Owner.
+    pub subject: String,
+    /// Display name.
+    pub name: String,
+    /// Parsed browser.
+    pub browser: Option<String>,
+    /// Parsed operating system.
+    pub os: Option<String>,
+    /// Parsed device kind.
+    pub kind: Option<String>,
+    /// Client IP at login.
+    pub ip: Option<String>,
+    /// Login time.
+    pub created_at: u64,
+    /// Last use of its permanent or refresh token (at the configured accuracy).
+    pub last_used: u64,
+    /// When it expires unless used again.
+    pub expires_at: u64,
+    /// Original login time of the family.
+    pub orig_iat: u64,
+}
+
+const DEVICE_COLUMNS: &str =
+    "id, subject, name, browser, os, device_kind, ip, created_at, last_used, expires_at, orig_iat";
+
+fn device_from_row(row: &AnyRow) -> Result<DeviceRecord, sqlx::Error> {
+    Ok(DeviceRecord {
+        id: row.try_get("id")?,
+        subject: row.try_get("subject")?,
+        name: row.try_get("name")?,
+        browser: row.try_get("browser")?,
+        os: row.try_get("os")?,
+        kind: row.try_get("device_kind")?,
+        ip: row.try_get("ip")?,
+        created_at: secs(row.try_get("created_at")?),
+        last_used: secs(row.try_get("last_used")?),
+        expires_at: secs(row.try_get("expires_at")?),
+        orig_iat: secs(row.try_get("orig_iat")?),
+    })
+}
+
+/// Why a login could not create a device.
+#[derive(Debug)]
+pub enum CreateDeviceError {
+    /// The subject is at `max_devices` and the policy is to reject.
+    CapReached,
+    /// The database failed.
+    Store(StoreError),
+}
+
+impl From<sqlx::Error> for CreateDeviceError {
+    fn from(e: sqlx::Error) -> Self {
+        CreateDeviceError::Store(StoreError(e))
+    }
+}
+
+/// What a permanent token resolved to.
+#[derive(Debug)]
+pub enum PermanentLookup {
+    /// An active device.
+    Active(DeviceRecord),
+    /// No device has this token (or it was revoked).
+    Unknown,
+    /// The device had expired; it has now been removed.
+    Expired,
+}
+
+impl Store {
+    /// Creates a device for a login and its permanent token, enforcing the
+    /// per-subject cap in the same transaction.
+    pub async fn create_device(
+        &self,
+        new: NewDevice,
+        orig_iat: u64,
+    ) -> Result<(DeviceRecord, PermanentToken), CreateDeviceError> {
+        let now = self.now();
+        let token = PermanentToken::generate();
+        let id = random_id();
+        let expires_at = now.saturating_add(self.settings.permanent_ttl);
+        let mut evicted = Vec::new();
+
+        let mut tx = self.begin_write().await?;
+        if self.backend == Backend::Postgres {
+            // Two logins of one subject must not both pass the cap check.
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind(&new.subject)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(cap) = self.settings.max_devices {
+            let active: Vec<String> = sqlx::query_scalar(
+                "SELECT id FROM jwt_guard_devices
+                 WHERE subject = $1 AND revoked_at IS NULL AND expires_at > $2
+                 ORDER BY last_used ASC, created_at ASC",
+            )
+            .bind(&new.subject)
+            .bind(ts(now))
+            .fetch_all(&mut *tx)
+            .await?;
+            let cap = cap as usize;
+            if active.len() >= cap {
+                match self.settings.cap_policy {
+                    CapPolicy::Reject => return Err(CreateDeviceError::CapReached),
+                    CapPolicy::EvictOldest => {
+                        let excess = active.len() + 1 - cap;
+                        for device_id in active.into_iter().take(excess) {
+                            self.revoke_device_in(&mut tx, &device_id, now).await?;
+                            evicted.push(device_id);
+                        }
+                    }
+                }
+            }
+        }
+        sqlx::query(
+            "INSERT INTO jwt_guard_devices
+             (id, subject, name, user_agent, browser, os, device_kind, ip,
+              permanent_digest, created_at, last_used, expires_at, orig_iat)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12)",
+        )
+        .bind(&id)
+        .bind(&new.subject)
+        .bind(&new.name)
+        .bind(&new.user_agent)
+        .bind(&new.browser)
+        .bind(&new.os)
+        .bind(&new.kind)
+        .bind(&new.ip)
+        .bind(token.digest().as_str())
+        .bind(ts(now))
+        .bind(ts(expires_at))
+        .bind(ts(orig_iat))
+        .execute(&mut *tx)
+        .await?;
+        for device_id in &evicted {
+            self.audit_in(&mut tx, AuditEvent::DeviceEvicted, Some(&new.subject), Some(device_id), "device cap reached")
+                .await?;
+        }
+        tx.commit().await?;
+        for device_id in &evicted {
+            self.revocations
+                .revoke_device(device_id, now.saturating_add(self.settings.max_token_ttl));
+        }
+        let record = DeviceRecord {
+            id,
+            subject: new.subject,
+            name: new.name,
+            browser: new.browser,
+            os: new.os,
+            kind: new.kind,
+            ip: new.ip,
+            created_at: now,
+            last_used: now,
+            expires_at,
+            orig_iat,
+        };
+        Ok((record, token))
+    }
+
+    /// The active device holding `token`, sliding its expiry (at most one write per
+    /// accuracy window). An expired device is removed.
+    pub async fn device_for_permanent(
+        &self,
+        token: &PermanentToken,
+    ) -> Result<PermanentLookup, StoreError> {
+        let now = self.now();
+        let digest = token.digest();
+        let row = sqlx::query(&format!(
+            "SELECT {DEVICE_COLUMNS}, permanent_digest, revoked_at FROM jwt_guard_devices
+             WHERE permanent_digest = $1"
+        ))
+        .bind(digest.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(PermanentLookup::Unknown);
+        };
+        let stored: Option<String> = row.try_get("permanent_digest")?;
+        let revoked: Option<i64> = row.try_get("revoked_at")?;
+        let stored_matches = stored
+            .map(TokenDigest::from_stored)
+            .is_some_and(|d| d.matches(&digest));
+        if !stored_matches || revoked.is_some() {
+            return Ok(PermanentLookup::Unknown);
+        }
+        let device = device_from_row(&row)?;
+        if device.expires_at <= now {
+            self.remove_device(&device.id, "permanent token expired").await?;
+            return Ok(PermanentLookup::Expired);
+        }
+        let device = self.touch_device(device, now).await?;
+        Ok(PermanentLookup::Active(device))
+    }
+
+    /// Slides a device's expiry if its `last_used` is older than the accuracy window.
+    pub(crate) async fn touch_device(
+        &self,
+        mut device: DeviceRecord,
+        now: u64,
+    ) -> Result<DeviceRecord, StoreError> {
+        let accuracy = self.settings.permanent_accuracy;
+        if now.saturating_sub(device.last_used) < accuracy {
+            return Ok(device);
+        }
+        let expires_at = now.saturating_add(self.settings.permanent_ttl);
+        // Conditional: of several concurrent requests only one writes.
+        sqlx::query(
+            "UPDATE jwt_guard_devices SET last_used = $1, expires_at = $2
+             WHERE id = $3 AND last_used <= $4 AND revoked_at IS NULL",
+        )
+        .bind(ts(now))
+        .bind(ts(expires_at))
+        .bind(&device.id)
+        .bind(ts(now.saturating_sub(accuracy)))
+        .execute(&self.pool)
+        .await?;
+        device.last_used = now;
+        device.expires_at = expires_at;
+        Ok(device)
+    }
+
+    /// A device by id, if it is active.
+    pub async fn device(&self, device_id: &str) -> Result<Option<DeviceRecord>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {DEVICE_COLUMNS} FROM jwt_guard_devices
+             WHERE id = $1 AND revoked_at IS NULL"
+        ))
+        .bind(device_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| device_from_row(&r)).transpose()?)
+    }
+
+    /// The subject's active devices, oldest first.
+    pub async fn devices_of(&self, subject: &str) -> Result<Vec<DeviceRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {DEVICE_COLUMNS} FROM jwt_guard_devices
+             WHERE subject = $1 AND revoked_at IS NULL AND expires_at > $2
+             ORDER BY created_at ASC, id ASC"
+        ))
+        .bind(subject)
+        .bind(ts(self.now()))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(device_from_row)
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// Revokes a device and its whole token family, if `subject` owns it. Returns
+    /// whether a device was revoked (`false`: unknown, not theirs, or already gone).
+    pub async fn revoke_device_of(
+        &self,
+        subject: &str,
+        device_id: &str,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        let now = self.now();
+        let mut tx = self.begin_write().await?;
+        let owner: Option<String> = sqlx::query_scalar(
+            "SELECT subject FROM jwt_guard_devices WHERE id = $1 AND revoked_at IS NULL",
+        )
+        .bind(device_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if owner.as_deref() != Some(subject) {
+            return Ok(false);
+        }
+        self.revoke_device_in(&mut tx, device_id, now).await?;
+        self.audit_in(&mut tx, AuditEvent::DeviceRevoked, Some(subject), Some(device_id), reason)
+            .await?;
+        tx.commit().await?;
+        self.revocations
+            .revoke_device(device_id, now.saturating_add(self.settings.max_token_ttl));
+        Ok(true)
+    }
+
+    /// Revokes every active device of `subject`, except `keep` if given. Returns how
+    /// many were revoked.
+    pub async fn revoke_all_devices(
+        &self,
+        subject: &str,
+        keep: Option<&str>,
+    ) -> Result<usize, StoreError> {
+        let now = self.now();
+        let mut tx = self.begin_write().await?;
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM jwt_guard_devices WHERE subject = $1 AND revoked_at IS NULL",
+        )
+        .bind(subject)
+        .fetch_all(&mut *tx)
+        .await?;
+        let ids: Vec<String> = ids.into_iter().filter(|id| Some(id.as_str()) != keep).collect();
+        for id in &ids {
+            self.revoke_device_in(&mut tx, id, now).await?;
+        }
+        let detail = if keep.is_some() { "logout everywhere else" } else { "logout everywhere" };
+        self.audit_in(&mut tx, AuditEvent::LogoutAll, Some(subject), keep, detail)
+            .await?;
+        tx.commit().await?;
+        let until = now.saturating_add(self.settings.max_token_ttl);
+        for id in &ids {
+            self.revocations.revoke_device(id, until);
+        }
+        Ok(ids.len())
+    }
+
+    /// Revokes a device's family (reuse detected, logout): device, tokens, and a
+    /// revocation row other instances pick up.
+    pub(crate) async fn revoke_device_in(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        device_id: &str,
+        now: u64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE jwt_guard_devices SET revoked_at = $1, permanent_digest = NULL
+             WHERE id = $2 AND revoked_at IS NULL",
+        )
+        .bind(ts(now))
+        .bind(device_id)
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query(
+            "UPDATE jwt_guard_tokens SET revoked_at = $1 WHERE device_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(ts(now))
+        .bind(device_id)
+        .execute(&mut **tx)
+        .await?;
+        self.insert_revocation_in(
+            tx,
+            "device",
+            device_id,
+            0,
+            now.saturating_add(self.settings.max_token_ttl),
+            now,
+        )
+        .await
+    }
+
+    /// Removes an expired device and its tokens; its access tokens are revoked.
+    pub(crate) async fn remove_device(&self, device_id: &str, reason: &str) -> Result<(), StoreError> {
+        let now = self.now();
+        let mut tx = self.begin_write().await?;
+        let subject: Option<String> =
+            sqlx::query_scalar("SELECT subject FROM jwt_guard_devices WHERE id = $1")
+                .bind(device_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        sqlx::query("DELETE FROM jwt_guard_tokens WHERE device_id = $1")
+            .bind(device_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM jwt_guard_devices WHERE id = $1")
+            .bind(device_id)
+            .execute(&mut *tx)
+            .await?;
+        self.insert_revocation_in(
+            &mut tx,
+            "device",
+            device_id,
+            0,
+            now.saturating_add(self.settings.max_token_ttl),
+            now,
+        )
+        .await?;
+        self.audit_in(&mut tx, AuditEvent::DeviceExpired, subject.as_deref(), Some(device_id), reason)
+            .await?;
+        tx.commit().await?;
+        self.revocations
+            .revoke_device(device_id, now.saturating_add(self.settings.max_token_ttl));
+        Ok(())
+    }
+}

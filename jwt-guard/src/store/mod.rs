@@ -1,0 +1,219 @@
+//! Persistent state: devices, issued tokens, revocations and the audit log, in
+//! SQLite or PostgreSQL. Every counter and state change is one conditional SQL
+//! statement or one transaction, so concurrent requests cannot both win.
+
+mod archive;
+mod audit;
+mod devices;
+mod revocations;
+mod tokens;
+
+use std::fmt;
+use std::sync::Arc;
+
+use sqlx::AnyPool;
+
+pub use archive::ArchiveReport;
+pub use audit::AuditEvent;
+pub use devices::{CapPolicy, CreateDeviceError, DeviceRecord, NewDevice, PermanentLookup, DEVICE_NAME_MAX};
+pub use tokens::{RotateError, TokenNode};
+
+use crate::clock::Clock;
+use crate::db::{Backend, JwtPool};
+use crate::revocation::RevocationSet;
+
+/// A database failure. Never caused by request input; reported as `503`.
+#[derive(Debug)]
+pub struct StoreError(pub(crate) sqlx::Error);
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "jwt-guard store: {}", self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError(e)
+    }
+}
+
+/// Timing and limits of the stored state, from [`JwtConfig`](crate::JwtConfig).
+#[derive(Clone, Debug)]
+pub struct StoreSettings {
+    /// Sliding lifetime of a device's permanent token.
+    pub permanent_ttl: u64,
+    /// `last_used` is written at most once per this many seconds.
+    pub permanent_accuracy: u64,
+    /// Most active devices per subject.
+    pub max_devices: Option<u32>,
+    /// What happens at the cap.
+    pub cap_policy: CapPolicy,
+    /// Seconds a rotated refresh token may be retried while its successor is unused.
+    pub reuse_grace: u64,
+    /// Longest lifetime of any token the store tracks (revocations outlive it).
+    pub max_token_ttl: u64,
+    /// How long dead rows are kept before the archiver removes them.
+    pub archive_after: u64,
+    /// How long audit rows are kept.
+    pub audit_retention: u64,
+}
+
+/// jwt-guard's persistent state. Managed by the [`JwtGuard`](crate::JwtGuard)
+/// fairing; take it as `&State<Store>`.
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    clock: Clock,
+    settings: StoreSettings,
+    revocations: Arc<RevocationSet>,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Seconds as a database integer.
+pub(crate) fn ts(secs: u64) -> i64 {
+    i64::try_from(secs).unwrap_or(i64::MAX)
+}
+
+/// A database integer as seconds.
+pub(crate) fn secs(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    include_str!("../../migrations/0001_devices_tokens_revocations.sql"),
+)];
+
+impl Store {
+    /// A store over `pool`. Call [`Store::migrate`] before use.
+    pub fn new(
+        pool: &JwtPool,
+        clock: Clock,
+        settings: StoreSettings,
+        revocations: Arc<RevocationSet>,
+    ) -> Self {
+        Self {
+            pool: (**pool).clone(),
+            backend: pool.backend(),
+            clock,
+            settings,
+            revocations,
+        }
+    }
+
+    /// A second handle on the same pool and revocations (for background tasks).
+    pub fn clone_handle(&self) -> Store {
+        Store {
+            pool: self.pool.clone(),
+            backend: self.backend,
+            clock: self.clock.clone(),
+            settings: self.settings.clone(),
+            revocations: self.revocations.clone(),
+        }
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// The SQL dialect.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The clock every stored time comes from.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &StoreSettings {
+        &self.settings
+    }
+
+    /// The in-memory revocations this store keeps current.
+    pub fn revocations(&self) -> &Arc<RevocationSet> {
+        &self.revocations
+    }
+
+    fn now(&self) -> u64 {
+        self.clock.now()
+    }
+
+    /// Starts a transaction that holds the write lock from its first statement, so a
+    /// read-then-write sequence cannot interleave with another writer. (SQLite
+    /// otherwise upgrades lazily and fails the upgrade under contention; PostgreSQL
+    /// callers add row or advisory locks where they read before writing.)
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Sqlite {
+            sqlx::query("UPDATE jwt_guard_devices SET id = id WHERE 0 = 1")
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(tx)
+    }
+
+    /// Applies jwt-guard's embedded migrations that have not run yet. Tracked in its
+    /// own table (`jwt_guard_migrations`), so an application's own sqlx migrations in
+    /// the same database do not collide. Safe to run from several instances at once.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            // Serialise concurrent launches against one database.
+            sqlx::query("SELECT pg_advisory_xact_lock(7386172634)")
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS jwt_guard_migrations (
+                version BIGINT PRIMARY KEY,
+                applied_at BIGINT NOT NULL
+            )",
+        )
+        .execute(&mut *tx)
+        .await?;
+        for (version, sql) in MIGRATIONS {
+            let applied: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM jwt_guard_migrations WHERE version = $1")
+                    .bind(*version)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if applied.is_some() {
+                continue;
+            }
+            for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+                let statement: String = statement
+                    .lines()
+                    .filter(|l| !l.trim_start().starts_with("--"))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                if statement.trim().is_empty() {
+                    continue;
+                }
+                sqlx::query(&statement).execute(&mut *tx).await?;
+            }
+            sqlx::query("INSERT INTO jwt_guard_migrations (version, applied_at) VALUES ($1, $2)")
+                .bind(*version)
+                .bind(ts(self.now()))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

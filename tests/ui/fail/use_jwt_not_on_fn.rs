@@ -1,0 +1,6 @@
+use jwt_guard::use_jwt;
+
+#[use_jwt]
+struct NotAHandler;
+
+fn main() {}
