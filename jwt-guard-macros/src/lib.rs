@@ -4,6 +4,7 @@
 mod claims;
 mod ctxt;
 mod duration;
+mod permanent_refresh;
 mod route;
 mod use_jwt;
 
@@ -15,6 +16,13 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn use_jwt(attr: TokenStream, item: TokenStream) -> TokenStream {
     use_jwt::expand(attr.into(), item.into()).into()
+}
+
+/// Marks the route that refreshes access tokens from a device's `Permanent-Token`
+/// header. Place it above the route attribute; the route's path must be static.
+#[proc_macro_attribute]
+pub fn permanent_refresh(attr: TokenStream, item: TokenStream) -> TokenStream {
+    permanent_refresh::expand(attr.into(), item.into()).into()
 }
 
 /// Implements `jwt_guard::Claims` for an application's claims struct.

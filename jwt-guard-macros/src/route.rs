@@ -96,3 +96,86 @@ pub(crate) fn hidden_name(prefix: &str, handler: &ItemFn) -> syn::Ident {
 pub(crate) fn with_errors(errors: TokenStream, item: TokenStream) -> TokenStream {
     quote!(#errors #item)
 }
+
+/// The method and path a Rocket route attribute declares.
+pub(crate) struct RouteTarget {
+    /// `Get`, `Post`, … (the variant of `rocket::http::Method`).
+    pub(crate) method: syn::Ident,
+    /// The URI literal as written.
+    pub(crate) uri: syn::LitStr,
+}
+
+fn method_variant(name: &str, span: Span) -> Option<syn::Ident> {
+    let variant = match name.to_ascii_lowercase().as_str() {
+        "get" => "Get",
+        "put" => "Put",
+        "post" => "Post",
+        "delete" => "Delete",
+        "patch" => "Patch",
+        "head" => "Head",
+        "options" => "Options",
+        _ => return None,
+    };
+    Some(syn::Ident::new(variant, span))
+}
+
+/// Reads the route attribute below ours: `#[post("/path", …)]` or
+/// `#[route(POST, uri = "/path")]`.
+pub(crate) fn route_target(handler: &ItemFn) -> Option<RouteTarget> {
+    let attr = handler.attrs.iter().find(|a| {
+        a.path()
+            .segments
+            .last()
+            .is_some_and(|s| ROUTE_ATTRIBUTES.contains(&s.ident.to_string().as_str()))
+    })?;
+    let name = attr.path().segments.last()?.ident.to_string();
+    if name == "route" {
+        attr.parse_args_with(|input: syn::parse::ParseStream<'_>| {
+            let method: syn::Ident = input.parse()?;
+            let mut uri = None;
+            while !input.is_empty() {
+                let _: syn::Token![,] = input.parse()?;
+                if input.is_empty() {
+                    break;
+                }
+                if input.peek(syn::LitStr) && uri.is_none() {
+                    uri = Some(input.parse::<syn::LitStr>()?);
+                    continue;
+                }
+                let key: syn::Ident = input.parse()?;
+                let _: syn::Token![=] = input.parse()?;
+                let value: syn::Expr = input.parse()?;
+                if key == "uri" {
+                    if let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = value {
+                        uri = Some(s);
+                    }
+                }
+            }
+            let method = method_variant(&method.to_string(), method.span())
+                .ok_or_else(|| syn::Error::new(method.span(), "unknown method"))?;
+            let uri = uri.ok_or_else(|| syn::Error::new(Span::call_site(), "no uri"))?;
+            Ok(RouteTarget { method, uri })
+        })
+        .ok()
+    } else {
+        let method = method_variant(&name, attr.path().segments.last()?.ident.span())?;
+        attr.parse_args_with(|input: syn::parse::ParseStream<'_>| {
+            let uri: syn::LitStr = input.parse()?;
+            let _rest: TokenStream = input.parse()?;
+            Ok(RouteTarget { method, uri })
+        })
+        .ok()
+    }
+}
+
+/// The path part of a route URI (before `?`).
+pub(crate) fn uri_path(uri: &str) -> &str {
+    uri.split('?').next().unwrap_or(uri)
+}
+
+/// The first dynamic segment (`<name>` or `<name..>`) of a route's path, if any.
+pub(crate) fn first_dynamic_segment(uri: &str) -> Option<&str> {
+    uri_path(uri)
+        .split('/')
+        .find(|segment| segment.contains('<'))
+}

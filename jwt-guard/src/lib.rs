@@ -61,7 +61,7 @@ pub use verifier::{Verifier, VerifyError};
 /// Re-exported so applications need not depend on it to name algorithms.
 pub use jsonwebtoken::Algorithm;
 
-pub use jwt_guard_macros::{use_jwt, Claims};
+pub use jwt_guard_macros::{permanent_refresh, use_jwt, Claims};
 
 /// Not public API: what macro expansions refer to. May change in any release.
 #[doc(hidden)]

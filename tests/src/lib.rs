@@ -41,7 +41,7 @@ pub fn temp_sqlite_url() -> String {
 /// Base test configuration: quiet logs, a fresh database.
 pub fn base_figment(database_url: &str) -> Figment {
     rocket::Config::figment()
-        .merge(("log_level", "off"))
+        .merge(("log_level", std::env::var("TEST_LOG").unwrap_or_else(|_| "off".into())))
         .merge(("databases.jwt_guard.url", database_url))
 }
 

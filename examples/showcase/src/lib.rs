@@ -42,6 +42,7 @@ pub fn app(figment: Figment, clock: Clock) -> Rocket<Build> {
                 .authenticator(users::DemoUsers::new()),
         )
         .attach(users::seed())
+        .manage(routes::Visits::default())
         .mount("/", routes::routes())
 }
 

@@ -1,8 +1,10 @@
 //! The showcase's own protected routes.
 
-use jwt_guard::{use_jwt, Jwt};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use jwt_guard::{permanent_refresh, use_jwt, AuthError, DeviceSession, Issuer, Jwt, JwtDb, Store};
 use rocket::serde::json::{json, Json, Value};
-use rocket::{get, routes, Route};
+use rocket::{get, post, routes, Route, State};
 
 use crate::claims::{AppClaims, Role};
 
@@ -42,7 +44,45 @@ fn hello(jwt: Option<Jwt<AppClaims>>) -> String {
     }
 }
 
+/// A new access token for the device holding `Permanent-Token` (drf-jwt-devices).
+#[permanent_refresh]
+#[post("/auth/device/refresh")]
+async fn device_refresh(
+    device: DeviceSession,
+    issuer: &State<Issuer>,
+    store: &State<Store>,
+    db: &State<JwtDb>,
+) -> Result<Json<Value>, AuthError> {
+    let claims = crate::users::claims_of(db, device.subject())
+        .await
+        .ok_or_else(|| AuthError::invalid_token("the device's user no longer exists"))?;
+    let token = device.issue_access(issuer, store, &claims).await?;
+    Ok(Json(json!({
+        "access": token.token,
+        "token_type": "Bearer",
+        "expires_in": token.claims.exp.saturating_sub(token.claims.iat),
+        "device_id": device.device_id(),
+    })))
+}
+
+/// Visits counted by an unprotected route with a side effect.
+#[derive(Default)]
+pub struct Visits(pub AtomicU64);
+
+/// Counts a visit (a side effect that must not happen for a refused request).
+#[post("/visits")]
+fn count_visit(visits: &State<Visits>) -> Json<Value> {
+    let n = visits.0.fetch_add(1, Ordering::SeqCst) + 1;
+    Json(json!({ "visits": n }))
+}
+
+/// The visit count.
+#[get("/visits")]
+fn visits(visits: &State<Visits>) -> Json<Value> {
+    Json(json!({ "visits": visits.0.load(Ordering::SeqCst) }))
+}
+
 /// The showcase's routes.
 pub fn routes() -> Vec<Route> {
-    routes![me, admin_stats, reports, hello]
+    routes![me, admin_stats, reports, hello, device_refresh, count_visit, visits]
 }

@@ -107,6 +107,15 @@ struct UserRow {
 
 async fn load_user(req: &Request<'_>, username: &str) -> Option<UserRow> {
     let db = JwtDb::fetch(req.rocket())?;
+    load_user_from(db, username).await
+}
+
+/// The current claims of `username`, if the user exists.
+pub async fn claims_of(db: &JwtDb, username: &str) -> Option<AppClaims> {
+    load_user_from(db, username).await.map(|u| u.claims)
+}
+
+async fn load_user_from(db: &JwtDb, username: &str) -> Option<UserRow> {
     let row = sqlx::query(
         "SELECT password_hash, roles, scope FROM showcase_users WHERE username = $1",
     )

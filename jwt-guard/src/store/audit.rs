@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use super::{secs, ts, Store, StoreError};
+use super::{opt, secs, ts, Store, StoreError};
 use crate::issuer::random_id;
 
 /// A security-relevant event.
@@ -85,7 +85,8 @@ impl Store {
     ) -> Result<Vec<AuditRecord>, StoreError> {
         let rows = sqlx::query(
             "SELECT at, event, subject, device_id, detail FROM jwt_guard_audit
-             WHERE ($1 IS NULL OR subject = $1) ORDER BY at DESC, id DESC LIMIT $2",
+             WHERE (CAST($1 AS TEXT) IS NULL OR subject = CAST($1 AS TEXT))
+             ORDER BY at DESC, id DESC LIMIT $2",
         )
         .bind(subject)
         .bind(i64::from(limit))
@@ -96,9 +97,9 @@ impl Store {
                 Ok(AuditRecord {
                     at: secs(row.try_get("at")?),
                     event: row.try_get("event")?,
-                    subject: row.try_get("subject")?,
-                    device_id: row.try_get("device_id")?,
-                    detail: row.try_get("detail")?,
+                    subject: opt(row, "subject")?,
+                    device_id: opt(row, "device_id")?,
+                    detail: opt(row, "detail")?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()

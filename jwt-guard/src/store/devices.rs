@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::audit::AuditEvent;
-use super::{secs, ts, Store, StoreError};
+use super::{opt, secs, ts, Store, StoreError};
 use crate::db::Backend;
 use crate::issuer::random_id;
 use crate::secret::{PermanentToken, TokenDigest};
@@ -78,10 +78,10 @@ fn device_from_row(row: &AnyRow) -> Result<DeviceRecord, sqlx::Error> {
         id: row.try_get("id")?,
         subject: row.try_get("subject")?,
         name: row.try_get("name")?,
-        browser: row.try_get("browser")?,
-        os: row.try_get("os")?,
-        kind: row.try_get("device_kind")?,
-        ip: row.try_get("ip")?,
+        browser: opt(row, "browser")?,
+        os: opt(row, "os")?,
+        kind: opt(row, "device_kind")?,
+        ip: opt(row, "ip")?,
         created_at: secs(row.try_get("created_at")?),
         last_used: secs(row.try_get("last_used")?),
         expires_at: secs(row.try_get("expires_at")?),
@@ -224,8 +224,8 @@ impl Store {
         let Some(row) = row else {
             return Ok(PermanentLookup::Unknown);
         };
-        let stored: Option<String> = row.try_get("permanent_digest")?;
-        let revoked: Option<i64> = row.try_get("revoked_at")?;
+        let stored: Option<String> = opt(&row, "permanent_digest")?;
+        let revoked: Option<i64> = opt(&row, "revoked_at")?;
         let stored_matches = stored
             .map(TokenDigest::from_stored)
             .is_some_and(|d| d.matches(&digest));

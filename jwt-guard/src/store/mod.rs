@@ -11,7 +11,8 @@ mod tokens;
 use std::fmt;
 use std::sync::Arc;
 
-use sqlx::AnyPool;
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row, TypeInfo, ValueRef};
 
 pub use archive::ArchiveReport;
 pub use audit::AuditEvent;
@@ -78,6 +79,19 @@ impl fmt::Debug for Store {
             .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
+}
+
+/// Reads a nullable column. sqlx 0.7's `Any` values and type infos never report
+/// NULL through `is_null`, so `Option<T>` cannot decode one; the type name can tell.
+pub(crate) fn opt<'r, T>(row: &'r AnyRow, column: &str) -> Result<Option<T>, sqlx::Error>
+where
+    T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    let raw = row.try_get_raw(column)?;
+    if raw.type_info().name() == "NULL" {
+        return Ok(None);
+    }
+    row.try_get(column).map(Some)
 }
 
 /// Seconds as a database integer.

@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::audit::AuditEvent;
-use super::{secs, ts, Store, StoreError};
+use super::{opt, secs, ts, Store, StoreError};
 use crate::claims::{RegisteredClaims, TokenKind};
 use crate::db::Backend;
 
@@ -199,9 +199,9 @@ impl Store {
         let Some(row) = row else {
             return Err(RotateError::Invalid);
         };
-        let used_at: Option<i64> = row.try_get("used_at")?;
-        let replaced_by: Option<String> = row.try_get("replaced_by")?;
-        let revoked_at: Option<i64> = row.try_get("revoked_at")?;
+        let used_at: Option<i64> = opt(&row, "used_at")?;
+        let replaced_by: Option<String> = opt(&row, "replaced_by")?;
+        let revoked_at: Option<i64> = opt(&row, "revoked_at")?;
         if revoked_at.is_some() {
             return Err(RotateError::Invalid);
         }
@@ -335,10 +335,10 @@ fn node_from_row(row: &AnyRow) -> Result<(Option<String>, TokenNode), sqlx::Erro
         "link" => TokenKind::Link,
         _ => TokenKind::Access,
     };
-    let used_at: Option<i64> = row.try_get("used_at")?;
-    let revoked_at: Option<i64> = row.try_get("revoked_at")?;
+    let used_at: Option<i64> = opt(row, "used_at")?;
+    let revoked_at: Option<i64> = opt(row, "revoked_at")?;
     Ok((
-        row.try_get("parent_jti")?,
+        opt(row, "parent_jti")?,
         TokenNode {
             jti: row.try_get("jti")?,
             kind,
