@@ -48,18 +48,172 @@ pub fn base_figment(database_url: &str) -> Figment {
 /// An HS256 test secret.
 pub const TEST_SECRET: &str = "test-secret-that-is-long-enough-for-hs256!!";
 
+/// The databases storage tests run against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DbKind {
+    /// A fresh SQLite file.
+    Sqlite,
+    /// A fresh database on the PostgreSQL server named by `JWT_GUARD_TEST_POSTGRES`.
+    Postgres,
+}
+
+/// The PostgreSQL server tests use: `JWT_GUARD_TEST_POSTGRES`, else the machine's
+/// default. `None` (with a printed reason) when unreachable outside CI; in CI an
+/// unreachable server fails the test.
+async fn postgres_admin_url() -> Option<String> {
+    use sqlx::Connection;
+    let url = std::env::var("JWT_GUARD_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    match sqlx::postgres::PgConnection::connect(&url).await {
+        Ok(conn) => {
+            let _ = conn.close().await;
+            Some(url)
+        }
+        Err(e) if std::env::var_os("CI").is_some() => {
+            panic!("CI must run the PostgreSQL tests, but {url} is unreachable: {e}")
+        }
+        Err(e) => {
+            eprintln!("skipping PostgreSQL test: {url} is unreachable ({e}); set JWT_GUARD_TEST_POSTGRES");
+            None
+        }
+    }
+}
+
+/// A PostgreSQL database created for one test (dropped by [`TestApp::finish`]).
+#[derive(Clone, Debug)]
+pub struct PgDatabase {
+    admin_url: String,
+    name: String,
+    /// URL of the new database.
+    pub url: String,
+}
+
+impl PgDatabase {
+    /// Creates a fresh database, or `None` when no server is reachable (outside CI).
+    pub async fn create() -> Option<PgDatabase> {
+        use sqlx::{Connection, Executor};
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let admin_url = postgres_admin_url().await?;
+        let name = format!(
+            "jwt_guard_test_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst),
+            now()
+        );
+        let mut conn = sqlx::postgres::PgConnection::connect(&admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        conn.execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .unwrap_or_else(|e| panic!("cannot create test database: {e}"));
+        let _ = conn.close().await;
+        let base = admin_url.split('?').next().unwrap_or(&admin_url);
+        let prefix = base.rsplit_once('/').map(|(p, _)| p).unwrap_or(base);
+        let url = format!("{prefix}/{name}");
+        Some(PgDatabase { admin_url, name, url })
+    }
+
+    /// Drops the database (closing any connection left to it).
+    pub async fn drop_database(&self) {
+        use sqlx::{Connection, Executor};
+        if let Ok(mut conn) = sqlx::postgres::PgConnection::connect(&self.admin_url).await {
+            let _ = conn
+                .execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str())
+                .await;
+            let _ = conn.close().await;
+        }
+    }
+}
+
+impl DbKind {
+    /// A fresh database URL of this kind, or `None` for PostgreSQL without a server.
+    pub async fn fresh(self) -> Option<(String, Option<PgDatabase>)> {
+        match self {
+            DbKind::Sqlite => Some((temp_sqlite_url(), None)),
+            DbKind::Postgres => {
+                let db = PgDatabase::create().await?;
+                Some((db.url.clone(), Some(db)))
+            }
+        }
+    }
+}
+
+/// Runs an async test body against SQLite and against PostgreSQL: for each name,
+/// a module with `sqlite` and `postgres` tests calling `body(DbKind)`.
+#[macro_export]
+macro_rules! storage_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[rocket::async_test]
+                async fn sqlite() {
+                    super::$name($crate::DbKind::Sqlite).await;
+                }
+
+                #[rocket::async_test]
+                async fn postgres() {
+                    super::$name($crate::DbKind::Postgres).await;
+                }
+            }
+        )*
+    };
+}
+
 /// A running showcase app and its clock.
 pub struct TestApp {
     /// The client.
     pub client: Client,
     /// The app's clock (advance it to expire things).
     pub clock: Clock,
+    /// The database URL it uses.
+    pub database_url: String,
+    pg: Option<PgDatabase>,
 }
 
 impl TestApp {
     /// The showcase on SQLite with `jwt` configuration `jwt`.
     pub async fn with_jwt(jwt: Value) -> TestApp {
-        Self::start(base_figment(&temp_sqlite_url()).merge(("jwt", jwt))).await
+        let url = temp_sqlite_url();
+        Self::start_on(&url, jwt, Clock::offset()).await
+    }
+
+    /// The showcase on a fresh database of `kind` (`None`: PostgreSQL unreachable
+    /// outside CI; the reason was printed).
+    pub async fn on(kind: DbKind, jwt: Value) -> Option<TestApp> {
+        let (url, pg) = kind.fresh().await?;
+        let mut app = Self::start_on(&url, jwt, Clock::offset()).await;
+        app.pg = pg;
+        Some(app)
+    }
+
+    /// The showcase on an existing database URL with its own clock.
+    pub async fn start_on(url: &str, jwt: Value, clock: Clock) -> TestApp {
+        let figment = base_figment(url).merge(("jwt", jwt));
+        let rocket = showcase::app(figment, clock.clone());
+        let client = Client::tracked(rocket)
+            .await
+            .unwrap_or_else(|e| panic!("showcase failed to launch: {:?}", e.kind()));
+        TestApp {
+            client,
+            clock,
+            database_url: url.to_owned(),
+            pg: None,
+        }
+    }
+
+    /// Drops the app's PostgreSQL database, if any (its connections are ended).
+    pub async fn finish(&self) {
+        if let Some(pg) = &self.pg {
+            pg.drop_database().await;
+        }
+    }
+
+    /// jwt-guard's store in this app.
+    pub fn store(&self) -> &jwt_guard::Store {
+        self.client
+            .rocket()
+            .state::<jwt_guard::Store>()
+            .unwrap_or_else(|| panic!("Store is not managed"))
     }
 
     /// The showcase on SQLite with the default HS256 test secret.
@@ -70,11 +224,42 @@ impl TestApp {
     /// The showcase on `figment`.
     pub async fn start(figment: Figment) -> TestApp {
         let clock = Clock::offset();
+        let database_url: String = figment
+            .extract_inner("databases.jwt_guard.url")
+            .unwrap_or_default();
         let rocket = showcase::app(figment, clock.clone());
         let client = Client::tracked(rocket)
             .await
-            .unwrap_or_else(|e| panic!("showcase failed to launch: {e}"));
-        TestApp { client, clock }
+            .unwrap_or_else(|e| panic!("showcase failed to launch: {:?}", e.kind()));
+        TestApp {
+            client,
+            clock,
+            database_url,
+            pg: None,
+        }
+    }
+
+    /// `method path` with `Authorization: Bearer token`.
+    pub async fn send_with_token(
+        &self,
+        method: rocket::http::Method,
+        path: &str,
+        token: &str,
+    ) -> LocalResponse<'_> {
+        self.client
+            .req(method, path.to_owned())
+            .header(Header::new("Authorization", format!("Bearer {token}")))
+            .dispatch()
+            .await
+    }
+
+    /// `POST /auth/device/refresh` with `Permanent-Token`.
+    pub async fn device_refresh(&self, permanent: &str) -> LocalResponse<'_> {
+        self.client
+            .post("/auth/device/refresh")
+            .header(Header::new("Permanent-Token", permanent.to_owned()))
+            .dispatch()
+            .await
     }
 
     /// jwt-guard's runtime in this app.
@@ -87,10 +272,16 @@ impl TestApp {
 
     /// Logs in and returns the whole JSON answer.
     pub async fn login(&self, user: &str) -> Value {
+        self.login_as(user, "test-device").await
+    }
+
+    /// Logs in with `X-Device-Model: model`.
+    pub async fn login_as(&self, user: &str, model: &str) -> Value {
         let res = self
             .client
             .post("/auth/token")
             .header(ContentType::JSON)
+            .header(Header::new("X-Device-Model", model.to_owned()))
             .body(json!({ "username": user, "password": format!("{user}-password") }).to_string())
             .dispatch()
             .await;

@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::audit::AuditEvent;
-use super::{opt, secs, ts, Store, StoreError};
+use super::{nullable, opt, secs, ts, Store, StoreError};
 use crate::db::Backend;
 use crate::issuer::random_id;
 use crate::secret::{PermanentToken, TokenDigest};
@@ -165,16 +165,17 @@ impl Store {
             "INSERT INTO jwt_guard_devices
              (id, subject, name, user_agent, browser, os, device_kind, ip,
               permanent_digest, created_at, last_used, expires_at, orig_iat)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12)",
+             VALUES ($1, $2, $3, NULLIF($4, ''), NULLIF($5, ''), NULLIF($6, ''),
+                     NULLIF($7, ''), NULLIF($8, ''), $9, $10, $10, $11, $12)",
         )
         .bind(&id)
         .bind(&new.subject)
         .bind(&new.name)
-        .bind(&new.user_agent)
-        .bind(&new.browser)
-        .bind(&new.os)
-        .bind(&new.kind)
-        .bind(&new.ip)
+        .bind(nullable(new.user_agent.as_deref()))
+        .bind(nullable(new.browser.as_deref()))
+        .bind(nullable(new.os.as_deref()))
+        .bind(nullable(new.kind.as_deref()))
+        .bind(nullable(new.ip.as_deref()))
         .bind(token.digest().as_str())
         .bind(ts(now))
         .bind(ts(expires_at))

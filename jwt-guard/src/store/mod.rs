@@ -94,6 +94,13 @@ where
     row.try_get(column).map(Some)
 }
 
+/// An optional text bound as `''` for "none", read back with `NULLIF($n, '')`.
+/// sqlx 0.7's `Any` driver binds a NULL as an `int4` on PostgreSQL, which poisons
+/// the cached statement for the next call that binds text there.
+pub(crate) fn nullable(value: Option<&str>) -> &str {
+    value.unwrap_or("")
+}
+
 /// Seconds as a database integer.
 pub(crate) fn ts(secs: u64) -> i64 {
     i64::try_from(secs).unwrap_or(i64::MAX)

@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::audit::AuditEvent;
-use super::{opt, secs, ts, Store, StoreError};
+use super::{nullable, opt, secs, ts, Store, StoreError};
 use crate::claims::{RegisteredClaims, TokenKind};
 use crate::db::Backend;
 
@@ -69,11 +69,11 @@ impl Store {
         sqlx::query(
             "INSERT INTO jwt_guard_tokens
              (jti, device_id, parent_jti, kind, subject, issued_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             VALUES ($1, $2, NULLIF($3, ''), $4, $5, $6, $7)",
         )
         .bind(&claims.jti)
         .bind(device_id)
-        .bind(parent)
+        .bind(nullable(parent))
         .bind(kind_str(claims.typ))
         .bind(&claims.sub)
         .bind(ts(claims.iat))

@@ -1,0 +1,412 @@
+//! Devices, permanent tokens, rotating refresh tokens and revocation, over HTTP, on
+//! SQLite and on PostgreSQL.
+
+use jwt_guard_tests::{json_body, storage_tests, DbKind, TestApp, TEST_SECRET};
+use rocket::http::{ContentType, Header, Method, Status};
+use serde_json::{json, Value};
+
+fn jwt() -> Value {
+    json!({ "secret": TEST_SECRET })
+}
+
+fn s(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+storage_tests!(
+    login_creates_a_device,
+    refresh_rotates_and_reuse_revokes_the_family,
+    concurrent_refreshes_rotate_exactly_once,
+    wrong_token_kinds_revoke_nothing,
+    logout_kills_every_token_of_the_device_at_once,
+    logout_all_with_and_without_keep_current,
+    devices_of_other_users_are_not_found,
+    permanent_token_refreshes_access,
+    device_expiry_slides_and_expired_devices_are_removed,
+    last_used_is_written_once_per_accuracy_window,
+    permanent_token_header_is_refused_everywhere_else,
+    device_cap_rejects_or_evicts,
+    grace_period_tolerates_one_retry_only_while_unused,
+);
+
+async fn login_creates_a_device(db: DbKind) {
+    let Some(app) = TestApp::on(db, jwt()).await else { return };
+    let body = app.login_as("alice", "Pixel 9").await;
+    let device_id = s(&body["device_id"]);
+    let permanent = s(&body["permanent_token"]);
+    assert!(!device_id.is_empty());
+    assert!(permanent.starts_with("jgp_") && permanent.len() == 47, "{permanent}");
+    let access = s(&body["access"]);
+    assert_eq!(jwt_guard_tests::parts(&access).1["did"], device_id.as_str());
+
+    // A second login from a browser: named from its user agent, IP from ip_header.
+    let res = app
+        .client
+        .post("/auth/token")
+        .header(ContentType::JSON)
+        .header(Header::new(
+            "User-Agent",
+            "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
+        ))
+        .header(Header::new("X-Real-IP", "203.0.113.9"))
+        .body(json!({"username": "alice", "password": "alice-password"}).to_string())
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+
+    let list = app.get_with_token("/auth/devices", &access).await;
+    assert_eq!(list.status(), Status::Ok);
+    let devices = json_body(list).await;
+    let devices = devices.as_array().cloned().unwrap_or_default();
+    assert_eq!(devices.len(), 2, "{devices:?}");
+    let mine = devices.iter().find(|d| d["id"] == device_id.as_str());
+    let mine = mine.unwrap_or_else(|| panic!("own device missing"));
+    assert_eq!(mine["name"], "Pixel 9");
+    assert_eq!(mine["current"], true);
+    let browser = devices.iter().find(|d| d["id"] != device_id.as_str());
+    let browser = browser.unwrap_or_else(|| panic!("browser device missing"));
+    assert_eq!(browser["current"], false);
+    assert_eq!(browser["browser"], "Firefox");
+    assert_eq!(browser["os"], "Linux");
+    assert_eq!(browser["name"], "Firefox on Linux");
+    assert_eq!(browser["ip"], "203.0.113.9");
+    app.finish().await;
+}
+
+async fn refresh_rotates_and_reuse_revokes_the_family(db: DbKind) {
+    let Some(app) = TestApp::on(db, jwt()).await else { return };
+    let login = app.login("alice").await;
+    let r1 = s(&login["refresh"]);
+    let permanent = s(&login["permanent_token"]);
+
+    let res = app.post_json("/auth/token/refresh", json!({ "refresh": r1 })).await;
+    assert_eq!(res.status(), Status::Ok);
+    let second = json_body(res).await;
+    let (a2, r2) = (s(&second["access"]), s(&second["refresh"]));
+    assert_ne!(r1, r2);
+    assert_eq!(app.get_with_token("/me", &a2).await.status(), Status::Ok);
+
+    // Reuse of the rotated token: refused, and the whole family dies.
+    let reuse = app.post_json("/auth/token/refresh", json!({ "refresh": r1 })).await;
+    assert_eq!(reuse.status(), Status::Unauthorized);
+    assert!(s(&json_body(reuse).await["error_description"]).contains("already used"));
+    assert_eq!(app.get_with_token("/me", &a2).await.status(), Status::Unauthorized);
+    let newest = app.post_json("/auth/token/refresh", json!({ "refresh": r2 })).await;
+    assert_eq!(newest.status(), Status::Unauthorized);
+    assert_eq!(app.device_refresh(&permanent).await.status(), Status::Unauthorized);
+
+    let log = app.store().audit_log(Some("alice"), 10).await.unwrap_or_default();
+    assert!(log.iter().any(|e| e.event == "refresh_reuse"), "{log:?}");
+    app.finish().await;
+}
+
+async fn concurrent_refreshes_rotate_exactly_once(db: DbKind) {
+    let Some(app) = TestApp::on(db, jwt()).await else { return };
+    let login = app.login("bob").await;
+    let refresh = s(&login["refresh"]);
+    let requests = (0..20).map(|_| {
+        app.client
+            .post("/auth/token/refresh")
+            .header(ContentType::JSON)
+            .body(json!({ "refresh": refresh }).to_string())
+            .dispatch()
+    });
+    let responses = rocket::futures::future::join_all(requests).await;
+    let statuses: Vec<u16> = responses.iter().map(|r| r.status().code).collect();
+    let ok = statuses.iter().filter(|c| **c == 200).count();
+    assert_eq!(ok, 1, "exactly one rotation must win: {statuses:?}");
+    assert!(
+        statuses.iter().all(|c| *c == 200 || *c == 401),
+        "losers are refused, never a server error: {statuses:?}"
+    );
+    let rotated: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM jwt_guard_tokens WHERE kind = 'refresh' AND used_at IS NOT NULL",
+    )
+    .fetch_one(app.store().pool())
+    .await
+    .unwrap_or(-1);
+    assert_eq!(rotated, 1);
+    app.finish().await;
+}
+
+async fn wrong_token_kinds_revoke_nothing(db: DbKind) {
+    let Some(app) = TestApp::on(db, jwt()).await else { return };
+    let login = app.login("alice").await;
+    let (access, refresh) = (s(&login["access"]), s(&login["refresh"]));
+    let res = app.post_json("/auth/token/refresh", json!({ "refresh": access })).await;
+    assert_eq!(res.status(), Status::Unauthorized);
+    assert_eq!(app.get_with_token("/me", &refresh).await.status(), Status::Unauthorized);
+    // Nothing was revoked: both still work for their own purpose.
+    assert_eq!(app.get_with_token("/me", &access).await.status(), Status::Ok);
+    let res = app.post_json("/auth/token/refresh", json!({ "refresh": refresh })).await;
+    assert_eq!(res.status(), Status::Ok);
+    app.finish().await;
+}
+
+async fn logout_kills_every_token_of_the_device_at_once(db: DbKind) {
+    let Some(app) = TestApp::on(db, jwt()).await else { return };
+    let login = app.login("alice").await;
+    let (access, refresh, permanent) = (
+        s(&login["access"]),
+        s(&login["refresh"]),
+        s(&login["permanent_token"]),
+    );
+    assert_eq!(app.get_with_token("/me", &access).await.status(), Status::Ok);
+    let out = app.send_with_token(Method::Post, "/auth/logout", &access).await;
+    assert_eq!(out.status(), Status::NoContent);
+    assert_eq!(app.get_with_token("/me", &access).await.status(), Status::Unauthorized);
+    let res = app.post_json("/auth/token/refresh", json!({ "refresh": refresh })).await;
+    assert_eq!(res.status(), Status::Unauthorized);
+    assert_eq!(app.device_refresh(&permanent).await.status(), Status::Unauthorized);
+    app.finish().await;
+}
+
+async fn logout_all_with_and_without_keep_current(db: DbKind) {
+    let Some(app) = TestApp::on(db, jwt()).await else { return };
+    let a = s(&app.login_as("alice", "laptop").await["access"]);
+    let b = s(&app.login_as("alice", "phone").await["access"]);
+    let c = s(&app.login_as("alice", "tablet").await["access"]);
+    let bob = s(&app.login("bob").await["access"]);
+
+    let res = app
+        .send_with_token(Method::Post, "/auth/logout-all?keep_current=true", &a)
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    assert_eq!(json_body(res).await["revoked"], 2);
+    assert_eq!(app.get_with_token("/me", &a).await.status(), Status::Ok);
+    assert_eq!(app.get_with_token("/me", &b).await.status(), Status::Unauthorized);
+    assert_eq!(app.get_with_token("/me", &c).await.status(), Status::Unauthorized);
+    assert_eq!(app.get_with_token("/me", &bob).await.status(), Status::Ok, "other users untouched");
+
+    let res = app.send_with_token(Method::Post, "/auth/logout-all", &a).await;
+    assert_eq!(json_body(res).await["revoked"], 1);
+    assert_eq!(app.get_with_token("/me", &a).await.status(), Status::Unauthorized);
+    app.finish().await;
+}
+
+async fn devices_of_other_users_are_not_found(db: DbKind) {
+    let Some(app) = TestApp::on(db, jwt()).await else { return };
+    let alice = app.login("alice").await;
+    let bob = app.login("bob").await;
+    let alice_access = s(&alice["access"]);
+    let bob_device = s(&bob["device_id"]);
+
+    let path = format!("/auth/devices/{bob_device}");
+    let res = app.send_with_token(Method::Delete, &path, &alice_access).await;
+    assert_eq!(res.status(), Status::NotFound);
+    let res = app
+        .client
+        .delete("/auth/device-logout")
+        .header(Header::new("Authorization", format!("Bearer {alice_access}")))
+        .header(Header::new("Device-Id", bob_device.clone()))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::NotFound);
+    let tree = format!("/auth/devices/{bob_device}/tokens");
+    assert_eq!(app.get_with_token(&tree, &alice_access).await.status(), Status::NotFound);
+    assert_eq!(app.get_with_token("/me", &s(&bob["access"])).await.status(), Status::Ok);
+
+    for junk in ["%00", "..", "x".repeat(300).as_str(), "%27%20OR%201%3D1"] {
+        let res = app
+            .send_with_token(Method::Delete, &format!("/auth/devices/{junk}"), &alice_access)
+            .await;
+        assert!(res.status().code >= 400 && res.status().code < 500, "{junk}: {}", res.status());
+    }
+
+    // Missing header → 400; own device by header → 204.
+    let res = app.send_with_token(Method::Delete, "/auth/device-logout", &alice_access).await;
+    assert_eq!(res.status(), Status::BadRequest);
+    let res = app
+        .client
+        .delete("/auth/device-logout")
+        .header(Header::new("Authorization", format!("Bearer {alice_access}")))
+        .header(Header::new("Device-Id", s(&alice["device_id"])))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::NoContent);
+    assert_eq!(app.get_with_token("/me", &alice_access).await.status(), Status::Unauthorized);
+    app.finish().await;
+}
+
+async fn permanent_token_refreshes_access(db: DbKind) {
+    let Some(app) = TestApp::on(db, jwt()).await else { return };
+    let login = app.login("admin").await;
+    let permanent = s(&login["permanent_token"]);
+    let res = app.device_refresh(&permanent).await;
+    assert_eq!(res.status(), Status::Ok);
+    let body = json_body(res).await;
+    assert_eq!(body["device_id"], login["device_id"]);
+    let access = s(&body["access"]);
+    assert_eq!(app.get_with_token("/admin/stats", &access).await.status(), Status::Ok);
+
+    for bad in ["", "jgp_", "Bearer x", &format!("jgp_{}", "A".repeat(43)), &"jgp_x".repeat(2000)] {
+        let res = app.device_refresh(bad).await;
+        assert_eq!(res.status(), Status::Unauthorized, "{bad:.20}");
+    }
+    let none = app.client.post("/auth/device/refresh").dispatch().await;
+    assert_eq!(none.status(), Status::Unauthorized);
+    app.finish().await;
+}
+
+async fn device_expiry_slides_and_expired_devices_are_removed(db: DbKind) {
+    let Some(app) = TestApp::on(db, jwt()).await else { return };
+    let login = app.login("alice").await;
+    let permanent = s(&login["permanent_token"]);
+    // Used every 6 days, a 7-day sliding window keeps it alive for 18 days.
+    for _ in 0..3 {
+        app.clock.advance(6 * 24 * 3600);
+        assert_eq!(app.device_refresh(&permanent).await.status(), Status::Ok);
+    }
+    // Then 8 idle days: expired, removed, and a 401.
+    app.clock.advance(8 * 24 * 3600);
+    let res = app.device_refresh(&permanent).await;
+    assert_eq!(res.status(), Status::Unauthorized);
+    assert!(s(&json_body(res).await["error_description"]).contains("expired"));
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jwt_guard_devices")
+        .fetch_one(app.store().pool())
+        .await
+        .unwrap_or(-1);
+    assert_eq!(left, 0, "the expired device is removed");
+    assert_eq!(app.device_refresh(&permanent).await.status(), Status::Unauthorized);
+    app.finish().await;
+}
+
+async fn last_used_is_written_once_per_accuracy_window(db: DbKind) {
+    let Some(app) = TestApp::on(db, jwt()).await else { return };
+    let login = app.login("alice").await;
+    let permanent = s(&login["permanent_token"]);
+    let device = s(&login["device_id"]);
+    let last_used = || async {
+        sqlx::query_scalar::<_, i64>("SELECT last_used FROM jwt_guard_devices WHERE id = $1")
+            .bind(device.clone())
+            .fetch_one(app.store().pool())
+            .await
+            .unwrap_or(-1)
+    };
+    let t0 = last_used().await;
+    app.clock.advance(10 * 60);
+    for _ in 0..5 {
+        assert_eq!(app.device_refresh(&permanent).await.status(), Status::Ok);
+    }
+    assert_eq!(last_used().await, t0, "no write inside the 30-minute window");
+    app.clock.advance(25 * 60);
+    assert_eq!(app.device_refresh(&permanent).await.status(), Status::Ok);
+    let t1 = last_used().await;
+    assert!(t1 >= t0 + 35 * 60, "one write once the window passed ({t0} → {t1})");
+    assert_eq!(app.device_refresh(&permanent).await.status(), Status::Ok);
+    assert_eq!(last_used().await, t1);
+    app.finish().await;
+}
+
+async fn permanent_token_header_is_refused_everywhere_else(db: DbKind) {
+    let Some(app) = TestApp::on(db, jwt()).await else { return };
+    let login = app.login("alice").await;
+    let permanent = s(&login["permanent_token"]);
+    let access = s(&login["access"]);
+
+    let res = app
+        .client
+        .post("/visits")
+        .header(Header::new("Permanent-Token", permanent.clone()))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::BadRequest);
+    assert_eq!(json_body(res).await["error"], "invalid_request");
+    let count = json_body(app.client.get("/visits").dispatch().await).await;
+    assert_eq!(count["visits"], 0, "the handler must not have run");
+
+    // Even a junk value, and even with a valid bearer token.
+    let res = app
+        .client
+        .get("/me")
+        .header(Header::new("Authorization", format!("Bearer {access}")))
+        .header(Header::new("Permanent-Token", "junk"))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::BadRequest);
+    let res = app
+        .client
+        .post("/auth/token/refresh")
+        .header(Header::new("Permanent-Token", permanent.clone()))
+        .body(json!({ "refresh": s(&login["refresh"]) }).to_string())
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::BadRequest);
+
+    // Without the header the route works; the refresh route accepts it.
+    let res = app.client.post("/visits").dispatch().await;
+    assert_eq!(json_body(res).await["visits"], 1);
+    assert_eq!(app.device_refresh(&permanent).await.status(), Status::Ok);
+    app.finish().await;
+}
+
+async fn device_cap_rejects_or_evicts(db: DbKind) {
+    let Some(app) = TestApp::on(db, json!({ "secret": TEST_SECRET, "max_devices": 2 })).await
+    else {
+        return;
+    };
+    app.login_as("alice", "one").await;
+    app.login_as("alice", "two").await;
+    let third = app
+        .post_json(
+            "/auth/token",
+            json!({"username": "alice", "password": "alice-password"}),
+        )
+        .await;
+    assert_eq!(third.status(), Status::Forbidden);
+    assert_eq!(json_body(third).await["error"], "device_limit");
+    app.login("bob").await;
+    app.finish().await;
+
+    let Some(app) = TestApp::on(
+        db,
+        json!({ "secret": TEST_SECRET, "max_devices": 2, "device_cap_policy": "evict_oldest" }),
+    )
+    .await
+    else {
+        return;
+    };
+    let first = s(&app.login_as("alice", "one").await["access"]);
+    app.clock.advance(5);
+    let second = s(&app.login_as("alice", "two").await["access"]);
+    app.clock.advance(5);
+    let third = s(&app.login_as("alice", "three").await["access"]);
+    assert_eq!(app.get_with_token("/me", &first).await.status(), Status::Unauthorized);
+    assert_eq!(app.get_with_token("/me", &second).await.status(), Status::Ok);
+    let list = json_body(app.get_with_token("/auth/devices", &third).await).await;
+    let names: Vec<String> = list
+        .as_array()
+        .map(|a| a.iter().map(|d| s(&d["name"])).collect())
+        .unwrap_or_default();
+    assert_eq!(names, ["two", "three"]);
+    app.finish().await;
+}
+
+async fn grace_period_tolerates_one_retry_only_while_unused(db: DbKind) {
+    let Some(app) =
+        TestApp::on(db, json!({ "secret": TEST_SECRET, "refresh_reuse_grace": "10s" })).await
+    else {
+        return;
+    };
+    let r1 = s(&app.login("alice").await["refresh"]);
+    let first = json_body(app.post_json("/auth/token/refresh", json!({ "refresh": r1 })).await).await;
+    let r2 = s(&first["refresh"]);
+    // The client lost the answer and retries within the grace period.
+    let retry = app.post_json("/auth/token/refresh", json!({ "refresh": r1 })).await;
+    assert_eq!(retry.status(), Status::Ok);
+    let r2b = s(&json_body(retry).await["refresh"]);
+    assert_ne!(r2, r2b);
+    // The superseded successor is dead; the new one works.
+    let old = app.post_json("/auth/token/refresh", json!({ "refresh": r2 })).await;
+    assert_eq!(old.status(), Status::Unauthorized);
+    let res = app.post_json("/auth/token/refresh", json!({ "refresh": r2b })).await;
+    assert_eq!(res.status(), Status::Ok);
+    let r3 = s(&json_body(res).await["refresh"]);
+    // r2b has been used now: replaying r1 is no longer a retry but reuse.
+    app.clock.advance(11);
+    let reuse = app.post_json("/auth/token/refresh", json!({ "refresh": r1 })).await;
+    assert_eq!(reuse.status(), Status::Unauthorized);
+    let res = app.post_json("/auth/token/refresh", json!({ "refresh": r3 })).await;
+    assert_eq!(res.status(), Status::Unauthorized, "family revoked on reuse");
+    app.finish().await;
+}
