@@ -1,0 +1,237 @@
+//! The token registry (tree, force-expiry), the archiver, revocations shared between
+//! instances, and the promise that no raw secret is ever stored — on SQLite and on
+//! PostgreSQL.
+
+use std::time::{Duration, Instant};
+
+use jwt_guard::Clock;
+use jwt_guard_tests::{json_body, storage_tests, DbKind, TestApp, TEST_SECRET};
+use rocket::http::{Method, Status};
+use serde_json::{json, Value};
+
+fn jwt() -> Value {
+    json!({ "secret": TEST_SECRET })
+}
+
+fn s(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+fn jti(token: &str) -> String {
+    s(&jwt_guard_tests::parts(token).1["jti"])
+}
+
+storage_tests!(
+    token_tree_and_force_expiry_of_a_subtree,
+    archiver_removes_only_dead_rows,
+    no_table_holds_a_raw_token,
+    revocations_reach_other_instances_within_the_poll_bound,
+    a_new_instance_starts_with_the_revocations_in_force,
+);
+
+async fn refresh(app: &TestApp, token: &str) -> Value {
+    let res = app.post_json("/auth/token/refresh", json!({ "refresh": token })).await;
+    assert_eq!(res.status(), Status::Ok);
+    json_body(res).await
+}
+
+async fn token_tree_and_force_expiry_of_a_subtree(db: DbKind) {
+    let Some(app) = TestApp::on(db, jwt()).await else { return };
+    let login = app.login("alice").await;
+    let device = s(&login["device_id"]);
+    let (a1, r1) = (s(&login["access"]), s(&login["refresh"]));
+    app.clock.advance(1);
+    let second = refresh(&app, &r1).await;
+    let (a2, r2) = (s(&second["access"]), s(&second["refresh"]));
+    app.clock.advance(1);
+    let third = refresh(&app, &r2).await;
+    let (a3, r3) = (s(&third["access"]), s(&third["refresh"]));
+
+    let res = app.get_with_token(&format!("/auth/devices/{device}/tokens"), &a3).await;
+    assert_eq!(res.status(), Status::Ok);
+    let tree = json_body(res).await;
+    // device → r1 → {a1, r2 → {a2, r3 → {a3}}}
+    let roots = tree.as_array().cloned().unwrap_or_default();
+    assert_eq!(roots.len(), 1, "{tree}");
+    let root = &roots[0];
+    assert_eq!(root["jti"], jti(&r1).as_str());
+    assert_eq!(root["kind"], "refresh");
+    assert!(root["used_at"].is_number(), "r1 was rotated");
+    let kids: Vec<String> = root["children"]
+        .as_array()
+        .map(|c| c.iter().map(|n| s(&n["jti"])).collect())
+        .unwrap_or_default();
+    assert!(kids.contains(&jti(&a1)) && kids.contains(&jti(&r2)), "{kids:?}");
+    let r2_node = root["children"]
+        .as_array()
+        .and_then(|c| c.iter().find(|n| n["jti"] == jti(&r2).as_str()).cloned())
+        .unwrap_or(Value::Null);
+    assert_eq!(r2_node["children"].as_array().map(Vec::len), Some(2));
+
+    // Force-expire r2: r2, a2, r3, a3 die; a1 (outside the subtree) lives.
+    let res = app
+        .send_with_token(Method::Delete, &format!("/auth/tokens/{}", jti(&r2)), &a1)
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let revoked: Vec<String> = json_body(res).await["revoked"]
+        .as_array()
+        .map(|a| a.iter().map(s).collect())
+        .unwrap_or_default();
+    for t in [&r2, &a2, &r3, &a3] {
+        assert!(revoked.contains(&jti(t)), "{} missing from {revoked:?}", jti(t));
+    }
+    assert_eq!(revoked.len(), 4);
+    assert_eq!(app.get_with_token("/me", &a3).await.status(), Status::Unauthorized);
+    assert_eq!(app.get_with_token("/me", &a2).await.status(), Status::Unauthorized);
+    assert_eq!(app.get_with_token("/me", &a1).await.status(), Status::Ok);
+    let res = app.post_json("/auth/token/refresh", json!({ "refresh": r3 })).await;
+    assert_eq!(res.status(), Status::Unauthorized);
+
+    // Someone else's token is not found; neither is junk.
+    let bob = s(&app.login("bob").await["access"]);
+    let res = app
+        .send_with_token(Method::Delete, &format!("/auth/tokens/{}", jti(&a1)), &bob)
+        .await;
+    assert_eq!(res.status(), Status::NotFound);
+    assert_eq!(app.get_with_token("/me", &a1).await.status(), Status::Ok);
+    app.finish().await;
+}
+
+async fn archiver_removes_only_dead_rows(db: DbKind) {
+    let Some(app) = TestApp::on(db, jwt()).await else { return };
+    let gone = s(&app.login_as("alice", "old").await["access"]);
+    app.send_with_token(Method::Post, "/auth/logout", &gone).await;
+    let kept = app.login_as("alice", "kept").await;
+
+    // Nothing is old enough yet.
+    let report = app.store().archive().await.unwrap_or_default();
+    assert_eq!((report.devices, report.tokens), (0, 0), "{report:?}");
+
+    // 31 days on: the revoked device and its tokens go, the revocation (whose tokens
+    // have all expired) goes; the live device's row stays while it is used.
+    app.clock.advance(6 * 24 * 3600);
+    assert_eq!(app.device_refresh(&s(&kept["permanent_token"])).await.status(), Status::Ok);
+    app.clock.advance(25 * 24 * 3600);
+    let report = app.store().archive().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.devices, 1, "{report:?}");
+    assert!(report.tokens >= 2, "{report:?}");
+    assert!(report.revocations >= 1, "{report:?}");
+    let devices: Vec<String> = sqlx::query_scalar("SELECT name FROM jwt_guard_devices")
+        .fetch_all(app.store().pool())
+        .await
+        .unwrap_or_default();
+    assert_eq!(devices, ["kept"]);
+    app.finish().await;
+}
+
+/// Every row of every table, as text.
+async fn dump(app: &TestApp) -> String {
+    let tables = [
+        ("jwt_guard_devices", "id, subject, name, user_agent, browser, os, device_kind, ip, permanent_digest"),
+        ("jwt_guard_tokens", "jti, device_id, parent_jti, kind, subject, replaced_by"),
+        ("jwt_guard_revocations", "kind, value"),
+        ("jwt_guard_audit", "id, event, subject, device_id, detail"),
+        ("showcase_users", "username, password_hash, roles, scope"),
+    ];
+    let mut out = String::new();
+    for (table, columns) in tables {
+        let cols: Vec<&str> = columns.split(", ").collect();
+        let concat = cols
+            .iter()
+            .map(|c| format!("COALESCE({c}, '')"))
+            .collect::<Vec<_>>()
+            .join(" || '|' || ");
+        let rows: Vec<String> = sqlx::query_scalar(&format!("SELECT {concat} FROM {table}"))
+            .fetch_all(app.store().pool())
+            .await
+            .unwrap_or_else(|e| panic!("dump {table}: {e}"));
+        assert!(!rows.is_empty() || table == "jwt_guard_audit", "{table} is empty");
+        out.push_str(&rows.join("\n"));
+        out.push('\n');
+    }
+    out
+}
+
+async fn no_table_holds_a_raw_token(db: DbKind) {
+    let Some(app) = TestApp::on(db, jwt()).await else { return };
+    let login = app.login("alice").await;
+    let permanent = s(&login["permanent_token"]);
+    let second = refresh(&app, &s(&login["refresh"])).await;
+    let device = json_body(app.device_refresh(&permanent).await).await;
+    // Reuse, to get audit rows written too.
+    app.post_json("/auth/token/refresh", json!({ "refresh": login["refresh"] })).await;
+
+    let dumped = dump(&app).await;
+    let mut secrets = vec![
+        permanent.clone(),
+        permanent["jgp_".len()..].to_owned(),
+        s(&login["access"]),
+        s(&login["refresh"]),
+        s(&second["access"]),
+        s(&second["refresh"]),
+        s(&device["access"]),
+        "alice-password".to_owned(),
+    ];
+    // Signatures are the unforgeable part of a JWT: none may appear either.
+    for token in secrets.clone() {
+        if let Some(sig) = token.rsplit('.').next().filter(|_| token.contains('.')) {
+            secrets.push(sig.to_owned());
+        }
+    }
+    for secret in &secrets {
+        assert!(!dumped.contains(secret.as_str()), "a raw secret is stored: {secret:.24}…");
+    }
+    // What is stored instead: the digest of the permanent token.
+    let digest = jwt_guard::TokenDigest::of(permanent.as_bytes());
+    assert!(!dumped.contains(digest.as_str()), "the digest is cleared on revocation");
+    app.finish().await;
+}
+
+async fn revocations_reach_other_instances_within_the_poll_bound(db: DbKind) {
+    let Some(a) = TestApp::on(db, json!({ "secret": TEST_SECRET, "revocation_poll": "1s" })).await
+    else {
+        return;
+    };
+    let b = TestApp::start_on(
+        &a.database_url,
+        json!({ "secret": TEST_SECRET, "revocation_poll": "1s" }),
+        Clock::offset(),
+    )
+    .await;
+    let access = s(&a.login("alice").await["access"]);
+    assert_eq!(b.get_with_token("/me", &access).await.status(), Status::Ok);
+
+    let out = a.send_with_token(Method::Post, "/auth/logout", &access).await;
+    assert_eq!(out.status(), Status::NoContent);
+    let revoked_at = Instant::now();
+    assert_eq!(a.get_with_token("/me", &access).await.status(), Status::Unauthorized);
+
+    let bound = Duration::from_secs(1) * 3 + Duration::from_millis(500);
+    loop {
+        if b.get_with_token("/me", &access).await.status() == Status::Unauthorized {
+            break;
+        }
+        assert!(
+            revoked_at.elapsed() < bound,
+            "instance B still accepts a token revoked on A after {:?}",
+            revoked_at.elapsed()
+        );
+        rocket::tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!(
+        "revocation staleness across instances ({db:?}, poll 1s): {:?}",
+        revoked_at.elapsed()
+    );
+    a.finish().await;
+}
+
+async fn a_new_instance_starts_with_the_revocations_in_force(db: DbKind) {
+    let Some(a) = TestApp::on(db, jwt()).await else { return };
+    let first = s(&a.login_as("alice", "one").await["access"]);
+    let second = s(&a.login_as("alice", "two").await["access"]);
+    a.send_with_token(Method::Post, "/auth/logout", &first).await;
+    let c = TestApp::start_on(&a.database_url, jwt(), Clock::offset()).await;
+    assert_eq!(c.get_with_token("/me", &first).await.status(), Status::Unauthorized);
+    assert_eq!(c.get_with_token("/me", &second).await.status(), Status::Ok);
+    a.finish().await;
+}
