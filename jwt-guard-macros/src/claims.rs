@@ -105,7 +105,10 @@ fn serialized_name(field: &Field) -> Option<String> {
         .map(|i| i.to_string().trim_start_matches("r#").to_owned())
 }
 
-fn find_fields<'a>(cx: &mut Ctxt, input: &'a DeriveInput) -> (Option<&'a Field>, Option<&'a Field>) {
+fn find_fields<'a>(
+    cx: &mut Ctxt,
+    input: &'a DeriveInput,
+) -> (Option<&'a Field>, Option<&'a Field>) {
     let fields = match &input.data {
         Data::Struct(s) => match &s.fields {
             Fields::Named(named) => &named.named,
@@ -139,7 +142,11 @@ fn find_fields<'a>(cx: &mut Ctxt, input: &'a DeriveInput) -> (Option<&'a Field>,
         if let Some(name) = serialized_name(field) {
             if REGISTERED.contains(&name.as_str()) {
                 cx.error_spanned_by(
-                    field.ident.as_ref().map(|i| quote!(#i)).unwrap_or_else(|| quote!(#field)),
+                    field
+                        .ident
+                        .as_ref()
+                        .map(|i| quote!(#i))
+                        .unwrap_or_else(|| quote!(#field)),
                     format!(
                         "`{name}` is a registered claim that jwt-guard sets and checks itself; \
                          remove this field and read it from `Jwt::registered()`"
@@ -173,10 +180,7 @@ fn find_fields<'a>(cx: &mut Ctxt, input: &'a DeriveInput) -> (Option<&'a Field>,
     }
     if let (Some(r), Some(s)) = (roles, scopes) {
         if std::ptr::eq(r, s) {
-            cx.error_spanned_by(
-                &r.ident,
-                "one field cannot hold both `roles` and `scopes`",
-            );
+            cx.error_spanned_by(&r.ident, "one field cannot hold both `roles` and `scopes`");
         }
     }
     (roles, scopes)
@@ -190,10 +194,7 @@ fn mark<'a>(
     what: &str,
 ) {
     if slot.is_some() {
-        cx.error_spanned_by(
-            at,
-            format!("only one field can be `#[claims({what})]`"),
-        );
+        cx.error_spanned_by(at, format!("only one field can be `#[claims({what})]`"));
     } else {
         *slot = Some(field);
     }

@@ -89,7 +89,10 @@ pub(crate) fn inject_guard(handler: &mut ItemFn, name: &syn::Ident, ty: TokenStr
 pub(crate) fn hidden_name(prefix: &str, handler: &ItemFn) -> syn::Ident {
     let name = handler.sig.ident.to_string();
     let name = name.strip_prefix("r#").unwrap_or(&name);
-    syn::Ident::new(&format!("__jwt_guard_{prefix}_{name}"), handler.sig.ident.span())
+    syn::Ident::new(
+        &format!("__jwt_guard_{prefix}_{name}"),
+        handler.sig.ident.span(),
+    )
 }
 
 /// On error: the errors beside the untouched item, so `routes![]` still finds it.
@@ -146,7 +149,11 @@ pub(crate) fn route_target(handler: &ItemFn) -> Option<RouteTarget> {
                 let _: syn::Token![=] = input.parse()?;
                 let value: syn::Expr = input.parse()?;
                 if key == "uri" {
-                    if let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = value {
+                    if let syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Str(s),
+                        ..
+                    }) = value
+                    {
                         uri = Some(s);
                     }
                 }

@@ -38,13 +38,24 @@ fn setup(name: &'static str, config: JwtConfig, plain_key: DecodingKey, alg: Alg
     let tokens = (0..POOL)
         .map(|i| {
             let subject = format!("user-{i}");
-            let grant = Grant { subject: &subject, device_id: Some("device-1"), orig_iat: 0 };
+            let grant = Grant {
+                subject: &subject,
+                device_id: Some("device-1"),
+                orig_iat: 0,
+            };
             issuer.access(&grant, &claims).expect("sign").token
         })
         .collect();
     let mut plain_validation = Validation::new(alg);
     plain_validation.validate_aud = false;
-    Setup { name, verifier, revocations, tokens, plain_key, plain_validation }
+    Setup {
+        name,
+        verifier,
+        revocations,
+        tokens,
+        plain_key,
+        plain_validation,
+    }
 }
 
 fn rsa_pem(file: &str) -> String {
@@ -99,9 +110,12 @@ fn bench_family(c: &mut Criterion, s: &Setup) {
 
     // The same, with a populated revocation set (none of which hits this token).
     for i in 0..1000 {
-        s.revocations.revoke_token(&format!("revoked-{i}"), u64::MAX);
-        s.revocations.revoke_device(&format!("device-revoked-{i}"), u64::MAX);
-        s.revocations.revoke_subject_before(&format!("subject-{i}"), 1);
+        s.revocations
+            .revoke_token(&format!("revoked-{i}"), u64::MAX);
+        s.revocations
+            .revoke_device(&format!("device-revoked-{i}"), u64::MAX);
+        s.revocations
+            .revoke_subject_before(&format!("subject-{i}"), 1);
     }
     group.bench_function("guard_cached_with_revocations", |b| {
         b.iter(|| {
@@ -154,7 +168,9 @@ fn print_ratios(families: &[&str]) {
         let first = estimate_ns(family, "guard_first_seen");
         let cached = estimate_ns(family, "guard_cached");
         let revoked = estimate_ns(family, "guard_cached_with_revocations");
-        if let (Some(plain), Some(first), Some(cached), Some(revoked)) = (plain, first, cached, revoked) {
+        if let (Some(plain), Some(first), Some(cached), Some(revoked)) =
+            (plain, first, cached, revoked)
+        {
             println!(
                 "{family:6} plain {:8.2} µs | first-seen {:8.2} µs = {:.2}× plain | cached {:6.3} µs = {:.3}× plain | revocation set adds {:+.3} µs",
                 plain / 1000.0,
@@ -175,7 +191,10 @@ fn print_ratios(families: &[&str]) {
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
         .and_then(|j| j["median"]["point_estimate"].as_f64());
     if let Some(check) = check {
-        println!("revocation check alone (3000 entries): {:.3} µs", check / 1000.0);
+        println!(
+            "revocation check alone (3000 entries): {:.3} µs",
+            check / 1000.0
+        );
     }
 }
 

@@ -131,7 +131,11 @@ impl VerifiedCache {
     pub(crate) fn len(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| s.read().map(|s| s.values().map(Vec::len).sum()).unwrap_or(0))
+            .map(|s| {
+                s.read()
+                    .map(|s| s.values().map(Vec::len).sum())
+                    .unwrap_or(0)
+            })
             .sum()
     }
 }

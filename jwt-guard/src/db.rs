@@ -96,7 +96,10 @@ impl Pool for JwtPool {
     }
 
     async fn get(&self) -> Result<Self::Connection, Self::Error> {
-        self.pool.acquire().await.map_err(rocket_db_pools::Error::Get)
+        self.pool
+            .acquire()
+            .await
+            .map_err(rocket_db_pools::Error::Get)
     }
 
     async fn close(&self) {
@@ -128,7 +131,10 @@ mod tests {
     #[test]
     fn sqlite_urls_create_missing_files() {
         let (url, backend) = normalize_url("sqlite://x.db").unwrap();
-        assert_eq!((url.as_str(), backend), ("sqlite://x.db?mode=rwc", Backend::Sqlite));
+        assert_eq!(
+            (url.as_str(), backend),
+            ("sqlite://x.db?mode=rwc", Backend::Sqlite)
+        );
         let (url, _) = normalize_url("sqlite://x.db?mode=ro").unwrap();
         assert_eq!(url, "sqlite://x.db?mode=ro");
         assert!(normalize_url("mysql://x").is_err());

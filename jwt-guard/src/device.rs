@@ -125,11 +125,9 @@ impl DeviceSession {
 struct CachedSession(Result<DeviceSession, AuthError>);
 
 async fn resolve_session<'r>(req: &'r Request<'_>) -> &'r Result<DeviceSession, AuthError> {
-    &req.local_cache_async(async {
-        CachedSession(lookup_session(req).await)
-    })
-    .await
-    .0
+    &req.local_cache_async(async { CachedSession(lookup_session(req).await) })
+        .await
+        .0
 }
 
 async fn lookup_session(req: &Request<'_>) -> Result<DeviceSession, AuthError> {
@@ -229,8 +227,10 @@ impl<R: PermanentRoute> Sentinel for PermanentRefresh<R> {
     /// Registers this route (with its mount point) as allowed to receive the
     /// header; stops launch if jwt-guard is not attached.
     fn abort(rocket: &Rocket<Ignite>) -> bool {
-        let (Some(routes), Some(_)) = (rocket.state::<Arc<PermanentRoutes>>(), rocket.state::<Store>())
-        else {
+        let (Some(routes), Some(_)) = (
+            rocket.state::<Arc<PermanentRoutes>>(),
+            rocket.state::<Store>(),
+        ) else {
             rocket::error!(
                 "`#[permanent_refresh]` route `{}` needs jwt-guard: attach `jwt_guard::JwtGuard::fairing()`",
                 R::NAME

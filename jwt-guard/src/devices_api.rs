@@ -7,6 +7,7 @@ use rocket::{delete, get, post, routes, Route, State};
 use serde::{Deserialize, Serialize};
 
 use crate::claims::NoClaims;
+use crate::endpoints::store;
 use crate::error::AuthError;
 use crate::guard::Jwt;
 use crate::store::{DeviceRecord, Store, TokenNode};
@@ -38,21 +39,20 @@ pub struct ExpireResponse {
     pub revoked: Vec<String>,
 }
 
-fn store<'r>(store: Option<&'r State<Store>>) -> Result<&'r Store, AuthError> {
-    store
-        .map(|s| s.inner())
-        .ok_or_else(|| AuthError::unavailable("device storage is not configured"))
-}
-
 /// Device ids are opaque, short and URL-safe; anything else cannot be one.
 fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 #[get("/auth/devices")]
-async fn list(jwt: Jwt<NoClaims>, devices: Option<&State<Store>>) -> Result<Json<Vec<DeviceView>>, AuthError> {
+async fn list(
+    jwt: Jwt<NoClaims>,
+    devices: Option<&State<Store>>,
+) -> Result<Json<Vec<DeviceView>>, AuthError> {
     let devices = store(devices)?
         .devices_of(jwt.subject())
         .await
@@ -104,7 +104,9 @@ impl<'r> rocket::request::FromRequest<'r> for DeviceIdHeader {
         req: &'r rocket::Request<'_>,
     ) -> rocket::request::Outcome<Self, Self::Error> {
         rocket::request::Outcome::Success(DeviceIdHeader(
-            req.headers().get_one(DEVICE_ID_HEADER).map(|v| v.trim().to_owned()),
+            req.headers()
+                .get_one(DEVICE_ID_HEADER)
+                .map(|v| v.trim().to_owned()),
         ))
     }
 }
@@ -165,7 +167,9 @@ async fn token_tree(
     if device.as_ref().map(|d| d.subject.as_str()) != Some(jwt.subject()) {
         return Err(AuthError::not_found("no such device"));
     }
-    Ok(Json(store.token_tree(id).await.map_err(AuthError::unavailable)?))
+    Ok(Json(
+        store.token_tree(id).await.map_err(AuthError::unavailable)?,
+    ))
 }
 
 #[delete("/auth/tokens/<jti>")]

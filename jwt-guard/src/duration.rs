@@ -48,7 +48,9 @@ impl std::error::Error for DurationError {}
 pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     let trimmed = text.trim();
     if trimmed.is_empty() {
-        return Err(DurationError("empty duration; expected e.g. `30s`, `5m`, `7d`".into()));
+        return Err(DurationError(
+            "empty duration; expected e.g. `30s`, `5m`, `7d`".into(),
+        ));
     }
     if let Ok(secs) = trimmed.parse::<u64>() {
         return Ok(Duration::from_secs(secs));

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use jsonwebtoken::jwk::JwkSet;
-use rocket::serde::json::{self, Json};
 use rocket::request::{FromRequest, Outcome};
+use rocket::serde::json::{self, Json};
 use rocket::{get, post, routes, Request, Route, State};
 use serde::{Deserialize, Serialize};
 
@@ -186,7 +186,7 @@ pub(crate) fn json_body<T>(body: Result<Json<T>, json::Error<'_>>) -> Result<T, 
     }
 }
 
-fn runtime<'r>(rt: Option<&'r State<JwtRuntime>>) -> Result<&'r JwtRuntime, AuthError> {
+fn runtime(rt: Option<&State<JwtRuntime>>) -> Result<&JwtRuntime, AuthError> {
     rt.map(|s| s.inner())
         .ok_or_else(|| AuthError::invalid_request("authentication is not configured"))
 }
@@ -203,7 +203,8 @@ pub struct LoginResponse {
     pub permanent_token: String,
 }
 
-fn store<'r>(store: Option<&'r State<Store>>) -> Result<&'r Store, AuthError> {
+/// The managed [`Store`], or a 503 when jwt-guard's fairing is missing.
+pub(crate) fn store(store: Option<&State<Store>>) -> Result<&Store, AuthError> {
     store
         .map(|s| s.inner())
         .ok_or_else(|| AuthError::unavailable("device storage is not configured"))
@@ -219,7 +220,9 @@ async fn obtain(
 ) -> Result<Json<LoginResponse>, AuthError> {
     let body = json_body(body)?;
     if body.username.len() > MAX_CREDENTIAL_BYTES || body.password.len() > MAX_CREDENTIAL_BYTES {
-        return Err(AuthError::invalid_request("username or password is too long"));
+        return Err(AuthError::invalid_request(
+            "username or password is too long",
+        ));
     }
     let rt = runtime(rt)?;
     let devices = store(devices)?;
@@ -243,7 +246,9 @@ async fn obtain(
         device_id: Some(&device.id),
         orig_iat: now,
     };
-    let (access, refresh) = issuer.pair(&grant, &claims).map_err(AuthError::unavailable)?;
+    let (access, refresh) = issuer
+        .pair(&grant, &claims)
+        .map_err(AuthError::unavailable)?;
     devices
         .record_issued(&refresh.claims, &device.id, None)
         .await
@@ -295,7 +300,9 @@ async fn refresh(
         orig_iat,
     };
     let issuer = rt.issuer();
-    let (access, refresh) = issuer.pair(&grant, &claims).map_err(AuthError::unavailable)?;
+    let (access, refresh) = issuer
+        .pair(&grant, &claims)
+        .map_err(AuthError::unavailable)?;
     match devices
         .rotate_refresh(&old, &refresh.claims, &access.claims)
         .await

@@ -66,7 +66,11 @@ impl AuthError {
 
     /// `401`, no token was sent.
     pub fn missing_token() -> Self {
-        Self::new(Status::Unauthorized, ErrorCode::MissingToken, "a bearer token is required")
+        Self::new(
+            Status::Unauthorized,
+            ErrorCode::MissingToken,
+            "a bearer token is required",
+        )
     }
 
     /// `401 invalid_token`.
@@ -189,7 +193,13 @@ impl AuthError {
 
 impl std::fmt::Display for AuthError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} ({}): {}", self.code.as_str(), self.status.code, self.description)
+        write!(
+            f,
+            "{} ({}): {}",
+            self.code.as_str(),
+            self.status.code,
+            self.description
+        )
     }
 }
 
@@ -209,7 +219,10 @@ pub(crate) struct RecordedFailure(OnceLock<AuthError>);
 
 impl RecordedFailure {
     pub(crate) fn record(req: &Request<'_>, error: &AuthError) {
-        let _ = req.local_cache(RecordedFailure::default).0.set(error.clone());
+        let _ = req
+            .local_cache(RecordedFailure::default)
+            .0
+            .set(error.clone());
     }
 
     pub(crate) fn get<'r>(req: &'r Request<'_>) -> Option<&'r AuthError> {

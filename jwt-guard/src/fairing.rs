@@ -90,7 +90,11 @@ async fn init_database(rocket: Rocket<Build>) -> fairing::Result {
     if rocket.state::<JwtDb>().is_some() {
         return Ok(rocket);
     }
-    if rocket.figment().find_value("databases.jwt_guard.url").is_err() {
+    if rocket
+        .figment()
+        .find_value("databases.jwt_guard.url")
+        .is_err()
+    {
         rocket::error!(
             "jwt-guard: no database configured; set `databases.jwt_guard.url` \
              (e.g. ROCKET_DATABASES='{{jwt_guard={{url=\"sqlite://jwt.db\"}}}}')"
@@ -228,7 +232,8 @@ async fn background(
     mut shutdown: rocket::Shutdown,
 ) {
     let mut poll_timer = rocket::tokio::time::interval(poll);
-    let mut archive_timer = rocket::tokio::time::interval(archive.unwrap_or(Duration::from_secs(3600)));
+    let mut archive_timer =
+        rocket::tokio::time::interval(archive.unwrap_or(Duration::from_secs(3600)));
     // Rows written while a poll runs are read again by the next one.
     let overlap = poll.as_secs().saturating_mul(2).saturating_add(2);
     let mut since = store.clock().now().saturating_sub(overlap);

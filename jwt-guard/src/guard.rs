@@ -214,10 +214,7 @@ impl<'r, P: Policy> FromRequest<'r> for Authorized<P> {
             Ok(Some(token)) => token.clone(),
         };
         if let (Some(max_age), Some(rt)) = (P::MAX_LOGIN_AGE, JwtRuntime::from_request(req)) {
-            let login = token
-                .registered
-                .orig_iat
-                .unwrap_or(token.registered.iat);
+            let login = token.registered.orig_iat.unwrap_or(token.registered.iat);
             if rt.verifier().clock().now().saturating_sub(login) > max_age {
                 return fail(
                     req,

@@ -147,10 +147,7 @@ impl Issuer {
     ) -> Result<IssuedToken, IssueError> {
         let mut header = jsonwebtoken::Header::new(self.keys.signing_algorithm());
         header.kid = Some(self.keys.signing_kid().to_owned());
-        let token = Token {
-            registered,
-            claims,
-        };
+        let token = Token { registered, claims };
         let jws = jsonwebtoken::encode(&header, &token, self.keys.encoding_key())
             .map_err(|e| IssueError(e.to_string()))?;
         Ok(IssuedToken {
@@ -165,7 +162,10 @@ impl Issuer {
         grant: &Grant<'_>,
         claims: &C,
     ) -> Result<IssuedToken, IssueError> {
-        self.sign(self.registered(TokenKind::Access, grant, self.access_ttl), claims)
+        self.sign(
+            self.registered(TokenKind::Access, grant, self.access_ttl),
+            claims,
+        )
     }
 
     /// A refresh token.

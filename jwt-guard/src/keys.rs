@@ -56,7 +56,10 @@ impl fmt::Debug for KeyRing {
         f.debug_struct("KeyRing")
             .field("signing_kid", &self.signing.kid)
             .field("signing_algorithm", &self.signing.algorithm)
-            .field("verification_kids", &self.verifying.keys().collect::<Vec<_>>())
+            .field(
+                "verification_kids",
+                &self.verifying.keys().collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -330,8 +333,7 @@ fn load_verification_key(
             family_name(algorithm)
         ))
     })?;
-    let jwk = Jwk::from_decoding_key(&key, Some(algorithm)).map_err(|e| {
-        KeyError::new(format!("{setting}: cannot express as a JWK: {e}"))
-    })?;
+    let jwk = Jwk::from_decoding_key(&key, Some(algorithm))
+        .map_err(|e| KeyError::new(format!("{setting}: cannot express as a JWK: {e}")))?;
     Ok((key, Some(jwk)))
 }

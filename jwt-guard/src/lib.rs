@@ -1,5 +1,8 @@
 #![doc = include_str!("../README.md")]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 #[allow(unused_extern_crates)] // lets the crate's own tests and docs use its macros
 extern crate self as jwt_guard;
@@ -53,8 +56,7 @@ pub use runtime::JwtRuntime;
 pub use secret::{PermanentToken, TokenDigest, PERMANENT_TOKEN_PREFIX};
 pub use store::{
     ArchiveReport, AuditEvent, CapPolicy, CreateDeviceError, DeviceRecord, NewDevice,
-    PermanentLookup, RotateError, Store, DEVICE_NAME_MAX,
-    StoreError, StoreSettings, TokenNode,
+    PermanentLookup, RotateError, Store, StoreError, StoreSettings, TokenNode, DEVICE_NAME_MAX,
 };
 pub use verifier::{Verifier, VerifyError};
 
@@ -66,8 +68,8 @@ pub use jwt_guard_macros::{permanent_refresh, use_jwt, Claims};
 /// Not public API: what macro expansions refer to. May change in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::claims::{RoleField, ScopeField, REGISTERED_CLAIM_NAMES};
     pub use crate::claims::{Claims, NoRole};
+    pub use crate::claims::{RoleField, ScopeField, REGISTERED_CLAIM_NAMES};
     pub use crate::device::{PermanentRefresh, PermanentRoute};
     pub use crate::guard::Authorized;
     pub use crate::policy::{has_role, has_role_named, has_scope, Denied, Policy};

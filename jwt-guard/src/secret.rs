@@ -108,7 +108,12 @@ mod tests {
 
     #[test]
     fn junk_is_not_a_token() {
-        for junk in ["", "jgp_", "jgp_short", "xyz_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"] {
+        for junk in [
+            "",
+            "jgp_",
+            "jgp_short",
+            "xyz_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        ] {
             assert!(PermanentToken::parse(junk).is_none(), "{junk}");
         }
         let bad_alphabet = format!("jgp_{}", "*".repeat(43));

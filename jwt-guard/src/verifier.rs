@@ -217,7 +217,11 @@ impl Verifier {
             return Err(VerifyError::TooLarge);
         }
         let decoded: Token<C> = self.decode(token, kind, audience)?;
-        self.check_times(decoded.registered.exp, decoded.registered.nbf, self.clock.now())?;
+        self.check_times(
+            decoded.registered.exp,
+            decoded.registered.nbf,
+            self.clock.now(),
+        )?;
         self.check_revocation(&decoded)?;
         Ok(decoded)
     }

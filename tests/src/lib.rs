@@ -41,7 +41,10 @@ pub fn temp_sqlite_url() -> String {
 /// Base test configuration: quiet logs, a fresh database.
 pub fn base_figment(database_url: &str) -> Figment {
     rocket::Config::figment()
-        .merge(("log_level", std::env::var("TEST_LOG").unwrap_or_else(|_| "off".into())))
+        .merge((
+            "log_level",
+            std::env::var("TEST_LOG").unwrap_or_else(|_| "off".into()),
+        ))
         .merge(("databases.jwt_guard.url", database_url))
 }
 
@@ -73,7 +76,9 @@ async fn postgres_admin_url() -> Option<String> {
             panic!("CI must run the PostgreSQL tests, but {url} is unreachable: {e}")
         }
         Err(e) => {
-            eprintln!("skipping PostgreSQL test: {url} is unreachable ({e}); set JWT_GUARD_TEST_POSTGRES");
+            eprintln!(
+                "skipping PostgreSQL test: {url} is unreachable ({e}); set JWT_GUARD_TEST_POSTGRES"
+            );
             None
         }
     }
@@ -110,7 +115,11 @@ impl PgDatabase {
         let base = admin_url.split('?').next().unwrap_or(&admin_url);
         let prefix = base.rsplit_once('/').map(|(p, _)| p).unwrap_or(base);
         let url = format!("{prefix}/{name}");
-        Some(PgDatabase { admin_url, name, url })
+        Some(PgDatabase {
+            admin_url,
+            name,
+            url,
+        })
     }
 
     /// Drops the database (closing any connection left to it).

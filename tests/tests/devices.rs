@@ -30,12 +30,17 @@ storage_tests!(
 );
 
 async fn login_creates_a_device(db: DbKind) {
-    let Some(app) = TestApp::on(db, jwt()).await else { return };
+    let Some(app) = TestApp::on(db, jwt()).await else {
+        return;
+    };
     let body = app.login_as("alice", "Pixel 9").await;
     let device_id = s(&body["device_id"]);
     let permanent = s(&body["permanent_token"]);
     assert!(!device_id.is_empty());
-    assert!(permanent.starts_with("jgp_") && permanent.len() == 47, "{permanent}");
+    assert!(
+        permanent.starts_with("jgp_") && permanent.len() == 47,
+        "{permanent}"
+    );
     let access = s(&body["access"]);
     assert_eq!(jwt_guard_tests::parts(&access).1["did"], device_id.as_str());
 
@@ -74,12 +79,16 @@ async fn login_creates_a_device(db: DbKind) {
 }
 
 async fn refresh_rotates_and_reuse_revokes_the_family(db: DbKind) {
-    let Some(app) = TestApp::on(db, jwt()).await else { return };
+    let Some(app) = TestApp::on(db, jwt()).await else {
+        return;
+    };
     let login = app.login("alice").await;
     let r1 = s(&login["refresh"]);
     let permanent = s(&login["permanent_token"]);
 
-    let res = app.post_json("/auth/token/refresh", json!({ "refresh": r1 })).await;
+    let res = app
+        .post_json("/auth/token/refresh", json!({ "refresh": r1 }))
+        .await;
     assert_eq!(res.status(), Status::Ok);
     let second = json_body(res).await;
     let (a2, r2) = (s(&second["access"]), s(&second["refresh"]));
@@ -87,21 +96,37 @@ async fn refresh_rotates_and_reuse_revokes_the_family(db: DbKind) {
     assert_eq!(app.get_with_token("/me", &a2).await.status(), Status::Ok);
 
     // Reuse of the rotated token: refused, and the whole family dies.
-    let reuse = app.post_json("/auth/token/refresh", json!({ "refresh": r1 })).await;
+    let reuse = app
+        .post_json("/auth/token/refresh", json!({ "refresh": r1 }))
+        .await;
     assert_eq!(reuse.status(), Status::Unauthorized);
     assert!(s(&json_body(reuse).await["error_description"]).contains("already used"));
-    assert_eq!(app.get_with_token("/me", &a2).await.status(), Status::Unauthorized);
-    let newest = app.post_json("/auth/token/refresh", json!({ "refresh": r2 })).await;
+    assert_eq!(
+        app.get_with_token("/me", &a2).await.status(),
+        Status::Unauthorized
+    );
+    let newest = app
+        .post_json("/auth/token/refresh", json!({ "refresh": r2 }))
+        .await;
     assert_eq!(newest.status(), Status::Unauthorized);
-    assert_eq!(app.device_refresh(&permanent).await.status(), Status::Unauthorized);
+    assert_eq!(
+        app.device_refresh(&permanent).await.status(),
+        Status::Unauthorized
+    );
 
-    let log = app.store().audit_log(Some("alice"), 10).await.unwrap_or_default();
+    let log = app
+        .store()
+        .audit_log(Some("alice"), 10)
+        .await
+        .unwrap_or_default();
     assert!(log.iter().any(|e| e.event == "refresh_reuse"), "{log:?}");
     app.finish().await;
 }
 
 async fn concurrent_refreshes_rotate_exactly_once(db: DbKind) {
-    let Some(app) = TestApp::on(db, jwt()).await else { return };
+    let Some(app) = TestApp::on(db, jwt()).await else {
+        return;
+    };
     let login = app.login("bob").await;
     let refresh = s(&login["refresh"]);
     let requests = (0..20).map(|_| {
@@ -130,39 +155,68 @@ async fn concurrent_refreshes_rotate_exactly_once(db: DbKind) {
 }
 
 async fn wrong_token_kinds_revoke_nothing(db: DbKind) {
-    let Some(app) = TestApp::on(db, jwt()).await else { return };
+    let Some(app) = TestApp::on(db, jwt()).await else {
+        return;
+    };
     let login = app.login("alice").await;
     let (access, refresh) = (s(&login["access"]), s(&login["refresh"]));
-    let res = app.post_json("/auth/token/refresh", json!({ "refresh": access })).await;
+    let res = app
+        .post_json("/auth/token/refresh", json!({ "refresh": access }))
+        .await;
     assert_eq!(res.status(), Status::Unauthorized);
-    assert_eq!(app.get_with_token("/me", &refresh).await.status(), Status::Unauthorized);
+    assert_eq!(
+        app.get_with_token("/me", &refresh).await.status(),
+        Status::Unauthorized
+    );
     // Nothing was revoked: both still work for their own purpose.
-    assert_eq!(app.get_with_token("/me", &access).await.status(), Status::Ok);
-    let res = app.post_json("/auth/token/refresh", json!({ "refresh": refresh })).await;
+    assert_eq!(
+        app.get_with_token("/me", &access).await.status(),
+        Status::Ok
+    );
+    let res = app
+        .post_json("/auth/token/refresh", json!({ "refresh": refresh }))
+        .await;
     assert_eq!(res.status(), Status::Ok);
     app.finish().await;
 }
 
 async fn logout_kills_every_token_of_the_device_at_once(db: DbKind) {
-    let Some(app) = TestApp::on(db, jwt()).await else { return };
+    let Some(app) = TestApp::on(db, jwt()).await else {
+        return;
+    };
     let login = app.login("alice").await;
     let (access, refresh, permanent) = (
         s(&login["access"]),
         s(&login["refresh"]),
         s(&login["permanent_token"]),
     );
-    assert_eq!(app.get_with_token("/me", &access).await.status(), Status::Ok);
-    let out = app.send_with_token(Method::Post, "/auth/logout", &access).await;
+    assert_eq!(
+        app.get_with_token("/me", &access).await.status(),
+        Status::Ok
+    );
+    let out = app
+        .send_with_token(Method::Post, "/auth/logout", &access)
+        .await;
     assert_eq!(out.status(), Status::NoContent);
-    assert_eq!(app.get_with_token("/me", &access).await.status(), Status::Unauthorized);
-    let res = app.post_json("/auth/token/refresh", json!({ "refresh": refresh })).await;
+    assert_eq!(
+        app.get_with_token("/me", &access).await.status(),
+        Status::Unauthorized
+    );
+    let res = app
+        .post_json("/auth/token/refresh", json!({ "refresh": refresh }))
+        .await;
     assert_eq!(res.status(), Status::Unauthorized);
-    assert_eq!(app.device_refresh(&permanent).await.status(), Status::Unauthorized);
+    assert_eq!(
+        app.device_refresh(&permanent).await.status(),
+        Status::Unauthorized
+    );
     app.finish().await;
 }
 
 async fn logout_all_with_and_without_keep_current(db: DbKind) {
-    let Some(app) = TestApp::on(db, jwt()).await else { return };
+    let Some(app) = TestApp::on(db, jwt()).await else {
+        return;
+    };
     let a = s(&app.login_as("alice", "laptop").await["access"]);
     let b = s(&app.login_as("alice", "phone").await["access"]);
     let c = s(&app.login_as("alice", "tablet").await["access"]);
@@ -174,62 +228,108 @@ async fn logout_all_with_and_without_keep_current(db: DbKind) {
     assert_eq!(res.status(), Status::Ok);
     assert_eq!(json_body(res).await["revoked"], 2);
     assert_eq!(app.get_with_token("/me", &a).await.status(), Status::Ok);
-    assert_eq!(app.get_with_token("/me", &b).await.status(), Status::Unauthorized);
-    assert_eq!(app.get_with_token("/me", &c).await.status(), Status::Unauthorized);
-    assert_eq!(app.get_with_token("/me", &bob).await.status(), Status::Ok, "other users untouched");
+    assert_eq!(
+        app.get_with_token("/me", &b).await.status(),
+        Status::Unauthorized
+    );
+    assert_eq!(
+        app.get_with_token("/me", &c).await.status(),
+        Status::Unauthorized
+    );
+    assert_eq!(
+        app.get_with_token("/me", &bob).await.status(),
+        Status::Ok,
+        "other users untouched"
+    );
 
-    let res = app.send_with_token(Method::Post, "/auth/logout-all", &a).await;
+    let res = app
+        .send_with_token(Method::Post, "/auth/logout-all", &a)
+        .await;
     assert_eq!(json_body(res).await["revoked"], 1);
-    assert_eq!(app.get_with_token("/me", &a).await.status(), Status::Unauthorized);
+    assert_eq!(
+        app.get_with_token("/me", &a).await.status(),
+        Status::Unauthorized
+    );
     app.finish().await;
 }
 
 async fn devices_of_other_users_are_not_found(db: DbKind) {
-    let Some(app) = TestApp::on(db, jwt()).await else { return };
+    let Some(app) = TestApp::on(db, jwt()).await else {
+        return;
+    };
     let alice = app.login("alice").await;
     let bob = app.login("bob").await;
     let alice_access = s(&alice["access"]);
     let bob_device = s(&bob["device_id"]);
 
     let path = format!("/auth/devices/{bob_device}");
-    let res = app.send_with_token(Method::Delete, &path, &alice_access).await;
+    let res = app
+        .send_with_token(Method::Delete, &path, &alice_access)
+        .await;
     assert_eq!(res.status(), Status::NotFound);
     let res = app
         .client
         .delete("/auth/device-logout")
-        .header(Header::new("Authorization", format!("Bearer {alice_access}")))
+        .header(Header::new(
+            "Authorization",
+            format!("Bearer {alice_access}"),
+        ))
         .header(Header::new("Device-Id", bob_device.clone()))
         .dispatch()
         .await;
     assert_eq!(res.status(), Status::NotFound);
     let tree = format!("/auth/devices/{bob_device}/tokens");
-    assert_eq!(app.get_with_token(&tree, &alice_access).await.status(), Status::NotFound);
-    assert_eq!(app.get_with_token("/me", &s(&bob["access"])).await.status(), Status::Ok);
+    assert_eq!(
+        app.get_with_token(&tree, &alice_access).await.status(),
+        Status::NotFound
+    );
+    assert_eq!(
+        app.get_with_token("/me", &s(&bob["access"])).await.status(),
+        Status::Ok
+    );
 
     for junk in ["%00", "..", "x".repeat(300).as_str(), "%27%20OR%201%3D1"] {
         let res = app
-            .send_with_token(Method::Delete, &format!("/auth/devices/{junk}"), &alice_access)
+            .send_with_token(
+                Method::Delete,
+                &format!("/auth/devices/{junk}"),
+                &alice_access,
+            )
             .await;
-        assert!(res.status().code >= 400 && res.status().code < 500, "{junk}: {}", res.status());
+        assert!(
+            res.status().code >= 400 && res.status().code < 500,
+            "{junk}: {}",
+            res.status()
+        );
     }
 
     // Missing header → 400; own device by header → 204.
-    let res = app.send_with_token(Method::Delete, "/auth/device-logout", &alice_access).await;
+    let res = app
+        .send_with_token(Method::Delete, "/auth/device-logout", &alice_access)
+        .await;
     assert_eq!(res.status(), Status::BadRequest);
     let res = app
         .client
         .delete("/auth/device-logout")
-        .header(Header::new("Authorization", format!("Bearer {alice_access}")))
+        .header(Header::new(
+            "Authorization",
+            format!("Bearer {alice_access}"),
+        ))
         .header(Header::new("Device-Id", s(&alice["device_id"])))
         .dispatch()
         .await;
     assert_eq!(res.status(), Status::NoContent);
-    assert_eq!(app.get_with_token("/me", &alice_access).await.status(), Status::Unauthorized);
+    assert_eq!(
+        app.get_with_token("/me", &alice_access).await.status(),
+        Status::Unauthorized
+    );
     app.finish().await;
 }
 
 async fn permanent_token_refreshes_access(db: DbKind) {
-    let Some(app) = TestApp::on(db, jwt()).await else { return };
+    let Some(app) = TestApp::on(db, jwt()).await else {
+        return;
+    };
     let login = app.login("admin").await;
     let permanent = s(&login["permanent_token"]);
     let res = app.device_refresh(&permanent).await;
@@ -237,9 +337,18 @@ async fn permanent_token_refreshes_access(db: DbKind) {
     let body = json_body(res).await;
     assert_eq!(body["device_id"], login["device_id"]);
     let access = s(&body["access"]);
-    assert_eq!(app.get_with_token("/admin/stats", &access).await.status(), Status::Ok);
+    assert_eq!(
+        app.get_with_token("/admin/stats", &access).await.status(),
+        Status::Ok
+    );
 
-    for bad in ["", "jgp_", "Bearer x", &format!("jgp_{}", "A".repeat(43)), &"jgp_x".repeat(2000)] {
+    for bad in [
+        "",
+        "jgp_",
+        "Bearer x",
+        &format!("jgp_{}", "A".repeat(43)),
+        &"jgp_x".repeat(2000),
+    ] {
         let res = app.device_refresh(bad).await;
         assert_eq!(res.status(), Status::Unauthorized, "{bad:.20}");
     }
@@ -249,7 +358,9 @@ async fn permanent_token_refreshes_access(db: DbKind) {
 }
 
 async fn device_expiry_slides_and_expired_devices_are_removed(db: DbKind) {
-    let Some(app) = TestApp::on(db, jwt()).await else { return };
+    let Some(app) = TestApp::on(db, jwt()).await else {
+        return;
+    };
     let login = app.login("alice").await;
     let permanent = s(&login["permanent_token"]);
     // Used every 6 days, a 7-day sliding window keeps it alive for 18 days.
@@ -267,12 +378,17 @@ async fn device_expiry_slides_and_expired_devices_are_removed(db: DbKind) {
         .await
         .unwrap_or(-1);
     assert_eq!(left, 0, "the expired device is removed");
-    assert_eq!(app.device_refresh(&permanent).await.status(), Status::Unauthorized);
+    assert_eq!(
+        app.device_refresh(&permanent).await.status(),
+        Status::Unauthorized
+    );
     app.finish().await;
 }
 
 async fn last_used_is_written_once_per_accuracy_window(db: DbKind) {
-    let Some(app) = TestApp::on(db, jwt()).await else { return };
+    let Some(app) = TestApp::on(db, jwt()).await else {
+        return;
+    };
     let login = app.login("alice").await;
     let permanent = s(&login["permanent_token"]);
     let device = s(&login["device_id"]);
@@ -288,18 +404,27 @@ async fn last_used_is_written_once_per_accuracy_window(db: DbKind) {
     for _ in 0..5 {
         assert_eq!(app.device_refresh(&permanent).await.status(), Status::Ok);
     }
-    assert_eq!(last_used().await, t0, "no write inside the 30-minute window");
+    assert_eq!(
+        last_used().await,
+        t0,
+        "no write inside the 30-minute window"
+    );
     app.clock.advance(25 * 60);
     assert_eq!(app.device_refresh(&permanent).await.status(), Status::Ok);
     let t1 = last_used().await;
-    assert!(t1 >= t0 + 35 * 60, "one write once the window passed ({t0} → {t1})");
+    assert!(
+        t1 >= t0 + 35 * 60,
+        "one write once the window passed ({t0} → {t1})"
+    );
     assert_eq!(app.device_refresh(&permanent).await.status(), Status::Ok);
     assert_eq!(last_used().await, t1);
     app.finish().await;
 }
 
 async fn permanent_token_header_is_refused_everywhere_else(db: DbKind) {
-    let Some(app) = TestApp::on(db, jwt()).await else { return };
+    let Some(app) = TestApp::on(db, jwt()).await else {
+        return;
+    };
     let login = app.login("alice").await;
     let permanent = s(&login["permanent_token"]);
     let access = s(&login["access"]);
@@ -371,8 +496,14 @@ async fn device_cap_rejects_or_evicts(db: DbKind) {
     let second = s(&app.login_as("alice", "two").await["access"]);
     app.clock.advance(5);
     let third = s(&app.login_as("alice", "three").await["access"]);
-    assert_eq!(app.get_with_token("/me", &first).await.status(), Status::Unauthorized);
-    assert_eq!(app.get_with_token("/me", &second).await.status(), Status::Ok);
+    assert_eq!(
+        app.get_with_token("/me", &first).await.status(),
+        Status::Unauthorized
+    );
+    assert_eq!(
+        app.get_with_token("/me", &second).await.status(),
+        Status::Ok
+    );
     let list = json_body(app.get_with_token("/auth/devices", &third).await).await;
     let names: Vec<String> = list
         .as_array()
@@ -383,30 +514,51 @@ async fn device_cap_rejects_or_evicts(db: DbKind) {
 }
 
 async fn grace_period_tolerates_one_retry_only_while_unused(db: DbKind) {
-    let Some(app) =
-        TestApp::on(db, json!({ "secret": TEST_SECRET, "refresh_reuse_grace": "10s" })).await
+    let Some(app) = TestApp::on(
+        db,
+        json!({ "secret": TEST_SECRET, "refresh_reuse_grace": "10s" }),
+    )
+    .await
     else {
         return;
     };
     let r1 = s(&app.login("alice").await["refresh"]);
-    let first = json_body(app.post_json("/auth/token/refresh", json!({ "refresh": r1 })).await).await;
+    let first = json_body(
+        app.post_json("/auth/token/refresh", json!({ "refresh": r1 }))
+            .await,
+    )
+    .await;
     let r2 = s(&first["refresh"]);
     // The client lost the answer and retries within the grace period.
-    let retry = app.post_json("/auth/token/refresh", json!({ "refresh": r1 })).await;
+    let retry = app
+        .post_json("/auth/token/refresh", json!({ "refresh": r1 }))
+        .await;
     assert_eq!(retry.status(), Status::Ok);
     let r2b = s(&json_body(retry).await["refresh"]);
     assert_ne!(r2, r2b);
     // The superseded successor is dead; the new one works.
-    let old = app.post_json("/auth/token/refresh", json!({ "refresh": r2 })).await;
+    let old = app
+        .post_json("/auth/token/refresh", json!({ "refresh": r2 }))
+        .await;
     assert_eq!(old.status(), Status::Unauthorized);
-    let res = app.post_json("/auth/token/refresh", json!({ "refresh": r2b })).await;
+    let res = app
+        .post_json("/auth/token/refresh", json!({ "refresh": r2b }))
+        .await;
     assert_eq!(res.status(), Status::Ok);
     let r3 = s(&json_body(res).await["refresh"]);
     // r2b has been used now: replaying r1 is no longer a retry but reuse.
     app.clock.advance(11);
-    let reuse = app.post_json("/auth/token/refresh", json!({ "refresh": r1 })).await;
+    let reuse = app
+        .post_json("/auth/token/refresh", json!({ "refresh": r1 }))
+        .await;
     assert_eq!(reuse.status(), Status::Unauthorized);
-    let res = app.post_json("/auth/token/refresh", json!({ "refresh": r3 })).await;
-    assert_eq!(res.status(), Status::Unauthorized, "family revoked on reuse");
+    let res = app
+        .post_json("/auth/token/refresh", json!({ "refresh": r3 }))
+        .await;
+    assert_eq!(
+        res.status(),
+        Status::Unauthorized,
+        "family revoked on reuse"
+    );
     app.finish().await;
 }

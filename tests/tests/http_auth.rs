@@ -10,20 +10,30 @@ async fn login_returns_a_token_pair() {
     let body = app.login("alice").await;
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 300);
-    assert!(body["access"].as_str().is_some_and(|t| t.split('.').count() == 3));
-    assert!(body["refresh"].as_str().is_some_and(|t| t.split('.').count() == 3));
+    assert!(body["access"]
+        .as_str()
+        .is_some_and(|t| t.split('.').count() == 3));
+    assert!(body["refresh"]
+        .as_str()
+        .is_some_and(|t| t.split('.').count() == 3));
 }
 
 #[rocket::async_test]
 async fn bad_credentials_are_refused_without_saying_which_part_was_wrong() {
     let app = TestApp::hs256().await;
     let wrong_password = app
-        .post_json("/auth/token", json!({"username": "alice", "password": "nope"}))
+        .post_json(
+            "/auth/token",
+            json!({"username": "alice", "password": "nope"}),
+        )
         .await;
     assert_eq!(wrong_password.status(), Status::Unauthorized);
     let a = json_body(wrong_password).await;
     let unknown_user = app
-        .post_json("/auth/token", json!({"username": "mallory", "password": "nope"}))
+        .post_json(
+            "/auth/token",
+            json!({"username": "mallory", "password": "nope"}),
+        )
         .await;
     assert_eq!(unknown_user.status(), Status::Unauthorized);
     let b = json_body(unknown_user).await;
@@ -44,7 +54,10 @@ async fn me_needs_a_valid_token() {
     assert_eq!(none.status(), Status::Unauthorized);
     let c = challenge(&none);
     assert!(c.starts_with("Bearer realm=\"jwt-guard\""), "{c}");
-    assert!(!c.contains("error="), "no error when no token was sent: {c}");
+    assert!(
+        !c.contains("error="),
+        "no error when no token was sent: {c}"
+    );
 
     let bad = app.get_with_token("/me", "not.a.token").await;
     assert_eq!(bad.status(), Status::Unauthorized);
@@ -73,10 +86,17 @@ async fn scope_route_names_the_missing_scope() {
     let bob = app.access_token("bob").await;
     let res = app.get_with_token("/reports", &bob).await;
     assert_eq!(res.status(), Status::Forbidden);
-    assert!(challenge(&res).contains("scope=\"reports:read\""), "{}", challenge(&res));
+    assert!(
+        challenge(&res).contains("scope=\"reports:read\""),
+        "{}",
+        challenge(&res)
+    );
 
     let alice = app.access_token("alice").await;
-    assert_eq!(app.get_with_token("/reports", &alice).await.status(), Status::Ok);
+    assert_eq!(
+        app.get_with_token("/reports", &alice).await.status(),
+        Status::Ok
+    );
 }
 
 #[rocket::async_test]
@@ -90,7 +110,9 @@ async fn optional_route_runs_without_a_token_but_refuses_a_bad_one() {
     let named = app.get_with_token("/hello", &alice).await;
     assert_eq!(named.into_string().await.as_deref(), Some("hello, alice"));
 
-    let bad = app.get_with_token("/hello", "garbage.garbage.garbage").await;
+    let bad = app
+        .get_with_token("/hello", "garbage.garbage.garbage")
+        .await;
     assert_eq!(bad.status(), Status::Unauthorized);
 }
 
@@ -137,7 +159,10 @@ async fn oversized_token_is_refused() {
     let huge = "a".repeat(9 * 1024);
     let res = app.get_with_token("/me", &huge).await;
     assert_eq!(res.status(), Status::Unauthorized);
-    assert_eq!(json_body(res).await["error_description"], "token is too large");
+    assert_eq!(
+        json_body(res).await["error_description"],
+        "token is too large"
+    );
 }
 
 #[rocket::async_test]
@@ -147,20 +172,33 @@ async fn refresh_returns_a_new_pair_and_keeps_kinds_apart() {
     let refresh = pair["refresh"].as_str().unwrap_or_default();
     let access = pair["access"].as_str().unwrap_or_default();
 
-    let res = app.post_json("/auth/token/refresh", json!({ "refresh": refresh })).await;
+    let res = app
+        .post_json("/auth/token/refresh", json!({ "refresh": refresh }))
+        .await;
     assert_eq!(res.status(), Status::Ok);
     let new = json_body(res).await;
     let new_access = new["access"].as_str().unwrap_or_default();
     assert_ne!(new_access, access);
-    assert_eq!(app.get_with_token("/me", new_access).await.status(), Status::Ok);
+    assert_eq!(
+        app.get_with_token("/me", new_access).await.status(),
+        Status::Ok
+    );
 
-    let wrong = app.post_json("/auth/token/refresh", json!({ "refresh": access })).await;
+    let wrong = app
+        .post_json("/auth/token/refresh", json!({ "refresh": access }))
+        .await;
     assert_eq!(wrong.status(), Status::Unauthorized);
-    assert_eq!(json_body(wrong).await["error_description"], "a refresh token is required");
+    assert_eq!(
+        json_body(wrong).await["error_description"],
+        "a refresh token is required"
+    );
 
     let as_access = app.get_with_token("/me", refresh).await;
     assert_eq!(as_access.status(), Status::Unauthorized);
-    assert_eq!(json_body(as_access).await["error_description"], "an access token is required");
+    assert_eq!(
+        json_body(as_access).await["error_description"],
+        "an access token is required"
+    );
 }
 
 #[rocket::async_test]
@@ -172,11 +210,18 @@ async fn refresh_is_bounded_by_the_window_since_login() {
     let pair = app.login("alice").await;
     let refresh = pair["refresh"].as_str().unwrap_or_default().to_owned();
     app.clock.advance(24 * 3600);
-    let res = app.post_json("/auth/token/refresh", json!({ "refresh": refresh })).await;
+    let res = app
+        .post_json("/auth/token/refresh", json!({ "refresh": refresh }))
+        .await;
     assert_eq!(res.status(), Status::Ok);
-    let second = json_body(res).await["refresh"].as_str().unwrap_or_default().to_owned();
+    let second = json_body(res).await["refresh"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     app.clock.advance(2 * 24 * 3600);
-    let late = app.post_json("/auth/token/refresh", json!({ "refresh": second })).await;
+    let late = app
+        .post_json("/auth/token/refresh", json!({ "refresh": second }))
+        .await;
     assert_eq!(late.status(), Status::Unauthorized);
     assert!(json_body(late).await["error_description"]
         .as_str()
@@ -191,29 +236,45 @@ async fn expiry_applies_even_to_a_token_verified_before() {
     app.clock.advance(301);
     let res = app.get_with_token("/me", &token).await;
     assert_eq!(res.status(), Status::Unauthorized);
-    assert_eq!(json_body(res).await["error_description"], "token has expired");
+    assert_eq!(
+        json_body(res).await["error_description"],
+        "token has expired"
+    );
 }
 
 #[rocket::async_test]
 async fn verify_endpoint() {
     let app = TestApp::hs256().await;
     let pair = app.login("alice").await;
-    let res = app.post_json("/auth/token/verify", json!({ "token": pair["access"] })).await;
+    let res = app
+        .post_json("/auth/token/verify", json!({ "token": pair["access"] }))
+        .await;
     assert_eq!(res.status(), Status::Ok);
     let body = json_body(res).await;
     assert_eq!(body["valid"], true);
     assert_eq!(body["sub"], "alice");
 
-    let refresh = app.post_json("/auth/token/verify", json!({ "token": pair["refresh"] })).await;
+    let refresh = app
+        .post_json("/auth/token/verify", json!({ "token": pair["refresh"] }))
+        .await;
     assert_eq!(refresh.status(), Status::Unauthorized);
-    let junk = app.post_json("/auth/token/verify", json!({ "token": "x" })).await;
+    let junk = app
+        .post_json("/auth/token/verify", json!({ "token": "x" }))
+        .await;
     assert_eq!(junk.status(), Status::Unauthorized);
 }
 
 #[rocket::async_test]
 async fn malformed_bodies_get_a_clear_400() {
     let app = TestApp::hs256().await;
-    for body in ["{", "[]", "{\"username\": 5}", "", "null", "{\"refresh\": null}"] {
+    for body in [
+        "{",
+        "[]",
+        "{\"username\": 5}",
+        "",
+        "null",
+        "{\"refresh\": null}",
+    ] {
         for path in ["/auth/token", "/auth/token/refresh", "/auth/token/verify"] {
             let res = app
                 .client
@@ -228,7 +289,10 @@ async fn malformed_bodies_get_a_clear_400() {
     }
     let long = "x".repeat(2000);
     let res = app
-        .post_json("/auth/token", json!({"username": "alice", "password": long}))
+        .post_json(
+            "/auth/token",
+            json!({"username": "alice", "password": long}),
+        )
         .await;
     assert_eq!(res.status(), Status::BadRequest);
 }

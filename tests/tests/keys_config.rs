@@ -22,7 +22,10 @@ fn ring(jwt: Value) -> Result<KeyRing, String> {
 fn expect_key_error(jwt: Value, needle: &str) {
     match ring(jwt.clone()) {
         Ok(_) => panic!("{jwt} was accepted"),
-        Err(e) => assert!(e.contains(needle), "{jwt}: `{e}` does not mention `{needle}`"),
+        Err(e) => assert!(
+            e.contains(needle),
+            "{jwt}: `{e}` does not mention `{needle}`"
+        ),
     }
 }
 
@@ -30,9 +33,18 @@ fn expect_key_error(jwt: Value, needle: &str) {
 fn bad_keys_are_reported_clearly() {
     expect_key_error(json!({}), "jwt.secret is missing");
     expect_key_error(json!({ "secret": "short" }), "at least 32 bytes");
-    expect_key_error(json!({ "algorithm": "HS384", "secret": "x".repeat(40) }), "at least 48 bytes");
-    expect_key_error(json!({ "algorithm": "HS512", "secret": "x".repeat(63) }), "at least 64 bytes");
-    expect_key_error(json!({ "algorithm": "RS256" }), "jwt.private_key is missing");
+    expect_key_error(
+        json!({ "algorithm": "HS384", "secret": "x".repeat(40) }),
+        "at least 48 bytes",
+    );
+    expect_key_error(
+        json!({ "algorithm": "HS512", "secret": "x".repeat(63) }),
+        "at least 64 bytes",
+    );
+    expect_key_error(
+        json!({ "algorithm": "RS256" }),
+        "jwt.private_key is missing",
+    );
     expect_key_error(
         json!({ "algorithm": "RS256", "private_key": "/nonexistent/key.pem" }),
         "cannot read PEM file",
@@ -105,12 +117,23 @@ async fn launch(jwt: Value) -> Result<Client, String> {
 #[rocket::async_test]
 async fn launch_fails_instead_of_serving_with_a_bad_key() {
     let err = launch(json!({ "secret": "too-short" })).await.err();
-    assert!(err.is_some_and(|e| e.contains("jwt-guard")), "the failing fairing is named");
-    assert!(launch(json!({ "algorithm": "RS256", "private_key": key_path("ec256.pem") }))
+    assert!(
+        err.is_some_and(|e| e.contains("jwt-guard")),
+        "the failing fairing is named"
+    );
+    assert!(
+        launch(json!({ "algorithm": "RS256", "private_key": key_path("ec256.pem") }))
+            .await
+            .is_err()
+    );
+    assert!(launch(json!({ "secret": TEST_SECRET, "leeway": "2m" }))
         .await
         .is_err());
-    assert!(launch(json!({ "secret": TEST_SECRET, "leeway": "2m" })).await.is_err());
-    assert!(launch(json!({ "secret": TEST_SECRET, "header_prefixes": [] })).await.is_err());
+    assert!(
+        launch(json!({ "secret": TEST_SECRET, "header_prefixes": [] }))
+            .await
+            .is_err()
+    );
     assert!(launch(json!({ "secret": TEST_SECRET })).await.is_ok());
 }
 
@@ -132,12 +155,21 @@ async fn jwks_publishes_public_members_only() {
     let keys = jwks["keys"].as_array().cloned().unwrap_or_default();
     assert_eq!(keys.len(), 3, "HMAC secrets are never published: {jwks}");
     let signing_kid = app.runtime().keys().signing_kid().to_owned();
-    assert!(keys.iter().any(|k| k["kid"] == signing_kid.as_str() && k["kty"] == "RSA"));
-    assert!(keys.iter().any(|k| k["kid"] == "old-ec" && k["kty"] == "EC"));
-    assert!(keys.iter().any(|k| k["kid"] == "old-ed" && k["kty"] == "OKP"));
+    assert!(keys
+        .iter()
+        .any(|k| k["kid"] == signing_kid.as_str() && k["kty"] == "RSA"));
+    assert!(keys
+        .iter()
+        .any(|k| k["kid"] == "old-ec" && k["kty"] == "EC"));
+    assert!(keys
+        .iter()
+        .any(|k| k["kid"] == "old-ed" && k["kty"] == "OKP"));
     for key in &keys {
         for private in ["d", "p", "q", "dp", "dq", "qi", "k"] {
-            assert!(key.get(private).is_none(), "private member {private} in {key}");
+            assert!(
+                key.get(private).is_none(),
+                "private member {private} in {key}"
+            );
         }
         assert_eq!(key["use"], "sig");
     }
@@ -160,27 +192,45 @@ async fn rotation_keeps_tokens_of_the_old_key_valid() {
         ],
     }))
     .await;
-    assert_eq!(after.get_with_token("/admin/stats", &old_token).await.status(), Status::Ok);
+    assert_eq!(
+        after
+            .get_with_token("/admin/stats", &old_token)
+            .await
+            .status(),
+        Status::Ok
+    );
     let new_token = after.access_token("admin").await;
-    assert_eq!(after.get_with_token("/admin/stats", &new_token).await.status(), Status::Ok);
+    assert_eq!(
+        after
+            .get_with_token("/admin/stats", &new_token)
+            .await
+            .status(),
+        Status::Ok
+    );
     assert_eq!(jwt_guard_tests::parts(&new_token).0["kid"], "2026");
 
     // The old key may only verify under its own kid and algorithm.
     let rsa2 = EncodingKey::from_rsa_pem(&key_pem("rsa2.pem")).unwrap_or_else(|e| panic!("{e}"));
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some("2026".into());
-    let wrong_kid = jsonwebtoken::encode(&header, &access_claims("admin", now()), &rsa2)
-        .unwrap_or_default();
+    let wrong_kid =
+        jsonwebtoken::encode(&header, &access_claims("admin", now()), &rsa2).unwrap_or_default();
     assert_eq!(
-        after.get_with_token("/admin/stats", &wrong_kid).await.status(),
+        after
+            .get_with_token("/admin/stats", &wrong_kid)
+            .await
+            .status(),
         Status::Unauthorized
     );
     let mut header = Header::new(Algorithm::PS256);
     header.kid = Some("2025".into());
-    let wrong_alg = jsonwebtoken::encode(&header, &access_claims("admin", now()), &rsa2)
-        .unwrap_or_default();
+    let wrong_alg =
+        jsonwebtoken::encode(&header, &access_claims("admin", now()), &rsa2).unwrap_or_default();
     assert_eq!(
-        after.get_with_token("/admin/stats", &wrong_alg).await.status(),
+        after
+            .get_with_token("/admin/stats", &wrong_alg)
+            .await
+            .status(),
         Status::Unauthorized
     );
 }

@@ -30,13 +30,17 @@ storage_tests!(
 );
 
 async fn refresh(app: &TestApp, token: &str) -> Value {
-    let res = app.post_json("/auth/token/refresh", json!({ "refresh": token })).await;
+    let res = app
+        .post_json("/auth/token/refresh", json!({ "refresh": token }))
+        .await;
     assert_eq!(res.status(), Status::Ok);
     json_body(res).await
 }
 
 async fn token_tree_and_force_expiry_of_a_subtree(db: DbKind) {
-    let Some(app) = TestApp::on(db, jwt()).await else { return };
+    let Some(app) = TestApp::on(db, jwt()).await else {
+        return;
+    };
     let login = app.login("alice").await;
     let device = s(&login["device_id"]);
     let (a1, r1) = (s(&login["access"]), s(&login["refresh"]));
@@ -47,7 +51,9 @@ async fn token_tree_and_force_expiry_of_a_subtree(db: DbKind) {
     let third = refresh(&app, &r2).await;
     let (a3, r3) = (s(&third["access"]), s(&third["refresh"]));
 
-    let res = app.get_with_token(&format!("/auth/devices/{device}/tokens"), &a3).await;
+    let res = app
+        .get_with_token(&format!("/auth/devices/{device}/tokens"), &a3)
+        .await;
     assert_eq!(res.status(), Status::Ok);
     let tree = json_body(res).await;
     // device → r1 → {a1, r2 → {a2, r3 → {a3}}}
@@ -61,7 +67,10 @@ async fn token_tree_and_force_expiry_of_a_subtree(db: DbKind) {
         .as_array()
         .map(|c| c.iter().map(|n| s(&n["jti"])).collect())
         .unwrap_or_default();
-    assert!(kids.contains(&jti(&a1)) && kids.contains(&jti(&r2)), "{kids:?}");
+    assert!(
+        kids.contains(&jti(&a1)) && kids.contains(&jti(&r2)),
+        "{kids:?}"
+    );
     let r2_node = root["children"]
         .as_array()
         .and_then(|c| c.iter().find(|n| n["jti"] == jti(&r2).as_str()).cloned())
@@ -78,13 +87,25 @@ async fn token_tree_and_force_expiry_of_a_subtree(db: DbKind) {
         .map(|a| a.iter().map(s).collect())
         .unwrap_or_default();
     for t in [&r2, &a2, &r3, &a3] {
-        assert!(revoked.contains(&jti(t)), "{} missing from {revoked:?}", jti(t));
+        assert!(
+            revoked.contains(&jti(t)),
+            "{} missing from {revoked:?}",
+            jti(t)
+        );
     }
     assert_eq!(revoked.len(), 4);
-    assert_eq!(app.get_with_token("/me", &a3).await.status(), Status::Unauthorized);
-    assert_eq!(app.get_with_token("/me", &a2).await.status(), Status::Unauthorized);
+    assert_eq!(
+        app.get_with_token("/me", &a3).await.status(),
+        Status::Unauthorized
+    );
+    assert_eq!(
+        app.get_with_token("/me", &a2).await.status(),
+        Status::Unauthorized
+    );
     assert_eq!(app.get_with_token("/me", &a1).await.status(), Status::Ok);
-    let res = app.post_json("/auth/token/refresh", json!({ "refresh": r3 })).await;
+    let res = app
+        .post_json("/auth/token/refresh", json!({ "refresh": r3 }))
+        .await;
     assert_eq!(res.status(), Status::Unauthorized);
 
     // Someone else's token is not found; neither is junk.
@@ -98,9 +119,12 @@ async fn token_tree_and_force_expiry_of_a_subtree(db: DbKind) {
 }
 
 async fn archiver_removes_only_dead_rows(db: DbKind) {
-    let Some(app) = TestApp::on(db, jwt()).await else { return };
+    let Some(app) = TestApp::on(db, jwt()).await else {
+        return;
+    };
     let gone = s(&app.login_as("alice", "old").await["access"]);
-    app.send_with_token(Method::Post, "/auth/logout", &gone).await;
+    app.send_with_token(Method::Post, "/auth/logout", &gone)
+        .await;
     let kept = app.login_as("alice", "kept").await;
 
     // Nothing is old enough yet.
@@ -110,9 +134,18 @@ async fn archiver_removes_only_dead_rows(db: DbKind) {
     // 31 days on: the revoked device and its tokens go, the revocation (whose tokens
     // have all expired) goes; the live device's row stays while it is used.
     app.clock.advance(6 * 24 * 3600);
-    assert_eq!(app.device_refresh(&s(&kept["permanent_token"])).await.status(), Status::Ok);
+    assert_eq!(
+        app.device_refresh(&s(&kept["permanent_token"]))
+            .await
+            .status(),
+        Status::Ok
+    );
     app.clock.advance(25 * 24 * 3600);
-    let report = app.store().archive().await.unwrap_or_else(|e| panic!("{e}"));
+    let report = app
+        .store()
+        .archive()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(report.devices, 1, "{report:?}");
     assert!(report.tokens >= 2, "{report:?}");
     assert!(report.revocations >= 1, "{report:?}");
@@ -127,8 +160,14 @@ async fn archiver_removes_only_dead_rows(db: DbKind) {
 /// Every row of every table, as text.
 async fn dump(app: &TestApp) -> String {
     let tables = [
-        ("jwt_guard_devices", "id, subject, name, user_agent, browser, os, device_kind, ip, permanent_digest"),
-        ("jwt_guard_tokens", "jti, device_id, parent_jti, kind, subject, replaced_by"),
+        (
+            "jwt_guard_devices",
+            "id, subject, name, user_agent, browser, os, device_kind, ip, permanent_digest",
+        ),
+        (
+            "jwt_guard_tokens",
+            "jti, device_id, parent_jti, kind, subject, replaced_by",
+        ),
         ("jwt_guard_revocations", "kind, value"),
         ("jwt_guard_audit", "id, event, subject, device_id, detail"),
         ("showcase_users", "username, password_hash, roles, scope"),
@@ -145,7 +184,10 @@ async fn dump(app: &TestApp) -> String {
             .fetch_all(app.store().pool())
             .await
             .unwrap_or_else(|e| panic!("dump {table}: {e}"));
-        assert!(!rows.is_empty() || table == "jwt_guard_audit", "{table} is empty");
+        assert!(
+            !rows.is_empty() || table == "jwt_guard_audit",
+            "{table} is empty"
+        );
         out.push_str(&rows.join("\n"));
         out.push('\n');
     }
@@ -153,13 +195,19 @@ async fn dump(app: &TestApp) -> String {
 }
 
 async fn no_table_holds_a_raw_token(db: DbKind) {
-    let Some(app) = TestApp::on(db, jwt()).await else { return };
+    let Some(app) = TestApp::on(db, jwt()).await else {
+        return;
+    };
     let login = app.login("alice").await;
     let permanent = s(&login["permanent_token"]);
     let second = refresh(&app, &s(&login["refresh"])).await;
     let device = json_body(app.device_refresh(&permanent).await).await;
     // Reuse, to get audit rows written too.
-    app.post_json("/auth/token/refresh", json!({ "refresh": login["refresh"] })).await;
+    app.post_json(
+        "/auth/token/refresh",
+        json!({ "refresh": login["refresh"] }),
+    )
+    .await;
 
     let dumped = dump(&app).await;
     let mut secrets = vec![
@@ -179,16 +227,26 @@ async fn no_table_holds_a_raw_token(db: DbKind) {
         }
     }
     for secret in &secrets {
-        assert!(!dumped.contains(secret.as_str()), "a raw secret is stored: {secret:.24}…");
+        assert!(
+            !dumped.contains(secret.as_str()),
+            "a raw secret is stored: {secret:.24}…"
+        );
     }
     // What is stored instead: the digest of the permanent token.
     let digest = jwt_guard::TokenDigest::of(permanent.as_bytes());
-    assert!(!dumped.contains(digest.as_str()), "the digest is cleared on revocation");
+    assert!(
+        !dumped.contains(digest.as_str()),
+        "the digest is cleared on revocation"
+    );
     app.finish().await;
 }
 
 async fn revocations_reach_other_instances_within_the_poll_bound(db: DbKind) {
-    let Some(a) = TestApp::on(db, json!({ "secret": TEST_SECRET, "revocation_poll": "1s" })).await
+    let Some(a) = TestApp::on(
+        db,
+        json!({ "secret": TEST_SECRET, "revocation_poll": "1s" }),
+    )
+    .await
     else {
         return;
     };
@@ -201,10 +259,15 @@ async fn revocations_reach_other_instances_within_the_poll_bound(db: DbKind) {
     let access = s(&a.login("alice").await["access"]);
     assert_eq!(b.get_with_token("/me", &access).await.status(), Status::Ok);
 
-    let out = a.send_with_token(Method::Post, "/auth/logout", &access).await;
+    let out = a
+        .send_with_token(Method::Post, "/auth/logout", &access)
+        .await;
     assert_eq!(out.status(), Status::NoContent);
     let revoked_at = Instant::now();
-    assert_eq!(a.get_with_token("/me", &access).await.status(), Status::Unauthorized);
+    assert_eq!(
+        a.get_with_token("/me", &access).await.status(),
+        Status::Unauthorized
+    );
 
     let bound = Duration::from_secs(1) * 3 + Duration::from_millis(500);
     loop {
@@ -226,12 +289,18 @@ async fn revocations_reach_other_instances_within_the_poll_bound(db: DbKind) {
 }
 
 async fn a_new_instance_starts_with_the_revocations_in_force(db: DbKind) {
-    let Some(a) = TestApp::on(db, jwt()).await else { return };
+    let Some(a) = TestApp::on(db, jwt()).await else {
+        return;
+    };
     let first = s(&a.login_as("alice", "one").await["access"]);
     let second = s(&a.login_as("alice", "two").await["access"]);
-    a.send_with_token(Method::Post, "/auth/logout", &first).await;
+    a.send_with_token(Method::Post, "/auth/logout", &first)
+        .await;
     let c = TestApp::start_on(&a.database_url, jwt(), Clock::offset()).await;
-    assert_eq!(c.get_with_token("/me", &first).await.status(), Status::Unauthorized);
+    assert_eq!(
+        c.get_with_token("/me", &first).await.status(),
+        Status::Unauthorized
+    );
     assert_eq!(c.get_with_token("/me", &second).await.status(), Status::Ok);
     a.finish().await;
 }

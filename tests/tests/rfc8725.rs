@@ -61,7 +61,8 @@ fn families() -> Vec<Family> {
             name: "EdDSA",
             algorithm: Algorithm::EdDSA,
             jwt: json!({ "algorithm": "EdDSA", "private_key": key_path("ed25519.pem") }),
-            our_key: EncodingKey::from_ed_pem(&pem("ed25519.pem")).unwrap_or_else(|e| panic!("{e}")),
+            our_key: EncodingKey::from_ed_pem(&pem("ed25519.pem"))
+                .unwrap_or_else(|e| panic!("{e}")),
         },
     ]
 }
@@ -107,7 +108,10 @@ async fn every_attack_is_refused_for_every_family() {
 
         // alg "none", in several spellings, with and without our kid.
         for alg in ["none", "None", "NONE", "nOnE"] {
-            for header in [json!({"alg": alg, "typ": "JWT"}), json!({"alg": alg, "kid": kid})] {
+            for header in [
+                json!({"alg": alg, "typ": "JWT"}),
+                json!({"alg": alg, "kid": kid}),
+            ] {
                 let token = assemble(&header, &access_claims("admin", now), "");
                 expect_refused(&app, name, &format!("alg {alg}"), &token).await;
                 let token = format!("{token}AAAA");
@@ -130,8 +134,18 @@ async fn every_attack_is_refused_for_every_family() {
             }
             let mut h = Header::new(alg);
             h.kid = Some(kid.clone());
-            let token = sign(&h, &access_claims("admin", now), &EncodingKey::from_secret(&public));
-            expect_refused(&app, name, &format!("{alg:?} keyed with the public key"), &token).await;
+            let token = sign(
+                &h,
+                &access_claims("admin", now),
+                &EncodingKey::from_secret(&public),
+            );
+            expect_refused(
+                &app,
+                name,
+                &format!("{alg:?} keyed with the public key"),
+                &token,
+            )
+            .await;
         }
 
         // Tampered payload: promote bob to admin, keep the signature.
@@ -139,7 +153,13 @@ async fn every_attack_is_refused_for_every_family() {
         let (header, mut payload) = parts(&bob);
         payload["roles"] = json!(["admin"]);
         let sig = bob.rsplit('.').next().unwrap_or_default();
-        expect_refused(&app, name, "tampered payload", &assemble(&header, &payload, sig)).await;
+        expect_refused(
+            &app,
+            name,
+            "tampered payload",
+            &assemble(&header, &payload, sig),
+        )
+        .await;
         // Tampered header (kid removed) keeps a valid-looking shape.
         let mut h2 = header.clone();
         h2["typ"] = json!("at+jwt");
@@ -158,9 +178,8 @@ async fn every_attack_is_refused_for_every_family() {
 
         // Embedded jwk / jku / x5u: the attacker points at their own key.
         let mut embedded = Header::new(alg);
-        embedded.jwk = Some(
-            Jwk::from_encoding_key(&attacker, alg).unwrap_or_else(|e| panic!("{e}")),
-        );
+        embedded.jwk =
+            Some(Jwk::from_encoding_key(&attacker, alg).unwrap_or_else(|e| panic!("{e}")));
         let token = sign(&embedded, &access_claims("admin", now), &attacker);
         expect_refused(&app, name, "embedded jwk", &token).await;
         let mut jku = Header::new(alg);
@@ -178,11 +197,23 @@ async fn every_attack_is_refused_for_every_family() {
         // Time: expired, not yet valid, no exp at all.
         let mut claims = access_claims("admin", now);
         claims["exp"] = json!(now - 10);
-        expect_refused(&app, name, "expired", &sign(&ours, &claims, &family.our_key)).await;
+        expect_refused(
+            &app,
+            name,
+            "expired",
+            &sign(&ours, &claims, &family.our_key),
+        )
+        .await;
         let mut claims = access_claims("admin", now);
         claims["nbf"] = json!(now + 600);
         claims["exp"] = json!(now + 900);
-        expect_refused(&app, name, "future nbf", &sign(&ours, &claims, &family.our_key)).await;
+        expect_refused(
+            &app,
+            name,
+            "future nbf",
+            &sign(&ours, &claims, &family.our_key),
+        )
+        .await;
         let mut claims = access_claims("admin", now);
         if let Some(map) = claims.as_object_mut() {
             map.remove("exp");
@@ -198,7 +229,14 @@ async fn every_attack_is_refused_for_every_family() {
         }
 
         // Garbage.
-        for junk in ["a", "a.b", "a.b.c", "....", "e30.e30.e30", &b64(b"{\"alg\":\"HS256\"}")] {
+        for junk in [
+            "a",
+            "a.b",
+            "a.b.c",
+            "....",
+            "e30.e30.e30",
+            &b64(b"{\"alg\":\"HS256\"}"),
+        ] {
             expect_refused(&app, name, &format!("garbage {junk:?}"), junk).await;
         }
         let oversized = sign(
@@ -220,7 +258,10 @@ async fn issuer_and_audience_are_exact_when_configured() {
     let (_, payload) = parts(&token);
     assert_eq!(payload["iss"], "https://auth.example");
     assert_eq!(payload["aud"], "api");
-    assert_eq!(app.get_with_token("/admin/stats", &token).await.status(), Status::Ok);
+    assert_eq!(
+        app.get_with_token("/admin/stats", &token).await.status(),
+        Status::Ok
+    );
 
     let key = EncodingKey::from_secret(TEST_SECRET.as_bytes());
     let mut header = Header::new(Algorithm::HS256);
@@ -232,7 +273,9 @@ async fn issuer_and_audience_are_exact_when_configured() {
         c
     };
     assert_eq!(
-        app.get_with_token("/admin/stats", &sign(&header, &base, &key)).await.status(),
+        app.get_with_token("/admin/stats", &sign(&header, &base, &key))
+            .await
+            .status(),
         Status::Ok,
         "control token refused"
     );
@@ -250,8 +293,13 @@ async fn issuer_and_audience_are_exact_when_configured() {
         } else {
             claims[field] = value.clone();
         }
-        expect_refused(&app, "HS256", &format!("{field} = {value}"), &sign(&header, &claims, &key))
-            .await;
+        expect_refused(
+            &app,
+            "HS256",
+            &format!("{field} = {value}"),
+            &sign(&header, &claims, &key),
+        )
+        .await;
     }
 }
 
@@ -265,7 +313,16 @@ async fn leeway_tolerates_small_skew_only() {
     let mut claims = access_claims("admin", now);
     claims["exp"] = json!(now - 10);
     let token = sign(&header, &claims, &key);
-    assert_eq!(app.get_with_token("/admin/stats", &token).await.status(), Status::Ok);
+    assert_eq!(
+        app.get_with_token("/admin/stats", &token).await.status(),
+        Status::Ok
+    );
     claims["exp"] = json!(now - 45);
-    expect_refused(&app, "HS256", "expired beyond leeway", &sign(&header, &claims, &key)).await;
+    expect_refused(
+        &app,
+        "HS256",
+        "expired beyond leeway",
+        &sign(&header, &claims, &key),
+    )
+    .await;
 }

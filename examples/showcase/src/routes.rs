@@ -84,5 +84,13 @@ fn visits(visits: &State<Visits>) -> Json<Value> {
 
 /// The showcase's routes.
 pub fn routes() -> Vec<Route> {
-    routes![me, admin_stats, reports, hello, device_refresh, count_visit, visits]
+    routes![
+        me,
+        admin_stats,
+        reports,
+        hello,
+        device_refresh,
+        count_visit,
+        visits
+    ]
 }

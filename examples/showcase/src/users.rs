@@ -34,7 +34,9 @@ fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error>
 
 /// Creates the table and the demo users (once).
 pub fn seed() -> AdHoc {
-    AdHoc::try_on_ignite("showcase users", |rocket| async move { seed_users(rocket).await })
+    AdHoc::try_on_ignite("showcase users", |rocket| async move {
+        seed_users(rocket).await
+    })
 }
 
 async fn seed_users(rocket: Rocket<Build>) -> fairing::Result {
@@ -88,8 +90,9 @@ impl DemoUsers {
     /// The authenticator.
     pub fn new() -> Self {
         Self {
-            dummy_hash: hash_password("not a real password")
-                .unwrap_or_else(|_| String::from("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA")),
+            dummy_hash: hash_password("not a real password").unwrap_or_else(|_| {
+                String::from("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA")
+            }),
         }
     }
 }
@@ -116,14 +119,13 @@ pub async fn claims_of(db: &JwtDb, username: &str) -> Option<AppClaims> {
 }
 
 async fn load_user_from(db: &JwtDb, username: &str) -> Option<UserRow> {
-    let row = sqlx::query(
-        "SELECT password_hash, roles, scope FROM showcase_users WHERE username = $1",
-    )
-    .bind(username)
-    .fetch_optional(&**db.pool())
-    .await
-    .map_err(|e| rocket::error!("showcase: user lookup failed: {e}"))
-    .ok()??;
+    let row =
+        sqlx::query("SELECT password_hash, roles, scope FROM showcase_users WHERE username = $1")
+            .bind(username)
+            .fetch_optional(&**db.pool())
+            .await
+            .map_err(|e| rocket::error!("showcase: user lookup failed: {e}"))
+            .ok()??;
     let roles: String = row.try_get("roles").ok()?;
     let scope: String = row.try_get("scope").ok()?;
     Some(UserRow {

@@ -52,7 +52,11 @@ pub(super) fn parse_args(cx: &mut Ctxt, attr: TokenStream) -> UseJwtArgs {
     args
 }
 
-fn parse_option(cx: &mut Ctxt, args: &mut UseJwtArgs, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
+fn parse_option(
+    cx: &mut Ctxt,
+    args: &mut UseJwtArgs,
+    meta: &ParseNestedMeta<'_>,
+) -> syn::Result<()> {
     let path = &meta.path;
     if path.is_ident(CLAIMS) {
         let ty: Type = meta.value()?.parse()?;
@@ -188,5 +192,10 @@ fn parse_scopes(cx: &mut Ctxt, expr: &Expr) -> Option<Vec<LitStr>> {
         );
         return None;
     }
-    Some(tokens.into_iter().map(|t| LitStr::new(t, s.span())).collect())
+    Some(
+        tokens
+            .into_iter()
+            .map(|t| LitStr::new(t, s.span()))
+            .collect(),
+    )
 }

@@ -183,8 +183,14 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         for device_id in &evicted {
-            self.audit_in(&mut tx, AuditEvent::DeviceEvicted, Some(&new.subject), Some(device_id), "device cap reached")
-                .await?;
+            self.audit_in(
+                &mut tx,
+                AuditEvent::DeviceEvicted,
+                Some(&new.subject),
+                Some(device_id),
+                "device cap reached",
+            )
+            .await?;
         }
         tx.commit().await?;
         for device_id in &evicted {
@@ -235,7 +241,8 @@ impl Store {
         }
         let device = device_from_row(&row)?;
         if device.expires_at <= now {
-            self.remove_device(&device.id, "permanent token expired").await?;
+            self.remove_device(&device.id, "permanent token expired")
+                .await?;
             return Ok(PermanentLookup::Expired);
         }
         let device = self.touch_device(device, now).await?;
@@ -292,10 +299,7 @@ impl Store {
         .bind(ts(self.now()))
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .iter()
-            .map(device_from_row)
-            .collect::<Result<_, _>>()?)
+        Ok(rows.iter().map(device_from_row).collect::<Result<_, _>>()?)
     }
 
     /// Revokes a device and its whole token family, if `subject` owns it. Returns
@@ -318,8 +322,14 @@ impl Store {
             return Ok(false);
         }
         self.revoke_device_in(&mut tx, device_id, now).await?;
-        self.audit_in(&mut tx, AuditEvent::DeviceRevoked, Some(subject), Some(device_id), reason)
-            .await?;
+        self.audit_in(
+            &mut tx,
+            AuditEvent::DeviceRevoked,
+            Some(subject),
+            Some(device_id),
+            reason,
+        )
+        .await?;
         tx.commit().await?;
         self.revocations
             .revoke_device(device_id, now.saturating_add(self.settings.max_token_ttl));
@@ -341,11 +351,18 @@ impl Store {
         .bind(subject)
         .fetch_all(&mut *tx)
         .await?;
-        let ids: Vec<String> = ids.into_iter().filter(|id| Some(id.as_str()) != keep).collect();
+        let ids: Vec<String> = ids
+            .into_iter()
+            .filter(|id| Some(id.as_str()) != keep)
+            .collect();
         for id in &ids {
             self.revoke_device_in(&mut tx, id, now).await?;
         }
-        let detail = if keep.is_some() { "logout everywhere else" } else { "logout everywhere" };
+        let detail = if keep.is_some() {
+            "logout everywhere else"
+        } else {
+            "logout everywhere"
+        };
         self.audit_in(&mut tx, AuditEvent::LogoutAll, Some(subject), keep, detail)
             .await?;
         tx.commit().await?;
@@ -391,7 +408,11 @@ impl Store {
     }
 
     /// Removes an expired device and its tokens; its access tokens are revoked.
-    pub(crate) async fn remove_device(&self, device_id: &str, reason: &str) -> Result<(), StoreError> {
+    pub(crate) async fn remove_device(
+        &self,
+        device_id: &str,
+        reason: &str,
+    ) -> Result<(), StoreError> {
         let now = self.now();
         let mut tx = self.begin_write().await?;
         let subject: Option<String> =
@@ -416,8 +437,14 @@ impl Store {
             now,
         )
         .await?;
-        self.audit_in(&mut tx, AuditEvent::DeviceExpired, subject.as_deref(), Some(device_id), reason)
-            .await?;
+        self.audit_in(
+            &mut tx,
+            AuditEvent::DeviceExpired,
+            subject.as_deref(),
+            Some(device_id),
+            reason,
+        )
+        .await?;
         tx.commit().await?;
         self.revocations
             .revoke_device(device_id, now.saturating_add(self.settings.max_token_ttl));

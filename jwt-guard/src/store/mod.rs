@@ -16,7 +16,9 @@ use sqlx::{AnyPool, Row, TypeInfo, ValueRef};
 
 pub use archive::ArchiveReport;
 pub use audit::AuditEvent;
-pub use devices::{CapPolicy, CreateDeviceError, DeviceRecord, NewDevice, PermanentLookup, DEVICE_NAME_MAX};
+pub use devices::{
+    CapPolicy, CreateDeviceError, DeviceRecord, NewDevice, PermanentLookup, DEVICE_NAME_MAX,
+};
 pub use tokens::{RotateError, TokenNode};
 
 use crate::clock::Clock;

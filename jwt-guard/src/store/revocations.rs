@@ -54,11 +54,13 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         self.insert_revocation_in(&mut tx, "jti", jti, 0, until, now)
             .await?;
-        sqlx::query("UPDATE jwt_guard_tokens SET revoked_at = $1 WHERE jti = $2 AND revoked_at IS NULL")
-            .bind(ts(now))
-            .bind(jti)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE jwt_guard_tokens SET revoked_at = $1 WHERE jti = $2 AND revoked_at IS NULL",
+        )
+        .bind(ts(now))
+        .bind(jti)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         self.revocations.revoke_token(jti, until);
         Ok(())

@@ -145,8 +145,10 @@ impl Store {
         if !self.device_active_in(&mut tx, device_id, now).await? {
             return Err(RotateError::Invalid);
         }
-        self.insert_token_in(&mut tx, refresh, device_id, &old.jti).await?;
-        self.insert_token_in(&mut tx, access, device_id, &refresh.jti).await?;
+        self.insert_token_in(&mut tx, refresh, device_id, &old.jti)
+            .await?;
+        self.insert_token_in(&mut tx, access, device_id, &refresh.jti)
+            .await?;
         tx.commit().await?;
         if let Some(device) = self.device(device_id).await? {
             self.touch_device(device, now).await?;
@@ -228,8 +230,10 @@ impl Store {
                         .bind(&old.jti)
                         .execute(&mut *tx)
                         .await?;
-                    self.insert_token_in(&mut tx, refresh, device_id, &old.jti).await?;
-                    self.insert_token_in(&mut tx, access, device_id, &refresh.jti).await?;
+                    self.insert_token_in(&mut tx, refresh, device_id, &old.jti)
+                        .await?;
+                    self.insert_token_in(&mut tx, access, device_id, &refresh.jti)
+                        .await?;
                     self.insert_revocation_in(
                         &mut tx,
                         "jti",
@@ -302,12 +306,15 @@ impl Store {
         for row in &rows {
             let id: String = row.try_get("jti")?;
             let expires_at = secs(row.try_get("expires_at")?);
-            sqlx::query("UPDATE jwt_guard_tokens SET revoked_at = $1 WHERE jti = $2 AND revoked_at IS NULL")
-                .bind(ts(now))
-                .bind(&id)
-                .execute(&mut *tx)
+            sqlx::query(
+                "UPDATE jwt_guard_tokens SET revoked_at = $1 WHERE jti = $2 AND revoked_at IS NULL",
+            )
+            .bind(ts(now))
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+            self.insert_revocation_in(&mut tx, "jti", &id, 0, expires_at, now)
                 .await?;
-            self.insert_revocation_in(&mut tx, "jti", &id, 0, expires_at, now).await?;
             revoked.push((id, expires_at));
         }
         if !revoked.is_empty() {
