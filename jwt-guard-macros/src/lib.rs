@@ -4,6 +4,7 @@
 mod claims;
 mod ctxt;
 mod duration;
+mod expiring_link;
 mod permanent_refresh;
 mod route;
 mod use_jwt;
@@ -23,6 +24,14 @@ pub fn use_jwt(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn permanent_refresh(attr: TokenStream, item: TokenStream) -> TokenStream {
     permanent_refresh::expand(attr.into(), item.into()).into()
+}
+
+/// Declares a route reachable through expiring links (`?token=…`): one-time or
+/// N-use, bound to a recipient and to this route. Place it above the route
+/// attribute; the route's path must be static.
+#[proc_macro_attribute]
+pub fn expiring_link(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expiring_link::expand(attr.into(), item.into()).into()
 }
 
 /// Implements `jwt_guard::Claims` for an application's claims struct.

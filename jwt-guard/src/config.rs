@@ -95,6 +95,11 @@ pub struct JwtConfig {
     /// Run the archiver on this interval; off when unset.
     #[serde(default)]
     pub archive_interval: Option<HumanDuration>,
+    /// Scheme, host and port that minted link URLs start with, e.g.
+    /// `https://app.example`. Default: `http://` and Rocket's address and port. Never
+    /// taken from the request's `Host` header, which a client controls.
+    #[serde(default)]
+    pub link_base_url: Option<String>,
     /// How many verified tokens are remembered so that a repeat request skips the
     /// signature check. `0` disables the cache. Default `10000`.
     #[serde(default = "default_cache_capacity")]
@@ -181,6 +186,7 @@ impl JwtConfig {
             archive_after: default_archive_after(),
             audit_retention: default_audit_retention(),
             archive_interval: None,
+            link_base_url: None,
         }
     }
 
@@ -223,6 +229,14 @@ impl JwtConfig {
         }
         if self.max_devices == Some(0) {
             return Err("jwt.max_devices must be at least 1 (or unset for no cap)".into());
+        }
+        if let Some(base) = &self.link_base_url {
+            let scheme_ok = base.starts_with("https://") || base.starts_with("http://");
+            if !scheme_ok || base.contains('?') || base.contains('#') {
+                return Err(format!(
+                    "jwt.link_base_url `{base}` must be an http(s) URL without query or fragment"
+                ));
+            }
         }
         if self.header_prefixes.is_empty() {
             return Err("jwt.header_prefixes must name at least one scheme, e.g. `Bearer`".into());

@@ -192,7 +192,7 @@ fn runtime(rt: Option<&State<JwtRuntime>>) -> Result<&JwtRuntime, AuthError> {
 }
 
 /// `POST /auth/token` answer: a token pair and the new device.
-#[derive(Serialize, Deserialize, Debug)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 pub struct LoginResponse {
     /// Access and refresh tokens.
     #[serde(flatten)]

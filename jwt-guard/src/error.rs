@@ -25,6 +25,10 @@ pub enum ErrorCode {
     TemporarilyUnavailable,
     /// The login would exceed the per-user device cap (`403`).
     DeviceLimit,
+    /// A link was used up, expired or revoked (`410`).
+    LinkGone,
+    /// A link is tampered, for another route, or not a link at all (`403`).
+    InvalidLink,
 }
 
 impl ErrorCode {
@@ -38,6 +42,8 @@ impl ErrorCode {
             ErrorCode::InvalidCredentials => "invalid_credentials",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
             ErrorCode::DeviceLimit => "device_limit",
+            ErrorCode::LinkGone => "link_gone",
+            ErrorCode::InvalidLink => "invalid_link",
         }
     }
 }
@@ -126,6 +132,16 @@ impl AuthError {
         Self::new(Status::NotFound, ErrorCode::InvalidRequest, description)
     }
 
+    /// `410 link_gone`: the link existed but can no longer be used.
+    pub fn link_gone(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(Status::Gone, ErrorCode::LinkGone, description)
+    }
+
+    /// `403 invalid_link`: tampered, for another route, or not a link token.
+    pub fn invalid_link(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(Status::Forbidden, ErrorCode::InvalidLink, description)
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> Status {
         self.status
@@ -148,7 +164,10 @@ impl AuthError {
             ErrorCode::MissingToken | ErrorCode::InvalidCredentials => {
                 Some(format!("Bearer realm=\"{realm}\""))
             }
-            ErrorCode::TemporarilyUnavailable | ErrorCode::DeviceLimit => None,
+            ErrorCode::TemporarilyUnavailable
+            | ErrorCode::DeviceLimit
+            | ErrorCode::LinkGone
+            | ErrorCode::InvalidLink => None,
             ErrorCode::InvalidRequest if self.status == Status::NotFound => None,
             ErrorCode::InvalidRequest | ErrorCode::InvalidToken => Some(format!(
                 "Bearer realm=\"{realm}\", error=\"{}\", error_description=\"{}\"",

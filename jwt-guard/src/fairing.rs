@@ -19,6 +19,9 @@ use crate::device::{
 use crate::devices_api::device_routes;
 use crate::endpoints::{self, Authenticator, Grants};
 use crate::error::RecordedFailure;
+use crate::link::{
+    finish_link_response, link_confirm, ConfirmTarget, LinkRoutes, Links, CONFIRM_PATH,
+};
 use crate::revocation::RevocationSet;
 use crate::runtime::JwtRuntime;
 use crate::store::Store;
@@ -166,12 +169,20 @@ impl Fairing for JwtGuard {
         }
 
         let issuer = runtime.issuer().clone();
+        let link_routes = Arc::new(LinkRoutes::default());
+        let base_url = config
+            .link_base_url
+            .clone()
+            .unwrap_or_else(|| default_base_url(&rocket));
+        let links = Links::new(store.clone_handle(), issuer.clone(), base_url, link_routes.clone());
         let mut rocket = rocket
             .manage(runtime)
             .manage(issuer)
             .manage(store)
+            .manage(links)
+            .manage(link_routes)
             .manage(Arc::new(PermanentRoutes::default()))
-            .mount("/", routes![misplaced_permanent_token]);
+            .mount("/", routes![misplaced_permanent_token, link_confirm]);
         if let Some(grants) = &self.grants {
             rocket = rocket
                 .manage(Grants(grants.0.clone()))
@@ -194,6 +205,9 @@ impl Fairing for JwtGuard {
     }
 
     async fn on_request(&self, req: &mut Request<'_>, _data: &mut Data<'_>) {
+        if req.method() == Method::Get {
+            route_confirm_page(req);
+        }
         if !req.headers().contains(PERMANENT_TOKEN_HEADER) {
             return;
         }
@@ -211,6 +225,7 @@ impl Fairing for JwtGuard {
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
+        finish_link_response(req, res).await;
         if let Some(failure) = RecordedFailure::get(req) {
             // Only when the failure is what produced this response: a guard inside
             // `Option<…>` may fail while the handler still answers 200.
@@ -221,6 +236,42 @@ impl Fairing for JwtGuard {
                 failure.write_to(realm, res);
             }
         }
+    }
+}
+
+/// `http://address:port` from Rocket's own configuration.
+fn default_base_url(rocket: &Rocket<Build>) -> String {
+    let figment = rocket.figment();
+    let address = figment
+        .extract_inner::<std::net::IpAddr>("address")
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+    let port = figment.extract_inner::<u16>("port").unwrap_or(8000);
+    match address {
+        std::net::IpAddr::V6(v6) => format!("http://[{v6}]:{port}"),
+        v4 => format!("http://{v4}:{port}"),
+    }
+}
+
+/// A GET of a `confirm` link is sent to the confirmation page, which checks the link
+/// without using it; the page's button POSTs to the real route.
+fn route_confirm_page(req: &mut Request<'_>) {
+    let target = req
+        .rocket()
+        .state::<Arc<LinkRoutes>>()
+        .and_then(|routes| routes.confirm_target(req.uri().path().as_str()));
+    let Some(target) = target else {
+        return;
+    };
+    let path = req.uri().path().as_str().to_owned();
+    let query = req.uri().query().map(|q| q.as_str().to_owned());
+    let stash = req.local_cache(|| ConfirmTarget(std::sync::OnceLock::new()));
+    let _ = stash.0.set((target, path));
+    let uri = match query {
+        Some(q) => format!("{CONFIRM_PATH}?{q}"),
+        None => CONFIRM_PATH.to_owned(),
+    };
+    if let Ok(uri) = Origin::parse_owned(uri) {
+        req.set_uri(uri);
     }
 }
 

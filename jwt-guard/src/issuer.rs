@@ -176,6 +176,30 @@ impl Issuer {
         )
     }
 
+    /// A link token: `typ` link, `aud` = `target`, `jti` = the link id.
+    pub fn link(
+        &self,
+        subject: &str,
+        target: &str,
+        link_id: &str,
+        ttl: u64,
+    ) -> Result<IssuedToken, IssueError> {
+        let now = self.clock.now();
+        let registered = RegisteredClaims {
+            typ: TokenKind::Link,
+            sub: subject.to_owned(),
+            exp: now.saturating_add(ttl),
+            iat: now,
+            nbf: Some(now),
+            jti: link_id.to_owned(),
+            did: None,
+            orig_iat: None,
+            iss: self.issuer.clone(),
+            aud: Some(target.to_owned()),
+        };
+        self.sign(registered, &NoClaims {})
+    }
+
     /// An access and a refresh token for the same grant.
     pub fn pair<C: Serialize>(
         &self,

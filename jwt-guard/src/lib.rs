@@ -21,6 +21,7 @@ mod fairing;
 mod guard;
 mod issuer;
 mod keys;
+mod link;
 mod policy;
 mod revocation;
 mod runtime;
@@ -50,12 +51,14 @@ pub use fairing::JwtGuard;
 pub use guard::{Authorized, Jwt};
 pub use issuer::{Grant, IssueError, IssuedToken, Issuer, TokenPair};
 pub use keys::{KeyError, KeyRing};
+pub use link::{LinkError, LinkUse, Links, MintOptions, MintedLink, LINK_TOKEN_PARAM};
 pub use policy::{Denied, Policy};
 pub use revocation::RevocationSet;
 pub use runtime::JwtRuntime;
 pub use secret::{PermanentToken, TokenDigest, PERMANENT_TOKEN_PREFIX};
 pub use store::{
-    ArchiveReport, AuditEvent, CapPolicy, CreateDeviceError, DeviceRecord, NewDevice,
+    ArchiveReport, AuditEvent, AuditRecord, CapPolicy, LinkConsumed, LinkDenial, LinkRecord,
+    LinkUseRecord, CreateDeviceError, DeviceRecord, NewDevice,
     PermanentLookup, RotateError, Store, StoreError, StoreSettings, TokenNode, DEVICE_NAME_MAX,
 };
 pub use verifier::{Verifier, VerifyError};
@@ -63,7 +66,7 @@ pub use verifier::{Verifier, VerifyError};
 /// Re-exported so applications need not depend on it to name algorithms.
 pub use jsonwebtoken::Algorithm;
 
-pub use jwt_guard_macros::{permanent_refresh, use_jwt, Claims};
+pub use jwt_guard_macros::{expiring_link, permanent_refresh, use_jwt, Claims};
 
 /// Not public API: what macro expansions refer to. May change in any release.
 #[doc(hidden)]
@@ -72,6 +75,7 @@ pub mod __private {
     pub use crate::claims::{RoleField, ScopeField, REGISTERED_CLAIM_NAMES};
     pub use crate::device::{PermanentRefresh, PermanentRoute};
     pub use crate::guard::Authorized;
+    pub use crate::link::{LinkGuard, LinkTarget};
     pub use crate::policy::{has_role, has_role_named, has_scope, Denied, Policy};
     pub use core;
     pub use rocket;

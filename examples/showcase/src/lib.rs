@@ -3,6 +3,7 @@
 //! `cargo run -p showcase` serves 127.0.0.1:8000 on SQLite with demo users.
 
 pub mod claims;
+pub mod links;
 pub mod routes;
 pub mod users;
 
@@ -44,6 +45,7 @@ pub fn app(figment: Figment, clock: Clock) -> Rocket<Build> {
         .attach(users::seed())
         .manage(routes::Visits::default())
         .mount("/", routes::routes())
+        .mount("/", links::routes())
 }
 
 /// The showcase app with its default configuration.

@@ -15,6 +15,10 @@ pub struct ArchiveReport {
     pub revocations: u64,
     /// Audit rows past retention.
     pub audit: u64,
+    /// Links expired or revoked for longer than `archive_after`.
+    pub links: u64,
+    /// Link-use log rows past audit retention.
+    pub link_uses: u64,
 }
 
 impl Store {
@@ -58,6 +62,19 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        let links = sqlx::query(
+            "DELETE FROM jwt_guard_links
+             WHERE expires_at < $1 OR (revoked_at IS NOT NULL AND revoked_at < $1)",
+        )
+        .bind(cutoff)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let link_uses = sqlx::query("DELETE FROM jwt_guard_link_uses WHERE at < $1")
+            .bind(ts(now.saturating_sub(self.settings.audit_retention)))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         tx.commit().await?;
         self.revocations.prune(now, self.settings.max_token_ttl);
         Ok(ArchiveReport {
@@ -65,6 +82,8 @@ impl Store {
             tokens: tokens + orphans,
             revocations,
             audit,
+            links,
+            link_uses,
         })
     }
 }

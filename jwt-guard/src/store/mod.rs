@@ -5,6 +5,7 @@
 mod archive;
 mod audit;
 mod devices;
+mod links;
 mod revocations;
 mod tokens;
 
@@ -15,7 +16,8 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row, TypeInfo, ValueRef};
 
 pub use archive::ArchiveReport;
-pub use audit::AuditEvent;
+pub use audit::{AuditEvent, AuditRecord};
+pub use links::{LinkConsumed, LinkDenial, LinkRecord, LinkUseRecord};
 pub use devices::{
     CapPolicy, CreateDeviceError, DeviceRecord, NewDevice, PermanentLookup, DEVICE_NAME_MAX,
 };
@@ -113,10 +115,13 @@ pub(crate) fn secs(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
 }
 
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    include_str!("../../migrations/0001_devices_tokens_revocations.sql"),
-)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        include_str!("../../migrations/0001_devices_tokens_revocations.sql"),
+    ),
+    (2, include_str!("../../migrations/0002_links.sql")),
+];
 
 impl Store {
     /// A store over `pool`. Call [`Store::migrate`] before use.

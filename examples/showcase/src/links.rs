@@ -1,0 +1,150 @@
+//! The showcase's expiring links: unsubscribe, verify e-mail, magic login, and a
+//! scanner-safe confirmation. In a real app the URLs would go out by e-mail; here
+//! they are returned so a person can click them.
+
+use jwt_guard::{expiring_link, use_jwt, AuthError, Jwt, LinkUse, Links, MintedLink};
+use rocket::http::Status;
+use rocket::serde::json::{json, Json, Value};
+use rocket::{delete, get, post, routes, Route, State};
+use serde::Deserialize;
+
+use crate::claims::{AppClaims, Role};
+
+/// Mints an unsubscribe link for the caller.
+#[use_jwt(claims = AppClaims)]
+#[post("/links/unsubscribe")]
+async fn mint_unsubscribe(jwt: Jwt<AppClaims>, links: &State<Links>) -> Result<Json<MintedLink>, AuthError> {
+    links
+        .mint::<unsubscribe>(jwt.subject())
+        .await
+        .map(Json)
+        .map_err(AuthError::unavailable)
+}
+
+/// One click unsubscribes; the link works once, for a week.
+#[expiring_link(unsubscribe, max_uses = 1, ttl = "7d")]
+#[get("/newsletter/unsubscribe")]
+fn unsubscribe(link: LinkUse) -> Json<Value> {
+    Json(json!({ "unsubscribed": link.subject(), "link": link.link_id() }))
+}
+
+/// Mints an e-mail verification link for the caller (a second target).
+#[use_jwt(claims = AppClaims)]
+#[post("/links/verify-email")]
+async fn mint_verify_email(jwt: Jwt<AppClaims>, links: &State<Links>) -> Result<Json<MintedLink>, AuthError> {
+    links
+        .mint::<verify_email>(jwt.subject())
+        .await
+        .map(Json)
+        .map_err(AuthError::unavailable)
+}
+
+/// Marks the recipient's e-mail as verified.
+#[expiring_link(verify_email, max_uses = 1, ttl = "2d")]
+#[get("/links/verify-email")]
+fn verify_email_link(link: LinkUse) -> Json<Value> {
+    Json(json!({ "verified": link.subject() }))
+}
+
+/// `POST /links/magic-login` body.
+#[derive(Deserialize)]
+struct MagicLoginRequest {
+    username: String,
+}
+
+/// Mints a magic-login link. Answers the same whether or not the user exists; the
+/// link of an unknown user simply fails when used.
+#[post("/links/magic-login", data = "<body>")]
+async fn mint_magic_login(
+    body: Result<Json<MagicLoginRequest>, rocket::serde::json::Error<'_>>,
+    links: &State<Links>,
+) -> Result<Json<MintedLink>, AuthError> {
+    let body = body.map_err(|_| AuthError::invalid_request("expected {\"username\": \"…\"}"))?;
+    if body.username.is_empty() || body.username.len() > 64 {
+        return Err(AuthError::invalid_request("username must be 1 to 64 characters"));
+    }
+    links
+        .mint::<magic_login>(&body.username)
+        .await
+        .map(Json)
+        .map_err(AuthError::unavailable)
+}
+
+/// Logs the recipient in: a new device and its tokens.
+#[expiring_link(magic_login, login, max_uses = 1, ttl = "15m")]
+#[get("/auth/magic")]
+fn magic(link: LinkUse) -> Result<Json<jwt_guard::LoginResponse>, AuthError> {
+    link.login()
+        .cloned()
+        .map(Json)
+        .ok_or_else(|| AuthError::invalid_link("this link does not log in"))
+}
+
+/// Mints a newsletter confirmation link, safe against e-mail scanners: opening it
+/// shows a page; only its button uses the link.
+#[use_jwt(claims = AppClaims)]
+#[post("/links/newsletter-confirm")]
+async fn mint_confirm(jwt: Jwt<AppClaims>, links: &State<Links>) -> Result<Json<MintedLink>, AuthError> {
+    links
+        .mint::<confirm_subscription>(jwt.subject())
+        .await
+        .map(Json)
+        .map_err(AuthError::unavailable)
+}
+
+/// Confirms the subscription (the POST from the confirmation page).
+#[expiring_link(confirm_subscription, confirm, max_uses = 1, ttl = "3d")]
+#[post("/newsletter/confirm")]
+fn confirm_subscription_link(link: LinkUse) -> Json<Value> {
+    Json(json!({ "subscribed": link.subject() }))
+}
+
+/// Revokes one of the caller's links after it was sent.
+#[use_jwt(claims = AppClaims)]
+#[delete("/links/<id>")]
+async fn revoke_link(id: &str, jwt: Jwt<AppClaims>, links: &State<Links>) -> Result<Status, AuthError> {
+    let link = links.get(id).await.map_err(AuthError::unavailable)?;
+    if link.as_ref().map(|l| l.subject.as_str()) != Some(jwt.subject()) {
+        return Err(AuthError::not_found("no such link"));
+    }
+    links.revoke(id).await.map_err(AuthError::unavailable)?;
+    Ok(Status::NoContent)
+}
+
+/// Revokes all of the caller's links.
+#[use_jwt(claims = AppClaims)]
+#[delete("/links")]
+async fn revoke_all_links(jwt: Jwt<AppClaims>, links: &State<Links>) -> Result<Json<Value>, AuthError> {
+    let n = links.revoke_all(jwt.subject()).await.map_err(AuthError::unavailable)?;
+    Ok(Json(json!({ "revoked": n })))
+}
+
+/// The audit log of one link (administrators).
+#[use_jwt(claims = AppClaims, role = Role::Admin)]
+#[get("/admin/links/<id>/uses")]
+async fn link_uses(id: &str, links: &State<Links>) -> Result<Json<Value>, AuthError> {
+    let link = links
+        .get(id)
+        .await
+        .map_err(AuthError::unavailable)?
+        .ok_or_else(|| AuthError::not_found("no such link"))?;
+    let uses = links.uses(id).await.map_err(AuthError::unavailable)?;
+    Ok(Json(json!({ "link": link, "uses": uses })))
+}
+
+/// The link routes.
+pub fn routes() -> Vec<Route> {
+    routes![
+        mint_unsubscribe,
+        unsubscribe,
+        mint_verify_email,
+        verify_email_link,
+        mint_magic_login,
+        magic,
+        mint_confirm,
+        confirm_subscription_link,
+        revoke_link,
+        revoke_all_links,
+        link_uses
+    ]
+}

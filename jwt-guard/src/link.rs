@@ -1,0 +1,653 @@
+//! Expiring links at request time: the guard `#[expiring_link]` injects, what a
+//! handler receives ([`LinkUse`]), minting ([`Links`]), the scanner-safe
+//! confirmation page, and the log of every attempt.
+
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::sync::{Arc, OnceLock, RwLock};
+
+use rocket::http::{ContentType, Header, Method, Status};
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::response::{self, Responder, Response};
+use rocket::{get, Ignite, Rocket, Sentinel};
+use serde::{Deserialize, Serialize};
+
+use crate::claims::{NoClaims, TokenKind};
+use crate::config::MAX_TOKEN_BYTES;
+use crate::device::describe_device;
+use crate::endpoints::{Grants, LoginResponse};
+use crate::error::{AuthError, RecordedFailure};
+use crate::issuer::{random_id, Grant, Issuer};
+use crate::runtime::JwtRuntime;
+use crate::store::{
+    CreateDeviceError, LinkDenial, LinkRecord, LinkUseRecord, Store, StoreError,
+};
+use crate::verifier::VerifyError;
+
+/// The query parameter that carries a link token.
+pub const LINK_TOKEN_PARAM: &str = "token";
+pub(crate) const CONFIRM_PATH: &str = "/__jwt_guard/link-confirm";
+
+/// A route declared with `#[expiring_link]`, described by the macro. Implemented on
+/// the route's own type (the one `routes![]` names), so links can only be minted
+/// for such routes: `links.mint::<unsubscribe>(subject)`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an `#[expiring_link]` route",
+    label = "links can only be minted for routes declared with `#[expiring_link]`",
+    note = "add `#[expiring_link(...)]` above the route attribute of `{Self}`"
+)]
+pub trait LinkTarget: Send + Sync + 'static {
+    /// The audience links for this route carry; links for other targets are refused.
+    const TARGET: &'static str;
+    /// The handler's name (Rocket's route name).
+    const ROUTE: &'static str;
+    /// The route's method.
+    const METHOD: Method;
+    /// The route's static path as written.
+    const PATH: &'static str;
+    /// Uses allowed; 0 for unlimited until expiry.
+    const MAX_USES: u32;
+    /// Lifetime of a minted link, in seconds.
+    const TTL_SECS: u64;
+    /// Whether using the link logs the recipient in (creates a device, returns tokens).
+    const LOGIN: bool;
+    /// Whether a GET shows a confirmation page and only the POST uses the link.
+    const CONFIRM: bool;
+}
+
+/// A successful use of a link, handed to the route's handler.
+#[derive(Clone, Debug)]
+pub struct LinkUse {
+    subject: String,
+    link_id: String,
+    use_number: u32,
+    target: &'static str,
+    login: Option<Arc<LoginResponse>>,
+}
+
+impl LinkUse {
+    /// The recipient the link was minted for.
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// The link's id.
+    pub fn link_id(&self) -> &str {
+        &self.link_id
+    }
+
+    /// Which use this is (1 for the first).
+    pub fn use_number(&self) -> u32 {
+        self.use_number
+    }
+
+    /// The target the link was minted for.
+    pub fn target(&self) -> &'static str {
+        self.target
+    }
+
+    /// For `login` links: the new device's tokens, to return to the client.
+    pub fn login(&self) -> Option<&LoginResponse> {
+        self.login.as_deref()
+    }
+}
+
+/// What happened to this request's link, for the response fairing's log row.
+pub(crate) struct LinkAttempt {
+    pub(crate) target: &'static str,
+    pub(crate) link_id: Option<String>,
+    pub(crate) outcome: &'static str,
+    pub(crate) use_number: Option<u32>,
+}
+
+#[derive(Default)]
+pub(crate) struct RecordedAttempt(OnceLock<LinkAttempt>);
+
+impl RecordedAttempt {
+    fn record(req: &Request<'_>, attempt: LinkAttempt) {
+        let _ = req.local_cache(RecordedAttempt::default).0.set(attempt);
+    }
+
+    pub(crate) fn get<'r>(req: &'r Request<'_>) -> Option<&'r LinkAttempt> {
+        req.local_cache(RecordedAttempt::default).0.get()
+    }
+}
+
+#[derive(Default)]
+struct CachedUse(OnceLock<LinkUse>);
+
+/// Mounted link routes by target: path, and whether GET shows a confirmation page.
+#[derive(Default)]
+pub(crate) struct LinkRoutes {
+    by_target: RwLock<HashMap<&'static str, (String, bool)>>,
+}
+
+impl LinkRoutes {
+    fn path_of(&self, target: &str) -> Option<String> {
+        self.by_target
+            .read()
+            .ok()?
+            .get(target)
+            .map(|(path, _)| path.clone())
+    }
+
+    /// The target whose confirmation page `path` is, if any.
+    pub(crate) fn confirm_target(&self, path: &str) -> Option<&'static str> {
+        self.by_target
+            .read()
+            .ok()?
+            .iter()
+            .find(|(_, (p, confirm))| *confirm && p == path)
+            .map(|(t, _)| *t)
+    }
+}
+
+/// Cuts a claimed (unverified) link id down to something safe to log.
+fn claimed_link_id(token: &str) -> Option<String> {
+    let claims: serde_json::Value = jsonwebtoken::dangerous::insecure_decode_claims(token).ok()?;
+    let jti = claims.get("jti")?.as_str()?;
+    let ok = !jti.is_empty()
+        && jti.len() <= 64
+        && jti.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    ok.then(|| jti.to_owned())
+}
+
+fn denial_error(denial: LinkDenial) -> AuthError {
+    match denial {
+        LinkDenial::Expired => AuthError::link_gone("this link has expired"),
+        LinkDenial::UsedUp => AuthError::link_gone("this link has already been used"),
+        LinkDenial::Revoked => AuthError::link_gone("this link has been revoked"),
+        LinkDenial::WrongTarget => AuthError::invalid_link("this link is for another page"),
+        LinkDenial::WrongKind => AuthError::invalid_link("this is not a link token"),
+        LinkDenial::Tampered => AuthError::invalid_link("this link is not valid"),
+        LinkDenial::Missing => AuthError::invalid_link("the link token is missing"),
+    }
+}
+
+/// Checks a link token's signature and binding to `target` (not its row).
+fn verify_link(rt: &JwtRuntime, token: &str, target: &str) -> Result<String, LinkDenial> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(LinkDenial::Tampered);
+    }
+    let verifier = rt.verifier();
+    match verifier.verify::<NoClaims>(token, TokenKind::Link, Some(target)) {
+        Ok(t) => Ok(t.registered.jti),
+        Err(VerifyError::Expired) => Err(LinkDenial::Expired),
+        Err(VerifyError::Revoked) => Err(LinkDenial::Revoked),
+        Err(VerifyError::WrongKind { .. }) => Err(LinkDenial::WrongKind),
+        Err(VerifyError::WrongAudience) => {
+            // Genuine, but for another target, or another kind of token altogether?
+            let claims: Option<serde_json::Value> =
+                jsonwebtoken::dangerous::insecure_decode_claims(token).ok();
+            let aud = claims
+                .as_ref()
+                .and_then(|c| c.get("aud"))
+                .and_then(|a| a.as_str())
+                .map(str::to_owned);
+            match verifier.verify::<NoClaims>(token, TokenKind::Link, aud.as_deref()) {
+                Ok(_) => Err(LinkDenial::WrongTarget),
+                Err(VerifyError::WrongKind { .. }) => Err(LinkDenial::WrongKind),
+                Err(_) => Err(LinkDenial::Tampered),
+            }
+        }
+        Err(_) => Err(LinkDenial::Tampered),
+    }
+}
+
+fn link_token<'r>(req: &'r Request<'_>) -> Result<&'r str, LinkDenial> {
+    match req.query_value::<&str>(LINK_TOKEN_PARAM) {
+        None => Err(LinkDenial::Missing),
+        Some(Err(_)) => Err(LinkDenial::Tampered),
+        Some(Ok(token)) => Ok(token),
+    }
+}
+
+/// The guard `#[expiring_link]` injects: verifies the link in `?token=`, uses it
+/// once (atomically), and leaves a [`LinkUse`] for the handler.
+pub struct LinkGuard<T: LinkTarget> {
+    _target: PhantomData<fn() -> T>,
+}
+
+async fn use_link<T: LinkTarget>(req: &Request<'_>) -> Result<LinkUse, (LinkDenial, Option<String>, AuthError)> {
+    let token = link_token(req).map_err(|d| (d, None, denial_error(d)))?;
+    let claimed = claimed_link_id(token);
+    let Some(rt) = JwtRuntime::from_request(req) else {
+        return Err((LinkDenial::Tampered, claimed, AuthError::unavailable("jwt-guard is not attached")));
+    };
+    let Some(store) = req.rocket().state::<Store>() else {
+        return Err((LinkDenial::Tampered, claimed, AuthError::unavailable("link storage is not configured")));
+    };
+    let link_id = verify_link(rt, token, T::TARGET).map_err(|d| (d, claimed.clone(), denial_error(d)))?;
+    let consumed = match store.consume_link(&link_id, T::TARGET).await {
+        Ok(Ok(consumed)) => consumed,
+        Ok(Err(d)) => return Err((d, Some(link_id), denial_error(d))),
+        Err(e) => {
+            return Err((LinkDenial::Tampered, Some(link_id), AuthError::unavailable(e)))
+        }
+    };
+    let login = if T::LOGIN {
+        Some(Arc::new(
+            link_login(req, rt, store, &consumed.subject)
+                .await
+                .map_err(|e| (LinkDenial::Tampered, Some(link_id.clone()), e))?,
+        ))
+    } else {
+        None
+    };
+    Ok(LinkUse {
+        subject: consumed.subject,
+        link_id,
+        use_number: consumed.use_number,
+        target: T::TARGET,
+        login,
+    })
+}
+
+/// A magic-login link: create a device for the recipient and issue its tokens.
+async fn link_login(
+    req: &Request<'_>,
+    rt: &JwtRuntime,
+    store: &Store,
+    subject: &str,
+) -> Result<LoginResponse, AuthError> {
+    let grants = req
+        .rocket()
+        .state::<Grants>()
+        .ok_or_else(|| AuthError::unavailable("login links need an authenticator"))?;
+    let claims = grants
+        .0
+        .claims_for(req, subject)
+        .await
+        .ok_or_else(|| AuthError::invalid_link("this link's user does not exist"))?;
+    let issuer = rt.issuer();
+    let now = issuer.clock().now();
+    let (device, permanent) = store
+        .create_device(describe_device(req, subject), now)
+        .await
+        .map_err(|e| match e {
+            CreateDeviceError::CapReached => AuthError::device_limit(),
+            CreateDeviceError::Store(e) => AuthError::unavailable(e),
+        })?;
+    let grant = Grant {
+        subject,
+        device_id: Some(&device.id),
+        orig_iat: now,
+    };
+    let (access, refresh) = issuer.pair(&grant, &claims).map_err(AuthError::unavailable)?;
+    store
+        .record_issued(&refresh.claims, &device.id, None)
+        .await
+        .map_err(AuthError::unavailable)?;
+    store
+        .record_issued(&access.claims, &device.id, Some(&refresh.claims.jti))
+        .await
+        .map_err(AuthError::unavailable)?;
+    grants.0.record_login(req, subject, now).await;
+    Ok(LoginResponse {
+        tokens: issuer.pair_body(&access, &refresh),
+        device_id: device.id,
+        permanent_token: permanent.expose().to_owned(),
+    })
+}
+
+#[rocket::async_trait]
+impl<'r, T: LinkTarget> FromRequest<'r> for LinkGuard<T> {
+    type Error = AuthError;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AuthError> {
+        match use_link::<T>(req).await {
+            Ok(used) => {
+                RecordedAttempt::record(
+                    req,
+                    LinkAttempt {
+                        target: T::TARGET,
+                        link_id: Some(used.link_id.clone()),
+                        outcome: "used",
+                        use_number: Some(used.use_number),
+                    },
+                );
+                let _ = req.local_cache(CachedUse::default).0.set(used);
+                Outcome::Success(LinkGuard {
+                    _target: PhantomData,
+                })
+            }
+            Err((denial, link_id, error)) => {
+                RecordedAttempt::record(
+                    req,
+                    LinkAttempt {
+                        target: T::TARGET,
+                        link_id,
+                        outcome: denial.as_str(),
+                        use_number: None,
+                    },
+                );
+                RecordedFailure::record(req, &error);
+                Outcome::Error((error.status(), error))
+            }
+        }
+    }
+}
+
+impl<T: LinkTarget> Sentinel for LinkGuard<T> {
+    /// Registers the route's mounted path under its target; stops launch when
+    /// jwt-guard is missing or two routes claim one target.
+    fn abort(rocket: &Rocket<Ignite>) -> bool {
+        let Some(routes) = rocket.state::<Arc<LinkRoutes>>() else {
+            rocket::error!(
+                "`#[expiring_link]` route `{}` needs jwt-guard: attach `jwt_guard::JwtGuard::fairing()`",
+                T::ROUTE
+            );
+            return true;
+        };
+        let Ok(mut map) = routes.by_target.write() else {
+            return true;
+        };
+        for route in rocket.routes() {
+            let same = route.name.as_deref() == Some(T::ROUTE)
+                && route.method == T::METHOD
+                && route.uri.path().ends_with(T::PATH);
+            if !same {
+                continue;
+            }
+            let path = route.uri.path().to_owned();
+            if let Some((existing, _)) = map.get(T::TARGET) {
+                if *existing != path {
+                    rocket::error!(
+                        "link target `{}` is declared by two routes ({existing} and {path}); \
+                         give each `#[expiring_link]` its own target",
+                        T::TARGET
+                    );
+                    return true;
+                }
+            }
+            map.insert(T::TARGET, (path, T::CONFIRM));
+        }
+        false
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for LinkUse {
+    type Error = AuthError;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AuthError> {
+        match req.local_cache(CachedUse::default).0.get() {
+            Some(used) => Outcome::Success(used.clone()),
+            None => {
+                let error = AuthError::invalid_link("this route is not an `#[expiring_link]` route");
+                RecordedFailure::record(req, &error);
+                Outcome::Error((error.status(), error))
+            }
+        }
+    }
+}
+
+/// A freshly minted link.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MintedLink {
+    /// The link's id (to revoke it or read its log).
+    pub id: String,
+    /// The full URL to send.
+    pub url: String,
+    /// When it expires.
+    pub expires_at: u64,
+    /// Uses allowed; `None` for unlimited until expiry.
+    pub max_uses: Option<u32>,
+}
+
+/// Why a link could not be minted.
+#[derive(Debug)]
+pub enum LinkError {
+    /// The target route is not mounted on this Rocket.
+    NotMounted(&'static str),
+    /// Signing or storing failed.
+    Server(String),
+}
+
+impl std::fmt::Display for LinkError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LinkError::NotMounted(t) => write!(f, "link target `{t}` is not mounted"),
+            LinkError::Server(e) => write!(f, "cannot mint link: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for LinkError {}
+
+impl From<StoreError> for LinkError {
+    fn from(e: StoreError) -> Self {
+        LinkError::Server(e.to_string())
+    }
+}
+
+impl<'r> Responder<'r, 'static> for LinkError {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        AuthError::unavailable(self).respond_to(req)
+    }
+}
+
+/// Per-link overrides of the route's defaults.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MintOptions {
+    /// Lifetime in seconds instead of the route's `ttl`.
+    pub ttl: Option<u64>,
+    /// Uses instead of the route's `max_uses` (`Some(None)`: unlimited).
+    pub max_uses: Option<Option<u32>>,
+}
+
+/// Mints, revokes and inspects expiring links. Take it as `&State<Links>`.
+pub struct Links {
+    store: Store,
+    issuer: Issuer,
+    base_url: String,
+    routes: Arc<LinkRoutes>,
+}
+
+impl std::fmt::Debug for Links {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Links")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Links {
+    pub(crate) fn new(store: Store, issuer: Issuer, base_url: String, routes: Arc<LinkRoutes>) -> Self {
+        Self {
+            store,
+            issuer,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            routes,
+        }
+    }
+
+    /// Mints a link to route `T` for `subject` with the route's own `ttl` and
+    /// `max_uses`, and returns its full URL.
+    pub async fn mint<T: LinkTarget>(&self, subject: &str) -> Result<MintedLink, LinkError> {
+        self.mint_with::<T>(subject, MintOptions::default()).await
+    }
+
+    /// Mints a link to route `T` with overrides.
+    pub async fn mint_with<T: LinkTarget>(
+        &self,
+        subject: &str,
+        options: MintOptions,
+    ) -> Result<MintedLink, LinkError> {
+        let path = self
+            .routes
+            .path_of(T::TARGET)
+            .ok_or(LinkError::NotMounted(T::TARGET))?;
+        let ttl = options.ttl.unwrap_or(T::TTL_SECS);
+        let max_uses = options
+            .max_uses
+            .unwrap_or((T::MAX_USES > 0).then_some(T::MAX_USES))
+            .filter(|m| *m > 0);
+        let id = random_id();
+        let token = self
+            .issuer
+            .link(subject, T::TARGET, &id, ttl)
+            .map_err(|e| LinkError::Server(e.to_string()))?;
+        self.store
+            .create_link(&id, subject, T::TARGET, max_uses, token.claims.exp)
+            .await?;
+        Ok(MintedLink {
+            url: format!("{}{path}?{LINK_TOKEN_PARAM}={}", self.base_url, token.token),
+            id,
+            expires_at: token.claims.exp,
+            max_uses,
+        })
+    }
+
+    /// Revokes a link after it was sent; returns whether it was live.
+    pub async fn revoke(&self, link_id: &str) -> Result<bool, StoreError> {
+        self.store.revoke_link(link_id).await
+    }
+
+    /// Revokes every live link of `subject`; returns how many.
+    pub async fn revoke_all(&self, subject: &str) -> Result<u64, StoreError> {
+        self.store.revoke_links_of(subject).await
+    }
+
+    /// A link's row.
+    pub async fn get(&self, link_id: &str) -> Result<Option<LinkRecord>, StoreError> {
+        self.store.link(link_id).await
+    }
+
+    /// Every attempt to use a link, oldest first.
+    pub async fn uses(&self, link_id: &str) -> Result<Vec<LinkUseRecord>, StoreError> {
+        self.store.link_uses(link_id).await
+    }
+}
+
+/// The page a GET of a `confirm` link shows: the link is checked, not used.
+pub(crate) struct ConfirmPage {
+    status: Status,
+    html: String,
+}
+
+impl<'r> Responder<'r, 'static> for ConfirmPage {
+    fn respond_to(self, _req: &'r Request<'_>) -> response::Result<'static> {
+        Response::build()
+            .status(self.status)
+            .header(ContentType::HTML)
+            .header(Header::new("Referrer-Policy", "no-referrer"))
+            .header(Header::new("Cache-Control", "no-store"))
+            .sized_body(self.html.len(), std::io::Cursor::new(self.html))
+            .ok()
+    }
+}
+
+/// Where a confirm-mode GET was headed, stashed by the fairing before rewriting.
+pub(crate) struct ConfirmTarget(pub(crate) OnceLock<(&'static str, String)>);
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"robots\" content=\"noindex\"><title>{title}</title></head>\
+         <body><main><h1>{title}</h1>{body}</main></body></html>"
+    )
+}
+
+/// Percent-encodes everything but the token68 alphabet.
+fn encode_query(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[get("/__jwt_guard/link-confirm")]
+pub(crate) async fn link_confirm(req: crate::endpoints::RequestRef<'_>) -> ConfirmPage {
+    let req = req.0;
+    let stashed = req
+        .local_cache(|| ConfirmTarget(OnceLock::new()))
+        .0
+        .get()
+        .cloned();
+    let Some((target, path)) = stashed else {
+        return ConfirmPage {
+            status: Status::NotFound,
+            html: page("Not found", "<p>There is nothing here.</p>"),
+        };
+    };
+    let outcome = match (link_token(req), JwtRuntime::from_request(req), req.rocket().state::<Store>()) {
+        (Ok(token), Some(rt), Some(store)) => match verify_link(rt, token, target) {
+            Ok(id) => match store.check_link(&id, target).await {
+                Ok(Ok(())) => Ok((token, id)),
+                Ok(Err(d)) => Err((d, Some(id))),
+                Err(_) => Err((LinkDenial::Tampered, Some(id))),
+            },
+            Err(d) => Err((d, claimed_link_id(token))),
+        },
+        (Err(d), _, _) => Err((d, None)),
+        _ => Err((LinkDenial::Tampered, None)),
+    };
+    match outcome {
+        Ok((token, id)) => {
+            RecordedAttempt::record(
+                req,
+                LinkAttempt { target, link_id: Some(id), outcome: "confirm_page", use_number: None },
+            );
+            let action = format!("{path}?{LINK_TOKEN_PARAM}={}", encode_query(token));
+            ConfirmPage {
+                status: Status::Ok,
+                html: page(
+                    "Please confirm",
+                    &format!(
+                        "<p>Press the button to continue. Nothing happens until you do.</p>\
+                         <form method=\"post\" action=\"{action}\"><button type=\"submit\">Confirm</button></form>"
+                    ),
+                ),
+            }
+        }
+        Err((denial, id)) => {
+            RecordedAttempt::record(
+                req,
+                LinkAttempt { target, link_id: id, outcome: denial.as_str(), use_number: None },
+            );
+            let error = denial_error(denial);
+            ConfirmPage {
+                status: error.status(),
+                html: page("This link cannot be used", &format!("<p>{}.</p>", error.description())),
+            }
+        }
+    }
+}
+
+/// After the response: link headers, and one log row per attempt.
+pub(crate) async fn finish_link_response(req: &Request<'_>, res: &mut Response<'_>) {
+    let Some(attempt) = RecordedAttempt::get(req) else {
+        return;
+    };
+    res.set_header(Header::new("Referrer-Policy", "no-referrer"));
+    res.set_header(Header::new("Cache-Control", "no-store"));
+    let Some(store) = req.rocket().state::<Store>() else {
+        return;
+    };
+    let ip = req.client_ip().map(|ip| ip.to_string());
+    let user_agent: Option<String> = req
+        .headers()
+        .get_one("User-Agent")
+        .map(|ua| ua.chars().filter(|c| !c.is_control()).take(512).collect());
+    if let Err(e) = store
+        .log_link_use(
+            attempt.link_id.as_deref(),
+            attempt.target,
+            ip.as_deref(),
+            user_agent.as_deref(),
+            res.status().code,
+            attempt.outcome,
+            attempt.use_number,
+        )
+        .await
+    {
+        rocket::warn!("jwt-guard: cannot log link use: {e}");
+    }
+}

@@ -1,0 +1,298 @@
+//! Expiring links: rows with an atomic use counter, revocation, and a log of every
+//! attempt.
+
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{nullable, opt, secs, ts, Store, StoreError};
+use crate::issuer::random_id;
+
+/// Why a link was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkDenial {
+    /// Past its expiry (410).
+    Expired,
+    /// Every allowed use has been made (410).
+    UsedUp,
+    /// Revoked after it was sent (410).
+    Revoked,
+    /// Minted for another route (403).
+    WrongTarget,
+    /// Not a link token (an access or refresh token) (403).
+    WrongKind,
+    /// Altered, forged, unknown or malformed (403).
+    Tampered,
+    /// No `token` parameter (403).
+    Missing,
+}
+
+impl LinkDenial {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkDenial::Expired => "expired",
+            LinkDenial::UsedUp => "used_up",
+            LinkDenial::Revoked => "revoked",
+            LinkDenial::WrongTarget => "wrong_target",
+            LinkDenial::WrongKind => "wrong_kind",
+            LinkDenial::Tampered => "tampered",
+            LinkDenial::Missing => "missing",
+        }
+    }
+
+    /// `410 Gone` for links that existed but cannot be used any more; `403` else.
+    pub fn is_gone(self) -> bool {
+        matches!(
+            self,
+            LinkDenial::Expired | LinkDenial::UsedUp | LinkDenial::Revoked
+        )
+    }
+}
+
+/// A stored link.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkRecord {
+    /// Link id (the token's `jti`).
+    pub id: String,
+    /// Recipient.
+    pub subject: String,
+    /// Target route name.
+    pub target: String,
+    /// Allowed uses; `None` for unlimited until expiry.
+    pub max_uses: Option<u32>,
+    /// Uses so far.
+    pub use_count: u32,
+    /// Minted at.
+    pub created_at: u64,
+    /// Expires at.
+    pub expires_at: u64,
+    /// Revoked at.
+    pub revoked_at: Option<u64>,
+}
+
+/// A successful use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkConsumed {
+    /// Which use this was (1 for the first).
+    pub use_number: u32,
+    /// The link's recipient.
+    pub subject: String,
+}
+
+/// One logged attempt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkUseRecord {
+    /// When.
+    pub at: u64,
+    /// The route that received it.
+    pub target: String,
+    /// Client IP.
+    pub ip: Option<String>,
+    /// User agent.
+    pub user_agent: Option<String>,
+    /// Response status sent.
+    pub status: u16,
+    /// `used`, or the denial reason.
+    pub outcome: String,
+    /// For successful uses: which use it was.
+    pub use_number: Option<u32>,
+}
+
+fn to_u32(v: i64) -> u32 {
+    u32::try_from(v).unwrap_or(u32::MAX)
+}
+
+fn link_from_row(row: &AnyRow) -> Result<LinkRecord, sqlx::Error> {
+    let max: i64 = row.try_get("max_uses")?;
+    let revoked: Option<i64> = opt(row, "revoked_at")?;
+    Ok(LinkRecord {
+        id: row.try_get("id")?,
+        subject: row.try_get("subject")?,
+        target: row.try_get("target")?,
+        max_uses: (max > 0).then(|| to_u32(max)),
+        use_count: to_u32(row.try_get("use_count")?),
+        created_at: secs(row.try_get("created_at")?),
+        expires_at: secs(row.try_get("expires_at")?),
+        revoked_at: revoked.map(secs),
+    })
+}
+
+impl Store {
+    /// Stores a newly minted link.
+    pub async fn create_link(
+        &self,
+        id: &str,
+        subject: &str,
+        target: &str,
+        max_uses: Option<u32>,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO jwt_guard_links (id, subject, target, max_uses, use_count, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, 0, $5, $6)",
+        )
+        .bind(id)
+        .bind(subject)
+        .bind(target)
+        .bind(i64::from(max_uses.unwrap_or(0)))
+        .bind(ts(self.now()))
+        .bind(ts(expires_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Uses link `id` at `target` once, if it is live, unrevoked, bound to that target
+    /// and not used up — in one conditional statement, so under any concurrency a
+    /// one-time link succeeds exactly once. Otherwise says why not.
+    pub async fn consume_link(
+        &self,
+        id: &str,
+        target: &str,
+    ) -> Result<Result<LinkConsumed, LinkDenial>, StoreError> {
+        let now = ts(self.now());
+        let row = sqlx::query(
+            "UPDATE jwt_guard_links SET use_count = use_count + 1
+             WHERE id = $1 AND target = $2 AND revoked_at IS NULL AND expires_at > $3
+               AND (max_uses = 0 OR use_count < max_uses)
+             RETURNING use_count, subject",
+        )
+        .bind(id)
+        .bind(target)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(row) = row {
+            return Ok(Ok(LinkConsumed {
+                use_number: to_u32(row.try_get("use_count")?),
+                subject: row.try_get("subject")?,
+            }));
+        }
+        Ok(Err(self.link_denial(id, target).await?))
+    }
+
+    /// Whether link `id` could be used at `target` now, without using it (for the
+    /// confirmation page).
+    pub async fn check_link(&self, id: &str, target: &str) -> Result<Result<(), LinkDenial>, StoreError> {
+        let link = self.link(id).await?;
+        match link {
+            Some(l) if l.target == target && l.revoked_at.is_none() && l.expires_at > self.now()
+                && l.max_uses.is_none_or(|m| l.use_count < m) =>
+            {
+                Ok(Ok(()))
+            }
+            _ => Ok(Err(self.link_denial(id, target).await?)),
+        }
+    }
+
+    async fn link_denial(&self, id: &str, target: &str) -> Result<LinkDenial, StoreError> {
+        let Some(link) = self.link(id).await? else {
+            return Ok(LinkDenial::Tampered);
+        };
+        Ok(if link.target != target {
+            LinkDenial::WrongTarget
+        } else if link.revoked_at.is_some() {
+            LinkDenial::Revoked
+        } else if link.expires_at <= self.now() {
+            LinkDenial::Expired
+        } else {
+            LinkDenial::UsedUp
+        })
+    }
+
+    /// A link by id.
+    pub async fn link(&self, id: &str) -> Result<Option<LinkRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, subject, target, max_uses, use_count, created_at, expires_at, revoked_at
+             FROM jwt_guard_links WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| link_from_row(&r)).transpose()?)
+    }
+
+    /// Revokes one link; returns whether it was live.
+    pub async fn revoke_link(&self, id: &str) -> Result<bool, StoreError> {
+        let n = sqlx::query(
+            "UPDATE jwt_guard_links SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+        )
+        .bind(ts(self.now()))
+        .bind(id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Revokes every live link of `subject`; returns how many.
+    pub async fn revoke_links_of(&self, subject: &str) -> Result<u64, StoreError> {
+        Ok(sqlx::query(
+            "UPDATE jwt_guard_links SET revoked_at = $1 WHERE subject = $2 AND revoked_at IS NULL",
+        )
+        .bind(ts(self.now()))
+        .bind(subject)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
+    /// Records one attempt to use a link (allowed or denied).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn log_link_use(
+        &self,
+        link_id: Option<&str>,
+        target: &str,
+        ip: Option<&str>,
+        user_agent: Option<&str>,
+        status: u16,
+        outcome: &str,
+        use_number: Option<u32>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO jwt_guard_link_uses
+             (id, link_id, target, at, ip, user_agent, status, outcome, use_number)
+             VALUES ($1, NULLIF($2, ''), $3, $4, NULLIF($5, ''), NULLIF($6, ''), $7, $8, NULLIF($9, 0))",
+        )
+        .bind(random_id())
+        .bind(nullable(link_id))
+        .bind(target)
+        .bind(ts(self.now()))
+        .bind(nullable(ip))
+        .bind(nullable(user_agent))
+        .bind(i64::from(status))
+        .bind(outcome)
+        .bind(i64::from(use_number.unwrap_or(0)))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The log of link `id`, oldest first.
+    pub async fn link_uses(&self, id: &str) -> Result<Vec<LinkUseRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT at, target, ip, user_agent, status, outcome, use_number
+             FROM jwt_guard_link_uses WHERE link_id = $1 ORDER BY at ASC, id ASC",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let use_number: Option<i64> = opt(row, "use_number")?;
+                Ok(LinkUseRecord {
+                    at: secs(row.try_get("at")?),
+                    target: row.try_get("target")?,
+                    ip: opt(row, "ip")?,
+                    user_agent: opt(row, "user_agent")?,
+                    status: u16::try_from(row.try_get::<i64, _>("status")?).unwrap_or(0),
+                    outcome: row.try_get("outcome")?,
+                    use_number: use_number.map(to_u32),
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError)
+    }
+}
