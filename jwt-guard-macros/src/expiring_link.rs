@@ -31,7 +31,9 @@ fn parse_option(cx: &mut Ctxt, args: &mut LinkArgs, meta: &ParseNestedMeta<'_>) 
     if path.is_ident("max_uses") {
         let value: Expr = meta.value()?.parse()?;
         match &value {
-            Expr::Lit(ExprLit { lit: Lit::Int(n), .. }) => match n.base10_parse::<u32>() {
+            Expr::Lit(ExprLit {
+                lit: Lit::Int(n), ..
+            }) => match n.base10_parse::<u32>() {
                 Ok(0) => cx.error_spanned_by(
                     n,
                     "`max_uses` must be at least 1 (or `unlimited` for no limit until expiry)",
@@ -69,7 +71,9 @@ fn parse_option(cx: &mut Ctxt, args: &mut LinkArgs, meta: &ParseNestedMeta<'_>) 
             args.target = Some(ident.clone());
         }
     } else {
-        let name = quote::ToTokens::to_token_stream(path).to_string().replace(' ', "");
+        let name = quote::ToTokens::to_token_stream(path)
+            .to_string()
+            .replace(' ', "");
         cx.error_spanned_by(
             path,
             format!("unknown `#[{ATTRIBUTE}]` option `{name}`; expected {OPTIONS}"),
@@ -129,7 +133,10 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
 
     let route_ty = handler.sig.ident.clone();
     let route_name = route_ty.to_string();
-    let route_name = route_name.strip_prefix("r#").unwrap_or(&route_name).to_owned();
+    let route_name = route_name
+        .strip_prefix("r#")
+        .unwrap_or(&route_name)
+        .to_owned();
     let link_target = args.target.clone().unwrap_or_else(|| route_ty.clone());
     let audience = link_target.to_string();
     let audience = audience.strip_prefix("r#").unwrap_or(&audience).to_owned();

@@ -174,7 +174,12 @@ impl Fairing for JwtGuard {
             .link_base_url
             .clone()
             .unwrap_or_else(|| default_base_url(&rocket));
-        let links = Links::new(store.clone_handle(), issuer.clone(), base_url, link_routes.clone());
+        let links = Links::new(
+            store.clone_handle(),
+            issuer.clone(),
+            base_url,
+            link_routes.clone(),
+        );
         let mut rocket = rocket
             .manage(runtime)
             .manage(issuer)

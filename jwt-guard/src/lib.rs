@@ -57,9 +57,9 @@ pub use revocation::RevocationSet;
 pub use runtime::JwtRuntime;
 pub use secret::{PermanentToken, TokenDigest, PERMANENT_TOKEN_PREFIX};
 pub use store::{
-    ArchiveReport, AuditEvent, AuditRecord, CapPolicy, LinkConsumed, LinkDenial, LinkRecord,
-    LinkUseRecord, CreateDeviceError, DeviceRecord, NewDevice,
-    PermanentLookup, RotateError, Store, StoreError, StoreSettings, TokenNode, DEVICE_NAME_MAX,
+    ArchiveReport, AuditEvent, AuditRecord, CapPolicy, CreateDeviceError, DeviceRecord,
+    LinkConsumed, LinkDenial, LinkRecord, LinkUseRecord, NewDevice, PermanentLookup, RotateError,
+    Store, StoreError, StoreSettings, TokenNode, DEVICE_NAME_MAX,
 };
 pub use verifier::{Verifier, VerifyError};
 

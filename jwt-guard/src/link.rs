@@ -19,9 +19,7 @@ use crate::endpoints::{Grants, LoginResponse};
 use crate::error::{AuthError, RecordedFailure};
 use crate::issuer::{random_id, Grant, Issuer};
 use crate::runtime::JwtRuntime;
-use crate::store::{
-    CreateDeviceError, LinkDenial, LinkRecord, LinkUseRecord, Store, StoreError,
-};
+use crate::store::{CreateDeviceError, LinkDenial, LinkRecord, LinkUseRecord, Store, StoreError};
 use crate::verifier::VerifyError;
 
 /// The query parameter that carries a link token.
@@ -148,7 +146,9 @@ fn claimed_link_id(token: &str) -> Option<String> {
     let jti = claims.get("jti")?.as_str()?;
     let ok = !jti.is_empty()
         && jti.len() <= 64
-        && jti.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && jti
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     ok.then(|| jti.to_owned())
 }
 
@@ -208,21 +208,36 @@ pub struct LinkGuard<T: LinkTarget> {
     _target: PhantomData<fn() -> T>,
 }
 
-async fn use_link<T: LinkTarget>(req: &Request<'_>) -> Result<LinkUse, (LinkDenial, Option<String>, AuthError)> {
+async fn use_link<T: LinkTarget>(
+    req: &Request<'_>,
+) -> Result<LinkUse, (LinkDenial, Option<String>, AuthError)> {
     let token = link_token(req).map_err(|d| (d, None, denial_error(d)))?;
     let claimed = claimed_link_id(token);
     let Some(rt) = JwtRuntime::from_request(req) else {
-        return Err((LinkDenial::Tampered, claimed, AuthError::unavailable("jwt-guard is not attached")));
+        return Err((
+            LinkDenial::Tampered,
+            claimed,
+            AuthError::unavailable("jwt-guard is not attached"),
+        ));
     };
     let Some(store) = req.rocket().state::<Store>() else {
-        return Err((LinkDenial::Tampered, claimed, AuthError::unavailable("link storage is not configured")));
+        return Err((
+            LinkDenial::Tampered,
+            claimed,
+            AuthError::unavailable("link storage is not configured"),
+        ));
     };
-    let link_id = verify_link(rt, token, T::TARGET).map_err(|d| (d, claimed.clone(), denial_error(d)))?;
+    let link_id =
+        verify_link(rt, token, T::TARGET).map_err(|d| (d, claimed.clone(), denial_error(d)))?;
     let consumed = match store.consume_link(&link_id, T::TARGET).await {
         Ok(Ok(consumed)) => consumed,
         Ok(Err(d)) => return Err((d, Some(link_id), denial_error(d))),
         Err(e) => {
-            return Err((LinkDenial::Tampered, Some(link_id), AuthError::unavailable(e)))
+            return Err((
+                LinkDenial::Tampered,
+                Some(link_id),
+                AuthError::unavailable(e),
+            ))
         }
     };
     let login = if T::LOGIN {
@@ -273,7 +288,9 @@ async fn link_login(
         device_id: Some(&device.id),
         orig_iat: now,
     };
-    let (access, refresh) = issuer.pair(&grant, &claims).map_err(AuthError::unavailable)?;
+    let (access, refresh) = issuer
+        .pair(&grant, &claims)
+        .map_err(AuthError::unavailable)?;
     store
         .record_issued(&refresh.claims, &device.id, None)
         .await
@@ -374,7 +391,8 @@ impl<'r> FromRequest<'r> for LinkUse {
         match req.local_cache(CachedUse::default).0.get() {
             Some(used) => Outcome::Success(used.clone()),
             None => {
-                let error = AuthError::invalid_link("this route is not an `#[expiring_link]` route");
+                let error =
+                    AuthError::invalid_link("this route is not an `#[expiring_link]` route");
                 RecordedFailure::record(req, &error);
                 Outcome::Error((error.status(), error))
             }
@@ -453,7 +471,12 @@ impl std::fmt::Debug for Links {
 }
 
 impl Links {
-    pub(crate) fn new(store: Store, issuer: Issuer, base_url: String, routes: Arc<LinkRoutes>) -> Self {
+    pub(crate) fn new(
+        store: Store,
+        issuer: Issuer,
+        base_url: String,
+        routes: Arc<LinkRoutes>,
+    ) -> Self {
         Self {
             store,
             issuer,
@@ -577,7 +600,11 @@ pub(crate) async fn link_confirm(req: crate::endpoints::RequestRef<'_>) -> Confi
             html: page("Not found", "<p>There is nothing here.</p>"),
         };
     };
-    let outcome = match (link_token(req), JwtRuntime::from_request(req), req.rocket().state::<Store>()) {
+    let outcome = match (
+        link_token(req),
+        JwtRuntime::from_request(req),
+        req.rocket().state::<Store>(),
+    ) {
         (Ok(token), Some(rt), Some(store)) => match verify_link(rt, token, target) {
             Ok(id) => match store.check_link(&id, target).await {
                 Ok(Ok(())) => Ok((token, id)),
@@ -593,7 +620,12 @@ pub(crate) async fn link_confirm(req: crate::endpoints::RequestRef<'_>) -> Confi
         Ok((token, id)) => {
             RecordedAttempt::record(
                 req,
-                LinkAttempt { target, link_id: Some(id), outcome: "confirm_page", use_number: None },
+                LinkAttempt {
+                    target,
+                    link_id: Some(id),
+                    outcome: "confirm_page",
+                    use_number: None,
+                },
             );
             let action = format!("{path}?{LINK_TOKEN_PARAM}={}", encode_query(token));
             ConfirmPage {
@@ -610,12 +642,20 @@ pub(crate) async fn link_confirm(req: crate::endpoints::RequestRef<'_>) -> Confi
         Err((denial, id)) => {
             RecordedAttempt::record(
                 req,
-                LinkAttempt { target, link_id: id, outcome: denial.as_str(), use_number: None },
+                LinkAttempt {
+                    target,
+                    link_id: id,
+                    outcome: denial.as_str(),
+                    use_number: None,
+                },
             );
             let error = denial_error(denial);
             ConfirmPage {
                 status: error.status(),
-                html: page("This link cannot be used", &format!("<p>{}.</p>", error.description())),
+                html: page(
+                    "This link cannot be used",
+                    &format!("<p>{}.</p>", error.description()),
+                ),
             }
         }
     }

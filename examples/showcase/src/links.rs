@@ -13,7 +13,10 @@ use crate::claims::{AppClaims, Role};
 /// Mints an unsubscribe link for the caller.
 #[use_jwt(claims = AppClaims)]
 #[post("/links/unsubscribe")]
-async fn mint_unsubscribe(jwt: Jwt<AppClaims>, links: &State<Links>) -> Result<Json<MintedLink>, AuthError> {
+async fn mint_unsubscribe(
+    jwt: Jwt<AppClaims>,
+    links: &State<Links>,
+) -> Result<Json<MintedLink>, AuthError> {
     links
         .mint::<unsubscribe>(jwt.subject())
         .await
@@ -31,7 +34,10 @@ fn unsubscribe(link: LinkUse) -> Json<Value> {
 /// Mints an e-mail verification link for the caller (a second target).
 #[use_jwt(claims = AppClaims)]
 #[post("/links/verify-email")]
-async fn mint_verify_email(jwt: Jwt<AppClaims>, links: &State<Links>) -> Result<Json<MintedLink>, AuthError> {
+async fn mint_verify_email(
+    jwt: Jwt<AppClaims>,
+    links: &State<Links>,
+) -> Result<Json<MintedLink>, AuthError> {
     links
         .mint::<verify_email>(jwt.subject())
         .await
@@ -61,7 +67,9 @@ async fn mint_magic_login(
 ) -> Result<Json<MintedLink>, AuthError> {
     let body = body.map_err(|_| AuthError::invalid_request("expected {\"username\": \"…\"}"))?;
     if body.username.is_empty() || body.username.len() > 64 {
-        return Err(AuthError::invalid_request("username must be 1 to 64 characters"));
+        return Err(AuthError::invalid_request(
+            "username must be 1 to 64 characters",
+        ));
     }
     links
         .mint::<magic_login>(&body.username)
@@ -84,7 +92,10 @@ fn magic(link: LinkUse) -> Result<Json<jwt_guard::LoginResponse>, AuthError> {
 /// shows a page; only its button uses the link.
 #[use_jwt(claims = AppClaims)]
 #[post("/links/newsletter-confirm")]
-async fn mint_confirm(jwt: Jwt<AppClaims>, links: &State<Links>) -> Result<Json<MintedLink>, AuthError> {
+async fn mint_confirm(
+    jwt: Jwt<AppClaims>,
+    links: &State<Links>,
+) -> Result<Json<MintedLink>, AuthError> {
     links
         .mint::<confirm_subscription>(jwt.subject())
         .await
@@ -102,7 +113,11 @@ fn confirm_subscription_link(link: LinkUse) -> Json<Value> {
 /// Revokes one of the caller's links after it was sent.
 #[use_jwt(claims = AppClaims)]
 #[delete("/links/<id>")]
-async fn revoke_link(id: &str, jwt: Jwt<AppClaims>, links: &State<Links>) -> Result<Status, AuthError> {
+async fn revoke_link(
+    id: &str,
+    jwt: Jwt<AppClaims>,
+    links: &State<Links>,
+) -> Result<Status, AuthError> {
     let link = links.get(id).await.map_err(AuthError::unavailable)?;
     if link.as_ref().map(|l| l.subject.as_str()) != Some(jwt.subject()) {
         return Err(AuthError::not_found("no such link"));
@@ -114,8 +129,14 @@ async fn revoke_link(id: &str, jwt: Jwt<AppClaims>, links: &State<Links>) -> Res
 /// Revokes all of the caller's links.
 #[use_jwt(claims = AppClaims)]
 #[delete("/links")]
-async fn revoke_all_links(jwt: Jwt<AppClaims>, links: &State<Links>) -> Result<Json<Value>, AuthError> {
-    let n = links.revoke_all(jwt.subject()).await.map_err(AuthError::unavailable)?;
+async fn revoke_all_links(
+    jwt: Jwt<AppClaims>,
+    links: &State<Links>,
+) -> Result<Json<Value>, AuthError> {
+    let n = links
+        .revoke_all(jwt.subject())
+        .await
+        .map_err(AuthError::unavailable)?;
     Ok(Json(json!({ "revoked": n })))
 }
 

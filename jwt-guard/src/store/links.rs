@@ -100,6 +100,16 @@ pub struct LinkUseRecord {
     pub use_number: Option<u32>,
 }
 
+/// Log row ids sort by the time they were written (microseconds), then at random,
+/// so a link's log reads in order even within one second.
+fn log_row_id() -> String {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros())
+        .unwrap_or(0);
+    format!("{micros:020}-{}", random_id())
+}
+
 fn to_u32(v: i64) -> u32 {
     u32::try_from(v).unwrap_or(u32::MAX)
 }
@@ -175,11 +185,18 @@ impl Store {
 
     /// Whether link `id` could be used at `target` now, without using it (for the
     /// confirmation page).
-    pub async fn check_link(&self, id: &str, target: &str) -> Result<Result<(), LinkDenial>, StoreError> {
+    pub async fn check_link(
+        &self,
+        id: &str,
+        target: &str,
+    ) -> Result<Result<(), LinkDenial>, StoreError> {
         let link = self.link(id).await?;
         match link {
-            Some(l) if l.target == target && l.revoked_at.is_none() && l.expires_at > self.now()
-                && l.max_uses.is_none_or(|m| l.use_count < m) =>
+            Some(l)
+                if l.target == target
+                    && l.revoked_at.is_none()
+                    && l.expires_at > self.now()
+                    && l.max_uses.is_none_or(|m| l.use_count < m) =>
             {
                 Ok(Ok(()))
             }
@@ -256,7 +273,7 @@ impl Store {
              (id, link_id, target, at, ip, user_agent, status, outcome, use_number)
              VALUES ($1, NULLIF($2, ''), $3, $4, NULLIF($5, ''), NULLIF($6, ''), $7, $8, NULLIF($9, 0))",
         )
-        .bind(random_id())
+        .bind(log_row_id())
         .bind(nullable(link_id))
         .bind(target)
         .bind(ts(self.now()))

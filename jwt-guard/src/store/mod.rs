@@ -17,10 +17,10 @@ use sqlx::{AnyPool, Row, TypeInfo, ValueRef};
 
 pub use archive::ArchiveReport;
 pub use audit::{AuditEvent, AuditRecord};
-pub use links::{LinkConsumed, LinkDenial, LinkRecord, LinkUseRecord};
 pub use devices::{
     CapPolicy, CreateDeviceError, DeviceRecord, NewDevice, PermanentLookup, DEVICE_NAME_MAX,
 };
+pub use links::{LinkConsumed, LinkDenial, LinkRecord, LinkUseRecord};
 pub use tokens::{RotateError, TokenNode};
 
 use crate::clock::Clock;

@@ -1,0 +1,477 @@
+//! Expiring links over HTTP, on SQLite and on PostgreSQL: one use at a time under
+//! a 50-way race, every attempt logged, cross-target and cross-kind refusals,
+//! revocation after issue, the scanner-safe confirmation flow and magic login.
+
+use jwt_guard_tests::{json_body, parts, storage_tests, DbKind, TestApp, TEST_SECRET};
+use rocket::http::{Header, Method, Status};
+use rocket::local::asynchronous::LocalResponse;
+use serde_json::{json, Value};
+
+fn jwt() -> Value {
+    json!({ "secret": TEST_SECRET })
+}
+
+fn s(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+/// The path and query of a minted URL (the client talks to the app directly).
+fn local(url: &str) -> String {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    rest.find('/')
+        .map(|i| rest[i..].to_owned())
+        .unwrap_or_default()
+}
+
+fn token_of(url: &str) -> String {
+    url.split("token=").nth(1).unwrap_or_default().to_owned()
+}
+
+async fn mint(app: &TestApp, path: &str, access: &str) -> Value {
+    let res = app.send_with_token(Method::Post, path, access).await;
+    assert_eq!(res.status(), Status::Ok, "minting at {path}");
+    json_body(res).await
+}
+
+async fn open<'a>(app: &'a TestApp, url: &str) -> LocalResponse<'a> {
+    app.client
+        .get(local(url))
+        .header(Header::new("User-Agent", "link-test/1.0"))
+        .header(Header::new("X-Real-IP", "198.51.100.7"))
+        .dispatch()
+        .await
+}
+
+async fn use_count(app: &TestApp, id: &str) -> i64 {
+    sqlx::query_scalar("SELECT use_count FROM jwt_guard_links WHERE id = $1")
+        .bind(id.to_owned())
+        .fetch_one(app.store().pool())
+        .await
+        .unwrap_or(-1)
+}
+
+fn assert_link_headers(res: &LocalResponse<'_>) {
+    assert_eq!(
+        res.headers().get_one("Referrer-Policy"),
+        Some("no-referrer")
+    );
+    assert_eq!(res.headers().get_one("Cache-Control"), Some("no-store"));
+}
+
+storage_tests!(
+    one_time_link_works_once_then_is_gone,
+    fifty_concurrent_uses_succeed_exactly_once,
+    links_are_bound_to_their_target,
+    links_and_session_tokens_never_stand_in_for_each_other,
+    tampered_and_missing_tokens_are_refused_and_logged,
+    expired_and_revoked_links_are_gone,
+    scanner_safe_links_are_used_only_by_the_button,
+    magic_login_link_creates_a_device,
+    admins_read_the_log_of_a_link,
+    archiver_purges_old_links_and_log_rows,
+);
+
+async fn one_time_link_works_once_then_is_gone(db: DbKind) {
+    let Some(app) = TestApp::on(db, jwt()).await else {
+        return;
+    };
+    let access = app.access_token("alice").await;
+    let minted = mint(&app, "/links/unsubscribe", &access).await;
+    let url = s(&minted["url"]);
+    assert!(
+        url.starts_with("http://127.0.0.1:8000/newsletter/unsubscribe?token="),
+        "{url}"
+    );
+    assert_eq!(minted["max_uses"], 1);
+    let (_, claims) = parts(&token_of(&url));
+    assert_eq!(claims["typ"], "link");
+    assert_eq!(claims["aud"], "unsubscribe");
+    assert_eq!(claims["jti"], minted["id"]);
+
+    let first = open(&app, &url).await;
+    assert_eq!(first.status(), Status::Ok);
+    assert_link_headers(&first);
+    assert_eq!(json_body(first).await["unsubscribed"], "alice");
+
+    let again = open(&app, &url).await;
+    assert_eq!(again.status(), Status::Gone);
+    assert_link_headers(&again);
+    assert_eq!(json_body(again).await["error"], "link_gone");
+    assert_eq!(use_count(&app, &s(&minted["id"])).await, 1);
+    app.finish().await;
+}
+
+async fn fifty_concurrent_uses_succeed_exactly_once(db: DbKind) {
+    let Some(app) = TestApp::on(db, jwt()).await else {
+        return;
+    };
+    let access = app.access_token("bob").await;
+    let minted = mint(&app, "/links/unsubscribe", &access).await;
+    let path = local(&s(&minted["url"]));
+    let requests = (0..50).map(|_| app.client.get(path.clone()).dispatch());
+    let responses = rocket::futures::future::join_all(requests).await;
+    let statuses: Vec<u16> = responses.iter().map(|r| r.status().code).collect();
+    assert_eq!(
+        statuses.iter().filter(|c| **c == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|c| **c == 410).count(),
+        49,
+        "{statuses:?}"
+    );
+    drop(responses);
+    assert_eq!(use_count(&app, &s(&minted["id"])).await, 1);
+    let logged: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM jwt_guard_link_uses WHERE link_id = $1")
+            .bind(s(&minted["id"]))
+            .fetch_one(app.store().pool())
+            .await
+            .unwrap_or(-1);
+    assert_eq!(logged, 50, "every attempt is logged");
+    app.finish().await;
+}
+
+async fn links_are_bound_to_their_target(db: DbKind) {
+    let Some(app) = TestApp::on(db, jwt()).await else {
+        return;
+    };
+    let access = app.access_token("alice").await;
+    let unsubscribe = s(&mint(&app, "/links/unsubscribe", &access).await["url"]);
+    let verify = s(&mint(&app, "/links/verify-email", &access).await["url"]);
+    assert!(verify.contains("/links/verify-email?token="));
+
+    let crossed = format!("/links/verify-email?token={}", token_of(&unsubscribe));
+    let res = app.client.get(crossed).dispatch().await;
+    assert_eq!(res.status(), Status::Forbidden);
+    assert_eq!(json_body(res).await["error"], "invalid_link");
+    let crossed = format!("/newsletter/unsubscribe?token={}", token_of(&verify));
+    assert_eq!(
+        app.client.get(crossed).dispatch().await.status(),
+        Status::Forbidden
+    );
+    // A magic-login link cannot unsubscribe either.
+    let magic = app
+        .post_json("/links/magic-login", json!({ "username": "alice" }))
+        .await;
+    let magic = s(&json_body(magic).await["url"]);
+    let crossed = format!("/newsletter/unsubscribe?token={}", token_of(&magic));
+    assert_eq!(
+        app.client.get(crossed).dispatch().await.status(),
+        Status::Forbidden
+    );
+
+    // The refusals used nothing: each link still works at its own target.
+    assert_eq!(open(&app, &unsubscribe).await.status(), Status::Ok);
+    assert_eq!(open(&app, &verify).await.status(), Status::Ok);
+    app.finish().await;
+}
+
+async fn links_and_session_tokens_never_stand_in_for_each_other(db: DbKind) {
+    let Some(app) = TestApp::on(db, jwt()).await else {
+        return;
+    };
+    let login = app.login("alice").await;
+    let access = s(&login["access"]);
+    for token in [access.clone(), s(&login["refresh"])] {
+        let res = app
+            .client
+            .get(format!("/newsletter/unsubscribe?token={token}"))
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::Forbidden);
+        assert_eq!(
+            json_body(res).await["error_description"],
+            "this is not a link token"
+        );
+    }
+    let url = s(&mint(&app, "/links/unsubscribe", &access).await["url"]);
+    let link = token_of(&url);
+    let res = app.get_with_token("/me", &link).await;
+    assert_eq!(res.status(), Status::Unauthorized);
+    let res = app
+        .post_json("/auth/token/refresh", json!({ "refresh": link }))
+        .await;
+    assert_eq!(res.status(), Status::Unauthorized);
+    let res = app
+        .post_json("/auth/token/verify", json!({ "token": link }))
+        .await;
+    assert_eq!(res.status(), Status::Unauthorized);
+    assert_eq!(
+        open(&app, &url).await.status(),
+        Status::Ok,
+        "the link itself still works"
+    );
+    app.finish().await;
+}
+
+async fn tampered_and_missing_tokens_are_refused_and_logged(db: DbKind) {
+    let Some(app) = TestApp::on(db, jwt()).await else {
+        return;
+    };
+    let access = app.access_token("alice").await;
+    let minted = mint(&app, "/links/unsubscribe", &access).await;
+    let token = token_of(&s(&minted["url"]));
+    let (header, mut payload) = parts(&token);
+    payload["sub"] = json!("admin");
+    let sig = token.rsplit('.').next().unwrap_or_default();
+    let forged = jwt_guard_tests::assemble(&header, &payload, sig);
+    for bad in [forged.as_str(), "garbage", "a.b.c", &"x".repeat(9000)] {
+        let res = app
+            .client
+            .get(format!("/newsletter/unsubscribe?token={bad}"))
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::Forbidden, "{bad:.20}");
+        assert_link_headers(&res);
+    }
+    let res = app.client.get("/newsletter/unsubscribe").dispatch().await;
+    assert_eq!(res.status(), Status::Forbidden);
+    let res = app
+        .client
+        .get("/newsletter/unsubscribe?token=%ZZ")
+        .dispatch()
+        .await;
+    assert!(res.status().code >= 400 && res.status().code < 500);
+
+    let uses = app
+        .store()
+        .link_uses(&s(&minted["id"]))
+        .await
+        .unwrap_or_default();
+    assert_eq!(
+        uses.len(),
+        1,
+        "the forgery is logged against the link it claims: {uses:?}"
+    );
+    assert_eq!(uses[0].outcome, "tampered");
+    assert_eq!(uses[0].status, 403);
+    assert_eq!(use_count(&app, &s(&minted["id"])).await, 0);
+    let all: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM jwt_guard_link_uses WHERE outcome IN ('tampered', 'missing')",
+    )
+    .fetch_one(app.store().pool())
+    .await
+    .unwrap_or(-1);
+    assert!(all >= 6, "every denial is logged ({all})");
+    app.finish().await;
+}
+
+async fn expired_and_revoked_links_are_gone(db: DbKind) {
+    let Some(app) = TestApp::on(db, jwt()).await else {
+        return;
+    };
+    let access = app.access_token("alice").await;
+    let expiring = s(&mint(&app, "/links/verify-email", &access).await["url"]);
+    let revoked = mint(&app, "/links/unsubscribe", &access).await;
+
+    let res = app
+        .send_with_token(
+            Method::Delete,
+            &format!("/links/{}", s(&revoked["id"])),
+            &access,
+        )
+        .await;
+    assert_eq!(res.status(), Status::NoContent);
+    let res = open(&app, &s(&revoked["url"])).await;
+    assert_eq!(res.status(), Status::Gone);
+    assert_eq!(
+        json_body(res).await["error_description"],
+        "this link has been revoked"
+    );
+
+    // Another user cannot revoke alice's links.
+    let other = mint(&app, "/links/unsubscribe", &access).await;
+    let bob = app.access_token("bob").await;
+    let res = app
+        .send_with_token(Method::Delete, &format!("/links/{}", s(&other["id"])), &bob)
+        .await;
+    assert_eq!(res.status(), Status::NotFound);
+    // … but alice can revoke all of hers at once.
+    let res = app.send_with_token(Method::Delete, "/links", &access).await;
+    assert_eq!(json_body(res).await["revoked"], 2);
+    assert_eq!(open(&app, &s(&other["url"])).await.status(), Status::Gone);
+
+    app.clock.advance(3 * 24 * 3600);
+    let res = open(&app, &expiring).await;
+    assert_eq!(res.status(), Status::Gone);
+    assert_eq!(
+        json_body(res).await["error_description"],
+        "this link has expired"
+    );
+    app.finish().await;
+}
+
+async fn scanner_safe_links_are_used_only_by_the_button(db: DbKind) {
+    let Some(app) = TestApp::on(db, jwt()).await else {
+        return;
+    };
+    let access = app.access_token("alice").await;
+    let minted = mint(&app, "/links/newsletter-confirm", &access).await;
+    let url = s(&minted["url"]);
+    let id = s(&minted["id"]);
+
+    // A scanner (or the person) opens the link twice: a page, nothing used.
+    for _ in 0..2 {
+        let res = open(&app, &url).await;
+        assert_eq!(res.status(), Status::Ok);
+        assert_link_headers(&res);
+        assert_eq!(res.content_type(), Some(rocket::http::ContentType::HTML));
+        let html = res.into_string().await.unwrap_or_default();
+        assert!(html.contains("<form method=\"post\""), "{html}");
+        assert!(
+            html.contains(&token_of(&url)),
+            "the button carries the token"
+        );
+    }
+    assert_eq!(use_count(&app, &id).await, 0, "GET must not use the link");
+
+    // The button: a POST to the same URL uses it, once.
+    let res = app.client.post(local(&url)).dispatch().await;
+    assert_eq!(res.status(), Status::Ok);
+    assert_eq!(json_body(res).await["subscribed"], "alice");
+    assert_eq!(use_count(&app, &id).await, 1);
+    assert_eq!(
+        app.client.post(local(&url)).dispatch().await.status(),
+        Status::Gone
+    );
+    let page = open(&app, &url).await;
+    assert_eq!(
+        page.status(),
+        Status::Gone,
+        "the page says so once it is used"
+    );
+
+    let outcomes: Vec<String> = app
+        .store()
+        .link_uses(&id)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|u| u.outcome)
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["confirm_page", "confirm_page", "used", "used_up", "used_up"]
+    );
+    app.finish().await;
+}
+
+async fn magic_login_link_creates_a_device(db: DbKind) {
+    let Some(app) = TestApp::on(db, jwt()).await else {
+        return;
+    };
+    let res = app
+        .post_json("/links/magic-login", json!({ "username": "bob" }))
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let url = s(&json_body(res).await["url"]);
+    assert!(url.contains("/auth/magic?token="));
+
+    let res = open(&app, &url).await;
+    assert_eq!(res.status(), Status::Ok);
+    let login = json_body(res).await;
+    let access = s(&login["access"]);
+    assert!(s(&login["permanent_token"]).starts_with("jgp_"));
+    let me = json_body(app.get_with_token("/me", &access).await).await;
+    assert_eq!(me["sub"], "bob");
+    assert_eq!(me["device_id"], login["device_id"]);
+    let devices = json_body(app.get_with_token("/auth/devices", &access).await).await;
+    assert_eq!(devices.as_array().map(Vec::len), Some(1));
+    assert_eq!(open(&app, &url).await.status(), Status::Gone);
+
+    // A link minted for nobody logs nobody in.
+    let res = app
+        .post_json("/links/magic-login", json!({ "username": "mallory" }))
+        .await;
+    assert_eq!(
+        res.status(),
+        Status::Ok,
+        "minting does not reveal whether a user exists"
+    );
+    let url = s(&json_body(res).await["url"]);
+    assert_eq!(open(&app, &url).await.status(), Status::Forbidden);
+    let bad = app
+        .post_json("/links/magic-login", json!({ "name": 1 }))
+        .await;
+    assert_eq!(bad.status(), Status::BadRequest);
+    app.finish().await;
+}
+
+async fn admins_read_the_log_of_a_link(db: DbKind) {
+    let Some(app) = TestApp::on(db, jwt()).await else {
+        return;
+    };
+    let alice = app.access_token("alice").await;
+    let minted = mint(&app, "/links/unsubscribe", &alice).await;
+    let url = s(&minted["url"]);
+    open(&app, &url).await;
+    open(&app, &url).await;
+    let crossed = format!("/links/verify-email?token={}", token_of(&url));
+    app.client.get(crossed).dispatch().await;
+
+    let path = format!("/admin/links/{}/uses", s(&minted["id"]));
+    assert_eq!(
+        app.get_with_token(&path, &alice).await.status(),
+        Status::Forbidden
+    );
+    let admin = app.access_token("admin").await;
+    let res = app.get_with_token(&path, &admin).await;
+    assert_eq!(res.status(), Status::Ok);
+    let body = json_body(res).await;
+    assert_eq!(body["link"]["subject"], "alice");
+    assert_eq!(body["link"]["use_count"], 1);
+    let uses = body["uses"].as_array().cloned().unwrap_or_default();
+    let summary: Vec<(String, u64, String)> = uses
+        .iter()
+        .map(|u| {
+            (
+                s(&u["outcome"]),
+                u["status"].as_u64().unwrap_or(0),
+                s(&u["target"]),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("used".to_owned(), 200, "unsubscribe".to_owned()),
+            ("used_up".to_owned(), 410, "unsubscribe".to_owned()),
+            ("wrong_target".to_owned(), 403, "verify_email".to_owned()),
+        ]
+    );
+    assert_eq!(uses[0]["ip"], "198.51.100.7");
+    assert_eq!(uses[0]["user_agent"], "link-test/1.0");
+    assert_eq!(uses[0]["use_number"], 1);
+    let missing = app.get_with_token("/admin/links/nope/uses", &admin).await;
+    assert_eq!(missing.status(), Status::NotFound);
+    app.finish().await;
+}
+
+async fn archiver_purges_old_links_and_log_rows(db: DbKind) {
+    let Some(app) = TestApp::on(db, jwt()).await else {
+        return;
+    };
+    let access = app.access_token("alice").await;
+    let old = s(&mint(&app, "/links/verify-email", &access).await["url"]);
+    open(&app, &old).await;
+    app.clock.advance(100 * 24 * 3600);
+    let fresh = app.access_token("alice").await;
+    let kept = mint(&app, "/links/unsubscribe", &fresh).await;
+    let report = app
+        .store()
+        .archive()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.links, 1, "{report:?}");
+    assert_eq!(report.link_uses, 1, "{report:?}");
+    assert!(app
+        .store()
+        .link(&s(&kept["id"]))
+        .await
+        .ok()
+        .flatten()
+        .is_some());
+    app.finish().await;
+}
