@@ -92,27 +92,14 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     if let Err(e) = parser.parse2(attr) {
         cx.syn_error(e);
     }
-    let mut handler = match route::parse_handler(item.clone(), ATTRIBUTE) {
-        Ok(handler) => handler,
-        Err(e) => {
-            cx.syn_error(e);
-            return finish_with_errors(cx, item);
-        }
-    };
-    route::check_route_below(&mut cx, &handler, ATTRIBUTE);
-    let target = route::route_target(&handler);
-    if let Some(target) = &target {
-        let uri = target.uri.value();
-        if let Some(segment) = route::first_dynamic_segment(&uri) {
-            cx.error_spanned_by(
-                &target.uri,
-                format!(
-                    "`#[{ATTRIBUTE}]` routes cannot have dynamic path segments (`{segment}`): \
-                     the link URL is built from the route's own path"
-                ),
-            );
-        }
-        if args.confirm.is_some() && target.method != "Post" {
+    let prepared = route::static_route(
+        &mut cx,
+        item.clone(),
+        ATTRIBUTE,
+        "the link URL is built from the route's own path",
+    );
+    if let (Some((_, target)), Some(_)) = (&prepared, args.confirm) {
+        if target.method != "Post" {
             cx.error_spanned_by(
                 &target.method,
                 format!(
@@ -121,13 +108,8 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
                 ),
             );
         }
-    } else if !cx.has_errors() {
-        cx.error_at(
-            Span::call_site(),
-            format!("`#[{ATTRIBUTE}]` cannot read the route attribute's path; write it as `#[get(\"/path\")]`"),
-        );
     }
-    let Some(target) = target.filter(|_| !cx.has_errors()) else {
+    let Some((mut handler, target)) = prepared.filter(|_| !cx.has_errors()) else {
         return finish_with_errors(cx, item);
     };
 

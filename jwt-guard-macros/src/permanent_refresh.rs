@@ -13,33 +13,13 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     if !attr.is_empty() {
         cx.error_spanned_by(&attr, format!("`#[{ATTRIBUTE}]` takes no options"));
     }
-    let mut handler = match route::parse_handler(item.clone(), ATTRIBUTE) {
-        Ok(handler) => handler,
-        Err(e) => {
-            cx.syn_error(e);
-            return finish_with_errors(cx, item);
-        }
-    };
-    route::check_route_below(&mut cx, &handler, ATTRIBUTE);
-    let target = route::route_target(&handler);
-    if let Some(target) = &target {
-        let uri = target.uri.value();
-        if let Some(segment) = route::first_dynamic_segment(&uri) {
-            cx.error_spanned_by(
-                &target.uri,
-                format!(
-                    "`#[{ATTRIBUTE}]` routes cannot have dynamic path segments (`{segment}`): \
-                     the Permanent-Token header is accepted on one fixed path only"
-                ),
-            );
-        }
-    } else if !cx.has_errors() {
-        cx.error_at(
-            Span::call_site(),
-            format!("`#[{ATTRIBUTE}]` cannot read the route attribute's path; write it as `#[post(\"/path\")]`"),
-        );
-    }
-    let (Some(target), None) = (target, cx.has_errors().then_some(())) else {
+    let prepared = route::static_route(
+        &mut cx,
+        item.clone(),
+        ATTRIBUTE,
+        "the Permanent-Token header is accepted on one fixed path only",
+    );
+    let Some((mut handler, target)) = prepared.filter(|_| !cx.has_errors()) else {
         return finish_with_errors(cx, item);
     };
 

@@ -186,3 +186,45 @@ pub(crate) fn first_dynamic_segment(uri: &str) -> Option<&str> {
         .split('/')
         .find(|segment| segment.contains('<'))
 }
+
+/// The common front of attributes that need the route's static path
+/// (`#[permanent_refresh]`, `#[expiring_link]`): the handler, placement, and the
+/// route's method and path with no dynamic segment. `why` ends the dynamic-segment
+/// error. Errors go to `cx`; `None` when the item cannot be used at all.
+pub(crate) fn static_route(
+    cx: &mut Ctxt,
+    item: TokenStream,
+    attribute: &str,
+    why: &str,
+) -> Option<(ItemFn, RouteTarget)> {
+    let handler = match parse_handler(item, attribute) {
+        Ok(handler) => handler,
+        Err(e) => {
+            cx.syn_error(e);
+            return None;
+        }
+    };
+    check_route_below(cx, &handler, attribute);
+    let target = route_target(&handler);
+    match &target {
+        Some(target) => {
+            let uri = target.uri.value();
+            if let Some(segment) = first_dynamic_segment(&uri) {
+                cx.error_spanned_by(
+                    &target.uri,
+                    format!(
+                        "`#[{attribute}]` routes cannot have dynamic path segments (`{segment}`): {why}"
+                    ),
+                );
+            }
+        }
+        None if !cx.has_errors() => cx.error_at(
+            Span::call_site(),
+            format!(
+                "`#[{attribute}]` cannot read the route attribute's path; write it as `#[post(\"/path\")]`"
+            ),
+        ),
+        None => {}
+    }
+    Some((handler, target?))
+}

@@ -203,6 +203,47 @@ pub struct LoginResponse {
     pub permanent_token: String,
 }
 
+/// Creates a device for `subject` (described from the request) and issues its first
+/// token pair: what a password login and a magic-login link both do.
+pub(crate) async fn start_session(
+    req: &Request<'_>,
+    rt: &JwtRuntime,
+    devices: &Store,
+    subject: &str,
+    claims: &serde_json::Value,
+) -> Result<LoginResponse, AuthError> {
+    let issuer = rt.issuer();
+    let now = issuer.clock().now();
+    let (device, permanent) = devices
+        .create_device(describe_device(req, subject), now)
+        .await
+        .map_err(|e| match e {
+            CreateDeviceError::CapReached => AuthError::device_limit(),
+            CreateDeviceError::Store(e) => AuthError::unavailable(e),
+        })?;
+    let grant = Grant {
+        subject,
+        device_id: Some(&device.id),
+        orig_iat: now,
+    };
+    let (access, refresh) = issuer
+        .pair(&grant, claims)
+        .map_err(AuthError::unavailable)?;
+    devices
+        .record_issued(&refresh.claims, &device.id, None)
+        .await
+        .map_err(AuthError::unavailable)?;
+    devices
+        .record_issued(&access.claims, &device.id, Some(&refresh.claims.jti))
+        .await
+        .map_err(AuthError::unavailable)?;
+    Ok(LoginResponse {
+        tokens: issuer.pair_body(&access, &refresh),
+        device_id: device.id,
+        permanent_token: permanent.expose().to_owned(),
+    })
+}
+
 /// The managed [`Store`], or a 503 when jwt-guard's fairing is missing.
 pub(crate) fn store(store: Option<&State<Store>>) -> Result<&Store, AuthError> {
     store
@@ -232,37 +273,10 @@ async fn obtain(
         .authenticate(req.0, &body.username, &body.password)
         .await
         .ok_or_else(AuthError::invalid_credentials)?;
-    let issuer = rt.issuer();
-    let now = issuer.clock().now();
-    let (device, permanent) = devices
-        .create_device(describe_device(req.0, &subject), now)
-        .await
-        .map_err(|e| match e {
-            CreateDeviceError::CapReached => AuthError::device_limit(),
-            CreateDeviceError::Store(e) => AuthError::unavailable(e),
-        })?;
-    let grant = Grant {
-        subject: &subject,
-        device_id: Some(&device.id),
-        orig_iat: now,
-    };
-    let (access, refresh) = issuer
-        .pair(&grant, &claims)
-        .map_err(AuthError::unavailable)?;
-    devices
-        .record_issued(&refresh.claims, &device.id, None)
-        .await
-        .map_err(AuthError::unavailable)?;
-    devices
-        .record_issued(&access.claims, &device.id, Some(&refresh.claims.jti))
-        .await
-        .map_err(AuthError::unavailable)?;
+    let login = start_session(req.0, rt, devices, &subject, &claims).await?;
+    let now = rt.issuer().clock().now();
     grants.0.record_login(req.0, &subject, now).await;
-    Ok(Json(LoginResponse {
-        tokens: issuer.pair_body(&access, &refresh),
-        device_id: device.id,
-        permanent_token: permanent.expose().to_owned(),
-    }))
+    Ok(Json(login))
 }
 
 #[post("/auth/token/refresh", data = "<body>")]

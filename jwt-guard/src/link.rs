@@ -14,12 +14,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::claims::{NoClaims, TokenKind};
 use crate::config::MAX_TOKEN_BYTES;
-use crate::device::describe_device;
-use crate::endpoints::{Grants, LoginResponse};
+use crate::endpoints::{start_session, Grants, LoginResponse};
 use crate::error::{AuthError, RecordedFailure};
-use crate::issuer::{random_id, Grant, Issuer};
+use crate::issuer::{random_id, Issuer};
 use crate::runtime::JwtRuntime;
-use crate::store::{CreateDeviceError, LinkDenial, LinkRecord, LinkUseRecord, Store, StoreError};
+use crate::store::{LinkDenial, LinkRecord, LinkUseRecord, Store, StoreError};
 use crate::verifier::VerifyError;
 
 /// The query parameter that carries a link token.
@@ -274,37 +273,12 @@ async fn link_login(
         .claims_for(req, subject)
         .await
         .ok_or_else(|| AuthError::invalid_link("this link's user does not exist"))?;
-    let issuer = rt.issuer();
-    let now = issuer.clock().now();
-    let (device, permanent) = store
-        .create_device(describe_device(req, subject), now)
-        .await
-        .map_err(|e| match e {
-            CreateDeviceError::CapReached => AuthError::device_limit(),
-            CreateDeviceError::Store(e) => AuthError::unavailable(e),
-        })?;
-    let grant = Grant {
-        subject,
-        device_id: Some(&device.id),
-        orig_iat: now,
-    };
-    let (access, refresh) = issuer
-        .pair(&grant, &claims)
-        .map_err(AuthError::unavailable)?;
-    store
-        .record_issued(&refresh.claims, &device.id, None)
-        .await
-        .map_err(AuthError::unavailable)?;
-    store
-        .record_issued(&access.claims, &device.id, Some(&refresh.claims.jti))
-        .await
-        .map_err(AuthError::unavailable)?;
-    grants.0.record_login(req, subject, now).await;
-    Ok(LoginResponse {
-        tokens: issuer.pair_body(&access, &refresh),
-        device_id: device.id,
-        permanent_token: permanent.expose().to_owned(),
-    })
+    let login = start_session(req, rt, store, subject, &claims).await?;
+    grants
+        .0
+        .record_login(req, subject, rt.issuer().clock().now())
+        .await;
+    Ok(login)
 }
 
 #[rocket::async_trait]
