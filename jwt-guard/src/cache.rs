@@ -48,7 +48,9 @@ impl Hasher for PassThrough {
     }
 }
 
-type Shard = HashMap<u64, Vec<Slot>, BuildHasherDefault<PassThrough>>;
+/// One slot per hash: a rare collision replaces the older token, which then just
+/// verifies again (no chains to allocate on the hot path).
+type Shard = HashMap<u64, Slot, BuildHasherDefault<PassThrough>>;
 
 pub(crate) struct VerifiedCache {
     shards: Box<[RwLock<Shard>]>,
@@ -84,9 +86,8 @@ impl VerifiedCache {
         let (hash, shard) = self.locate(token);
         let shard = shard.read().ok()?;
         shard
-            .get(&hash)?
-            .iter()
-            .find(|slot| &*slot.text == token)
+            .get(&hash)
+            .filter(|slot| &*slot.text == token)
             .map(|slot| slot.entry.clone())
     }
 
@@ -99,23 +100,20 @@ impl VerifiedCache {
             return;
         };
         if shard.len() >= self.per_shard {
-            shard.retain(|_, slots| {
-                slots.retain(|s| s.entry.exp > now);
-                !slots.is_empty()
-            });
+            shard.retain(|_, slot| slot.entry.exp > now);
             if shard.len() >= self.per_shard {
                 // Still full of live tokens: start this shard over rather than track
                 // recency on the hot path. A dropped entry only costs one re-verify.
                 shard.clear();
             }
         }
-        let slots = shard.entry(hash).or_default();
-        if !slots.iter().any(|s| &*s.text == token) {
-            slots.push(Slot {
+        shard.insert(
+            hash,
+            Slot {
                 text: token.into(),
                 entry,
-            });
-        }
+            },
+        );
     }
 
     /// Forgets every token.
@@ -131,11 +129,7 @@ impl VerifiedCache {
     pub(crate) fn len(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| {
-                s.read()
-                    .map(|s| s.values().map(Vec::len).sum())
-                    .unwrap_or(0)
-            })
+            .map(|s| s.read().map(|s| s.len()).unwrap_or(0))
             .sum()
     }
 }
@@ -169,9 +163,10 @@ mod tests {
         cache.insert(&format!("aaaa.{tail}"), entry(u64::MAX), 0);
         assert!(cache.get(&format!("aaaa.{tail}")).is_some());
         assert!(cache.get(&format!("bbbb.{tail}")).is_none());
+        // A colliding token replaces the older one, which is then a miss (re-verified).
         cache.insert(&format!("bbbb.{tail}"), entry(u64::MAX), 0);
         assert!(cache.get(&format!("bbbb.{tail}")).is_some());
-        assert!(cache.get(&format!("aaaa.{tail}")).is_some());
+        assert!(cache.get(&format!("aaaa.{tail}")).is_none());
     }
 
     #[test]

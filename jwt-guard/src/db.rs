@@ -30,11 +30,16 @@ impl JwtPool {
     }
 
     /// Connects to `url` (`sqlite://file.db`, `sqlite::memory:`, `postgres://…`).
-    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, sqlx::Error> {
+    pub async fn connect(
+        url: &str,
+        max_connections: u32,
+        connect_timeout: std::time::Duration,
+    ) -> Result<Self, sqlx::Error> {
         let (url, backend) = normalize_url(url)?;
         sqlx::any::install_default_drivers();
         let pool = sqlx::pool::PoolOptions::<sqlx::Any>::new()
             .max_connections(max_connections)
+            .acquire_timeout(connect_timeout)
             .connect(&url)
             .await?;
         Ok(Self { pool, backend })
@@ -77,6 +82,13 @@ struct PoolConfig {
     url: String,
     #[serde(default = "default_max_connections")]
     max_connections: u32,
+    /// Seconds to wait for a connection (rocket_db_pools' `connect_timeout`).
+    #[serde(default = "default_connect_timeout")]
+    connect_timeout: u64,
+}
+
+fn default_connect_timeout() -> u64 {
+    5
 }
 
 fn default_max_connections() -> u32 {
@@ -90,7 +102,8 @@ impl Pool for JwtPool {
 
     async fn init(figment: &Figment) -> Result<Self, Self::Error> {
         let config: PoolConfig = figment.extract()?;
-        JwtPool::connect(&config.url, config.max_connections)
+        let timeout = std::time::Duration::from_secs(config.connect_timeout);
+        JwtPool::connect(&config.url, config.max_connections, timeout)
             .await
             .map_err(rocket_db_pools::Error::Init)
     }

@@ -87,17 +87,24 @@ impl std::error::Error for VerifyError {}
 /// then the [`RevocationSet`].
 pub struct Verifier {
     keys: Arc<KeyRing>,
-    validations: HashMap<String, Validation>,
+    /// Per `kid`: the key and the validation rules bound to it.
+    by_kid: HashMap<String, Arc<KidEntry>>,
     leeway: u64,
     clock: Clock,
     cache: VerifiedCache,
     /// Header texts already accepted, and the `kid` each selects.
-    headers: RwLock<HashMap<Box<str>, Arc<str>>>,
+    headers: RwLock<Vec<(Box<str>, Arc<KidEntry>)>>,
     revocations: Arc<RevocationSet>,
 }
 
+/// A verification key with the rules that go with it.
+struct KidEntry {
+    key: jsonwebtoken::DecodingKey,
+    validation: Validation,
+}
+
 /// Most distinct accepted headers remembered (one per key and `typ` spelling).
-const MAX_KNOWN_HEADERS: usize = 64;
+const MAX_KNOWN_HEADERS: usize = 16;
 
 impl fmt::Debug for Verifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -116,9 +123,10 @@ impl Verifier {
         clock: Clock,
         revocations: Arc<RevocationSet>,
     ) -> Self {
-        let validations = keys
+        let by_kid = keys
             .kids()
-            .map(|(kid, algorithm)| {
+            .filter_map(|(kid, algorithm)| {
+                let key = keys.verification_key(Some(kid))?.key.clone();
                 let mut v = Validation::new(algorithm);
                 // Time checks are ours (one clock, one leeway, also on cache hits).
                 v.validate_exp = false;
@@ -138,16 +146,16 @@ impl Verifier {
                     None => v.validate_aud = false,
                 }
                 v.set_required_spec_claims(&required);
-                (kid.to_owned(), v)
+                Some((kid.to_owned(), Arc::new(KidEntry { key, validation: v })))
             })
             .collect();
         Self {
             keys,
-            validations,
+            by_kid,
             leeway: config.leeway.as_secs(),
             clock,
             cache: VerifiedCache::new(config.cache_capacity),
-            headers: RwLock::new(HashMap::new()),
+            headers: RwLock::new(Vec::new()),
             revocations,
         }
     }
@@ -232,12 +240,8 @@ impl Verifier {
         kind: TokenKind,
         audience: Option<&str>,
     ) -> Result<Token<C>, VerifyError> {
-        let kid = self.key_for_header(token)?;
-        let key = self
-            .keys
-            .verification_key(Some(&kid))
-            .ok_or(VerifyError::UnknownKey)?;
-        let base = self.validations.get(&*kid).ok_or(VerifyError::UnknownKey)?;
+        let entry = self.key_for_header(token)?;
+        let base = &entry.validation;
         let overridden;
         let validation = match audience {
             None => base,
@@ -250,12 +254,12 @@ impl Verifier {
                 &overridden
             }
         };
-        let data = match jsonwebtoken::decode::<Token<C>>(token, &key.key, validation) {
+        let data = match jsonwebtoken::decode::<Token<C>>(token, &entry.key, validation) {
             Ok(data) => data,
             Err(e) if matches!(e.kind(), ErrorKind::Json(_)) => {
                 // Claims of another shape: say so precisely when it is a genuine token
                 // of another kind (a refresh token lacks the app's claims).
-                let other = jsonwebtoken::decode::<Token<NoClaims>>(token, &key.key, validation);
+                let other = jsonwebtoken::decode::<Token<NoClaims>>(token, &entry.key, validation);
                 return Err(match other {
                     Ok(other) if other.claims.registered.typ != kind => {
                         VerifyError::WrongKind { expected: kind }
@@ -274,11 +278,11 @@ impl Verifier {
     /// Which key verifies a token with this header: the header's `kid`, checked for
     /// `crit` and for an algorithm matching the key. Tokens signed by one key share
     /// one header text, so accepted headers are remembered (a few dozen at most).
-    fn key_for_header(&self, token: &str) -> Result<Arc<str>, VerifyError> {
+    fn key_for_header(&self, token: &str) -> Result<Arc<KidEntry>, VerifyError> {
         let segment = token.split('.').next().unwrap_or_default();
         if let Ok(known) = self.headers.read() {
-            if let Some(kid) = known.get(segment) {
-                return Ok(kid.clone());
+            if let Some((_, entry)) = known.iter().find(|(text, _)| **text == *segment) {
+                return Ok(entry.clone());
             }
         }
         let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Malformed)?;
@@ -293,13 +297,13 @@ impl Verifier {
         if header.alg != key.algorithm {
             return Err(VerifyError::AlgorithmMismatch);
         }
-        let kid: Arc<str> = Arc::from(kid);
+        let entry = self.by_kid.get(kid).ok_or(VerifyError::UnknownKey)?.clone();
         if let Ok(mut known) = self.headers.write() {
-            if known.len() < MAX_KNOWN_HEADERS {
-                known.insert(segment.into(), kid.clone());
+            if known.len() < MAX_KNOWN_HEADERS && !known.iter().any(|(t, _)| **t == *segment) {
+                known.push((segment.into(), entry.clone()));
             }
         }
-        Ok(kid)
+        Ok(entry)
     }
 
     fn check_times(&self, exp: u64, nbf: Option<u64>, now: u64) -> Result<(), VerifyError> {

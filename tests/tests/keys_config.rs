@@ -248,3 +248,33 @@ fn showcase_defaults_do_not_override_given_configuration() {
     let jwt: Value = bare.extract_inner("jwt").unwrap_or(Value::Null);
     assert_eq!(jwt["secret"], showcase::DEV_SECRET);
 }
+
+#[rocket::async_test]
+async fn a_missing_or_unusable_database_stops_launch() {
+    let launch_with = |db: Option<&str>| {
+        let mut figment = rocket::Config::figment()
+            .merge(("log_level", "off"))
+            .merge(("jwt", json!({ "secret": TEST_SECRET })));
+        if let Some(url) = db {
+            figment = figment.merge(("databases.jwt_guard.url", url));
+        }
+        async move {
+            Client::tracked(showcase::app_without_defaults(figment))
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("{:?}", e.kind()))
+        }
+    };
+    assert!(launch_with(None).await.is_err(), "no database configured");
+    assert!(
+        launch_with(Some("mysql://localhost/x")).await.is_err(),
+        "unsupported URL"
+    );
+    assert!(
+        launch_with(Some("postgres://nobody@127.0.0.1:1/none"))
+            .await
+            .is_err(),
+        "unreachable server"
+    );
+    assert!(launch_with(Some(&temp_sqlite_url())).await.is_ok());
+}

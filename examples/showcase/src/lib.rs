@@ -48,6 +48,11 @@ pub fn app(figment: Figment, clock: Clock) -> Rocket<Build> {
         .mount("/", links::routes())
 }
 
+/// The showcase app on exactly `figment` (no development defaults added).
+pub fn app_without_defaults(figment: Figment) -> Rocket<Build> {
+    app(figment, Clock::system())
+}
+
 /// The showcase app with its default configuration.
 pub fn rocket() -> Rocket<Build> {
     app(figment(), Clock::system())
