@@ -21,12 +21,19 @@ pub enum Backend {
 pub struct JwtPool {
     pool: AnyPool,
     backend: Backend,
+    /// Kept for connections outside the pool (PostgreSQL `LISTEN`).
+    url: String,
 }
 
 impl JwtPool {
     /// The backend behind the pool.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The URL the pool connects to.
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// Connects to `url` (`sqlite://file.db`, `sqlite::memory:`, `postgres://…`).
@@ -42,7 +49,7 @@ impl JwtPool {
             .acquire_timeout(connect_timeout)
             .connect(&url)
             .await?;
-        Ok(Self { pool, backend })
+        Ok(Self { pool, backend, url })
     }
 }
 

@@ -280,7 +280,9 @@ fn route_confirm_page(req: &mut Request<'_>) {
     }
 }
 
-/// Keeps revocations current (and archives, if asked) until shutdown.
+/// Keeps revocations current (and archives, if asked) until shutdown: PostgreSQL
+/// announces each revocation (`LISTEN`/`NOTIFY`), and polling every `poll` is the
+/// fallback that bounds staleness on SQLite and across a lost notification.
 async fn background(
     store: Store,
     poll: Duration,
@@ -293,6 +295,14 @@ async fn background(
     // Rows written while a poll runs are read again by the next one.
     let overlap = poll.as_secs().saturating_mul(2).saturating_add(2);
     let mut since = store.clock().now().saturating_sub(overlap);
+    let mut listener = match store.listen().await {
+        Some(Ok(listener)) => Some(listener),
+        Some(Err(e)) => {
+            rocket::warn!("jwt-guard: cannot LISTEN for revocations, polling only: {e}");
+            None
+        }
+        None => None,
+    };
     loop {
         rocket::tokio::select! {
             _ = &mut shutdown => break,
@@ -303,11 +313,34 @@ async fn background(
                     Err(e) => rocket::warn!("jwt-guard: revocation poll failed: {e}"),
                 }
             }
+            notice = next_notice(&mut listener) => match notice {
+                Ok(Some(notice)) => store.apply_notice(&notice),
+                Ok(None) => {}
+                Err(e) => {
+                    // The listener reconnects by itself; a notice may have been lost
+                    // meanwhile, so read what the poll would have.
+                    rocket::warn!("jwt-guard: revocation listener: {e}");
+                    let _ = store.load_revocations(since).await;
+                }
+            },
             _ = archive_timer.tick(), if archive.is_some() => {
                 if let Err(e) = store.archive().await {
                     rocket::warn!("jwt-guard: archiver failed: {e}");
                 }
             }
         }
+    }
+}
+
+/// The next announced revocation; pends forever without a listener.
+async fn next_notice(
+    listener: &mut Option<sqlx::postgres::PgListener>,
+) -> Result<Option<crate::store::RevocationNotice>, sqlx::Error> {
+    match listener {
+        Some(listener) => {
+            let notification = listener.recv().await?;
+            Ok(serde_json::from_str(notification.payload()).ok())
+        }
+        None => std::future::pending().await,
     }
 }

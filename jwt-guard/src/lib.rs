@@ -58,8 +58,9 @@ pub use runtime::JwtRuntime;
 pub use secret::{PermanentToken, TokenDigest, PERMANENT_TOKEN_PREFIX};
 pub use store::{
     ArchiveReport, AuditEvent, AuditRecord, CapPolicy, CreateDeviceError, DeviceRecord,
-    LinkConsumed, LinkDenial, LinkRecord, LinkUseRecord, NewDevice, PermanentLookup, RotateError,
-    Store, StoreError, StoreSettings, TokenNode, DEVICE_NAME_MAX,
+    LinkConsumed, LinkDenial, LinkRecord, LinkUseRecord, NewDevice, PermanentLookup,
+    RevocationNotice, RotateError, Store, StoreError, StoreSettings, TokenNode, DEVICE_NAME_MAX,
+    REVOCATION_CHANNEL,
 };
 pub use verifier::{Verifier, VerifyError};
 

@@ -304,3 +304,36 @@ async fn a_new_instance_starts_with_the_revocations_in_force(db: DbKind) {
     assert_eq!(c.get_with_token("/me", &second).await.status(), Status::Ok);
     a.finish().await;
 }
+
+/// On PostgreSQL a revocation is announced (`NOTIFY`) and reaches another instance
+/// long before its next poll.
+#[rocket::async_test]
+async fn postgres_announces_revocations_before_the_poll() {
+    let slow_poll = json!({ "secret": TEST_SECRET, "revocation_poll": "60s" });
+    let Some(a) = TestApp::on(DbKind::Postgres, slow_poll.clone()).await else {
+        return;
+    };
+    let b = TestApp::start_on(&a.database_url, slow_poll, Clock::offset()).await;
+    let access = s(&a.login("alice").await["access"]);
+    assert_eq!(b.get_with_token("/me", &access).await.status(), Status::Ok);
+    // Let B's listener settle after launch.
+    rocket::tokio::time::sleep(Duration::from_millis(300)).await;
+    a.send_with_token(Method::Post, "/auth/logout", &access)
+        .await;
+    let revoked_at = Instant::now();
+    loop {
+        if b.get_with_token("/me", &access).await.status() == Status::Unauthorized {
+            break;
+        }
+        assert!(
+            revoked_at.elapsed() < Duration::from_secs(5),
+            "no announcement reached instance B within 5 s (its poll is 60 s)"
+        );
+        rocket::tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    println!(
+        "revocation staleness with LISTEN/NOTIFY: {:?}",
+        revoked_at.elapsed()
+    );
+    a.finish().await;
+}

@@ -21,6 +21,7 @@ pub use devices::{
     CapPolicy, CreateDeviceError, DeviceRecord, NewDevice, PermanentLookup, DEVICE_NAME_MAX,
 };
 pub use links::{LinkConsumed, LinkDenial, LinkRecord, LinkUseRecord};
+pub use revocations::{RevocationNotice, REVOCATION_CHANNEL};
 pub use tokens::{RotateError, TokenNode};
 
 use crate::clock::Clock;
@@ -71,6 +72,7 @@ pub struct StoreSettings {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    url: String,
     clock: Clock,
     settings: StoreSettings,
     revocations: Arc<RevocationSet>,
@@ -134,6 +136,7 @@ impl Store {
         Self {
             pool: (**pool).clone(),
             backend: pool.backend(),
+            url: pool.url().to_owned(),
             clock,
             settings,
             revocations,
@@ -145,6 +148,7 @@ impl Store {
         Store {
             pool: self.pool.clone(),
             backend: self.backend,
+            url: self.url.clone(),
             clock: self.clock.clone(),
             settings: self.settings.clone(),
             revocations: self.revocations.clone(),

@@ -1,9 +1,27 @@
 //! Revocation rows: written with every revocation, loaded at launch, and polled so
 //! that every instance sharing the database enforces them within a bound.
 
+use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use super::{secs, ts, Store, StoreError};
+use crate::db::Backend;
+
+/// The PostgreSQL channel revocations are announced on.
+pub const REVOCATION_CHANNEL: &str = "jwt_guard_revocations";
+
+/// One revocation as announced to other instances (`NOTIFY` payload).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevocationNotice {
+    /// `jti`, `device` or `subject`.
+    pub kind: String,
+    /// The token id, device id or subject.
+    pub value: String,
+    /// For `subject`: tokens issued before this are revoked.
+    pub not_before: u64,
+    /// When everything it revokes has expired anyway.
+    pub until: u64,
+}
 
 impl Store {
     pub(crate) async fn insert_revocation_in(
@@ -32,7 +50,50 @@ impl Store {
         .bind(ts(now))
         .execute(&mut **tx)
         .await?;
+        if self.backend == Backend::Postgres {
+            // Delivered at commit to every instance listening: no wait for a poll.
+            let notice = RevocationNotice {
+                kind: kind.to_owned(),
+                value: value.to_owned(),
+                not_before,
+                until,
+            };
+            let payload = serde_json::to_string(&notice).unwrap_or_default();
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(REVOCATION_CHANNEL)
+                .bind(payload)
+                .execute(&mut **tx)
+                .await?;
+        }
         Ok(())
+    }
+
+    /// Applies an announced revocation to the in-memory set.
+    pub fn apply_notice(&self, notice: &RevocationNotice) {
+        match notice.kind.as_str() {
+            "jti" => self.revocations.revoke_token(&notice.value, notice.until),
+            "device" => self.revocations.revoke_device(&notice.value, notice.until),
+            "subject" => self
+                .revocations
+                .revoke_subject_before(&notice.value, notice.not_before),
+            _ => {}
+        }
+    }
+
+    /// A `LISTEN` connection on [`REVOCATION_CHANNEL`] (PostgreSQL only).
+    pub async fn listen(&self) -> Option<Result<sqlx::postgres::PgListener, StoreError>> {
+        if self.backend != Backend::Postgres {
+            return None;
+        }
+        Some(
+            async {
+                let mut listener = sqlx::postgres::PgListener::connect(&self.url).await?;
+                listener.listen(REVOCATION_CHANNEL).await?;
+                Ok(listener)
+            }
+            .await
+            .map_err(StoreError),
+        )
     }
 
     /// Revokes every token of `subject` issued before now (tokens carry whole
