@@ -9,6 +9,11 @@ jwt-guard showcase — try it:
   curl -i localhost:8000/admin/stats -H "Authorization: Bearer $TOKEN"   # 403 (alice is no admin)
   curl -i localhost:8000/reports -H "Authorization: Bearer $TOKEN"       # 200 (scope reports:read)
   curl -i localhost:8000/me                                              # 401 with WWW-Authenticate
+  curl -s localhost:8000/auth/devices -H "Authorization: Bearer $TOKEN"  # this login is a device
+  curl -s -X POST localhost:8000/links/unsubscribe -H "Authorization: Bearer $TOKEN"
+      # → {"url": …}: open it once (200), twice (410 Gone)
+  curl -s -X POST localhost:8000/auth/logout -H "Authorization: Bearer $TOKEN"
+  curl -i localhost:8000/me -H "Authorization: Bearer $TOKEN"            # 401 at once
 
 Users: alice, bob (role user), admin (role admin); passwords <name>-password.
 "#;
