@@ -29,6 +29,12 @@ pub fn permanent_refresh(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// Declares a route reachable through expiring links (`?token=…`): one-time or
 /// N-use, bound to a recipient and to this route. Place it above the route
 /// attribute; the route's path must be static.
+///
+/// Options: a target name first (default: the handler's name), `max_uses = N` or
+/// `max_uses = unlimited` (default 1), `ttl = "7d"` (default `1d`), `login` (using
+/// the link logs the recipient in), `confirm` (scanner-safe: the route must be a POST;
+/// a GET of the same path with `?token=` is answered by jwt-guard's confirmation page,
+/// which shadows any GET route the app has on that path).
 #[proc_macro_attribute]
 pub fn expiring_link(attr: TokenStream, item: TokenStream) -> TokenStream {
     expiring_link::expand(attr.into(), item.into()).into()
