@@ -1,25 +1,30 @@
-//! Expiring links at request time: the guard `#[expiring_link]` injects, what a
-//! handler receives ([`LinkUse`]), minting ([`Links`]), the scanner-safe
-//! confirmation page, and the log of every attempt.
+//! Expiring links at request time: the guard `#[expiring_link]` injects and what a
+//! handler receives ([`LinkUse`]). Minting is in `mint`, the scanner-safe
+//! confirmation page in `confirm`, the log of every attempt in `log`.
+
+mod confirm;
+mod log;
+mod mint;
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock, RwLock};
 
-use rocket::http::{ContentType, Header, Method, Status};
+use rocket::http::Method;
 use rocket::request::{FromRequest, Outcome, Request};
-use rocket::response::{self, Responder, Response};
-use rocket::{get, Ignite, Rocket, Sentinel};
-use serde::{Deserialize, Serialize};
+use rocket::{Ignite, Rocket, Sentinel};
 
 use crate::claims::{NoClaims, TokenKind};
 use crate::config::MAX_TOKEN_BYTES;
 use crate::endpoints::{start_session, Grants, LoginResponse};
 use crate::error::{AuthError, RecordedFailure};
-use crate::issuer::{random_id, Issuer};
 use crate::runtime::JwtRuntime;
-use crate::store::{LinkDenial, LinkRecord, LinkUseRecord, Store, StoreError};
+use crate::store::{LinkDenial, Store};
 use crate::verifier::VerifyError;
+
+pub(crate) use confirm::{link_confirm, ConfirmTarget};
+pub(crate) use log::finish_link_response;
+pub use mint::{LinkError, Links, MintOptions, MintedLink};
 
 /// The query parameter that carries a link token.
 pub const LINK_TOKEN_PARAM: &str = "token";
@@ -101,7 +106,7 @@ pub(crate) struct LinkAttempt {
 pub(crate) struct RecordedAttempt(OnceLock<LinkAttempt>);
 
 impl RecordedAttempt {
-    fn record(req: &Request<'_>, attempt: LinkAttempt) {
+    pub(crate) fn record(req: &Request<'_>, attempt: LinkAttempt) {
         let _ = req.local_cache(RecordedAttempt::default).0.set(attempt);
     }
 
@@ -120,7 +125,7 @@ pub(crate) struct LinkRoutes {
 }
 
 impl LinkRoutes {
-    fn path_of(&self, target: &str) -> Option<String> {
+    pub(crate) fn path_of(&self, target: &str) -> Option<String> {
         self.by_target
             .read()
             .ok()?
@@ -140,7 +145,7 @@ impl LinkRoutes {
 }
 
 /// Cuts a claimed (unverified) link id down to something safe to log.
-fn claimed_link_id(token: &str) -> Option<String> {
+pub(crate) fn claimed_link_id(token: &str) -> Option<String> {
     let claims: serde_json::Value = jsonwebtoken::dangerous::insecure_decode_claims(token).ok()?;
     let jti = claims.get("jti")?.as_str()?;
     let ok = !jti.is_empty()
@@ -151,7 +156,7 @@ fn claimed_link_id(token: &str) -> Option<String> {
     ok.then(|| jti.to_owned())
 }
 
-fn denial_error(denial: LinkDenial) -> AuthError {
+pub(crate) fn denial_error(denial: LinkDenial) -> AuthError {
     match denial {
         LinkDenial::Expired => AuthError::link_gone("this link has expired"),
         LinkDenial::UsedUp => AuthError::link_gone("this link has already been used"),
@@ -164,7 +169,11 @@ fn denial_error(denial: LinkDenial) -> AuthError {
 }
 
 /// Checks a link token's signature and binding to `target` (not its row).
-fn verify_link(rt: &JwtRuntime, token: &str, target: &str) -> Result<String, LinkDenial> {
+pub(crate) fn verify_link(
+    rt: &JwtRuntime,
+    token: &str,
+    target: &str,
+) -> Result<String, LinkDenial> {
     if token.len() > MAX_TOKEN_BYTES {
         return Err(LinkDenial::Tampered);
     }
@@ -193,7 +202,7 @@ fn verify_link(rt: &JwtRuntime, token: &str, target: &str) -> Result<String, Lin
     }
 }
 
-fn link_token<'r>(req: &'r Request<'_>) -> Result<&'r str, LinkDenial> {
+pub(crate) fn link_token<'r>(req: &'r Request<'_>) -> Result<&'r str, LinkDenial> {
     match req.query_value::<&str>(LINK_TOKEN_PARAM) {
         None => Err(LinkDenial::Missing),
         Some(Err(_)) => Err(LinkDenial::Tampered),
@@ -371,297 +380,5 @@ impl<'r> FromRequest<'r> for LinkUse {
                 Outcome::Error((error.status(), error))
             }
         }
-    }
-}
-
-/// A freshly minted link.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct MintedLink {
-    /// The link's id (to revoke it or read its log).
-    pub id: String,
-    /// The full URL to send.
-    pub url: String,
-    /// When it expires.
-    pub expires_at: u64,
-    /// Uses allowed; `None` for unlimited until expiry.
-    pub max_uses: Option<u32>,
-}
-
-/// Why a link could not be minted.
-#[derive(Debug)]
-pub enum LinkError {
-    /// The target route is not mounted on this Rocket.
-    NotMounted(&'static str),
-    /// Signing or storing failed.
-    Server(String),
-}
-
-impl std::fmt::Display for LinkError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            LinkError::NotMounted(t) => write!(f, "link target `{t}` is not mounted"),
-            LinkError::Server(e) => write!(f, "cannot mint link: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for LinkError {}
-
-impl From<StoreError> for LinkError {
-    fn from(e: StoreError) -> Self {
-        LinkError::Server(e.to_string())
-    }
-}
-
-impl<'r> Responder<'r, 'static> for LinkError {
-    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
-        AuthError::unavailable(self).respond_to(req)
-    }
-}
-
-/// Per-link overrides of the route's defaults.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct MintOptions {
-    /// Lifetime in seconds instead of the route's `ttl`.
-    pub ttl: Option<u64>,
-    /// Uses instead of the route's `max_uses` (`Some(None)`: unlimited).
-    pub max_uses: Option<Option<u32>>,
-}
-
-/// Mints, revokes and inspects expiring links. Take it as `&State<Links>`.
-pub struct Links {
-    store: Store,
-    issuer: Issuer,
-    base_url: String,
-    routes: Arc<LinkRoutes>,
-}
-
-impl std::fmt::Debug for Links {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Links")
-            .field("base_url", &self.base_url)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Links {
-    pub(crate) fn new(
-        store: Store,
-        issuer: Issuer,
-        base_url: String,
-        routes: Arc<LinkRoutes>,
-    ) -> Self {
-        Self {
-            store,
-            issuer,
-            base_url: base_url.trim_end_matches('/').to_owned(),
-            routes,
-        }
-    }
-
-    /// Mints a link to route `T` for `subject` with the route's own `ttl` and
-    /// `max_uses`, and returns its full URL.
-    pub async fn mint<T: LinkTarget>(&self, subject: &str) -> Result<MintedLink, LinkError> {
-        self.mint_with::<T>(subject, MintOptions::default()).await
-    }
-
-    /// Mints a link to route `T` with overrides.
-    pub async fn mint_with<T: LinkTarget>(
-        &self,
-        subject: &str,
-        options: MintOptions,
-    ) -> Result<MintedLink, LinkError> {
-        let path = self
-            .routes
-            .path_of(T::TARGET)
-            .ok_or(LinkError::NotMounted(T::TARGET))?;
-        let ttl = options.ttl.unwrap_or(T::TTL_SECS);
-        let max_uses = options
-            .max_uses
-            .unwrap_or((T::MAX_USES > 0).then_some(T::MAX_USES))
-            .filter(|m| *m > 0);
-        let id = random_id();
-        let token = self
-            .issuer
-            .link(subject, T::TARGET, &id, ttl)
-            .map_err(|e| LinkError::Server(e.to_string()))?;
-        self.store
-            .create_link(&id, subject, T::TARGET, max_uses, token.claims.exp)
-            .await?;
-        Ok(MintedLink {
-            url: format!("{}{path}?{LINK_TOKEN_PARAM}={}", self.base_url, token.token),
-            id,
-            expires_at: token.claims.exp,
-            max_uses,
-        })
-    }
-
-    /// Revokes a link after it was sent; returns whether it was live.
-    pub async fn revoke(&self, link_id: &str) -> Result<bool, StoreError> {
-        self.store.revoke_link(link_id).await
-    }
-
-    /// Revokes every live link of `subject`; returns how many.
-    pub async fn revoke_all(&self, subject: &str) -> Result<u64, StoreError> {
-        self.store.revoke_links_of(subject).await
-    }
-
-    /// A link's row.
-    pub async fn get(&self, link_id: &str) -> Result<Option<LinkRecord>, StoreError> {
-        self.store.link(link_id).await
-    }
-
-    /// Every attempt to use a link, oldest first.
-    pub async fn uses(&self, link_id: &str) -> Result<Vec<LinkUseRecord>, StoreError> {
-        self.store.link_uses(link_id).await
-    }
-}
-
-/// The page a GET of a `confirm` link shows: the link is checked, not used.
-pub(crate) struct ConfirmPage {
-    status: Status,
-    html: String,
-}
-
-impl<'r> Responder<'r, 'static> for ConfirmPage {
-    fn respond_to(self, _req: &'r Request<'_>) -> response::Result<'static> {
-        Response::build()
-            .status(self.status)
-            .header(ContentType::HTML)
-            .header(Header::new("Referrer-Policy", "no-referrer"))
-            .header(Header::new("Cache-Control", "no-store"))
-            .sized_body(self.html.len(), std::io::Cursor::new(self.html))
-            .ok()
-    }
-}
-
-/// Where a confirm-mode GET was headed, stashed by the fairing before rewriting.
-pub(crate) struct ConfirmTarget(pub(crate) OnceLock<(&'static str, String)>);
-
-fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"robots\" content=\"noindex\"><title>{title}</title></head>\
-         <body><main><h1>{title}</h1>{body}</main></body></html>"
-    )
-}
-
-/// Percent-encodes everything but the token68 alphabet.
-fn encode_query(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
-#[get("/__jwt_guard/link-confirm")]
-pub(crate) async fn link_confirm(req: crate::endpoints::RequestRef<'_>) -> ConfirmPage {
-    let req = req.0;
-    let stashed = req
-        .local_cache(|| ConfirmTarget(OnceLock::new()))
-        .0
-        .get()
-        .cloned();
-    let Some((target, path)) = stashed else {
-        return ConfirmPage {
-            status: Status::NotFound,
-            html: page("Not found", "<p>There is nothing here.</p>"),
-        };
-    };
-    let outcome = match (
-        link_token(req),
-        JwtRuntime::from_request(req),
-        req.rocket().state::<Store>(),
-    ) {
-        (Ok(token), Some(rt), Some(store)) => match verify_link(rt, token, target) {
-            Ok(id) => match store.check_link(&id, target).await {
-                Ok(Ok(())) => Ok((token, id)),
-                Ok(Err(d)) => Err((d, Some(id))),
-                Err(_) => Err((LinkDenial::Tampered, Some(id))),
-            },
-            Err(d) => Err((d, claimed_link_id(token))),
-        },
-        (Err(d), _, _) => Err((d, None)),
-        _ => Err((LinkDenial::Tampered, None)),
-    };
-    match outcome {
-        Ok((token, id)) => {
-            RecordedAttempt::record(
-                req,
-                LinkAttempt {
-                    target,
-                    link_id: Some(id),
-                    outcome: "confirm_page",
-                    use_number: None,
-                },
-            );
-            let action = format!("{path}?{LINK_TOKEN_PARAM}={}", encode_query(token));
-            ConfirmPage {
-                status: Status::Ok,
-                html: page(
-                    "Please confirm",
-                    &format!(
-                        "<p>Press the button to continue. Nothing happens until you do.</p>\
-                         <form method=\"post\" action=\"{action}\"><button type=\"submit\">Confirm</button></form>"
-                    ),
-                ),
-            }
-        }
-        Err((denial, id)) => {
-            RecordedAttempt::record(
-                req,
-                LinkAttempt {
-                    target,
-                    link_id: id,
-                    outcome: denial.as_str(),
-                    use_number: None,
-                },
-            );
-            let error = denial_error(denial);
-            ConfirmPage {
-                status: error.status(),
-                html: page(
-                    "This link cannot be used",
-                    &format!("<p>{}.</p>", error.description()),
-                ),
-            }
-        }
-    }
-}
-
-/// After the response: link headers, and one log row per attempt.
-pub(crate) async fn finish_link_response(req: &Request<'_>, res: &mut Response<'_>) {
-    let Some(attempt) = RecordedAttempt::get(req) else {
-        return;
-    };
-    res.set_header(Header::new("Referrer-Policy", "no-referrer"));
-    res.set_header(Header::new("Cache-Control", "no-store"));
-    let Some(store) = req.rocket().state::<Store>() else {
-        return;
-    };
-    let ip = req.client_ip().map(|ip| ip.to_string());
-    let user_agent: Option<String> = req
-        .headers()
-        .get_one("User-Agent")
-        .map(|ua| ua.chars().filter(|c| !c.is_control()).take(512).collect());
-    if let Err(e) = store
-        .log_link_use(
-            attempt.link_id.as_deref(),
-            attempt.target,
-            ip.as_deref(),
-            user_agent.as_deref(),
-            res.status().code,
-            attempt.outcome,
-            attempt.use_number,
-        )
-        .await
-    {
-        rocket::warn!("jwt-guard: cannot log link use: {e}");
     }
 }

@@ -1,0 +1,134 @@
+//! The scanner-safe confirmation page of `confirm` links: a GET checks the link and
+//! shows a button; only the button's POST uses it.
+
+use std::sync::OnceLock;
+
+use rocket::get;
+use rocket::http::{ContentType, Header, Status};
+use rocket::request::Request;
+use rocket::response::{self, Responder, Response};
+
+use super::{
+    claimed_link_id, denial_error, link_token, verify_link, LinkAttempt, RecordedAttempt,
+    LINK_TOKEN_PARAM,
+};
+use crate::runtime::JwtRuntime;
+use crate::store::{LinkDenial, Store};
+
+/// The page a GET of a `confirm` link shows: the link is checked, not used.
+pub(crate) struct ConfirmPage {
+    status: Status,
+    html: String,
+}
+
+impl<'r> Responder<'r, 'static> for ConfirmPage {
+    fn respond_to(self, _req: &'r Request<'_>) -> response::Result<'static> {
+        Response::build()
+            .status(self.status)
+            .header(ContentType::HTML)
+            .header(Header::new("Referrer-Policy", "no-referrer"))
+            .header(Header::new("Cache-Control", "no-store"))
+            .sized_body(self.html.len(), std::io::Cursor::new(self.html))
+            .ok()
+    }
+}
+
+/// Where a confirm-mode GET was headed, stashed by the fairing before rewriting.
+pub(crate) struct ConfirmTarget(pub(crate) OnceLock<(&'static str, String)>);
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"robots\" content=\"noindex\"><title>{title}</title></head>\
+         <body><main><h1>{title}</h1>{body}</main></body></html>"
+    )
+}
+
+/// Percent-encodes everything but the token68 alphabet.
+fn encode_query(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[get("/__jwt_guard/link-confirm")]
+pub(crate) async fn link_confirm(req: crate::endpoints::RequestRef<'_>) -> ConfirmPage {
+    let req = req.0;
+    let stashed = req
+        .local_cache(|| ConfirmTarget(OnceLock::new()))
+        .0
+        .get()
+        .cloned();
+    let Some((target, path)) = stashed else {
+        return ConfirmPage {
+            status: Status::NotFound,
+            html: page("Not found", "<p>There is nothing here.</p>"),
+        };
+    };
+    let outcome = match (
+        link_token(req),
+        JwtRuntime::from_request(req),
+        req.rocket().state::<Store>(),
+    ) {
+        (Ok(token), Some(rt), Some(store)) => match verify_link(rt, token, target) {
+            Ok(id) => match store.check_link(&id, target).await {
+                Ok(Ok(())) => Ok((token, id)),
+                Ok(Err(d)) => Err((d, Some(id))),
+                Err(_) => Err((LinkDenial::Tampered, Some(id))),
+            },
+            Err(d) => Err((d, claimed_link_id(token))),
+        },
+        (Err(d), _, _) => Err((d, None)),
+        _ => Err((LinkDenial::Tampered, None)),
+    };
+    match outcome {
+        Ok((token, id)) => {
+            RecordedAttempt::record(
+                req,
+                LinkAttempt {
+                    target,
+                    link_id: Some(id),
+                    outcome: "confirm_page",
+                    use_number: None,
+                },
+            );
+            let action = format!("{path}?{LINK_TOKEN_PARAM}={}", encode_query(token));
+            ConfirmPage {
+                status: Status::Ok,
+                html: page(
+                    "Please confirm",
+                    &format!(
+                        "<p>Press the button to continue. Nothing happens until you do.</p>\
+                         <form method=\"post\" action=\"{action}\"><button type=\"submit\">Confirm</button></form>"
+                    ),
+                ),
+            }
+        }
+        Err((denial, id)) => {
+            RecordedAttempt::record(
+                req,
+                LinkAttempt {
+                    target,
+                    link_id: id,
+                    outcome: denial.as_str(),
+                    use_number: None,
+                },
+            );
+            let error = denial_error(denial);
+            ConfirmPage {
+                status: error.status(),
+                html: page(
+                    "This link cannot be used",
+                    &format!("<p>{}.</p>", error.description()),
+                ),
+            }
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! The log of every attempt to use a link, written once the response is known.
+
+use rocket::http::Header;
+use rocket::request::Request;
+use rocket::response::Response;
+
+use super::RecordedAttempt;
+use crate::store::Store;
+
+/// After the response: link headers, and one log row per attempt.
+pub(crate) async fn finish_link_response(req: &Request<'_>, res: &mut Response<'_>) {
+    let Some(attempt) = RecordedAttempt::get(req) else {
+        return;
+    };
+    res.set_header(Header::new("Referrer-Policy", "no-referrer"));
+    res.set_header(Header::new("Cache-Control", "no-store"));
+    let Some(store) = req.rocket().state::<Store>() else {
+        return;
+    };
+    let ip = req.client_ip().map(|ip| ip.to_string());
+    let user_agent: Option<String> = req
+        .headers()
+        .get_one("User-Agent")
+        .map(|ua| ua.chars().filter(|c| !c.is_control()).take(512).collect());
+    if let Err(e) = store
+        .log_link_use(
+            attempt.link_id.as_deref(),
+            attempt.target,
+            ip.as_deref(),
+            user_agent.as_deref(),
+            res.status().code,
+            attempt.outcome,
+            attempt.use_number,
+        )
+        .await
+    {
+        rocket::warn!("jwt-guard: cannot log link use: {e}");
+    }
+}

@@ -1,0 +1,155 @@
+//! Minting, revoking and inspecting links.
+
+use std::sync::Arc;
+
+use rocket::request::Request;
+use rocket::response::{self, Responder};
+use serde::{Deserialize, Serialize};
+
+use super::{LinkRoutes, LinkTarget, LINK_TOKEN_PARAM};
+use crate::error::AuthError;
+use crate::issuer::{random_id, Issuer};
+use crate::store::{LinkRecord, LinkUseRecord, Store, StoreError};
+
+/// A freshly minted link.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MintedLink {
+    /// The link's id (to revoke it or read its log).
+    pub id: String,
+    /// The full URL to send.
+    pub url: String,
+    /// When it expires.
+    pub expires_at: u64,
+    /// Uses allowed; `None` for unlimited until expiry.
+    pub max_uses: Option<u32>,
+}
+
+/// Why a link could not be minted.
+#[derive(Debug)]
+pub enum LinkError {
+    /// The target route is not mounted on this Rocket.
+    NotMounted(&'static str),
+    /// Signing or storing failed.
+    Server(String),
+}
+
+impl std::fmt::Display for LinkError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LinkError::NotMounted(t) => write!(f, "link target `{t}` is not mounted"),
+            LinkError::Server(e) => write!(f, "cannot mint link: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for LinkError {}
+
+impl From<StoreError> for LinkError {
+    fn from(e: StoreError) -> Self {
+        LinkError::Server(e.to_string())
+    }
+}
+
+impl<'r> Responder<'r, 'static> for LinkError {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        AuthError::unavailable(self).respond_to(req)
+    }
+}
+
+/// Per-link overrides of the route's defaults.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MintOptions {
+    /// Lifetime in seconds instead of the route's `ttl`.
+    pub ttl: Option<u64>,
+    /// Uses instead of the route's `max_uses` (`Some(None)`: unlimited).
+    pub max_uses: Option<Option<u32>>,
+}
+
+/// Mints, revokes and inspects expiring links. Take it as `&State<Links>`.
+pub struct Links {
+    store: Store,
+    issuer: Issuer,
+    base_url: String,
+    routes: Arc<LinkRoutes>,
+}
+
+impl std::fmt::Debug for Links {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Links")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Links {
+    pub(crate) fn new(
+        store: Store,
+        issuer: Issuer,
+        base_url: String,
+        routes: Arc<LinkRoutes>,
+    ) -> Self {
+        Self {
+            store,
+            issuer,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            routes,
+        }
+    }
+
+    /// Mints a link to route `T` for `subject` with the route's own `ttl` and
+    /// `max_uses`, and returns its full URL.
+    pub async fn mint<T: LinkTarget>(&self, subject: &str) -> Result<MintedLink, LinkError> {
+        self.mint_with::<T>(subject, MintOptions::default()).await
+    }
+
+    /// Mints a link to route `T` with overrides.
+    pub async fn mint_with<T: LinkTarget>(
+        &self,
+        subject: &str,
+        options: MintOptions,
+    ) -> Result<MintedLink, LinkError> {
+        let path = self
+            .routes
+            .path_of(T::TARGET)
+            .ok_or(LinkError::NotMounted(T::TARGET))?;
+        let ttl = options.ttl.unwrap_or(T::TTL_SECS);
+        let max_uses = options
+            .max_uses
+            .unwrap_or((T::MAX_USES > 0).then_some(T::MAX_USES))
+            .filter(|m| *m > 0);
+        let id = random_id();
+        let token = self
+            .issuer
+            .link(subject, T::TARGET, &id, ttl)
+            .map_err(|e| LinkError::Server(e.to_string()))?;
+        self.store
+            .create_link(&id, subject, T::TARGET, max_uses, token.claims.exp)
+            .await?;
+        Ok(MintedLink {
+            url: format!("{}{path}?{LINK_TOKEN_PARAM}={}", self.base_url, token.token),
+            id,
+            expires_at: token.claims.exp,
+            max_uses,
+        })
+    }
+
+    /// Revokes a link after it was sent; returns whether it was live.
+    pub async fn revoke(&self, link_id: &str) -> Result<bool, StoreError> {
+        self.store.revoke_link(link_id).await
+    }
+
+    /// Revokes every live link of `subject`; returns how many.
+    pub async fn revoke_all(&self, subject: &str) -> Result<u64, StoreError> {
+        self.store.revoke_links_of(subject).await
+    }
+
+    /// A link's row.
+    pub async fn get(&self, link_id: &str) -> Result<Option<LinkRecord>, StoreError> {
+        self.store.link(link_id).await
+    }
+
+    /// Every attempt to use a link, oldest first.
+    pub async fn uses(&self, link_id: &str) -> Result<Vec<LinkUseRecord>, StoreError> {
+        self.store.link_uses(link_id).await
+    }
+}
