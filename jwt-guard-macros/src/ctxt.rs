@@ -57,3 +57,12 @@ pub(crate) fn set_once<T>(
         *slot = Some(value);
     }
 }
+
+/// Reports an option `#[attribute]` does not know, listing the `expected` ones.
+pub(crate) fn unknown_option(cx: &mut Ctxt, path: &syn::Path, attribute: &str, expected: &str) {
+    let name = path.to_token_stream().to_string().replace(' ', "");
+    cx.error_spanned_by(
+        path,
+        format!("unknown `#[{attribute}]` option `{name}`; expected {expected}"),
+    );
+}

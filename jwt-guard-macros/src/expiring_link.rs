@@ -6,7 +6,7 @@ use syn::meta::ParseNestedMeta;
 use syn::parse::Parser;
 use syn::{Expr, ExprLit, Ident, Lit, LitInt, LitStr};
 
-use crate::ctxt::{set_once, Ctxt};
+use crate::ctxt::{set_once, unknown_option, Ctxt};
 use crate::duration::parse_duration_lit;
 use crate::route;
 
@@ -71,13 +71,7 @@ fn parse_option(cx: &mut Ctxt, args: &mut LinkArgs, meta: &ParseNestedMeta<'_>) 
             args.target = Some(ident.clone());
         }
     } else {
-        let name = quote::ToTokens::to_token_stream(path)
-            .to_string()
-            .replace(' ', "");
-        cx.error_spanned_by(
-            path,
-            format!("unknown `#[{ATTRIBUTE}]` option `{name}`; expected {OPTIONS}"),
-        );
+        unknown_option(cx, path, ATTRIBUTE, OPTIONS);
         if has_value {
             let _: Expr = meta.value()?.parse()?;
         }

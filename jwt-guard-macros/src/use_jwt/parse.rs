@@ -6,7 +6,7 @@ use syn::parse::Parser;
 use syn::{Expr, ExprLit, Lit, LitStr, Path, Type};
 
 use super::ATTRIBUTE;
-use crate::ctxt::{set_once, Ctxt};
+use crate::ctxt::{set_once, unknown_option, Ctxt};
 use crate::duration::parse_duration_lit;
 
 const CLAIMS: &str = "claims";
@@ -87,13 +87,7 @@ fn parse_option(
             Err(e) => cx.syn_error(e),
         }
     } else {
-        let name = quote::ToTokens::to_token_stream(path)
-            .to_string()
-            .replace(' ', "");
-        cx.error_spanned_by(
-            path,
-            format!("unknown `#[{ATTRIBUTE}]` option `{name}`; expected {OPTIONS}"),
-        );
+        unknown_option(cx, path, ATTRIBUTE, OPTIONS);
         skip_value(meta)?;
     }
     Ok(())
