@@ -12,7 +12,7 @@ use rocket::request::{FromRequest, Outcome, Request};
 use rocket::{get, Ignite, Rocket, Sentinel};
 
 use crate::claims::Claims;
-use crate::error::{AuthError, RecordedFailure};
+use crate::error::{fail, AuthError};
 use crate::issuer::{Grant, IssuedToken, Issuer};
 use crate::secret::PermanentToken;
 use crate::store::{DeviceRecord, NewDevice, Store, DEVICE_NAME_MAX};
@@ -156,11 +156,6 @@ async fn lookup_session(req: &Request<'_>) -> Result<DeviceSession, AuthError> {
         }
         Err(e) => Err(AuthError::unavailable(e.to_string())),
     }
-}
-
-fn fail<T>(req: &Request<'_>, error: AuthError) -> Outcome<T, AuthError> {
-    RecordedFailure::record(req, &error);
-    Outcome::Error((error.status(), error))
 }
 
 #[rocket::async_trait]

@@ -249,6 +249,15 @@ impl RecordedFailure {
     }
 }
 
+/// Fails a request guard with `error`, recording it for the response fairing.
+pub(crate) fn fail<T>(
+    req: &Request<'_>,
+    error: AuthError,
+) -> rocket::request::Outcome<T, AuthError> {
+    RecordedFailure::record(req, &error);
+    rocket::request::Outcome::Error((error.status(), error))
+}
+
 impl<'r> Responder<'r, 'static> for AuthError {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
         let realm = crate::runtime::JwtRuntime::from_request(req)

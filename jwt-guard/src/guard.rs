@@ -9,7 +9,7 @@ use rocket::{Ignite, Rocket, Sentinel};
 
 use crate::claims::{Claims, RegisteredClaims, StandardClaims, Token};
 use crate::config::MAX_TOKEN_BYTES;
-use crate::error::{AuthError, RecordedFailure};
+use crate::error::{fail, AuthError};
 use crate::policy::Policy;
 use crate::runtime::JwtRuntime;
 
@@ -81,11 +81,6 @@ fn verify_request<'r, C: Claims>(req: &'r Request<'_>) -> &'r Verification<C> {
         })
     })
     .0
-}
-
-fn fail<T>(req: &Request<'_>, error: AuthError) -> Outcome<T, AuthError> {
-    RecordedFailure::record(req, &error);
-    Outcome::Error((error.status(), error))
 }
 
 fn runtime_missing(rocket: &Rocket<Ignite>, guard: &str) -> bool {

@@ -99,6 +99,7 @@ pub struct Verifier {
 
 /// A verification key with the rules that go with it.
 struct KidEntry {
+    algorithm: jsonwebtoken::Algorithm,
     key: jsonwebtoken::DecodingKey,
     validation: Validation,
 }
@@ -146,7 +147,14 @@ impl Verifier {
                     None => v.validate_aud = false,
                 }
                 v.set_required_spec_claims(&required);
-                Some((kid.to_owned(), Arc::new(KidEntry { key, validation: v })))
+                Some((
+                    kid.to_owned(),
+                    Arc::new(KidEntry {
+                        algorithm,
+                        key,
+                        validation: v,
+                    }),
+                ))
             })
             .collect();
         Self {
@@ -290,14 +298,10 @@ impl Verifier {
             return Err(VerifyError::UnsupportedCritical);
         }
         let kid = header.kid.as_deref().unwrap_or(self.keys.signing_kid());
-        let key = self
-            .keys
-            .verification_key(Some(kid))
-            .ok_or(VerifyError::UnknownKey)?;
-        if header.alg != key.algorithm {
+        let entry = self.by_kid.get(kid).ok_or(VerifyError::UnknownKey)?.clone();
+        if header.alg != entry.algorithm {
             return Err(VerifyError::AlgorithmMismatch);
         }
-        let entry = self.by_kid.get(kid).ok_or(VerifyError::UnknownKey)?.clone();
         if let Ok(mut known) = self.headers.write() {
             if known.len() < MAX_KNOWN_HEADERS && !known.iter().any(|(t, _)| **t == *segment) {
                 known.push((segment.into(), entry.clone()));

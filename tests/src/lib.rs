@@ -230,24 +230,6 @@ impl TestApp {
         Self::with_jwt(json!({ "secret": TEST_SECRET })).await
     }
 
-    /// The showcase on `figment`.
-    pub async fn start(figment: Figment) -> TestApp {
-        let clock = Clock::offset();
-        let database_url: String = figment
-            .extract_inner("databases.jwt_guard.url")
-            .unwrap_or_default();
-        let rocket = showcase::app(figment, clock.clone());
-        let client = Client::tracked(rocket)
-            .await
-            .unwrap_or_else(|e| panic!("showcase failed to launch: {:?}", e.kind()));
-        TestApp {
-            client,
-            clock,
-            database_url,
-            pg: None,
-        }
-    }
-
     /// `method path` with `Authorization: Bearer token`.
     pub async fn send_with_token(
         &self,

@@ -17,7 +17,7 @@ use rocket::{Ignite, Rocket, Sentinel};
 use crate::claims::{NoClaims, TokenKind};
 use crate::config::MAX_TOKEN_BYTES;
 use crate::endpoints::{start_session, Grants, LoginResponse};
-use crate::error::{AuthError, RecordedFailure};
+use crate::error::{fail, AuthError};
 use crate::runtime::JwtRuntime;
 use crate::store::{LinkDenial, Store};
 use crate::verifier::VerifyError;
@@ -321,8 +321,7 @@ impl<'r, T: LinkTarget> FromRequest<'r> for LinkGuard<T> {
                         use_number: None,
                     },
                 );
-                RecordedFailure::record(req, &error);
-                Outcome::Error((error.status(), error))
+                fail(req, error)
             }
         }
     }
@@ -376,8 +375,7 @@ impl<'r> FromRequest<'r> for LinkUse {
             None => {
                 let error =
                     AuthError::invalid_link("this route is not an `#[expiring_link]` route");
-                RecordedFailure::record(req, &error);
-                Outcome::Error((error.status(), error))
+                fail(req, error)
             }
         }
     }

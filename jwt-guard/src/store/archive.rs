@@ -27,23 +27,22 @@ impl Store {
     pub async fn archive(&self) -> Result<ArchiveReport, StoreError> {
         let now = self.now();
         let cutoff = ts(now.saturating_sub(self.settings.archive_after));
+        let audit_cutoff = ts(now.saturating_sub(self.settings.audit_retention));
         let mut tx = self.pool.begin().await?;
-        let tokens = sqlx::query(
-            "DELETE FROM jwt_guard_tokens
-             WHERE expires_at < $1 OR (revoked_at IS NOT NULL AND revoked_at < $1)",
+        // Rows that died (expired or revoked) before the cutoff.
+        const DEAD: &str = "expires_at < $1 OR (revoked_at IS NOT NULL AND revoked_at < $1)";
+        let tokens = delete(
+            &mut tx,
+            &format!("DELETE FROM jwt_guard_tokens WHERE {DEAD}"),
+            cutoff,
         )
-        .bind(cutoff)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        let devices = sqlx::query(
-            "DELETE FROM jwt_guard_devices
-             WHERE expires_at < $1 OR (revoked_at IS NOT NULL AND revoked_at < $1)",
+        .await?;
+        let devices = delete(
+            &mut tx,
+            &format!("DELETE FROM jwt_guard_devices WHERE {DEAD}"),
+            cutoff,
         )
-        .bind(cutoff)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        .await?;
         // Tokens of removed devices go with them.
         let orphans = sqlx::query(
             "DELETE FROM jwt_guard_tokens
@@ -52,29 +51,30 @@ impl Store {
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        let revocations = sqlx::query("DELETE FROM jwt_guard_revocations WHERE until <= $1")
-            .bind(ts(now))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        let audit = sqlx::query("DELETE FROM jwt_guard_audit WHERE at < $1")
-            .bind(ts(now.saturating_sub(self.settings.audit_retention)))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        let links = sqlx::query(
-            "DELETE FROM jwt_guard_links
-             WHERE expires_at < $1 OR (revoked_at IS NOT NULL AND revoked_at < $1)",
+        let revocations = delete(
+            &mut tx,
+            "DELETE FROM jwt_guard_revocations WHERE until <= $1",
+            ts(now),
         )
-        .bind(cutoff)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        let link_uses = sqlx::query("DELETE FROM jwt_guard_link_uses WHERE at < $1")
-            .bind(ts(now.saturating_sub(self.settings.audit_retention)))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        .await?;
+        let audit = delete(
+            &mut tx,
+            "DELETE FROM jwt_guard_audit WHERE at < $1",
+            audit_cutoff,
+        )
+        .await?;
+        let links = delete(
+            &mut tx,
+            &format!("DELETE FROM jwt_guard_links WHERE {DEAD}"),
+            cutoff,
+        )
+        .await?;
+        let link_uses = delete(
+            &mut tx,
+            "DELETE FROM jwt_guard_link_uses WHERE at < $1",
+            audit_cutoff,
+        )
+        .await?;
         tx.commit().await?;
         self.revocations.prune(now, self.settings.max_token_ttl);
         Ok(ArchiveReport {
@@ -86,4 +86,17 @@ impl Store {
             link_uses,
         })
     }
+}
+
+/// Runs a `DELETE` whose only parameter is a time; returns how many rows went.
+async fn delete(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    sql: &str,
+    time: i64,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(sql)
+        .bind(time)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected())
 }

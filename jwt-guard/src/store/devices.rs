@@ -255,25 +255,31 @@ impl Store {
         mut device: DeviceRecord,
         now: u64,
     ) -> Result<DeviceRecord, StoreError> {
-        let accuracy = self.settings.permanent_accuracy;
-        if now.saturating_sub(device.last_used) < accuracy {
+        if now.saturating_sub(device.last_used) < self.settings.permanent_accuracy {
             return Ok(device);
         }
-        let expires_at = now.saturating_add(self.settings.permanent_ttl);
-        // Conditional: of several concurrent requests only one writes.
+        self.slide_expiry(&device.id, now).await?;
+        device.last_used = now;
+        device.expires_at = now.saturating_add(self.settings.permanent_ttl);
+        Ok(device)
+    }
+
+    /// Moves a device's `last_used` to `now` and its expiry a window later, unless
+    /// it was written within the accuracy window: conditional, so of several
+    /// concurrent requests only one writes.
+    pub(crate) async fn slide_expiry(&self, device_id: &str, now: u64) -> Result<(), StoreError> {
+        let accuracy = self.settings.permanent_accuracy;
         sqlx::query(
             "UPDATE jwt_guard_devices SET last_used = $1, expires_at = $2
              WHERE id = $3 AND last_used <= $4 AND revoked_at IS NULL",
         )
         .bind(ts(now))
-        .bind(ts(expires_at))
-        .bind(&device.id)
+        .bind(ts(now.saturating_add(self.settings.permanent_ttl)))
+        .bind(device_id)
         .bind(ts(now.saturating_sub(accuracy)))
         .execute(&self.pool)
         .await?;
-        device.last_used = now;
-        device.expires_at = expires_at;
-        Ok(device)
+        Ok(())
     }
 
     /// A device by id, if it is active.

@@ -53,8 +53,24 @@ impl From<StoreError> for RotateError {
     }
 }
 
-fn kind_str(kind: TokenKind) -> &'static str {
-    kind.as_str()
+/// The one `INSERT` of the token registry, for the pool or a transaction.
+fn insert_token<'q>(
+    claims: &'q RegisteredClaims,
+    device_id: &'q str,
+    parent: Option<&'q str>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    sqlx::query(
+        "INSERT INTO jwt_guard_tokens
+         (jti, device_id, parent_jti, kind, subject, issued_at, expires_at)
+         VALUES ($1, $2, NULLIF($3, ''), $4, $5, $6, $7)",
+    )
+    .bind(&claims.jti)
+    .bind(device_id)
+    .bind(nullable(parent))
+    .bind(claims.typ.as_str())
+    .bind(&claims.sub)
+    .bind(ts(claims.iat))
+    .bind(ts(claims.exp))
 }
 
 impl Store {
@@ -66,20 +82,9 @@ impl Store {
         device_id: &str,
         parent: Option<&str>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO jwt_guard_tokens
-             (jti, device_id, parent_jti, kind, subject, issued_at, expires_at)
-             VALUES ($1, $2, NULLIF($3, ''), $4, $5, $6, $7)",
-        )
-        .bind(&claims.jti)
-        .bind(device_id)
-        .bind(nullable(parent))
-        .bind(kind_str(claims.typ))
-        .bind(&claims.sub)
-        .bind(ts(claims.iat))
-        .bind(ts(claims.exp))
-        .execute(&self.pool)
-        .await?;
+        insert_token(claims, device_id, parent)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -90,20 +95,9 @@ impl Store {
         device_id: &str,
         parent: &str,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO jwt_guard_tokens
-             (jti, device_id, parent_jti, kind, subject, issued_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&claims.jti)
-        .bind(device_id)
-        .bind(parent)
-        .bind(kind_str(claims.typ))
-        .bind(&claims.sub)
-        .bind(ts(claims.iat))
-        .bind(ts(claims.exp))
-        .execute(&mut **tx)
-        .await?;
+        insert_token(claims, device_id, Some(parent))
+            .execute(&mut **tx)
+            .await?;
         Ok(())
     }
 
@@ -150,9 +144,7 @@ impl Store {
         self.insert_token_in(&mut tx, access, device_id, &refresh.jti)
             .await?;
         tx.commit().await?;
-        if let Some(device) = self.device(device_id).await? {
-            self.touch_device(device, now).await?;
-        }
+        self.slide_expiry(device_id, now).await?;
         Ok(())
     }
 
