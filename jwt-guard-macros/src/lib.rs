@@ -5,6 +5,8 @@ mod claims;
 mod ctxt;
 mod duration;
 mod expiring_link;
+mod exports;
+mod names;
 mod permanent_refresh;
 mod route;
 mod use_jwt;

@@ -4,6 +4,8 @@ use proc_macro2::{Span, TokenStream};
 use quote::quote;
 
 use crate::ctxt::Ctxt;
+use crate::exports;
+use crate::names::{hidden_local, hidden_name, unraw};
 use crate::route;
 
 const ATTRIBUTE: &str = "permanent_refresh";
@@ -23,14 +25,13 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         return finish_with_errors(cx, item);
     };
 
-    let marker = route::hidden_name("permanent", &handler);
+    let marker = hidden_name("permanent", &handler);
     let vis = handler.vis.clone();
-    let name = handler.sig.ident.to_string();
-    let name = name.strip_prefix("r#").unwrap_or(&name).to_owned();
+    let name = unraw(&handler.sig.ident);
     let method = &target.method;
     let path = route::uri_path(&target.uri.value()).to_owned();
-    let p = quote!(::jwt_guard::__private);
-    let guard = syn::Ident::new("__jwt_guard_permanent", Span::call_site());
+    let p = exports::private(Span::call_site());
+    let guard = hidden_local("permanent");
     route::inject_guard(&mut handler, &guard, quote!(#p::PermanentRefresh<#marker>));
 
     quote! {

@@ -61,13 +61,7 @@ fn item_head(item: &Item) -> TokenStream {
 /// Whether a Rocket route attribute is still below ours: attributes expand top to
 /// bottom, so if the route attribute was above ours it has already run and gone.
 pub(crate) fn check_route_below(cx: &mut Ctxt, handler: &ItemFn, attribute: &str) {
-    let has_route = handler.attrs.iter().any(|a| {
-        a.path()
-            .segments
-            .last()
-            .is_some_and(|s| ROUTE_ATTRIBUTES.contains(&s.ident.to_string().as_str()))
-    });
-    if !has_route {
+    if route_attribute(handler).is_none() {
         cx.error_at(
             Span::call_site(),
             format!(
@@ -83,16 +77,6 @@ pub(crate) fn check_route_below(cx: &mut Ctxt, handler: &ItemFn, attribute: &str
 pub(crate) fn inject_guard(handler: &mut ItemFn, name: &syn::Ident, ty: TokenStream) {
     let arg: FnArg = syn::parse_quote!(#name: #ty);
     handler.sig.inputs.insert(0, arg);
-}
-
-/// `#[doc(hidden)]` policy-type name for a handler.
-pub(crate) fn hidden_name(prefix: &str, handler: &ItemFn) -> syn::Ident {
-    let name = handler.sig.ident.to_string();
-    let name = name.strip_prefix("r#").unwrap_or(&name);
-    syn::Ident::new(
-        &format!("__jwt_guard_{prefix}_{name}"),
-        handler.sig.ident.span(),
-    )
 }
 
 /// On error: the errors beside the untouched item, so `routes![]` still finds it.
@@ -122,16 +106,27 @@ fn method_variant(name: &str, span: Span) -> Option<syn::Ident> {
     Some(syn::Ident::new(variant, span))
 }
 
-/// Reads the route attribute below ours: `#[post("/path", …)]` or
-/// `#[route(POST, uri = "/path")]`.
-pub(crate) fn route_target(handler: &ItemFn) -> Option<RouteTarget> {
-    let attr = handler.attrs.iter().find(|a| {
+/// The route attribute below ours, if any.
+fn route_attribute(handler: &ItemFn) -> Option<&syn::Attribute> {
+    handler.attrs.iter().find(|a| {
         a.path()
             .segments
             .last()
             .is_some_and(|s| ROUTE_ATTRIBUTES.contains(&s.ident.to_string().as_str()))
-    })?;
-    let name = attr.path().segments.last()?.ident.to_string();
+    })
+}
+
+/// Reads the route attribute below ours: `#[post("/path", …)]` or
+/// `#[route(POST, uri = "/path")]`. `Ok(None)` without a route attribute; an error
+/// spanned on the part of the attribute that cannot be read.
+pub(crate) fn route_target(handler: &ItemFn) -> syn::Result<Option<RouteTarget>> {
+    let Some(attr) = route_attribute(handler) else {
+        return Ok(None);
+    };
+    let Some(last) = attr.path().segments.last() else {
+        return Ok(None);
+    };
+    let name = last.ident.to_string();
     if name == "route" {
         attr.parse_args_with(|input: syn::parse::ParseStream<'_>| {
             let method: syn::Ident = input.parse()?;
@@ -149,29 +144,40 @@ pub(crate) fn route_target(handler: &ItemFn) -> Option<RouteTarget> {
                 let _: syn::Token![=] = input.parse()?;
                 let value: syn::Expr = input.parse()?;
                 if key == "uri" {
-                    if let syn::Expr::Lit(syn::ExprLit {
-                        lit: syn::Lit::Str(s),
-                        ..
-                    }) = value
-                    {
-                        uri = Some(s);
+                    match value {
+                        syn::Expr::Lit(syn::ExprLit {
+                            lit: syn::Lit::Str(s),
+                            ..
+                        }) => uri = Some(s),
+                        other => {
+                            return Err(syn::Error::new_spanned(
+                                other,
+                                "write the route's `uri` as a string literal",
+                            ))
+                        }
                     }
                 }
             }
-            let method = method_variant(&method.to_string(), method.span())
-                .ok_or_else(|| syn::Error::new(method.span(), "unknown method"))?;
-            let uri = uri.ok_or_else(|| syn::Error::new(Span::call_site(), "no uri"))?;
-            Ok(RouteTarget { method, uri })
+            let method = method_variant(&method.to_string(), method.span()).ok_or_else(|| {
+                syn::Error::new(
+                    method.span(),
+                    "unknown HTTP method; expected GET, PUT, POST, DELETE, PATCH, HEAD or OPTIONS",
+                )
+            })?;
+            let uri = uri.ok_or_else(|| {
+                syn::Error::new_spanned(attr, "the route attribute names no `uri`")
+            })?;
+            Ok(Some(RouteTarget { method, uri }))
         })
-        .ok()
     } else {
-        let method = method_variant(&name, attr.path().segments.last()?.ident.span())?;
+        let Some(method) = method_variant(&name, last.ident.span()) else {
+            return Ok(None);
+        };
         attr.parse_args_with(|input: syn::parse::ParseStream<'_>| {
             let uri: syn::LitStr = input.parse()?;
             let _rest: TokenStream = input.parse()?;
-            Ok(RouteTarget { method, uri })
+            Ok(Some(RouteTarget { method, uri }))
         })
-        .ok()
     }
 }
 
@@ -205,7 +211,13 @@ pub(crate) fn static_route(
         }
     };
     check_route_below(cx, &handler, attribute);
-    let target = route_target(&handler);
+    let target = match route_target(&handler) {
+        Ok(target) => target,
+        Err(e) => {
+            cx.syn_error(e);
+            return None;
+        }
+    };
     match &target {
         Some(target) => {
             let uri = target.uri.value();

@@ -154,6 +154,13 @@ pub struct NoClaims {}
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NoRole {}
 
+/// Lets `role = "name"` compile against claims without roles (it never matches).
+impl AsRef<str> for NoRole {
+    fn as_ref(&self) -> &str {
+        match *self {}
+    }
+}
+
 impl Claims for NoClaims {
     type Role = NoRole;
 

@@ -1,10 +1,10 @@
-//! The `jwt` table of Rocket's configuration.
+//! The `jwt` table of Rocket's configuration, and the durations it is written in.
 
 use jsonwebtoken::Algorithm;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use crate::duration::HumanDuration;
-use crate::store::{CapPolicy, StoreSettings};
+pub use crate::duration::{parse_duration, DurationError, HumanDuration};
+use crate::secret::SecretText;
 
 /// Largest token, in bytes, that jwt-guard will look at. Longer ones are refused
 /// before any base64 or JSON parsing happens.
@@ -22,6 +22,7 @@ pub const MAX_LEEWAY_SECS: u64 = 60;
 /// with `-----BEGIN`) or the path of a PEM file.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct JwtConfig {
     /// Signing algorithm: `HS256/384/512`, `RS256/384/512`, `PS256/384/512`,
     /// `ES256/384` or `EdDSA`. Default `HS256`.
@@ -29,10 +30,10 @@ pub struct JwtConfig {
     pub algorithm: Algorithm,
     /// HMAC secret (HS* only); at least as long as the hash (32/48/64 bytes).
     #[serde(default)]
-    pub secret: Option<String>,
+    pub secret: Option<SecretText>,
     /// PEM private key, inline or a path (RS*, PS*, ES*, EdDSA).
     #[serde(default)]
-    pub private_key: Option<String>,
+    pub private_key: Option<SecretText>,
     /// Key id written into every token's header. Default: derived from the key
     /// (the RFC 7638 thumbprint for public keys, a digest for a secret).
     #[serde(default)]
@@ -106,6 +107,60 @@ pub struct JwtConfig {
     pub cache_capacity: usize,
 }
 
+/// What happens when a subject already has `max_devices` active devices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CapPolicy {
+    /// Refuse the new login.
+    #[default]
+    Reject,
+    /// Log out the least recently used device.
+    EvictOldest,
+}
+
+/// A setting of the `jwt` table that cannot be used. Reported at launch.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The `jwt` table is missing or does not have the expected shape.
+    #[error(
+        "invalid or missing `jwt` configuration: {0}; set e.g. `[default.jwt] secret = \"…\"` \
+         in Rocket.toml or ROCKET_JWT='{{secret=\"…\"}}'"
+    )]
+    Unreadable(#[source] Box<rocket::figment::Error>),
+    /// A duration is longer than jwt-guard allows.
+    #[error("jwt.{setting} is {value}; at most {max}s is allowed")]
+    TooLong {
+        /// The setting.
+        setting: &'static str,
+        /// The configured value.
+        value: HumanDuration,
+        /// The most allowed, in seconds.
+        max: u64,
+    },
+    /// A duration that must be positive is zero.
+    #[error("jwt.{setting} must be at least {min}")]
+    TooShort {
+        /// The setting.
+        setting: &'static str,
+        /// The least allowed.
+        min: &'static str,
+    },
+    /// `max_devices = 0`.
+    #[error("jwt.max_devices must be at least 1 (or unset for no cap)")]
+    NoDevicesAllowed,
+    /// `link_base_url` is not an http(s) URL without query or fragment.
+    #[error("jwt.link_base_url `{0}` must be an http(s) URL without query or fragment")]
+    LinkBaseUrl(String),
+    /// `header_prefixes` is empty.
+    #[error("jwt.header_prefixes must name at least one scheme, e.g. `Bearer`")]
+    NoHeaderPrefix,
+    /// An entry of `header_prefixes` is not an auth scheme.
+    #[error("jwt.header_prefixes contains `{0}`, which is not a valid auth scheme")]
+    HeaderPrefix(String),
+}
+
 /// One extra verification key.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -116,7 +171,7 @@ pub struct VerificationKeyConfig {
     pub algorithm: Algorithm,
     /// HMAC secret, for HS* keys.
     #[serde(default)]
-    pub secret: Option<String>,
+    pub secret: Option<SecretText>,
     /// PEM public key (inline or a path), for asymmetric keys.
     #[serde(default)]
     pub public_key: Option<String>,
@@ -164,7 +219,7 @@ impl JwtConfig {
     pub fn hmac(secret: impl Into<String>) -> Self {
         Self {
             algorithm: default_algorithm(),
-            secret: Some(secret.into()),
+            secret: Some(SecretText::new(secret)),
             private_key: None,
             kid: None,
             verification_keys: Vec::new(),
@@ -196,82 +251,144 @@ impl JwtConfig {
         Self {
             algorithm,
             secret: None,
-            private_key: Some(private_key.into()),
+            private_key: Some(SecretText::new(private_key)),
             ..Self::hmac(String::new())
         }
     }
 
     /// Checks the settings that are not about keys.
-    pub(crate) fn validate(&self) -> Result<(), String> {
-        if self.leeway.as_secs() > MAX_LEEWAY_SECS {
-            return Err(format!(
-                "jwt.leeway is {}; at most {MAX_LEEWAY_SECS}s is allowed",
-                self.leeway
-            ));
-        }
-        if self.access_ttl.as_secs() == 0 {
-            return Err("jwt.access_ttl must be longer than 0s".into());
-        }
-        if self.refresh_ttl.as_secs() == 0 {
-            return Err("jwt.refresh_ttl must be longer than 0s".into());
-        }
-        if self.refresh_reuse_grace.as_secs() > MAX_LEEWAY_SECS {
-            return Err(format!(
-                "jwt.refresh_reuse_grace is {}; at most {MAX_LEEWAY_SECS}s is allowed",
-                self.refresh_reuse_grace
-            ));
-        }
-        if self.permanent_ttl.as_secs() == 0 {
-            return Err("jwt.permanent_ttl must be longer than 0s".into());
-        }
-        if self.revocation_poll.as_secs() == 0 {
-            return Err("jwt.revocation_poll must be at least 1s".into());
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        let at_most = |setting, value: HumanDuration, max| {
+            if value.as_secs() > max {
+                Err(ConfigError::TooLong {
+                    setting,
+                    value,
+                    max,
+                })
+            } else {
+                Ok(())
+            }
+        };
+        at_most("leeway", self.leeway, MAX_LEEWAY_SECS)?;
+        at_most(
+            "refresh_reuse_grace",
+            self.refresh_reuse_grace,
+            MAX_LEEWAY_SECS,
+        )?;
+        for (setting, value) in [
+            ("access_ttl", self.access_ttl),
+            ("refresh_ttl", self.refresh_ttl),
+            ("permanent_ttl", self.permanent_ttl),
+            ("revocation_poll", self.revocation_poll),
+        ] {
+            if value.as_secs() == 0 {
+                return Err(ConfigError::TooShort { setting, min: "1s" });
+            }
         }
         if self.max_devices == Some(0) {
-            return Err("jwt.max_devices must be at least 1 (or unset for no cap)".into());
+            return Err(ConfigError::NoDevicesAllowed);
         }
         if let Some(base) = &self.link_base_url {
             let scheme_ok = base.starts_with("https://") || base.starts_with("http://");
             if !scheme_ok || base.contains('?') || base.contains('#') {
-                return Err(format!(
-                    "jwt.link_base_url `{base}` must be an http(s) URL without query or fragment"
-                ));
+                return Err(ConfigError::LinkBaseUrl(base.clone()));
             }
         }
         if self.header_prefixes.is_empty() {
-            return Err("jwt.header_prefixes must name at least one scheme, e.g. `Bearer`".into());
+            return Err(ConfigError::NoHeaderPrefix);
         }
-        for prefix in &self.header_prefixes {
-            let valid_token68 = !prefix.is_empty()
-                && prefix
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
-            if !valid_token68 {
-                return Err(format!(
-                    "jwt.header_prefixes contains `{prefix}`, which is not a valid auth scheme"
-                ));
-            }
+        if let Some(bad) = self.header_prefixes.iter().find(|p| !is_auth_scheme(p)) {
+            return Err(ConfigError::HeaderPrefix(bad.clone()));
         }
         Ok(())
     }
 }
 
-impl JwtConfig {
-    /// The store's share of the settings.
-    pub fn store_settings(&self) -> StoreSettings {
-        StoreSettings {
-            permanent_ttl: self.permanent_ttl.as_secs(),
-            permanent_accuracy: self.permanent_accuracy.as_secs(),
-            max_devices: self.max_devices,
-            cap_policy: self.device_cap_policy,
-            reuse_grace: self.refresh_reuse_grace.as_secs(),
-            max_token_ttl: self
-                .access_ttl
-                .as_secs()
-                .max(self.refresh_ttl.as_secs())
-                .saturating_add(self.leeway.as_secs()),
-            archive_after: self.archive_after.as_secs(),
-            audit_retention: self.audit_retention.as_secs(),
+/// An RFC 7235 auth-scheme: a non-empty token of the token68 alphabet.
+fn is_auth_scheme(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "a secret of at least thirty-two bytes!!";
+
+    type Change = Box<dyn FnOnce(&mut JwtConfig)>;
+
+    fn with(f: impl FnOnce(&mut JwtConfig)) -> Result<(), ConfigError> {
+        let mut config = JwtConfig::hmac(SECRET);
+        f(&mut config);
+        config.validate()
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        assert!(with(|_| {}).is_ok());
+    }
+
+    #[test]
+    fn each_bad_setting_is_named() {
+        let cases: Vec<(Change, &str)> = vec![
+            (
+                Box::new(|c| c.leeway = HumanDuration::from_secs(61)),
+                "jwt.leeway",
+            ),
+            (
+                Box::new(|c| c.refresh_reuse_grace = HumanDuration::from_secs(120)),
+                "jwt.refresh_reuse_grace",
+            ),
+            (
+                Box::new(|c| c.access_ttl = HumanDuration::from_secs(0)),
+                "jwt.access_ttl",
+            ),
+            (
+                Box::new(|c| c.refresh_ttl = HumanDuration::from_secs(0)),
+                "jwt.refresh_ttl",
+            ),
+            (
+                Box::new(|c| c.permanent_ttl = HumanDuration::from_secs(0)),
+                "jwt.permanent_ttl",
+            ),
+            (
+                Box::new(|c| c.revocation_poll = HumanDuration::from_secs(0)),
+                "jwt.revocation_poll",
+            ),
+            (Box::new(|c| c.max_devices = Some(0)), "jwt.max_devices"),
+            (
+                Box::new(|c| c.link_base_url = Some("ftp://x".into())),
+                "jwt.link_base_url",
+            ),
+            (
+                Box::new(|c| c.link_base_url = Some("https://x/?a".into())),
+                "jwt.link_base_url",
+            ),
+            (
+                Box::new(|c| c.header_prefixes.clear()),
+                "jwt.header_prefixes",
+            ),
+            (
+                Box::new(|c| c.header_prefixes = vec!["Bear er".into()]),
+                "`Bear er`",
+            ),
+        ];
+        for (change, needle) in cases {
+            let message = with(change)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(message.contains(needle), "`{message}` lacks `{needle}`");
         }
+    }
+
+    #[test]
+    fn the_largest_allowed_values_pass() {
+        assert!(with(|c| c.leeway = HumanDuration::from_secs(MAX_LEEWAY_SECS)).is_ok());
+        assert!(with(|c| c.max_devices = Some(1)).is_ok());
+        assert!(with(|c| c.link_base_url = Some("https://app.example".into())).is_ok());
     }
 }

@@ -1,78 +1,26 @@
-//! Devices at request time: who is logging in from where, the `Permanent-Token`
-//! guard of `#[permanent_refresh]` routes, and the rule that keeps that header away
-//! from every other route.
+//! Devices at request time: the `Permanent-Token` guard of `#[permanent_refresh]`
+//! routes, and the rule that keeps that header away from every other route.
 
 use std::collections::HashSet;
 use std::marker::PhantomData;
-use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
 
+use rocket::http::uri::Origin;
 use rocket::http::Method;
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::{get, Ignite, Rocket, Sentinel};
 
 use crate::claims::Claims;
 use crate::error::{fail, AuthError};
-use crate::issuer::{Grant, IssuedToken, Issuer};
+use crate::issuer::{IssuedToken, Issuer};
 use crate::secret::PermanentToken;
-use crate::store::{DeviceRecord, NewDevice, Store, DEVICE_NAME_MAX};
+use crate::session::issue_device_access;
+use crate::store::{DeviceRecord, PermanentLookup, Store};
 
 /// The header carrying a permanent token.
 pub const PERMANENT_TOKEN_HEADER: &str = "Permanent-Token";
-/// The header naming a device model at login (as drf-jwt-devices).
-pub const DEVICE_MODEL_HEADER: &str = "X-Device-Model";
 /// Where a request that sent `Permanent-Token` to the wrong route is sent instead.
-pub(crate) const MISPLACED_TOKEN_PATH: &str = "/__jwt_guard/misplaced-permanent-token";
-
-const USER_AGENT_MAX: usize = 512;
-
-/// Keeps printable text only, trimmed and cut to `max` characters.
-fn clean(text: &str, max: usize) -> String {
-    text.chars()
-        .filter(|c| !c.is_control())
-        .take(max)
-        .collect::<String>()
-        .trim()
-        .to_owned()
-}
-
-/// Describes the device a login comes from: `X-Device-Model` if sent, else the
-/// browser and OS parsed from `User-Agent` (by `woothee`), and the client IP as
-/// Rocket sees it (its `ip_header` setting respected).
-pub fn describe_device(req: &Request<'_>, subject: &str) -> NewDevice {
-    let user_agent = req
-        .headers()
-        .get_one("User-Agent")
-        .map(|ua| clean(ua, USER_AGENT_MAX))
-        .filter(|ua| !ua.is_empty());
-    let parsed = user_agent
-        .as_deref()
-        .and_then(|ua| woothee::parser::Parser::new().parse(ua));
-    let known = |s: &str| (!s.is_empty() && s != "UNKNOWN").then(|| s.to_owned());
-    let browser = parsed.as_ref().and_then(|p| known(p.name));
-    let os = parsed.as_ref().and_then(|p| known(p.os));
-    let kind = parsed.as_ref().and_then(|p| known(p.category));
-    let model = req
-        .headers()
-        .get_one(DEVICE_MODEL_HEADER)
-        .map(|m| clean(m, DEVICE_NAME_MAX))
-        .filter(|m| !m.is_empty());
-    let name = model.unwrap_or_else(|| match (&browser, &os) {
-        (Some(b), Some(o)) => format!("{b} on {o}"),
-        (Some(b), None) => b.clone(),
-        (None, Some(o)) => o.clone(),
-        (None, None) => "unknown device".to_owned(),
-    });
-    NewDevice {
-        subject: subject.to_owned(),
-        name: clean(&name, DEVICE_NAME_MAX),
-        user_agent,
-        browser,
-        os,
-        kind,
-        ip: req.client_ip().map(|ip: IpAddr| ip.to_string()),
-    }
-}
+const MISPLACED_TOKEN_PATH: &str = "/__jwt_guard/misplaced-permanent-token";
 
 /// A device authenticated by its permanent token, on a `#[permanent_refresh]` route.
 ///
@@ -106,19 +54,7 @@ impl DeviceSession {
         store: &Store,
         claims: &C,
     ) -> Result<IssuedToken, AuthError> {
-        let grant = Grant {
-            subject: &self.device.subject,
-            device_id: Some(&self.device.id),
-            orig_iat: self.device.orig_iat,
-        };
-        let token = issuer
-            .access(&grant, claims)
-            .map_err(|e| AuthError::unavailable(e.to_string()))?;
-        store
-            .record_issued(&token.claims, &self.device.id, None)
-            .await
-            .map_err(|e| AuthError::unavailable(e.to_string()))?;
-        Ok(token)
+        issue_device_access(issuer, store, &self.device, claims).await
     }
 }
 
@@ -147,14 +83,14 @@ async fn lookup_session(req: &Request<'_>) -> Result<DeviceSession, AuthError> {
         .state::<Store>()
         .ok_or_else(|| AuthError::unavailable("device storage is not configured"))?;
     match store.device_for_permanent(&token).await {
-        Ok(crate::store::PermanentLookup::Active(device)) => Ok(DeviceSession { device }),
-        Ok(crate::store::PermanentLookup::Expired) => Err(AuthError::invalid_token(
+        Ok(PermanentLookup::Active(device)) => Ok(DeviceSession { device }),
+        Ok(PermanentLookup::Expired) => Err(AuthError::invalid_token(
             "the device has expired; sign in again",
         )),
-        Ok(crate::store::PermanentLookup::Unknown) => {
+        Ok(PermanentLookup::Unknown) => {
             Err(AuthError::invalid_token("permanent token is not valid"))
         }
-        Err(e) => Err(AuthError::unavailable(e.to_string())),
+        Err(e) => Err(AuthError::unavailable(e)),
     }
 }
 
@@ -242,6 +178,25 @@ impl<R: PermanentRoute> Sentinel for PermanentRefresh<R> {
             }
         }
         false
+    }
+}
+
+/// Sends a request carrying `Permanent-Token` to a route that is not a
+/// `#[permanent_refresh]` route where it can only get a 400: the app's handler never
+/// runs. Called by the fairing on every request.
+pub(crate) fn divert_misplaced_permanent_token(req: &mut Request<'_>) {
+    if !req.headers().contains(PERMANENT_TOKEN_HEADER) {
+        return;
+    }
+    let allowed = req
+        .rocket()
+        .state::<Arc<PermanentRoutes>>()
+        .is_some_and(|routes| routes.allows(req.method(), req.uri().path().as_str()));
+    if !allowed {
+        req.set_method(Method::Get);
+        if let Ok(uri) = Origin::parse(MISPLACED_TOKEN_PATH) {
+            req.set_uri(uri);
+        }
     }
 }
 

@@ -32,33 +32,36 @@ impl HumanDuration {
     }
 }
 
-/// The error returned for a duration string that cannot be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DurationError(String);
-
-impl fmt::Display for DurationError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+/// Why a duration string could not be read.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DurationError {
+    /// Nothing but whitespace was given.
+    #[error("empty duration; expected e.g. `30s`, `5m`, `7d`")]
+    Empty,
+    /// The text is not a duration.
+    #[error("invalid duration `{text}`: {source}; expected e.g. `30s`, `5m`, `7d`")]
+    Invalid {
+        /// The text as given (trimmed).
+        text: String,
+        /// What the parser objected to.
+        #[source]
+        source: humantime::DurationError,
+    },
 }
-
-impl std::error::Error for DurationError {}
 
 /// Parses `"5m"`, `"7d"`, `"1h 30m"` (or a bare number of seconds) into a [`Duration`].
 pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     let trimmed = text.trim();
     if trimmed.is_empty() {
-        return Err(DurationError(
-            "empty duration; expected e.g. `30s`, `5m`, `7d`".into(),
-        ));
+        return Err(DurationError::Empty);
     }
     if let Ok(secs) = trimmed.parse::<u64>() {
         return Ok(Duration::from_secs(secs));
     }
-    humantime::parse_duration(trimmed).map_err(|e| {
-        DurationError(format!(
-            "invalid duration `{trimmed}`: {e}; expected e.g. `30s`, `5m`, `7d`"
-        ))
+    humantime::parse_duration(trimmed).map_err(|source| DurationError::Invalid {
+        text: trimmed.to_owned(),
+        source,
     })
 }
 

@@ -2,14 +2,29 @@
 
 use std::borrow::Cow;
 use std::io::Cursor;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use rocket::http::{ContentType, Header, Status};
 use rocket::request::Request;
 use rocket::response::{self, Responder, Response};
 
+/// The `realm` of every `WWW-Authenticate` challenge, managed by the fairing.
+#[derive(Clone, Debug)]
+pub(crate) struct Realm(pub(crate) String);
+
+impl Realm {
+    /// The realm of the application serving `req`.
+    fn of<'r>(req: &'r Request<'_>) -> &'r str {
+        req.rocket()
+            .state::<Realm>()
+            .map(|r| r.0.as_str())
+            .unwrap_or("jwt-guard")
+    }
+}
+
 /// The RFC 6750 §3.1 error code of a failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ErrorCode {
     /// No credentials were sent: the challenge carries no `error`.
     MissingToken,
@@ -52,12 +67,16 @@ impl ErrorCode {
 /// says whether a user exists.
 ///
 /// Guards fail with it; handlers can return it too (it is a [`Responder`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{} ({}): {}", code.as_str(), status.code, description)]
 pub struct AuthError {
     status: Status,
     code: ErrorCode,
     description: Cow<'static, str>,
     scope: Option<Cow<'static, str>>,
+    /// What went wrong inside (a 503's cause): logged when the response is written,
+    /// never sent.
+    detail: Option<Arc<str>>,
 }
 
 impl AuthError {
@@ -67,6 +86,7 @@ impl AuthError {
             code,
             description: description.into(),
             scope: None,
+            detail: None,
         }
     }
 
@@ -108,14 +128,16 @@ impl AuthError {
         )
     }
 
-    /// `503`: the server failed (a database error). `detail` is logged, never sent.
-    pub fn unavailable(detail: impl std::fmt::Display) -> Self {
-        rocket::error!("jwt-guard: {detail}");
-        Self::new(
+    /// `503`: the server could not complete the request (its database failed).
+    /// `cause` is logged when the response is written, never sent.
+    pub fn unavailable(cause: impl std::fmt::Display) -> Self {
+        let mut e = Self::new(
             Status::ServiceUnavailable,
             ErrorCode::TemporarilyUnavailable,
             "the service is temporarily unavailable",
-        )
+        );
+        e.detail = Some(Arc::from(cause.to_string()));
+        e
     }
 
     /// `403`: the user already has the most devices allowed.
@@ -197,8 +219,12 @@ impl AuthError {
     }
 
     /// Writes this failure onto `response`: status, challenge, JSON body, and
-    /// `Cache-Control: no-store`.
-    pub(crate) fn write_to(&self, realm: &str, response: &mut Response<'_>) {
+    /// `Cache-Control: no-store`; logs the cause of a 503.
+    pub(crate) fn write_to(&self, req: &Request<'_>, response: &mut Response<'_>) {
+        if let Some(detail) = &self.detail {
+            rocket::error!("jwt-guard: {} {}: {detail}", req.method(), req.uri().path());
+        }
+        let realm = Realm::of(req);
         let body = self.body();
         response.set_status(self.status);
         response.set_header(ContentType::JSON);
@@ -209,20 +235,6 @@ impl AuthError {
         response.set_sized_body(body.len(), Cursor::new(body));
     }
 }
-
-impl std::fmt::Display for AuthError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} ({}): {}",
-            self.code.as_str(),
-            self.status.code,
-            self.description
-        )
-    }
-}
-
-impl std::error::Error for AuthError {}
 
 /// Keeps only what may appear inside a quoted-string of a challenge.
 fn quote(text: &str) -> String {
@@ -260,11 +272,70 @@ pub(crate) fn fail<T>(
 
 impl<'r> Responder<'r, 'static> for AuthError {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
-        let realm = crate::runtime::JwtRuntime::from_request(req)
-            .map(|rt| rt.config().realm.clone())
-            .unwrap_or_else(|| "jwt-guard".to_owned());
         let mut response = Response::new();
-        self.write_to(&realm, &mut response);
+        self.write_to(req, &mut response);
         Ok(response)
+    }
+}
+
+/// After the response: a guard's recorded failure, when it is what produced the
+/// response, replaces Rocket's catcher output with the RFC 6750 answer.
+pub(crate) fn finish_failed_response(req: &Request<'_>, res: &mut Response<'_>) {
+    if let Some(failure) = RecordedFailure::get(req) {
+        // A guard inside `Option<…>` may fail while the handler still answers 200.
+        if failure.status() == res.status() {
+            failure.write_to(req, res);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_token_gets_a_bare_challenge() {
+        assert_eq!(
+            AuthError::missing_token().challenge("app").as_deref(),
+            Some("Bearer realm=\"app\"")
+        );
+    }
+
+    #[test]
+    fn invalid_token_names_the_error() {
+        let c = AuthError::invalid_token("token has expired").challenge("app");
+        assert_eq!(
+            c.as_deref(),
+            Some(
+                "Bearer realm=\"app\", error=\"invalid_token\", \
+                 error_description=\"token has expired\""
+            )
+        );
+    }
+
+    #[test]
+    fn insufficient_scope_names_the_scope() {
+        let c = AuthError::insufficient_scope("a scope is missing", Some("reports:read"))
+            .challenge("app")
+            .unwrap_or_default();
+        assert!(c.contains("error=\"insufficient_scope\""), "{c}");
+        assert!(c.ends_with(", scope=\"reports:read\""), "{c}");
+    }
+
+    #[test]
+    fn quotes_and_control_characters_cannot_break_the_header() {
+        let c = AuthError::invalid_token("bad \"x\"\r\nSet-Cookie: a=b\\")
+            .challenge("re\"alm")
+            .unwrap_or_default();
+        assert!(!c.contains('\r') && !c.contains('\n'), "{c}");
+        assert_eq!(c.matches('"').count(), 6, "{c}");
+    }
+
+    #[test]
+    fn server_faults_carry_no_challenge_and_hide_their_cause() {
+        let e = AuthError::unavailable("connection refused to db.internal:5432");
+        assert_eq!(e.status(), Status::ServiceUnavailable);
+        assert!(e.challenge("app").is_none());
+        assert!(!e.body().contains("db.internal"), "{}", e.body());
     }
 }

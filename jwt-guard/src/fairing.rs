@@ -1,30 +1,26 @@
-//! The fairing that builds jwt-guard's state at ignite, keeps revocations current,
-//! enforces the `Permanent-Token` rule, and shapes error responses.
+//! The fairing: assembles jwt-guard at ignite, starts its background task at
+//! liftoff, and hands each request and response to the modules that own them.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use rocket::fairing::{self, Fairing, Info, Kind};
-use rocket::http::uri::Origin;
 use rocket::http::Method;
 use rocket::{routes, Build, Data, Orbit, Request, Response, Rocket};
 use rocket_db_pools::Database;
 
+use crate::background;
 use crate::clock::Clock;
-use crate::config::JwtConfig;
-use crate::db::JwtDb;
-use crate::device::{
-    misplaced_permanent_token, PermanentRoutes, MISPLACED_TOKEN_PATH, PERMANENT_TOKEN_HEADER,
-};
-use crate::devices_api::device_routes;
-use crate::endpoints::{self, Authenticator, Grants};
-use crate::error::RecordedFailure;
+use crate::config::{ConfigError, JwtConfig};
+use crate::device::{divert_misplaced_permanent_token, misplaced_permanent_token, PermanentRoutes};
+use crate::error::{finish_failed_response, Realm};
 use crate::link::{
-    finish_link_response, link_confirm, ConfirmTarget, LinkRoutes, Links, CONFIRM_PATH,
+    default_base_url, finish_link_response, link_confirm, route_confirm_page, LinkRoutes, Links,
 };
 use crate::revocation::RevocationSet;
+use crate::routes::{device_routes, token_routes};
 use crate::runtime::JwtRuntime;
-use crate::store::Store;
+use crate::session::{AppAuthenticator, Authenticator};
+use crate::store::{JwtDb, Store};
 
 /// Attach this to a Rocket to use jwt-guard.
 ///
@@ -50,7 +46,7 @@ use crate::store::Store;
 pub struct JwtGuard {
     config: Option<JwtConfig>,
     clock: Clock,
-    grants: Option<Grants>,
+    authenticator: Option<AppAuthenticator>,
 }
 
 impl Default for JwtGuard {
@@ -65,7 +61,7 @@ impl JwtGuard {
         Self {
             config: None,
             clock: Clock::system(),
-            grants: None,
+            authenticator: None,
         }
     }
 
@@ -83,7 +79,7 @@ impl JwtGuard {
 
     /// Mounts the token and device routes, checking credentials with `authenticator`.
     pub fn authenticator<A: Authenticator>(mut self, authenticator: A) -> Self {
-        self.grants = Some(Grants(Arc::new(authenticator)));
+        self.authenticator = Some(AppAuthenticator::new(authenticator));
         self
     }
 }
@@ -107,18 +103,16 @@ async fn init_database(rocket: Rocket<Build>) -> fairing::Result {
     JwtDb::init().on_ignite(rocket).await
 }
 
-fn read_config(rocket: &Rocket<Build>, given: &Option<JwtConfig>) -> Result<JwtConfig, String> {
+fn read_config(
+    rocket: &Rocket<Build>,
+    given: &Option<JwtConfig>,
+) -> Result<JwtConfig, ConfigError> {
     match given {
         Some(config) => Ok(config.clone()),
         None => rocket
             .figment()
             .extract_inner::<JwtConfig>("jwt")
-            .map_err(|e| {
-                format!(
-                    "invalid or missing `jwt` configuration: {e}; set e.g. `[default.jwt] \
-                     secret = \"…\"` in Rocket.toml or ROCKET_JWT='{{secret=\"…\"}}'"
-                )
-            }),
+            .map_err(|e| ConfigError::Unreadable(Box::new(e))),
     }
 }
 
@@ -153,12 +147,7 @@ impl Fairing for JwtGuard {
             rocket::error!("jwt-guard: the `jwt_guard` database did not initialise");
             return Err(rocket);
         };
-        let store = Store::new(
-            db.pool(),
-            self.clock.clone(),
-            config.store_settings(),
-            revocations,
-        );
+        let store = Store::new(db.pool(), self.clock.clone(), &config, revocations);
         if let Err(e) = store.migrate().await {
             rocket::error!("jwt-guard: migrations failed: {e}");
             return Err(rocket);
@@ -174,13 +163,9 @@ impl Fairing for JwtGuard {
             .link_base_url
             .clone()
             .unwrap_or_else(|| default_base_url(&rocket));
-        let links = Links::new(
-            store.clone_handle(),
-            issuer.clone(),
-            base_url,
-            link_routes.clone(),
-        );
+        let links = Links::new(store.clone(), issuer.clone(), base_url, link_routes.clone());
         let mut rocket = rocket
+            .manage(Realm(config.realm.clone()))
             .manage(runtime)
             .manage(issuer)
             .manage(store)
@@ -188,10 +173,10 @@ impl Fairing for JwtGuard {
             .manage(link_routes)
             .manage(Arc::new(PermanentRoutes::default()))
             .mount("/", routes![misplaced_permanent_token, link_confirm]);
-        if let Some(grants) = &self.grants {
+        if let Some(authenticator) = &self.authenticator {
             rocket = rocket
-                .manage(Grants(grants.0.clone()))
-                .mount("/", endpoints::routes())
+                .manage(authenticator.clone())
+                .mount("/", token_routes())
                 .mount("/", device_routes());
         }
         Ok(rocket)
@@ -204,143 +189,19 @@ impl Fairing for JwtGuard {
         };
         let poll = runtime.config().revocation_poll.0;
         let archive = runtime.config().archive_interval.map(|d| d.0);
-        let store = store.clone_handle();
-        let shutdown = rocket.shutdown();
-        rocket::tokio::spawn(background(store, poll, archive, shutdown));
+        let task = background::keep_current(store.clone(), poll, archive, rocket.shutdown());
+        rocket::tokio::spawn(task);
     }
 
     async fn on_request(&self, req: &mut Request<'_>, _data: &mut Data<'_>) {
         if req.method() == Method::Get {
             route_confirm_page(req);
         }
-        if !req.headers().contains(PERMANENT_TOKEN_HEADER) {
-            return;
-        }
-        let allowed = req
-            .rocket()
-            .state::<Arc<PermanentRoutes>>()
-            .is_some_and(|routes| routes.allows(req.method(), req.uri().path().as_str()));
-        if !allowed {
-            // Send it where it can only get a 400: the app's handler never runs.
-            req.set_method(Method::Get);
-            if let Ok(uri) = Origin::parse(MISPLACED_TOKEN_PATH) {
-                req.set_uri(uri);
-            }
-        }
+        divert_misplaced_permanent_token(req);
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
         finish_link_response(req, res).await;
-        if let Some(failure) = RecordedFailure::get(req) {
-            // Only when the failure is what produced this response: a guard inside
-            // `Option<…>` may fail while the handler still answers 200.
-            if failure.status() == res.status() {
-                let realm = JwtRuntime::from_request(req)
-                    .map(|rt| rt.config().realm.as_str())
-                    .unwrap_or("jwt-guard");
-                failure.write_to(realm, res);
-            }
-        }
-    }
-}
-
-/// `http://address:port` from Rocket's own configuration.
-fn default_base_url(rocket: &Rocket<Build>) -> String {
-    let figment = rocket.figment();
-    let address = figment
-        .extract_inner::<std::net::IpAddr>("address")
-        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
-    let port = figment.extract_inner::<u16>("port").unwrap_or(8000);
-    match address {
-        std::net::IpAddr::V6(v6) => format!("http://[{v6}]:{port}"),
-        v4 => format!("http://{v4}:{port}"),
-    }
-}
-
-/// A GET of a `confirm` link is sent to the confirmation page, which checks the link
-/// without using it; the page's button POSTs to the real route.
-fn route_confirm_page(req: &mut Request<'_>) {
-    let target = req
-        .rocket()
-        .state::<Arc<LinkRoutes>>()
-        .and_then(|routes| routes.confirm_target(req.uri().path().as_str()));
-    let Some(target) = target else {
-        return;
-    };
-    let path = req.uri().path().as_str().to_owned();
-    let query = req.uri().query().map(|q| q.as_str().to_owned());
-    let stash = req.local_cache(|| ConfirmTarget(std::sync::OnceLock::new()));
-    let _ = stash.0.set((target, path));
-    let uri = match query {
-        Some(q) => format!("{CONFIRM_PATH}?{q}"),
-        None => CONFIRM_PATH.to_owned(),
-    };
-    if let Ok(uri) = Origin::parse_owned(uri) {
-        req.set_uri(uri);
-    }
-}
-
-/// Keeps revocations current (and archives, if asked) until shutdown: PostgreSQL
-/// announces each revocation (`LISTEN`/`NOTIFY`), and polling every `poll` is the
-/// fallback that bounds staleness on SQLite and across a lost notification.
-async fn background(
-    store: Store,
-    poll: Duration,
-    archive: Option<Duration>,
-    mut shutdown: rocket::Shutdown,
-) {
-    let mut poll_timer = rocket::tokio::time::interval(poll);
-    let mut archive_timer =
-        rocket::tokio::time::interval(archive.unwrap_or(Duration::from_secs(3600)));
-    // Rows written while a poll runs are read again by the next one.
-    let overlap = poll.as_secs().saturating_mul(2).saturating_add(2);
-    let mut since = store.clock().now().saturating_sub(overlap);
-    let mut listener = match store.listen().await {
-        Some(Ok(listener)) => Some(listener),
-        Some(Err(e)) => {
-            rocket::warn!("jwt-guard: cannot LISTEN for revocations, polling only: {e}");
-            None
-        }
-        None => None,
-    };
-    loop {
-        rocket::tokio::select! {
-            _ = &mut shutdown => break,
-            _ = poll_timer.tick() => {
-                let started = store.clock().now();
-                match store.load_revocations(since).await {
-                    Ok(_) => since = started.saturating_sub(overlap),
-                    Err(e) => rocket::warn!("jwt-guard: revocation poll failed: {e}"),
-                }
-            }
-            notice = next_notice(&mut listener) => match notice {
-                Ok(Some(notice)) => store.apply_notice(&notice),
-                Ok(None) => {}
-                Err(e) => {
-                    // The listener reconnects by itself; a notice may have been lost
-                    // meanwhile, so read what the poll would have.
-                    rocket::warn!("jwt-guard: revocation listener: {e}");
-                    let _ = store.load_revocations(since).await;
-                }
-            },
-            _ = archive_timer.tick(), if archive.is_some() => {
-                if let Err(e) = store.archive().await {
-                    rocket::warn!("jwt-guard: archiver failed: {e}");
-                }
-            }
-        }
-    }
-}
-
-/// The next announced revocation; pends forever without a listener.
-async fn next_notice(
-    listener: &mut Option<sqlx::postgres::PgListener>,
-) -> Result<Option<crate::store::RevocationNotice>, sqlx::Error> {
-    match listener {
-        Some(listener) => {
-            let notification = listener.recv().await?;
-            Ok(serde_json::from_str(notification.payload()).ok())
-        }
-        None => std::future::pending().await,
+        finish_failed_response(req, res);
     }
 }

@@ -3,28 +3,18 @@
 use std::fmt;
 use std::sync::Arc;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use rand::rngs::OsRng;
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use crate::claims::{NoClaims, RegisteredClaims, Token, TokenKind};
 use crate::clock::Clock;
 use crate::config::JwtConfig;
 use crate::keys::KeyRing;
+use crate::secret::random_id;
 
 /// A token could not be signed (a key fault; never caused by request input).
-#[derive(Debug, Clone)]
-pub struct IssueError(String);
-
-impl fmt::Display for IssueError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot sign token: {}", self.0)
-    }
-}
-
-impl std::error::Error for IssueError {}
+#[derive(Debug, thiserror::Error)]
+#[error("cannot sign token")]
+pub struct IssueError(#[source] jsonwebtoken::errors::Error);
 
 /// A freshly signed token and the claims it carries.
 #[derive(Clone, Debug)]
@@ -81,13 +71,6 @@ impl fmt::Debug for Issuer {
             .field("refresh_ttl", &self.refresh_ttl)
             .finish_non_exhaustive()
     }
-}
-
-/// 128 random bits from the OS, base64url: a token id.
-pub(crate) fn random_id() -> String {
-    let mut bytes = [0u8; 16];
-    OsRng.fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 impl Issuer {
@@ -148,8 +131,8 @@ impl Issuer {
         let mut header = jsonwebtoken::Header::new(self.keys.signing_algorithm());
         header.kid = Some(self.keys.signing_kid().to_owned());
         let token = Token { registered, claims };
-        let jws = jsonwebtoken::encode(&header, &token, self.keys.encoding_key())
-            .map_err(|e| IssueError(e.to_string()))?;
+        let jws =
+            jsonwebtoken::encode(&header, &token, self.keys.encoding_key()).map_err(IssueError)?;
         Ok(IssuedToken {
             token: jws,
             claims: token.registered,

@@ -6,26 +6,89 @@ use std::fmt;
 use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, EncodingKey};
 use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
 
 use crate::config::{JwtConfig, VerificationKeyConfig};
 
-/// Why a key could not be loaded. Reported at launch, never at request time.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyError(String);
-
-impl KeyError {
-    fn new(msg: impl Into<String>) -> Self {
-        Self(msg.into())
-    }
+/// Why a key could not be loaded. Reported at launch, never at request time; the
+/// message names the setting and never contains key material.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// A required setting is missing.
+    #[error("{setting} is missing; {algorithm:?} needs {needs}")]
+    Missing {
+        /// The setting, e.g. `jwt.secret`.
+        setting: String,
+        /// The algorithm that needs it.
+        algorithm: Algorithm,
+        /// What it needs, e.g. "a secret of at least 32 bytes".
+        needs: String,
+    },
+    /// A setting that does not belong to the algorithm is set.
+    #[error("{setting} is set but the algorithm is {algorithm:?}, which uses {instead}")]
+    Misplaced {
+        /// The setting that should not be there.
+        setting: String,
+        /// The configured algorithm.
+        algorithm: Algorithm,
+        /// The setting that algorithm uses.
+        instead: &'static str,
+    },
+    /// An HMAC secret is shorter than its hash.
+    #[error("{setting} is {len} bytes; {algorithm:?} needs a secret of at least {min} bytes")]
+    SecretTooShort {
+        /// The setting.
+        setting: String,
+        /// Its length.
+        len: usize,
+        /// The algorithm.
+        algorithm: Algorithm,
+        /// The least length.
+        min: usize,
+    },
+    /// A PEM file could not be read.
+    #[error("{setting}: cannot read PEM file `{path}`: {source}")]
+    Unreadable {
+        /// The setting.
+        setting: String,
+        /// The path given.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The key is not of the kind the algorithm needs, or does not fit it.
+    #[error("{setting} is not a {family} key in PEM form for {algorithm:?}: {source}")]
+    WrongKey {
+        /// The setting.
+        setting: String,
+        /// What kind of key was expected, e.g. "RSA private".
+        family: String,
+        /// The algorithm.
+        algorithm: Algorithm,
+        /// What the key parser reported.
+        #[source]
+        source: jsonwebtoken::errors::Error,
+    },
+    /// Two keys carry one `kid`.
+    #[error("{setting}: kid `{kid}` is used twice")]
+    DuplicateKid {
+        /// The setting.
+        setting: String,
+        /// The repeated `kid`.
+        kid: String,
+    },
+    /// The signing key failed to sign and verify a probe with its algorithm.
+    #[error("the jwt signing key does not work with {algorithm:?}: {source}")]
+    SelfTest {
+        /// The algorithm.
+        algorithm: Algorithm,
+        /// What failed.
+        #[source]
+        source: jsonwebtoken::errors::Error,
+    },
 }
-
-impl fmt::Display for KeyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for KeyError {}
 
 /// A key that verifies tokens of exactly one algorithm.
 pub(crate) struct VerificationKey {
@@ -72,13 +135,22 @@ fn min_secret_len(algorithm: Algorithm) -> usize {
     }
 }
 
-/// Reads PEM text given inline or as a path.
+/// Reads PEM text given inline or as a path. Text that looks like key material is
+/// never echoed into an error, even when it is malformed.
 fn read_pem(setting: &str, value: &str) -> Result<Vec<u8>, KeyError> {
     if value.trim_start().starts_with("-----BEGIN") {
         return Ok(value.as_bytes().to_vec());
     }
-    std::fs::read(value)
-        .map_err(|e| KeyError::new(format!("{setting}: cannot read PEM file `{value}`: {e}")))
+    let looks_inline = value.contains("-----") || value.contains('\n') || value.len() > 1024;
+    std::fs::read(value).map_err(|source| KeyError::Unreadable {
+        setting: setting.to_owned(),
+        path: if looks_inline {
+            "<inline key material, not a PEM block>".to_owned()
+        } else {
+            value.to_owned()
+        },
+        source,
+    })
 }
 
 fn family_name(algorithm: Algorithm) -> &'static str {
@@ -93,12 +165,29 @@ fn family_name(algorithm: Algorithm) -> &'static str {
 fn hmac_secret(setting: &str, algorithm: Algorithm, secret: &str) -> Result<(), KeyError> {
     let min = min_secret_len(algorithm);
     if secret.len() < min {
-        return Err(KeyError::new(format!(
-            "{setting} is {} bytes; {algorithm:?} needs a secret of at least {min} bytes",
-            secret.len()
-        )));
+        return Err(KeyError::SecretTooShort {
+            setting: setting.to_owned(),
+            len: secret.len(),
+            algorithm,
+            min,
+        });
     }
     Ok(())
+}
+
+fn wrong_key(
+    setting: &str,
+    algorithm: Algorithm,
+    kind: &str,
+) -> impl FnOnce(jsonwebtoken::errors::Error) -> KeyError {
+    let setting = setting.to_owned();
+    let family = format!("{} {kind}", family_name(algorithm));
+    move |source| KeyError::WrongKey {
+        setting,
+        family,
+        algorithm,
+        source,
+    }
 }
 
 fn public_jwk(mut jwk: Jwk, kid: &str) -> Jwk {
@@ -115,102 +204,110 @@ impl KeyRing {
         let mut verifying = HashMap::new();
         let mut jwks = Vec::new();
 
-        let signing = if algorithm.family() == AlgorithmFamily::Hmac {
-            if config.private_key.is_some() {
-                return Err(KeyError::new(format!(
-                    "jwt.private_key is set but jwt.algorithm is {algorithm:?}, which uses jwt.secret"
-                )));
-            }
-            let secret = config.secret.as_deref().ok_or_else(|| {
-                KeyError::new(format!(
-                    "jwt.secret is missing; {algorithm:?} needs a secret of at least {} bytes",
-                    min_secret_len(algorithm)
-                ))
-            })?;
-            hmac_secret("jwt.secret", algorithm, secret)?;
-            let kid = match &config.kid {
-                Some(kid) => kid.clone(),
-                None => {
-                    // Deterministic across instances, and reveals nothing about the secret.
-                    let digest = Sha256::new()
-                        .chain_update(b"jwt-guard kid\0")
-                        .chain_update(secret.as_bytes())
-                        .finalize();
-                    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+        let signing =
+            if algorithm.family() == AlgorithmFamily::Hmac {
+                if config.private_key.is_some() {
+                    return Err(KeyError::Misplaced {
+                        setting: "jwt.private_key".into(),
+                        algorithm,
+                        instead: "jwt.secret",
+                    });
+                }
+                let secret = config.secret.as_ref().map(|s| s.expose()).ok_or_else(|| {
+                    KeyError::Missing {
+                        setting: "jwt.secret".into(),
+                        algorithm,
+                        needs: format!("a secret of at least {} bytes", min_secret_len(algorithm)),
+                    }
+                })?;
+                hmac_secret("jwt.secret", algorithm, secret)?;
+                let kid = match &config.kid {
+                    Some(kid) => kid.clone(),
+                    None => {
+                        // Deterministic across instances, and reveals nothing about the secret.
+                        let digest = Sha256::new()
+                            .chain_update(b"jwt-guard kid\0")
+                            .chain_update(secret.as_bytes())
+                            .finalize();
+                        digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+                    }
+                };
+                verifying.insert(
+                    kid.clone(),
+                    VerificationKey {
+                        algorithm,
+                        key: DecodingKey::from_secret(secret.as_bytes()),
+                    },
+                );
+                SigningKey {
+                    kid,
+                    algorithm,
+                    key: EncodingKey::from_secret(secret.as_bytes()),
+                }
+            } else {
+                if config.secret.is_some() {
+                    return Err(KeyError::Misplaced {
+                        setting: "jwt.secret".into(),
+                        algorithm,
+                        instead: "jwt.private_key",
+                    });
+                }
+                let source = config
+                    .private_key
+                    .as_ref()
+                    .map(|s| s.expose())
+                    .ok_or_else(|| KeyError::Missing {
+                        setting: "jwt.private_key".into(),
+                        algorithm,
+                        needs: format!("a {} private key in PEM form", family_name(algorithm)),
+                    })?;
+                let pem = Zeroizing::new(read_pem("jwt.private_key", source)?);
+                let key = match algorithm.family() {
+                    AlgorithmFamily::Rsa => EncodingKey::from_rsa_pem(&pem),
+                    AlgorithmFamily::Ec => EncodingKey::from_ec_pem(&pem),
+                    _ => EncodingKey::from_ed_pem(&pem),
+                }
+                .map_err(wrong_key("jwt.private_key", algorithm, "private"))?;
+                let jwk = Jwk::from_encoding_key(&key, algorithm).map_err(wrong_key(
+                    "jwt.private_key",
+                    algorithm,
+                    "private",
+                ))?;
+                let kid = match &config.kid {
+                    Some(kid) => kid.clone(),
+                    None => jwk.thumbprint(ThumbprintHash::SHA256).map_err(wrong_key(
+                        "jwt.private_key",
+                        algorithm,
+                        "private",
+                    ))?,
+                };
+                let decoding = DecodingKey::from_jwk(&jwk).map_err(wrong_key(
+                    "jwt.private_key",
+                    algorithm,
+                    "private",
+                ))?;
+                verifying.insert(
+                    kid.clone(),
+                    VerificationKey {
+                        algorithm,
+                        key: decoding,
+                    },
+                );
+                jwks.push(public_jwk(jwk, &kid));
+                SigningKey {
+                    kid,
+                    algorithm,
+                    key,
                 }
             };
-            verifying.insert(
-                kid.clone(),
-                VerificationKey {
-                    algorithm,
-                    key: DecodingKey::from_secret(secret.as_bytes()),
-                },
-            );
-            SigningKey {
-                kid,
-                algorithm,
-                key: EncodingKey::from_secret(secret.as_bytes()),
-            }
-        } else {
-            if config.secret.is_some() {
-                return Err(KeyError::new(format!(
-                    "jwt.secret is set but jwt.algorithm is {algorithm:?}, which uses jwt.private_key"
-                )));
-            }
-            let source = config.private_key.as_deref().ok_or_else(|| {
-                KeyError::new(format!(
-                    "jwt.private_key is missing; {algorithm:?} needs a {} private key in PEM form",
-                    family_name(algorithm)
-                ))
-            })?;
-            let pem = read_pem("jwt.private_key", source)?;
-            let key = match algorithm.family() {
-                AlgorithmFamily::Rsa => EncodingKey::from_rsa_pem(&pem),
-                AlgorithmFamily::Ec => EncodingKey::from_ec_pem(&pem),
-                _ => EncodingKey::from_ed_pem(&pem),
-            }
-            .map_err(|e| {
-                KeyError::new(format!(
-                    "jwt.private_key is not a {} private key in PEM form (algorithm {algorithm:?}): {e}",
-                    family_name(algorithm)
-                ))
-            })?;
-            let jwk = Jwk::from_encoding_key(&key, algorithm).map_err(|e| {
-                KeyError::new(format!(
-                    "jwt.private_key does not fit algorithm {algorithm:?}: {e}"
-                ))
-            })?;
-            let kid = match &config.kid {
-                Some(kid) => kid.clone(),
-                None => jwk.thumbprint(ThumbprintHash::SHA256).map_err(|e| {
-                    KeyError::new(format!("jwt.private_key: cannot compute thumbprint: {e}"))
-                })?,
-            };
-            let decoding = DecodingKey::from_jwk(&jwk).map_err(|e| {
-                KeyError::new(format!("jwt.private_key: cannot derive public key: {e}"))
-            })?;
-            verifying.insert(
-                kid.clone(),
-                VerificationKey {
-                    algorithm,
-                    key: decoding,
-                },
-            );
-            jwks.push(public_jwk(jwk, &kid));
-            SigningKey {
-                kid,
-                algorithm,
-                key,
-            }
-        };
 
         for (i, extra) in config.verification_keys.iter().enumerate() {
             let setting = format!("jwt.verification_keys[{i}] (kid `{}`)", extra.kid);
             if verifying.contains_key(&extra.kid) {
-                return Err(KeyError::new(format!(
-                    "{setting}: kid `{}` is used twice",
-                    extra.kid
-                )));
+                return Err(KeyError::DuplicateKid {
+                    setting,
+                    kid: extra.kid.clone(),
+                });
             }
             let (key, jwk) = load_verification_key(&setting, extra)?;
             if let Some(jwk) = jwk {
@@ -237,26 +334,18 @@ impl KeyRing {
     /// Signs and verifies a probe so that a key pair that does not match its
     /// algorithm (say a P-384 key under ES256) stops launch instead of every request.
     fn self_test(&self) -> Result<(), KeyError> {
-        let mut header = jsonwebtoken::Header::new(self.signing.algorithm);
+        let algorithm = self.signing.algorithm;
+        let failed = |source| KeyError::SelfTest { algorithm, source };
+        let mut header = jsonwebtoken::Header::new(algorithm);
         header.kid = Some(self.signing.kid.clone());
         let claims = serde_json::json!({ "exp": u64::MAX / 2, "probe": true });
-        let token = jsonwebtoken::encode(&header, &claims, &self.signing.key).map_err(|e| {
-            KeyError::new(format!(
-                "jwt.private_key cannot sign with {:?}: {e}",
-                self.signing.algorithm
-            ))
-        })?;
-        let key = self
-            .verifying
-            .get(&self.signing.kid)
-            .ok_or_else(|| KeyError::new("signing key missing from the verification keys"))?;
-        let validation = jsonwebtoken::Validation::new(self.signing.algorithm);
-        jsonwebtoken::decode::<serde_json::Value>(&token, &key.key, &validation).map_err(|e| {
-            KeyError::new(format!(
-                "jwt key does not verify its own {:?} signature: {e}",
-                self.signing.algorithm
-            ))
-        })?;
+        let token = jsonwebtoken::encode(&header, &claims, &self.signing.key).map_err(failed)?;
+        // The signing key's own verification key is always in the ring.
+        if let Some(key) = self.verifying.get(&self.signing.kid) {
+            let validation = jsonwebtoken::Validation::new(algorithm);
+            jsonwebtoken::decode::<serde_json::Value>(&token, &key.key, &validation)
+                .map_err(failed)?;
+        }
         Ok(())
     }
 
@@ -301,39 +390,48 @@ fn load_verification_key(
     let algorithm = config.algorithm;
     if algorithm.family() == AlgorithmFamily::Hmac {
         if config.public_key.is_some() {
-            return Err(KeyError::new(format!(
-                "{setting}: public_key given for {algorithm:?}; use secret"
-            )));
+            return Err(KeyError::Misplaced {
+                setting: format!("{setting}.public_key"),
+                algorithm,
+                instead: "secret",
+            });
         }
-        let secret = config.secret.as_deref().ok_or_else(|| {
-            KeyError::new(format!("{setting}: secret is missing for {algorithm:?}"))
-        })?;
+        let secret =
+            config
+                .secret
+                .as_ref()
+                .map(|s| s.expose())
+                .ok_or_else(|| KeyError::Missing {
+                    setting: format!("{setting}.secret"),
+                    algorithm,
+                    needs: format!("a secret of at least {} bytes", min_secret_len(algorithm)),
+                })?;
         hmac_secret(&format!("{setting}.secret"), algorithm, secret)?;
         return Ok((DecodingKey::from_secret(secret.as_bytes()), None));
     }
     if config.secret.is_some() {
-        return Err(KeyError::new(format!(
-            "{setting}: secret given for {algorithm:?}; use public_key"
-        )));
+        return Err(KeyError::Misplaced {
+            setting: format!("{setting}.secret"),
+            algorithm,
+            instead: "public_key",
+        });
     }
-    let source = config.public_key.as_deref().ok_or_else(|| {
-        KeyError::new(format!(
-            "{setting}: public_key is missing for {algorithm:?}"
-        ))
-    })?;
+    let source = config
+        .public_key
+        .as_deref()
+        .ok_or_else(|| KeyError::Missing {
+            setting: format!("{setting}.public_key"),
+            algorithm,
+            needs: format!("a {} public key in PEM form", family_name(algorithm)),
+        })?;
     let pem = read_pem(setting, source)?;
     let key = match algorithm.family() {
         AlgorithmFamily::Rsa => DecodingKey::from_rsa_pem(&pem),
         AlgorithmFamily::Ec => DecodingKey::from_ec_pem(&pem),
         _ => DecodingKey::from_ed_pem(&pem),
     }
-    .map_err(|e| {
-        KeyError::new(format!(
-            "{setting}: not a {} public key in PEM form (algorithm {algorithm:?}): {e}",
-            family_name(algorithm)
-        ))
-    })?;
+    .map_err(wrong_key(setting, algorithm, "public"))?;
     let jwk = Jwk::from_decoding_key(&key, Some(algorithm))
-        .map_err(|e| KeyError::new(format!("{setting}: cannot express as a JWK: {e}")))?;
+        .map_err(wrong_key(setting, algorithm, "public"))?;
     Ok((key, Some(jwk)))
 }

@@ -4,7 +4,99 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::RwLock;
 
+use serde::{Deserialize, Serialize};
+
 use crate::claims::RegisteredClaims;
+
+/// One revocation: of a token id, of a device's whole family, or of every token of
+/// a subject issued before a time. Written as a database row (and, on PostgreSQL,
+/// announced with this as the `NOTIFY` payload), then applied to every instance's
+/// [`RevocationSet`].
+///
+/// `until` is when everything it revokes has expired anyway; after that it is
+/// dropped.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Revocation {
+    /// One token id.
+    Token {
+        /// The `jti`.
+        jti: String,
+        /// When that token expires anyway.
+        until: u64,
+    },
+    /// Every token of one device (login).
+    Device {
+        /// The device id (`did`).
+        device_id: String,
+        /// When its last token expires anyway.
+        until: u64,
+    },
+    /// Every token of `subject` issued before `not_before`.
+    Subject {
+        /// The subject (`sub`).
+        subject: String,
+        /// Tokens with an earlier `iat` are revoked.
+        not_before: u64,
+        /// When the last such token expires anyway.
+        until: u64,
+    },
+}
+
+impl Revocation {
+    /// The row's `kind` column.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Revocation::Token { .. } => "jti",
+            Revocation::Device { .. } => "device",
+            Revocation::Subject { .. } => "subject",
+        }
+    }
+
+    /// The row's `value` column: the token id, device id or subject.
+    pub(crate) fn value(&self) -> &str {
+        match self {
+            Revocation::Token { jti, .. } => jti,
+            Revocation::Device { device_id, .. } => device_id,
+            Revocation::Subject { subject, .. } => subject,
+        }
+    }
+
+    /// The row's `not_before` column (0 unless a subject revocation).
+    pub(crate) fn not_before(&self) -> u64 {
+        match self {
+            Revocation::Subject { not_before, .. } => *not_before,
+            _ => 0,
+        }
+    }
+
+    /// When everything it revokes has expired anyway.
+    pub fn until(&self) -> u64 {
+        match self {
+            Revocation::Token { until, .. }
+            | Revocation::Device { until, .. }
+            | Revocation::Subject { until, .. } => *until,
+        }
+    }
+
+    /// Reads a stored row back; `None` for a kind this version does not know.
+    pub(crate) fn from_row(kind: &str, value: String, not_before: u64, until: u64) -> Option<Self> {
+        match kind {
+            "jti" => Some(Revocation::Token { jti: value, until }),
+            "device" => Some(Revocation::Device {
+                device_id: value,
+                until,
+            }),
+            "subject" => Some(Revocation::Subject {
+                subject: value,
+                not_before,
+                until,
+            }),
+            _ => None,
+        }
+    }
+}
 
 #[derive(Default)]
 struct Revoked {
@@ -12,15 +104,15 @@ struct Revoked {
     tokens: HashMap<String, u64>,
     /// Revoked devices, with the time after which their tokens are dead anyway.
     devices: HashMap<String, u64>,
-    /// Per subject: tokens issued before this time are revoked.
-    not_before: HashMap<String, u64>,
+    /// Per subject: tokens issued before `.0` are revoked, until `.1`.
+    not_before: HashMap<String, (u64, u64)>,
 }
 
 /// Revoked tokens, devices and per-user "not before" times, held in memory so that
 /// checking an access token needs no database call.
 ///
-/// Entries carry the time after which the tokens they revoke would have expired
-/// anyway; [`RevocationSet::prune`] drops those.
+/// Only the store changes it, after the revocation is committed to the database:
+/// nothing is revoked in one process's memory alone.
 #[derive(Default)]
 pub struct RevocationSet {
     inner: RwLock<Revoked>,
@@ -62,7 +154,7 @@ impl RevocationSet {
                 return true;
             }
         }
-        if let Some(nbf) = inner.not_before.get(&claims.sub) {
+        if let Some((nbf, _)) = inner.not_before.get(&claims.sub) {
             if claims.iat < *nbf {
                 return true;
             }
@@ -81,36 +173,34 @@ impl RevocationSet {
         self.any.store(any, Ordering::Release);
     }
 
-    /// Revokes one token id; `until` is when that token would expire anyway.
-    pub fn revoke_token(&self, jti: &str, until: u64) {
-        self.write(|r| {
-            r.tokens.insert(jti.to_owned(), until);
+    /// Applies a committed revocation. Applying one twice changes nothing.
+    pub(crate) fn apply(&self, revocation: &Revocation) {
+        let widen = |slot: &mut u64, value: u64| *slot = (*slot).max(value);
+        self.write(|r| match revocation {
+            Revocation::Token { jti, until } => {
+                widen(r.tokens.entry(jti.clone()).or_insert(0), *until);
+            }
+            Revocation::Device { device_id, until } => {
+                widen(r.devices.entry(device_id.clone()).or_insert(0), *until);
+            }
+            Revocation::Subject {
+                subject,
+                not_before,
+                until,
+            } => {
+                let entry = r.not_before.entry(subject.clone()).or_insert((0, 0));
+                widen(&mut entry.0, *not_before);
+                widen(&mut entry.1, *until);
+            }
         });
     }
 
-    /// Revokes every token of a device; `until` is when its last token would expire.
-    pub fn revoke_device(&self, device_id: &str, until: u64) {
-        self.write(|r| {
-            r.devices.insert(device_id.to_owned(), until);
-        });
-    }
-
-    /// Revokes every token of `subject` issued before `not_before`.
-    pub fn revoke_subject_before(&self, subject: &str, not_before: u64) {
-        self.write(|r| {
-            let entry = r.not_before.entry(subject.to_owned()).or_insert(0);
-            *entry = (*entry).max(not_before);
-        });
-    }
-
-    /// Drops entries whose tokens have all expired by `now`. `max_token_lifetime`
-    /// bounds how long a token issued before a "not before" time can live.
-    pub fn prune(&self, now: u64, max_token_lifetime: u64) {
+    /// Drops entries whose tokens have all expired by `now`.
+    pub(crate) fn prune(&self, now: u64) {
         self.write(|r| {
             r.tokens.retain(|_, until| *until > now);
             r.devices.retain(|_, until| *until > now);
-            r.not_before
-                .retain(|_, nbf| nbf.saturating_add(max_token_lifetime) > now);
+            r.not_before.retain(|_, (_, until)| *until > now);
         });
     }
 
@@ -120,6 +210,18 @@ impl RevocationSet {
             Ok(r) => (r.tokens.len(), r.devices.len(), r.not_before.len()),
             Err(_) => (0, 0, 0),
         }
+    }
+}
+
+/// A set holding `revocations` (for a verifier of its own, a benchmark or a test;
+/// the running app's set changes only through the store).
+impl FromIterator<Revocation> for RevocationSet {
+    fn from_iter<I: IntoIterator<Item = Revocation>>(revocations: I) -> Self {
+        let set = RevocationSet::new();
+        for revocation in revocations {
+            set.apply(&revocation);
+        }
+        set
     }
 }
 
@@ -148,12 +250,22 @@ mod tests {
         let set = RevocationSet::new();
         let c = claims("j1", Some("d1"), "alice", 100);
         assert!(!set.is_revoked(&c));
-        set.revoke_token("j1", 400);
+        set.apply(&Revocation::Token {
+            jti: "j1".into(),
+            until: 400,
+        });
         assert!(set.is_revoked(&c));
         assert!(!set.is_revoked(&claims("j2", Some("d1"), "alice", 100)));
-        set.revoke_device("d1", 400);
+        set.apply(&Revocation::Device {
+            device_id: "d1".into(),
+            until: 400,
+        });
         assert!(set.is_revoked(&claims("j2", Some("d1"), "alice", 100)));
-        set.revoke_subject_before("bob", 200);
+        set.apply(&Revocation::Subject {
+            subject: "bob".into(),
+            not_before: 200,
+            until: 500,
+        });
         assert!(set.is_revoked(&claims("j3", None, "bob", 199)));
         assert!(!set.is_revoked(&claims("j4", None, "bob", 200)));
     }
@@ -161,10 +273,32 @@ mod tests {
     #[test]
     fn prune_drops_only_dead_entries() {
         let set = RevocationSet::new();
-        set.revoke_token("old", 100);
-        set.revoke_token("new", 1000);
-        set.revoke_subject_before("s", 50);
-        set.prune(500, 300);
+        for (jti, until) in [("old", 100), ("new", 1000)] {
+            set.apply(&Revocation::Token {
+                jti: jti.into(),
+                until,
+            });
+        }
+        set.apply(&Revocation::Subject {
+            subject: "s".into(),
+            not_before: 50,
+            until: 350,
+        });
+        set.prune(500);
         assert_eq!(set.counts(), (1, 0, 0));
+    }
+
+    #[test]
+    fn a_revocation_round_trips_as_a_row_and_a_notice() {
+        let r = Revocation::Subject {
+            subject: "ann".into(),
+            not_before: 10,
+            until: 99,
+        };
+        let row = Revocation::from_row(r.kind(), r.value().to_owned(), r.not_before(), r.until());
+        assert_eq!(row.as_ref(), Some(&r));
+        let payload = serde_json::to_string(&r).unwrap_or_default();
+        assert_eq!(serde_json::from_str::<Revocation>(&payload).ok(), Some(r));
+        assert!(Revocation::from_row("other", "x".into(), 0, 1).is_none());
     }
 }

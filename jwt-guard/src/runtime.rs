@@ -5,11 +5,23 @@ use std::sync::Arc;
 use rocket::Request;
 
 use crate::clock::Clock;
-use crate::config::JwtConfig;
+use crate::config::{ConfigError, JwtConfig};
 use crate::issuer::Issuer;
-use crate::keys::KeyRing;
+use crate::keys::{KeyError, KeyRing};
 use crate::revocation::RevocationSet;
 use crate::verifier::Verifier;
+
+/// Why jwt-guard cannot start with a configuration.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SetupError {
+    /// A setting is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A key is missing, unreadable or of the wrong kind.
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+}
 
 /// jwt-guard's managed state: configuration, keys, verifier and issuer.
 ///
@@ -29,9 +41,9 @@ impl JwtRuntime {
         config: JwtConfig,
         clock: Clock,
         revocations: Arc<RevocationSet>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, SetupError> {
         config.validate()?;
-        let keys = Arc::new(KeyRing::from_config(&config).map_err(|e| e.to_string())?);
+        let keys = Arc::new(KeyRing::from_config(&config)?);
         let verifier = Verifier::new(keys.clone(), &config, clock.clone(), revocations);
         let issuer = Issuer::new(keys.clone(), &config, clock);
         Ok(Self {

@@ -10,6 +10,65 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
+/// 128 random bits from the OS, base64url: the id of a token, device, link or row.
+pub(crate) fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Whether `text` can be an id jwt-guard made (a device, token or link id): short,
+/// non-empty, URL-safe. Anything else is refused before it reaches the database.
+pub(crate) fn is_opaque_id(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Secret text from configuration (an HMAC secret, an inline PEM key): zeroed when
+/// dropped, and printed as `<redacted>` by `Debug`, so a config dump or a log line
+/// never carries key material.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretText(Zeroizing<String>);
+
+impl SecretText {
+    /// Wraps `text`.
+    pub fn new(text: impl Into<String>) -> Self {
+        Self(Zeroizing::new(text.into()))
+    }
+
+    /// The secret itself, for the key loader.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl From<String> for SecretText {
+    fn from(text: String) -> Self {
+        Self::new(text)
+    }
+}
+
+impl From<&str> for SecretText {
+    fn from(text: &str) -> Self {
+        Self::new(text)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SecretText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Self::new)
+    }
+}
+
 /// The prefix that makes a permanent token recognisable (in logs, secret scanners).
 pub const PERMANENT_TOKEN_PREFIX: &str = "jgp_";
 
@@ -70,7 +129,7 @@ impl TokenDigest {
     }
 
     /// Wraps a stored hex digest.
-    pub fn from_stored(hex: String) -> Self {
+    pub(crate) fn from_stored(hex: String) -> Self {
         Self(hex)
     }
 
@@ -118,6 +177,21 @@ mod tests {
         }
         let bad_alphabet = format!("jgp_{}", "*".repeat(43));
         assert!(PermanentToken::parse(&bad_alphabet).is_none());
+    }
+
+    #[test]
+    fn own_ids_are_opaque_ids_and_junk_is_not() {
+        assert!(is_opaque_id(&random_id()));
+        for junk in ["", "a b", "../x", "x'--", &"a".repeat(65), "ä"] {
+            assert!(!is_opaque_id(junk), "{junk}");
+        }
+    }
+
+    #[test]
+    fn secret_text_redacts_itself() {
+        let secret = SecretText::new("hunter2-hunter2");
+        assert_eq!(format!("{secret:?}"), "<redacted>");
+        assert_eq!(secret.expose(), "hunter2-hunter2");
     }
 
     #[test]

@@ -15,9 +15,11 @@ use crate::keys::KeyRing;
 use crate::revocation::RevocationSet;
 
 /// Why a token was refused.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.description())]
+#[non_exhaustive]
 pub enum VerifyError {
-    /// Longer than [`MAX_TOKEN_BYTES`](crate::config::MAX_TOKEN_BYTES).
+    /// Longer than [`MAX_TOKEN_BYTES`].
     TooLarge,
     /// Not a well-formed JWS, or claims of the wrong shape.
     Malformed,
@@ -69,14 +71,6 @@ impl VerifyError {
         }
     }
 }
-
-impl fmt::Display for VerifyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.description())
-    }
-}
-
-impl std::error::Error for VerifyError {}
 
 /// Checks tokens against the [`KeyRing`] and the configuration.
 ///
@@ -341,5 +335,182 @@ fn map_error(e: &jsonwebtoken::errors::Error) -> VerifyError {
         ErrorKind::ExpiredSignature => VerifyError::Expired,
         ErrorKind::ImmatureSignature => VerifyError::NotYetValid,
         _ => VerifyError::Malformed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+
+    use super::*;
+    use crate::claims::StandardClaims;
+    use crate::issuer::{Grant, Issuer};
+    use crate::revocation::Revocation;
+
+    const SECRET: &str = "a verifier test secret of 32+ bytes";
+
+    struct Fixture {
+        verifier: Verifier,
+        issuer: Issuer,
+        clock: Clock,
+    }
+
+    fn fixture(config: JwtConfig, revoked: Vec<Revocation>) -> Fixture {
+        let clock = Clock::offset();
+        let keys = Arc::new(KeyRing::from_config(&config).unwrap_or_else(|e| panic!("{e}")));
+        let revocations = Arc::new(revoked.into_iter().collect());
+        Fixture {
+            verifier: Verifier::new(keys.clone(), &config, clock.clone(), revocations),
+            issuer: Issuer::new(keys, &config, clock.clone()),
+            clock,
+        }
+    }
+
+    fn access(f: &Fixture, subject: &str) -> String {
+        let grant = Grant {
+            subject,
+            device_id: Some("d1"),
+            orig_iat: f.clock.now(),
+        };
+        let claims = StandardClaims::default();
+        f.issuer
+            .access(&grant, &claims)
+            .map(|t| t.token)
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_fresh_access_token_verifies_and_a_cached_one_is_still_time_checked() {
+        let f = fixture(JwtConfig::hmac(SECRET), vec![]);
+        let token = access(&f, "ann");
+        let first = f.verifier.verify_access::<StandardClaims>(&token);
+        assert_eq!(
+            first.map(|t| t.registered.sub.clone()).ok().as_deref(),
+            Some("ann")
+        );
+        assert!(f.verifier.verify_access::<StandardClaims>(&token).is_ok());
+        f.clock.advance(3600);
+        assert_eq!(
+            f.verifier.verify_access::<StandardClaims>(&token).err(),
+            Some(VerifyError::Expired)
+        );
+    }
+
+    #[test]
+    fn other_kinds_are_refused_where_an_access_token_is_required() {
+        let f = fixture(JwtConfig::hmac(SECRET), vec![]);
+        let grant = Grant {
+            subject: "ann",
+            device_id: None,
+            orig_iat: 0,
+        };
+        let refresh = f
+            .issuer
+            .refresh(&grant)
+            .map(|t| t.token)
+            .unwrap_or_default();
+        assert_eq!(
+            f.verifier.verify_access::<StandardClaims>(&refresh).err(),
+            Some(VerifyError::WrongKind {
+                expected: TokenKind::Access
+            })
+        );
+    }
+
+    #[test]
+    fn a_changed_payload_or_header_is_refused() {
+        let f = fixture(JwtConfig::hmac(SECRET), vec![]);
+        let token = access(&f, "ann");
+        let parts: Vec<&str> = token.split('.').collect();
+        let forged_payload = URL_SAFE_NO_PAD.encode(
+            String::from_utf8(URL_SAFE_NO_PAD.decode(parts[1]).unwrap_or_default())
+                .unwrap_or_default()
+                .replace("\"ann\"", "\"eve\""),
+        );
+        let forged = format!("{}.{forged_payload}.{}", parts[0], parts[2]);
+        assert_eq!(
+            f.verifier.verify_access::<StandardClaims>(&forged).err(),
+            Some(VerifyError::BadSignature)
+        );
+        let header =
+            |json: &str| format!("{}.{}.{}", URL_SAFE_NO_PAD.encode(json), parts[1], parts[2]);
+        let kid = f.verifier.keys.signing_kid().to_owned();
+        assert_eq!(
+            f.verifier
+                .verify_access::<StandardClaims>(&header(&format!(
+                    r#"{{"alg":"HS512","kid":"{kid}"}}"#
+                )))
+                .err(),
+            Some(VerifyError::AlgorithmMismatch)
+        );
+        assert_eq!(
+            f.verifier
+                .verify_access::<StandardClaims>(&header(r#"{"alg":"HS256","kid":"nope"}"#))
+                .err(),
+            Some(VerifyError::UnknownKey)
+        );
+        assert_eq!(
+            f.verifier
+                .verify_access::<StandardClaims>(&header(&format!(
+                    r#"{{"alg":"HS256","kid":"{kid}","crit":["exp"]}}"#
+                )))
+                .err(),
+            Some(VerifyError::UnsupportedCritical)
+        );
+        assert_eq!(
+            f.verifier
+                .verify_access::<StandardClaims>(&"a".repeat(MAX_TOKEN_BYTES + 1))
+                .err(),
+            Some(VerifyError::TooLarge)
+        );
+        assert_eq!(
+            f.verifier
+                .verify_access::<StandardClaims>("not a jwt")
+                .err(),
+            Some(VerifyError::Malformed)
+        );
+    }
+
+    #[test]
+    fn revoked_subjects_devices_and_ids_are_refused() {
+        let f = fixture(
+            JwtConfig::hmac(SECRET),
+            vec![Revocation::Subject {
+                subject: "eve".into(),
+                not_before: u64::MAX / 2,
+                until: u64::MAX,
+            }],
+        );
+        assert_eq!(
+            f.verifier
+                .verify_access::<StandardClaims>(&access(&f, "eve"))
+                .err(),
+            Some(VerifyError::Revoked)
+        );
+        assert!(f
+            .verifier
+            .verify_access::<StandardClaims>(&access(&f, "ann"))
+            .is_ok());
+    }
+
+    #[test]
+    fn a_configured_issuer_and_audience_are_required() {
+        let mut config = JwtConfig::hmac(SECRET);
+        config.issuer = Some("https://issuer.example".into());
+        config.audience = Some("api".into());
+        let f = fixture(config, vec![]);
+        assert!(f
+            .verifier
+            .verify_access::<StandardClaims>(&access(&f, "ann"))
+            .is_ok());
+        // The same key without iss/aud in its tokens: refused.
+        let bare = fixture(JwtConfig::hmac(SECRET), vec![]);
+        assert_eq!(
+            f.verifier
+                .verify_access::<StandardClaims>(&access(&bare, "ann"))
+                .err(),
+            Some(VerifyError::WrongIssuer)
+        );
     }
 }

@@ -1,5 +1,7 @@
-//! Helpers shared by the cross-crate tests: a showcase app on a fresh SQLite file (or
-//! a PostgreSQL database), logins, and token forgery for attack tests.
+//! Helpers shared by the cross-crate tests: the test app ([`app`]) on a fresh SQLite
+//! file (or a PostgreSQL database), logins, and token forgery for attack tests.
+
+pub mod app;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -168,7 +170,7 @@ macro_rules! storage_tests {
     };
 }
 
-/// A running showcase app and its clock.
+/// A running test app and its clock.
 pub struct TestApp {
     /// The client.
     pub client: Client,
@@ -180,13 +182,13 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    /// The showcase on SQLite with `jwt` configuration `jwt`.
+    /// The test app on SQLite with `jwt` configuration `jwt`.
     pub async fn with_jwt(jwt: Value) -> TestApp {
         let url = temp_sqlite_url();
         Self::start_on(&url, jwt, Clock::offset()).await
     }
 
-    /// The showcase on a fresh database of `kind` (`None`: PostgreSQL unreachable
+    /// The test app on a fresh database of `kind` (`None`: PostgreSQL unreachable
     /// outside CI; the reason was printed).
     pub async fn on(kind: DbKind, jwt: Value) -> Option<TestApp> {
         let (url, pg) = kind.fresh().await?;
@@ -195,13 +197,13 @@ impl TestApp {
         Some(app)
     }
 
-    /// The showcase on an existing database URL with its own clock.
+    /// The test app on an existing database URL with its own clock.
     pub async fn start_on(url: &str, jwt: Value, clock: Clock) -> TestApp {
         let figment = base_figment(url).merge(("jwt", jwt));
-        let rocket = showcase::app(figment, clock.clone());
+        let rocket = app::app(figment, clock.clone());
         let client = Client::tracked(rocket)
             .await
-            .unwrap_or_else(|e| panic!("showcase failed to launch: {:?}", e.kind()));
+            .unwrap_or_else(|e| panic!("test app failed to launch: {:?}", e.kind()));
         TestApp {
             client,
             clock,
@@ -218,14 +220,22 @@ impl TestApp {
     }
 
     /// jwt-guard's store in this app.
-    pub fn store(&self) -> &jwt_guard::Store {
+    pub fn store(&self) -> &jwt_guard::store::Store {
         self.client
             .rocket()
-            .state::<jwt_guard::Store>()
+            .state::<jwt_guard::store::Store>()
             .unwrap_or_else(|| panic!("Store is not managed"))
     }
 
-    /// The showcase on SQLite with the default HS256 test secret.
+    /// The database pool, for checking rows directly.
+    pub fn pool(&self) -> &sqlx::AnyPool {
+        use rocket_db_pools::Database;
+        let db = jwt_guard::JwtDb::fetch(self.client.rocket())
+            .unwrap_or_else(|| panic!("JwtDb is not managed"));
+        db.pool()
+    }
+
+    /// The test app on SQLite with the default HS256 test secret.
     pub async fn hs256() -> TestApp {
         Self::with_jwt(json!({ "secret": TEST_SECRET })).await
     }

@@ -147,7 +147,7 @@ async fn concurrent_refreshes_rotate_exactly_once(db: DbKind) {
     let rotated: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM jwt_guard_tokens WHERE kind = 'refresh' AND used_at IS NOT NULL",
     )
-    .fetch_one(app.store().pool())
+    .fetch_one(app.pool())
     .await
     .unwrap_or(-1);
     assert_eq!(rotated, 1);
@@ -374,7 +374,7 @@ async fn device_expiry_slides_and_expired_devices_are_removed(db: DbKind) {
     assert_eq!(res.status(), Status::Unauthorized);
     assert!(s(&json_body(res).await["error_description"]).contains("expired"));
     let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jwt_guard_devices")
-        .fetch_one(app.store().pool())
+        .fetch_one(app.pool())
         .await
         .unwrap_or(-1);
     assert_eq!(left, 0, "the expired device is removed");
@@ -395,7 +395,7 @@ async fn last_used_is_written_once_per_accuracy_window(db: DbKind) {
     let last_used = || async {
         sqlx::query_scalar::<_, i64>("SELECT last_used FROM jwt_guard_devices WHERE id = $1")
             .bind(device.clone())
-            .fetch_one(app.store().pool())
+            .fetch_one(app.pool())
             .await
             .unwrap_or(-1)
     };

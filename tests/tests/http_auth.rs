@@ -1,4 +1,4 @@
-//! The token routes and `#[use_jwt]` guards over HTTP, on the showcase app.
+//! The token routes and `#[use_jwt]` guards over HTTP, on the test app.
 
 use jwt_guard_tests::{challenge, json_body, TestApp, TEST_SECRET};
 use rocket::http::{ContentType, Header, Status};
@@ -311,7 +311,7 @@ async fn login_records_last_login_through_the_authenticator() {
     app.login("bob").await;
     let db = jwt_guard::JwtDb::fetch(app.client.rocket()).unwrap_or_else(|| panic!("no db"));
     let last: Option<i64> =
-        sqlx::query_scalar("SELECT last_login FROM showcase_users WHERE username = $1")
+        sqlx::query_scalar("SELECT last_login FROM app_users WHERE username = $1")
             .bind("bob")
             .fetch_one(&**db.pool())
             .await

@@ -2,9 +2,10 @@
 //! only, and rotation keeps old tokens valid.
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use jwt_guard::{JwtConfig, KeyRing};
+use jwt_guard::keys::KeyRing;
+use jwt_guard::JwtConfig;
 use jwt_guard_tests::{
-    access_claims, base_figment, json_body, key_path, key_pem, now, temp_sqlite_url, TestApp,
+    access_claims, app, base_figment, json_body, key_path, key_pem, now, temp_sqlite_url, TestApp,
     TEST_SECRET,
 };
 use rocket::http::Status;
@@ -109,7 +110,7 @@ fn every_supported_algorithm_loads() {
 async fn launch(jwt: Value) -> Result<Client, String> {
     let figment = base_figment(&temp_sqlite_url()).merge(("jwt", jwt));
     // Reading `kind()` marks Rocket's error as handled (it panics on drop otherwise).
-    Client::tracked(showcase::app(figment, jwt_guard::Clock::system()))
+    Client::tracked(app::app(figment, jwt_guard::Clock::system()))
         .await
         .map_err(|e| format!("{:?}", e.kind()))
 }
@@ -235,20 +236,6 @@ async fn rotation_keeps_tokens_of_the_old_key_valid() {
     );
 }
 
-#[test]
-fn showcase_defaults_do_not_override_given_configuration() {
-    let given = rocket::figment::Figment::new().merge((
-        "jwt",
-        json!({ "algorithm": "RS256", "private_key": "x.pem" }),
-    ));
-    let merged = showcase::with_defaults(given);
-    let jwt: Value = merged.extract_inner("jwt").unwrap_or(Value::Null);
-    assert!(jwt.get("secret").is_none(), "dev secret leaked into {jwt}");
-    let bare = showcase::with_defaults(rocket::figment::Figment::new());
-    let jwt: Value = bare.extract_inner("jwt").unwrap_or(Value::Null);
-    assert_eq!(jwt["secret"], showcase::DEV_SECRET);
-}
-
 #[rocket::async_test]
 async fn a_missing_or_unusable_database_stops_launch() {
     let launch_with = |db: Option<&str>| {
@@ -259,7 +246,7 @@ async fn a_missing_or_unusable_database_stops_launch() {
             figment = figment.merge(("databases.jwt_guard.url", url));
         }
         async move {
-            Client::tracked(showcase::app_without_defaults(figment))
+            Client::tracked(app::app(figment, jwt_guard::Clock::system()))
                 .await
                 .map(|_| ())
                 .map_err(|e| format!("{:?}", e.kind()))

@@ -42,10 +42,19 @@ async fn open<'a>(app: &'a TestApp, url: &str) -> LocalResponse<'a> {
         .await
 }
 
+/// The confirm page's button: a POST of the link URL.
+async fn confirm<'a>(app: &'a TestApp, url: &str) -> LocalResponse<'a> {
+    app.client
+        .post(local(url))
+        .header(Header::new("User-Agent", "link-test/1.0"))
+        .dispatch()
+        .await
+}
+
 async fn use_count(app: &TestApp, id: &str) -> i64 {
     sqlx::query_scalar("SELECT use_count FROM jwt_guard_links WHERE id = $1")
         .bind(id.to_owned())
-        .fetch_one(app.store().pool())
+        .fetch_one(app.pool())
         .await
         .unwrap_or(-1)
 }
@@ -126,7 +135,7 @@ async fn fifty_concurrent_uses_succeed_exactly_once(db: DbKind) {
     let logged: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM jwt_guard_link_uses WHERE link_id = $1")
             .bind(s(&minted["id"]))
-            .fetch_one(app.store().pool())
+            .fetch_one(app.pool())
             .await
             .unwrap_or(-1);
     assert_eq!(logged, 50, "every attempt is logged");
@@ -251,7 +260,7 @@ async fn tampered_and_missing_tokens_are_refused_and_logged(db: DbKind) {
     let all: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM jwt_guard_link_uses WHERE outcome IN ('tampered', 'missing')",
     )
-    .fetch_one(app.store().pool())
+    .fetch_one(app.pool())
     .await
     .unwrap_or(-1);
     assert!(all >= 6, "every denial is logged ({all})");
@@ -369,7 +378,15 @@ async fn magic_login_link_creates_a_device(db: DbKind) {
     let url = s(&json_body(res).await["url"]);
     assert!(url.contains("/auth/magic?token="));
 
-    let res = open(&app, &url).await;
+    // Opening the link shows the confirmation page and logs nobody in.
+    let page = open(&app, &url).await;
+    assert_eq!(page.status(), Status::Ok);
+    assert!(page
+        .into_string()
+        .await
+        .unwrap_or_default()
+        .contains("<form method=\"post\""));
+    let res = confirm(&app, &url).await;
     assert_eq!(res.status(), Status::Ok);
     let login = json_body(res).await;
     let access = s(&login["access"]);
@@ -379,7 +396,7 @@ async fn magic_login_link_creates_a_device(db: DbKind) {
     assert_eq!(me["device_id"], login["device_id"]);
     let devices = json_body(app.get_with_token("/auth/devices", &access).await).await;
     assert_eq!(devices.as_array().map(Vec::len), Some(1));
-    assert_eq!(open(&app, &url).await.status(), Status::Gone);
+    assert_eq!(confirm(&app, &url).await.status(), Status::Gone);
 
     // A link minted for nobody logs nobody in.
     let res = app
@@ -391,7 +408,7 @@ async fn magic_login_link_creates_a_device(db: DbKind) {
         "minting does not reveal whether a user exists"
     );
     let url = s(&json_body(res).await["url"]);
-    assert_eq!(open(&app, &url).await.status(), Status::Forbidden);
+    assert_eq!(confirm(&app, &url).await.status(), Status::Forbidden);
     let bad = app
         .post_json("/links/magic-login", json!({ "name": 1 }))
         .await;

@@ -150,7 +150,7 @@ async fn archiver_removes_only_dead_rows(db: DbKind) {
     assert!(report.tokens >= 2, "{report:?}");
     assert!(report.revocations >= 1, "{report:?}");
     let devices: Vec<String> = sqlx::query_scalar("SELECT name FROM jwt_guard_devices")
-        .fetch_all(app.store().pool())
+        .fetch_all(app.pool())
         .await
         .unwrap_or_default();
     assert_eq!(devices, ["kept"]);
@@ -170,7 +170,7 @@ async fn dump(app: &TestApp) -> String {
         ),
         ("jwt_guard_revocations", "kind, value"),
         ("jwt_guard_audit", "id, event, subject, device_id, detail"),
-        ("showcase_users", "username, password_hash, roles, scope"),
+        ("app_users", "username, roles, scope"),
     ];
     let mut out = String::new();
     for (table, columns) in tables {
@@ -181,7 +181,7 @@ async fn dump(app: &TestApp) -> String {
             .collect::<Vec<_>>()
             .join(" || '|' || ");
         let rows: Vec<String> = sqlx::query_scalar(&format!("SELECT {concat} FROM {table}"))
-            .fetch_all(app.store().pool())
+            .fetch_all(app.pool())
             .await
             .unwrap_or_else(|e| panic!("dump {table}: {e}"));
         assert!(
@@ -233,7 +233,7 @@ async fn no_table_holds_a_raw_token(db: DbKind) {
         );
     }
     // What is stored instead: the digest of the permanent token.
-    let digest = jwt_guard::TokenDigest::of(permanent.as_bytes());
+    let digest = jwt_guard::secret::TokenDigest::of(permanent.as_bytes());
     assert!(
         !dumped.contains(digest.as_str()),
         "the digest is cleared on revocation"

@@ -78,9 +78,11 @@ async fn mint_magic_login(
         .map_err(AuthError::unavailable)
 }
 
-/// Logs the recipient in: a new device and its tokens.
-#[expiring_link(magic_login, login, max_uses = 1, ttl = "15m")]
-#[get("/auth/magic")]
+/// Logs the recipient in: a new device and its tokens. Opening the link shows a
+/// confirmation page (so mail scanners and previews log nobody in); its button
+/// POSTs here.
+#[expiring_link(magic_login, login, confirm, max_uses = 1, ttl = "15m")]
+#[post("/auth/magic")]
 fn magic(link: LinkUse) -> Result<Json<jwt_guard::LoginResponse>, AuthError> {
     link.login()
         .cloned()

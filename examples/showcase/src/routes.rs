@@ -2,7 +2,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use jwt_guard::{permanent_refresh, use_jwt, AuthError, DeviceSession, Issuer, Jwt, JwtDb, Store};
+use jwt_guard::store::Store;
+use jwt_guard::{permanent_refresh, use_jwt, AuthError, DeviceSession, Issuer, Jwt, JwtDb};
 use rocket::serde::json::{json, Json, Value};
 use rocket::{get, post, routes, Route, State};
 

@@ -6,22 +6,25 @@ use syn::spanned::Spanned;
 use syn::ItemFn;
 
 use super::parse::{RoleMode, RoleRef, UseJwtArgs};
+use crate::exports;
+use crate::names::{hidden_local, hidden_name};
 use crate::route;
 
 pub(super) fn expand(args: &UseJwtArgs, mut handler: ItemFn) -> TokenStream {
-    let policy = route::hidden_name("policy", &handler);
+    let policy = hidden_name("policy", &handler);
     let vis = handler.vis.clone();
+    let p = exports::private(proc_macro2::Span::call_site());
+    let core = exports::core(proc_macro2::Span::call_site());
     let claims_ty = match &args.claims {
         Some(ty) => quote_spanned!(ty.span()=> #ty),
-        None => quote!(::jwt_guard::StandardClaims),
+        None => quote!(#p::StandardClaims),
     };
     let optional = args.optional.is_some();
     let fresh = match args.fresh {
-        Some(secs) => quote!(::core::option::Option::Some(#secs)),
-        None => quote!(::core::option::Option::None),
+        Some(secs) => quote!(#core::option::Option::Some(#secs)),
+        None => quote!(#core::option::Option::None),
     };
-    let claims = quote!(__jwt_guard_claims);
-    let p = quote!(::jwt_guard::__private);
+    let claims = hidden_local("claims");
 
     let role_checks = args.roles.as_ref().map(|(mode, roles)| {
         let tests: Vec<TokenStream> = roles
@@ -38,13 +41,13 @@ pub(super) fn expand(args: &UseJwtArgs, mut handler: ItemFn) -> TokenStream {
         match mode {
             RoleMode::Any => quote! {
                 if !(false #(|| #tests)*) {
-                    return ::core::result::Result::Err(#p::Denied::role());
+                    return #core::result::Result::Err(#p::Denied::role());
                 }
             },
             RoleMode::All => quote! {
                 #(
                     if !#tests {
-                        return ::core::result::Result::Err(#p::Denied::role());
+                        return #core::result::Result::Err(#p::Denied::role());
                     }
                 )*
             },
@@ -53,7 +56,7 @@ pub(super) fn expand(args: &UseJwtArgs, mut handler: ItemFn) -> TokenStream {
     let scope_checks = args.scopes.iter().flatten().map(|scope| {
         quote! {
             if !#p::has_scope(#claims, #scope) {
-                return ::core::result::Result::Err(#p::Denied::scope(#scope));
+                return #core::result::Result::Err(#p::Denied::scope(#scope));
             }
         }
     });
@@ -66,12 +69,12 @@ pub(super) fn expand(args: &UseJwtArgs, mut handler: ItemFn) -> TokenStream {
         quote! {
             #check_fn
             if !__jwt_guard_check(#claims) {
-                return ::core::result::Result::Err(#p::Denied::check());
+                return #core::result::Result::Err(#p::Denied::check());
             }
         }
     });
 
-    let guard = syn::Ident::new("__jwt_guard_auth", proc_macro2::Span::call_site());
+    let guard = hidden_local("auth");
     route::inject_guard(&mut handler, &guard, quote!(#p::Authorized<#policy>));
 
     quote! {
@@ -82,14 +85,14 @@ pub(super) fn expand(args: &UseJwtArgs, mut handler: ItemFn) -> TokenStream {
         impl #p::Policy for #policy {
             type Claims = #claims_ty;
             const OPTIONAL: bool = #optional;
-            const MAX_LOGIN_AGE: ::core::option::Option<u64> = #fresh;
+            const MAX_LOGIN_AGE: #core::option::Option<u64> = #fresh;
 
             #[inline]
-            fn authorize(#claims: &Self::Claims) -> ::core::result::Result<(), #p::Denied> {
+            fn authorize(#claims: &Self::Claims) -> #core::result::Result<(), #p::Denied> {
                 #role_checks
                 #(#scope_checks)*
                 #check
-                ::core::result::Result::Ok(())
+                #core::result::Result::Ok(())
             }
         }
 

@@ -3,6 +3,7 @@
 use proc_macro2::{Span, TokenStream};
 use syn::meta::ParseNestedMeta;
 use syn::parse::Parser;
+use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, Lit, LitStr, Path, Type};
 
 use super::ATTRIBUTE;
@@ -79,7 +80,7 @@ fn parse_option(
             let value: Expr = meta.value()?.parse()?;
             cx.error_spanned_by(value, "`optional` takes no value; write `optional`");
         }
-        set_once(cx, &mut args.optional, Span::call_site(), path, ATTRIBUTE);
+        set_once(cx, &mut args.optional, path.span(), path, ATTRIBUTE);
     } else if path.is_ident(FRESH) {
         let lit: LitStr = meta.value()?.parse()?;
         match parse_duration_lit(&lit) {

@@ -1,19 +1,21 @@
 //! The scanner-safe confirmation page of `confirm` links: a GET checks the link and
 //! shows a button; only the button's POST uses it.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use rocket::get;
+use rocket::http::uri::Origin;
 use rocket::http::{ContentType, Header, Status};
 use rocket::request::Request;
 use rocket::response::{self, Responder, Response};
 
 use super::{
-    claimed_link_id, denial_error, link_token, verify_link, LinkAttempt, RecordedAttempt,
-    LINK_TOKEN_PARAM,
+    claimed_link_id, denial_error, link_token, verify_link, LinkAttempt, LinkRoutes,
+    RecordedAttempt, CONFIRM_PATH, LINK_TOKEN_PARAM, OUTCOME_UNAVAILABLE,
 };
+use crate::request::RequestRef;
 use crate::runtime::JwtRuntime;
-use crate::store::{LinkDenial, Store};
+use crate::store::{LinkDenial, LinkUseError, Store};
 
 /// The page a GET of a `confirm` link shows: the link is checked, not used.
 pub(crate) struct ConfirmPage {
@@ -33,8 +35,32 @@ impl<'r> Responder<'r, 'static> for ConfirmPage {
     }
 }
 
-/// Where a confirm-mode GET was headed, stashed by the fairing before rewriting.
-pub(crate) struct ConfirmTarget(pub(crate) OnceLock<(&'static str, String)>);
+/// Where a confirm-mode GET was headed, stashed before the request is rewritten.
+struct ConfirmTarget(OnceLock<(&'static str, String)>);
+
+/// A GET of a `confirm` link is sent to the confirmation page, which checks the link
+/// without using it; the page's button POSTs to the real route. Called by the
+/// fairing on every GET.
+pub(crate) fn route_confirm_page(req: &mut Request<'_>) {
+    let target = req
+        .rocket()
+        .state::<Arc<LinkRoutes>>()
+        .and_then(|routes| routes.confirm_target(req.uri().path().as_str()));
+    let Some(target) = target else {
+        return;
+    };
+    let path = req.uri().path().as_str().to_owned();
+    let query = req.uri().query().map(|q| q.as_str().to_owned());
+    let stash = req.local_cache(|| ConfirmTarget(OnceLock::new()));
+    let _ = stash.0.set((target, path));
+    let uri = match query {
+        Some(q) => format!("{CONFIRM_PATH}?{q}"),
+        None => CONFIRM_PATH.to_owned(),
+    };
+    if let Ok(uri) = Origin::parse_owned(uri) {
+        req.set_uri(uri);
+    }
+}
 
 fn page(title: &str, body: &str) -> String {
     format!(
@@ -59,7 +85,7 @@ fn encode_query(value: &str) -> String {
 }
 
 #[get("/__jwt_guard/link-confirm")]
-pub(crate) async fn link_confirm(req: crate::endpoints::RequestRef<'_>) -> ConfirmPage {
+pub(crate) async fn link_confirm(req: RequestRef<'_>) -> ConfirmPage {
     let req = req.0;
     let stashed = req
         .local_cache(|| ConfirmTarget(OnceLock::new()))
@@ -79,14 +105,14 @@ pub(crate) async fn link_confirm(req: crate::endpoints::RequestRef<'_>) -> Confi
     ) {
         (Ok(token), Some(rt), Some(store)) => match verify_link(rt, token, target) {
             Ok(id) => match store.check_link(&id, target).await {
-                Ok(Ok(())) => Ok((token, id)),
-                Ok(Err(d)) => Err((d, Some(id))),
-                Err(_) => Err((LinkDenial::Tampered, Some(id))),
+                Ok(()) => Ok((token, id)),
+                Err(LinkUseError::Denied(d)) => Err((Some(d), Some(id))),
+                Err(_) => Err((None, Some(id))),
             },
-            Err(d) => Err((d, claimed_link_id(token))),
+            Err(d) => Err((Some(d), claimed_link_id(token))),
         },
-        (Err(d), _, _) => Err((d, None)),
-        _ => Err((LinkDenial::Tampered, None)),
+        (Err(d), _, _) => Err((Some(d), None)),
+        _ => Err((None, None)),
     };
     match outcome {
         Ok((token, id)) => {
@@ -117,11 +143,14 @@ pub(crate) async fn link_confirm(req: crate::endpoints::RequestRef<'_>) -> Confi
                 LinkAttempt {
                     target,
                     link_id: id,
-                    outcome: denial.as_str(),
+                    outcome: denial.map_or(OUTCOME_UNAVAILABLE, LinkDenial::as_str),
                     use_number: None,
                 },
             );
-            let error = denial_error(denial);
+            let error = match denial {
+                Some(denial) => denial_error(denial),
+                None => crate::error::AuthError::unavailable("link storage is unreachable"),
+            };
             ConfirmPage {
                 status: error.status(),
                 html: page(

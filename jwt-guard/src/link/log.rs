@@ -5,6 +5,7 @@ use rocket::request::Request;
 use rocket::response::Response;
 
 use super::RecordedAttempt;
+use crate::client::{client_ip, user_agent};
 use crate::store::Store;
 
 /// After the response: link headers, and one log row per attempt.
@@ -17,11 +18,8 @@ pub(crate) async fn finish_link_response(req: &Request<'_>, res: &mut Response<'
     let Some(store) = req.rocket().state::<Store>() else {
         return;
     };
-    let ip = req.client_ip().map(|ip| ip.to_string());
-    let user_agent: Option<String> = req
-        .headers()
-        .get_one("User-Agent")
-        .map(|ua| ua.chars().filter(|c| !c.is_control()).take(512).collect());
+    let ip = client_ip(req);
+    let user_agent = user_agent(req);
     if let Err(e) = store
         .log_link_use(
             attempt.link_id.as_deref(),

@@ -4,12 +4,28 @@ use std::sync::Arc;
 
 use rocket::request::Request;
 use rocket::response::{self, Responder};
+use rocket::{Build, Rocket};
 use serde::{Deserialize, Serialize};
 
 use super::{LinkRoutes, LinkTarget, LINK_TOKEN_PARAM};
 use crate::error::AuthError;
-use crate::issuer::{random_id, Issuer};
+use crate::issuer::{IssueError, Issuer};
+use crate::secret::random_id;
 use crate::store::{LinkRecord, LinkUseRecord, Store, StoreError};
+
+/// `http://address:port` from Rocket's own configuration: where links point when
+/// `link_base_url` is not set. Never taken from a request's `Host` header.
+pub(crate) fn default_base_url(rocket: &Rocket<Build>) -> String {
+    let figment = rocket.figment();
+    let address = figment
+        .extract_inner::<std::net::IpAddr>("address")
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+    let port = figment.extract_inner::<u16>("port").unwrap_or(8000);
+    match address {
+        std::net::IpAddr::V6(v6) => format!("http://[{v6}]:{port}"),
+        v4 => format!("http://{v4}:{port}"),
+    }
+}
 
 /// A freshly minted link.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -25,29 +41,18 @@ pub struct MintedLink {
 }
 
 /// Why a link could not be minted.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LinkError {
     /// The target route is not mounted on this Rocket.
+    #[error("link target `{0}` is not mounted")]
     NotMounted(&'static str),
-    /// Signing or storing failed.
-    Server(String),
-}
-
-impl std::fmt::Display for LinkError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            LinkError::NotMounted(t) => write!(f, "link target `{t}` is not mounted"),
-            LinkError::Server(e) => write!(f, "cannot mint link: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for LinkError {}
-
-impl From<StoreError> for LinkError {
-    fn from(e: StoreError) -> Self {
-        LinkError::Server(e.to_string())
-    }
+    /// The link token could not be signed.
+    #[error("cannot mint link")]
+    Sign(#[from] IssueError),
+    /// The link's row could not be stored.
+    #[error("cannot mint link")]
+    Store(#[from] StoreError),
 }
 
 impl<'r> Responder<'r, 'static> for LinkError {
@@ -118,10 +123,7 @@ impl Links {
             .unwrap_or((T::MAX_USES > 0).then_some(T::MAX_USES))
             .filter(|m| *m > 0);
         let id = random_id();
-        let token = self
-            .issuer
-            .link(subject, T::TARGET, &id, ttl)
-            .map_err(|e| LinkError::Server(e.to_string()))?;
+        let token = self.issuer.link(subject, T::TARGET, &id, ttl)?;
         self.store
             .create_link(&id, subject, T::TARGET, max_uses, token.claims.exp)
             .await?;

@@ -16,14 +16,16 @@ use rocket::{Ignite, Rocket, Sentinel};
 
 use crate::claims::{NoClaims, TokenKind};
 use crate::config::MAX_TOKEN_BYTES;
-use crate::endpoints::{start_session, Grants, LoginResponse};
 use crate::error::{fail, AuthError};
 use crate::runtime::JwtRuntime;
-use crate::store::{LinkDenial, Store};
+use crate::secret::is_opaque_id;
+use crate::session::{start_session, AppAuthenticator, LoginResponse};
+use crate::store::{LinkDenial, LinkUseError, Store};
 use crate::verifier::VerifyError;
 
-pub(crate) use confirm::{link_confirm, ConfirmTarget};
+pub(crate) use confirm::{link_confirm, route_confirm_page};
 pub(crate) use log::finish_link_response;
+pub(crate) use mint::default_base_url;
 pub use mint::{LinkError, Links, MintOptions, MintedLink};
 
 /// The query parameter that carries a link token.
@@ -94,6 +96,9 @@ impl LinkUse {
     }
 }
 
+/// The log outcome of a link use that failed because storage did; never counted.
+pub(crate) const OUTCOME_UNAVAILABLE: &str = "unavailable";
+
 /// What happened to this request's link, for the response fairing's log row.
 pub(crate) struct LinkAttempt {
     pub(crate) target: &'static str,
@@ -148,12 +153,7 @@ impl LinkRoutes {
 pub(crate) fn claimed_link_id(token: &str) -> Option<String> {
     let claims: serde_json::Value = jsonwebtoken::dangerous::insecure_decode_claims(token).ok()?;
     let jti = claims.get("jti")?.as_str()?;
-    let ok = !jti.is_empty()
-        && jti.len() <= 64
-        && jti
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    ok.then(|| jti.to_owned())
+    is_opaque_id(jti).then(|| jti.to_owned())
 }
 
 pub(crate) fn denial_error(denial: LinkDenial) -> AuthError {
@@ -216,44 +216,40 @@ pub struct LinkGuard<T: LinkTarget> {
     _target: PhantomData<fn() -> T>,
 }
 
-async fn use_link<T: LinkTarget>(
-    req: &Request<'_>,
-) -> Result<LinkUse, (LinkDenial, Option<String>, AuthError)> {
-    let token = link_token(req).map_err(|d| (d, None, denial_error(d)))?;
+/// A refused link use: the outcome to log, the link it claimed to be, the answer.
+type Refusal = (&'static str, Option<String>, AuthError);
+
+fn denied(denial: LinkDenial, link_id: Option<String>) -> Refusal {
+    (denial.as_str(), link_id, denial_error(denial))
+}
+
+async fn use_link<T: LinkTarget>(req: &Request<'_>) -> Result<LinkUse, Refusal> {
+    let token = link_token(req).map_err(|d| denied(d, None))?;
     let claimed = claimed_link_id(token);
-    let Some(rt) = JwtRuntime::from_request(req) else {
-        return Err((
-            LinkDenial::Tampered,
-            claimed,
-            AuthError::unavailable("jwt-guard is not attached"),
-        ));
+    let (Some(rt), Some(store)) = (JwtRuntime::from_request(req), req.rocket().state::<Store>())
+    else {
+        let error = AuthError::unavailable("jwt-guard's fairing is not attached");
+        return Err((OUTCOME_UNAVAILABLE, claimed, error));
     };
-    let Some(store) = req.rocket().state::<Store>() else {
-        return Err((
-            LinkDenial::Tampered,
-            claimed,
-            AuthError::unavailable("link storage is not configured"),
-        ));
-    };
-    let link_id =
-        verify_link(rt, token, T::TARGET).map_err(|d| (d, claimed.clone(), denial_error(d)))?;
+    let link_id = verify_link(rt, token, T::TARGET).map_err(|d| denied(d, claimed.clone()))?;
     let consumed = match store.consume_link(&link_id, T::TARGET).await {
-        Ok(Ok(consumed)) => consumed,
-        Ok(Err(d)) => return Err((d, Some(link_id), denial_error(d))),
+        Ok(consumed) => consumed,
+        Err(LinkUseError::Denied(d)) => return Err(denied(d, Some(link_id))),
         Err(e) => {
-            return Err((
-                LinkDenial::Tampered,
-                Some(link_id),
-                AuthError::unavailable(e),
-            ))
+            let error = AuthError::unavailable(e);
+            return Err((OUTCOME_UNAVAILABLE, Some(link_id), error));
         }
     };
     let login = if T::LOGIN {
-        Some(Arc::new(
-            link_login(req, rt, store, &consumed.subject)
-                .await
-                .map_err(|e| (LinkDenial::Tampered, Some(link_id.clone()), e))?,
-        ))
+        let login = link_login(req, rt, store, &consumed.subject).await;
+        Some(Arc::new(login.map_err(|e| {
+            let outcome = if e.status().code == 503 {
+                OUTCOME_UNAVAILABLE
+            } else {
+                LinkDenial::Tampered.as_str()
+            };
+            (outcome, Some(link_id.clone()), e)
+        })?))
     } else {
         None
     };
@@ -273,17 +269,15 @@ async fn link_login(
     store: &Store,
     subject: &str,
 ) -> Result<LoginResponse, AuthError> {
-    let grants = req
-        .rocket()
-        .state::<Grants>()
+    let authenticator = AppAuthenticator::of(req)
         .ok_or_else(|| AuthError::unavailable("login links need an authenticator"))?;
-    let claims = grants
+    let claims = authenticator
         .0
         .claims_for(req, subject)
         .await
         .ok_or_else(|| AuthError::invalid_link("this link's user does not exist"))?;
     let login = start_session(req, rt, store, subject, &claims).await?;
-    grants
+    authenticator
         .0
         .record_login(req, subject, rt.issuer().clock().now())
         .await;
@@ -311,13 +305,13 @@ impl<'r, T: LinkTarget> FromRequest<'r> for LinkGuard<T> {
                     _target: PhantomData,
                 })
             }
-            Err((denial, link_id, error)) => {
+            Err((outcome, link_id, error)) => {
                 RecordedAttempt::record(
                     req,
                     LinkAttempt {
                         target: T::TARGET,
                         link_id,
-                        outcome: denial.as_str(),
+                        outcome,
                         use_number: None,
                     },
                 );

@@ -76,7 +76,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        self.revocations.prune(now, self.settings.max_token_ttl);
+        self.revocations.prune(now);
         Ok(ArchiveReport {
             devices,
             tokens: tokens + orphans,

@@ -4,11 +4,12 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use super::{nullable, opt, secs, ts, Store, StoreError};
-use crate::issuer::random_id;
+use crate::secret::random_id;
 
 /// A security-relevant event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum AuditEvent {
     /// A rotated refresh token was presented again; its device was revoked.
     RefreshReuse,

@@ -5,24 +5,13 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::audit::AuditEvent;
-use super::{nullable, opt, secs, ts, Store, StoreError};
-use crate::db::Backend;
-use crate::issuer::random_id;
-use crate::secret::{PermanentToken, TokenDigest};
+use super::{nullable, opt, secs, ts, Backend, Store, StoreError};
+use crate::config::CapPolicy;
+use crate::revocation::Revocation;
+use crate::secret::{random_id, PermanentToken, TokenDigest};
 
 /// Longest device name kept (from `X-Device-Model` or the user agent).
 pub const DEVICE_NAME_MAX: usize = 100;
-
-/// What happens when a subject already has `max_devices` active devices.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CapPolicy {
-    /// Refuse the new login.
-    #[default]
-    Reject,
-    /// Log out the least recently used device.
-    EvictOldest,
-}
 
 /// Where a login comes from.
 #[derive(Clone, Debug, Default)]
@@ -90,12 +79,15 @@ fn device_from_row(row: &AnyRow) -> Result<DeviceRecord, sqlx::Error> {
 }
 
 /// Why a login could not create a device.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CreateDeviceError {
     /// The subject is at `max_devices` and the policy is to reject.
+    #[error("the subject already has the most devices allowed")]
     CapReached,
     /// The database failed.
-    Store(StoreError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 impl From<sqlx::Error> for CreateDeviceError {
@@ -106,7 +98,7 @@ impl From<sqlx::Error> for CreateDeviceError {
 
 /// What a permanent token resolved to.
 #[derive(Debug)]
-pub enum PermanentLookup {
+pub(crate) enum PermanentLookup {
     /// An active device.
     Active(DeviceRecord),
     /// No device has this token (or it was revoked).
@@ -128,6 +120,7 @@ impl Store {
         let id = random_id();
         let expires_at = now.saturating_add(self.settings.permanent_ttl);
         let mut evicted = Vec::new();
+        let mut revoked = Vec::new();
 
         let mut tx = self.begin_write().await?;
         if self.backend == Backend::Postgres {
@@ -154,7 +147,7 @@ impl Store {
                     CapPolicy::EvictOldest => {
                         let excess = active.len() + 1 - cap;
                         for device_id in active.into_iter().take(excess) {
-                            self.revoke_device_in(&mut tx, &device_id, now).await?;
+                            revoked.push(self.revoke_device_in(&mut tx, &device_id, now).await?);
                             evicted.push(device_id);
                         }
                     }
@@ -192,11 +185,7 @@ impl Store {
             )
             .await?;
         }
-        tx.commit().await?;
-        for device_id in &evicted {
-            self.revocations
-                .revoke_device(device_id, now.saturating_add(self.settings.max_token_ttl));
-        }
+        self.commit_revoking(tx, &revoked).await?;
         let record = DeviceRecord {
             id,
             subject: new.subject,
@@ -215,7 +204,7 @@ impl Store {
 
     /// The active device holding `token`, sliding its expiry (at most one write per
     /// accuracy window). An expired device is removed.
-    pub async fn device_for_permanent(
+    pub(crate) async fn device_for_permanent(
         &self,
         token: &PermanentToken,
     ) -> Result<PermanentLookup, StoreError> {
@@ -327,7 +316,7 @@ impl Store {
         if owner.as_deref() != Some(subject) {
             return Ok(false);
         }
-        self.revoke_device_in(&mut tx, device_id, now).await?;
+        let revoked = self.revoke_device_in(&mut tx, device_id, now).await?;
         self.audit_in(
             &mut tx,
             AuditEvent::DeviceRevoked,
@@ -336,9 +325,7 @@ impl Store {
             reason,
         )
         .await?;
-        tx.commit().await?;
-        self.revocations
-            .revoke_device(device_id, now.saturating_add(self.settings.max_token_ttl));
+        self.commit_revoking(tx, &[revoked]).await?;
         Ok(true)
     }
 
@@ -361,8 +348,9 @@ impl Store {
             .into_iter()
             .filter(|id| Some(id.as_str()) != keep)
             .collect();
+        let mut revoked = Vec::with_capacity(ids.len());
         for id in &ids {
-            self.revoke_device_in(&mut tx, id, now).await?;
+            revoked.push(self.revoke_device_in(&mut tx, id, now).await?);
         }
         let detail = if keep.is_some() {
             "logout everywhere else"
@@ -371,22 +359,19 @@ impl Store {
         };
         self.audit_in(&mut tx, AuditEvent::LogoutAll, Some(subject), keep, detail)
             .await?;
-        tx.commit().await?;
-        let until = now.saturating_add(self.settings.max_token_ttl);
-        for id in &ids {
-            self.revocations.revoke_device(id, until);
-        }
+        self.commit_revoking(tx, &revoked).await?;
         Ok(ids.len())
     }
 
     /// Revokes a device's family (reuse detected, logout): device, tokens, and a
-    /// revocation row other instances pick up.
+    /// revocation row other instances pick up. Returns the revocation, to apply once
+    /// `tx` commits.
     pub(crate) async fn revoke_device_in(
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         device_id: &str,
         now: u64,
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<Revocation, sqlx::Error> {
         sqlx::query(
             "UPDATE jwt_guard_devices SET revoked_at = $1, permanent_digest = NULL
              WHERE id = $2 AND revoked_at IS NULL",
@@ -402,15 +387,9 @@ impl Store {
         .bind(device_id)
         .execute(&mut **tx)
         .await?;
-        self.insert_revocation_in(
-            tx,
-            "device",
-            device_id,
-            0,
-            now.saturating_add(self.settings.max_token_ttl),
-            now,
-        )
-        .await
+        let revocation = self.device_revocation(device_id, now);
+        self.insert_revocation_in(tx, &revocation, now).await?;
+        Ok(revocation)
     }
 
     /// Removes an expired device and its tokens; its access tokens are revoked.
@@ -434,15 +413,8 @@ impl Store {
             .bind(device_id)
             .execute(&mut *tx)
             .await?;
-        self.insert_revocation_in(
-            &mut tx,
-            "device",
-            device_id,
-            0,
-            now.saturating_add(self.settings.max_token_ttl),
-            now,
-        )
-        .await?;
+        let revocation = self.device_revocation(device_id, now);
+        self.insert_revocation_in(&mut tx, &revocation, now).await?;
         self.audit_in(
             &mut tx,
             AuditEvent::DeviceExpired,
@@ -451,9 +423,7 @@ impl Store {
             reason,
         )
         .await?;
-        tx.commit().await?;
-        self.revocations
-            .revoke_device(device_id, now.saturating_add(self.settings.max_token_ttl));
+        self.commit_revoking(tx, &[revocation]).await?;
         Ok(())
     }
 }

@@ -6,11 +6,12 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::{nullable, opt, secs, ts, Store, StoreError};
-use crate::issuer::random_id;
+use crate::secret::random_id;
 
 /// Why a link was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum LinkDenial {
     /// Past its expiry (410).
     Expired,
@@ -74,11 +75,29 @@ pub struct LinkRecord {
 
 /// A successful use.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LinkConsumed {
+pub(crate) struct LinkConsumed {
     /// Which use this was (1 for the first).
-    pub use_number: u32,
+    pub(crate) use_number: u32,
     /// The link's recipient.
-    pub subject: String,
+    pub(crate) subject: String,
+}
+
+/// Why a link could not be used or checked.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LinkUseError {
+    /// The link exists (or claims to) but may not be used; nothing was counted.
+    #[error("link refused: {}", .0.as_str())]
+    Denied(LinkDenial),
+    /// The database failed; nothing was counted.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for LinkUseError {
+    fn from(e: sqlx::Error) -> Self {
+        LinkUseError::Store(StoreError(e))
+    }
 }
 
 /// One logged attempt.
@@ -157,11 +176,11 @@ impl Store {
     /// Uses link `id` at `target` once, if it is live, unrevoked, bound to that target
     /// and not used up — in one conditional statement, so under any concurrency a
     /// one-time link succeeds exactly once. Otherwise says why not.
-    pub async fn consume_link(
+    pub(crate) async fn consume_link(
         &self,
         id: &str,
         target: &str,
-    ) -> Result<Result<LinkConsumed, LinkDenial>, StoreError> {
+    ) -> Result<LinkConsumed, LinkUseError> {
         let now = ts(self.now());
         let row = sqlx::query(
             "UPDATE jwt_guard_links SET use_count = use_count + 1
@@ -174,22 +193,18 @@ impl Store {
         .bind(now)
         .fetch_optional(&self.pool)
         .await?;
-        if let Some(row) = row {
-            return Ok(Ok(LinkConsumed {
+        match row {
+            Some(row) => Ok(LinkConsumed {
                 use_number: to_u32(row.try_get("use_count")?),
                 subject: row.try_get("subject")?,
-            }));
+            }),
+            None => Err(LinkUseError::Denied(self.link_denial(id, target).await?)),
         }
-        Ok(Err(self.link_denial(id, target).await?))
     }
 
     /// Whether link `id` could be used at `target` now, without using it (for the
     /// confirmation page).
-    pub async fn check_link(
-        &self,
-        id: &str,
-        target: &str,
-    ) -> Result<Result<(), LinkDenial>, StoreError> {
+    pub async fn check_link(&self, id: &str, target: &str) -> Result<(), LinkUseError> {
         let link = self.link(id).await?;
         match link {
             Some(l)
@@ -198,9 +213,9 @@ impl Store {
                     && l.expires_at > self.now()
                     && l.max_uses.is_none_or(|m| l.use_count < m) =>
             {
-                Ok(Ok(()))
+                Ok(())
             }
-            _ => Ok(Err(self.link_denial(id, target).await?)),
+            _ => Err(LinkUseError::Denied(self.link_denial(id, target).await?)),
         }
     }
 

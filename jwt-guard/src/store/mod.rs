@@ -1,11 +1,17 @@
-//! Persistent state: devices, issued tokens, revocations and the audit log, in
-//! SQLite or PostgreSQL. Every counter and state change is one conditional SQL
-//! statement or one transaction, so concurrent requests cannot both win.
+//! Persistent state: the database pool, devices, issued tokens, revocations, links
+//! and the audit log, in SQLite or PostgreSQL. Every counter and state change is one
+//! conditional SQL statement or one transaction, so concurrent requests cannot both
+//! win.
+//!
+//! Handlers rarely need this module: [`Store`] is what the built-in routes,
+//! [`DeviceSession`](crate::DeviceSession) and [`Links`](crate::Links) work through,
+//! and what an operator's tooling can call directly.
 
 mod archive;
 mod audit;
 mod devices;
 mod links;
+mod pool;
 mod revocations;
 mod tokens;
 
@@ -15,60 +21,69 @@ use std::sync::Arc;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row, TypeInfo, ValueRef};
 
+pub use crate::config::CapPolicy;
 pub use archive::ArchiveReport;
 pub use audit::{AuditEvent, AuditRecord};
-pub use devices::{
-    CapPolicy, CreateDeviceError, DeviceRecord, NewDevice, PermanentLookup, DEVICE_NAME_MAX,
-};
-pub use links::{LinkConsumed, LinkDenial, LinkRecord, LinkUseRecord};
-pub use revocations::{RevocationNotice, REVOCATION_CHANNEL};
+pub(crate) use devices::PermanentLookup;
+pub use devices::{CreateDeviceError, DeviceRecord, NewDevice, DEVICE_NAME_MAX};
+pub use links::{LinkDenial, LinkRecord, LinkUseError, LinkUseRecord};
+pub(crate) use pool::Backend;
+pub use pool::{JwtDb, JwtPool};
 pub use tokens::{RotateError, TokenNode};
 
 use crate::clock::Clock;
-use crate::db::{Backend, JwtPool};
+use crate::config::JwtConfig;
 use crate::revocation::RevocationSet;
 
 /// A database failure. Never caused by request input; reported as `503`.
-#[derive(Debug)]
-pub struct StoreError(pub(crate) sqlx::Error);
+#[derive(Debug, thiserror::Error)]
+#[error("jwt-guard store: {0}")]
+pub struct StoreError(#[from] pub(crate) sqlx::Error);
 
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "jwt-guard store: {}", self.0)
-    }
-}
-
-impl std::error::Error for StoreError {}
-
-impl From<sqlx::Error> for StoreError {
-    fn from(e: sqlx::Error) -> Self {
-        StoreError(e)
-    }
-}
-
-/// Timing and limits of the stored state, from [`JwtConfig`](crate::JwtConfig).
+/// Timing and limits of the stored state, from [`JwtConfig`].
 #[derive(Clone, Debug)]
-pub struct StoreSettings {
+pub(crate) struct StoreSettings {
     /// Sliding lifetime of a device's permanent token.
-    pub permanent_ttl: u64,
+    pub(crate) permanent_ttl: u64,
     /// `last_used` is written at most once per this many seconds.
-    pub permanent_accuracy: u64,
+    pub(crate) permanent_accuracy: u64,
     /// Most active devices per subject.
-    pub max_devices: Option<u32>,
+    pub(crate) max_devices: Option<u32>,
     /// What happens at the cap.
-    pub cap_policy: CapPolicy,
+    pub(crate) cap_policy: CapPolicy,
     /// Seconds a rotated refresh token may be retried while its successor is unused.
-    pub reuse_grace: u64,
+    pub(crate) reuse_grace: u64,
     /// Longest lifetime of any token the store tracks (revocations outlive it).
-    pub max_token_ttl: u64,
+    pub(crate) max_token_ttl: u64,
     /// How long dead rows are kept before the archiver removes them.
-    pub archive_after: u64,
+    pub(crate) archive_after: u64,
     /// How long audit rows are kept.
-    pub audit_retention: u64,
+    pub(crate) audit_retention: u64,
+}
+
+impl StoreSettings {
+    /// The store's share of `config`.
+    pub(crate) fn from_config(config: &JwtConfig) -> Self {
+        Self {
+            permanent_ttl: config.permanent_ttl.as_secs(),
+            permanent_accuracy: config.permanent_accuracy.as_secs(),
+            max_devices: config.max_devices,
+            cap_policy: config.device_cap_policy,
+            reuse_grace: config.refresh_reuse_grace.as_secs(),
+            max_token_ttl: config
+                .access_ttl
+                .as_secs()
+                .max(config.refresh_ttl.as_secs())
+                .saturating_add(config.leeway.as_secs()),
+            archive_after: config.archive_after.as_secs(),
+            audit_retention: config.audit_retention.as_secs(),
+        }
+    }
 }
 
 /// jwt-guard's persistent state. Managed by the [`JwtGuard`](crate::JwtGuard)
-/// fairing; take it as `&State<Store>`.
+/// fairing; take it as `&State<Store>`. Clones share the pool and the revocations.
+#[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
@@ -126,11 +141,12 @@ const MIGRATIONS: &[(i64, &str)] = &[
 ];
 
 impl Store {
-    /// A store over `pool`. Call [`Store::migrate`] before use.
+    /// A store over `pool` with the timing and limits of `config`, keeping
+    /// `revocations` current. Call [`Store::migrate`] before use.
     pub fn new(
         pool: &JwtPool,
         clock: Clock,
-        settings: StoreSettings,
+        config: &JwtConfig,
         revocations: Arc<RevocationSet>,
     ) -> Self {
         Self {
@@ -138,31 +154,9 @@ impl Store {
             backend: pool.backend(),
             url: pool.url().to_owned(),
             clock,
-            settings,
+            settings: StoreSettings::from_config(config),
             revocations,
         }
-    }
-
-    /// A second handle on the same pool and revocations (for background tasks).
-    pub fn clone_handle(&self) -> Store {
-        Store {
-            pool: self.pool.clone(),
-            backend: self.backend,
-            url: self.url.clone(),
-            clock: self.clock.clone(),
-            settings: self.settings.clone(),
-            revocations: self.revocations.clone(),
-        }
-    }
-
-    /// The pool.
-    pub fn pool(&self) -> &AnyPool {
-        &self.pool
-    }
-
-    /// The SQL dialect.
-    pub fn backend(&self) -> Backend {
-        self.backend
     }
 
     /// The clock every stored time comes from.
@@ -170,12 +164,8 @@ impl Store {
         &self.clock
     }
 
-    /// The settings.
-    pub fn settings(&self) -> &StoreSettings {
-        &self.settings
-    }
-
-    /// The in-memory revocations this store keeps current.
+    /// The in-memory revocations this store keeps current (read-only outside the
+    /// crate: revocations go through the store, so they reach the database first).
     pub fn revocations(&self) -> &Arc<RevocationSet> {
         &self.revocations
     }

@@ -1,36 +1,23 @@
-//! Revocation rows: written with every revocation, loaded at launch, and polled so
-//! that every instance sharing the database enforces them within a bound.
+//! Revocation rows: written with every revocation (one function), loaded at launch,
+//! announced on PostgreSQL, and polled so that every instance sharing the database
+//! enforces them within a bound.
 
-use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use super::{secs, ts, Store, StoreError};
-use crate::db::Backend;
+use super::{secs, ts, Backend, Store, StoreError};
+use crate::revocation::Revocation;
 
-/// The PostgreSQL channel revocations are announced on.
-pub const REVOCATION_CHANNEL: &str = "jwt_guard_revocations";
-
-/// One revocation as announced to other instances (`NOTIFY` payload).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RevocationNotice {
-    /// `jti`, `device` or `subject`.
-    pub kind: String,
-    /// The token id, device id or subject.
-    pub value: String,
-    /// For `subject`: tokens issued before this are revoked.
-    pub not_before: u64,
-    /// When everything it revokes has expired anyway.
-    pub until: u64,
-}
+/// The PostgreSQL channel revocations are announced on; the payload is a
+/// [`Revocation`] as JSON.
+pub(crate) const REVOCATION_CHANNEL: &str = "jwt_guard_revocations";
 
 impl Store {
+    /// Writes `revocation` in `tx` (and, on PostgreSQL, announces it at commit). The
+    /// one place a revocation row is written; commit with [`Store::commit_revoking`].
     pub(crate) async fn insert_revocation_in(
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-        kind: &str,
-        value: &str,
-        not_before: u64,
-        until: u64,
+        revocation: &Revocation,
         now: u64,
     ) -> Result<(), sqlx::Error> {
         sqlx::query(
@@ -43,22 +30,16 @@ impl Store {
                               THEN excluded.until ELSE jwt_guard_revocations.until END,
                  created_at = excluded.created_at",
         )
-        .bind(kind)
-        .bind(value)
-        .bind(ts(not_before))
-        .bind(ts(until))
+        .bind(revocation.kind())
+        .bind(revocation.value())
+        .bind(ts(revocation.not_before()))
+        .bind(ts(revocation.until()))
         .bind(ts(now))
         .execute(&mut **tx)
         .await?;
         if self.backend == Backend::Postgres {
             // Delivered at commit to every instance listening: no wait for a poll.
-            let notice = RevocationNotice {
-                kind: kind.to_owned(),
-                value: value.to_owned(),
-                not_before,
-                until,
-            };
-            let payload = serde_json::to_string(&notice).unwrap_or_default();
+            let payload = serde_json::to_string(revocation).unwrap_or_default();
             sqlx::query("SELECT pg_notify($1, $2)")
                 .bind(REVOCATION_CHANNEL)
                 .bind(payload)
@@ -68,20 +49,30 @@ impl Store {
         Ok(())
     }
 
-    /// Applies an announced revocation to the in-memory set.
-    pub fn apply_notice(&self, notice: &RevocationNotice) {
-        match notice.kind.as_str() {
-            "jti" => self.revocations.revoke_token(&notice.value, notice.until),
-            "device" => self.revocations.revoke_device(&notice.value, notice.until),
-            "subject" => self
-                .revocations
-                .revoke_subject_before(&notice.value, notice.not_before),
-            _ => {}
+    /// Commits `tx`, then applies `revocations` (written in it) to this instance's
+    /// memory: nothing is revoked in memory that is not in the database.
+    pub(crate) async fn commit_revoking(
+        &self,
+        tx: sqlx::Transaction<'_, sqlx::Any>,
+        revocations: &[Revocation],
+    ) -> Result<(), sqlx::Error> {
+        tx.commit().await?;
+        for revocation in revocations {
+            self.revocations.apply(revocation);
+        }
+        Ok(())
+    }
+
+    /// A device revocation lasting as long as any token it could have issued.
+    pub(crate) fn device_revocation(&self, device_id: &str, now: u64) -> Revocation {
+        Revocation::Device {
+            device_id: device_id.to_owned(),
+            until: now.saturating_add(self.settings.max_token_ttl),
         }
     }
 
-    /// A `LISTEN` connection on [`REVOCATION_CHANNEL`] (PostgreSQL only).
-    pub async fn listen(&self) -> Option<Result<sqlx::postgres::PgListener, StoreError>> {
+    /// A `LISTEN` connection on the revocation channel (PostgreSQL only).
+    pub(crate) async fn listen(&self) -> Option<Result<sqlx::postgres::PgListener, StoreError>> {
         if self.backend != Backend::Postgres {
             return None;
         }
@@ -100,21 +91,26 @@ impl Store {
     /// seconds: one issued in this same second survives).
     pub async fn revoke_subject(&self, subject: &str) -> Result<(), StoreError> {
         let now = self.now();
-        let until = now.saturating_add(self.settings.max_token_ttl);
+        let revocation = Revocation::Subject {
+            subject: subject.to_owned(),
+            not_before: now,
+            until: now.saturating_add(self.settings.max_token_ttl),
+        };
         let mut tx = self.pool.begin().await?;
-        self.insert_revocation_in(&mut tx, "subject", subject, now, until, now)
-            .await?;
-        tx.commit().await?;
-        self.revocations.revoke_subject_before(subject, now);
+        self.insert_revocation_in(&mut tx, &revocation, now).await?;
+        self.commit_revoking(tx, &[revocation]).await?;
         Ok(())
     }
 
     /// Revokes one token id until `until` (when it would have expired anyway).
     pub async fn revoke_jti(&self, jti: &str, until: u64) -> Result<(), StoreError> {
         let now = self.now();
+        let revocation = Revocation::Token {
+            jti: jti.to_owned(),
+            until,
+        };
         let mut tx = self.pool.begin().await?;
-        self.insert_revocation_in(&mut tx, "jti", jti, 0, until, now)
-            .await?;
+        self.insert_revocation_in(&mut tx, &revocation, now).await?;
         sqlx::query(
             "UPDATE jwt_guard_tokens SET revoked_at = $1 WHERE jti = $2 AND revoked_at IS NULL",
         )
@@ -122,8 +118,7 @@ impl Store {
         .bind(jti)
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
-        self.revocations.revoke_token(jti, until);
+        self.commit_revoking(tx, &[revocation]).await?;
         Ok(())
     }
 
@@ -141,18 +136,17 @@ impl Store {
         .await?;
         for row in &rows {
             let kind: String = row.try_get("kind")?;
-            let value: String = row.try_get("value")?;
-            let until = secs(row.try_get("until")?);
-            match kind.as_str() {
-                "jti" => self.revocations.revoke_token(&value, until),
-                "device" => self.revocations.revoke_device(&value, until),
-                "subject" => self
-                    .revocations
-                    .revoke_subject_before(&value, secs(row.try_get("not_before")?)),
-                _ => {}
+            let revocation = Revocation::from_row(
+                &kind,
+                row.try_get("value")?,
+                secs(row.try_get("not_before")?),
+                secs(row.try_get("until")?),
+            );
+            if let Some(revocation) = revocation {
+                self.revocations.apply(&revocation);
             }
         }
-        self.revocations.prune(now, self.settings.max_token_ttl);
+        self.revocations.prune(now);
         Ok(rows.len())
     }
 }

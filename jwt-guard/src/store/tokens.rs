@@ -6,9 +6,9 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::audit::AuditEvent;
-use super::{nullable, opt, secs, ts, Store, StoreError};
+use super::{nullable, opt, secs, ts, Backend, Store, StoreError};
 use crate::claims::{RegisteredClaims, TokenKind};
-use crate::db::Backend;
+use crate::revocation::Revocation;
 
 /// One issued token in a device's tree.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,25 +31,23 @@ pub struct TokenNode {
 }
 
 /// Why a refresh token could not be rotated.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RotateError {
     /// Unknown, revoked, or its device is gone: refused, nothing else happens.
+    #[error("the refresh token is not valid")]
     Invalid,
     /// Already rotated: reuse. The whole device has been revoked.
+    #[error("the refresh token was already used; its device has been revoked")]
     Reused,
-    /// The database failed.
-    Store(StoreError),
+    /// The database failed; nothing was changed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 impl From<sqlx::Error> for RotateError {
     fn from(e: sqlx::Error) -> Self {
         RotateError::Store(StoreError(e))
-    }
-}
-
-impl From<StoreError> for RotateError {
-    fn from(e: StoreError) -> Self {
-        RotateError::Store(e)
     }
 }
 
@@ -226,25 +224,19 @@ impl Store {
                         .await?;
                     self.insert_token_in(&mut tx, access, device_id, &refresh.jti)
                         .await?;
-                    self.insert_revocation_in(
-                        &mut tx,
-                        "jti",
-                        successor,
-                        0,
-                        now.saturating_add(self.settings.max_token_ttl),
-                        now,
-                    )
-                    .await?;
-                    tx.commit().await?;
-                    self.revocations
-                        .revoke_token(successor, now.saturating_add(self.settings.max_token_ttl));
+                    let revocation = Revocation::Token {
+                        jti: successor.to_owned(),
+                        until: now.saturating_add(self.settings.max_token_ttl),
+                    };
+                    self.insert_revocation_in(&mut tx, &revocation, now).await?;
+                    self.commit_revoking(tx, &[revocation]).await?;
                     return Ok(());
                 }
             }
         }
 
         // Reuse: the family is compromised.
-        self.revoke_device_in(&mut tx, device_id, now).await?;
+        let revocation = self.revoke_device_in(&mut tx, device_id, now).await?;
         self.audit_in(
             &mut tx,
             AuditEvent::RefreshReuse,
@@ -253,9 +245,7 @@ impl Store {
             &format!("refresh token {} presented again after rotation", old.jti),
         )
         .await?;
-        tx.commit().await?;
-        self.revocations
-            .revoke_device(device_id, now.saturating_add(self.settings.max_token_ttl));
+        self.commit_revoking(tx, &[revocation]).await?;
         Err(RotateError::Reused)
     }
 
@@ -305,9 +295,12 @@ impl Store {
             .bind(&id)
             .execute(&mut *tx)
             .await?;
-            self.insert_revocation_in(&mut tx, "jti", &id, 0, expires_at, now)
-                .await?;
-            revoked.push((id, expires_at));
+            let revocation = Revocation::Token {
+                jti: id,
+                until: expires_at,
+            };
+            self.insert_revocation_in(&mut tx, &revocation, now).await?;
+            revoked.push(revocation);
         }
         if !revoked.is_empty() {
             self.audit_in(
@@ -319,11 +312,11 @@ impl Store {
             )
             .await?;
         }
-        tx.commit().await?;
-        for (id, until) in &revoked {
-            self.revocations.revoke_token(id, *until);
-        }
-        Ok(revoked.into_iter().map(|(id, _)| id).collect())
+        self.commit_revoking(tx, &revoked).await?;
+        Ok(revoked
+            .iter()
+            .map(|revocation| revocation.value().to_owned())
+            .collect())
     }
 }
 

@@ -16,8 +16,8 @@ async fn share_page(page: Option<u32>, link: LinkUse) -> String {
     format!("{} {page:?} {}", link.subject(), link.use_number())
 }
 
-#[expiring_link(magic, login)]
-#[get("/magic")]
+#[expiring_link(magic, login, confirm)]
+#[post("/magic")]
 fn magic(link: LinkUse) -> String {
     link.login().map(|l| l.device_id.clone()).unwrap_or_default()
 }

@@ -9,7 +9,7 @@ use sqlx::AnyPool;
 
 /// Which SQL dialect the pool speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
+pub(crate) enum Backend {
     /// SQLite (the embedded default).
     Sqlite,
     /// PostgreSQL.
@@ -27,7 +27,7 @@ pub struct JwtPool {
 
 impl JwtPool {
     /// The backend behind the pool.
-    pub fn backend(&self) -> Backend {
+    pub(crate) fn backend(&self) -> Backend {
         self.backend
     }
 

@@ -1,24 +1,19 @@
-//! Built-in routes: obtain, refresh and verify tokens, and the JWKS.
+//! Sessions: the application's [`Authenticator`], and the domain steps every way
+//! of signing in shares — start a session (a device and its first token pair),
+//! rotate a refresh token, and issue a device a new access token. The token routes,
+//! magic-login links and [`DeviceSession`](crate::DeviceSession) all call these.
 
 use std::sync::Arc;
 
-use jsonwebtoken::jwk::JwkSet;
-use rocket::request::{FromRequest, Outcome};
-use rocket::serde::json::{self, Json};
-use rocket::{get, post, routes, Request, Route, State};
+use rocket::Request;
 use serde::{Deserialize, Serialize};
 
 use crate::claims::{Claims, NoClaims, TokenKind};
-use crate::device::describe_device;
+use crate::client::describe_device;
 use crate::error::AuthError;
-use crate::issuer::{Grant, TokenPair};
+use crate::issuer::{Grant, IssuedToken, Issuer, TokenPair};
 use crate::runtime::JwtRuntime;
-use crate::store::CreateDeviceError;
-use crate::store::{RotateError, Store};
-
-/// Longest username or password the login route reads; longer ones are refused
-/// before the app's password check runs (a slow hash is a DoS lever).
-pub const MAX_CREDENTIAL_BYTES: usize = 1024;
+use crate::store::{CreateDeviceError, DeviceRecord, RotateError, Store};
 
 /// A user the application recognised, and the claims their tokens carry.
 #[derive(Clone, Debug)]
@@ -88,7 +83,7 @@ pub trait Authenticator: Send + Sync + 'static {
 /// [`Authenticator`] with its claims type erased (to JSON), so the routes need no
 /// generics.
 #[rocket::async_trait]
-pub(crate) trait TokenGrants: Send + Sync {
+pub(crate) trait ErasedAuthenticator: Send + Sync {
     async fn authenticate(
         &self,
         req: &Request<'_>,
@@ -102,7 +97,7 @@ pub(crate) trait TokenGrants: Send + Sync {
 }
 
 #[rocket::async_trait]
-impl<A: Authenticator> TokenGrants for A {
+impl<A: Authenticator> ErasedAuthenticator for A {
     async fn authenticate(
         &self,
         req: &Request<'_>,
@@ -124,74 +119,23 @@ impl<A: Authenticator> TokenGrants for A {
     }
 }
 
-/// The request itself, for handing to the [`Authenticator`].
-pub(crate) struct RequestRef<'r>(pub(crate) &'r Request<'r>);
-
-#[rocket::async_trait]
-impl<'r> FromRequest<'r> for RequestRef<'r> {
-    type Error = std::convert::Infallible;
-
-    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        Outcome::Success(RequestRef(req))
-    }
-}
-
 /// The application's authenticator, as managed state.
-pub(crate) struct Grants(pub(crate) Arc<dyn TokenGrants>);
+#[derive(Clone)]
+pub(crate) struct AppAuthenticator(pub(crate) Arc<dyn ErasedAuthenticator>);
 
-/// `POST /auth/token` body.
-#[derive(Deserialize)]
-pub struct LoginRequest {
-    /// Username.
-    pub username: String,
-    /// Password.
-    pub password: String,
-}
+impl AppAuthenticator {
+    /// Erases `authenticator`'s claims type.
+    pub(crate) fn new<A: Authenticator>(authenticator: A) -> Self {
+        Self(Arc::new(authenticator))
+    }
 
-/// `POST /auth/token/refresh` body.
-#[derive(Deserialize)]
-pub struct RefreshRequest {
-    /// The refresh token.
-    pub refresh: String,
-}
-
-/// `POST /auth/token/verify` body.
-#[derive(Deserialize)]
-pub struct VerifyRequest {
-    /// The token to check.
-    pub token: String,
-}
-
-/// `POST /auth/token/verify` answer for a valid token.
-#[derive(Serialize, Deserialize, Debug)]
-pub struct VerifyResponse {
-    /// Always `true` (an invalid token gets a 401 instead).
-    pub valid: bool,
-    /// The token's subject.
-    pub sub: String,
-    /// The token's expiry.
-    pub exp: u64,
-}
-
-/// Turns Rocket's JSON error into a 400 with our body.
-pub(crate) fn json_body<T>(body: Result<Json<T>, json::Error<'_>>) -> Result<T, AuthError> {
-    match body {
-        Ok(Json(value)) => Ok(value),
-        Err(json::Error::Io(_)) => Err(AuthError::invalid_request(
-            "the request body could not be read",
-        )),
-        Err(json::Error::Parse(_, _)) => Err(AuthError::invalid_request(
-            "the request body is not the expected JSON object",
-        )),
+    /// The authenticator of the application serving `req`.
+    pub(crate) fn of<'r>(req: &'r Request<'_>) -> Option<&'r AppAuthenticator> {
+        req.rocket().state::<AppAuthenticator>()
     }
 }
 
-fn runtime(rt: Option<&State<JwtRuntime>>) -> Result<&JwtRuntime, AuthError> {
-    rt.map(|s| s.inner())
-        .ok_or_else(|| AuthError::invalid_request("authentication is not configured"))
-}
-
-/// `POST /auth/token` answer: a token pair and the new device.
+/// A new session: a token pair and the new device.
 #[derive(Serialize, Deserialize, Debug, Clone)]
 pub struct LoginResponse {
     /// Access and refresh tokens.
@@ -208,18 +152,18 @@ pub struct LoginResponse {
 pub(crate) async fn start_session(
     req: &Request<'_>,
     rt: &JwtRuntime,
-    devices: &Store,
+    store: &Store,
     subject: &str,
     claims: &serde_json::Value,
 ) -> Result<LoginResponse, AuthError> {
     let issuer = rt.issuer();
     let now = issuer.clock().now();
-    let (device, permanent) = devices
+    let (device, permanent) = store
         .create_device(describe_device(req, subject), now)
         .await
         .map_err(|e| match e {
             CreateDeviceError::CapReached => AuthError::device_limit(),
-            CreateDeviceError::Store(e) => AuthError::unavailable(e),
+            other => AuthError::unavailable(other),
         })?;
     let grant = Grant {
         subject,
@@ -229,11 +173,11 @@ pub(crate) async fn start_session(
     let (access, refresh) = issuer
         .pair(&grant, claims)
         .map_err(AuthError::unavailable)?;
-    devices
+    store
         .record_issued(&refresh.claims, &device.id, None)
         .await
         .map_err(AuthError::unavailable)?;
-    devices
+    store
         .record_issued(&access.claims, &device.id, Some(&refresh.claims.jti))
         .await
         .map_err(AuthError::unavailable)?;
@@ -244,56 +188,19 @@ pub(crate) async fn start_session(
     })
 }
 
-/// The managed [`Store`], or a 503 when jwt-guard's fairing is missing.
-pub(crate) fn store(store: Option<&State<Store>>) -> Result<&Store, AuthError> {
-    store
-        .map(|s| s.inner())
-        .ok_or_else(|| AuthError::unavailable("device storage is not configured"))
-}
-
-#[post("/auth/token", data = "<body>")]
-async fn obtain(
-    body: Result<Json<LoginRequest>, json::Error<'_>>,
-    rt: Option<&State<JwtRuntime>>,
-    grants: Option<&State<Grants>>,
-    devices: Option<&State<Store>>,
-    req: RequestRef<'_>,
-) -> Result<Json<LoginResponse>, AuthError> {
-    let body = json_body(body)?;
-    if body.username.len() > MAX_CREDENTIAL_BYTES || body.password.len() > MAX_CREDENTIAL_BYTES {
-        return Err(AuthError::invalid_request(
-            "username or password is too long",
-        ));
-    }
-    let rt = runtime(rt)?;
-    let devices = store(devices)?;
-    let grants = grants.ok_or_else(|| AuthError::invalid_request("login is not configured"))?;
-    let (subject, claims) = grants
-        .0
-        .authenticate(req.0, &body.username, &body.password)
-        .await
-        .ok_or_else(AuthError::invalid_credentials)?;
-    let login = start_session(req.0, rt, devices, &subject, &claims).await?;
-    let now = rt.issuer().clock().now();
-    grants.0.record_login(req.0, &subject, now).await;
-    Ok(Json(login))
-}
-
-#[post("/auth/token/refresh", data = "<body>")]
-async fn refresh(
-    body: Result<Json<RefreshRequest>, json::Error<'_>>,
-    rt: Option<&State<JwtRuntime>>,
-    grants: Option<&State<Grants>>,
-    devices: Option<&State<Store>>,
-    req: RequestRef<'_>,
-) -> Result<Json<TokenPair>, AuthError> {
-    let body = json_body(body)?;
-    let rt = runtime(rt)?;
-    let devices = store(devices)?;
-    let grants = grants.ok_or_else(|| AuthError::invalid_request("login is not configured"))?;
+/// Trades a refresh token for a new pair: verifies it, checks the refresh window
+/// since login, reloads the user's claims, and rotates it (a second use is reuse,
+/// and revokes the device).
+pub(crate) async fn refresh_session(
+    req: &Request<'_>,
+    rt: &JwtRuntime,
+    store: &Store,
+    authenticator: &AppAuthenticator,
+    refresh_token: &str,
+) -> Result<TokenPair, AuthError> {
     let token = rt
         .verifier()
-        .verify::<NoClaims>(&body.refresh, TokenKind::Refresh, None)
+        .verify::<NoClaims>(refresh_token, TokenKind::Refresh, None)
         .map_err(|e| AuthError::invalid_token(e.description()))?;
     let old = token.registered;
     let orig_iat = old.orig_iat.unwrap_or(old.iat);
@@ -303,9 +210,9 @@ async fn refresh(
             "the refresh window since login has passed; sign in again",
         ));
     }
-    let claims = grants
+    let claims = authenticator
         .0
-        .claims_for(req.0, &old.sub)
+        .claims_for(req, &old.sub)
         .await
         .ok_or_else(|| AuthError::invalid_token("the token's user no longer exists"))?;
     let grant = Grant {
@@ -317,50 +224,38 @@ async fn refresh(
     let (access, refresh) = issuer
         .pair(&grant, &claims)
         .map_err(AuthError::unavailable)?;
-    match devices
+    match store
         .rotate_refresh(&old, &refresh.claims, &access.claims)
         .await
     {
-        Ok(()) => Ok(Json(issuer.pair_body(&access, &refresh))),
+        Ok(()) => Ok(issuer.pair_body(&access, &refresh)),
         Err(RotateError::Invalid) => Err(AuthError::invalid_token("refresh token is not valid")),
         Err(RotateError::Reused) => Err(AuthError::invalid_token(
             "refresh token was already used; the device has been signed out",
         )),
-        Err(RotateError::Store(e)) => Err(AuthError::unavailable(e)),
+        Err(other) => Err(AuthError::unavailable(other)),
     }
 }
 
-#[post("/auth/token/verify", data = "<body>")]
-fn verify(
-    body: Result<Json<VerifyRequest>, json::Error<'_>>,
-    rt: Option<&State<JwtRuntime>>,
-) -> Result<Json<VerifyResponse>, AuthError> {
-    let body = json_body(body)?;
-    let rt = runtime(rt)?;
-    let token = rt
-        .verifier()
-        .verify_access::<serde_json::Value>(&body.token)
-        .map_err(|e| AuthError::invalid_token(e.description()))?;
-    Ok(Json(VerifyResponse {
-        valid: true,
-        sub: token.registered.sub.clone(),
-        exp: token.registered.exp,
-    }))
-}
-
-#[get("/.well-known/jwks.json")]
-fn jwks(rt: Option<&State<JwtRuntime>>) -> Option<Json<JwkSet>> {
-    let rt = rt?;
-    let set = rt.keys().jwks();
-    if set.keys.is_empty() {
-        return None;
-    }
-    Some(Json(set.clone()))
-}
-
-/// The token routes (`/auth/token`, `/auth/token/refresh`, `/auth/token/verify`)
-/// and the JWKS route, for mounting by hand; [`JwtGuard`](crate::JwtGuard) mounts
-/// them when given an [`Authenticator`].
-pub fn routes() -> Vec<Route> {
-    routes![obtain, refresh, verify, jwks]
+/// Signs an access token for `device` carrying `claims`, and records it in the
+/// device's token tree.
+pub(crate) async fn issue_device_access<C: Claims>(
+    issuer: &Issuer,
+    store: &Store,
+    device: &DeviceRecord,
+    claims: &C,
+) -> Result<IssuedToken, AuthError> {
+    let grant = Grant {
+        subject: &device.subject,
+        device_id: Some(&device.id),
+        orig_iat: device.orig_iat,
+    };
+    let token = issuer
+        .access(&grant, claims)
+        .map_err(AuthError::unavailable)?;
+    store
+        .record_issued(&token.claims, &device.id, None)
+        .await
+        .map_err(AuthError::unavailable)?;
+    Ok(token)
 }

@@ -1,76 +1,28 @@
-//! `#[derive(Claims)]`: finds the roles and scopes fields and implements the trait.
+//! Finds the `#[claims(roles)]` and `#[claims(scopes)]` fields, and refuses fields
+//! that would shadow a registered claim.
 
-use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
-use syn::spanned::Spanned;
+use quote::quote;
 use syn::{Data, DeriveInput, Field, Fields, LitStr};
 
 use crate::ctxt::Ctxt;
+use crate::names::unraw;
 
+const ATTRIBUTE: &str = "claims";
 const ROLES: &str = "roles";
 const SCOPES: &str = "scopes";
+const OPTIONS: &str = "`roles`, `scopes`";
 
 /// Claims jwt-guard writes itself; an application struct may not declare them.
-const REGISTERED: &[&str] = &[
+/// Must equal the runtime's `REGISTERED_CLAIM_NAMES` (a test in `tests/` checks).
+pub(crate) const REGISTERED: &[&str] = &[
     "typ", "sub", "exp", "iat", "nbf", "jti", "did", "orig_iat", "iss", "aud",
 ];
 
-pub(crate) fn expand(input: TokenStream) -> TokenStream {
-    let input: DeriveInput = match syn::parse2(input) {
-        Ok(input) => input,
-        Err(e) => return e.to_compile_error(),
-    };
-    let mut cx = Ctxt::default();
-    let (roles, scopes) = find_fields(&mut cx, &input);
-    if let Some(errors) = cx.into_compile_errors() {
-        return errors;
-    }
-
-    let name = &input.ident;
-    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
-    let p = quote!(::jwt_guard::__private);
-
-    let roles_impl = match roles {
-        Some(field) => {
-            let ty = &field.ty;
-            let ident = &field.ident;
-            quote_spanned! {ty.span()=>
-                type Role = <#ty as #p::RoleField>::Role;
-                fn roles(&self) -> &[Self::Role] {
-                    #p::RoleField::as_roles(&self.#ident)
-                }
-            }
-        }
-        None => quote! {
-            type Role = #p::NoRole;
-            fn roles(&self) -> &[Self::Role] {
-                &[]
-            }
-        },
-    };
-    let scopes_impl = match scopes {
-        Some(field) => {
-            let ty = &field.ty;
-            let ident = &field.ident;
-            quote_spanned! {ty.span()=>
-                fn has_scope(&self, scope: &str) -> bool {
-                    <#ty as #p::ScopeField>::contains_scope(&self.#ident, scope)
-                }
-            }
-        }
-        None => quote! {
-            fn has_scope(&self, _scope: &str) -> bool {
-                false
-            }
-        },
-    };
-
-    quote! {
-        impl #impl_generics #p::Claims for #name #ty_generics #where_clause {
-            #roles_impl
-            #scopes_impl
-        }
-    }
+/// The fields the impl reads.
+#[derive(Default)]
+pub(super) struct ClaimsFields<'a> {
+    pub(super) roles: Option<&'a Field>,
+    pub(super) scopes: Option<&'a Field>,
 }
 
 /// The serialized name of a field: its `#[serde(rename = "…")]`, else its ident.
@@ -99,16 +51,10 @@ fn serialized_name(field: &Field) -> Option<String> {
             return renamed;
         }
     }
-    field
-        .ident
-        .as_ref()
-        .map(|i| i.to_string().trim_start_matches("r#").to_owned())
+    field.ident.as_ref().map(unraw)
 }
 
-fn find_fields<'a>(
-    cx: &mut Ctxt,
-    input: &'a DeriveInput,
-) -> (Option<&'a Field>, Option<&'a Field>) {
+pub(super) fn find_fields<'a>(cx: &mut Ctxt, input: &'a DeriveInput) -> ClaimsFields<'a> {
     let fields = match &input.data {
         Data::Struct(s) => match &s.fields {
             Fields::Named(named) => &named.named,
@@ -117,7 +63,7 @@ fn find_fields<'a>(
                     &input.ident,
                     "`#[derive(Claims)]` needs a struct with named fields (claims are a JSON object)",
                 );
-                return (None, None);
+                return ClaimsFields::default();
             }
         },
         Data::Enum(e) => {
@@ -125,14 +71,14 @@ fn find_fields<'a>(
                 e.enum_token,
                 "`#[derive(Claims)]` needs a struct with named fields, not an enum",
             );
-            return (None, None);
+            return ClaimsFields::default();
         }
         Data::Union(u) => {
             cx.error_spanned_by(
                 u.union_token,
                 "`#[derive(Claims)]` needs a struct with named fields, not a union",
             );
-            return (None, None);
+            return ClaimsFields::default();
         }
     };
 
@@ -154,22 +100,14 @@ fn find_fields<'a>(
                 );
             }
         }
-        for attr in field.attrs.iter().filter(|a| a.path().is_ident("claims")) {
+        for attr in field.attrs.iter().filter(|a| a.path().is_ident(ATTRIBUTE)) {
             let result = attr.parse_nested_meta(|meta| {
                 if meta.path.is_ident(ROLES) {
                     mark(cx, &mut roles, field, &meta.path, ROLES);
                 } else if meta.path.is_ident(SCOPES) {
                     mark(cx, &mut scopes, field, &meta.path, SCOPES);
                 } else {
-                    let shown = meta
-                        .path
-                        .get_ident()
-                        .map(|i| i.to_string())
-                        .unwrap_or_else(|| "?".into());
-                    cx.error_spanned_by(
-                        &meta.path,
-                        format!("unknown `#[claims]` option `{shown}`; expected `roles`, `scopes`"),
-                    );
+                    crate::ctxt::unknown_option(cx, &meta.path, ATTRIBUTE, OPTIONS);
                 }
                 Ok(())
             });
@@ -183,7 +121,7 @@ fn find_fields<'a>(
             cx.error_spanned_by(&r.ident, "one field cannot hold both `roles` and `scopes`");
         }
     }
-    (roles, scopes)
+    ClaimsFields { roles, scopes }
 }
 
 fn mark<'a>(

@@ -1,5 +1,5 @@
-//! Built-in device routes: list and log out devices, logout here or everywhere, and
-//! the token tree of a device (drf-jwt-devices, knox, wc-django-jwt).
+//! Device routes: list and log out devices, logout here or everywhere, and the token
+//! tree of a device (drf-jwt-devices, knox, wc-django-jwt).
 
 use rocket::http::Status;
 use rocket::serde::json::Json;
@@ -7,9 +7,10 @@ use rocket::{delete, get, post, routes, Route, State};
 use serde::{Deserialize, Serialize};
 
 use crate::claims::NoClaims;
-use crate::endpoints::store;
 use crate::error::AuthError;
 use crate::guard::Jwt;
+use crate::request::store;
+use crate::secret::is_opaque_id;
 use crate::store::{DeviceRecord, Store, TokenNode};
 
 /// The header naming the device to log out on `DELETE /auth/device-logout`.
@@ -39,15 +40,6 @@ pub struct ExpireResponse {
     pub revoked: Vec<String>,
 }
 
-/// Device ids are opaque, short and URL-safe; anything else cannot be one.
-fn valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
 #[get("/auth/devices")]
 async fn list(
     jwt: Jwt<NoClaims>,
@@ -69,7 +61,7 @@ async fn list(
 }
 
 async fn log_out(jwt: &Jwt<NoClaims>, store: &Store, id: &str) -> Result<Status, AuthError> {
-    if !valid_id(id) {
+    if !is_opaque_id(id) {
         return Err(AuthError::not_found("no such device"));
     }
     let revoked = store
@@ -160,7 +152,7 @@ async fn token_tree(
     devices: Option<&State<Store>>,
 ) -> Result<Json<Vec<TokenNode>>, AuthError> {
     let store = store(devices)?;
-    if !valid_id(id) {
+    if !is_opaque_id(id) {
         return Err(AuthError::not_found("no such device"));
     }
     let device = store.device(id).await.map_err(AuthError::unavailable)?;
@@ -178,7 +170,7 @@ async fn expire_token(
     jwt: Jwt<NoClaims>,
     devices: Option<&State<Store>>,
 ) -> Result<Json<ExpireResponse>, AuthError> {
-    if !valid_id(jti) {
+    if !is_opaque_id(jti) {
         return Err(AuthError::not_found("no such token"));
     }
     let revoked = store(devices)?
@@ -191,8 +183,7 @@ async fn expire_token(
     Ok(Json(ExpireResponse { revoked }))
 }
 
-/// The device routes, for mounting by hand; [`JwtGuard`](crate::JwtGuard) mounts them
-/// when given an [`Authenticator`](crate::Authenticator).
+/// The device routes.
 pub fn device_routes() -> Vec<Route> {
     routes![
         list,

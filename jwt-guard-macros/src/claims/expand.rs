@@ -1,0 +1,81 @@
+//! Emits the `Claims` impl, or the fallback impl beside errors.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::DeriveInput;
+
+use super::parse::ClaimsFields;
+use crate::exports;
+
+pub(super) fn expand(input: &DeriveInput, fields: &ClaimsFields<'_>) -> TokenStream {
+    let name = &input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let p = exports::private(Span::call_site());
+
+    let roles_impl = match fields.roles {
+        Some(field) => {
+            let ty = &field.ty;
+            let ident = &field.ident;
+            quote_spanned! {ty.span()=>
+                type Role = <#ty as #p::RoleField>::Role;
+                fn roles(&self) -> &[Self::Role] {
+                    #p::RoleField::as_roles(&self.#ident)
+                }
+            }
+        }
+        None => no_roles(&p),
+    };
+    let scopes_impl = match fields.scopes {
+        Some(field) => {
+            let ty = &field.ty;
+            let ident = &field.ident;
+            quote_spanned! {ty.span()=>
+                fn has_scope(&self, scope: &str) -> bool {
+                    <#ty as #p::ScopeField>::contains_scope(&self.#ident, scope)
+                }
+            }
+        }
+        None => no_scopes(),
+    };
+
+    quote! {
+        impl #impl_generics #p::Claims for #name #ty_generics #where_clause {
+            #roles_impl
+            #scopes_impl
+        }
+    }
+}
+
+/// An impl with no roles and no scopes, emitted beside the errors of a failed
+/// derive so that uses of the type report nothing more.
+pub(super) fn fallback(input: &DeriveInput) -> TokenStream {
+    let name = &input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let p = exports::private(Span::call_site());
+    let roles = no_roles(&p);
+    let scopes = no_scopes();
+    quote! {
+        impl #impl_generics #p::Claims for #name #ty_generics #where_clause {
+            #roles
+            #scopes
+        }
+    }
+}
+
+fn no_roles(p: &TokenStream) -> TokenStream {
+    quote! {
+        type Role = #p::NoRole;
+        fn roles(&self) -> &[Self::Role] {
+            &[]
+        }
+    }
+}
+
+fn no_scopes() -> TokenStream {
+    quote! {
+        fn has_scope(&self, _scope: &str) -> bool {
+            false
+        }
+    }
+}

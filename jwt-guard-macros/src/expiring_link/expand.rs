@@ -1,0 +1,57 @@
+//! Emits the `LinkTarget` impl on Rocket's route type, the target alias, and the
+//! injected guard.
+
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
+use syn::{ItemFn, LitInt};
+
+use super::parse::{LinkArgs, DEFAULT_MAX_USES, DEFAULT_TTL_SECS};
+use crate::exports;
+use crate::names::{hidden_local, unraw};
+use crate::route::{self, RouteTarget};
+
+pub(super) fn expand(args: &LinkArgs, mut handler: ItemFn, target: &RouteTarget) -> TokenStream {
+    let route_ty = handler.sig.ident.clone();
+    let route_name = unraw(&route_ty);
+    let link_target = args.target.clone().unwrap_or_else(|| route_ty.clone());
+    let audience = unraw(&link_target);
+    let vis = handler.vis.clone();
+    let method = &target.method;
+    let path = route::uri_path(&target.uri.value()).to_owned();
+    let max_uses = LitInt::new(
+        &args.max_uses.unwrap_or(DEFAULT_MAX_USES).to_string(),
+        Span::call_site(),
+    );
+    let ttl = args.ttl.unwrap_or(DEFAULT_TTL_SECS);
+    let login = args.login.is_some();
+    let confirm = args.confirm.is_some();
+    let p = exports::private(Span::call_site());
+    // `links.mint::<target>()` names the target; when it differs from the handler,
+    // it is an alias of the route type Rocket generates for the handler.
+    let alias = (link_target != route_ty).then(|| {
+        quote! {
+            #[doc(hidden)]
+            #[allow(non_camel_case_types)]
+            #vis type #link_target = #route_ty;
+        }
+    });
+    let guard = hidden_local("link");
+    route::inject_guard(&mut handler, &guard, quote!(#p::LinkGuard<#route_ty>));
+
+    quote! {
+        impl #p::LinkTarget for #route_ty {
+            const TARGET: &'static str = #audience;
+            const ROUTE: &'static str = #route_name;
+            const METHOD: #p::rocket::http::Method = #p::rocket::http::Method::#method;
+            const PATH: &'static str = #path;
+            const MAX_USES: u32 = #max_uses;
+            const TTL_SECS: u64 = #ttl;
+            const LOGIN: bool = #login;
+            const CONFIRM: bool = #confirm;
+        }
+
+        #alias
+
+        #handler
+    }
+}

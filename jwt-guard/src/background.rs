@@ -1,0 +1,73 @@
+//! The one background task: keeps this instance's revocations current and, if
+//! asked, runs the archiver, until Rocket shuts down.
+
+use std::time::Duration;
+
+use crate::revocation::Revocation;
+use crate::store::{Store, StoreError};
+
+/// Keeps revocations current (and archives, if asked) until shutdown: PostgreSQL
+/// announces each revocation (`LISTEN`/`NOTIFY`), and polling every `poll` is the
+/// fallback that bounds staleness on SQLite and across a lost notification.
+pub(crate) async fn keep_current(
+    store: Store,
+    poll: Duration,
+    archive: Option<Duration>,
+    mut shutdown: rocket::Shutdown,
+) {
+    let mut poll_timer = rocket::tokio::time::interval(poll);
+    let mut archive_timer =
+        rocket::tokio::time::interval(archive.unwrap_or(Duration::from_secs(3600)));
+    // Rows written while a poll runs are read again by the next one.
+    let overlap = poll.as_secs().saturating_mul(2).saturating_add(2);
+    let mut since = store.clock().now().saturating_sub(overlap);
+    let mut listener = match store.listen().await {
+        Some(Ok(listener)) => Some(listener),
+        Some(Err(e)) => {
+            rocket::warn!("jwt-guard: cannot LISTEN for revocations, polling only: {e}");
+            None
+        }
+        None => None,
+    };
+    loop {
+        rocket::tokio::select! {
+            _ = &mut shutdown => break,
+            _ = poll_timer.tick() => {
+                let started = store.clock().now();
+                match store.load_revocations(since).await {
+                    Ok(_) => since = started.saturating_sub(overlap),
+                    Err(e) => rocket::warn!("jwt-guard: revocation poll failed: {e}"),
+                }
+            }
+            notice = next_announcement(&mut listener) => match notice {
+                Ok(Some(revocation)) => store.revocations().apply(&revocation),
+                Ok(None) => {}
+                Err(e) => {
+                    // The listener reconnects by itself; an announcement may have
+                    // been lost meanwhile, so read what the poll would have.
+                    rocket::warn!("jwt-guard: revocation listener: {e}");
+                    let _ = store.load_revocations(since).await;
+                }
+            },
+            _ = archive_timer.tick(), if archive.is_some() => {
+                if let Err(e) = store.archive().await {
+                    rocket::warn!("jwt-guard: archiver failed: {e}");
+                }
+            }
+        }
+    }
+}
+
+/// The next announced revocation (`None` for a payload this version cannot read);
+/// pends forever without a listener.
+async fn next_announcement(
+    listener: &mut Option<sqlx::postgres::PgListener>,
+) -> Result<Option<Revocation>, StoreError> {
+    match listener {
+        Some(listener) => {
+            let notification = listener.recv().await?;
+            Ok(serde_json::from_str(notification.payload()).ok())
+        }
+        None => std::future::pending().await,
+    }
+}

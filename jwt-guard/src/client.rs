@@ -1,0 +1,82 @@
+//! Who is on the other end of a request: the client's address and a description of
+//! its device, from headers a client controls, cleaned before anything stores them.
+
+use std::net::IpAddr;
+
+use rocket::request::Request;
+
+use crate::store::{NewDevice, DEVICE_NAME_MAX};
+
+/// The header naming a device model at login (as drf-jwt-devices).
+pub const DEVICE_MODEL_HEADER: &str = "X-Device-Model";
+
+/// Longest user agent kept.
+pub(crate) const USER_AGENT_MAX: usize = 512;
+
+/// Keeps printable text only, cut to `max` characters and trimmed.
+pub(crate) fn clean_text(text: &str, max: usize) -> String {
+    text.chars()
+        .filter(|c| !c.is_control())
+        .take(max)
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
+/// The request's `User-Agent`, cleaned; `None` when absent or empty.
+pub(crate) fn user_agent(req: &Request<'_>) -> Option<String> {
+    req.headers()
+        .get_one("User-Agent")
+        .map(|ua| clean_text(ua, USER_AGENT_MAX))
+        .filter(|ua| !ua.is_empty())
+}
+
+/// The client's IP as Rocket sees it (its `ip_header` setting respected).
+pub(crate) fn client_ip(req: &Request<'_>) -> Option<String> {
+    req.client_ip().map(|ip: IpAddr| ip.to_string())
+}
+
+/// Describes the device a login comes from: `X-Device-Model` if sent, else the
+/// browser and OS parsed from `User-Agent` (by `woothee`), and the client IP.
+pub(crate) fn describe_device(req: &Request<'_>, subject: &str) -> NewDevice {
+    let user_agent = user_agent(req);
+    let parsed = user_agent
+        .as_deref()
+        .and_then(|ua| woothee::parser::Parser::new().parse(ua));
+    let known = |s: &str| (!s.is_empty() && s != "UNKNOWN").then(|| s.to_owned());
+    let browser = parsed.as_ref().and_then(|p| known(p.name));
+    let os = parsed.as_ref().and_then(|p| known(p.os));
+    let kind = parsed.as_ref().and_then(|p| known(p.category));
+    let model = req
+        .headers()
+        .get_one(DEVICE_MODEL_HEADER)
+        .map(|m| clean_text(m, DEVICE_NAME_MAX))
+        .filter(|m| !m.is_empty());
+    let name = model.unwrap_or_else(|| match (&browser, &os) {
+        (Some(b), Some(o)) => format!("{b} on {o}"),
+        (Some(b), None) => b.clone(),
+        (None, Some(o)) => o.clone(),
+        (None, None) => "unknown device".to_owned(),
+    });
+    NewDevice {
+        subject: subject.to_owned(),
+        name: clean_text(&name, DEVICE_NAME_MAX),
+        user_agent,
+        browser,
+        os,
+        kind,
+        ip: client_ip(req),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_dropped_and_length_is_bounded() {
+        assert_eq!(clean_text("  a\u{0}b\r\nc  ", 10), "abc");
+        assert_eq!(clean_text(&"x".repeat(50), 8).len(), 8);
+        assert_eq!(clean_text("é".repeat(10).as_str(), 3), "ééé");
+    }
+}

@@ -1,0 +1,15 @@
+//! The built-in HTTP routes: obtain, refresh and verify tokens, the JWKS
+//! ([`token_routes`]), and list and log out devices ([`device_routes`]).
+//!
+//! [`JwtGuard`](crate::JwtGuard) mounts both when given an
+//! [`Authenticator`](crate::Authenticator); mount them by hand to put them
+//! elsewhere. Each route is a thin shell over the [`session`](crate::session) steps
+//! and the [`Store`](crate::store::Store).
+
+mod devices;
+mod token;
+
+pub use devices::{device_routes, DeviceView, ExpireResponse, LogoutResponse, DEVICE_ID_HEADER};
+pub use token::{
+    token_routes, LoginRequest, RefreshRequest, VerifyRequest, VerifyResponse, MAX_CREDENTIAL_BYTES,
+};

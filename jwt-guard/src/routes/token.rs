@@ -1,0 +1,136 @@
+//! `POST /auth/token`, `/auth/token/refresh`, `/auth/token/verify` and the JWKS.
+
+use jsonwebtoken::jwk::JwkSet;
+use rocket::serde::json::{self, Json};
+use rocket::{get, post, routes, Route, State};
+use serde::{Deserialize, Serialize};
+
+use crate::error::AuthError;
+use crate::issuer::TokenPair;
+use crate::request::{json_body, runtime, store, RequestRef};
+use crate::runtime::JwtRuntime;
+use crate::session::{refresh_session, start_session, AppAuthenticator, LoginResponse};
+use crate::store::Store;
+
+/// Longest username or password the login route reads; longer ones are refused
+/// before the app's password check runs (a slow hash is a DoS lever).
+pub const MAX_CREDENTIAL_BYTES: usize = 1024;
+
+/// `POST /auth/token` body.
+#[derive(Deserialize)]
+pub struct LoginRequest {
+    /// Username.
+    pub username: String,
+    /// Password.
+    pub password: String,
+}
+
+/// `POST /auth/token/refresh` body.
+#[derive(Deserialize)]
+pub struct RefreshRequest {
+    /// The refresh token.
+    pub refresh: String,
+}
+
+/// `POST /auth/token/verify` body.
+#[derive(Deserialize)]
+pub struct VerifyRequest {
+    /// The token to check.
+    pub token: String,
+}
+
+/// `POST /auth/token/verify` answer for a valid token.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct VerifyResponse {
+    /// Always `true` (an invalid token gets a 401 instead).
+    pub valid: bool,
+    /// The token's subject.
+    pub sub: String,
+    /// The token's expiry.
+    pub exp: u64,
+}
+
+fn authenticator(state: Option<&State<AppAuthenticator>>) -> Result<&AppAuthenticator, AuthError> {
+    state
+        .map(|s| s.inner())
+        .ok_or_else(|| AuthError::invalid_request("login is not configured"))
+}
+
+#[post("/auth/token", data = "<body>")]
+async fn obtain(
+    body: Result<Json<LoginRequest>, json::Error<'_>>,
+    rt: Option<&State<JwtRuntime>>,
+    authenticator_state: Option<&State<AppAuthenticator>>,
+    devices: Option<&State<Store>>,
+    req: RequestRef<'_>,
+) -> Result<Json<LoginResponse>, AuthError> {
+    let body = json_body(body)?;
+    if body.username.len() > MAX_CREDENTIAL_BYTES || body.password.len() > MAX_CREDENTIAL_BYTES {
+        return Err(AuthError::invalid_request(
+            "username or password is too long",
+        ));
+    }
+    let rt = runtime(rt)?;
+    let devices = store(devices)?;
+    let authenticator = authenticator(authenticator_state)?;
+    let (subject, claims) = authenticator
+        .0
+        .authenticate(req.0, &body.username, &body.password)
+        .await
+        .ok_or_else(AuthError::invalid_credentials)?;
+    let login = start_session(req.0, rt, devices, &subject, &claims).await?;
+    let now = rt.issuer().clock().now();
+    authenticator.0.record_login(req.0, &subject, now).await;
+    Ok(Json(login))
+}
+
+#[post("/auth/token/refresh", data = "<body>")]
+async fn refresh(
+    body: Result<Json<RefreshRequest>, json::Error<'_>>,
+    rt: Option<&State<JwtRuntime>>,
+    authenticator_state: Option<&State<AppAuthenticator>>,
+    devices: Option<&State<Store>>,
+    req: RequestRef<'_>,
+) -> Result<Json<TokenPair>, AuthError> {
+    let body = json_body(body)?;
+    let rt = runtime(rt)?;
+    let devices = store(devices)?;
+    let authenticator = authenticator(authenticator_state)?;
+    refresh_session(req.0, rt, devices, authenticator, &body.refresh)
+        .await
+        .map(Json)
+}
+
+#[post("/auth/token/verify", data = "<body>")]
+fn verify(
+    body: Result<Json<VerifyRequest>, json::Error<'_>>,
+    rt: Option<&State<JwtRuntime>>,
+) -> Result<Json<VerifyResponse>, AuthError> {
+    let body = json_body(body)?;
+    let rt = runtime(rt)?;
+    let token = rt
+        .verifier()
+        .verify_access::<serde_json::Value>(&body.token)
+        .map_err(|e| AuthError::invalid_token(e.description()))?;
+    Ok(Json(VerifyResponse {
+        valid: true,
+        sub: token.registered.sub.clone(),
+        exp: token.registered.exp,
+    }))
+}
+
+#[get("/.well-known/jwks.json")]
+fn jwks(rt: Option<&State<JwtRuntime>>) -> Option<Json<JwkSet>> {
+    let rt = rt?;
+    let set = rt.keys().jwks();
+    if set.keys.is_empty() {
+        return None;
+    }
+    Some(Json(set.clone()))
+}
+
+/// The token routes (`/auth/token`, `/auth/token/refresh`, `/auth/token/verify`)
+/// and the JWKS route.
+pub fn token_routes() -> Vec<Route> {
+    routes![obtain, refresh, verify, jwks]
+}

@@ -1,0 +1,352 @@
+//! The library tests' own app: every attribute and built-in route on one Rocket,
+//! with users in a plain table and passwords compared in the clear. It is a test
+//! fixture, not an example (that is `examples/showcase`); keeping it here means
+//! editing the demo never changes what the library's tests cover.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use jwt_guard::store::Store;
+use jwt_guard::{
+    expiring_link, permanent_refresh, use_jwt, AuthError, Authenticator, Claims, Clock,
+    DeviceSession, Issuer, Jwt, JwtDb, JwtGuard, LinkUse, Links, LoginResponse, MintedLink,
+    Principal, Scopes,
+};
+use rocket::fairing::{self, AdHoc};
+use rocket::figment::Figment;
+use rocket::http::Status;
+use rocket::serde::json::{json, Json, Value};
+use rocket::{delete, get, post, routes, Build, Request, Rocket, Route, State};
+use rocket_db_pools::Database;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+/// What a user may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// An ordinary user.
+    User,
+    /// An administrator.
+    Admin,
+}
+
+/// The claims the test app's access tokens carry.
+#[derive(Claims, Clone, Debug, Serialize, Deserialize)]
+pub struct AppClaims {
+    /// The user's roles.
+    #[claims(roles)]
+    pub roles: Vec<Role>,
+    /// The user's OAuth scopes.
+    #[claims(scopes)]
+    pub scope: Scopes,
+}
+
+/// The users: name, roles, scopes. Passwords are `<name>-password`.
+pub const USERS: &[(&str, &str, &str)] = &[
+    ("alice", "user", "profile reports:read"),
+    ("bob", "user", "profile"),
+    ("admin", "admin user", "profile reports:read"),
+];
+
+/// The test app on `figment`, reading time from `clock`.
+pub fn app(figment: Figment, clock: Clock) -> Rocket<Build> {
+    rocket::custom(figment)
+        .attach(JwtGuard::fairing().clock(clock).authenticator(TableUsers))
+        .attach(AdHoc::try_on_ignite("test users", seed))
+        .manage(Visits::default())
+        .mount("/", routes())
+}
+
+async fn seed(rocket: Rocket<Build>) -> fairing::Result {
+    let Some(db) = JwtDb::fetch(&rocket) else {
+        return Err(rocket);
+    };
+    let seeded: Result<(), sqlx::Error> = async {
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS app_users (
+                username TEXT PRIMARY KEY, roles TEXT NOT NULL, scope TEXT NOT NULL,
+                last_login BIGINT
+            )",
+        )
+        .execute(&**db.pool())
+        .await?;
+        for (name, roles, scope) in USERS {
+            sqlx::query(
+                "INSERT INTO app_users (username, roles, scope) VALUES ($1, $2, $3)
+                 ON CONFLICT (username) DO NOTHING",
+            )
+            .bind(*name)
+            .bind(*roles)
+            .bind(*scope)
+            .execute(&**db.pool())
+            .await?;
+        }
+        Ok(())
+    }
+    .await;
+    match seeded {
+        Ok(()) => Ok(rocket),
+        Err(e) => {
+            rocket::error!("test app: cannot seed users: {e}");
+            Err(rocket)
+        }
+    }
+}
+
+/// The claims of `username` from `app_users`, if the user exists.
+pub async fn claims_of(db: &JwtDb, username: &str) -> Option<AppClaims> {
+    let row = sqlx::query("SELECT roles, scope FROM app_users WHERE username = $1")
+        .bind(username)
+        .fetch_optional(&**db.pool())
+        .await
+        .ok()??;
+    let roles: String = row.try_get("roles").ok()?;
+    let scope: String = row.try_get("scope").ok()?;
+    Some(AppClaims {
+        roles: roles
+            .split(' ')
+            .filter_map(|r| match r {
+                "user" => Some(Role::User),
+                "admin" => Some(Role::Admin),
+                _ => None,
+            })
+            .collect(),
+        scope: scope.parse().unwrap_or_default(),
+    })
+}
+
+/// Users from `app_users`; the password of `name` is `<name>-password`.
+pub struct TableUsers;
+
+#[rocket::async_trait]
+impl Authenticator for TableUsers {
+    type Claims = AppClaims;
+
+    async fn authenticate(
+        &self,
+        req: &Request<'_>,
+        username: &str,
+        password: &str,
+    ) -> Option<Principal<AppClaims>> {
+        let claims = claims_of(JwtDb::fetch(req.rocket())?, username).await?;
+        (password == format!("{username}-password")).then(|| Principal {
+            subject: username.to_owned(),
+            claims,
+        })
+    }
+
+    async fn claims_for(&self, req: &Request<'_>, subject: &str) -> Option<AppClaims> {
+        claims_of(JwtDb::fetch(req.rocket())?, subject).await
+    }
+
+    async fn record_login(&self, req: &Request<'_>, subject: &str, at: u64) {
+        if let Some(db) = JwtDb::fetch(req.rocket()) {
+            let _ = sqlx::query("UPDATE app_users SET last_login = $1 WHERE username = $2")
+                .bind(i64::try_from(at).unwrap_or(i64::MAX))
+                .bind(subject)
+                .execute(&**db.pool())
+                .await;
+        }
+    }
+}
+
+#[use_jwt(claims = AppClaims)]
+#[get("/me")]
+fn me(jwt: Jwt<AppClaims>) -> Json<Value> {
+    Json(json!({
+        "sub": jwt.subject(),
+        "roles": jwt.roles,
+        "scope": jwt.scope,
+        "device_id": jwt.device_id(),
+    }))
+}
+
+#[use_jwt(claims = AppClaims, role = Role::Admin)]
+#[get("/admin/stats")]
+fn admin_stats(jwt: Jwt<AppClaims>) -> Json<Value> {
+    Json(json!({ "requested_by": jwt.subject() }))
+}
+
+#[use_jwt(claims = AppClaims, scope = "reports:read")]
+#[get("/reports")]
+fn reports(jwt: Jwt<AppClaims>) -> Json<Value> {
+    Json(json!({ "for": jwt.subject() }))
+}
+
+#[use_jwt(claims = AppClaims, optional)]
+#[get("/hello")]
+fn hello(jwt: Option<Jwt<AppClaims>>) -> String {
+    match jwt {
+        Some(jwt) => format!("hello, {}", jwt.subject()),
+        None => "hello, stranger".to_owned(),
+    }
+}
+
+#[permanent_refresh]
+#[post("/auth/device/refresh")]
+async fn device_refresh(
+    device: DeviceSession,
+    issuer: &State<Issuer>,
+    store: &State<Store>,
+    db: &State<JwtDb>,
+) -> Result<Json<Value>, AuthError> {
+    let claims = claims_of(db, device.subject())
+        .await
+        .ok_or_else(|| AuthError::invalid_token("the device's user no longer exists"))?;
+    let token = device.issue_access(issuer, store, &claims).await?;
+    Ok(Json(
+        json!({ "access": token.token, "device_id": device.device_id() }),
+    ))
+}
+
+/// Visits counted by an unprotected route with a side effect.
+#[derive(Default)]
+pub struct Visits(pub AtomicU64);
+
+#[post("/visits")]
+fn count_visit(visits: &State<Visits>) -> Json<Value> {
+    Json(json!({ "visits": visits.0.fetch_add(1, Ordering::SeqCst) + 1 }))
+}
+
+#[get("/visits")]
+fn visits(visits: &State<Visits>) -> Json<Value> {
+    Json(json!({ "visits": visits.0.load(Ordering::SeqCst) }))
+}
+
+fn minted(result: Result<MintedLink, jwt_guard::LinkError>) -> Result<Json<MintedLink>, AuthError> {
+    result.map(Json).map_err(AuthError::unavailable)
+}
+
+#[use_jwt(claims = AppClaims)]
+#[post("/links/unsubscribe")]
+async fn mint_unsubscribe(
+    jwt: Jwt<AppClaims>,
+    links: &State<Links>,
+) -> Result<Json<MintedLink>, AuthError> {
+    minted(links.mint::<unsubscribe>(jwt.subject()).await)
+}
+
+#[expiring_link(unsubscribe, max_uses = 1, ttl = "7d")]
+#[get("/newsletter/unsubscribe")]
+fn unsubscribe(link: LinkUse) -> Json<Value> {
+    Json(json!({ "unsubscribed": link.subject(), "link": link.link_id() }))
+}
+
+#[use_jwt(claims = AppClaims)]
+#[post("/links/verify-email")]
+async fn mint_verify_email(
+    jwt: Jwt<AppClaims>,
+    links: &State<Links>,
+) -> Result<Json<MintedLink>, AuthError> {
+    minted(links.mint::<verify_email>(jwt.subject()).await)
+}
+
+#[expiring_link(verify_email, max_uses = 1, ttl = "2d")]
+#[get("/links/verify-email")]
+fn verify_email_link(link: LinkUse) -> Json<Value> {
+    Json(json!({ "verified": link.subject() }))
+}
+
+#[derive(Deserialize)]
+struct MagicLoginRequest {
+    username: String,
+}
+
+/// Mints a magic-login link for anyone and returns it: a test fixture only (an app
+/// delivers such links to their recipient instead).
+#[post("/links/magic-login", data = "<body>")]
+async fn mint_magic_login(
+    body: Result<Json<MagicLoginRequest>, rocket::serde::json::Error<'_>>,
+    links: &State<Links>,
+) -> Result<Json<MintedLink>, AuthError> {
+    let body = body.map_err(|_| AuthError::invalid_request("expected {\"username\": \"…\"}"))?;
+    minted(links.mint::<magic_login>(&body.username).await)
+}
+
+#[expiring_link(magic_login, login, confirm, max_uses = 1, ttl = "15m")]
+#[post("/auth/magic")]
+fn magic(link: LinkUse) -> Result<Json<LoginResponse>, AuthError> {
+    link.login()
+        .cloned()
+        .map(Json)
+        .ok_or_else(|| AuthError::invalid_link("this link does not log in"))
+}
+
+#[use_jwt(claims = AppClaims)]
+#[post("/links/newsletter-confirm")]
+async fn mint_confirm(
+    jwt: Jwt<AppClaims>,
+    links: &State<Links>,
+) -> Result<Json<MintedLink>, AuthError> {
+    minted(links.mint::<confirm_subscription>(jwt.subject()).await)
+}
+
+#[expiring_link(confirm_subscription, confirm, max_uses = 1, ttl = "3d")]
+#[post("/newsletter/confirm")]
+fn confirm_subscription_link(link: LinkUse) -> Json<Value> {
+    Json(json!({ "subscribed": link.subject() }))
+}
+
+#[use_jwt(claims = AppClaims)]
+#[delete("/links/<id>")]
+async fn revoke_link(
+    id: &str,
+    jwt: Jwt<AppClaims>,
+    links: &State<Links>,
+) -> Result<Status, AuthError> {
+    let link = links.get(id).await.map_err(AuthError::unavailable)?;
+    if link.as_ref().map(|l| l.subject.as_str()) != Some(jwt.subject()) {
+        return Err(AuthError::not_found("no such link"));
+    }
+    links.revoke(id).await.map_err(AuthError::unavailable)?;
+    Ok(Status::NoContent)
+}
+
+#[use_jwt(claims = AppClaims)]
+#[delete("/links")]
+async fn revoke_all_links(
+    jwt: Jwt<AppClaims>,
+    links: &State<Links>,
+) -> Result<Json<Value>, AuthError> {
+    let n = links
+        .revoke_all(jwt.subject())
+        .await
+        .map_err(AuthError::unavailable)?;
+    Ok(Json(json!({ "revoked": n })))
+}
+
+#[use_jwt(claims = AppClaims, role = Role::Admin)]
+#[get("/admin/links/<id>/uses")]
+async fn link_uses(id: &str, links: &State<Links>) -> Result<Json<Value>, AuthError> {
+    let link = links
+        .get(id)
+        .await
+        .map_err(AuthError::unavailable)?
+        .ok_or_else(|| AuthError::not_found("no such link"))?;
+    let uses = links.uses(id).await.map_err(AuthError::unavailable)?;
+    Ok(Json(json!({ "link": link, "uses": uses })))
+}
+
+/// Every route of the test app.
+pub fn routes() -> Vec<Route> {
+    routes![
+        me,
+        admin_stats,
+        reports,
+        hello,
+        device_refresh,
+        count_visit,
+        visits,
+        mint_unsubscribe,
+        unsubscribe,
+        mint_verify_email,
+        verify_email_link,
+        mint_magic_login,
+        magic,
+        mint_confirm,
+        confirm_subscription_link,
+        revoke_link,
+        revoke_all_links,
+        link_uses
+    ]
+}
