@@ -14,7 +14,7 @@ use crate::config::{ConfigError, JwtConfig};
 use crate::device::{divert_misplaced_permanent_token, misplaced_permanent_token, PermanentRoutes};
 use crate::error::{finish_failed_response, Realm};
 use crate::link::{
-    default_base_url, finish_link_response, link_confirm, route_confirm_page, LinkRoutes, Links,
+    default_base_url, finish_link_response, link_confirm, route_link_preview, LinkRoutes, Links,
 };
 use crate::revocation::RevocationSet;
 use crate::routes::{device_routes, token_routes};
@@ -194,8 +194,8 @@ impl Fairing for JwtGuard {
     }
 
     async fn on_request(&self, req: &mut Request<'_>, _data: &mut Data<'_>) {
-        if req.method() == Method::Get {
-            route_confirm_page(req);
+        if matches!(req.method(), Method::Get | Method::Head) {
+            route_link_preview(req);
         }
         divert_misplaced_permanent_token(req);
     }

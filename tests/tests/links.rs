@@ -69,6 +69,7 @@ fn assert_link_headers(res: &LocalResponse<'_>) {
 
 storage_tests!(
     one_time_link_works_once_then_is_gone,
+    head_requests_and_previews_never_use_a_link,
     fifty_concurrent_uses_succeed_exactly_once,
     links_are_bound_to_their_target,
     links_and_session_tokens_never_stand_in_for_each_other,
@@ -364,6 +365,62 @@ async fn scanner_safe_links_are_used_only_by_the_button(db: DbKind) {
         outcomes,
         ["confirm_page", "confirm_page", "used", "used_up", "used_up"]
     );
+    app.finish().await;
+}
+
+/// Rocket answers HEAD by running the GET route; mail scanners and chat previews
+/// send HEADs. A HEAD checks a link and uses nothing.
+async fn head_requests_and_previews_never_use_a_link(db: DbKind) {
+    let Some(app) = TestApp::on(db, jwt()).await else {
+        return;
+    };
+    let access = app.access_token("alice").await;
+    let minted = mint(&app, "/links/unsubscribe", &access).await;
+    let (url, id) = (s(&minted["url"]), s(&minted["id"]));
+    for _ in 0..3 {
+        let res = app.client.head(local(&url)).dispatch().await;
+        assert_eq!(res.status(), Status::Ok, "a HEAD says the link is usable");
+        assert_link_headers(&res);
+    }
+    assert_eq!(use_count(&app, &id).await, 0, "HEAD must not use the link");
+    let res = open(&app, &url).await;
+    assert_eq!(res.status(), Status::Ok, "the person's click still works");
+    assert_eq!(json_body(res).await["unsubscribed"], "alice");
+    assert_eq!(use_count(&app, &id).await, 1);
+    let res = app.client.head(local(&url)).dispatch().await;
+    assert_eq!(res.status(), Status::Gone, "a HEAD of a used link says so");
+
+    // A confirm link (and a magic login, which grants a session) alike.
+    let minted = mint(&app, "/links/newsletter-confirm", &access).await;
+    let (url, id) = (s(&minted["url"]), s(&minted["id"]));
+    assert_eq!(
+        app.client.head(local(&url)).dispatch().await.status(),
+        Status::Ok
+    );
+    assert_eq!(use_count(&app, &id).await, 0);
+    let magic = app
+        .post_json("/links/magic-login", json!({ "username": "bob" }))
+        .await;
+    let magic = s(&json_body(magic).await["url"]);
+    assert_eq!(
+        app.client.head(local(&magic)).dispatch().await.status(),
+        Status::Ok
+    );
+    assert_eq!(
+        confirm(&app, &magic).await.status(),
+        Status::Ok,
+        "still usable once"
+    );
+
+    let outcomes: Vec<String> = app
+        .store()
+        .link_uses(&s(&minted["id"]))
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|u| u.outcome)
+        .collect();
+    assert_eq!(outcomes, ["head"]);
     app.finish().await;
 }
 

@@ -23,6 +23,7 @@ fn jti(token: &str) -> String {
 
 storage_tests!(
     token_tree_and_force_expiry_of_a_subtree,
+    a_chain_of_twenty_thousand_rotations_is_served_and_crashes_nothing,
     archiver_removes_only_dead_rows,
     no_table_holds_a_raw_token,
     revocations_reach_other_instances_within_the_poll_bound,
@@ -35,6 +36,76 @@ async fn refresh(app: &TestApp, token: &str) -> Value {
         .await;
     assert_eq!(res.status(), Status::Ok);
     json_body(res).await
+}
+
+/// Every refresh adds a level to a device's tree; a long chain once overflowed the
+/// stack (an abort of the whole server) when the tree was built or serialised.
+async fn a_chain_of_twenty_thousand_rotations_is_served_and_crashes_nothing(db: DbKind) {
+    let Some(app) = TestApp::on(db, jwt()).await else {
+        return;
+    };
+    let login = app.login("alice").await;
+    let device = s(&login["device_id"]);
+    let access = s(&login["access"]);
+    let root = jti(&s(&login["refresh"]));
+    // 20,000 rotations, written straight into the registry: r_i replaced r_{i-1}.
+    let mut tx = app.pool().begin().await.unwrap_or_else(|e| panic!("{e}"));
+    let now = jwt_guard_tests::now();
+    for batch in 0..40 {
+        let mut sql = String::from(
+            "INSERT INTO jwt_guard_tokens
+             (jti, device_id, parent_jti, kind, subject, issued_at, expires_at, used_at) VALUES ",
+        );
+        let rows: Vec<String> = (0..500)
+            .map(|k| {
+                let i = batch * 500 + k;
+                let parent = if i == 0 {
+                    root.clone()
+                } else {
+                    format!("chain-{}", i - 1)
+                };
+                format!(
+                    "('chain-{i}', '{device}', '{parent}', 'refresh', 'alice', {now}, {}, {now})",
+                    now + 3600
+                )
+            })
+            .collect();
+        sql.push_str(&rows.join(", "));
+        sqlx::query(&sql)
+            .execute(&mut *tx)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+
+    let res = app
+        .get_with_token(
+            &format!("/auth/devices/{device}/tokens?offset=19990&limit=500"),
+            &access,
+        )
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let page = json_body(res).await;
+    assert_eq!(page["total"], 20_002, "login pair + 20,000");
+    let deepest = page["tokens"]
+        .as_array()
+        .and_then(|t| t.iter().find(|n| n["jti"] == "chain-19999").cloned())
+        .unwrap_or(Value::Null);
+    assert_eq!(deepest["depth"], 20_000, "{deepest}");
+    // A page is bounded whatever is asked for.
+    let res = app
+        .get_with_token(
+            &format!("/auth/devices/{device}/tokens?limit=100000"),
+            &access,
+        )
+        .await;
+    let page = json_body(res).await;
+    assert_eq!(page["tokens"].as_array().map(Vec::len), Some(500));
+    assert_eq!(
+        app.get_with_token("/me", &access).await.status(),
+        Status::Ok
+    );
+    app.finish().await;
 }
 
 async fn token_tree_and_force_expiry_of_a_subtree(db: DbKind) {
@@ -56,26 +127,41 @@ async fn token_tree_and_force_expiry_of_a_subtree(db: DbKind) {
         .await;
     assert_eq!(res.status(), Status::Ok);
     let tree = json_body(res).await;
-    // device → r1 → {a1, r2 → {a2, r3 → {a3}}}
-    let roots = tree.as_array().cloned().unwrap_or_default();
-    assert_eq!(roots.len(), 1, "{tree}");
-    let root = &roots[0];
+    // device → r1 → {a1, r2 → {a2, r3 → {a3}}}, flat in pre-order.
+    assert_eq!(tree["total"], 6, "{tree}");
+    assert!(tree["next_offset"].is_null(), "{tree}");
+    let nodes = tree["tokens"].as_array().cloned().unwrap_or_default();
+    let root = &nodes[0];
     assert_eq!(root["jti"], jti(&r1).as_str());
-    assert_eq!(root["kind"], "refresh");
-    assert!(root["used_at"].is_number(), "r1 was rotated");
-    let kids: Vec<String> = root["children"]
-        .as_array()
-        .map(|c| c.iter().map(|n| s(&n["jti"])).collect())
-        .unwrap_or_default();
-    assert!(
-        kids.contains(&jti(&a1)) && kids.contains(&jti(&r2)),
-        "{kids:?}"
+    assert_eq!(
+        (root["kind"].clone(), root["depth"].clone()),
+        (json!("refresh"), json!(0))
     );
-    let r2_node = root["children"]
-        .as_array()
-        .and_then(|c| c.iter().find(|n| n["jti"] == jti(&r2).as_str()).cloned())
-        .unwrap_or(Value::Null);
-    assert_eq!(r2_node["children"].as_array().map(Vec::len), Some(2));
+    assert!(root["parent"].is_null());
+    assert!(root["used_at"].is_number(), "r1 was rotated");
+    let parent_of = |token: &str| {
+        nodes
+            .iter()
+            .find(|n| n["jti"] == jti(token).as_str())
+            .map(|n| (s(&n["parent"]), n["depth"].as_u64().unwrap_or(99)))
+            .unwrap_or_default()
+    };
+    assert_eq!(parent_of(&a1), (jti(&r1), 1));
+    assert_eq!(parent_of(&r2), (jti(&r1), 1));
+    assert_eq!(parent_of(&a2), (jti(&r2), 2));
+    assert_eq!(parent_of(&r3), (jti(&r2), 2));
+    assert_eq!(parent_of(&a3), (jti(&r3), 3));
+    // Pages: two at a time.
+    let page = json_body(
+        app.get_with_token(
+            &format!("/auth/devices/{device}/tokens?offset=2&limit=2"),
+            &a3,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(page["tokens"].as_array().map(Vec::len), Some(2));
+    assert_eq!(page["next_offset"], 4);
 
     // Force-expire r2: r2, a2, r3, a3 die; a1 (outside the subtree) lives.
     let res = app

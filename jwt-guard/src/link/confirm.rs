@@ -1,11 +1,13 @@
-//! The scanner-safe confirmation page of `confirm` links: a GET checks the link and
-//! shows a button; only the button's POST uses it.
+//! Link previews that use nothing: the scanner-safe confirmation page of `confirm`
+//! links (a GET checks the link and shows a button; only the button's POST uses
+//! it), and the answer to a HEAD of any link route (Rocket would otherwise run the
+//! GET route for it, and mail scanners and chat previews send HEADs).
 
 use std::sync::{Arc, OnceLock};
 
 use rocket::get;
 use rocket::http::uri::Origin;
-use rocket::http::{ContentType, Header, Status};
+use rocket::http::{ContentType, Header, Method, Status};
 use rocket::request::Request;
 use rocket::response::{self, Responder, Response};
 
@@ -35,24 +37,37 @@ impl<'r> Responder<'r, 'static> for ConfirmPage {
     }
 }
 
-/// Where a confirm-mode GET was headed, stashed before the request is rewritten.
-struct ConfirmTarget(OnceLock<(&'static str, String)>);
+/// Where a previewed request was headed, stashed before the request is rewritten.
+/// (target, path, whether it was a HEAD: Rocket answers HEAD with the GET route, so
+/// the page cannot tell from the method it sees).
+struct ConfirmTarget(OnceLock<(&'static str, String, bool)>);
 
-/// A GET of a `confirm` link is sent to the confirmation page, which checks the link
-/// without using it; the page's button POSTs to the real route. Called by the
-/// fairing on every GET.
-pub(crate) fn route_confirm_page(req: &mut Request<'_>) {
-    let target = req
+/// The log outcome of a HEAD of a link: checked, not used.
+const OUTCOME_HEAD: &str = "head";
+
+/// Sends a GET of a `confirm` link route, and a HEAD of any link route, to the
+/// preview page, which checks the link without using it. Called by the fairing on
+/// every GET and HEAD.
+pub(crate) fn route_link_preview(req: &mut Request<'_>) {
+    let Some((target, confirm)) = req
         .rocket()
         .state::<Arc<LinkRoutes>>()
-        .and_then(|routes| routes.confirm_target(req.uri().path().as_str()));
-    let Some(target) = target else {
+        .and_then(|routes| routes.target_at(req.uri().path().as_str()))
+    else {
         return;
     };
+    let previewed = match req.method() {
+        Method::Head => true,
+        Method::Get => confirm,
+        _ => false,
+    };
+    if !previewed {
+        return;
+    }
     let path = req.uri().path().as_str().to_owned();
     let query = req.uri().query().map(|q| q.as_str().to_owned());
     let stash = req.local_cache(|| ConfirmTarget(OnceLock::new()));
-    let _ = stash.0.set((target, path));
+    let _ = stash.0.set((target, path, req.method() == Method::Head));
     let uri = match query {
         Some(q) => format!("{CONFIRM_PATH}?{q}"),
         None => CONFIRM_PATH.to_owned(),
@@ -92,7 +107,7 @@ pub(crate) async fn link_confirm(req: RequestRef<'_>) -> ConfirmPage {
         .0
         .get()
         .cloned();
-    let Some((target, path)) = stashed else {
+    let Some((target, path, head)) = stashed else {
         return ConfirmPage {
             status: Status::NotFound,
             html: page("Not found", "<p>There is nothing here.</p>"),
@@ -121,7 +136,7 @@ pub(crate) async fn link_confirm(req: RequestRef<'_>) -> ConfirmPage {
                 LinkAttempt {
                     target,
                     link_id: Some(id),
-                    outcome: "confirm_page",
+                    outcome: if head { OUTCOME_HEAD } else { "confirm_page" },
                     use_number: None,
                 },
             );

@@ -23,7 +23,7 @@ use crate::session::{start_session, AppAuthenticator, LoginResponse};
 use crate::store::{LinkDenial, LinkUseError, Store};
 use crate::verifier::VerifyError;
 
-pub(crate) use confirm::{link_confirm, route_confirm_page};
+pub(crate) use confirm::{link_confirm, route_link_preview};
 pub(crate) use log::finish_link_response;
 pub(crate) use mint::default_base_url;
 pub use mint::{LinkError, Links, MintOptions, MintedLink};
@@ -138,14 +138,14 @@ impl LinkRoutes {
             .map(|(path, _)| path.clone())
     }
 
-    /// The target whose confirmation page `path` is, if any.
-    pub(crate) fn confirm_target(&self, path: &str) -> Option<&'static str> {
+    /// The target mounted at `path`, and whether it is a `confirm` link route.
+    pub(crate) fn target_at(&self, path: &str) -> Option<(&'static str, bool)> {
         self.by_target
             .read()
             .ok()?
             .iter()
-            .find(|(_, (p, confirm))| *confirm && p == path)
-            .map(|(t, _)| *t)
+            .find(|(_, (p, _))| p == path)
+            .map(|(t, (_, confirm))| (*t, *confirm))
     }
 }
 

@@ -11,7 +11,7 @@ use crate::error::AuthError;
 use crate::guard::Jwt;
 use crate::request::store;
 use crate::secret::is_opaque_id;
-use crate::store::{DeviceRecord, Store, TokenNode};
+use crate::store::{DeviceRecord, Store, TokenPage};
 
 /// The header naming the device to log out on `DELETE /auth/device-logout`.
 pub const DEVICE_ID_HEADER: &str = "Device-Id";
@@ -145,12 +145,16 @@ async fn logout_all(
     Ok(Json(LogoutResponse { revoked }))
 }
 
-#[get("/auth/devices/<id>/tokens")]
+/// One page of a device's token tree (`?offset=0&limit=100`, at most
+/// [`MAX_TREE_PAGE`](crate::store::MAX_TREE_PAGE) a page), in pre-order with parent ids.
+#[get("/auth/devices/<id>/tokens?<offset>&<limit>")]
 async fn token_tree(
     id: &str,
+    offset: Option<usize>,
+    limit: Option<usize>,
     jwt: Jwt<NoClaims>,
     devices: Option<&State<Store>>,
-) -> Result<Json<Vec<TokenNode>>, AuthError> {
+) -> Result<Json<TokenPage>, AuthError> {
     let store = store(devices)?;
     if !is_opaque_id(id) {
         return Err(AuthError::not_found("no such device"));
@@ -160,7 +164,10 @@ async fn token_tree(
         return Err(AuthError::not_found("no such device"));
     }
     Ok(Json(
-        store.token_tree(id).await.map_err(AuthError::unavailable)?,
+        store
+            .token_tree(id, offset.unwrap_or(0), limit.unwrap_or(100))
+            .await
+            .map_err(AuthError::unavailable)?,
     ))
 }
 

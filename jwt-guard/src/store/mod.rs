@@ -29,7 +29,7 @@ pub use devices::{CreateDeviceError, DeviceRecord, NewDevice, DEVICE_NAME_MAX};
 pub use links::{LinkDenial, LinkRecord, LinkUseError, LinkUseRecord};
 pub(crate) use pool::Backend;
 pub use pool::{JwtDb, JwtPool};
-pub use tokens::{RotateError, TokenNode};
+pub use tokens::{RotateError, TokenNode, TokenPage, MAX_TREE_PAGE};
 
 use crate::clock::Clock;
 use crate::config::JwtConfig;

@@ -10,11 +10,17 @@ use super::{nullable, opt, secs, ts, Backend, Store, StoreError};
 use crate::claims::{RegisteredClaims, TokenKind};
 use crate::revocation::Revocation;
 
-/// One issued token in a device's tree.
+/// One issued token in a device's tree. The tree is a flat list in pre-order (a
+/// token, then everything issued from it); `parent` and `depth` give its shape, so
+/// no deep nesting is ever built, serialised or dropped.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenNode {
     /// Token id.
     pub jti: String,
+    /// The token it was issued from (`None` for a root).
+    pub parent: Option<String>,
+    /// Distance from its root (0 for a root).
+    pub depth: u32,
     /// `refresh` or `access`.
     pub kind: TokenKind,
     /// Issue time.
@@ -25,10 +31,21 @@ pub struct TokenNode {
     pub used_at: Option<u64>,
     /// When it was revoked.
     pub revoked_at: Option<u64>,
-    /// Tokens issued from this one: access tokens, and the refresh token that
-    /// replaced it.
-    pub children: Vec<TokenNode>,
 }
+
+/// One page of a device's token tree.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenPage {
+    /// The tokens of this page, in pre-order.
+    pub tokens: Vec<TokenNode>,
+    /// How many tokens the tree holds in all.
+    pub total: usize,
+    /// The `offset` of the next page, if there is one.
+    pub next_offset: Option<usize>,
+}
+
+/// Most tokens one page of a tree holds.
+pub const MAX_TREE_PAGE: usize = 500;
 
 /// Why a refresh token could not be rotated.
 #[derive(Debug, thiserror::Error)]
@@ -249,9 +266,15 @@ impl Store {
         Err(RotateError::Reused)
     }
 
-    /// The tree of tokens issued to a device: refresh tokens (each the child of the
-    /// one it replaced) and the access tokens issued with each.
-    pub async fn token_tree(&self, device_id: &str) -> Result<Vec<TokenNode>, StoreError> {
+    /// One page of the tree of tokens issued to a device: refresh tokens (each the
+    /// child of the one it replaced) and the access tokens issued with each, in
+    /// pre-order. `limit` is capped at [`MAX_TREE_PAGE`].
+    pub async fn token_tree(
+        &self,
+        device_id: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<TokenPage, StoreError> {
         let rows = sqlx::query(
             "SELECT jti, parent_jti, kind, issued_at, expires_at, used_at, revoked_at
              FROM jwt_guard_tokens WHERE device_id = $1 ORDER BY issued_at ASC, jti ASC",
@@ -259,11 +282,20 @@ impl Store {
         .bind(device_id)
         .fetch_all(&self.pool)
         .await?;
-        let mut flat: Vec<(Option<String>, TokenNode)> = Vec::with_capacity(rows.len());
+        let mut flat = Vec::with_capacity(rows.len());
         for row in &rows {
             flat.push(node_from_row(row)?);
         }
-        Ok(build_tree(None, &mut flat))
+        let tree = pre_order(flat);
+        let total = tree.len();
+        let limit = limit.clamp(1, MAX_TREE_PAGE);
+        let tokens: Vec<TokenNode> = tree.into_iter().skip(offset).take(limit).collect();
+        let end = offset.saturating_add(tokens.len());
+        Ok(TokenPage {
+            tokens,
+            total,
+            next_offset: (end < total).then_some(end),
+        })
     }
 
     /// Revokes token `jti` and everything issued from it (its access tokens, its
@@ -320,7 +352,7 @@ impl Store {
     }
 }
 
-fn node_from_row(row: &AnyRow) -> Result<(Option<String>, TokenNode), sqlx::Error> {
+fn node_from_row(row: &AnyRow) -> Result<TokenNode, sqlx::Error> {
     let kind: String = row.try_get("kind")?;
     let kind = match kind.as_str() {
         "refresh" => TokenKind::Refresh,
@@ -329,40 +361,95 @@ fn node_from_row(row: &AnyRow) -> Result<(Option<String>, TokenNode), sqlx::Erro
     };
     let used_at: Option<i64> = opt(row, "used_at")?;
     let revoked_at: Option<i64> = opt(row, "revoked_at")?;
-    Ok((
-        opt(row, "parent_jti")?,
-        TokenNode {
-            jti: row.try_get("jti")?,
-            kind,
-            issued_at: secs(row.try_get("issued_at")?),
-            expires_at: secs(row.try_get("expires_at")?),
-            used_at: used_at.map(secs),
-            revoked_at: revoked_at.map(secs),
-            children: Vec::new(),
-        },
-    ))
+    Ok(TokenNode {
+        jti: row.try_get("jti")?,
+        parent: opt(row, "parent_jti")?,
+        depth: 0,
+        kind,
+        issued_at: secs(row.try_get("issued_at")?),
+        expires_at: secs(row.try_get("expires_at")?),
+        used_at: used_at.map(secs),
+        revoked_at: revoked_at.map(secs),
+    })
 }
 
-/// Nests `flat` under `parent`, preserving issue order.
-fn build_tree(parent: Option<&str>, flat: &mut Vec<(Option<String>, TokenNode)>) -> Vec<TokenNode> {
-    let known: std::collections::HashSet<String> =
-        flat.iter().map(|(_, n)| n.jti.clone()).collect();
-    let mut children: std::collections::HashMap<Option<String>, Vec<TokenNode>> =
-        std::collections::HashMap::new();
-    for (p, node) in flat.drain(..) {
-        // A parent that was archived makes its child a root.
-        let p = p.filter(|p| known.contains(p));
-        children.entry(p).or_default().push(node);
-    }
-    fn attach(
-        key: Option<String>,
-        children: &mut std::collections::HashMap<Option<String>, Vec<TokenNode>>,
-    ) -> Vec<TokenNode> {
-        let mut nodes = children.remove(&key).unwrap_or_default();
-        for node in &mut nodes {
-            node.children = attach(Some(node.jti.clone()), children);
+/// Orders `flat` (in issue order) as a pre-order walk of its tree, setting each
+/// node's depth, with an explicit stack: a chain of any length costs no recursion.
+/// A parent that was archived makes its child a root.
+fn pre_order(flat: Vec<TokenNode>) -> Vec<TokenNode> {
+    use std::collections::{HashMap, HashSet};
+    let known: HashSet<String> = flat.iter().map(|n| n.jti.clone()).collect();
+    let mut roots = Vec::new();
+    let mut children: HashMap<String, Vec<TokenNode>> = HashMap::new();
+    for mut node in flat {
+        node.parent = node.parent.filter(|p| known.contains(p));
+        match &node.parent {
+            Some(parent) => children.entry(parent.clone()).or_default().push(node),
+            None => roots.push(node),
         }
-        nodes
     }
-    attach(parent.map(str::to_owned), &mut children)
+    let mut out = Vec::with_capacity(known.len());
+    // Reversed so that popping yields issue order.
+    let mut stack: Vec<TokenNode> = roots.into_iter().rev().collect();
+    while let Some(node) = stack.pop() {
+        if let Some(kids) = children.remove(&node.jti) {
+            stack.extend(kids.into_iter().rev().map(|mut kid| {
+                kid.depth = node.depth.saturating_add(1);
+                kid
+            }));
+        }
+        out.push(node);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(jti: &str, parent: Option<&str>) -> TokenNode {
+        TokenNode {
+            jti: jti.into(),
+            parent: parent.map(Into::into),
+            depth: 0,
+            kind: TokenKind::Refresh,
+            issued_at: 0,
+            expires_at: 0,
+            used_at: None,
+            revoked_at: None,
+        }
+    }
+
+    #[test]
+    fn pre_order_keeps_issue_order_and_depth() {
+        let flat = vec![
+            node("r1", None),
+            node("a1", Some("r1")),
+            node("r2", Some("r1")),
+            node("a2", Some("r2")),
+            node("orphan", Some("archived")),
+        ];
+        let order: Vec<(String, u32)> = pre_order(flat)
+            .into_iter()
+            .map(|n| (n.jti, n.depth))
+            .collect();
+        let expected = [("r1", 0), ("a1", 1), ("r2", 1), ("a2", 2), ("orphan", 0)];
+        let expected: Vec<(String, u32)> = expected
+            .iter()
+            .map(|(j, d)| ((*j).to_owned(), *d))
+            .collect();
+        assert_eq!(order, expected);
+    }
+
+    #[test]
+    fn a_chain_of_a_million_needs_no_recursion() {
+        let flat: Vec<TokenNode> = (0..1_000_000)
+            .map(|i| {
+                let parent = (i > 0).then(|| format!("t{}", i - 1));
+                node(&format!("t{i}"), parent.as_deref())
+            })
+            .collect();
+        let tree = pre_order(flat);
+        assert_eq!(tree.last().map(|n| n.depth), Some(999_999));
+    }
 }
