@@ -14,7 +14,8 @@ use crate::config::{ConfigError, JwtConfig};
 use crate::device::{divert_misplaced_permanent_token, misplaced_permanent_token, PermanentRoutes};
 use crate::error::{finish_failed_response, Realm};
 use crate::link::{
-    default_base_url, finish_link_response, link_confirm, route_link_preview, LinkRoutes, Links,
+    default_base_url, finish_link_response, link_confirm, route_link_preview, LinkMailer,
+    LinkRoutes, Links,
 };
 use crate::revocation::RevocationSet;
 use crate::routes::{device_routes, token_routes};
@@ -47,6 +48,7 @@ pub struct JwtGuard {
     config: Option<JwtConfig>,
     clock: Clock,
     authenticator: Option<AppAuthenticator>,
+    mailer: Option<Arc<dyn LinkMailer>>,
 }
 
 impl Default for JwtGuard {
@@ -62,6 +64,7 @@ impl JwtGuard {
             config: None,
             clock: Clock::system(),
             authenticator: None,
+            mailer: None,
         }
     }
 
@@ -74,6 +77,12 @@ impl JwtGuard {
     /// Reads time from `clock` (tests move it forward).
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Delivers links sent with [`Links::send`] through `mailer`.
+    pub fn link_mailer<M: LinkMailer>(mut self, mailer: M) -> Self {
+        self.mailer = Some(Arc::new(mailer));
         self
     }
 
@@ -163,7 +172,13 @@ impl Fairing for JwtGuard {
             .link_base_url
             .clone()
             .unwrap_or_else(|| default_base_url(&rocket));
-        let links = Links::new(store.clone(), issuer.clone(), base_url, link_routes.clone());
+        let links = Links::new(
+            store.clone(),
+            issuer.clone(),
+            base_url,
+            link_routes.clone(),
+            self.mailer.clone(),
+        );
         let mut rocket = rocket
             .manage(Realm(config.realm.clone()))
             .manage(runtime)

@@ -42,7 +42,10 @@ pub use error::{AuthError, ErrorCode};
 pub use fairing::JwtGuard;
 pub use guard::Jwt;
 pub use issuer::{Grant, IssueError, IssuedToken, Issuer, TokenPair};
-pub use link::{LinkError, LinkUse, Links, MintOptions, MintedLink, LINK_TOKEN_PARAM};
+pub use link::{
+    DeliveryError, DevOutbox, LinkError, LinkMailer, LinkMessage, LinkUse, Links, MintOptions,
+    MintedLink, SentLink, DEV_OUTBOX_CAPACITY, LINK_TOKEN_PARAM,
+};
 pub use runtime::{JwtRuntime, SetupError};
 pub use session::{Authenticator, LoginResponse, Principal};
 pub use store::JwtDb;

@@ -5,55 +5,73 @@
 pub mod claims;
 pub mod links;
 pub mod routes;
+pub mod secret;
 pub mod users;
 
-use jwt_guard::{Clock, JwtGuard};
+use jwt_guard::{Clock, DevOutbox, JwtGuard};
 use rocket::figment::Figment;
 use rocket::{Build, Rocket};
-
-/// The development signing secret, used only when no `jwt` configuration is given.
-pub const DEV_SECRET: &str = "showcase-development-secret-change-me-0123456789";
 
 /// The default database: a SQLite file in the working directory.
 pub const DEV_DATABASE_URL: &str = "sqlite://showcase.sqlite";
 
 /// Rocket's configuration (Rocket.toml, `ROCKET_*`) with the showcase's defaults for
-/// whatever it leaves out: an HS256 development key and a SQLite file.
-pub fn figment() -> Figment {
+/// whatever it leaves out (see [`with_defaults`]).
+pub fn figment() -> std::io::Result<Figment> {
     with_defaults(rocket::Config::figment())
 }
 
-/// Adds the showcase defaults to `figment` where it has no value.
-pub fn with_defaults(mut figment: Figment) -> Figment {
-    if figment.find_value("jwt").is_err() {
-        figment = figment.merge(("jwt.secret", DEV_SECRET));
-    }
+/// Adds the showcase defaults to `figment` where it has no value:
+///
+/// - a SQLite database, `showcase.sqlite`;
+/// - an HS256 signing secret generated on first run and kept in a file beside the
+///   SQLite database (owner-only permissions) — never a built-in constant;
+/// - `ip_header = false`: the showcase is not behind a proxy unless told so, so a
+///   client cannot claim any address with `X-Real-IP`.
+pub fn with_defaults(mut figment: Figment) -> std::io::Result<Figment> {
     if figment.find_value("databases.jwt_guard.url").is_err() {
         figment = figment.merge(("databases.jwt_guard.url", DEV_DATABASE_URL));
     }
-    figment
+    // Rocket's own default trusts `X-Real-IP`; only a value someone set counts.
+    let ip_header_set = figment
+        .find_metadata("ip_header")
+        .is_some_and(|m| m.name != "rocket::Config::default()");
+    if !ip_header_set {
+        figment = figment.merge(("ip_header", false));
+    }
+    if figment.find_value("jwt").is_err() {
+        let url: String = figment
+            .extract_inner("databases.jwt_guard.url")
+            .unwrap_or_else(|_| DEV_DATABASE_URL.to_owned());
+        let path = secret::secret_path_for(&url);
+        let secret = secret::load_or_create(&path)?;
+        println!(
+            "showcase: signing with the secret in {} (set `jwt` to use your own)",
+            path.display()
+        );
+        figment = figment.merge(("jwt.secret", secret));
+    }
+    Ok(figment)
 }
 
 /// The showcase app on `figment`, reading time from `clock`.
 pub fn app(figment: Figment, clock: Clock) -> Rocket<Build> {
+    let outbox = DevOutbox::new();
     rocket::custom(figment)
         .attach(
             JwtGuard::fairing()
                 .clock(clock)
-                .authenticator(users::DemoUsers::new()),
+                .authenticator(users::DemoUsers::new())
+                .link_mailer(outbox.clone()),
         )
         .attach(users::seed())
+        .manage(outbox)
         .manage(routes::Visits::default())
         .mount("/", routes::routes())
         .mount("/", links::routes())
 }
 
-/// The showcase app on exactly `figment` (no development defaults added).
-pub fn app_without_defaults(figment: Figment) -> Rocket<Build> {
-    app(figment, Clock::system())
-}
-
 /// The showcase app with its default configuration.
-pub fn rocket() -> Rocket<Build> {
-    app(figment(), Clock::system())
+pub fn rocket() -> std::io::Result<Rocket<Build>> {
+    Ok(app(figment()?, Clock::system()))
 }

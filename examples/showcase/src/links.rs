@@ -1,8 +1,13 @@
 //! The showcase's expiring links: unsubscribe, verify e-mail, magic login, and a
-//! scanner-safe confirmation. In a real app the URLs would go out by e-mail; here
-//! they are returned so a person can click them.
+//! scanner-safe confirmation. Links for the caller are returned to the caller (they
+//! would be e-mailed in a real app, but they are the caller's own). A magic-login
+//! link is for someone else — whoever owns the username — so it is *delivered*
+//! (here to the development outbox, which admins may read) and never returned.
 
-use jwt_guard::{expiring_link, use_jwt, AuthError, Jwt, LinkUse, Links, MintedLink};
+use jwt_guard::{
+    expiring_link, use_jwt, AuthError, DevOutbox, Jwt, JwtDb, LinkError, LinkMessage, LinkUse,
+    Links, MintedLink,
+};
 use rocket::http::Status;
 use rocket::serde::json::{json, Json, Value};
 use rocket::{delete, get, post, routes, Route, State};
@@ -58,24 +63,40 @@ struct MagicLoginRequest {
     username: String,
 }
 
-/// Mints a magic-login link. Answers the same whether or not the user exists; the
-/// link of an unknown user simply fails when used.
+/// Sends a magic-login link to `username`'s owner. Answers `202` with the same body
+/// whether or not the user exists, and never the link itself.
 #[post("/links/magic-login", data = "<body>")]
-async fn mint_magic_login(
+async fn send_magic_login(
     body: Result<Json<MagicLoginRequest>, rocket::serde::json::Error<'_>>,
     links: &State<Links>,
-) -> Result<Json<MintedLink>, AuthError> {
+    db: &State<JwtDb>,
+) -> Result<(Status, Json<Value>), AuthError> {
     let body = body.map_err(|_| AuthError::invalid_request("expected {\"username\": \"…\"}"))?;
     if body.username.is_empty() || body.username.len() > 64 {
         return Err(AuthError::invalid_request(
             "username must be 1 to 64 characters",
         ));
     }
-    links
-        .mint::<magic_login>(&body.username)
-        .await
-        .map(Json)
-        .map_err(AuthError::unavailable)
+    if crate::users::claims_of(db, &body.username).await.is_some() {
+        match links.send::<magic_login>(&body.username).await {
+            Ok(_) => {}
+            Err(LinkError::Store(e)) => return Err(AuthError::unavailable(e)),
+            // Delivery trouble is the operator's, and must not tell the caller
+            // whether the account exists.
+            Err(e) => rocket::error!("showcase: magic-login link not sent: {e}"),
+        }
+    }
+    Ok((
+        Status::Accepted,
+        Json(json!({ "detail": "if the account exists, a sign-in link is on its way" })),
+    ))
+}
+
+/// The development outbox: every delivered link (administrators only).
+#[use_jwt(claims = AppClaims, role = Role::Admin)]
+#[get("/admin/outbox")]
+fn outbox(outbox: &State<DevOutbox>) -> Json<Vec<LinkMessage>> {
+    Json(outbox.messages())
 }
 
 /// Logs the recipient in: a new device and its tokens. Opening the link shows a
@@ -162,7 +183,8 @@ pub fn routes() -> Vec<Route> {
         unsubscribe,
         mint_verify_email,
         verify_email_link,
-        mint_magic_login,
+        send_magic_login,
+        outbox,
         magic,
         mint_confirm,
         confirm_subscription_link,

@@ -12,6 +12,11 @@ jwt-guard showcase — try it:
   curl -s localhost:8000/auth/devices -H "Authorization: Bearer $TOKEN"  # this login is a device
   curl -s -X POST localhost:8000/links/unsubscribe -H "Authorization: Bearer $TOKEN"
       # → {"url": …}: open it once (200), twice (410 Gone)
+  curl -i -X POST localhost:8000/links/magic-login -H 'Content-Type: application/json' \
+      -d '{"username":"bob"}'                                             # 202: delivered, never shown
+  ADMIN=$(curl -s localhost:8000/auth/token -H 'Content-Type: application/json' \
+      -d '{"username":"admin","password":"admin-password"}' | sed 's/.*"access":"\([^"]*\)".*/\1/')
+  curl -s localhost:8000/admin/outbox -H "Authorization: Bearer $ADMIN"   # the dev outbox (admins only)
   curl -s -X POST localhost:8000/auth/logout -H "Authorization: Bearer $TOKEN"
   curl -i localhost:8000/me -H "Authorization: Bearer $TOKEN"            # 401 at once
 
@@ -19,8 +24,8 @@ Users: alice, bob (role user), admin (role admin); passwords <name>-password.
 "#;
 
 #[rocket::main]
-async fn main() -> Result<(), Box<rocket::Error>> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("{WALKTHROUGH}");
-    showcase::rocket().launch().await.map_err(Box::new)?;
+    showcase::rocket()?.launch().await.map_err(Box::new)?;
     Ok(())
 }

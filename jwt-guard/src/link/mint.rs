@@ -7,6 +7,7 @@ use rocket::response::{self, Responder};
 use rocket::{Build, Rocket};
 use serde::{Deserialize, Serialize};
 
+use super::delivery::{DeliveryError, LinkMailer, LinkMessage};
 use super::{LinkRoutes, LinkTarget, LINK_TOKEN_PARAM};
 use crate::error::AuthError;
 use crate::issuer::{IssueError, Issuer};
@@ -53,6 +54,25 @@ pub enum LinkError {
     /// The link's row could not be stored.
     #[error("cannot mint link")]
     Store(#[from] StoreError),
+    /// [`MintOptions`] asked for something impossible (zero uses, zero lifetime).
+    #[error("invalid link options: {0}")]
+    InvalidOptions(&'static str),
+    /// [`Links::send`] was called but no [`LinkMailer`] is configured.
+    #[error("no link mailer is configured; give one to `JwtGuard::link_mailer`")]
+    NoMailer,
+    /// The mailer failed; the minted link was revoked.
+    #[error("cannot deliver link")]
+    Delivery(#[from] DeliveryError),
+}
+
+/// A link minted and handed to the [`LinkMailer`]: what the sender may know (never
+/// the URL).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SentLink {
+    /// The link's id (to revoke it or read its log).
+    pub id: String,
+    /// When it expires.
+    pub expires_at: u64,
 }
 
 impl<'r> Responder<'r, 'static> for LinkError {
@@ -66,7 +86,8 @@ impl<'r> Responder<'r, 'static> for LinkError {
 pub struct MintOptions {
     /// Lifetime in seconds instead of the route's `ttl`.
     pub ttl: Option<u64>,
-    /// Uses instead of the route's `max_uses` (`Some(None)`: unlimited).
+    /// Uses instead of the route's `max_uses` (`Some(None)`: unlimited;
+    /// `Some(Some(0))` is refused).
     pub max_uses: Option<Option<u32>>,
 }
 
@@ -76,6 +97,7 @@ pub struct Links {
     issuer: Issuer,
     base_url: String,
     routes: Arc<LinkRoutes>,
+    mailer: Option<Arc<dyn LinkMailer>>,
 }
 
 impl std::fmt::Debug for Links {
@@ -92,13 +114,39 @@ impl Links {
         issuer: Issuer,
         base_url: String,
         routes: Arc<LinkRoutes>,
+        mailer: Option<Arc<dyn LinkMailer>>,
     ) -> Self {
         Self {
             store,
             issuer,
             base_url: base_url.trim_end_matches('/').to_owned(),
             routes,
+            mailer,
         }
+    }
+
+    /// Mints a link to route `T` for `recipient` and delivers it through the
+    /// configured [`LinkMailer`]. The URL is never returned: use this for links that
+    /// go to someone other than the caller. If delivery fails the link is revoked.
+    pub async fn send<T: LinkTarget>(&self, recipient: &str) -> Result<SentLink, LinkError> {
+        let mailer = self.mailer.as_ref().ok_or(LinkError::NoMailer)?;
+        let minted = self.mint::<T>(recipient).await?;
+        let message = LinkMessage {
+            recipient: recipient.to_owned(),
+            target: T::TARGET.to_owned(),
+            url: minted.url,
+            link_id: minted.id.clone(),
+            expires_at: minted.expires_at,
+        };
+        if let Err(e) = mailer.deliver(&message).await {
+            // An undelivered link must not stay usable somewhere (a log, a queue).
+            let _ = self.store.revoke_link(&minted.id).await;
+            return Err(e.into());
+        }
+        Ok(SentLink {
+            id: minted.id,
+            expires_at: minted.expires_at,
+        })
     }
 
     /// Mints a link to route `T` for `subject` with the route's own `ttl` and
@@ -117,11 +165,18 @@ impl Links {
             .routes
             .path_of(T::TARGET)
             .ok_or(LinkError::NotMounted(T::TARGET))?;
+        if options.max_uses == Some(Some(0)) {
+            return Err(LinkError::InvalidOptions(
+                "max_uses must be at least 1 (None for unlimited)",
+            ));
+        }
+        if options.ttl == Some(0) {
+            return Err(LinkError::InvalidOptions("ttl must be at least 1 second"));
+        }
         let ttl = options.ttl.unwrap_or(T::TTL_SECS);
         let max_uses = options
             .max_uses
-            .unwrap_or((T::MAX_USES > 0).then_some(T::MAX_USES))
-            .filter(|m| *m > 0);
+            .unwrap_or((T::MAX_USES > 0).then_some(T::MAX_USES));
         let id = random_id();
         let token = self.issuer.link(subject, T::TARGET, &id, ttl)?;
         self.store

@@ -3,6 +3,7 @@
 //! confirmation page in `confirm`, the log of every attempt in `log`.
 
 mod confirm;
+mod delivery;
 mod log;
 mod mint;
 
@@ -26,7 +27,8 @@ use crate::verifier::VerifyError;
 pub(crate) use confirm::{link_confirm, route_link_preview};
 pub(crate) use log::finish_link_response;
 pub(crate) use mint::default_base_url;
-pub use mint::{LinkError, Links, MintOptions, MintedLink};
+pub use delivery::{DeliveryError, DevOutbox, LinkMailer, LinkMessage, DEV_OUTBOX_CAPACITY};
+pub use mint::{LinkError, Links, MintOptions, MintedLink, SentLink};
 
 /// The query parameter that carries a link token.
 pub const LINK_TOKEN_PARAM: &str = "token";

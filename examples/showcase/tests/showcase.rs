@@ -1,0 +1,130 @@
+//! The showcase's own behaviour: its development defaults, and the walkthrough's
+//! promises that matter for security (links to other people are delivered, never
+//! returned).
+
+use rocket::http::{ContentType, Header, Status};
+use rocket::local::asynchronous::Client;
+use serde_json::{json, Value};
+
+fn temp_dir() -> std::path::PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let dir = std::env::temp_dir().join(format!("showcase-test-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    dir
+}
+
+fn figment_in(dir: &std::path::Path) -> rocket::figment::Figment {
+    let url = format!("sqlite://{}", dir.join("showcase.sqlite").display());
+    rocket::Config::figment()
+        .merge(("log_level", "off"))
+        .merge(("databases.jwt_guard.url", url))
+}
+
+#[test]
+fn the_signing_secret_is_random_per_install_and_private() {
+    let (one, two) = (temp_dir(), temp_dir());
+    let secret_of = |dir: &std::path::Path| -> String {
+        let figment = showcase::with_defaults(figment_in(dir)).unwrap_or_else(|e| panic!("{e}"));
+        figment.extract_inner("jwt.secret").unwrap_or_default()
+    };
+    let first = secret_of(&one);
+    assert!(first.len() >= 64, "a strong secret: {first}");
+    assert_eq!(secret_of(&one), first, "kept across restarts");
+    assert_ne!(secret_of(&two), first, "every install has its own");
+    let file = one.join("showcase.sqlite.jwt-secret");
+    assert_eq!(std::fs::read_to_string(&file).unwrap_or_default(), first);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).map(|m| m.permissions().mode()).unwrap_or(0);
+        assert_eq!(mode & 0o777, 0o600, "owner-only");
+    }
+    // The source carries no fallback constant to forge tokens with.
+    let lib = include_str!("../src/lib.rs");
+    assert!(!lib.contains("DEV_SECRET"));
+}
+
+#[test]
+fn given_configuration_wins_over_the_defaults() {
+    let dir = temp_dir();
+    let given = figment_in(&dir)
+        .merge(("jwt", json!({ "algorithm": "RS256", "private_key": "x.pem" })))
+        .merge(("ip_header", "X-Forwarded-For"));
+    let merged = showcase::with_defaults(given).unwrap_or_else(|e| panic!("{e}"));
+    let jwt: Value = merged.extract_inner("jwt").unwrap_or(Value::Null);
+    assert!(jwt.get("secret").is_none(), "no secret added to {jwt}");
+    assert!(!dir.join("showcase.sqlite.jwt-secret").exists());
+    let ip_header: String = merged.extract_inner("ip_header").unwrap_or_default();
+    assert_eq!(ip_header, "X-Forwarded-For");
+    let bare = showcase::with_defaults(figment_in(&dir)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(bare.extract_inner::<bool>("ip_header").ok(), Some(false));
+}
+
+async fn client(dir: &std::path::Path) -> Client {
+    let figment = showcase::with_defaults(figment_in(dir)).unwrap_or_else(|e| panic!("{e}"));
+    Client::tracked(showcase::app(figment, jwt_guard::Clock::system()))
+        .await
+        .unwrap_or_else(|e| panic!("showcase failed to launch: {:?}", e.kind()))
+}
+
+async fn login(client: &Client, user: &str) -> String {
+    let res = client
+        .post("/auth/token")
+        .header(ContentType::JSON)
+        .body(json!({ "username": user, "password": format!("{user}-password") }).to_string())
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let body: Value = serde_json::from_str(&res.into_string().await.unwrap_or_default())
+        .unwrap_or(Value::Null);
+    body["access"].as_str().unwrap_or_default().to_owned()
+}
+
+#[rocket::async_test]
+async fn magic_login_links_are_delivered_not_returned() {
+    let dir = temp_dir();
+    let client = client(&dir).await;
+    let ask = |username: &'static str| {
+        client
+            .post("/links/magic-login")
+            .header(ContentType::JSON)
+            .body(json!({ "username": username }).to_string())
+            .dispatch()
+    };
+    let known = ask("admin").await;
+    assert_eq!(known.status(), Status::Accepted);
+    let known_body = known.into_string().await.unwrap_or_default();
+    assert!(!known_body.contains("token") && !known_body.contains("http"), "{known_body}");
+    let unknown = ask("nobody").await;
+    assert_eq!(unknown.status(), Status::Accepted);
+    assert_eq!(
+        unknown.into_string().await.unwrap_or_default(),
+        known_body,
+        "the answer does not reveal whether the account exists"
+    );
+
+    // The outbox is for administrators only.
+    let alice = login(&client, "alice").await;
+    let res = client
+        .get("/admin/outbox")
+        .header(Header::new("Authorization", format!("Bearer {alice}")))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Forbidden);
+    let admin = login(&client, "admin").await;
+    let res = client
+        .get("/admin/outbox")
+        .header(Header::new("Authorization", format!("Bearer {admin}")))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let outbox: Value = serde_json::from_str(&res.into_string().await.unwrap_or_default())
+        .unwrap_or(Value::Null);
+    let messages = outbox.as_array().cloned().unwrap_or_default();
+    assert_eq!(messages.len(), 1, "only the existing account got a link: {outbox}");
+    assert_eq!(messages[0]["recipient"], "admin");
+    assert!(messages[0]["url"].as_str().unwrap_or_default().contains("/auth/magic?token="));
+}
