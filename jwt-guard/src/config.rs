@@ -105,6 +105,10 @@ pub struct JwtConfig {
     /// signature check. `0` disables the cache. Default `10000`.
     #[serde(default = "default_cache_capacity")]
     pub cache_capacity: usize,
+    /// Whether `POST /auth/token/verify` answers the token's `sub` and `exp` as well
+    /// as `valid`. Default `false`: anyone holding a token learns nothing more.
+    #[serde(default)]
+    pub verify_reveals_claims: bool,
 }
 
 /// What happens when a subject already has `max_devices` active devices.
@@ -175,6 +179,10 @@ pub struct VerificationKeyConfig {
     /// PEM public key (inline or a path), for asymmetric keys.
     #[serde(default)]
     pub public_key: Option<String>,
+    /// The `iss` every token signed by this key must carry (a key of another party
+    /// speaks only for that party). Default: the app's own `issuer` rule.
+    #[serde(default)]
+    pub issuer: Option<String>,
 }
 
 fn default_algorithm() -> Algorithm {
@@ -242,6 +250,7 @@ impl JwtConfig {
             audit_retention: default_audit_retention(),
             archive_interval: None,
             link_base_url: None,
+            verify_reveals_claims: false,
         }
     }
 

@@ -13,6 +13,7 @@ use rocket::{get, Ignite, Rocket, Sentinel};
 use crate::claims::Claims;
 use crate::error::{fail, AuthError};
 use crate::issuer::{IssuedToken, Issuer};
+use crate::private_response::mark_private;
 use crate::secret::PermanentToken;
 use crate::session::issue_device_access;
 use crate::store::{DeviceRecord, PermanentLookup, Store};
@@ -100,7 +101,10 @@ impl<'r> FromRequest<'r> for DeviceSession {
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AuthError> {
         match resolve_session(req).await {
-            Ok(session) => Outcome::Success(session.clone()),
+            Ok(session) => {
+                mark_private(req);
+                Outcome::Success(session.clone())
+            }
             Err(e) => fail(req, e.clone()),
         }
     }

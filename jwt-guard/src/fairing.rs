@@ -17,6 +17,7 @@ use crate::link::{
     default_base_url, finish_link_response, link_confirm, route_link_preview, LinkMailer,
     LinkRoutes, Links,
 };
+use crate::private_response::finish_private_response;
 use crate::revocation::RevocationSet;
 use crate::routes::{device_routes, token_routes};
 use crate::runtime::JwtRuntime;
@@ -218,5 +219,6 @@ impl Fairing for JwtGuard {
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
         finish_link_response(req, res).await;
         finish_failed_response(req, res);
+        finish_private_response(req, res);
     }
 }

@@ -11,6 +11,7 @@ use crate::claims::{Claims, RegisteredClaims, StandardClaims, Token};
 use crate::config::MAX_TOKEN_BYTES;
 use crate::error::{fail, AuthError};
 use crate::policy::Policy;
+use crate::private_response::mark_private;
 use crate::runtime::JwtRuntime;
 
 /// Finds the bearer token in `Authorization`.
@@ -163,9 +164,12 @@ impl<'r, C: Claims> FromRequest<'r> for Jwt<C> {
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AuthError> {
         match verify_request::<C>(req) {
-            Ok(Some(token)) => Outcome::Success(Jwt {
-                token: token.clone(),
-            }),
+            Ok(Some(token)) => {
+                mark_private(req);
+                Outcome::Success(Jwt {
+                    token: token.clone(),
+                })
+            }
             Ok(None) => fail(req, AuthError::missing_token()),
             Err(e) => fail(req, e.clone()),
         }
@@ -223,6 +227,7 @@ impl<'r, P: Policy> FromRequest<'r> for Authorized<P> {
                 AuthError::insufficient_scope(denied.description, denied.scope),
             );
         }
+        mark_private(req);
         Outcome::Success(Authorized {
             jwt: Some(Jwt { token }),
             _policy: PhantomData,

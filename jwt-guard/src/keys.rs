@@ -90,10 +90,12 @@ pub enum KeyError {
     },
 }
 
-/// A key that verifies tokens of exactly one algorithm.
+/// A key that verifies tokens of exactly one algorithm (and, if it belongs to
+/// another party, of one issuer).
 pub(crate) struct VerificationKey {
     pub(crate) algorithm: Algorithm,
     pub(crate) key: DecodingKey,
+    pub(crate) issuer: Option<String>,
 }
 
 /// The key tokens are signed with.
@@ -237,6 +239,7 @@ impl KeyRing {
                     VerificationKey {
                         algorithm,
                         key: DecodingKey::from_secret(secret.as_bytes()),
+                        issuer: None,
                     },
                 );
                 SigningKey {
@@ -291,6 +294,7 @@ impl KeyRing {
                     VerificationKey {
                         algorithm,
                         key: decoding,
+                        issuer: None,
                     },
                 );
                 jwks.push(public_jwk(jwk, &kid));
@@ -318,6 +322,7 @@ impl KeyRing {
                 VerificationKey {
                     algorithm: extra.algorithm,
                     key,
+                    issuer: extra.issuer.clone(),
                 },
             );
         }

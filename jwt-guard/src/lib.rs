@@ -22,6 +22,7 @@ mod issuer;
 pub mod keys;
 mod link;
 mod policy;
+mod private_response;
 mod request;
 pub mod revocation;
 pub mod routes;

@@ -121,15 +121,17 @@ impl Verifier {
         let by_kid = keys
             .kids()
             .filter_map(|(kid, algorithm)| {
-                let key = keys.verification_key(Some(kid))?.key.clone();
+                let entry = keys.verification_key(Some(kid))?;
+                let key = entry.key.clone();
                 let mut v = Validation::new(algorithm);
                 // Time checks are ours (one clock, one leeway, also on cache hits).
                 v.validate_exp = false;
                 v.validate_nbf = false;
                 v.leeway = 0;
                 // A configured iss/aud must be present, not merely right when present.
+                // A key bound to an issuer of its own speaks for that issuer only.
                 let mut required = vec!["exp"];
-                if let Some(iss) = &config.issuer {
+                if let Some(iss) = entry.issuer.as_ref().or(config.issuer.as_ref()) {
                     v.set_issuer(&[iss]);
                     required.push("iss");
                 }

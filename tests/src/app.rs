@@ -226,9 +226,10 @@ async fn mint_unsubscribe(
     minted(links.mint::<unsubscribe>(jwt.subject()).await)
 }
 
+/// A one-time link route (public, so tests can mint for it by type).
 #[expiring_link(unsubscribe, max_uses = 1, ttl = "7d")]
 #[get("/newsletter/unsubscribe")]
-fn unsubscribe(link: LinkUse) -> Json<Value> {
+pub fn unsubscribe(link: LinkUse) -> Json<Value> {
     Json(json!({ "unsubscribed": link.subject(), "link": link.link_id() }))
 }
 

@@ -251,8 +251,16 @@ async fn verify_endpoint() {
         .await;
     assert_eq!(res.status(), Status::Ok);
     let body = json_body(res).await;
-    assert_eq!(body["valid"], true);
-    assert_eq!(body["sub"], "alice");
+    assert_eq!(body, json!({ "valid": true }), "nothing more by default");
+    let revealing =
+        TestApp::with_jwt(json!({ "secret": TEST_SECRET, "verify_reveals_claims": true })).await;
+    let pair2 = revealing.login("alice").await;
+    let res = revealing
+        .post_json("/auth/token/verify", json!({ "token": pair2["access"] }))
+        .await;
+    let body = json_body(res).await;
+    assert_eq!(body["sub"], "alice", "revealed when configured");
+    assert!(body["exp"].is_number());
 
     let refresh = app
         .post_json("/auth/token/verify", json!({ "token": pair["refresh"] }))

@@ -31,7 +31,10 @@ pub fn load_or_create(path: &Path) -> std::io::Result<String> {
         Ok(_) => {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
-                format!("{} holds no usable secret; delete it to make a new one", path.display()),
+                format!(
+                    "{} holds no usable secret; delete it to make a new one",
+                    path.display()
+                ),
             ))
         }
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),

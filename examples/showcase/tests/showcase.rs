@@ -39,7 +39,9 @@ fn the_signing_secret_is_random_per_install_and_private() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&file).map(|m| m.permissions().mode()).unwrap_or(0);
+        let mode = std::fs::metadata(&file)
+            .map(|m| m.permissions().mode())
+            .unwrap_or(0);
         assert_eq!(mode & 0o777, 0o600, "owner-only");
     }
     // The source carries no fallback constant to forge tokens with.
@@ -51,7 +53,10 @@ fn the_signing_secret_is_random_per_install_and_private() {
 fn given_configuration_wins_over_the_defaults() {
     let dir = temp_dir();
     let given = figment_in(&dir)
-        .merge(("jwt", json!({ "algorithm": "RS256", "private_key": "x.pem" })))
+        .merge((
+            "jwt",
+            json!({ "algorithm": "RS256", "private_key": "x.pem" }),
+        ))
         .merge(("ip_header", "X-Forwarded-For"));
     let merged = showcase::with_defaults(given).unwrap_or_else(|e| panic!("{e}"));
     let jwt: Value = merged.extract_inner("jwt").unwrap_or(Value::Null);
@@ -78,8 +83,8 @@ async fn login(client: &Client, user: &str) -> String {
         .dispatch()
         .await;
     assert_eq!(res.status(), Status::Ok);
-    let body: Value = serde_json::from_str(&res.into_string().await.unwrap_or_default())
-        .unwrap_or(Value::Null);
+    let body: Value =
+        serde_json::from_str(&res.into_string().await.unwrap_or_default()).unwrap_or(Value::Null);
     body["access"].as_str().unwrap_or_default().to_owned()
 }
 
@@ -97,7 +102,10 @@ async fn magic_login_links_are_delivered_not_returned() {
     let known = ask("admin").await;
     assert_eq!(known.status(), Status::Accepted);
     let known_body = known.into_string().await.unwrap_or_default();
-    assert!(!known_body.contains("token") && !known_body.contains("http"), "{known_body}");
+    assert!(
+        !known_body.contains("token") && !known_body.contains("http"),
+        "{known_body}"
+    );
     let unknown = ask("nobody").await;
     assert_eq!(unknown.status(), Status::Accepted);
     assert_eq!(
@@ -121,10 +129,17 @@ async fn magic_login_links_are_delivered_not_returned() {
         .dispatch()
         .await;
     assert_eq!(res.status(), Status::Ok);
-    let outbox: Value = serde_json::from_str(&res.into_string().await.unwrap_or_default())
-        .unwrap_or(Value::Null);
+    let outbox: Value =
+        serde_json::from_str(&res.into_string().await.unwrap_or_default()).unwrap_or(Value::Null);
     let messages = outbox.as_array().cloned().unwrap_or_default();
-    assert_eq!(messages.len(), 1, "only the existing account got a link: {outbox}");
+    assert_eq!(
+        messages.len(),
+        1,
+        "only the existing account got a link: {outbox}"
+    );
     assert_eq!(messages[0]["recipient"], "admin");
-    assert!(messages[0]["url"].as_str().unwrap_or_default().contains("/auth/magic?token="));
+    assert!(messages[0]["url"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("/auth/magic?token="));
 }

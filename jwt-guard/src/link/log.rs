@@ -6,6 +6,7 @@ use rocket::response::Response;
 
 use super::RecordedAttempt;
 use crate::client::{client_ip, user_agent};
+use crate::private_response::mark_private;
 use crate::store::Store;
 
 /// After the response: link headers, and one log row per attempt.
@@ -14,7 +15,7 @@ pub(crate) async fn finish_link_response(req: &Request<'_>, res: &mut Response<'
         return;
     };
     res.set_header(Header::new("Referrer-Policy", "no-referrer"));
-    res.set_header(Header::new("Cache-Control", "no-store"));
+    mark_private(req);
     let Some(store) = req.rocket().state::<Store>() else {
         return;
     };

@@ -25,9 +25,9 @@ use crate::store::{LinkDenial, LinkUseError, Store};
 use crate::verifier::VerifyError;
 
 pub(crate) use confirm::{link_confirm, route_link_preview};
+pub use delivery::{DeliveryError, DevOutbox, LinkMailer, LinkMessage, DEV_OUTBOX_CAPACITY};
 pub(crate) use log::finish_link_response;
 pub(crate) use mint::default_base_url;
-pub use delivery::{DeliveryError, DevOutbox, LinkMailer, LinkMessage, DEV_OUTBOX_CAPACITY};
 pub use mint::{LinkError, Links, MintOptions, MintedLink, SentLink};
 
 /// The query parameter that carries a link token.

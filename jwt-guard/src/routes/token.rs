@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AuthError;
 use crate::issuer::TokenPair;
+use crate::private_response::mark_private;
 use crate::request::{json_body, runtime, store, RequestRef};
 use crate::runtime::JwtRuntime;
 use crate::session::{refresh_session, start_session, AppAuthenticator, LoginResponse};
@@ -39,15 +40,19 @@ pub struct VerifyRequest {
     pub token: String,
 }
 
-/// `POST /auth/token/verify` answer for a valid token.
+/// `POST /auth/token/verify` answer for a valid token: `{"valid": true}`, and the
+/// subject and expiry only when `verify_reveals_claims` is set (whoever holds a
+/// token learns nothing else from this route by default).
 #[derive(Serialize, Deserialize, Debug)]
 pub struct VerifyResponse {
     /// Always `true` (an invalid token gets a 401 instead).
     pub valid: bool,
-    /// The token's subject.
-    pub sub: String,
-    /// The token's expiry.
-    pub exp: u64,
+    /// The token's subject, with `verify_reveals_claims`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    /// The token's expiry, with `verify_reveals_claims`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<u64>,
 }
 
 fn authenticator(state: Option<&State<AppAuthenticator>>) -> Result<&AppAuthenticator, AuthError> {
@@ -64,6 +69,7 @@ async fn obtain(
     devices: Option<&State<Store>>,
     req: RequestRef<'_>,
 ) -> Result<Json<LoginResponse>, AuthError> {
+    mark_private(req.0);
     let body = json_body(body)?;
     if body.username.len() > MAX_CREDENTIAL_BYTES || body.password.len() > MAX_CREDENTIAL_BYTES {
         return Err(AuthError::invalid_request(
@@ -92,6 +98,7 @@ async fn refresh(
     devices: Option<&State<Store>>,
     req: RequestRef<'_>,
 ) -> Result<Json<TokenPair>, AuthError> {
+    mark_private(req.0);
     let body = json_body(body)?;
     let rt = runtime(rt)?;
     let devices = store(devices)?;
@@ -105,17 +112,20 @@ async fn refresh(
 fn verify(
     body: Result<Json<VerifyRequest>, json::Error<'_>>,
     rt: Option<&State<JwtRuntime>>,
+    req: RequestRef<'_>,
 ) -> Result<Json<VerifyResponse>, AuthError> {
+    mark_private(req.0);
     let body = json_body(body)?;
     let rt = runtime(rt)?;
     let token = rt
         .verifier()
         .verify_access::<serde_json::Value>(&body.token)
         .map_err(|e| AuthError::invalid_token(e.description()))?;
+    let reveal = rt.config().verify_reveals_claims;
     Ok(Json(VerifyResponse {
         valid: true,
-        sub: token.registered.sub.clone(),
-        exp: token.registered.exp,
+        sub: reveal.then(|| token.registered.sub.clone()),
+        exp: reveal.then_some(token.registered.exp),
     }))
 }
 
