@@ -70,6 +70,7 @@ fn assert_link_headers(res: &LocalResponse<'_>) {
 storage_tests!(
     one_time_link_works_once_then_is_gone,
     head_requests_and_previews_never_use_a_link,
+    logging_out_everywhere_or_revoking_a_user_kills_their_links,
     fifty_concurrent_uses_succeed_exactly_once,
     links_are_bound_to_their_target,
     links_and_session_tokens_never_stand_in_for_each_other,
@@ -421,6 +422,56 @@ async fn head_requests_and_previews_never_use_a_link(db: DbKind) {
         .map(|u| u.outcome)
         .collect();
     assert_eq!(outcomes, ["head"]);
+    app.finish().await;
+}
+
+async fn logging_out_everywhere_or_revoking_a_user_kills_their_links(db: DbKind) {
+    let Some(app) = TestApp::on(db, jwt()).await else {
+        return;
+    };
+    let access = app.access_token("alice").await;
+    let unsubscribe = s(&mint(&app, "/links/unsubscribe", &access).await["url"]);
+    let magic = app
+        .post_json("/links/magic-login", json!({ "username": "alice" }))
+        .await;
+    let magic = s(&json_body(magic).await["url"]);
+    let res = app
+        .send_with_token(Method::Post, "/auth/logout-all", &access)
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    assert_eq!(open(&app, &unsubscribe).await.status(), Status::Gone);
+    assert_eq!(
+        confirm(&app, &magic).await.status(),
+        Status::Gone,
+        "a magic link cannot start a session after logout everywhere"
+    );
+
+    // Revoking the user: tokens, devices (permanent tokens) and links.
+    let login = app.login("alice").await;
+    let access = s(&login["access"]);
+    let link = s(&mint(&app, "/links/verify-email", &access).await["url"]);
+    app.store()
+        .revoke_subject("alice")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(open(&app, &link).await.status(), Status::Gone);
+    assert_eq!(
+        app.get_with_token("/me", &access).await.status(),
+        Status::Unauthorized
+    );
+    assert_eq!(
+        app.device_refresh(&s(&login["permanent_token"]))
+            .await
+            .status(),
+        Status::Unauthorized
+    );
+    let refresh = app
+        .post_json(
+            "/auth/token/refresh",
+            json!({ "refresh": login["refresh"] }),
+        )
+        .await;
+    assert_eq!(refresh.status(), Status::Unauthorized);
     app.finish().await;
 }
 

@@ -23,6 +23,8 @@ pub enum AuditEvent {
     LogoutAll,
     /// A token and its subtree were force-expired.
     TokenRevoked,
+    /// Every token, device and link of a user was revoked.
+    SubjectRevoked,
 }
 
 impl AuditEvent {
@@ -35,6 +37,7 @@ impl AuditEvent {
             AuditEvent::DeviceExpired => "device_expired",
             AuditEvent::LogoutAll => "logout_all",
             AuditEvent::TokenRevoked => "token_revoked",
+            AuditEvent::SubjectRevoked => "subject_revoked",
         }
     }
 }

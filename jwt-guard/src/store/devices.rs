@@ -329,8 +329,9 @@ impl Store {
         Ok(true)
     }
 
-    /// Revokes every active device of `subject`, except `keep` if given. Returns how
-    /// many were revoked.
+    /// Revokes every active device of `subject`, except `keep` if given, and every
+    /// outstanding link of `subject` (a magic-login link would start a new session).
+    /// Returns how many devices were revoked.
     pub async fn revoke_all_devices(
         &self,
         subject: &str,
@@ -352,6 +353,7 @@ impl Store {
         for id in &ids {
             revoked.push(self.revoke_device_in(&mut tx, id, now).await?);
         }
+        self.revoke_links_of_in(&mut tx, subject, now).await?;
         let detail = if keep.is_some() {
             "logout everywhere else"
         } else {

@@ -261,12 +261,28 @@ impl Store {
 
     /// Revokes every live link of `subject`; returns how many.
     pub async fn revoke_links_of(&self, subject: &str) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let n = self
+            .revoke_links_of_in(&mut tx, subject, self.now())
+            .await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Revokes every live link of `subject` inside `tx` (logout everywhere, revoke a
+    /// user): a magic-login link must not outlive the sessions it could start.
+    pub(crate) async fn revoke_links_of_in(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        subject: &str,
+        now: u64,
+    ) -> Result<u64, sqlx::Error> {
         Ok(sqlx::query(
             "UPDATE jwt_guard_links SET revoked_at = $1 WHERE subject = $2 AND revoked_at IS NULL",
         )
-        .bind(ts(self.now()))
+        .bind(ts(now))
         .bind(subject)
-        .execute(&self.pool)
+        .execute(&mut **tx)
         .await?
         .rows_affected())
     }

@@ -4,6 +4,7 @@
 
 use sqlx::Row;
 
+use super::audit::AuditEvent;
 use super::{secs, ts, Backend, Store, StoreError};
 use crate::revocation::Revocation;
 
@@ -87,18 +88,37 @@ impl Store {
         )
     }
 
-    /// Revokes every token of `subject` issued before now (tokens carry whole
-    /// seconds: one issued in this same second survives).
+    /// Revokes everything of `subject`: every token issued before now (tokens carry
+    /// whole seconds: one issued in this same second survives), every device (so
+    /// every permanent token), and every outstanding link — in one transaction.
     pub async fn revoke_subject(&self, subject: &str) -> Result<(), StoreError> {
         let now = self.now();
-        let revocation = Revocation::Subject {
+        let mut revoked = vec![Revocation::Subject {
             subject: subject.to_owned(),
             not_before: now,
             until: now.saturating_add(self.settings.max_token_ttl),
-        };
-        let mut tx = self.pool.begin().await?;
-        self.insert_revocation_in(&mut tx, &revocation, now).await?;
-        self.commit_revoking(tx, &[revocation]).await?;
+        }];
+        let mut tx = self.begin_write().await?;
+        self.insert_revocation_in(&mut tx, &revoked[0], now).await?;
+        let devices: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM jwt_guard_devices WHERE subject = $1 AND revoked_at IS NULL",
+        )
+        .bind(subject)
+        .fetch_all(&mut *tx)
+        .await?;
+        for device_id in &devices {
+            revoked.push(self.revoke_device_in(&mut tx, device_id, now).await?);
+        }
+        self.revoke_links_of_in(&mut tx, subject, now).await?;
+        self.audit_in(
+            &mut tx,
+            AuditEvent::SubjectRevoked,
+            Some(subject),
+            None,
+            "every token, device and link revoked",
+        )
+        .await?;
+        self.commit_revoking(tx, &revoked).await?;
         Ok(())
     }
 
