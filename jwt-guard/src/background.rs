@@ -4,13 +4,14 @@
 use std::time::Duration;
 
 use crate::revocation::Revocation;
-use crate::store::{Store, StoreError};
+use crate::store::{RevocationCursor, Store, StoreError};
 
 /// Keeps revocations current (and archives, if asked) until shutdown: PostgreSQL
 /// announces each revocation (`LISTEN`/`NOTIFY`), and polling every `poll` is the
 /// fallback that bounds staleness on SQLite and across a lost notification.
 pub(crate) async fn keep_current(
     store: Store,
+    mut cursor: RevocationCursor,
     poll: Duration,
     archive: Option<Duration>,
     mut shutdown: rocket::Shutdown,
@@ -18,9 +19,6 @@ pub(crate) async fn keep_current(
     let mut poll_timer = rocket::tokio::time::interval(poll);
     let mut archive_timer =
         rocket::tokio::time::interval(archive.unwrap_or(Duration::from_secs(3600)));
-    // Rows written while a poll runs are read again by the next one.
-    let overlap = poll.as_secs().saturating_mul(2).saturating_add(2);
-    let mut since = store.clock().now().saturating_sub(overlap);
     let mut listener = match store.listen().await {
         Some(Ok(listener)) => Some(listener),
         Some(Err(e)) => {
@@ -33,9 +31,11 @@ pub(crate) async fn keep_current(
         rocket::tokio::select! {
             _ = &mut shutdown => break,
             _ = poll_timer.tick() => {
-                let started = store.clock().now();
-                match store.load_revocations(since).await {
-                    Ok(_) => since = started.saturating_sub(overlap),
+                match store.poll_revocations(cursor).await {
+                    Ok(next) => {
+                        cursor = next;
+                        store.flush_pending_logouts().await;
+                    }
                     Err(e) => rocket::warn!("jwt-guard: revocation poll failed: {e}"),
                 }
             }
@@ -46,7 +46,9 @@ pub(crate) async fn keep_current(
                     // The listener reconnects by itself; an announcement may have
                     // been lost meanwhile, so read what the poll would have.
                     rocket::warn!("jwt-guard: revocation listener: {e}");
-                    let _ = store.load_revocations(since).await;
+                    if let Ok(next) = store.poll_revocations(cursor).await {
+                        cursor = next;
+                    }
                 }
             },
             _ = archive_timer.tick(), if archive.is_some() => {

@@ -70,6 +70,10 @@ pub struct JwtConfig {
     /// Sliding lifetime of a device's permanent token. Default `7d`.
     #[serde(default = "default_permanent_ttl")]
     pub permanent_ttl: HumanDuration,
+    /// Absolute lifetime of a device and its permanent token, from the login that
+    /// created it, however often it is used. Default: `refresh_window`.
+    #[serde(default)]
+    pub permanent_max_lifetime: Option<HumanDuration>,
     /// A device's `last_used` is written at most once per this window. Default `30m`.
     #[serde(default = "default_permanent_accuracy")]
     pub permanent_accuracy: HumanDuration,
@@ -87,6 +91,14 @@ pub struct JwtConfig {
     /// the bound on how stale this instance can be. Default `2s`.
     #[serde(default = "default_revocation_poll")]
     pub revocation_poll: HumanDuration,
+    /// How long this instance may go without reading revocations from the database
+    /// before `revocation_staleness` applies. Default: three times `revocation_poll`.
+    #[serde(default)]
+    pub revocation_max_staleness: Option<HumanDuration>,
+    /// What protected routes do past that bound: `fail_closed` (503, the default) or
+    /// `serve` (keep accepting verified tokens).
+    #[serde(default)]
+    pub revocation_staleness: StalenessPolicy,
     /// How long dead devices and tokens are kept before archiving. Default `30d`.
     #[serde(default = "default_archive_after")]
     pub archive_after: HumanDuration,
@@ -121,6 +133,21 @@ pub enum CapPolicy {
     Reject,
     /// Log out the least recently used device.
     EvictOldest,
+}
+
+/// What protected routes do when this instance's revocations may be out of date
+/// (polling the database has failed for longer than `revocation_max_staleness`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum StalenessPolicy {
+    /// Answer 503 (`Retry-After`) rather than trust a set that may miss a
+    /// revocation made on another instance.
+    #[default]
+    FailClosed,
+    /// Keep accepting tokens verified from memory: available, but a revocation made
+    /// elsewhere during the outage is not enforced here until polling recovers.
+    Serve,
 }
 
 /// A setting of the `jwt` table that cannot be used. Reported at launch.
@@ -223,6 +250,20 @@ fn default_audit_retention() -> HumanDuration {
 }
 
 impl JwtConfig {
+    /// The staleness bound in seconds (`revocation_max_staleness`, else three polls).
+    pub fn revocation_staleness_bound(&self) -> std::time::Duration {
+        match self.revocation_max_staleness {
+            Some(bound) => bound.into(),
+            None => std::time::Duration::from(self.revocation_poll).saturating_mul(3),
+        }
+    }
+
+    /// The absolute lifetime of a device (`permanent_max_lifetime`, else
+    /// `refresh_window`).
+    pub fn permanent_lifetime(&self) -> HumanDuration {
+        self.permanent_max_lifetime.unwrap_or(self.refresh_window)
+    }
+
     /// A configuration with every default and the given HMAC secret (HS256).
     pub fn hmac(secret: impl Into<String>) -> Self {
         Self {
@@ -242,10 +283,13 @@ impl JwtConfig {
             cache_capacity: default_cache_capacity(),
             permanent_ttl: default_permanent_ttl(),
             permanent_accuracy: default_permanent_accuracy(),
+            permanent_max_lifetime: None,
             max_devices: None,
             device_cap_policy: CapPolicy::default(),
             refresh_reuse_grace: HumanDuration::default(),
             revocation_poll: default_revocation_poll(),
+            revocation_max_staleness: None,
+            revocation_staleness: StalenessPolicy::default(),
             archive_after: default_archive_after(),
             audit_retention: default_audit_retention(),
             archive_interval: None,
@@ -288,11 +332,21 @@ impl JwtConfig {
             ("access_ttl", self.access_ttl),
             ("refresh_ttl", self.refresh_ttl),
             ("permanent_ttl", self.permanent_ttl),
+            ("permanent_max_lifetime", self.permanent_lifetime()),
             ("revocation_poll", self.revocation_poll),
         ] {
             if value.as_secs() == 0 {
                 return Err(ConfigError::TooShort { setting, min: "1s" });
             }
+        }
+        if self
+            .revocation_max_staleness
+            .is_some_and(|s| s.as_secs() < self.revocation_poll.as_secs())
+        {
+            return Err(ConfigError::TooShort {
+                setting: "revocation_max_staleness",
+                min: "revocation_poll",
+            });
         }
         if self.max_devices == Some(0) {
             return Err(ConfigError::NoDevicesAllowed);

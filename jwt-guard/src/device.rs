@@ -12,10 +12,10 @@ use rocket::{get, Ignite, Rocket, Sentinel};
 
 use crate::claims::Claims;
 use crate::error::{fail, AuthError};
-use crate::issuer::{IssuedToken, Issuer};
+use crate::issuer::Issuer;
 use crate::private_response::mark_private;
-use crate::secret::PermanentToken;
-use crate::session::issue_device_access;
+use crate::secret::{PermanentToken, TokenDigest};
+use crate::session::{issue_device_access, DeviceAccess};
 use crate::store::{DeviceRecord, PermanentLookup, Store};
 
 /// The header carrying a permanent token.
@@ -25,10 +25,12 @@ const MISPLACED_TOKEN_PATH: &str = "/__jwt_guard/misplaced-permanent-token";
 
 /// A device authenticated by its permanent token, on a `#[permanent_refresh]` route.
 ///
-/// Mint a new access token with [`DeviceSession::issue_access`].
+/// Mint a new access token with [`DeviceSession::issue_access`], which also rotates
+/// the permanent token: answer the client the new one.
 #[derive(Clone, Debug)]
 pub struct DeviceSession {
     device: DeviceRecord,
+    presented: TokenDigest,
 }
 
 impl DeviceSession {
@@ -47,15 +49,17 @@ impl DeviceSession {
         &self.device.subject
     }
 
-    /// Signs an access token for this device carrying `claims`, and records it in
-    /// the device's token tree.
+    /// Signs an access token for this device carrying `claims`, records it in the
+    /// device's token tree, and rotates the permanent token — all in one
+    /// transaction. Call it once per request: the presented permanent token is
+    /// superseded afterwards, and presenting it again revokes the device.
     pub async fn issue_access<C: Claims>(
         &self,
         issuer: &Issuer,
         store: &Store,
         claims: &C,
-    ) -> Result<IssuedToken, AuthError> {
-        issue_device_access(issuer, store, &self.device, claims).await
+    ) -> Result<DeviceAccess, AuthError> {
+        issue_device_access(issuer, store, &self.device, &self.presented, claims).await
     }
 }
 
@@ -84,7 +88,13 @@ async fn lookup_session(req: &Request<'_>) -> Result<DeviceSession, AuthError> {
         .state::<Store>()
         .ok_or_else(|| AuthError::unavailable("device storage is not configured"))?;
     match store.device_for_permanent(&token).await {
-        Ok(PermanentLookup::Active(device)) => Ok(DeviceSession { device }),
+        Ok(PermanentLookup::Active(device)) => Ok(DeviceSession {
+            device,
+            presented: token.digest(),
+        }),
+        Ok(PermanentLookup::Reused) => Err(AuthError::invalid_token(
+            "the permanent token was already used; the device has been signed out",
+        )),
         Ok(PermanentLookup::Expired) => Err(AuthError::invalid_token(
             "the device has expired; sign in again",
         )),

@@ -22,6 +22,9 @@ impl Realm {
     }
 }
 
+/// Seconds a client is asked to wait after a 503 (`Retry-After`).
+pub const RETRY_AFTER_SECS: u64 = 2;
+
 /// The RFC 6750 §3.1 error code of a failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -229,6 +232,9 @@ impl AuthError {
         response.set_status(self.status);
         response.set_header(ContentType::JSON);
         response.set_header(Header::new("Cache-Control", "no-store"));
+        if self.code == ErrorCode::TemporarilyUnavailable {
+            response.set_header(Header::new("Retry-After", RETRY_AFTER_SECS.to_string()));
+        }
         if let Some(challenge) = self.challenge(realm) {
             response.set_header(Header::new("WWW-Authenticate", challenge));
         }

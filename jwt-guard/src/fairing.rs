@@ -22,7 +22,10 @@ use crate::revocation::RevocationSet;
 use crate::routes::{device_routes, token_routes};
 use crate::runtime::JwtRuntime;
 use crate::session::{AppAuthenticator, Authenticator};
-use crate::store::{JwtDb, Store};
+use crate::store::{JwtDb, RevocationCursor, Store};
+
+/// Where the background poll starts: the revocation cursor read at launch.
+struct LaunchCursor(RevocationCursor);
 
 /// Attach this to a Rocket to use jwt-guard.
 ///
@@ -162,10 +165,13 @@ impl Fairing for JwtGuard {
             rocket::error!("jwt-guard: migrations failed: {e}");
             return Err(rocket);
         }
-        if let Err(e) = store.load_revocations(0).await {
-            rocket::error!("jwt-guard: cannot load revocations: {e}");
-            return Err(rocket);
-        }
+        let cursor = match store.load_revocations().await {
+            Ok(cursor) => cursor,
+            Err(e) => {
+                rocket::error!("jwt-guard: cannot load revocations: {e}");
+                return Err(rocket);
+            }
+        };
 
         let issuer = runtime.issuer().clone();
         let link_routes = Arc::new(LinkRoutes::default());
@@ -187,6 +193,7 @@ impl Fairing for JwtGuard {
             .manage(store)
             .manage(links)
             .manage(link_routes)
+            .manage(LaunchCursor(cursor))
             .manage(Arc::new(PermanentRoutes::default()))
             .mount("/", routes![misplaced_permanent_token, link_confirm]);
         if let Some(authenticator) = &self.authenticator {
@@ -205,7 +212,12 @@ impl Fairing for JwtGuard {
         };
         let poll = runtime.config().revocation_poll.0;
         let archive = runtime.config().archive_interval.map(|d| d.0);
-        let task = background::keep_current(store.clone(), poll, archive, rocket.shutdown());
+        let cursor = rocket
+            .state::<LaunchCursor>()
+            .map(|c| c.0)
+            .unwrap_or_default();
+        let task =
+            background::keep_current(store.clone(), cursor, poll, archive, rocket.shutdown());
         rocket::tokio::spawn(task);
     }
 

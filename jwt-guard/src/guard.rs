@@ -72,6 +72,9 @@ fn verify_request<'r, C: Claims>(req: &'r Request<'_>) -> &'r Verification<C> {
                 Some(rt) => match bearer_token(req, &rt.config().header_prefixes) {
                     Err(e) => Err(e),
                     Ok(None) => Ok(None),
+                    Ok(Some(_)) if rt.revocations_too_stale().is_some() => {
+                        Err(stale_revocations(rt))
+                    }
                     Ok(Some(token)) => rt
                         .verifier()
                         .verify_access::<C>(token)
@@ -82,6 +85,16 @@ fn verify_request<'r, C: Claims>(req: &'r Request<'_>) -> &'r Verification<C> {
         })
     })
     .0
+}
+
+/// The 503 for a token that cannot be trusted because revocations are out of date.
+pub(crate) fn stale_revocations(rt: &JwtRuntime) -> AuthError {
+    AuthError::unavailable(format_args!(
+        "revocations not read from the database for {}s (bound {}s); refusing to trust tokens \
+         from memory (set jwt.revocation_staleness = \"serve\" to prefer availability)",
+        rt.revocations_too_stale().unwrap_or_default().as_secs(),
+        rt.config().revocation_staleness_bound().as_secs()
+    ))
 }
 
 fn runtime_missing(rocket: &Rocket<Ignite>, guard: &str) -> bool {

@@ -25,6 +25,16 @@ pub struct IssuedToken {
     pub claims: RegisteredClaims,
 }
 
+impl IssuedToken {
+    /// The signed part of the token (`header.claims`, without the signature): what
+    /// [`Issuer::resign`] turns back into the same token. Worthless without the key.
+    pub fn signing_input(&self) -> &str {
+        self.token
+            .rsplit_once('.')
+            .map_or(self.token.as_str(), |(input, _)| input)
+    }
+}
+
 /// What the token endpoints return.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct TokenPair {
@@ -36,6 +46,15 @@ pub struct TokenPair {
     pub token_type: String,
     /// Seconds until the access token expires.
     pub expires_in: u64,
+}
+
+/// A base64url JSON part of a compact JWS, decoded.
+fn decode_part<T: serde::de::DeserializeOwned>(part: &str) -> Option<T> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 /// Who a login is for, and from which login a token descends.
@@ -137,6 +156,38 @@ impl Issuer {
             token: jws,
             claims: token.registered,
         })
+    }
+
+    /// Signs a stored signing input (see [`IssuedToken::signing_input`]) again:
+    /// the same header and claims, so the same token (byte for byte with HMAC,
+    /// RSASSA-PKCS1 and EdDSA keys; ECDSA and PSS signatures are randomised).
+    ///
+    /// `None` when the input was not made by this issuer's current signing key (the
+    /// key rotated since): its header would name a key that did not sign it.
+    pub fn resign(&self, signing_input: &str) -> Result<Option<IssuedToken>, IssueError> {
+        let Some((header, payload)) = signing_input.split_once('.') else {
+            return Ok(None);
+        };
+        let Some(claims) = decode_part::<RegisteredClaims>(payload) else {
+            return Ok(None);
+        };
+        let same_key = decode_part::<jsonwebtoken::Header>(header).is_some_and(|h| {
+            h.alg == self.keys.signing_algorithm()
+                && h.kid.as_deref() == Some(self.keys.signing_kid())
+        });
+        if !same_key {
+            return Ok(None);
+        }
+        let signature = jsonwebtoken::crypto::sign(
+            signing_input.as_bytes(),
+            self.keys.encoding_key(),
+            self.keys.signing_algorithm(),
+        )
+        .map_err(IssueError)?;
+        Ok(Some(IssuedToken {
+            token: format!("{signing_input}.{signature}"),
+            claims,
+        }))
     }
 
     /// An access token carrying `claims`.

@@ -39,7 +39,7 @@ pub use clock::Clock;
 pub use config::JwtConfig;
 pub use device::{DeviceSession, PERMANENT_TOKEN_HEADER};
 pub use duration::HumanDuration;
-pub use error::{AuthError, ErrorCode};
+pub use error::{AuthError, ErrorCode, RETRY_AFTER_SECS};
 pub use fairing::JwtGuard;
 pub use guard::Jwt;
 pub use issuer::{Grant, IssueError, IssuedToken, Issuer, TokenPair};
@@ -48,7 +48,7 @@ pub use link::{
     MintedLink, SentLink, DEV_OUTBOX_CAPACITY, LINK_TOKEN_PARAM,
 };
 pub use runtime::{JwtRuntime, SetupError};
-pub use session::{Authenticator, LoginResponse, Principal};
+pub use session::{Authenticator, DeviceAccess, LoginResponse, Principal};
 pub use store::JwtDb;
 
 /// Re-exported so applications need not depend on it to name algorithms.

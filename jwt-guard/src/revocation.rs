@@ -1,8 +1,9 @@
 //! The in-memory set of revocations consulted on every access-token request.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::RwLock;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -113,11 +114,28 @@ struct Revoked {
 ///
 /// Only the store changes it, after the revocation is committed to the database:
 /// nothing is revoked in one process's memory alone.
-#[derive(Default)]
 pub struct RevocationSet {
     inner: RwLock<Revoked>,
     /// Lets the common case (nothing revoked) skip the lock.
     any: AtomicBool,
+    /// Real (monotonic) time, never the token clock: staleness is about how long
+    /// ago the database answered, and a test clock or a skewed wall clock must not
+    /// change it.
+    epoch: Instant,
+    /// Milliseconds after `epoch` when the set last matched the database, plus one
+    /// (0: never).
+    current_at: AtomicU64,
+}
+
+impl Default for RevocationSet {
+    fn default() -> Self {
+        Self {
+            inner: RwLock::default(),
+            any: AtomicBool::new(false),
+            epoch: Instant::now(),
+            current_at: AtomicU64::new(0),
+        }
+    }
 }
 
 impl std::fmt::Debug for RevocationSet {
@@ -202,6 +220,27 @@ impl RevocationSet {
             r.devices.retain(|_, until| *until > now);
             r.not_before.retain(|_, (_, until)| *until > now);
         });
+    }
+
+    fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Records that the set matches the database now (a load or poll succeeded).
+    pub(crate) fn mark_current(&self) {
+        let now = self.elapsed_ms().saturating_add(1);
+        self.current_at.fetch_max(now, Ordering::AcqRel);
+    }
+
+    /// How long ago the set last matched the database (`None` before the first
+    /// load).
+    pub fn staleness(&self) -> Option<Duration> {
+        match self.current_at.load(Ordering::Acquire) {
+            0 => None,
+            at => Some(Duration::from_millis(
+                self.elapsed_ms().saturating_add(1).saturating_sub(at),
+            )),
+        }
     }
 
     /// How many tokens, devices and subjects are held.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use rocket::Request;
 
 use crate::clock::Clock;
-use crate::config::{ConfigError, JwtConfig};
+use crate::config::{ConfigError, JwtConfig, StalenessPolicy};
 use crate::issuer::Issuer;
 use crate::keys::{KeyError, KeyRing};
 use crate::revocation::RevocationSet;
@@ -77,5 +77,16 @@ impl JwtRuntime {
     /// The issuer.
     pub fn issuer(&self) -> &Issuer {
         &self.issuer
+    }
+
+    /// `Some(time since the revocations were last read)` when that is past
+    /// `revocation_max_staleness` and the policy is to fail closed: tokens must then
+    /// not be trusted from memory. Measured in real time, not by the token clock.
+    pub fn revocations_too_stale(&self) -> Option<std::time::Duration> {
+        if self.config.revocation_staleness != StalenessPolicy::FailClosed {
+            return None;
+        }
+        let staleness = self.verifier.revocations().staleness()?;
+        (staleness > self.config.revocation_staleness_bound()).then_some(staleness)
     }
 }

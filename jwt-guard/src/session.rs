@@ -13,7 +13,10 @@ use crate::client::describe_device;
 use crate::error::AuthError;
 use crate::issuer::{Grant, IssuedToken, Issuer, TokenPair};
 use crate::runtime::JwtRuntime;
-use crate::store::{CreateDeviceError, DeviceRecord, RotateError, Store};
+use crate::secret::{PermanentToken, TokenDigest};
+use crate::store::{
+    CreateDeviceError, DeviceRecord, PermanentRotateError, RotateError, Rotation, Store,
+};
 
 /// A user the application recognised, and the claims their tokens carry.
 #[derive(Clone, Debug)]
@@ -135,6 +138,18 @@ impl AppAuthenticator {
     }
 }
 
+/// What [`DeviceSession::issue_access`](crate::DeviceSession::issue_access) hands out: a new access token and the
+/// device's next permanent token (the presented one is now superseded).
+#[derive(Debug)]
+pub struct DeviceAccess {
+    /// The new access token.
+    pub access: IssuedToken,
+    /// The device's next permanent token; shown this once, only its digest is kept.
+    pub permanent_token: PermanentToken,
+    /// When the device expires unless used again (never past its absolute lifetime).
+    pub device_expires_at: u64,
+}
+
 /// A new session: a token pair and the new device.
 #[derive(Serialize, Deserialize, Debug, Clone)]
 pub struct LoginResponse {
@@ -224,11 +239,17 @@ pub(crate) async fn refresh_session(
     let (access, refresh) = issuer
         .pair(&grant, &claims)
         .map_err(AuthError::unavailable)?;
-    match store
-        .rotate_refresh(&old, &refresh.claims, &access.claims)
-        .await
-    {
-        Ok(()) => Ok(issuer.pair_body(&access, &refresh)),
+    match store.rotate_refresh(&old, &refresh, &access).await {
+        Ok(Rotation::Rotated) => Ok(issuer.pair_body(&access, &refresh)),
+        Ok(Rotation::Retry { refresh, access }) => {
+            let resign = |input: &str| {
+                issuer
+                    .resign(input)
+                    .map_err(AuthError::unavailable)?
+                    .ok_or_else(|| AuthError::invalid_token("refresh token is not valid"))
+            };
+            Ok(issuer.pair_body(&resign(&access)?, &resign(&refresh)?))
+        }
         Err(RotateError::Invalid) => Err(AuthError::invalid_token("refresh token is not valid")),
         Err(RotateError::Reused) => Err(AuthError::invalid_token(
             "refresh token was already used; the device has been signed out",
@@ -237,25 +258,35 @@ pub(crate) async fn refresh_session(
     }
 }
 
-/// Signs an access token for `device` carrying `claims`, and records it in the
-/// device's token tree.
+/// Signs an access token for `device` carrying `claims` and rotates the device's
+/// permanent token `presented`: what a `#[permanent_refresh]` route does.
 pub(crate) async fn issue_device_access<C: Claims>(
     issuer: &Issuer,
     store: &Store,
     device: &DeviceRecord,
+    presented: &TokenDigest,
     claims: &C,
-) -> Result<IssuedToken, AuthError> {
+) -> Result<DeviceAccess, AuthError> {
     let grant = Grant {
         subject: &device.subject,
         device_id: Some(&device.id),
         orig_iat: device.orig_iat,
     };
-    let token = issuer
+    let access = issuer
         .access(&grant, claims)
         .map_err(AuthError::unavailable)?;
-    store
-        .record_issued(&token.claims, &device.id, None)
+    match store
+        .rotate_permanent(device, presented, &access.claims)
         .await
-        .map_err(AuthError::unavailable)?;
-    Ok(token)
+    {
+        Ok((permanent_token, device_expires_at)) => Ok(DeviceAccess {
+            access,
+            permanent_token,
+            device_expires_at,
+        }),
+        Err(PermanentRotateError::Reused) => Err(AuthError::invalid_token(
+            "the permanent token was already used; the device has been signed out",
+        )),
+        Err(PermanentRotateError::Store(e)) => Err(AuthError::unavailable(e)),
+    }
 }

@@ -193,10 +193,12 @@ async fn device_refresh(
     let claims = claims_of(db, device.subject())
         .await
         .ok_or_else(|| AuthError::invalid_token("the device's user no longer exists"))?;
-    let token = device.issue_access(issuer, store, &claims).await?;
-    Ok(Json(
-        json!({ "access": token.token, "device_id": device.device_id() }),
-    ))
+    let issued = device.issue_access(issuer, store, &claims).await?;
+    Ok(Json(json!({
+        "access": issued.access.token,
+        "permanent_token": issued.permanent_token.expose(),
+        "device_id": device.device_id(),
+    })))
 }
 
 /// Visits counted by an unprotected route with a side effect.

@@ -124,6 +124,42 @@ impl PgDatabase {
         })
     }
 
+    /// Cuts the database off for real: new connections are refused and every open
+    /// one is terminated (what an app sees when its database goes away).
+    pub async fn cut(&self) {
+        self.admin(&format!(
+            "ALTER DATABASE {} ALLOW_CONNECTIONS false",
+            self.name
+        ))
+        .await;
+        self.admin(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = '{}' AND pid <> pg_backend_pid()",
+            self.name
+        ))
+        .await;
+    }
+
+    /// Lets connections in again after [`PgDatabase::cut`].
+    pub async fn restore(&self) {
+        self.admin(&format!(
+            "ALTER DATABASE {} ALLOW_CONNECTIONS true",
+            self.name
+        ))
+        .await;
+    }
+
+    async fn admin(&self, sql: &str) {
+        use sqlx::{Connection, Executor};
+        let mut conn = sqlx::postgres::PgConnection::connect(&self.admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("admin connection: {e}"));
+        conn.execute(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let _ = conn.close().await;
+    }
+
     /// Drops the database (closing any connection left to it).
     pub async fn drop_database(&self) {
         use sqlx::{Connection, Executor};
@@ -199,7 +235,15 @@ impl TestApp {
 
     /// The test app on an existing database URL with its own clock.
     pub async fn start_on(url: &str, jwt: Value, clock: Clock) -> TestApp {
-        let figment = base_figment(url).merge(("jwt", jwt));
+        Self::start_with(base_figment(url), jwt, clock).await
+    }
+
+    /// The test app on `figment` (from [`base_figment`], with extra settings).
+    pub async fn start_with(figment: Figment, jwt: Value, clock: Clock) -> TestApp {
+        let url: String = figment
+            .extract_inner("databases.jwt_guard.url")
+            .unwrap_or_default();
+        let figment = figment.merge(("jwt", jwt));
         let rocket = app::app(figment, clock.clone());
         let client = Client::tracked(rocket)
             .await
@@ -207,7 +251,7 @@ impl TestApp {
         TestApp {
             client,
             clock,
-            database_url: url.to_owned(),
+            database_url: url,
             pg: None,
         }
     }

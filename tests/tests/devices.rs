@@ -23,10 +23,14 @@ storage_tests!(
     devices_of_other_users_are_not_found,
     permanent_token_refreshes_access,
     device_expiry_slides_and_expired_devices_are_removed,
+    permanent_tokens_have_an_absolute_lifetime,
+    permanent_tokens_rotate_and_a_superseded_one_revokes_the_device,
+    concurrent_permanent_refreshes_rotate_exactly_once,
     last_used_is_written_once_per_accuracy_window,
     permanent_token_header_is_refused_everywhere_else,
     device_cap_rejects_or_evicts,
     grace_period_tolerates_one_retry_only_while_unused,
+    a_thief_replaying_within_the_grace_cannot_retire_the_real_successor,
 );
 
 async fn login_creates_a_device(db: DbKind) {
@@ -358,15 +362,25 @@ async fn permanent_token_refreshes_access(db: DbKind) {
 }
 
 async fn device_expiry_slides_and_expired_devices_are_removed(db: DbKind) {
-    let Some(app) = TestApp::on(db, jwt()).await else {
+    // The absolute lifetime defaults to `refresh_window` (7 days); lift it so the
+    // sliding window shows.
+    let Some(app) = TestApp::on(
+        db,
+        json!({ "secret": TEST_SECRET, "permanent_max_lifetime": "30d" }),
+    )
+    .await
+    else {
         return;
     };
     let login = app.login("alice").await;
-    let permanent = s(&login["permanent_token"]);
-    // Used every 6 days, a 7-day sliding window keeps it alive for 18 days.
+    let mut permanent = s(&login["permanent_token"]);
+    // Used every 6 days, a 7-day sliding window keeps it alive for 18 days (the
+    // token rotating at each use).
     for _ in 0..3 {
         app.clock.advance(6 * 24 * 3600);
-        assert_eq!(app.device_refresh(&permanent).await.status(), Status::Ok);
+        let res = app.device_refresh(&permanent).await;
+        assert_eq!(res.status(), Status::Ok);
+        permanent = s(&json_body(res).await["permanent_token"]);
     }
     // Then 8 idle days: expired, removed, and a 401.
     app.clock.advance(8 * 24 * 3600);
@@ -385,12 +399,113 @@ async fn device_expiry_slides_and_expired_devices_are_removed(db: DbKind) {
     app.finish().await;
 }
 
+async fn permanent_tokens_have_an_absolute_lifetime(db: DbKind) {
+    let Some(app) = TestApp::on(
+        db,
+        json!({ "secret": TEST_SECRET, "permanent_max_lifetime": "10d" }),
+    )
+    .await
+    else {
+        return;
+    };
+    let login = app.login("alice").await;
+    let mut permanent = s(&login["permanent_token"]);
+    // Used every 3 days it would slide forever; the absolute lifetime ends it at
+    // day 10, however recently it was used.
+    for _ in 0..3 {
+        app.clock.advance(3 * 24 * 3600);
+        let res = app.device_refresh(&permanent).await;
+        assert_eq!(res.status(), Status::Ok);
+        permanent = s(&json_body(res).await["permanent_token"]);
+    }
+    let expires_at: i64 =
+        sqlx::query_scalar("SELECT expires_at - created_at FROM jwt_guard_devices")
+            .fetch_one(app.pool())
+            .await
+            .unwrap_or(-1);
+    assert_eq!(expires_at, 10 * 24 * 3600, "capped at login + 10 days");
+    app.clock.advance(24 * 3600 + 1);
+    let res = app.device_refresh(&permanent).await;
+    assert_eq!(res.status(), Status::Unauthorized);
+    assert!(s(&json_body(res).await["error_description"]).contains("expired"));
+    app.finish().await;
+}
+
+async fn permanent_tokens_rotate_and_a_superseded_one_revokes_the_device(db: DbKind) {
+    let Some(app) = TestApp::on(db, jwt()).await else {
+        return;
+    };
+    let login = app.login("alice").await;
+    let first = s(&login["permanent_token"]);
+    let res = app.device_refresh(&first).await;
+    assert_eq!(res.status(), Status::Ok);
+    let body = json_body(res).await;
+    let second = s(&body["permanent_token"]);
+    let access = s(&body["access"]);
+    assert!(second.starts_with("jgp_") && second != first, "rotated");
+    let res = app.device_refresh(&second).await;
+    assert_eq!(res.status(), Status::Ok);
+    let third = s(&json_body(res).await["permanent_token"]);
+    // A thief replays the first (superseded) token: reuse, the device is revoked.
+    let res = app.device_refresh(&first).await;
+    assert_eq!(res.status(), Status::Unauthorized);
+    assert!(s(&json_body(res).await["error_description"]).contains("already used"));
+    assert_eq!(
+        app.device_refresh(&third).await.status(),
+        Status::Unauthorized,
+        "the current token died with its device"
+    );
+    assert_eq!(
+        app.get_with_token("/me", &access).await.status(),
+        Status::Unauthorized
+    );
+    let log = app.store().audit_log(None, 10).await.unwrap_or_default();
+    assert!(log.iter().any(|e| e.event == "permanent_reuse"), "{log:?}");
+    app.finish().await;
+}
+
+async fn concurrent_permanent_refreshes_rotate_exactly_once(db: DbKind) {
+    let Some(app) = TestApp::on(db, jwt()).await else {
+        return;
+    };
+    let login = app.login("bob").await;
+    let permanent = s(&login["permanent_token"]);
+    let requests = (0..20).map(|_| app.device_refresh(&permanent));
+    let responses = rocket::futures::future::join_all(requests).await;
+    let statuses: Vec<u16> = responses.iter().map(|r| r.status().code).collect();
+    assert_eq!(
+        statuses.iter().filter(|c| **c == 200).count(),
+        1,
+        "exactly one rotation wins: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|c| *c == 200 || *c == 401),
+        "losers are refused, never a server error: {statuses:?}"
+    );
+    // The losers presented a token that had been superseded: reuse, so the device
+    // is revoked and its one rotated token with it.
+    let revoked: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM jwt_guard_devices WHERE revoked_at IS NOT NULL")
+            .fetch_one(app.pool())
+            .await
+            .unwrap_or(-1);
+    assert_eq!(revoked, 1);
+    let access_rows: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM jwt_guard_tokens WHERE kind = 'access' AND parent_jti IS NULL",
+    )
+    .fetch_one(app.pool())
+    .await
+    .unwrap_or(-1);
+    assert_eq!(access_rows, 1, "only the winner issued an access token");
+    app.finish().await;
+}
+
 async fn last_used_is_written_once_per_accuracy_window(db: DbKind) {
     let Some(app) = TestApp::on(db, jwt()).await else {
         return;
     };
     let login = app.login("alice").await;
-    let permanent = s(&login["permanent_token"]);
+    let mut refresh = s(&login["refresh"]);
     let device = s(&login["device_id"]);
     let last_used = || async {
         sqlx::query_scalar::<_, i64>("SELECT last_used FROM jwt_guard_devices WHERE id = $1")
@@ -399,10 +514,17 @@ async fn last_used_is_written_once_per_accuracy_window(db: DbKind) {
             .await
             .unwrap_or(-1)
     };
+    let rotate = async |refresh: &mut String| {
+        let res = app
+            .post_json("/auth/token/refresh", json!({ "refresh": *refresh }))
+            .await;
+        assert_eq!(res.status(), Status::Ok);
+        *refresh = s(&json_body(res).await["refresh"]);
+    };
     let t0 = last_used().await;
     app.clock.advance(10 * 60);
     for _ in 0..5 {
-        assert_eq!(app.device_refresh(&permanent).await.status(), Status::Ok);
+        rotate(&mut refresh).await;
     }
     assert_eq!(
         last_used().await,
@@ -410,13 +532,13 @@ async fn last_used_is_written_once_per_accuracy_window(db: DbKind) {
         "no write inside the 30-minute window"
     );
     app.clock.advance(25 * 60);
-    assert_eq!(app.device_refresh(&permanent).await.status(), Status::Ok);
+    rotate(&mut refresh).await;
     let t1 = last_used().await;
     assert!(
         t1 >= t0 + 35 * 60,
         "one write once the window passed ({t0} → {t1})"
     );
-    assert_eq!(app.device_refresh(&permanent).await.status(), Status::Ok);
+    rotate(&mut refresh).await;
     assert_eq!(last_used().await, t1);
     app.finish().await;
 }
@@ -529,25 +651,31 @@ async fn grace_period_tolerates_one_retry_only_while_unused(db: DbKind) {
     )
     .await;
     let r2 = s(&first["refresh"]);
-    // The client lost the answer and retries within the grace period.
-    let retry = app
-        .post_json("/auth/token/refresh", json!({ "refresh": r1 }))
-        .await;
-    assert_eq!(retry.status(), Status::Ok);
-    let r2b = s(&json_body(retry).await["refresh"]);
-    assert_ne!(r2, r2b);
-    // The superseded successor is dead; the new one works.
-    let old = app
-        .post_json("/auth/token/refresh", json!({ "refresh": r2 }))
-        .await;
-    assert_eq!(old.status(), Status::Unauthorized);
+    // The client lost the answer and retries within the grace period: it gets the
+    // same successor again, not a second one (HMAC signatures are deterministic,
+    // so byte for byte the same tokens).
+    for _ in 0..2 {
+        let retry = app
+            .post_json("/auth/token/refresh", json!({ "refresh": r1 }))
+            .await;
+        assert_eq!(retry.status(), Status::Ok);
+        let body = json_body(retry).await;
+        assert_eq!(s(&body["refresh"]), r2);
+        assert_eq!(s(&body["access"]), s(&first["access"]));
+    }
+    let minted: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM jwt_guard_tokens WHERE kind = 'refresh'")
+            .fetch_one(app.pool())
+            .await
+            .unwrap_or(-1);
+    assert_eq!(minted, 2, "retries mint nothing");
+    // The real client moves on with its successor.
     let res = app
-        .post_json("/auth/token/refresh", json!({ "refresh": r2b }))
+        .post_json("/auth/token/refresh", json!({ "refresh": r2 }))
         .await;
     assert_eq!(res.status(), Status::Ok);
     let r3 = s(&json_body(res).await["refresh"]);
-    // r2b has been used now: replaying r1 is no longer a retry but reuse.
-    app.clock.advance(11);
+    // r2 has been used now: a replay of r1, even within the grace, is reuse.
     let reuse = app
         .post_json("/auth/token/refresh", json!({ "refresh": r1 }))
         .await;
@@ -560,5 +688,48 @@ async fn grace_period_tolerates_one_retry_only_while_unused(db: DbKind) {
         Status::Unauthorized,
         "family revoked on reuse"
     );
+    let log = app.store().audit_log(None, 10).await.unwrap_or_default();
+    assert!(log.iter().any(|e| e.event == "refresh_reuse"), "{log:?}");
+    app.finish().await;
+}
+
+async fn a_thief_replaying_within_the_grace_cannot_retire_the_real_successor(db: DbKind) {
+    let Some(app) = TestApp::on(
+        db,
+        json!({ "secret": TEST_SECRET, "refresh_reuse_grace": "30s" }),
+    )
+    .await
+    else {
+        return;
+    };
+    let stolen = s(&app.login("alice").await["refresh"]);
+    // The real client rotates.
+    let res = app
+        .post_json("/auth/token/refresh", json!({ "refresh": stolen }))
+        .await;
+    let real = s(&json_body(res).await["refresh"]);
+    // The thief replays the stolen token within the grace: it learns the same
+    // successor the real client holds, and nothing is retired.
+    let res = app
+        .post_json("/auth/token/refresh", json!({ "refresh": stolen }))
+        .await;
+    assert_eq!(s(&json_body(res).await["refresh"]), real);
+    // The real client's successor was not retired: it still rotates.
+    let res = app
+        .post_json("/auth/token/refresh", json!({ "refresh": real }))
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    // Once the grace has passed, whoever presents `real` again is caught.
+    app.clock.advance(31);
+    let res = app
+        .post_json("/auth/token/refresh", json!({ "refresh": real }))
+        .await;
+    assert_eq!(res.status(), Status::Unauthorized);
+    let devices: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM jwt_guard_devices WHERE revoked_at IS NOT NULL")
+            .fetch_one(app.pool())
+            .await
+            .unwrap_or(-1);
+    assert_eq!(devices, 1, "the device is revoked");
     app.finish().await;
 }

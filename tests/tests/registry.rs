@@ -27,6 +27,7 @@ storage_tests!(
     archiver_removes_only_dead_rows,
     no_table_holds_a_raw_token,
     revocations_reach_other_instances_within_the_poll_bound,
+    a_revocation_from_an_instance_with_a_slow_clock_is_not_missed,
     a_new_instance_starts_with_the_revocations_in_force,
 );
 
@@ -371,6 +372,49 @@ async fn revocations_reach_other_instances_within_the_poll_bound(db: DbKind) {
         "revocation staleness across instances ({db:?}, poll 1s): {:?}",
         revoked_at.elapsed()
     );
+    a.finish().await;
+}
+
+/// Polling once compared one instance's clock with another's, so a revocation
+/// written by an instance whose clock ran a minute behind was never read. Rows are
+/// now stamped with a sequence number at commit and polled by it.
+async fn a_revocation_from_an_instance_with_a_slow_clock_is_not_missed(db: DbKind) {
+    let config = json!({ "secret": TEST_SECRET, "revocation_poll": "1s" });
+    let Some(a) = TestApp::on(db, config.clone()).await else {
+        return;
+    };
+    let slow = Clock::offset();
+    slow.advance(-60);
+    let b = TestApp::start_on(&a.database_url, config, slow).await;
+    let login = a.login("alice").await;
+    let access = s(&login["access"]);
+    assert_eq!(a.get_with_token("/me", &access).await.status(), Status::Ok);
+    // B, a minute behind, logs the device out: its row says "60 s ago". (Through
+    // B's store: B's own guard would call A's fresh token not yet valid.)
+    let revoked = b
+        .store()
+        .revoke_device_of("alice", &s(&login["device_id"]), "test")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(revoked);
+    let revoked_at = Instant::now();
+    let stamped: i64 = sqlx::query_scalar("SELECT MAX(created_at) FROM jwt_guard_revocations")
+        .fetch_one(a.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        stamped as u64 + 50 < a.clock.now(),
+        "the row carries the slow clock's time"
+    );
+    let bound = Duration::from_secs(3);
+    while a.get_with_token("/me", &access).await.status() != Status::Unauthorized {
+        assert!(
+            revoked_at.elapsed() < bound,
+            "instance A still accepts the token {:?} after B revoked it",
+            revoked_at.elapsed()
+        );
+        rocket::tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     a.finish().await;
 }
 

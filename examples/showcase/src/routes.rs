@@ -45,7 +45,8 @@ fn hello(jwt: Option<Jwt<AppClaims>>) -> String {
     }
 }
 
-/// A new access token for the device holding `Permanent-Token` (drf-jwt-devices).
+/// A new access token (and the next permanent token) for the device holding
+/// `Permanent-Token` (drf-jwt-devices).
 #[permanent_refresh]
 #[post("/auth/device/refresh")]
 async fn device_refresh(
@@ -57,12 +58,15 @@ async fn device_refresh(
     let claims = crate::users::claims_of(db, device.subject())
         .await
         .ok_or_else(|| AuthError::invalid_token("the device's user no longer exists"))?;
-    let token = device.issue_access(issuer, store, &claims).await?;
+    let issued = device.issue_access(issuer, store, &claims).await?;
+    let access = &issued.access;
     Ok(Json(json!({
-        "access": token.token,
+        "access": access.token,
         "token_type": "Bearer",
-        "expires_in": token.claims.exp.saturating_sub(token.claims.iat),
+        "expires_in": access.claims.exp.saturating_sub(access.claims.iat),
         "device_id": device.device_id(),
+        // Rotated on every use: the one just presented is now superseded.
+        "permanent_token": issued.permanent_token.expose(),
     })))
 }
 

@@ -11,7 +11,7 @@ use crate::error::AuthError;
 use crate::guard::Jwt;
 use crate::request::store;
 use crate::secret::is_opaque_id;
-use crate::store::{DeviceRecord, Store, TokenPage};
+use crate::store::{DeviceRecord, PendingLogout, Store, TokenPage};
 
 /// The header naming the device to log out on `DELETE /auth/device-logout`.
 pub const DEVICE_ID_HEADER: &str = "Device-Id";
@@ -121,7 +121,23 @@ async fn logout(jwt: Jwt<NoClaims>, devices: Option<&State<Store>>) -> Result<St
         .device_id()
         .ok_or_else(|| AuthError::invalid_request("this token belongs to no device"))?
         .to_owned();
-    log_out(&jwt, store(devices)?, &id).await
+    let store = store(devices)?;
+    match store
+        .revoke_device_of(jwt.subject(), &id, "logged out by its owner")
+        .await
+    {
+        Ok(true) => Ok(Status::NoContent),
+        Ok(false) => Err(AuthError::not_found("no such device")),
+        Err(e) => {
+            // Storage is down: the client will retry (503), but this instance stops
+            // honouring the device now rather than after the outage.
+            store.log_out_while_unreachable(PendingLogout::Device {
+                subject: jwt.subject().to_owned(),
+                device_id: id,
+            });
+            Err(AuthError::unavailable(e))
+        }
+    }
 }
 
 #[post("/auth/logout-all?<keep_current>")]
@@ -138,11 +154,20 @@ async fn logout_all(
     } else {
         None
     };
-    let revoked = store(devices)?
-        .revoke_all_devices(jwt.subject(), keep)
-        .await
-        .map_err(AuthError::unavailable)?;
-    Ok(Json(LogoutResponse { revoked }))
+    let store = store(devices)?;
+    match store.revoke_all_devices(jwt.subject(), keep).await {
+        Ok(revoked) => Ok(Json(LogoutResponse { revoked })),
+        Err(e) => {
+            // As for logout: 503 so the client retries, and nothing of the subject
+            // is honoured here meanwhile (unless the current device is to be kept).
+            if keep.is_none() {
+                store.log_out_while_unreachable(PendingLogout::Everywhere {
+                    subject: jwt.subject().to_owned(),
+                });
+            }
+            Err(AuthError::unavailable(e))
+        }
+    }
 }
 
 /// One page of a device's token tree (`?offset=0&limit=100`, at most

@@ -6,6 +6,7 @@ use rocket::{get, post, routes, Route, State};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AuthError;
+use crate::guard::stale_revocations;
 use crate::issuer::TokenPair;
 use crate::private_response::mark_private;
 use crate::request::{json_body, runtime, store, RequestRef};
@@ -117,6 +118,9 @@ fn verify(
     mark_private(req.0);
     let body = json_body(body)?;
     let rt = runtime(rt)?;
+    if rt.revocations_too_stale().is_some() {
+        return Err(stale_revocations(rt));
+    }
     let token = rt
         .verifier()
         .verify_access::<serde_json::Value>(&body.token)

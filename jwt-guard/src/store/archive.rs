@@ -51,6 +51,13 @@ impl Store {
         .execute(&mut *tx)
         .await?
         .rows_affected();
+        // Superseded permanent tokens matter only while their device is active.
+        sqlx::query(
+            "DELETE FROM jwt_guard_superseded_permanent
+             WHERE device_id NOT IN (SELECT id FROM jwt_guard_devices WHERE revoked_at IS NULL)",
+        )
+        .execute(&mut *tx)
+        .await?;
         let revocations = delete(
             &mut tx,
             "DELETE FROM jwt_guard_revocations WHERE until <= $1",

@@ -13,6 +13,8 @@ use crate::secret::random_id;
 pub enum AuditEvent {
     /// A rotated refresh token was presented again; its device was revoked.
     RefreshReuse,
+    /// A superseded permanent token was presented again; its device was revoked.
+    PermanentReuse,
     /// A device was logged out.
     DeviceRevoked,
     /// A device was logged out to make room under the device cap.
@@ -32,6 +34,7 @@ impl AuditEvent {
     pub fn as_str(self) -> &'static str {
         match self {
             AuditEvent::RefreshReuse => "refresh_reuse",
+            AuditEvent::PermanentReuse => "permanent_reuse",
             AuditEvent::DeviceRevoked => "device_revoked",
             AuditEvent::DeviceEvicted => "device_evicted",
             AuditEvent::DeviceExpired => "device_expired",

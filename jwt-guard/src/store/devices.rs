@@ -6,6 +6,7 @@ use sqlx::Row;
 
 use super::audit::AuditEvent;
 use super::{nullable, opt, secs, ts, Backend, Store, StoreError};
+use crate::claims::RegisteredClaims;
 use crate::config::CapPolicy;
 use crate::revocation::Revocation;
 use crate::secret::{random_id, PermanentToken, TokenDigest};
@@ -96,6 +97,25 @@ impl From<sqlx::Error> for CreateDeviceError {
     }
 }
 
+/// Why a device's permanent token could not be rotated.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PermanentRotateError {
+    /// The token was superseded meanwhile (a concurrent or repeated use): reuse.
+    /// The device has been revoked.
+    #[error("the permanent token was already used; its device has been revoked")]
+    Reused,
+    /// The database failed; nothing was changed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for PermanentRotateError {
+    fn from(e: sqlx::Error) -> Self {
+        PermanentRotateError::Store(StoreError(e))
+    }
+}
+
 /// What a permanent token resolved to.
 #[derive(Debug)]
 pub(crate) enum PermanentLookup {
@@ -103,6 +123,8 @@ pub(crate) enum PermanentLookup {
     Active(DeviceRecord),
     /// No device has this token (or it was revoked).
     Unknown,
+    /// A superseded token of an active device: reuse. The device has been revoked.
+    Reused,
     /// The device had expired; it has now been removed.
     Expired,
 }
@@ -118,7 +140,7 @@ impl Store {
         let now = self.now();
         let token = PermanentToken::generate();
         let id = random_id();
-        let expires_at = now.saturating_add(self.settings.permanent_ttl);
+        let expires_at = self.sliding_expiry(now, orig_iat);
         let mut evicted = Vec::new();
         let mut revoked = Vec::new();
 
@@ -202,8 +224,16 @@ impl Store {
         Ok((record, token))
     }
 
-    /// The active device holding `token`, sliding its expiry (at most one write per
-    /// accuracy window). An expired device is removed.
+    /// Where a device's expiry lands when it is used at `now`: `permanent_ttl`
+    /// later, but never past `permanent_max_lifetime` after its login.
+    fn sliding_expiry(&self, now: u64, orig_iat: u64) -> u64 {
+        now.saturating_add(self.settings.permanent_ttl)
+            .min(orig_iat.saturating_add(self.settings.permanent_lifetime))
+    }
+
+    /// The active device holding `token`. Reads only: the token rotates (and the
+    /// expiry slides) when the device is issued an access token. A superseded token
+    /// presented again is reuse: the device is revoked. An expired device is removed.
     pub(crate) async fn device_for_permanent(
         &self,
         token: &PermanentToken,
@@ -211,21 +241,19 @@ impl Store {
         let now = self.now();
         let digest = token.digest();
         let row = sqlx::query(&format!(
-            "SELECT {DEVICE_COLUMNS}, permanent_digest, revoked_at FROM jwt_guard_devices
-             WHERE permanent_digest = $1"
+            "SELECT {DEVICE_COLUMNS}, permanent_digest FROM jwt_guard_devices
+             WHERE permanent_digest = $1 AND revoked_at IS NULL"
         ))
         .bind(digest.as_str())
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else {
-            return Ok(PermanentLookup::Unknown);
+            return self.superseded_permanent(&digest).await;
         };
-        let stored: Option<String> = opt(&row, "permanent_digest")?;
-        let revoked: Option<i64> = opt(&row, "revoked_at")?;
-        let stored_matches = stored
+        let stored_matches = opt::<String>(&row, "permanent_digest")?
             .map(TokenDigest::from_stored)
             .is_some_and(|d| d.matches(&digest));
-        if !stored_matches || revoked.is_some() {
+        if !stored_matches {
             return Ok(PermanentLookup::Unknown);
         }
         let device = device_from_row(&row)?;
@@ -234,38 +262,112 @@ impl Store {
                 .await?;
             return Ok(PermanentLookup::Expired);
         }
-        let device = self.touch_device(device, now).await?;
         Ok(PermanentLookup::Active(device))
     }
 
-    /// Slides a device's expiry if its `last_used` is older than the accuracy window.
-    pub(crate) async fn touch_device(
+    /// A token that is no device's current one: unknown, or a superseded token of a
+    /// device that is still active (reuse, which revokes the device).
+    async fn superseded_permanent(
         &self,
-        mut device: DeviceRecord,
-        now: u64,
-    ) -> Result<DeviceRecord, StoreError> {
-        if now.saturating_sub(device.last_used) < self.settings.permanent_accuracy {
-            return Ok(device);
-        }
-        self.slide_expiry(&device.id, now).await?;
-        device.last_used = now;
-        device.expires_at = now.saturating_add(self.settings.permanent_ttl);
-        Ok(device)
+        digest: &TokenDigest,
+    ) -> Result<PermanentLookup, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {DEVICE_COLUMNS} FROM jwt_guard_superseded_permanent p
+             JOIN jwt_guard_devices d ON d.id = p.device_id
+             WHERE p.digest = $1 AND d.revoked_at IS NULL"
+        ))
+        .bind(digest.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(PermanentLookup::Unknown);
+        };
+        self.permanent_reused(&device_from_row(&row)?).await?;
+        Ok(PermanentLookup::Reused)
     }
 
-    /// Moves a device's `last_used` to `now` and its expiry a window later, unless
-    /// it was written within the accuracy window: conditional, so of several
-    /// concurrent requests only one writes.
+    /// A superseded permanent token came back: someone holds a copy. Revokes the
+    /// device and records why.
+    async fn permanent_reused(&self, device: &DeviceRecord) -> Result<(), StoreError> {
+        let now = self.now();
+        let mut tx = self.begin_write().await?;
+        let revocation = self.revoke_device_in(&mut tx, &device.id, now).await?;
+        self.audit_in(
+            &mut tx,
+            AuditEvent::PermanentReuse,
+            Some(&device.subject),
+            Some(&device.id),
+            "superseded permanent token presented again",
+        )
+        .await?;
+        self.commit_revoking(tx, &[revocation]).await?;
+        Ok(())
+    }
+
+    /// Rotates the permanent token `presented` of `device` and records the access
+    /// token issued with it, in one transaction: the device gets a new permanent
+    /// token, its expiry slides, and the presented one becomes superseded (shown
+    /// again, it revokes the device). Of concurrent calls with one token exactly one
+    /// succeeds; the others are reuse.
+    pub(crate) async fn rotate_permanent(
+        &self,
+        device: &DeviceRecord,
+        presented: &TokenDigest,
+        access: &RegisteredClaims,
+    ) -> Result<(PermanentToken, u64), PermanentRotateError> {
+        let now = self.now();
+        let next = PermanentToken::generate();
+        let expires_at = self.sliding_expiry(now, device.orig_iat);
+        let mut tx = self.begin_write().await?;
+        let rotated: Option<String> = sqlx::query_scalar(
+            "UPDATE jwt_guard_devices
+             SET permanent_digest = $1, last_used = $3, expires_at = $4
+             WHERE id = $5 AND permanent_digest = $2 AND revoked_at IS NULL AND expires_at > $3
+             RETURNING id",
+        )
+        .bind(next.digest().as_str())
+        .bind(presented.as_str())
+        .bind(ts(now))
+        .bind(ts(expires_at))
+        .bind(&device.id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if rotated.is_none() {
+            drop(tx);
+            self.permanent_reused(device).await?;
+            return Err(PermanentRotateError::Reused);
+        }
+        sqlx::query(
+            "INSERT INTO jwt_guard_superseded_permanent (digest, device_id, superseded_at)
+             VALUES ($1, $2, $3)",
+        )
+        .bind(presented.as_str())
+        .bind(&device.id)
+        .bind(ts(now))
+        .execute(&mut *tx)
+        .await?;
+        super::tokens::insert_token(access, &device.id, None)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok((next, expires_at))
+    }
+
+    /// Moves a device's `last_used` to `now` and its expiry a window later (capped
+    /// by its absolute lifetime), unless it was written within the accuracy window:
+    /// conditional, so of several concurrent requests only one writes.
     pub(crate) async fn slide_expiry(&self, device_id: &str, now: u64) -> Result<(), StoreError> {
         let accuracy = self.settings.permanent_accuracy;
         sqlx::query(
-            "UPDATE jwt_guard_devices SET last_used = $1, expires_at = $2
+            "UPDATE jwt_guard_devices SET last_used = $1,
+                    expires_at = CASE WHEN $2 < orig_iat + $5 THEN $2 ELSE orig_iat + $5 END
              WHERE id = $3 AND last_used <= $4 AND revoked_at IS NULL",
         )
         .bind(ts(now))
         .bind(ts(now.saturating_add(self.settings.permanent_ttl)))
         .bind(device_id)
         .bind(ts(now.saturating_sub(accuracy)))
+        .bind(ts(self.settings.permanent_lifetime))
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -412,6 +514,10 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         sqlx::query("DELETE FROM jwt_guard_devices WHERE id = $1")
+            .bind(device_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM jwt_guard_superseded_permanent WHERE device_id = $1")
             .bind(device_id)
             .execute(&mut *tx)
             .await?;

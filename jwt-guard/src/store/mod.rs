@@ -25,11 +25,15 @@ pub use crate::config::CapPolicy;
 pub use archive::ArchiveReport;
 pub use audit::{AuditEvent, AuditRecord};
 pub(crate) use devices::PermanentLookup;
-pub use devices::{CreateDeviceError, DeviceRecord, NewDevice, DEVICE_NAME_MAX};
+pub use devices::{
+    CreateDeviceError, DeviceRecord, NewDevice, PermanentRotateError, DEVICE_NAME_MAX,
+};
 pub use links::{LinkDenial, LinkRecord, LinkUseError, LinkUseRecord};
 pub(crate) use pool::Backend;
 pub use pool::{JwtDb, JwtPool};
-pub use tokens::{RotateError, TokenNode, TokenPage, MAX_TREE_PAGE};
+pub(crate) use revocations::PendingLogout;
+pub use revocations::RevocationCursor;
+pub use tokens::{RotateError, Rotation, TokenNode, TokenPage, MAX_TREE_PAGE};
 
 use crate::clock::Clock;
 use crate::config::JwtConfig;
@@ -45,6 +49,8 @@ pub struct StoreError(#[from] pub(crate) sqlx::Error);
 pub(crate) struct StoreSettings {
     /// Sliding lifetime of a device's permanent token.
     pub(crate) permanent_ttl: u64,
+    /// Absolute lifetime of a device (and its permanent token) from its login.
+    pub(crate) permanent_lifetime: u64,
     /// `last_used` is written at most once per this many seconds.
     pub(crate) permanent_accuracy: u64,
     /// Most active devices per subject.
@@ -66,6 +72,7 @@ impl StoreSettings {
     pub(crate) fn from_config(config: &JwtConfig) -> Self {
         Self {
             permanent_ttl: config.permanent_ttl.as_secs(),
+            permanent_lifetime: config.permanent_lifetime().as_secs(),
             permanent_accuracy: config.permanent_accuracy.as_secs(),
             max_devices: config.max_devices,
             cap_policy: config.device_cap_policy,
@@ -91,6 +98,8 @@ pub struct Store {
     clock: Clock,
     settings: StoreSettings,
     revocations: Arc<RevocationSet>,
+    /// Logouts answered 503 during an outage, written once the database is back.
+    pending: Arc<std::sync::Mutex<Vec<revocations::PendingLogout>>>,
 }
 
 impl fmt::Debug for Store {
@@ -138,6 +147,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/0001_devices_tokens_revocations.sql"),
     ),
     (2, include_str!("../../migrations/0002_links.sql")),
+    (
+        3,
+        include_str!("../../migrations/0003_revocation_sequence.sql"),
+    ),
+    (4, include_str!("../../migrations/0004_rotation.sql")),
 ];
 
 impl Store {
@@ -156,6 +170,7 @@ impl Store {
             clock,
             settings: StoreSettings::from_config(config),
             revocations,
+            pending: Arc::default(),
         }
     }
 

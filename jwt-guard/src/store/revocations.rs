@@ -50,13 +50,34 @@ impl Store {
         Ok(())
     }
 
-    /// Commits `tx`, then applies `revocations` (written in it) to this instance's
-    /// memory: nothing is revoked in memory that is not in the database.
+    /// Stamps `revocations` (written in `tx`) with the next sequence number, commits,
+    /// then applies them to this instance's memory: nothing is revoked in memory that
+    /// is not in the database. The counter is taken last, just before the commit, so
+    /// no transaction waits for another lock while holding it, and its values follow
+    /// the order of the commits (what [`Store::poll_revocations`] relies on).
     pub(crate) async fn commit_revoking(
         &self,
-        tx: sqlx::Transaction<'_, sqlx::Any>,
+        mut tx: sqlx::Transaction<'_, sqlx::Any>,
         revocations: &[Revocation],
     ) -> Result<(), sqlx::Error> {
+        if !revocations.is_empty() {
+            let seq: i64 = sqlx::query_scalar(
+                "UPDATE jwt_guard_counters SET value = value + 1
+                 WHERE name = 'revocation_seq' RETURNING value",
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            for revocation in revocations {
+                sqlx::query(
+                    "UPDATE jwt_guard_revocations SET seq = $1 WHERE kind = $2 AND value = $3",
+                )
+                .bind(seq)
+                .bind(revocation.kind())
+                .bind(revocation.value())
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
         tx.commit().await?;
         for revocation in revocations {
             self.revocations.apply(revocation);
@@ -69,6 +90,58 @@ impl Store {
         Revocation::Device {
             device_id: device_id.to_owned(),
             until: now.saturating_add(self.settings.max_token_ttl),
+        }
+    }
+
+    /// Every token of `subject` issued before now, for as long as any could live.
+    pub(crate) fn subject_revocation(&self, subject: &str) -> Revocation {
+        let now = self.now();
+        Revocation::Subject {
+            subject: subject.to_owned(),
+            not_before: now,
+            until: now.saturating_add(self.settings.max_token_ttl),
+        }
+    }
+
+    /// A logout that could not reach the database: applied to this instance's
+    /// memory at once (the caller answers 503), and written by
+    /// [`Store::flush_pending_logouts`] as soon as the database answers again — the
+    /// one exception to "database first", and it heals itself.
+    pub(crate) fn log_out_while_unreachable(&self, logout: PendingLogout) {
+        let now = self.now();
+        let revocation = match &logout {
+            PendingLogout::Device { device_id, .. } => self.device_revocation(device_id, now),
+            PendingLogout::Everywhere { subject } => self.subject_revocation(subject),
+        };
+        self.revocations.apply(&revocation);
+        match self.pending.lock() {
+            Ok(mut pending) => pending.push(logout),
+            Err(poisoned) => poisoned.into_inner().push(logout),
+        }
+    }
+
+    /// Writes the logouts that were answered 503 during an outage. Called after
+    /// every successful poll; what still fails stays pending.
+    pub(crate) async fn flush_pending_logouts(&self) {
+        let pending = match self.pending.lock() {
+            Ok(mut pending) => std::mem::take(&mut *pending),
+            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+        };
+        for logout in pending {
+            let written = match &logout {
+                PendingLogout::Device { subject, device_id } => self
+                    .revoke_device_of(subject, device_id, "logged out during an outage")
+                    .await
+                    .map(|_| ()),
+                PendingLogout::Everywhere { subject } => {
+                    self.revoke_all_devices(subject, None).await.map(|_| ())
+                }
+            };
+            if written.is_err() {
+                if let Ok(mut pending) = self.pending.lock() {
+                    pending.push(logout);
+                }
+            }
         }
     }
 
@@ -93,11 +166,7 @@ impl Store {
     /// every permanent token), and every outstanding link — in one transaction.
     pub async fn revoke_subject(&self, subject: &str) -> Result<(), StoreError> {
         let now = self.now();
-        let mut revoked = vec![Revocation::Subject {
-            subject: subject.to_owned(),
-            not_before: now,
-            until: now.saturating_add(self.settings.max_token_ttl),
-        }];
+        let mut revoked = vec![self.subject_revocation(subject)];
         let mut tx = self.begin_write().await?;
         self.insert_revocation_in(&mut tx, &revoked[0], now).await?;
         let devices: Vec<String> = sqlx::query_scalar(
@@ -142,19 +211,55 @@ impl Store {
         Ok(())
     }
 
-    /// Loads revocations written since `since` (all live ones when `since` is 0)
-    /// into the in-memory set. Returns how many rows were read.
-    pub async fn load_revocations(&self, since: u64) -> Result<usize, StoreError> {
+    /// Loads every live revocation into the in-memory set (at launch). Returns the
+    /// cursor to poll from.
+    pub async fn load_revocations(&self) -> Result<RevocationCursor, StoreError> {
         let now = self.now();
+        // Read the counter first: anything committed after it has a larger number and
+        // is read again by the next poll (applying twice changes nothing).
+        let cursor: i64 = sqlx::query_scalar(
+            "SELECT value FROM jwt_guard_counters WHERE name = 'revocation_seq'",
+        )
+        .fetch_one(&self.pool)
+        .await?;
         let rows = sqlx::query(
-            "SELECT kind, value, not_before, until FROM jwt_guard_revocations
-             WHERE until > $1 AND created_at >= $2",
+            "SELECT kind, value, not_before, until FROM jwt_guard_revocations WHERE until > $1",
         )
         .bind(ts(now))
-        .bind(ts(since))
         .fetch_all(&self.pool)
         .await?;
+        self.apply_rows(&rows)?;
+        self.revocations.prune(now);
+        self.revocations.mark_current();
+        Ok(RevocationCursor(cursor))
+    }
+
+    /// Applies the revocations committed after `cursor` (by any instance) and
+    /// returns the new cursor. Compares sequence numbers, never clocks.
+    pub async fn poll_revocations(
+        &self,
+        cursor: RevocationCursor,
+    ) -> Result<RevocationCursor, StoreError> {
+        let now = self.now();
+        let rows = sqlx::query(
+            "SELECT kind, value, not_before, until, seq FROM jwt_guard_revocations
+             WHERE seq > $1 ORDER BY seq ASC",
+        )
+        .bind(cursor.0)
+        .fetch_all(&self.pool)
+        .await?;
+        self.apply_rows(&rows)?;
+        let mut next = cursor.0;
         for row in &rows {
+            next = next.max(row.try_get::<i64, _>("seq")?);
+        }
+        self.revocations.prune(now);
+        self.revocations.mark_current();
+        Ok(RevocationCursor(next))
+    }
+
+    fn apply_rows(&self, rows: &[sqlx::any::AnyRow]) -> Result<(), sqlx::Error> {
+        for row in rows {
             let kind: String = row.try_get("kind")?;
             let revocation = Revocation::from_row(
                 &kind,
@@ -166,7 +271,19 @@ impl Store {
                 self.revocations.apply(&revocation);
             }
         }
-        self.revocations.prune(now);
-        Ok(rows.len())
+        Ok(())
     }
 }
+
+/// A logout accepted while the database was unreachable.
+#[derive(Clone, Debug)]
+pub(crate) enum PendingLogout {
+    /// Log out one device of `subject`.
+    Device { subject: String, device_id: String },
+    /// Log out every device of `subject`.
+    Everywhere { subject: String },
+}
+
+/// Where a poll of the revocation table resumes: the last sequence number read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RevocationCursor(i64);

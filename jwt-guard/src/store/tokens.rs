@@ -8,6 +8,7 @@ use sqlx::Row;
 use super::audit::AuditEvent;
 use super::{nullable, opt, secs, ts, Backend, Store, StoreError};
 use crate::claims::{RegisteredClaims, TokenKind};
+use crate::issuer::IssuedToken;
 use crate::revocation::Revocation;
 
 /// One issued token in a device's tree. The tree is a flat list in pre-order (a
@@ -44,6 +45,23 @@ pub struct TokenPage {
     pub next_offset: Option<usize>,
 }
 
+/// What a successful [`Store::rotate_refresh`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Rotation {
+    /// The presented token is spent; the new successors are recorded.
+    Rotated,
+    /// A retry within `refresh_reuse_grace` of a rotation whose successor is still
+    /// unused: answer that same successor (the signing inputs of its refresh and
+    /// access tokens, for [`Issuer::resign`](crate::Issuer::resign)).
+    Retry {
+        /// The successor refresh token's signing input.
+        refresh: String,
+        /// The successor access token's signing input.
+        access: String,
+    },
+}
+
 /// Most tokens one page of a tree holds.
 pub const MAX_TREE_PAGE: usize = 500;
 
@@ -69,7 +87,7 @@ impl From<sqlx::Error> for RotateError {
 }
 
 /// The one `INSERT` of the token registry, for the pool or a transaction.
-fn insert_token<'q>(
+pub(super) fn insert_token<'q>(
     claims: &'q RegisteredClaims,
     device_id: &'q str,
     parent: Option<&'q str>,
@@ -123,25 +141,29 @@ impl Store {
     /// A token that was already rotated is reuse: the device and every token of it
     /// are revoked and [`RotateError::Reused`] returned — unless the reuse grace
     /// period is set, the rotation happened within it and the successor is still
-    /// unused, in which case the successor is replaced instead (a client retry).
+    /// unused: then the client is retrying, and [`Rotation::Retry`] hands back the
+    /// successor it was already given (never a second, different one).
     pub async fn rotate_refresh(
         &self,
         old: &RegisteredClaims,
-        refresh: &RegisteredClaims,
-        access: &RegisteredClaims,
-    ) -> Result<(), RotateError> {
+        refresh: &IssuedToken,
+        access: &IssuedToken,
+    ) -> Result<Rotation, RotateError> {
         let now = self.now();
         let device_id = old.did.as_deref().ok_or(RotateError::Invalid)?;
 
         let mut tx = self.pool.begin().await?;
         let consumed: Option<String> = sqlx::query_scalar(
-            "UPDATE jwt_guard_tokens SET used_at = $1, replaced_by = $2
-             WHERE jti = $3 AND kind = 'refresh' AND device_id = $4
+            "UPDATE jwt_guard_tokens SET used_at = $1, replaced_by = $2,
+                    successor_refresh = $3, successor_access = $4
+             WHERE jti = $5 AND kind = 'refresh' AND device_id = $6
                AND used_at IS NULL AND revoked_at IS NULL
              RETURNING jti",
         )
         .bind(ts(now))
-        .bind(&refresh.jti)
+        .bind(&refresh.claims.jti)
+        .bind(refresh.signing_input())
+        .bind(access.signing_input())
         .bind(&old.jti)
         .bind(device_id)
         .fetch_optional(&mut *tx)
@@ -149,18 +171,18 @@ impl Store {
 
         if consumed.is_none() {
             drop(tx);
-            return self.rotate_used(old, refresh, access, device_id, now).await;
+            return self.rotate_used(old, device_id, now).await;
         }
         if !self.device_active_in(&mut tx, device_id, now).await? {
             return Err(RotateError::Invalid);
         }
-        self.insert_token_in(&mut tx, refresh, device_id, &old.jti)
+        self.insert_token_in(&mut tx, &refresh.claims, device_id, &old.jti)
             .await?;
-        self.insert_token_in(&mut tx, access, device_id, &refresh.jti)
+        self.insert_token_in(&mut tx, &access.claims, device_id, &refresh.claims.jti)
             .await?;
         tx.commit().await?;
         self.slide_expiry(device_id, now).await?;
-        Ok(())
+        Ok(Rotation::Rotated)
     }
 
     async fn device_active_in(
@@ -185,11 +207,9 @@ impl Store {
     async fn rotate_used(
         &self,
         old: &RegisteredClaims,
-        refresh: &RegisteredClaims,
-        access: &RegisteredClaims,
         device_id: &str,
         now: u64,
-    ) -> Result<(), RotateError> {
+    ) -> Result<Rotation, RotateError> {
         let mut tx = self.begin_write().await?;
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT jti FROM jwt_guard_tokens WHERE jti = $1 FOR UPDATE")
@@ -198,8 +218,10 @@ impl Store {
                 .await?;
         }
         let row = sqlx::query(
-            "SELECT used_at, replaced_by, revoked_at FROM jwt_guard_tokens
-             WHERE jti = $1 AND kind = 'refresh' AND device_id = $2",
+            "SELECT t.used_at, t.revoked_at, t.successor_refresh, t.successor_access,
+                    s.used_at AS successor_used, s.revoked_at AS successor_revoked
+             FROM jwt_guard_tokens t LEFT JOIN jwt_guard_tokens s ON s.jti = t.replaced_by
+             WHERE t.jti = $1 AND t.kind = 'refresh' AND t.device_id = $2",
         )
         .bind(&old.jti)
         .bind(device_id)
@@ -208,47 +230,28 @@ impl Store {
         let Some(row) = row else {
             return Err(RotateError::Invalid);
         };
-        let used_at: Option<i64> = opt(&row, "used_at")?;
-        let replaced_by: Option<String> = opt(&row, "replaced_by")?;
         let revoked_at: Option<i64> = opt(&row, "revoked_at")?;
         if revoked_at.is_some() {
             return Err(RotateError::Invalid);
         }
-        let Some(used_at) = used_at.map(secs) else {
+        let Some(used_at) = opt::<i64>(&row, "used_at")?.map(secs) else {
             return Err(RotateError::Invalid);
         };
 
         let grace = self.settings.reuse_grace;
         if grace > 0 && now.saturating_sub(used_at) <= grace {
-            if let Some(successor) = replaced_by.as_deref() {
-                // A retry: retire the unused successor and issue a fresh one.
-                let retired = sqlx::query(
-                    "UPDATE jwt_guard_tokens SET revoked_at = $1
-                     WHERE jti = $2 AND used_at IS NULL AND revoked_at IS NULL",
-                )
-                .bind(ts(now))
-                .bind(successor)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if retired == 1 && self.device_active_in(&mut tx, device_id, now).await? {
-                    sqlx::query("UPDATE jwt_guard_tokens SET replaced_by = $1 WHERE jti = $2")
-                        .bind(&refresh.jti)
-                        .bind(&old.jti)
-                        .execute(&mut *tx)
-                        .await?;
-                    self.insert_token_in(&mut tx, refresh, device_id, &old.jti)
-                        .await?;
-                    self.insert_token_in(&mut tx, access, device_id, &refresh.jti)
-                        .await?;
-                    let revocation = Revocation::Token {
-                        jti: successor.to_owned(),
-                        until: now.saturating_add(self.settings.max_token_ttl),
-                    };
-                    self.insert_revocation_in(&mut tx, &revocation, now).await?;
-                    self.commit_revoking(tx, &[revocation]).await?;
-                    return Ok(());
+            let successor_unused = opt::<i64>(&row, "successor_used")?.is_none()
+                && opt::<i64>(&row, "successor_revoked")?.is_none();
+            let inputs = (
+                opt::<String>(&row, "successor_refresh")?,
+                opt::<String>(&row, "successor_access")?,
+            );
+            if let (true, (Some(refresh), Some(access))) = (successor_unused, inputs) {
+                if self.device_active_in(&mut tx, device_id, now).await? {
+                    // A retry: the same successor again, nothing written.
+                    return Ok(Rotation::Retry { refresh, access });
                 }
+                return Err(RotateError::Invalid);
             }
         }
 
