@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::revocation::Revocation;
-use crate::store::{RevocationCursor, Store, StoreError};
+use crate::store::{RevocationCursor, RevocationListener, Store, StoreError};
 
 /// Keeps revocations current (and archives, if asked) until shutdown: PostgreSQL
 /// announces each revocation (`LISTEN`/`NOTIFY`), and polling every `poll` is the
@@ -60,16 +60,12 @@ pub(crate) async fn keep_current(
     }
 }
 
-/// The next announced revocation (`None` for a payload this version cannot read);
-/// pends forever without a listener.
+/// The next announced revocation; pends forever without a listener.
 async fn next_announcement(
-    listener: &mut Option<sqlx::postgres::PgListener>,
+    listener: &mut Option<RevocationListener>,
 ) -> Result<Option<Revocation>, StoreError> {
     match listener {
-        Some(listener) => {
-            let notification = listener.recv().await?;
-            Ok(serde_json::from_str(notification.payload()).ok())
-        }
+        Some(listener) => listener.recv().await,
         None => std::future::pending().await,
     }
 }

@@ -22,7 +22,7 @@ use crate::revocation::RevocationSet;
 use crate::routes::{device_routes, token_routes};
 use crate::runtime::JwtRuntime;
 use crate::session::{AppAuthenticator, Authenticator};
-use crate::store::{JwtDb, RevocationCursor, Store};
+use crate::store::{JwtDb, RevocationCursor, Store, DEFAULT_CONNECT_TIMEOUT_SECS};
 
 /// Where the background poll starts: the revocation cursor read at launch.
 struct LaunchCursor(RevocationCursor);
@@ -113,7 +113,13 @@ async fn init_database(rocket: Rocket<Build>) -> fairing::Result {
         );
         return Err(rocket);
     }
-    JwtDb::init().on_ignite(rocket).await
+    // Fail fast by default: `rocket_db_pools` would otherwise wait 5 s for a
+    // connection before a request hears that the database is down.
+    let figment = rocket.figment().clone().join((
+        "databases.jwt_guard.connect_timeout",
+        DEFAULT_CONNECT_TIMEOUT_SECS,
+    ));
+    JwtDb::init().on_ignite(rocket.configure(figment)).await
 }
 
 fn read_config(

@@ -5,7 +5,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use jwt_guard::store::Store;
+use jwt_guard::store::{SqlxPool, Store};
 use jwt_guard::{
     expiring_link, permanent_refresh, use_jwt, AuthError, Authenticator, Claims, Clock,
     DeviceSession, Issuer, Jwt, JwtDb, JwtGuard, LinkUse, Links, LoginResponse, MintedLink,
@@ -16,7 +16,7 @@ use rocket::figment::Figment;
 use rocket::http::Status;
 use rocket::serde::json::{json, Json, Value};
 use rocket::{delete, get, post, routes, Build, Request, Rocket, Route, State};
-use rocket_db_pools::Database;
+use rocket_db_pools::{Connection, Database};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
@@ -53,6 +53,8 @@ pub fn app(figment: Figment, clock: Clock) -> Rocket<Build> {
     rocket::custom(figment)
         .attach(JwtGuard::fairing().clock(clock).authenticator(TableUsers))
         .attach(AdHoc::try_on_ignite("test users", seed))
+        .attach(NotesDb::init())
+        .attach(AdHoc::try_on_ignite("notes table", create_notes))
         .manage(Visits::default())
         .mount("/", routes())
 }
@@ -91,6 +93,60 @@ async fn seed(rocket: Rocket<Build>) -> fairing::Result {
             Err(rocket)
         }
     }
+}
+
+/// The app's own database beside jwt-guard's, on the pool type jwt-guard exports
+/// (sqlx 0.8, typed SQLite): `databases.app_notes`.
+#[derive(Database)]
+#[database("app_notes")]
+pub struct NotesDb(SqlxPool<sqlx::Sqlite>);
+
+async fn create_notes(rocket: Rocket<Build>) -> fairing::Result {
+    let Some(db) = NotesDb::fetch(&rocket) else {
+        return Err(rocket);
+    };
+    let created = sqlx::query(
+        "CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, owner TEXT NOT NULL, text TEXT NOT NULL)",
+    )
+    .execute(db.pool())
+    .await;
+    match created {
+        Ok(_) => Ok(rocket),
+        Err(e) => {
+            rocket::error!("test app: cannot create notes: {e}");
+            Err(rocket)
+        }
+    }
+}
+
+/// Adds a note of the caller's, through a `Connection` of the app's own pool.
+#[use_jwt(claims = AppClaims)]
+#[post("/notes", data = "<text>")]
+async fn add_note(
+    jwt: Jwt<AppClaims>,
+    mut db: Connection<NotesDb>,
+    text: String,
+) -> Result<Json<Value>, AuthError> {
+    let id: i64 = sqlx::query_scalar("INSERT INTO notes (owner, text) VALUES (?, ?) RETURNING id")
+        .bind(jwt.subject())
+        .bind(text)
+        .fetch_one(&mut **db)
+        .await
+        .map_err(AuthError::unavailable)?;
+    Ok(Json(json!({ "id": id })))
+}
+
+/// The caller's notes.
+#[use_jwt(claims = AppClaims)]
+#[get("/notes")]
+async fn notes(jwt: Jwt<AppClaims>, mut db: Connection<NotesDb>) -> Result<Json<Value>, AuthError> {
+    let texts: Vec<String> =
+        sqlx::query_scalar("SELECT text FROM notes WHERE owner = ? ORDER BY id")
+            .bind(jwt.subject())
+            .fetch_all(&mut **db)
+            .await
+            .map_err(AuthError::unavailable)?;
+    Ok(Json(json!(texts)))
 }
 
 /// The claims of `username` from `app_users`, if the user exists.
@@ -350,6 +406,8 @@ pub fn routes() -> Vec<Route> {
         confirm_subscription_link,
         revoke_link,
         revoke_all_links,
-        link_uses
+        link_uses,
+        add_note,
+        notes
     ]
 }

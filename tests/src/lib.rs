@@ -48,6 +48,7 @@ pub fn base_figment(database_url: &str) -> Figment {
             std::env::var("TEST_LOG").unwrap_or_else(|_| "off".into()),
         ))
         .merge(("databases.jwt_guard.url", database_url))
+        .merge(("databases.app_notes.url", temp_sqlite_url()))
 }
 
 /// An HS256 test secret.

@@ -241,7 +241,8 @@ async fn a_missing_or_unusable_database_stops_launch() {
     let launch_with = |db: Option<&str>| {
         let mut figment = rocket::Config::figment()
             .merge(("log_level", "off"))
-            .merge(("jwt", json!({ "secret": TEST_SECRET })));
+            .merge(("jwt", json!({ "secret": TEST_SECRET })))
+            .merge(("databases.app_notes.url", temp_sqlite_url()));
         if let Some(url) = db {
             figment = figment.merge(("databases.jwt_guard.url", url));
         }

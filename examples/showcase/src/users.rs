@@ -2,11 +2,11 @@
 
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
 use argon2::{Argon2, PasswordVerifier};
+use jwt_guard::store::sqlx::{self, Row};
 use jwt_guard::{Authenticator, JwtDb, Principal, Scopes};
 use rocket::fairing::{self, AdHoc};
 use rocket::{Build, Request, Rocket};
 use rocket_db_pools::Database;
-use sqlx::Row;
 
 use crate::claims::{AppClaims, Role};
 

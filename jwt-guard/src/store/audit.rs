@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use super::{nullable, opt, secs, ts, Store, StoreError};
+use super::{opt, secs, ts, Store, StoreError};
 use crate::secret::random_id;
 
 /// A security-relevant event.
@@ -71,13 +71,13 @@ impl Store {
     ) -> Result<(), sqlx::Error> {
         sqlx::query(
             "INSERT INTO jwt_guard_audit (id, at, event, subject, device_id, detail)
-             VALUES ($1, $2, $3, NULLIF($4, ''), NULLIF($5, ''), $6)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(random_id())
         .bind(ts(self.now()))
         .bind(event.as_str())
-        .bind(nullable(subject))
-        .bind(nullable(device_id))
+        .bind(subject)
+        .bind(device_id)
         .bind(detail)
         .execute(&mut **tx)
         .await?;
@@ -92,9 +92,9 @@ impl Store {
     ) -> Result<Vec<AuditRecord>, StoreError> {
         let rows = sqlx::query(
             "SELECT at, event, subject, device_id, detail FROM jwt_guard_audit
-             WHERE ($1 = '' OR subject = $1) ORDER BY at DESC, id DESC LIMIT $2",
+             WHERE ($1 IS NULL OR subject = $1) ORDER BY at DESC, id DESC LIMIT $2",
         )
-        .bind(nullable(subject))
+        .bind(subject)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;

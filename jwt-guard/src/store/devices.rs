@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::audit::AuditEvent;
-use super::{nullable, opt, secs, ts, Backend, Store, StoreError};
+use super::{opt, secs, ts, Backend, Store, StoreError};
 use crate::claims::RegisteredClaims;
 use crate::config::CapPolicy;
 use crate::revocation::Revocation;
@@ -180,17 +180,17 @@ impl Store {
             "INSERT INTO jwt_guard_devices
              (id, subject, name, user_agent, browser, os, device_kind, ip,
               permanent_digest, created_at, last_used, expires_at, orig_iat)
-             VALUES ($1, $2, $3, NULLIF($4, ''), NULLIF($5, ''), NULLIF($6, ''),
-                     NULLIF($7, ''), NULLIF($8, ''), $9, $10, $10, $11, $12)",
+             VALUES ($1, $2, $3, $4, $5, $6,
+                     $7, $8, $9, $10, $10, $11, $12)",
         )
         .bind(&id)
         .bind(&new.subject)
         .bind(&new.name)
-        .bind(nullable(new.user_agent.as_deref()))
-        .bind(nullable(new.browser.as_deref()))
-        .bind(nullable(new.os.as_deref()))
-        .bind(nullable(new.kind.as_deref()))
-        .bind(nullable(new.ip.as_deref()))
+        .bind(new.user_agent.as_deref())
+        .bind(new.browser.as_deref())
+        .bind(new.os.as_deref())
+        .bind(new.kind.as_deref())
+        .bind(new.ip.as_deref())
         .bind(token.digest().as_str())
         .bind(ts(now))
         .bind(ts(expires_at))

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{nullable, opt, secs, ts, Store, StoreError};
+use super::{opt, secs, ts, Store, StoreError};
 use crate::secret::random_id;
 
 /// Why a link was refused.
@@ -302,14 +302,14 @@ impl Store {
         sqlx::query(
             "INSERT INTO jwt_guard_link_uses
              (id, link_id, target, at, ip, user_agent, status, outcome, use_number)
-             VALUES ($1, NULLIF($2, ''), $3, $4, NULLIF($5, ''), NULLIF($6, ''), $7, $8, NULLIF($9, 0))",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULLIF($9, 0))",
         )
         .bind(log_row_id())
-        .bind(nullable(link_id))
+        .bind(link_id)
         .bind(target)
         .bind(ts(self.now()))
-        .bind(nullable(ip))
-        .bind(nullable(user_agent))
+        .bind(ip)
+        .bind(user_agent)
         .bind(i64::from(status))
         .bind(outcome)
         .bind(i64::from(use_number.unwrap_or(0)))

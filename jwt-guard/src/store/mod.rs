@@ -19,7 +19,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyPool, Row, TypeInfo, ValueRef};
+use sqlx::{AnyPool, Row};
 
 pub use crate::config::CapPolicy;
 pub use archive::ArchiveReport;
@@ -30,9 +30,12 @@ pub use devices::{
 };
 pub use links::{LinkDenial, LinkRecord, LinkUseError, LinkUseRecord};
 pub(crate) use pool::Backend;
-pub use pool::{JwtDb, JwtPool};
+pub use pool::{JwtDb, JwtPool, PoolSettings, SqlxPool, DEFAULT_CONNECT_TIMEOUT_SECS};
 pub(crate) use revocations::PendingLogout;
 pub use revocations::RevocationCursor;
+pub(crate) use revocations::RevocationListener;
+/// The sqlx jwt-guard is built on (0.8), for queries of an application's own.
+pub use sqlx;
 pub use tokens::{RotateError, Rotation, TokenNode, TokenPage, MAX_TREE_PAGE};
 
 use crate::clock::Clock;
@@ -111,24 +114,12 @@ impl fmt::Debug for Store {
     }
 }
 
-/// Reads a nullable column. sqlx 0.7's `Any` values and type infos never report
-/// NULL through `is_null`, so `Option<T>` cannot decode one; the type name can tell.
+/// Reads a nullable column.
 pub(crate) fn opt<'r, T>(row: &'r AnyRow, column: &str) -> Result<Option<T>, sqlx::Error>
 where
     T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
 {
-    let raw = row.try_get_raw(column)?;
-    if raw.type_info().name() == "NULL" {
-        return Ok(None);
-    }
-    row.try_get(column).map(Some)
-}
-
-/// An optional text bound as `''` for "none", read back with `NULLIF($n, '')`.
-/// sqlx 0.7's `Any` driver binds a NULL as an `int4` on PostgreSQL, which poisons
-/// the cached statement for the next call that binds text there.
-pub(crate) fn nullable(value: Option<&str>) -> &str {
-    value.unwrap_or("")
+    row.try_get::<Option<T>, _>(column)
 }
 
 /// Seconds as a database integer.

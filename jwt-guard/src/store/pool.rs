@@ -1,11 +1,16 @@
-//! The database jwt-guard keeps its state in: SQLite or PostgreSQL through sqlx's
-//! `Any` driver, managed by `rocket_db_pools`.
+//! Database pools over sqlx 0.8 for `rocket_db_pools`: [`JwtPool`], jwt-guard's own
+//! (sqlx's `Any` driver, SQLite or PostgreSQL chosen by the URL), and
+//! [`SqlxPool`], the same `rocket_db_pools::Pool` implementation for any sqlx
+//! database, so an application's own `#[derive(Database)]` pools share jwt-guard's
+//! one sqlx (and one `libsqlite3-sys`).
 
 use std::ops::Deref;
+use std::time::Duration;
 
 use rocket::figment::Figment;
 use rocket_db_pools::{Database, Pool};
-use sqlx::AnyPool;
+use sqlx::pool::{PoolConnection, PoolOptions};
+use sqlx::{AnyPool, ConnectOptions};
 
 /// Which SQL dialect the pool speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,8 +21,163 @@ pub(crate) enum Backend {
     Postgres,
 }
 
-/// A sqlx `Any` pool that knows its backend. Its `init` installs sqlx's drivers and
-/// makes a SQLite file URL create the file when missing (zero set-up).
+/// Seconds jwt-guard's own pool waits for a connection (or, on SQLite, a lock)
+/// before a request gets its 503, unless `databases.jwt_guard.connect_timeout` says
+/// otherwise. Short on purpose: during an outage a client should hear "retry" at
+/// once, not hang.
+pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 1;
+
+/// The settings of a `databases.<name>` table, as `rocket_db_pools` documents them.
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct PoolSettings {
+    /// `sqlite://file.db`, `sqlite::memory:` or `postgres://user@host/db`.
+    pub url: String,
+    /// Connections kept open even when idle.
+    #[serde(default)]
+    pub min_connections: Option<u32>,
+    /// Most connections open at once.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u32,
+    /// Seconds to wait for a connection from the pool (and, on SQLite, for a lock:
+    /// the busy timeout) before failing: the bound on the time to a 503.
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout: u64,
+    /// Seconds an idle connection is kept before it is closed.
+    #[serde(default)]
+    pub idle_timeout: Option<u64>,
+    /// SQLite extensions to load (as `rocket_db_pools`).
+    #[serde(default)]
+    pub extensions: Option<Vec<String>>,
+}
+
+fn default_max_connections() -> u32 {
+    16
+}
+
+fn default_connect_timeout() -> u64 {
+    DEFAULT_CONNECT_TIMEOUT_SECS
+}
+
+impl PoolSettings {
+    /// Reads a `databases.<name>` table (the figment `rocket_db_pools` hands a pool).
+    pub fn from_figment(figment: &Figment) -> Result<Self, Box<rocket::figment::Error>> {
+        figment.extract().map_err(Box::new)
+    }
+
+    /// The connect / acquire / busy timeout.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.connect_timeout)
+    }
+
+    fn pool_options<DB: sqlx::Database>(&self) -> PoolOptions<DB> {
+        PoolOptions::<DB>::new()
+            .max_connections(self.max_connections.max(1))
+            .min_connections(self.min_connections.unwrap_or(0))
+            .acquire_timeout(self.timeout())
+            .idle_timeout(self.idle_timeout.map(Duration::from_secs))
+    }
+}
+
+/// A sqlx 0.8 pool as a `rocket_db_pools::Pool`, for an application's own
+/// databases beside jwt-guard's (`rocket_db_pools` 0.2 itself only knows sqlx 0.7,
+/// and a build can link one `libsqlite3-sys`).
+///
+/// Configured exactly as `rocket_db_pools` pools are (`databases.<name>.url`,
+/// `max_connections`, `min_connections`, `connect_timeout`, `idle_timeout`,
+/// `extensions`). SQLite databases are created when missing and run in WAL mode
+/// with the connect timeout as their busy timeout.
+///
+/// ```no_run
+/// use jwt_guard::store::{sqlx, SqlxPool};
+/// use rocket_db_pools::{Connection, Database};
+///
+/// #[derive(Database)]
+/// #[database("app")] // ROCKET_DATABASES='{app={url="sqlite://app.db"}}'
+/// struct AppDb(SqlxPool<sqlx::Sqlite>);
+///
+/// #[rocket::get("/notes/count")]
+/// async fn count(mut db: Connection<AppDb>) -> Option<String> {
+///     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notes")
+///         .fetch_one(&mut **db)
+///         .await
+///         .ok()?;
+///     Some(n.to_string())
+/// }
+/// ```
+pub struct SqlxPool<DB: sqlx::Database>(sqlx::Pool<DB>);
+
+impl<DB: sqlx::Database> SqlxPool<DB> {
+    /// The sqlx pool.
+    pub fn pool(&self) -> &sqlx::Pool<DB> {
+        &self.0
+    }
+}
+
+impl<DB: sqlx::Database> Deref for SqlxPool<DB> {
+    type Target = sqlx::Pool<DB>;
+
+    fn deref(&self) -> &sqlx::Pool<DB> {
+        &self.0
+    }
+}
+
+type Options<DB> = <<DB as sqlx::Database>::Connection as sqlx::Connection>::Options;
+
+/// Database-specific settings, as `rocket_db_pools` applies them.
+fn specialize(options: &mut dyn std::any::Any, settings: &PoolSettings) {
+    #[cfg(feature = "sqlite")]
+    if let Some(o) = options.downcast_mut::<sqlx::sqlite::SqliteConnectOptions>() {
+        let mut next = std::mem::take(o)
+            .busy_timeout(settings.timeout())
+            .create_if_missing(true)
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+            .synchronous(sqlx::sqlite::SqliteSynchronous::Normal);
+        for ext in settings.extensions.iter().flatten() {
+            next = next.extension(ext.clone());
+        }
+        *o = next;
+    }
+    #[cfg(not(feature = "sqlite"))]
+    let _ = (options, settings);
+}
+
+#[rocket::async_trait]
+impl<DB: sqlx::Database> Pool for SqlxPool<DB> {
+    type Connection = PoolConnection<DB>;
+    type Error = rocket_db_pools::Error<sqlx::Error>;
+
+    async fn init(figment: &Figment) -> Result<Self, Self::Error> {
+        let settings =
+            PoolSettings::from_figment(figment).map_err(|e| rocket_db_pools::Error::Config(*e))?;
+        sqlx::any::install_default_drivers();
+        let mut options = settings
+            .url
+            .parse::<Options<DB>>()
+            .map_err(rocket_db_pools::Error::Init)?;
+        specialize(&mut options, &settings);
+        let options = options.disable_statement_logging();
+        settings
+            .pool_options::<DB>()
+            .connect_with(options)
+            .await
+            .map(SqlxPool)
+            .map_err(rocket_db_pools::Error::Init)
+    }
+
+    async fn get(&self) -> Result<Self::Connection, Self::Error> {
+        self.0.acquire().await.map_err(rocket_db_pools::Error::Get)
+    }
+
+    async fn close(&self) {
+        self.0.close().await;
+    }
+}
+
+/// jwt-guard's pool: sqlx's `Any` driver over SQLite or PostgreSQL, chosen by the
+/// URL. A SQLite file is created when missing and runs in WAL mode, with the
+/// connect timeout as its busy timeout.
 pub struct JwtPool {
     pool: AnyPool,
     backend: Backend,
@@ -36,19 +196,35 @@ impl JwtPool {
         &self.url
     }
 
-    /// Connects to `url` (`sqlite://file.db`, `sqlite::memory:`, `postgres://…`).
-    pub async fn connect(
-        url: &str,
-        max_connections: u32,
-        connect_timeout: std::time::Duration,
-    ) -> Result<Self, sqlx::Error> {
-        let (url, backend) = normalize_url(url)?;
+    /// Connects with `settings` (`sqlite://file.db`, `sqlite::memory:`,
+    /// `postgres://…`).
+    pub async fn connect(settings: &PoolSettings) -> Result<Self, sqlx::Error> {
+        let (url, backend) = normalize_url(&settings.url)?;
         sqlx::any::install_default_drivers();
-        let pool = sqlx::pool::PoolOptions::<sqlx::Any>::new()
-            .max_connections(max_connections)
-            .acquire_timeout(connect_timeout)
-            .connect(&url)
-            .await?;
+        let mut options = settings.pool_options::<sqlx::Any>();
+        if backend == Backend::Sqlite {
+            let busy_ms = settings.timeout().as_millis();
+            options = options.after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    use sqlx::Executor;
+                    // WAL lets readers go on while one writer writes; the busy
+                    // timeout bounds how long a writer waits for the lock.
+                    conn.execute(
+                        format!(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA busy_timeout = {busy_ms};"
+                        )
+                        .as_str(),
+                    )
+                    .await?;
+                    Ok(())
+                })
+            });
+        }
+        let any_options = url
+            .parse::<sqlx::any::AnyConnectOptions>()?
+            .disable_statement_logging();
+        let pool = options.connect_with(any_options).await?;
         Ok(Self { pool, backend, url })
     }
 }
@@ -62,7 +238,19 @@ impl Deref for JwtPool {
 }
 
 fn normalize_url(url: &str) -> Result<(String, Backend), sqlx::Error> {
+    let unsupported = |why: &str| {
+        Err(sqlx::Error::Configuration(
+            format!(
+                "database URL `{}:…` {why}",
+                url.split(':').next().unwrap_or_default()
+            )
+            .into(),
+        ))
+    };
     if url.starts_with("sqlite:") {
+        if !cfg!(feature = "sqlite") {
+            return unsupported("needs jwt-guard's `sqlite` feature");
+        }
         let url = if url.contains("mode=") || url.contains(":memory:") {
             url.to_owned()
         } else if url.contains('?') {
@@ -72,45 +260,24 @@ fn normalize_url(url: &str) -> Result<(String, Backend), sqlx::Error> {
         };
         Ok((url, Backend::Sqlite))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        if !cfg!(feature = "postgres") {
+            return unsupported("needs jwt-guard's `postgres` feature");
+        }
         Ok((url.to_owned(), Backend::Postgres))
     } else {
-        Err(sqlx::Error::Configuration(
-            format!(
-                "unsupported database URL `{}`: jwt-guard supports `sqlite:` and `postgres:` URLs",
-                url.split(':').next().unwrap_or_default()
-            )
-            .into(),
-        ))
+        unsupported("is not supported: jwt-guard supports `sqlite:` and `postgres:` URLs")
     }
-}
-
-#[derive(serde::Deserialize)]
-struct PoolConfig {
-    url: String,
-    #[serde(default = "default_max_connections")]
-    max_connections: u32,
-    /// Seconds to wait for a connection (rocket_db_pools' `connect_timeout`).
-    #[serde(default = "default_connect_timeout")]
-    connect_timeout: u64,
-}
-
-fn default_connect_timeout() -> u64 {
-    5
-}
-
-fn default_max_connections() -> u32 {
-    16
 }
 
 #[rocket::async_trait]
 impl Pool for JwtPool {
-    type Connection = sqlx::pool::PoolConnection<sqlx::Any>;
+    type Connection = PoolConnection<sqlx::Any>;
     type Error = rocket_db_pools::Error<sqlx::Error>;
 
     async fn init(figment: &Figment) -> Result<Self, Self::Error> {
-        let config: PoolConfig = figment.extract()?;
-        let timeout = std::time::Duration::from_secs(config.connect_timeout);
-        JwtPool::connect(&config.url, config.max_connections, timeout)
+        let settings =
+            PoolSettings::from_figment(figment).map_err(|e| rocket_db_pools::Error::Config(*e))?;
+        JwtPool::connect(&settings)
             .await
             .map_err(rocket_db_pools::Error::Init)
     }
@@ -158,5 +325,15 @@ mod tests {
         let (url, _) = normalize_url("sqlite://x.db?mode=ro").unwrap();
         assert_eq!(url, "sqlite://x.db?mode=ro");
         assert!(normalize_url("mysql://x").is_err());
+    }
+
+    #[test]
+    fn settings_default_to_a_fast_failure() {
+        let figment = Figment::from(("url", "sqlite://x.db"));
+        let settings = PoolSettings::from_figment(&figment).unwrap();
+        assert_eq!(settings.timeout(), Duration::from_secs(1));
+        assert_eq!(settings.max_connections, 16);
+        let typo = Figment::from(("url", "sqlite://x.db")).merge(("max_conections", 2));
+        assert!(PoolSettings::from_figment(&typo).is_err());
     }
 }

@@ -146,19 +146,11 @@ impl Store {
     }
 
     /// A `LISTEN` connection on the revocation channel (PostgreSQL only).
-    pub(crate) async fn listen(&self) -> Option<Result<sqlx::postgres::PgListener, StoreError>> {
+    pub(crate) async fn listen(&self) -> Option<Result<RevocationListener, StoreError>> {
         if self.backend != Backend::Postgres {
             return None;
         }
-        Some(
-            async {
-                let mut listener = sqlx::postgres::PgListener::connect(&self.url).await?;
-                listener.listen(REVOCATION_CHANNEL).await?;
-                Ok(listener)
-            }
-            .await
-            .map_err(StoreError),
-        )
+        Some(RevocationListener::connect(&self.url).await)
     }
 
     /// Revokes everything of `subject`: every token issued before now (tokens carry
@@ -287,3 +279,37 @@ pub(crate) enum PendingLogout {
 /// Where a poll of the revocation table resumes: the last sequence number read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RevocationCursor(i64);
+
+/// Revocations announced by other instances (PostgreSQL `LISTEN`).
+pub(crate) struct RevocationListener {
+    #[cfg(feature = "postgres")]
+    listener: sqlx::postgres::PgListener,
+}
+
+impl RevocationListener {
+    #[cfg(feature = "postgres")]
+    async fn connect(url: &str) -> Result<Self, StoreError> {
+        let mut listener = sqlx::postgres::PgListener::connect(url).await?;
+        listener.listen(REVOCATION_CHANNEL).await?;
+        Ok(Self { listener })
+    }
+
+    #[cfg(not(feature = "postgres"))]
+    async fn connect(_url: &str) -> Result<Self, StoreError> {
+        Err(StoreError(sqlx::Error::Configuration(
+            "LISTEN needs jwt-guard's `postgres` feature".into(),
+        )))
+    }
+
+    /// The next announced revocation (`None` for a payload this version cannot
+    /// read). The listener reconnects by itself after an error.
+    pub(crate) async fn recv(&mut self) -> Result<Option<Revocation>, StoreError> {
+        #[cfg(feature = "postgres")]
+        {
+            let notification = self.listener.recv().await?;
+            Ok(serde_json::from_str(notification.payload()).ok())
+        }
+        #[cfg(not(feature = "postgres"))]
+        std::future::pending().await
+    }
+}

@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::audit::AuditEvent;
-use super::{nullable, opt, secs, ts, Backend, Store, StoreError};
+use super::{opt, secs, ts, Backend, Store, StoreError};
 use crate::claims::{RegisteredClaims, TokenKind};
 use crate::issuer::IssuedToken;
 use crate::revocation::Revocation;
@@ -95,11 +95,11 @@ pub(super) fn insert_token<'q>(
     sqlx::query(
         "INSERT INTO jwt_guard_tokens
          (jti, device_id, parent_jti, kind, subject, issued_at, expires_at)
-         VALUES ($1, $2, NULLIF($3, ''), $4, $5, $6, $7)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&claims.jti)
     .bind(device_id)
-    .bind(nullable(parent))
+    .bind(parent)
     .bind(claims.typ.as_str())
     .bind(&claims.sub)
     .bind(ts(claims.iat))
