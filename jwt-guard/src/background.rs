@@ -5,12 +5,17 @@ use std::time::Duration;
 
 use crate::revocation::Revocation;
 use crate::store::{RevocationCursor, RevocationListener, Store, StoreError};
+use crate::throttle::LoginThrottle;
+
+/// How often client addresses whose login budget has refilled are forgotten.
+const FORGET_ADDRESSES_EVERY: Duration = Duration::from_secs(60);
 
 /// Keeps revocations current (and archives, if asked) until shutdown: PostgreSQL
 /// announces each revocation (`LISTEN`/`NOTIFY`), and polling every `poll` is the
 /// fallback that bounds staleness on SQLite and across a lost notification.
 pub(crate) async fn keep_current(
     store: Store,
+    throttle: Option<LoginThrottle>,
     mut cursor: RevocationCursor,
     poll: Duration,
     archive: Option<Duration>,
@@ -19,6 +24,7 @@ pub(crate) async fn keep_current(
     let mut poll_timer = rocket::tokio::time::interval(poll);
     let mut archive_timer =
         rocket::tokio::time::interval(archive.unwrap_or(Duration::from_secs(3600)));
+    let mut forget_timer = rocket::tokio::time::interval(FORGET_ADDRESSES_EVERY);
     let mut listener = match store.listen().await {
         Some(Ok(listener)) => Some(listener),
         Some(Err(e)) => {
@@ -51,6 +57,11 @@ pub(crate) async fn keep_current(
                     }
                 }
             },
+            _ = forget_timer.tick() => {
+                if let Some(throttle) = &throttle {
+                    throttle.forget_idle_addresses();
+                }
+            }
             _ = archive_timer.tick(), if archive.is_some() => {
                 if let Err(e) = store.archive().await {
                     rocket::warn!("jwt-guard: archiver failed: {e}");

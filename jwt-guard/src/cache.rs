@@ -21,6 +21,7 @@ const HASHED_TAIL: usize = 32;
 pub(crate) struct CachedToken {
     pub(crate) exp: u64,
     pub(crate) nbf: Option<u64>,
+    pub(crate) iat: u64,
     /// `Arc<Token<C>>` for the claims type it was decoded as.
     pub(crate) token: Arc<dyn Any + Send + Sync>,
 }
@@ -142,6 +143,7 @@ mod tests {
         CachedToken {
             exp,
             nbf: None,
+            iat: 0,
             token: Arc::new(()),
         }
     }

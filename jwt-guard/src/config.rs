@@ -60,8 +60,9 @@ pub struct JwtConfig {
     /// `aud` written into access and refresh tokens and required when verifying.
     #[serde(default)]
     pub audience: Option<String>,
-    /// Accepted `Authorization` schemes. Default `["Bearer", "JWT"]`; the first one is
-    /// reported as `token_type`.
+    /// Accepted `Authorization` schemes. Default `["Bearer"]` (RFC 6750); add `"JWT"`
+    /// for clients of djangorestframework-jwt. The first one is reported as
+    /// `token_type`.
     #[serde(default = "default_prefixes")]
     pub header_prefixes: Vec<String>,
     /// `realm` of the `WWW-Authenticate` challenge. Default `jwt-guard`.
@@ -77,10 +78,11 @@ pub struct JwtConfig {
     /// A device's `last_used` is written at most once per this window. Default `30m`.
     #[serde(default = "default_permanent_accuracy")]
     pub permanent_accuracy: HumanDuration,
-    /// Most active devices per user; unlimited when unset.
-    #[serde(default)]
+    /// Most active devices per user. Default `50`, so no client can grow a user's
+    /// device list without bound.
+    #[serde(default = "default_max_devices")]
     pub max_devices: Option<u32>,
-    /// At the cap: `reject` the login (default) or `evict_oldest` device.
+    /// At the cap: `evict_oldest` device (default) or `reject` the login.
     #[serde(default)]
     pub device_cap_policy: CapPolicy,
     /// How long a rotated refresh token may be retried while its successor is
@@ -121,6 +123,106 @@ pub struct JwtConfig {
     /// as `valid`. Default `false`: anyone holding a token learns nothing more.
     #[serde(default)]
     pub verify_reveals_claims: bool,
+    /// Limits on password guessing and on messages sent to an account.
+    #[serde(default)]
+    pub login_throttle: ThrottleConfig,
+    /// Most devices listed per page by `GET /auth/devices` (`?limit=` may ask for
+    /// fewer). Default `100`.
+    #[serde(default = "default_device_page")]
+    pub device_page_size: u32,
+    /// Most link-log rows written per client address per minute for requests that
+    /// carry no valid link token (garbage, tampered, missing). Default `30`; beyond
+    /// it such requests are still refused, just not logged.
+    #[serde(default = "default_invalid_link_logs")]
+    pub invalid_link_logs_per_minute: u32,
+}
+
+/// The `login_throttle` table: how password guessing is slowed down.
+///
+/// Per account (the username as typed, known or not, so the answer never tells
+/// whether an account exists): `account_attempts` checks per `account_window`;
+/// then the account is locked out for `account_window`, twice as long at the next
+/// lock-out, up to `max_lockout`. A successful login resets the account. The
+/// counters live in the database, so instances behind a load balancer share them.
+///
+/// Per client address (Rocket's `ip_header` respected): `ip_attempts` logins per
+/// `ip_window`, in memory (per instance).
+///
+/// At most `max_concurrent_checks` password checks run at once; a login waits up
+/// to `check_queue_timeout` for its turn, then gets a 503.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ThrottleConfig {
+    /// Password checks per account per window. Default `5`.
+    #[serde(default = "default_account_attempts")]
+    pub account_attempts: u32,
+    /// The account window, and the first lock-out. Default `15m`.
+    #[serde(default = "default_account_window")]
+    pub account_window: HumanDuration,
+    /// The longest lock-out. Default `24h`.
+    #[serde(default = "default_max_lockout")]
+    pub max_lockout: HumanDuration,
+    /// Logins per client address per `ip_window`. Default `100`.
+    #[serde(default = "default_ip_attempts")]
+    pub ip_attempts: u32,
+    /// The client-address window. Default `15m`.
+    #[serde(default = "default_account_window")]
+    pub ip_window: HumanDuration,
+    /// Password checks running at once. Default `8` (argon2 at 19 MiB each: about
+    /// 150 MiB at most).
+    #[serde(default = "default_concurrent_checks")]
+    pub max_concurrent_checks: u32,
+    /// How long a login waits for a free check before a 503. Default `2s`.
+    #[serde(default = "default_check_queue_timeout")]
+    pub check_queue_timeout: HumanDuration,
+    /// Messages sent to one account (magic-login links, say) per `account_window`.
+    /// Default `5`.
+    #[serde(default = "default_account_attempts")]
+    pub messages_per_account: u32,
+}
+
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        Self {
+            account_attempts: default_account_attempts(),
+            account_window: default_account_window(),
+            max_lockout: default_max_lockout(),
+            ip_attempts: default_ip_attempts(),
+            ip_window: default_account_window(),
+            max_concurrent_checks: default_concurrent_checks(),
+            check_queue_timeout: default_check_queue_timeout(),
+            messages_per_account: default_account_attempts(),
+        }
+    }
+}
+
+fn default_account_attempts() -> u32 {
+    5
+}
+fn default_account_window() -> HumanDuration {
+    HumanDuration::from_secs(15 * 60)
+}
+fn default_max_lockout() -> HumanDuration {
+    HumanDuration::from_secs(24 * 3600)
+}
+fn default_ip_attempts() -> u32 {
+    100
+}
+fn default_concurrent_checks() -> u32 {
+    8
+}
+fn default_check_queue_timeout() -> HumanDuration {
+    HumanDuration::from_secs(2)
+}
+fn default_device_page() -> u32 {
+    100
+}
+fn default_invalid_link_logs() -> u32 {
+    30
+}
+fn default_max_devices() -> Option<u32> {
+    Some(50)
 }
 
 /// What happens when a subject already has `max_devices` active devices.
@@ -129,9 +231,9 @@ pub struct JwtConfig {
 #[non_exhaustive]
 pub enum CapPolicy {
     /// Refuse the new login.
-    #[default]
     Reject,
     /// Log out the least recently used device.
+    #[default]
     EvictOldest,
 }
 
@@ -178,6 +280,9 @@ pub enum ConfigError {
         /// The least allowed.
         min: &'static str,
     },
+    /// A count that must be at least 1 is 0.
+    #[error("jwt.{0} must be at least 1")]
+    Zero(&'static str),
     /// `max_devices = 0`.
     #[error("jwt.max_devices must be at least 1 (or unset for no cap)")]
     NoDevicesAllowed,
@@ -225,7 +330,7 @@ fn default_refresh_window() -> HumanDuration {
     HumanDuration::from_secs(7 * 24 * 3600)
 }
 fn default_prefixes() -> Vec<String> {
-    vec!["Bearer".into(), "JWT".into()]
+    vec!["Bearer".into()]
 }
 fn default_realm() -> String {
     "jwt-guard".into()
@@ -284,7 +389,7 @@ impl JwtConfig {
             permanent_ttl: default_permanent_ttl(),
             permanent_accuracy: default_permanent_accuracy(),
             permanent_max_lifetime: None,
-            max_devices: None,
+            max_devices: default_max_devices(),
             device_cap_policy: CapPolicy::default(),
             refresh_reuse_grace: HumanDuration::default(),
             revocation_poll: default_revocation_poll(),
@@ -295,6 +400,9 @@ impl JwtConfig {
             archive_interval: None,
             link_base_url: None,
             verify_reveals_claims: false,
+            login_throttle: ThrottleConfig::default(),
+            device_page_size: default_device_page(),
+            invalid_link_logs_per_minute: default_invalid_link_logs(),
         }
     }
 
@@ -347,6 +455,32 @@ impl JwtConfig {
                 setting: "revocation_max_staleness",
                 min: "revocation_poll",
             });
+        }
+        let throttle = &self.login_throttle;
+        for (setting, value) in [
+            ("login_throttle.account_attempts", throttle.account_attempts),
+            ("login_throttle.ip_attempts", throttle.ip_attempts),
+            (
+                "login_throttle.max_concurrent_checks",
+                throttle.max_concurrent_checks,
+            ),
+            (
+                "login_throttle.messages_per_account",
+                throttle.messages_per_account,
+            ),
+            ("device_page_size", self.device_page_size),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Zero(setting));
+            }
+        }
+        for (setting, value) in [
+            ("login_throttle.account_window", throttle.account_window),
+            ("login_throttle.ip_window", throttle.ip_window),
+        ] {
+            if value.as_secs() == 0 {
+                return Err(ConfigError::TooShort { setting, min: "1s" });
+            }
         }
         if self.max_devices == Some(0) {
             return Err(ConfigError::NoDevicesAllowed);

@@ -47,6 +47,8 @@ pub enum ErrorCode {
     LinkGone,
     /// A link is tampered, for another route, or not a link at all (`403`).
     InvalidLink,
+    /// Too many attempts for this account or from this address (`429`).
+    TooManyRequests,
 }
 
 impl ErrorCode {
@@ -62,6 +64,7 @@ impl ErrorCode {
             ErrorCode::DeviceLimit => "device_limit",
             ErrorCode::LinkGone => "link_gone",
             ErrorCode::InvalidLink => "invalid_link",
+            ErrorCode::TooManyRequests => "too_many_requests",
         }
     }
 }
@@ -80,6 +83,8 @@ pub struct AuthError {
     /// What went wrong inside (a 503's cause): logged when the response is written,
     /// never sent.
     detail: Option<Arc<str>>,
+    /// Seconds the client should wait (`Retry-After`), for 429 and 503.
+    retry_after: Option<u64>,
 }
 
 impl AuthError {
@@ -90,6 +95,7 @@ impl AuthError {
             description: description.into(),
             scope: None,
             detail: None,
+            retry_after: None,
         }
     }
 
@@ -140,7 +146,25 @@ impl AuthError {
             "the service is temporarily unavailable",
         );
         e.detail = Some(Arc::from(cause.to_string()));
+        e.retry_after = Some(RETRY_AFTER_SECS);
         e
+    }
+
+    /// `429`: too many attempts; try again in `retry_after` seconds. Says nothing
+    /// about whether the account exists.
+    pub fn too_many_requests(retry_after: u64) -> Self {
+        let mut e = Self::new(
+            Status::TooManyRequests,
+            ErrorCode::TooManyRequests,
+            "too many attempts; try again later",
+        );
+        e.retry_after = Some(retry_after.max(1));
+        e
+    }
+
+    /// The `Retry-After` seconds of a 429 or 503.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
     }
 
     /// `403`: the user already has the most devices allowed.
@@ -190,6 +214,7 @@ impl AuthError {
                 Some(format!("Bearer realm=\"{realm}\""))
             }
             ErrorCode::TemporarilyUnavailable
+            | ErrorCode::TooManyRequests
             | ErrorCode::DeviceLimit
             | ErrorCode::LinkGone
             | ErrorCode::InvalidLink => None,
@@ -232,8 +257,8 @@ impl AuthError {
         response.set_status(self.status);
         response.set_header(ContentType::JSON);
         response.set_header(Header::new("Cache-Control", "no-store"));
-        if self.code == ErrorCode::TemporarilyUnavailable {
-            response.set_header(Header::new("Retry-After", RETRY_AFTER_SECS.to_string()));
+        if let Some(seconds) = self.retry_after {
+            response.set_header(Header::new("Retry-After", seconds.to_string()));
         }
         if let Some(challenge) = self.challenge(realm) {
             response.set_header(Header::new("WWW-Authenticate", challenge));

@@ -23,6 +23,7 @@ use crate::routes::{device_routes, token_routes};
 use crate::runtime::JwtRuntime;
 use crate::session::{AppAuthenticator, Authenticator};
 use crate::store::{JwtDb, RevocationCursor, Store, DEFAULT_CONNECT_TIMEOUT_SECS};
+use crate::throttle::LoginThrottle;
 
 /// Where the background poll starts: the revocation cursor read at launch.
 struct LaunchCursor(RevocationCursor);
@@ -192,8 +193,10 @@ impl Fairing for JwtGuard {
             link_routes.clone(),
             self.mailer.clone(),
         );
+        let throttle = LoginThrottle::new(&config.login_throttle);
         let mut rocket = rocket
             .manage(Realm(config.realm.clone()))
+            .manage(throttle)
             .manage(runtime)
             .manage(issuer)
             .manage(store)
@@ -222,8 +225,15 @@ impl Fairing for JwtGuard {
             .state::<LaunchCursor>()
             .map(|c| c.0)
             .unwrap_or_default();
-        let task =
-            background::keep_current(store.clone(), cursor, poll, archive, rocket.shutdown());
+        let throttle = rocket.state::<LoginThrottle>().cloned();
+        let task = background::keep_current(
+            store.clone(),
+            throttle,
+            cursor,
+            poll,
+            archive,
+            rocket.shutdown(),
+        );
         rocket::tokio::spawn(task);
     }
 

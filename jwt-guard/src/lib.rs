@@ -30,6 +30,7 @@ mod runtime;
 pub mod secret;
 pub mod session;
 pub mod store;
+mod throttle;
 pub mod verifier;
 
 // What a handler author uses; the rest lives in the modules above.
@@ -48,8 +49,9 @@ pub use link::{
     MintedLink, SentLink, DEV_OUTBOX_CAPACITY, LINK_TOKEN_PARAM,
 };
 pub use runtime::{JwtRuntime, SetupError};
-pub use session::{Authenticator, DeviceAccess, LoginResponse, Principal};
+pub use session::{Authenticator, DeviceAccess, LoginResponse, Principal, Unavailable};
 pub use store::JwtDb;
+pub use throttle::LoginThrottle;
 
 /// Re-exported so applications need not depend on it to name algorithms.
 pub use jsonwebtoken::Algorithm;

@@ -27,10 +27,34 @@ pub struct Principal<C> {
     pub claims: C,
 }
 
+/// The application's user store could not answer: the check was not made (its
+/// database is down, say). Answered `503` with `Retry-After` — never `401`, which
+/// would make a client throw its session away.
+#[derive(Debug, thiserror::Error)]
+#[error("the user store is unavailable: {0}")]
+pub struct Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>);
+
+impl Unavailable {
+    /// Wraps what went wrong (it is logged, never sent).
+    pub fn new(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self(cause.into())
+    }
+}
+
+impl From<sqlx::Error> for Unavailable {
+    fn from(e: sqlx::Error) -> Self {
+        Self::new(e)
+    }
+}
+
 /// The application's user store, as the built-in routes see it.
 ///
+/// Each method tells three answers apart: a user (`Ok(Some(…))`), no such user or
+/// a wrong password (`Ok(None)`, answered 401), and "could not check"
+/// (`Err(Unavailable)`, answered 503 — the client keeps its session and retries).
+///
 /// ```
-/// use jwt_guard::{Authenticator, Principal, StandardClaims};
+/// use jwt_guard::{Authenticator, Principal, StandardClaims, Unavailable};
 ///
 /// struct OneUser;
 ///
@@ -43,15 +67,19 @@ pub struct Principal<C> {
 ///         _req: &rocket::Request<'_>,
 ///         username: &str,
 ///         password: &str,
-///     ) -> Option<Principal<StandardClaims>> {
-///         (username == "ada" && password == "correct horse").then(|| Principal {
+///     ) -> Result<Option<Principal<StandardClaims>>, Unavailable> {
+///         Ok((username == "ada" && password == "correct horse").then(|| Principal {
 ///             subject: "ada".into(),
 ///             claims: StandardClaims::default(),
-///         })
+///         }))
 ///     }
 ///
-///     async fn claims_for(&self, _req: &rocket::Request<'_>, subject: &str) -> Option<StandardClaims> {
-///         (subject == "ada").then(StandardClaims::default)
+///     async fn claims_for(
+///         &self,
+///         _req: &rocket::Request<'_>,
+///         subject: &str,
+///     ) -> Result<Option<StandardClaims>, Unavailable> {
+///         Ok((subject == "ada").then(StandardClaims::default))
 ///     }
 /// }
 /// ```
@@ -64,20 +92,30 @@ pub trait Authenticator: Send + Sync + 'static {
     /// The claims access tokens carry.
     type Claims: Claims;
 
-    /// Checks a username and password. Return `None` for an unknown user and for a
-    /// wrong password alike, taking the same time for both.
+    /// Checks a username and password. Return `Ok(None)` for an unknown user and
+    /// for a wrong password alike, taking the same time for both; `Err` when the
+    /// check could not be made.
     ///
     /// `req` gives access to managed state (a database pool, say) and the client.
+    /// Calls are throttled per account and client address, and at most
+    /// `login_throttle.max_concurrent_checks` run at once (a slow password hash is a
+    /// memory and CPU lever).
     async fn authenticate(
         &self,
         req: &Request<'_>,
         username: &str,
         password: &str,
-    ) -> Option<Principal<Self::Claims>>;
+    ) -> Result<Option<Principal<Self::Claims>>, Unavailable>;
 
-    /// The current claims of `subject`, or `None` if the user no longer exists (their
-    /// refresh then fails). Called on every refresh, so role changes take effect.
-    async fn claims_for(&self, req: &Request<'_>, subject: &str) -> Option<Self::Claims>;
+    /// The current claims of `subject`: `Ok(None)` if the user no longer exists
+    /// (their refresh then fails with 401), `Err` if that cannot be told now (503;
+    /// the refresh token stays usable). Called on every refresh, so role changes
+    /// take effect.
+    async fn claims_for(
+        &self,
+        req: &Request<'_>,
+        subject: &str,
+    ) -> Result<Option<Self::Claims>, Unavailable>;
 
     /// Called after each successful login, e.g. to update a last-login column.
     async fn record_login(&self, _req: &Request<'_>, _subject: &str, _at: u64) {}
@@ -92,9 +130,13 @@ pub(crate) trait ErasedAuthenticator: Send + Sync {
         req: &Request<'_>,
         username: &str,
         password: &str,
-    ) -> Option<(String, serde_json::Value)>;
+    ) -> Result<Option<(String, serde_json::Value)>, Unavailable>;
 
-    async fn claims_for(&self, req: &Request<'_>, subject: &str) -> Option<serde_json::Value>;
+    async fn claims_for(
+        &self,
+        req: &Request<'_>,
+        subject: &str,
+    ) -> Result<Option<serde_json::Value>, Unavailable>;
 
     async fn record_login(&self, req: &Request<'_>, subject: &str, at: u64);
 }
@@ -106,15 +148,26 @@ impl<A: Authenticator> ErasedAuthenticator for A {
         req: &Request<'_>,
         username: &str,
         password: &str,
-    ) -> Option<(String, serde_json::Value)> {
-        let principal = Authenticator::authenticate(self, req, username, password).await?;
-        let claims = serde_json::to_value(&principal.claims).ok()?;
-        Some((principal.subject, claims))
+    ) -> Result<Option<(String, serde_json::Value)>, Unavailable> {
+        let Some(principal) = Authenticator::authenticate(self, req, username, password).await?
+        else {
+            return Ok(None);
+        };
+        let claims = serde_json::to_value(&principal.claims).map_err(Unavailable::new)?;
+        Ok(Some((principal.subject, claims)))
     }
 
-    async fn claims_for(&self, req: &Request<'_>, subject: &str) -> Option<serde_json::Value> {
-        let claims = Authenticator::claims_for(self, req, subject).await?;
-        serde_json::to_value(&claims).ok()
+    async fn claims_for(
+        &self,
+        req: &Request<'_>,
+        subject: &str,
+    ) -> Result<Option<serde_json::Value>, Unavailable> {
+        match Authenticator::claims_for(self, req, subject).await? {
+            Some(claims) => serde_json::to_value(&claims)
+                .map(Some)
+                .map_err(Unavailable::new),
+            None => Ok(None),
+        }
     }
 
     async fn record_login(&self, req: &Request<'_>, subject: &str, at: u64) {
@@ -225,10 +278,13 @@ pub(crate) async fn refresh_session(
             "the refresh window since login has passed; sign in again",
         ));
     }
+    // Nothing is written before this answer: when the user store cannot answer,
+    // the refresh token stays as it was, to be presented again once it is back.
     let claims = authenticator
         .0
         .claims_for(req, &old.sub)
         .await
+        .map_err(AuthError::unavailable)?
         .ok_or_else(|| AuthError::invalid_token("the token's user no longer exists"))?;
     let grant = Grant {
         subject: &old.sub,

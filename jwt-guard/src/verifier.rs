@@ -35,6 +35,9 @@ pub enum VerifyError {
     Expired,
     /// `nbf` is in the future.
     NotYetValid,
+    /// `iat` is in the future (beyond the leeway): minted by a clock that is wrong,
+    /// or forged to outlive its `exp` checks.
+    IssuedInFuture,
     /// A token of another kind (`typ`) was presented.
     WrongKind {
         /// The kind that was required.
@@ -59,6 +62,7 @@ impl VerifyError {
             VerifyError::UnsupportedCritical => "token has unsupported critical header parameters",
             VerifyError::BadSignature => "token signature is invalid",
             VerifyError::Expired => "token has expired",
+            VerifyError::IssuedInFuture => "token was issued in the future",
             VerifyError::NotYetValid => "token is not valid yet",
             VerifyError::WrongKind { expected } => match expected {
                 TokenKind::Access => "an access token is required",
@@ -192,13 +196,18 @@ impl Verifier {
         let now = self.clock.now();
         if let Some(hit) = self.cache.get(token) {
             if let Ok(decoded) = hit.token.downcast::<Token<C>>() {
-                self.check_times(hit.exp, hit.nbf, now)?;
+                self.check_times(hit.exp, hit.nbf, hit.iat, now)?;
                 self.check_revocation(&decoded)?;
                 return Ok(decoded);
             }
         }
         let decoded: Token<C> = self.decode(token, TokenKind::Access, None)?;
-        self.check_times(decoded.registered.exp, decoded.registered.nbf, now)?;
+        self.check_times(
+            decoded.registered.exp,
+            decoded.registered.nbf,
+            decoded.registered.iat,
+            now,
+        )?;
         self.check_revocation(&decoded)?;
         let decoded = Arc::new(decoded);
         self.cache.insert(
@@ -206,6 +215,7 @@ impl Verifier {
             CachedToken {
                 exp: decoded.registered.exp,
                 nbf: decoded.registered.nbf,
+                iat: decoded.registered.iat,
                 token: decoded.clone(),
             },
             now,
@@ -232,6 +242,7 @@ impl Verifier {
         self.check_times(
             decoded.registered.exp,
             decoded.registered.nbf,
+            decoded.registered.iat,
             self.clock.now(),
         )?;
         self.check_revocation(&decoded)?;
@@ -306,9 +317,18 @@ impl Verifier {
         Ok(entry)
     }
 
-    fn check_times(&self, exp: u64, nbf: Option<u64>, now: u64) -> Result<(), VerifyError> {
+    fn check_times(
+        &self,
+        exp: u64,
+        nbf: Option<u64>,
+        iat: u64,
+        now: u64,
+    ) -> Result<(), VerifyError> {
         if exp.saturating_add(self.leeway) <= now {
             return Err(VerifyError::Expired);
+        }
+        if iat > now.saturating_add(self.leeway) {
+            return Err(VerifyError::IssuedInFuture);
         }
         if let Some(nbf) = nbf {
             if nbf > now.saturating_add(self.leeway) {

@@ -9,7 +9,7 @@ use jwt_guard::store::{SqlxPool, Store};
 use jwt_guard::{
     expiring_link, permanent_refresh, use_jwt, AuthError, Authenticator, Claims, Clock,
     DeviceSession, Issuer, Jwt, JwtDb, JwtGuard, LinkUse, Links, LoginResponse, MintedLink,
-    Principal, Scopes,
+    Principal, Scopes, Unavailable,
 };
 use rocket::fairing::{self, AdHoc};
 use rocket::figment::Figment;
@@ -149,16 +149,19 @@ async fn notes(jwt: Jwt<AppClaims>, mut db: Connection<NotesDb>) -> Result<Json<
     Ok(Json(json!(texts)))
 }
 
-/// The claims of `username` from `app_users`, if the user exists.
-pub async fn claims_of(db: &JwtDb, username: &str) -> Option<AppClaims> {
+/// The claims of `username` from `app_users`: `Ok(None)` if the user does not
+/// exist, `Err` if the database could not say.
+pub async fn claims_of(db: &JwtDb, username: &str) -> Result<Option<AppClaims>, Unavailable> {
     let row = sqlx::query("SELECT roles, scope FROM app_users WHERE username = $1")
         .bind(username)
         .fetch_optional(&**db.pool())
-        .await
-        .ok()??;
-    let roles: String = row.try_get("roles").ok()?;
-    let scope: String = row.try_get("scope").ok()?;
-    Some(AppClaims {
+        .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let roles: String = row.try_get("roles")?;
+    let scope: String = row.try_get("scope")?;
+    Ok(Some(AppClaims {
         roles: roles
             .split(' ')
             .filter_map(|r| match r {
@@ -168,7 +171,11 @@ pub async fn claims_of(db: &JwtDb, username: &str) -> Option<AppClaims> {
             })
             .collect(),
         scope: scope.parse().unwrap_or_default(),
-    })
+    }))
+}
+
+fn app_db<'r>(req: &'r Request<'_>) -> Result<&'r JwtDb, Unavailable> {
+    JwtDb::fetch(req.rocket()).ok_or_else(|| Unavailable::new("no database"))
 }
 
 /// Users from `app_users`; the password of `name` is `<name>-password`.
@@ -183,16 +190,22 @@ impl Authenticator for TableUsers {
         req: &Request<'_>,
         username: &str,
         password: &str,
-    ) -> Option<Principal<AppClaims>> {
-        let claims = claims_of(JwtDb::fetch(req.rocket())?, username).await?;
-        (password == format!("{username}-password")).then(|| Principal {
-            subject: username.to_owned(),
-            claims,
-        })
+    ) -> Result<Option<Principal<AppClaims>>, Unavailable> {
+        let claims = claims_of(app_db(req)?, username).await?;
+        Ok(claims
+            .filter(|_| password == format!("{username}-password"))
+            .map(|claims| Principal {
+                subject: username.to_owned(),
+                claims,
+            }))
     }
 
-    async fn claims_for(&self, req: &Request<'_>, subject: &str) -> Option<AppClaims> {
-        claims_of(JwtDb::fetch(req.rocket())?, subject).await
+    async fn claims_for(
+        &self,
+        req: &Request<'_>,
+        subject: &str,
+    ) -> Result<Option<AppClaims>, Unavailable> {
+        claims_of(app_db(req)?, subject).await
     }
 
     async fn record_login(&self, req: &Request<'_>, subject: &str, at: u64) {
@@ -248,6 +261,7 @@ async fn device_refresh(
 ) -> Result<Json<Value>, AuthError> {
     let claims = claims_of(db, device.subject())
         .await
+        .map_err(AuthError::unavailable)?
         .ok_or_else(|| AuthError::invalid_token("the device's user no longer exists"))?;
     let issued = device.issue_access(issuer, store, &claims).await?;
     Ok(Json(json!({

@@ -588,7 +588,11 @@ async fn permanent_token_header_is_refused_everywhere_else(db: DbKind) {
 }
 
 async fn device_cap_rejects_or_evicts(db: DbKind) {
-    let Some(app) = TestApp::on(db, json!({ "secret": TEST_SECRET, "max_devices": 2 })).await
+    let Some(app) = TestApp::on(
+        db,
+        json!({ "secret": TEST_SECRET, "max_devices": 2, "device_cap_policy": "reject" }),
+    )
+    .await
     else {
         return;
     };

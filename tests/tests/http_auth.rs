@@ -117,6 +117,23 @@ async fn optional_route_runs_without_a_token_but_refuses_a_bad_one() {
 }
 
 #[rocket::async_test]
+async fn the_jwt_scheme_is_accepted_when_configured() {
+    let app = TestApp::with_jwt(json!({
+        "secret": TEST_SECRET,
+        "header_prefixes": ["Bearer", "JWT"],
+    }))
+    .await;
+    let token = app.access_token("alice").await;
+    let res = app
+        .client
+        .get("/me")
+        .header(Header::new("Authorization", format!("JWT {token}")))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+}
+
+#[rocket::async_test]
 async fn authorization_header_forms() {
     let app = TestApp::hs256().await;
     let token = app.access_token("alice").await;
@@ -126,8 +143,12 @@ async fn authorization_header_forms() {
             .header(Header::new("Authorization", value))
             .dispatch()
     };
-    assert_eq!(send(format!("JWT {token}")).await.status(), Status::Ok);
     assert_eq!(send(format!("bearer {token}")).await.status(), Status::Ok);
+    // djangorestframework-jwt's `JWT` scheme is off by default (RFC 6750 says
+    // `Bearer`): such a header is as good as none.
+    let jwt_scheme = send(format!("JWT {token}")).await;
+    assert_eq!(jwt_scheme.status(), Status::Unauthorized);
+    assert!(!challenge(&jwt_scheme).contains("error="));
 
     let basic = send("Basic YWxpY2U6eA==".into()).await;
     assert_eq!(basic.status(), Status::Unauthorized);

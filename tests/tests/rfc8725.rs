@@ -214,6 +214,17 @@ async fn every_attack_is_refused_for_every_family() {
             &sign(&ours, &claims, &family.our_key),
         )
         .await;
+        // Issued in the future (beyond the leeway): refused as `nbf` is, on the
+        // guards and by the verify route alike.
+        let mut claims = access_claims("admin", now);
+        claims["iat"] = json!(now + 600);
+        claims["exp"] = json!(now + 900);
+        let future = sign(&ours, &claims, &family.our_key);
+        expect_refused(&app, name, "future iat", &future).await;
+        let verify = app
+            .post_json("/auth/token/verify", json!({ "token": future }))
+            .await;
+        assert_eq!(verify.status(), Status::Unauthorized, "{name}: verify iat");
         let mut claims = access_claims("admin", now);
         if let Some(map) = claims.as_object_mut() {
             map.remove("exp");

@@ -77,7 +77,11 @@ async fn send_magic_login(
             "username must be 1 to 64 characters",
         ));
     }
-    if crate::users::claims_of(db, &body.username).await.is_some() {
+    let exists = crate::users::claims_of(db, &body.username)
+        .await
+        .map_err(AuthError::unavailable)?
+        .is_some();
+    if exists {
         match links.send::<magic_login>(&body.username).await {
             Ok(_) => {}
             Err(LinkError::Store(e)) => return Err(AuthError::unavailable(e)),

@@ -57,6 +57,7 @@ async fn device_refresh(
 ) -> Result<Json<Value>, AuthError> {
     let claims = crate::users::claims_of(db, device.subject())
         .await
+        .map_err(AuthError::unavailable)?
         .ok_or_else(|| AuthError::invalid_token("the device's user no longer exists"))?;
     let issued = device.issue_access(issuer, store, &claims).await?;
     let access = &issued.access;

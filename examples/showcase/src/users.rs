@@ -3,7 +3,7 @@
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
 use argon2::{Argon2, PasswordVerifier};
 use jwt_guard::store::sqlx::{self, Row};
-use jwt_guard::{Authenticator, JwtDb, Principal, Scopes};
+use jwt_guard::{Authenticator, JwtDb, Principal, Scopes, Unavailable};
 use rocket::fairing::{self, AdHoc};
 use rocket::{Build, Request, Rocket};
 use rocket_db_pools::Database;
@@ -108,33 +108,36 @@ struct UserRow {
     claims: AppClaims,
 }
 
-async fn load_user(req: &Request<'_>, username: &str) -> Option<UserRow> {
-    let db = JwtDb::fetch(req.rocket())?;
+/// `Ok(None)`: no such user; `Err`: the database could not say.
+async fn load_user(req: &Request<'_>, username: &str) -> Result<Option<UserRow>, Unavailable> {
+    let db = JwtDb::fetch(req.rocket()).ok_or_else(|| Unavailable::new("no database"))?;
     load_user_from(db, username).await
 }
 
-/// The current claims of `username`, if the user exists.
-pub async fn claims_of(db: &JwtDb, username: &str) -> Option<AppClaims> {
-    load_user_from(db, username).await.map(|u| u.claims)
+/// The current claims of `username`: `Ok(None)` if the user does not exist, `Err`
+/// if the database could not say.
+pub async fn claims_of(db: &JwtDb, username: &str) -> Result<Option<AppClaims>, Unavailable> {
+    Ok(load_user_from(db, username).await?.map(|u| u.claims))
 }
 
-async fn load_user_from(db: &JwtDb, username: &str) -> Option<UserRow> {
+async fn load_user_from(db: &JwtDb, username: &str) -> Result<Option<UserRow>, Unavailable> {
     let row =
         sqlx::query("SELECT password_hash, roles, scope FROM showcase_users WHERE username = $1")
             .bind(username)
             .fetch_optional(&**db.pool())
-            .await
-            .map_err(|e| rocket::error!("showcase: user lookup failed: {e}"))
-            .ok()??;
-    let roles: String = row.try_get("roles").ok()?;
-    let scope: String = row.try_get("scope").ok()?;
-    Some(UserRow {
-        password_hash: row.try_get("password_hash").ok()?,
+            .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let roles: String = row.try_get("roles")?;
+    let scope: String = row.try_get("scope")?;
+    Ok(Some(UserRow {
+        password_hash: row.try_get("password_hash")?,
         claims: AppClaims {
             roles: roles.split(' ').filter_map(Role::parse).collect(),
             scope: scope.parse::<Scopes>().unwrap_or_default(),
         },
-    })
+    }))
 }
 
 fn password_matches(hash: &str, password: &str) -> bool {
@@ -156,8 +159,9 @@ impl Authenticator for DemoUsers {
         req: &Request<'_>,
         username: &str,
         password: &str,
-    ) -> Option<Principal<AppClaims>> {
-        let user = load_user(req, username).await;
+    ) -> Result<Option<Principal<AppClaims>>, Unavailable> {
+        // An outage is not a wrong password: say so, and hash nothing.
+        let user = load_user(req, username).await?;
         let hash = user
             .as_ref()
             .map(|u| u.password_hash.clone())
@@ -167,15 +171,18 @@ impl Authenticator for DemoUsers {
         let ok = rocket::tokio::task::spawn_blocking(move || password_matches(&hash, &password))
             .await
             .unwrap_or(false);
-        let user = user?;
-        ok.then(|| Principal {
+        Ok(user.filter(|_| ok).map(|user| Principal {
             subject: username.to_owned(),
             claims: user.claims,
-        })
+        }))
     }
 
-    async fn claims_for(&self, req: &Request<'_>, subject: &str) -> Option<AppClaims> {
-        load_user(req, subject).await.map(|u| u.claims)
+    async fn claims_for(
+        &self,
+        req: &Request<'_>,
+        subject: &str,
+    ) -> Result<Option<AppClaims>, Unavailable> {
+        Ok(load_user(req, subject).await?.map(|u| u.claims))
     }
 
     async fn record_login(&self, req: &Request<'_>, subject: &str, at: u64) {

@@ -277,6 +277,7 @@ async fn link_login(
         .0
         .claims_for(req, subject)
         .await
+        .map_err(AuthError::unavailable)?
         .ok_or_else(|| AuthError::invalid_link("this link's user does not exist"))?;
     let login = start_session(req, rt, store, subject, &claims).await?;
     authenticator

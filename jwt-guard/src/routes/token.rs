@@ -13,6 +13,7 @@ use crate::request::{json_body, runtime, store, RequestRef};
 use crate::runtime::JwtRuntime;
 use crate::session::{refresh_session, start_session, AppAuthenticator, LoginResponse};
 use crate::store::Store;
+use crate::throttle::LoginThrottle;
 
 /// Longest username or password the login route reads; longer ones are refused
 /// before the app's password check runs (a slow hash is a DoS lever).
@@ -68,6 +69,7 @@ async fn obtain(
     rt: Option<&State<JwtRuntime>>,
     authenticator_state: Option<&State<AppAuthenticator>>,
     devices: Option<&State<Store>>,
+    throttle: Option<&State<LoginThrottle>>,
     req: RequestRef<'_>,
 ) -> Result<Json<LoginResponse>, AuthError> {
     mark_private(req.0);
@@ -80,12 +82,25 @@ async fn obtain(
     let rt = runtime(rt)?;
     let devices = store(devices)?;
     let authenticator = authenticator(authenticator_state)?;
-    let (subject, claims) = authenticator
+    let throttle = throttle
+        .map(|s| s.inner())
+        .ok_or_else(|| AuthError::unavailable("jwt-guard's fairing is not attached"))?;
+    // Throttled before any password is looked at (429), and at most so many checks
+    // at once (503 past the queue's patience).
+    let attempt = throttle.admit(req.0, devices, &body.username).await?;
+    let checked = authenticator
         .0
         .authenticate(req.0, &body.username, &body.password)
         .await
-        .ok_or_else(AuthError::invalid_credentials)?;
+        .map_err(AuthError::unavailable)?;
+    let Some((subject, claims)) = checked else {
+        throttle.finish(req.0, devices, attempt, None).await;
+        return Err(AuthError::invalid_credentials());
+    };
     let login = start_session(req.0, rt, devices, &subject, &claims).await?;
+    throttle
+        .finish(req.0, devices, attempt, Some(&subject))
+        .await;
     let now = rt.issuer().clock().now();
     authenticator.0.record_login(req.0, &subject, now).await;
     Ok(Json(login))

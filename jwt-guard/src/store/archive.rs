@@ -4,6 +4,10 @@ use serde::{Deserialize, Serialize};
 
 use super::{ts, Store, StoreError};
 
+/// How long an attempt counter is kept once it is quiet (its window over, its
+/// lock-out ended).
+const ATTEMPTS_KEPT_QUIET: u64 = 24 * 3600;
+
 /// How many rows one archiver run removed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArchiveReport {
@@ -19,6 +23,8 @@ pub struct ArchiveReport {
     pub links: u64,
     /// Link-use log rows past audit retention.
     pub link_uses: u64,
+    /// Attempt counters (logins, messages) quiet for a day.
+    pub attempts: u64,
 }
 
 impl Store {
@@ -82,6 +88,15 @@ impl Store {
             audit_cutoff,
         )
         .await?;
+        // A counter quiet for a day past its window and lock-out starts afresh
+        // (its back-off too).
+        let attempts = sqlx::query(
+            "DELETE FROM jwt_guard_attempts WHERE locked_until < $1 AND window_start < $1",
+        )
+        .bind(ts(now.saturating_sub(ATTEMPTS_KEPT_QUIET)))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         tx.commit().await?;
         self.revocations.prune(now);
         Ok(ArchiveReport {
@@ -91,6 +106,7 @@ impl Store {
             audit,
             links,
             link_uses,
+            attempts,
         })
     }
 }

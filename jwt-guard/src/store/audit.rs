@@ -27,6 +27,12 @@ pub enum AuditEvent {
     TokenRevoked,
     /// Every token, device and link of a user was revoked.
     SubjectRevoked,
+    /// A password login succeeded (a device was created).
+    LoginSucceeded,
+    /// A password login failed (wrong password or no such user: not told apart).
+    LoginFailed,
+    /// An account or client address ran out of attempts and was locked out.
+    LoginThrottled,
 }
 
 impl AuditEvent {
@@ -41,6 +47,9 @@ impl AuditEvent {
             AuditEvent::LogoutAll => "logout_all",
             AuditEvent::TokenRevoked => "token_revoked",
             AuditEvent::SubjectRevoked => "subject_revoked",
+            AuditEvent::LoginSucceeded => "login_succeeded",
+            AuditEvent::LoginFailed => "login_failed",
+            AuditEvent::LoginThrottled => "login_throttled",
         }
     }
 }
@@ -60,6 +69,26 @@ pub struct AuditRecord {
     pub detail: Option<String>,
 }
 
+/// The one `INSERT` of the audit log, for the pool or a transaction.
+fn audit_row<'q>(
+    at: u64,
+    event: AuditEvent,
+    subject: Option<&'q str>,
+    device_id: Option<&'q str>,
+    detail: &'q str,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    sqlx::query(
+        "INSERT INTO jwt_guard_audit (id, at, event, subject, device_id, detail)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(random_id())
+    .bind(ts(at))
+    .bind(event.as_str())
+    .bind(subject)
+    .bind(device_id)
+    .bind(detail)
+}
+
 impl Store {
     pub(crate) async fn audit_in(
         &self,
@@ -69,18 +98,23 @@ impl Store {
         device_id: Option<&str>,
         detail: &str,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO jwt_guard_audit (id, at, event, subject, device_id, detail)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(random_id())
-        .bind(ts(self.now()))
-        .bind(event.as_str())
-        .bind(subject)
-        .bind(device_id)
-        .bind(detail)
-        .execute(&mut **tx)
-        .await?;
+        audit_row(self.now(), event, subject, device_id, detail)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Writes one audit event on its own.
+    pub(crate) async fn audit(
+        &self,
+        event: AuditEvent,
+        subject: Option<&str>,
+        device_id: Option<&str>,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        audit_row(self.now(), event, subject, device_id, detail)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

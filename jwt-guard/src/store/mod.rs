@@ -13,6 +13,7 @@ mod devices;
 mod links;
 mod pool;
 mod revocations;
+mod throttle;
 mod tokens;
 
 use std::fmt;
@@ -36,6 +37,7 @@ pub use revocations::RevocationCursor;
 pub(crate) use revocations::RevocationListener;
 /// The sqlx jwt-guard is built on (0.8), for queries of an application's own.
 pub use sqlx;
+pub(crate) use throttle::{counter_key, CounterRule, Reservation};
 pub use tokens::{RotateError, Rotation, TokenNode, TokenPage, MAX_TREE_PAGE};
 
 use crate::clock::Clock;
@@ -143,6 +145,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/0003_revocation_sequence.sql"),
     ),
     (4, include_str!("../../migrations/0004_rotation.sql")),
+    (5, include_str!("../../migrations/0005_attempts.sql")),
 ];
 
 impl Store {

@@ -1,0 +1,202 @@
+//! Slowing down guessing: per client address in memory (`governor`), per account
+//! in the database (shared by every instance), and a bound on how many password
+//! checks run at once (a slow hash costs memory and CPU).
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use governor::clock::{Clock as _, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use rocket::tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use rocket::Request;
+
+use crate::client::{clean_text, client_ip};
+use crate::config::ThrottleConfig;
+use crate::error::AuthError;
+use crate::store::{counter_key, AuditEvent, CounterRule, Reservation, Store};
+
+/// Longest piece of a typed username written to the audit log.
+const AUDITED_USERNAME_MAX: usize = 64;
+
+/// jwt-guard's throttles, managed by the fairing. Take it as `&State<LoginThrottle>`
+/// to limit what your own routes send to an account ([`LoginThrottle::limit_messages`]).
+/// Clones share their state.
+#[derive(Clone)]
+pub struct LoginThrottle {
+    by_address: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    clock: DefaultClock,
+    account: CounterRule,
+    messages: CounterRule,
+    checks: Arc<Semaphore>,
+    queue_timeout: Duration,
+}
+
+impl std::fmt::Debug for LoginThrottle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginThrottle")
+            .field("account", &self.account)
+            .field("messages", &self.messages)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A login admitted by [`LoginThrottle::admit`]: which attempt of its account it
+/// is, and its turn at a password check (held until it is dropped).
+pub(crate) struct LoginAttempt {
+    key: String,
+    number: u32,
+    username: String,
+    _check: OwnedSemaphorePermit,
+}
+
+fn nonzero(n: u32) -> std::num::NonZeroU32 {
+    std::num::NonZeroU32::new(n).unwrap_or(std::num::NonZeroU32::MIN)
+}
+
+impl LoginThrottle {
+    /// The throttles `config` describes.
+    pub fn new(config: &ThrottleConfig) -> Self {
+        let budget = config.ip_attempts.max(1);
+        let period = Duration::from(config.ip_window)
+            .checked_div(budget)
+            .unwrap_or(Duration::from_secs(1))
+            .max(Duration::from_nanos(1));
+        let quota = Quota::with_period(period)
+            .unwrap_or_else(|| Quota::per_second(nonzero(budget)))
+            .allow_burst(nonzero(budget));
+        let rule = |limit: u32| CounterRule {
+            limit: limit.max(1),
+            window: config.account_window.as_secs().max(1),
+            max_lockout: config.max_lockout.as_secs(),
+        };
+        Self {
+            by_address: Arc::new(RateLimiter::keyed(quota)),
+            clock: DefaultClock::default(),
+            account: rule(config.account_attempts),
+            messages: rule(config.messages_per_account),
+            checks: Arc::new(Semaphore::new(
+                usize::try_from(config.max_concurrent_checks.max(1)).unwrap_or(1),
+            )),
+            queue_timeout: config.check_queue_timeout.into(),
+        }
+    }
+
+    /// Admits one login attempt for `username` before any password is looked at:
+    /// the client address's budget, then the account's (known or not: the answer is
+    /// the same), then a free password check. `429` or `503` otherwise.
+    pub(crate) async fn admit(
+        &self,
+        req: &Request<'_>,
+        store: &Store,
+        username: &str,
+    ) -> Result<LoginAttempt, AuthError> {
+        if let Some(ip) = req.client_ip() {
+            if let Err(not_until) = self.by_address.check_key(&ip) {
+                let wait = not_until.wait_time_from(self.clock.now()).as_secs() + 1;
+                return Err(AuthError::too_many_requests(wait));
+            }
+        }
+        let key = counter_key("login", username);
+        let number = match store
+            .reserve_attempt(&key, self.account)
+            .await
+            .map_err(AuthError::unavailable)?
+        {
+            Reservation::Granted(number) => number,
+            Reservation::Refused { retry_after } => {
+                return Err(AuthError::too_many_requests(retry_after))
+            }
+        };
+        let check =
+            rocket::tokio::time::timeout(self.queue_timeout, self.checks.clone().acquire_owned())
+                .await;
+        let Ok(Ok(check)) = check else {
+            return Err(AuthError::unavailable(
+                "every password check is busy; the login queue timed out",
+            ));
+        };
+        Ok(LoginAttempt {
+            key,
+            number,
+            username: clean_text(username, AUDITED_USERNAME_MAX),
+            _check: check,
+        })
+    }
+
+    /// Records how an admitted attempt ended: a success resets its account; a
+    /// failure counts, and the one that spends the window locks the account out.
+    /// Both go to the audit log (a failed write there is logged, not answered).
+    pub(crate) async fn finish(
+        &self,
+        req: &Request<'_>,
+        store: &Store,
+        attempt: LoginAttempt,
+        subject: Option<&str>,
+    ) {
+        let ip = client_ip(req).unwrap_or_default();
+        let written = match subject {
+            Some(subject) => match store.reset_attempts(&attempt.key).await {
+                Ok(()) => store
+                    .audit(
+                        AuditEvent::LoginSucceeded,
+                        Some(subject),
+                        None,
+                        &format!("ip={ip}"),
+                    )
+                    .await
+                    .map(|_| ()),
+                Err(e) => Err(e),
+            },
+            None => {
+                let detail = format!("username={}; ip={ip}", attempt.username);
+                let audited = store
+                    .audit(AuditEvent::LoginFailed, None, None, &detail)
+                    .await;
+                match (
+                    audited,
+                    store
+                        .attempt_failed(&attempt.key, attempt.number, self.account)
+                        .await,
+                ) {
+                    (Ok(()), Ok(Some(lockout))) => store
+                        .audit(
+                            AuditEvent::LoginThrottled,
+                            None,
+                            None,
+                            &format!("{detail}; locked for {lockout}s"),
+                        )
+                        .await
+                        .map(|_| ()),
+                    (Err(e), _) | (_, Err(e)) => Err(e),
+                    _ => Ok(()),
+                }
+            }
+        };
+        if let Err(e) = written {
+            rocket::warn!("jwt-guard: cannot record a login attempt: {e}");
+        }
+    }
+
+    /// Counts one message (a sign-in link, a reset mail) to `account`, or refuses
+    /// with `429` once `messages_per_account` were sent in the window. Call it with
+    /// the account name *as requested*, before looking the account up, so that the
+    /// answer is the same whether it exists.
+    pub async fn limit_messages(&self, store: &Store, account: &str) -> Result<(), AuthError> {
+        let key = counter_key("message", account);
+        match store
+            .reserve_attempt(&key, self.messages)
+            .await
+            .map_err(AuthError::unavailable)?
+        {
+            Reservation::Granted(_) => Ok(()),
+            Reservation::Refused { retry_after } => Err(AuthError::too_many_requests(retry_after)),
+        }
+    }
+
+    /// Forgets client addresses whose budget has refilled (bounds the memory held).
+    pub(crate) fn forget_idle_addresses(&self) {
+        self.by_address.retain_recent();
+        self.by_address.shrink_to_fit();
+    }
+}
