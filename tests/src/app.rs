@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use jwt_guard::store::{SqlxPool, Store};
 use jwt_guard::{
     expiring_link, permanent_refresh, use_jwt, AuthError, Authenticator, Claims, Clock,
-    DeviceSession, Issuer, Jwt, JwtDb, JwtGuard, LinkUse, Links, LoginResponse, MintedLink,
-    Principal, Scopes, Unavailable,
+    DeviceSession, Issuer, Jwt, JwtDb, JwtGuard, LinkUse, Links, LoginResponse, LoginThrottle,
+    MintedLink, Principal, Scopes, Unavailable,
 };
 use rocket::fairing::{self, AdHoc};
 use rocket::figment::Figment;
@@ -56,7 +56,33 @@ pub fn app(figment: Figment, clock: Clock) -> Rocket<Build> {
         .attach(NotesDb::init())
         .attach(AdHoc::try_on_ignite("notes table", create_notes))
         .manage(Visits::default())
+        .manage(PasswordChecks::default())
         .mount("/", routes())
+}
+
+/// How many password checks the app's authenticator ran, and the most that ran at
+/// once (users named `sloth…` take 300 ms to check).
+#[derive(Default)]
+pub struct PasswordChecks {
+    /// Checks run.
+    pub total: AtomicU64,
+    running: AtomicU64,
+    /// The most that ran at once.
+    pub peak: AtomicU64,
+}
+
+impl PasswordChecks {
+    async fn run<T>(&self, slow: bool, check: impl std::future::Future<Output = T>) -> T {
+        self.total.fetch_add(1, Ordering::SeqCst);
+        let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+        if slow {
+            rocket::tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        }
+        let out = check.await;
+        self.running.fetch_sub(1, Ordering::SeqCst);
+        out
+    }
 }
 
 async fn seed(rocket: Rocket<Build>) -> fairing::Result {
@@ -191,7 +217,12 @@ impl Authenticator for TableUsers {
         username: &str,
         password: &str,
     ) -> Result<Option<Principal<AppClaims>>, Unavailable> {
-        let claims = claims_of(app_db(req)?, username).await?;
+        let slow = username.starts_with("sloth");
+        let lookup = claims_of(app_db(req)?, username);
+        let claims = match req.rocket().state::<PasswordChecks>() {
+            Some(checks) => checks.run(slow, lookup).await?,
+            None => lookup.await?,
+        };
         Ok(claims
             .filter(|_| password == format!("{username}-password"))
             .map(|claims| Principal {
@@ -331,8 +362,11 @@ struct MagicLoginRequest {
 async fn mint_magic_login(
     body: Result<Json<MagicLoginRequest>, rocket::serde::json::Error<'_>>,
     links: &State<Links>,
+    throttle: &State<LoginThrottle>,
+    store: &State<Store>,
 ) -> Result<Json<MintedLink>, AuthError> {
     let body = body.map_err(|_| AuthError::invalid_request("expected {\"username\": \"…\"}"))?;
+    throttle.limit_messages(store, &body.username).await?;
     minted(links.mint::<magic_login>(&body.username).await)
 }
 

@@ -4,9 +4,10 @@
 //! link is for someone else — whoever owns the username — so it is *delivered*
 //! (here to the development outbox, which admins may read) and never returned.
 
+use jwt_guard::store::Store;
 use jwt_guard::{
     expiring_link, use_jwt, AuthError, DevOutbox, Jwt, JwtDb, LinkError, LinkMessage, LinkUse,
-    Links, MintedLink,
+    Links, LoginThrottle, MintedLink,
 };
 use rocket::http::Status;
 use rocket::serde::json::{json, Json, Value};
@@ -70,6 +71,8 @@ async fn send_magic_login(
     body: Result<Json<MagicLoginRequest>, rocket::serde::json::Error<'_>>,
     links: &State<Links>,
     db: &State<JwtDb>,
+    throttle: &State<LoginThrottle>,
+    store: &State<Store>,
 ) -> Result<(Status, Json<Value>), AuthError> {
     let body = body.map_err(|_| AuthError::invalid_request("expected {\"username\": \"…\"}"))?;
     if body.username.is_empty() || body.username.len() > 64 {
@@ -77,6 +80,9 @@ async fn send_magic_login(
             "username must be 1 to 64 characters",
         ));
     }
+    // At most a few mails per account and window — counted by the name asked for,
+    // before the lookup, so a 429 says nothing about whether the account exists.
+    throttle.limit_messages(store, &body.username).await?;
     let exists = crate::users::claims_of(db, &body.username)
         .await
         .map_err(AuthError::unavailable)?

@@ -76,9 +76,16 @@ impl Store {
                 .await?;
         let retry_after = match row {
             Some(row) => {
+                // Locked out: until the lock-out ends (a fresh window starts then);
+                // else the window's attempts are spent: until it ends.
                 let locked_until = secs(row.try_get("locked_until")?);
                 let window_end = secs(row.try_get("window_start")?).saturating_add(rule.window);
-                locked_until.max(window_end).saturating_sub(now)
+                let until = if locked_until > now {
+                    locked_until
+                } else {
+                    window_end
+                };
+                until.saturating_sub(now)
             }
             None => 1,
         };

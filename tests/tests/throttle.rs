@@ -1,0 +1,260 @@
+//! Password guessing is throttled per account (in the database, so instances share
+//! it) and per client address, password checks are bounded, and messages to an
+//! account are limited — on SQLite and on PostgreSQL.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+
+use jwt_guard_tests::app::PasswordChecks;
+use jwt_guard_tests::{json_body, storage_tests, DbKind, PgDatabase, TestApp, TEST_SECRET};
+use rocket::http::{ContentType, Status};
+use rocket::local::asynchronous::LocalResponse;
+use serde_json::{json, Value};
+
+fn jwt() -> Value {
+    json!({ "secret": TEST_SECRET })
+}
+
+fn checks(app: &TestApp) -> &PasswordChecks {
+    app.client
+        .rocket()
+        .state::<PasswordChecks>()
+        .unwrap_or_else(|| panic!("PasswordChecks is not managed"))
+}
+
+async fn login<'a>(app: &'a TestApp, user: &str, password: &str) -> LocalResponse<'a> {
+    app.post_json(
+        "/auth/token",
+        json!({ "username": user, "password": password }),
+    )
+    .await
+}
+
+fn retry_after(res: &LocalResponse<'_>) -> u64 {
+    res.headers()
+        .get_one("Retry-After")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+storage_tests!(
+    guessing_locks_the_account_with_growing_back_off,
+    unknown_usernames_are_throttled_the_same_way,
+    concurrent_guessing_checks_at_most_the_budget,
+    messages_to_an_account_are_limited,
+);
+
+async fn guessing_locks_the_account_with_growing_back_off(db: DbKind) {
+    let Some(app) = TestApp::on(db, jwt()).await else {
+        return;
+    };
+    for _ in 0..5 {
+        assert_eq!(
+            login(&app, "alice", "guess").await.status(),
+            Status::Unauthorized
+        );
+    }
+    let before = checks(&app).total.load(Ordering::SeqCst);
+    // Locked: even the right password gets 429, and it is not even checked.
+    let res = login(&app, "alice", "alice-password").await;
+    assert_eq!(res.status(), Status::TooManyRequests);
+    let wait = retry_after(&res);
+    assert!((1..=15 * 60).contains(&wait), "Retry-After {wait}");
+    assert_eq!(json_body(res).await["error"], "too_many_requests");
+    assert_eq!(checks(&app).total.load(Ordering::SeqCst), before);
+
+    // The first lock-out lasts the window (15 min); the right password then works
+    // and resets the account.
+    app.clock.advance(15 * 60 + 1);
+    assert_eq!(
+        login(&app, "alice", "alice-password").await.status(),
+        Status::Ok
+    );
+    for _ in 0..4 {
+        assert_eq!(
+            login(&app, "alice", "guess").await.status(),
+            Status::Unauthorized
+        );
+    }
+    assert_eq!(
+        login(&app, "alice", "alice-password").await.status(),
+        Status::Ok,
+        "a success reset the counter"
+    );
+
+    // Guessing again: 15 min, then 30 min of lock-out.
+    for lockout in [15 * 60, 30 * 60] {
+        for _ in 0..5 {
+            assert_eq!(
+                login(&app, "alice", "guess").await.status(),
+                Status::Unauthorized
+            );
+        }
+        app.clock.advance(lockout - 60);
+        assert_eq!(
+            login(&app, "alice", "alice-password").await.status(),
+            Status::TooManyRequests,
+            "still locked a minute before {lockout}s"
+        );
+        app.clock.advance(61);
+    }
+    assert_eq!(
+        login(&app, "alice", "alice-password").await.status(),
+        Status::Ok
+    );
+    let log = app.store().audit_log(None, 100).await.unwrap_or_default();
+    for event in ["login_failed", "login_throttled", "login_succeeded"] {
+        assert!(log.iter().any(|e| e.event == event), "{event}: {log:?}");
+    }
+    app.finish().await;
+}
+
+async fn unknown_usernames_are_throttled_the_same_way(db: DbKind) {
+    let Some(app) = TestApp::on(db, jwt()).await else {
+        return;
+    };
+    let mut answers = Vec::new();
+    for user in ["bob", "nobody-such"] {
+        let mut statuses = Vec::new();
+        for _ in 0..6 {
+            let res = login(&app, user, "guess").await;
+            statuses.push(res.status().code);
+            answers.push(json_body(res).await["error"].clone());
+        }
+        assert_eq!(statuses, [401, 401, 401, 401, 401, 429], "{user}");
+    }
+    // Word for word the same answers: nothing tells the accounts apart.
+    assert_eq!(answers[..6], answers[6..]);
+    // Names differing only in case or spaces are one account.
+    assert_eq!(
+        login(&app, " BOB ", "guess").await.status(),
+        Status::TooManyRequests
+    );
+    app.finish().await;
+}
+
+async fn concurrent_guessing_checks_at_most_the_budget(db: DbKind) {
+    let Some(app) = TestApp::on(db, jwt()).await else {
+        return;
+    };
+    let requests = (0..30).map(|_| login(&app, "bob", "guess"));
+    let responses = rocket::futures::future::join_all(requests).await;
+    let statuses: Vec<u16> = responses.iter().map(|r| r.status().code).collect();
+    assert_eq!(
+        statuses.iter().filter(|c| **c == 401).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|c| **c == 429).count(),
+        25,
+        "{statuses:?}"
+    );
+    assert_eq!(checks(&app).total.load(Ordering::SeqCst), 5);
+    app.finish().await;
+}
+
+async fn messages_to_an_account_are_limited(db: DbKind) {
+    let Some(app) = TestApp::on(db, jwt()).await else {
+        return;
+    };
+    for user in ["alice", "nobody-such"] {
+        let mut statuses = Vec::new();
+        for _ in 0..6 {
+            let res = app
+                .post_json("/links/magic-login", json!({ "username": user }))
+                .await;
+            statuses.push(res.status().code);
+        }
+        assert_eq!(statuses, [200, 200, 200, 200, 200, 429], "{user}");
+    }
+    let minted: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jwt_guard_links")
+        .fetch_one(app.pool())
+        .await
+        .unwrap_or(-1);
+    assert_eq!(minted, 10);
+    app.finish().await;
+}
+
+#[rocket::async_test]
+async fn two_instances_on_one_database_share_the_account_budget() {
+    let Some(pg) = PgDatabase::create().await else {
+        return;
+    };
+    let a = TestApp::start_on(&pg.url, jwt(), jwt_guard::Clock::offset()).await;
+    let b = TestApp::start_on(&pg.url, jwt(), jwt_guard::Clock::offset()).await;
+    for app in [&a, &a, &a, &b, &b] {
+        assert_eq!(
+            login(app, "alice", "guess").await.status(),
+            Status::Unauthorized
+        );
+    }
+    // Spread over both instances, the five guesses were the account's budget.
+    assert_eq!(
+        login(&a, "alice", "guess").await.status(),
+        Status::TooManyRequests
+    );
+    assert_eq!(
+        login(&b, "alice", "alice-password").await.status(),
+        Status::TooManyRequests
+    );
+    pg.drop_database().await;
+}
+
+#[rocket::async_test]
+async fn a_client_address_has_its_own_budget() {
+    let app = TestApp::with_jwt(json!({
+        "secret": TEST_SECRET,
+        "login_throttle": { "ip_attempts": 10 },
+    }))
+    .await;
+    let from = |addr: &str, user: String| {
+        let remote: SocketAddr = addr.parse().unwrap_or_else(|e| panic!("{e}"));
+        app.client
+            .post("/auth/token")
+            .remote(remote)
+            .header(ContentType::JSON)
+            .body(json!({ "username": user, "password": "guess" }).to_string())
+            .dispatch()
+    };
+    // Ten different accounts from one address: its budget.
+    for n in 0..10 {
+        let res = from("127.0.0.2:4000", format!("user{n}")).await;
+        assert_eq!(res.status(), Status::Unauthorized);
+    }
+    let res = from("127.0.0.2:4000", "user10".into()).await;
+    assert_eq!(res.status(), Status::TooManyRequests);
+    assert!(retry_after(&res) >= 1);
+    // Another address is not affected.
+    let res = from("127.0.0.3:4000", "user11".into()).await;
+    assert_eq!(res.status(), Status::Unauthorized);
+}
+
+#[rocket::async_test]
+async fn password_checks_queue_and_a_flood_gets_503() {
+    let app = TestApp::with_jwt(json!({
+        "secret": TEST_SECRET,
+        "login_throttle": { "max_concurrent_checks": 2, "check_queue_timeout": "450ms" },
+    }))
+    .await;
+    // Eight slow (300 ms) checks at once, each for its own account.
+    let app = &app;
+    let requests = (0..8).map(|n| {
+        let user = format!("sloth{n}");
+        async move { login(app, &user, "guess").await.status().code }
+    });
+    let statuses = rocket::futures::future::join_all(requests).await;
+    let peak = checks(app).peak.load(Ordering::SeqCst);
+    assert!(peak <= 2, "{peak} checks ran at once");
+    // Two run, two more wait their turn (done by 600 ms < 450 ms + 300 ms)…
+    assert!(
+        statuses.iter().filter(|c| **c == 401).count() >= 2,
+        "{statuses:?}"
+    );
+    // …and the rest are told to come back, not left hanging.
+    assert!(statuses.contains(&503), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|c| *c == 401 || *c == 503),
+        "{statuses:?}"
+    );
+}
