@@ -13,9 +13,10 @@ use crate::client::describe_device;
 use crate::error::AuthError;
 use crate::issuer::{Grant, IssuedToken, Issuer, TokenPair};
 use crate::runtime::JwtRuntime;
-use crate::secret::{PermanentToken, TokenDigest};
+use crate::secret::{random_id, PermanentToken, TokenDigest};
 use crate::store::{
-    CreateDeviceError, DeviceRecord, PermanentRotateError, RotateError, Rotation, Store,
+    CreateDeviceError, DeviceRecord, LinkConsumed, LinkDenial, PermanentRotateError, RotateError,
+    Rotation, SessionRows, Store,
 };
 
 /// A user the application recognised, and the claims their tokens carry.
@@ -215,45 +216,66 @@ pub struct LoginResponse {
     pub permanent_token: String,
 }
 
+/// Why a session could not be started.
+#[derive(Debug)]
+pub(crate) enum StartError {
+    /// Refused or failed (device cap, an outage): answer this.
+    Refused(AuthError),
+    /// The login link could not be used; nothing was stored.
+    Link(LinkDenial),
+}
+
+impl From<AuthError> for StartError {
+    fn from(e: AuthError) -> Self {
+        StartError::Refused(e)
+    }
+}
+
 /// Creates a device for `subject` (described from the request) and issues its first
-/// token pair: what a password login and a magic-login link both do.
+/// token pair — what a password login and a magic-login link both do. Signing comes
+/// first; then one transaction uses the link (if any), creates the device and
+/// records the tokens, so an outage leaves nothing half-written.
 pub(crate) async fn start_session(
     req: &Request<'_>,
     rt: &JwtRuntime,
     store: &Store,
     subject: &str,
     claims: &serde_json::Value,
-) -> Result<LoginResponse, AuthError> {
+    link: Option<(&str, &str)>,
+) -> Result<(LoginResponse, Option<LinkConsumed>), StartError> {
     let issuer = rt.issuer();
     let now = issuer.clock().now();
-    let (device, permanent) = store
-        .create_device(describe_device(req, subject), now)
-        .await
-        .map_err(|e| match e {
-            CreateDeviceError::CapReached => AuthError::device_limit(),
-            other => AuthError::unavailable(other),
-        })?;
+    let device_id = random_id();
     let grant = Grant {
         subject,
-        device_id: Some(&device.id),
+        device_id: Some(&device_id),
         orig_iat: now,
     };
     let (access, refresh) = issuer
         .pair(&grant, claims)
         .map_err(AuthError::unavailable)?;
-    store
-        .record_issued(&refresh.claims, &device.id, None)
+    let rows = SessionRows {
+        device_id: device_id.clone(),
+        tokens: vec![
+            (&refresh.claims, None),
+            (&access.claims, Some(refresh.claims.jti.as_str())),
+        ],
+        link,
+    };
+    let (device, permanent, consumed) = store
+        .open_session(describe_device(req, subject), now, rows)
         .await
-        .map_err(AuthError::unavailable)?;
-    store
-        .record_issued(&access.claims, &device.id, Some(&refresh.claims.jti))
-        .await
-        .map_err(AuthError::unavailable)?;
-    Ok(LoginResponse {
+        .map_err(|e| match e {
+            CreateDeviceError::CapReached => StartError::Refused(AuthError::device_limit()),
+            CreateDeviceError::Link(denial) => StartError::Link(denial),
+            other => StartError::Refused(AuthError::unavailable(other)),
+        })?;
+    let login = LoginResponse {
         tokens: issuer.pair_body(&access, &refresh),
         device_id: device.id,
         permanent_token: permanent.expose().to_owned(),
-    })
+    };
+    Ok((login, consumed))
 }
 
 /// Trades a refresh token for a new pair: verifies it, checks the refresh window

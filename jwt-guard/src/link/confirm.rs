@@ -119,7 +119,7 @@ pub(crate) async fn link_confirm(req: RequestRef<'_>) -> ConfirmPage {
         req.rocket().state::<Store>(),
     ) {
         (Ok(token), Some(rt), Some(store)) => match verify_link(rt, token, target) {
-            Ok(id) => match store.check_link(&id, target).await {
+            Ok((id, _)) => match store.check_link(&id, target).await {
                 Ok(()) => Ok((token, id)),
                 Err(LinkUseError::Denied(d)) => Err((Some(d), Some(id))),
                 Err(_) => Err((None, Some(id))),

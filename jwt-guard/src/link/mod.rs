@@ -20,7 +20,7 @@ use crate::config::MAX_TOKEN_BYTES;
 use crate::error::{fail, AuthError};
 use crate::runtime::JwtRuntime;
 use crate::secret::is_opaque_id;
-use crate::session::{start_session, AppAuthenticator, LoginResponse};
+use crate::session::{start_session, AppAuthenticator, LoginResponse, StartError};
 use crate::store::{LinkDenial, LinkUseError, Store};
 use crate::verifier::VerifyError;
 
@@ -175,13 +175,13 @@ pub(crate) fn verify_link(
     rt: &JwtRuntime,
     token: &str,
     target: &str,
-) -> Result<String, LinkDenial> {
+) -> Result<(String, String), LinkDenial> {
     if token.len() > MAX_TOKEN_BYTES {
         return Err(LinkDenial::Tampered);
     }
     let verifier = rt.verifier();
     match verifier.verify::<NoClaims>(token, TokenKind::Link, Some(target)) {
-        Ok(t) => Ok(t.registered.jti),
+        Ok(t) => Ok((t.registered.jti, t.registered.sub)),
         Err(VerifyError::Expired) => Err(LinkDenial::Expired),
         Err(VerifyError::Revoked) => Err(LinkDenial::Revoked),
         Err(VerifyError::WrongKind { .. }) => Err(LinkDenial::WrongKind),
@@ -233,7 +233,11 @@ async fn use_link<T: LinkTarget>(req: &Request<'_>) -> Result<LinkUse, Refusal> 
         let error = AuthError::unavailable("jwt-guard's fairing is not attached");
         return Err((OUTCOME_UNAVAILABLE, claimed, error));
     };
-    let link_id = verify_link(rt, token, T::TARGET).map_err(|d| denied(d, claimed.clone()))?;
+    let (link_id, subject) =
+        verify_link(rt, token, T::TARGET).map_err(|d| denied(d, claimed.clone()))?;
+    if T::LOGIN {
+        return login_with_link::<T>(req, rt, store, link_id, &subject).await;
+    }
     let consumed = match store.consume_link(&link_id, T::TARGET).await {
         Ok(consumed) => consumed,
         Err(LinkUseError::Denied(d)) => return Err(denied(d, Some(link_id))),
@@ -242,49 +246,72 @@ async fn use_link<T: LinkTarget>(req: &Request<'_>) -> Result<LinkUse, Refusal> 
             return Err((OUTCOME_UNAVAILABLE, Some(link_id), error));
         }
     };
-    let login = if T::LOGIN {
-        let login = link_login(req, rt, store, &consumed.subject).await;
-        Some(Arc::new(login.map_err(|e| {
-            let outcome = if e.status().code == 503 {
-                OUTCOME_UNAVAILABLE
-            } else {
-                LinkDenial::Tampered.as_str()
-            };
-            (outcome, Some(link_id.clone()), e)
-        })?))
-    } else {
-        None
-    };
     Ok(LinkUse {
         subject: consumed.subject,
         link_id,
         use_number: consumed.use_number,
         target: T::TARGET,
-        login,
+        login: None,
     })
 }
 
-/// A magic-login link: create a device for the recipient and issue its tokens.
-async fn link_login(
+/// A magic-login link: the recipient's claims first (nothing is written if the
+/// user store cannot answer), then one transaction uses the link and creates the
+/// device and its tokens.
+async fn login_with_link<T: LinkTarget>(
     req: &Request<'_>,
     rt: &JwtRuntime,
     store: &Store,
+    link_id: String,
     subject: &str,
-) -> Result<LoginResponse, AuthError> {
-    let authenticator = AppAuthenticator::of(req)
-        .ok_or_else(|| AuthError::unavailable("login links need an authenticator"))?;
-    let claims = authenticator
-        .0
-        .claims_for(req, subject)
-        .await
-        .map_err(AuthError::unavailable)?
-        .ok_or_else(|| AuthError::invalid_link("this link's user does not exist"))?;
-    let login = start_session(req, rt, store, subject, &claims).await?;
+) -> Result<LinkUse, Refusal> {
+    let unavailable = |e: AuthError, id: &str| (OUTCOME_UNAVAILABLE, Some(id.to_owned()), e);
+    let Some(authenticator) = AppAuthenticator::of(req) else {
+        let e = AuthError::unavailable("login links need an authenticator");
+        return Err(unavailable(e, &link_id));
+    };
+    let claims = match authenticator.0.claims_for(req, subject).await {
+        Ok(Some(claims)) => claims,
+        Ok(None) => {
+            let e = AuthError::invalid_link("this link's user does not exist");
+            return Err((LinkDenial::Tampered.as_str(), Some(link_id), e));
+        }
+        Err(e) => return Err(unavailable(AuthError::unavailable(e), &link_id)),
+    };
+    let started = start_session(
+        req,
+        rt,
+        store,
+        subject,
+        &claims,
+        Some((&link_id, T::TARGET)),
+    )
+    .await;
+    let (login, consumed) = match started {
+        Ok((login, Some(consumed))) => (login, consumed),
+        Ok((_, None)) => {
+            let e = AuthError::unavailable("the login link was not used");
+            return Err(unavailable(e, &link_id));
+        }
+        Err(StartError::Link(denial)) => return Err(denied(denial, Some(link_id))),
+        Err(StartError::Refused(e)) if e.status().code == 503 => {
+            return Err(unavailable(e, &link_id))
+        }
+        Err(StartError::Refused(e)) => {
+            return Err((LinkDenial::Tampered.as_str(), Some(link_id), e))
+        }
+    };
     authenticator
         .0
         .record_login(req, subject, rt.issuer().clock().now())
         .await;
-    Ok(login)
+    Ok(LinkUse {
+        subject: consumed.subject,
+        link_id,
+        use_number: consumed.use_number,
+        target: T::TARGET,
+        login: Some(Arc::new(login)),
+    })
 }
 
 #[rocket::async_trait]

@@ -11,7 +11,7 @@ use crate::issuer::TokenPair;
 use crate::private_response::mark_private;
 use crate::request::{json_body, runtime, store, RequestRef};
 use crate::runtime::JwtRuntime;
-use crate::session::{refresh_session, start_session, AppAuthenticator, LoginResponse};
+use crate::session::{refresh_session, start_session, AppAuthenticator, LoginResponse, StartError};
 use crate::store::Store;
 use crate::throttle::LoginThrottle;
 
@@ -97,7 +97,12 @@ async fn obtain(
         throttle.finish(req.0, devices, attempt, None).await;
         return Err(AuthError::invalid_credentials());
     };
-    let login = start_session(req.0, rt, devices, &subject, &claims).await?;
+    let (login, _) = start_session(req.0, rt, devices, &subject, &claims, None)
+        .await
+        .map_err(|e| match e {
+            StartError::Refused(e) => e,
+            StartError::Link(_) => AuthError::unavailable("a password login used a link"),
+        })?;
     throttle
         .finish(req.0, devices, attempt, Some(&subject))
         .await;

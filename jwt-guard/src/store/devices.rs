@@ -5,6 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::audit::AuditEvent;
+use super::links::{consume_link_in, LinkConsumed, LinkDenial};
 use super::{opt, secs, ts, Backend, Store, StoreError};
 use crate::claims::RegisteredClaims;
 use crate::config::CapPolicy;
@@ -86,9 +87,23 @@ pub enum CreateDeviceError {
     /// The subject is at `max_devices` and the policy is to reject.
     #[error("the subject already has the most devices allowed")]
     CapReached,
+    /// The login link could not be used (nothing was stored).
+    #[error("the login link cannot be used: {}", .0.as_str())]
+    Link(LinkDenial),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// What a new session stores with its device, in the same transaction.
+pub(crate) struct SessionRows<'a> {
+    /// The new device's id (the tokens were signed for it).
+    pub(crate) device_id: String,
+    /// Its first tokens, each with the token it was issued from.
+    pub(crate) tokens: Vec<(&'a RegisteredClaims, Option<&'a str>)>,
+    /// The login link the session comes from: (link id, target), used in the same
+    /// transaction.
+    pub(crate) link: Option<(&'a str, &'a str)>,
 }
 
 impl From<sqlx::Error> for CreateDeviceError {
@@ -137,14 +152,47 @@ impl Store {
         new: NewDevice,
         orig_iat: u64,
     ) -> Result<(DeviceRecord, PermanentToken), CreateDeviceError> {
+        let start = SessionRows {
+            device_id: random_id(),
+            tokens: Vec::new(),
+            link: None,
+        };
+        let (device, token, _) = self.open_session(new, orig_iat, start).await?;
+        Ok((device, token))
+    }
+
+    /// Opens a session in one transaction: uses the login link (if any), enforces
+    /// the device cap, creates the device and its permanent token, records its first
+    /// tokens and audits the login. Either all of it is stored or none: a session
+    /// cut short by an outage leaves no device without tokens and no link used up
+    /// for nothing.
+    pub(crate) async fn open_session(
+        &self,
+        new: NewDevice,
+        orig_iat: u64,
+        start: SessionRows<'_>,
+    ) -> Result<(DeviceRecord, PermanentToken, Option<LinkConsumed>), CreateDeviceError> {
         let now = self.now();
         let token = PermanentToken::generate();
-        let id = random_id();
+        let id = start.device_id;
         let expires_at = self.sliding_expiry(now, orig_iat);
         let mut evicted = Vec::new();
         let mut revoked = Vec::new();
 
         let mut tx = self.begin_write().await?;
+        let consumed = match start.link {
+            Some((link_id, target)) => {
+                match consume_link_in(&mut tx, link_id, target, now).await? {
+                    Some(consumed) => Some(consumed),
+                    None => {
+                        drop(tx);
+                        let denial = self.link_denial(link_id, target).await?;
+                        return Err(CreateDeviceError::Link(denial));
+                    }
+                }
+            }
+            None => None,
+        };
         if self.backend == Backend::Postgres {
             // Two logins of one subject must not both pass the cap check.
             sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
@@ -197,6 +245,11 @@ impl Store {
         .bind(ts(orig_iat))
         .execute(&mut *tx)
         .await?;
+        for (claims, parent) in &start.tokens {
+            super::tokens::insert_token(claims, &id, *parent)
+                .execute(&mut *tx)
+                .await?;
+        }
         for device_id in &evicted {
             self.audit_in(
                 &mut tx,
@@ -221,7 +274,7 @@ impl Store {
             expires_at,
             orig_iat,
         };
-        Ok((record, token))
+        Ok((record, token, consumed))
     }
 
     /// Where a device's expiry lands when it is used at `now`: `permanent_ttl`

@@ -133,6 +133,34 @@ fn to_u32(v: i64) -> u32 {
     u32::try_from(v).unwrap_or(u32::MAX)
 }
 
+/// Counts one use of link `id` at `target` in `tx`; `None` when it cannot be used
+/// (expired, used up, revoked, another target, unknown).
+pub(crate) async fn consume_link_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: &str,
+    target: &str,
+    now: u64,
+) -> Result<Option<LinkConsumed>, sqlx::Error> {
+    let row = sqlx::query(
+        "UPDATE jwt_guard_links SET use_count = use_count + 1
+         WHERE id = $1 AND target = $2 AND revoked_at IS NULL AND expires_at > $3
+           AND (max_uses = 0 OR use_count < max_uses)
+         RETURNING use_count, subject",
+    )
+    .bind(id)
+    .bind(target)
+    .bind(ts(now))
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(|row| {
+        Ok(LinkConsumed {
+            use_number: to_u32(row.try_get("use_count")?),
+            subject: row.try_get("subject")?,
+        })
+    })
+    .transpose()
+}
+
 fn link_from_row(row: &AnyRow) -> Result<LinkRecord, sqlx::Error> {
     let max: i64 = row.try_get("max_uses")?;
     let revoked: Option<i64> = opt(row, "revoked_at")?;
@@ -173,32 +201,23 @@ impl Store {
         Ok(())
     }
 
-    /// Uses link `id` at `target` once, if it is live, unrevoked, bound to that target
-    /// and not used up — in one conditional statement, so under any concurrency a
-    /// one-time link succeeds exactly once. Otherwise says why not.
+    /// Uses link `id` at `target` once, in one conditional statement: of any number
+    /// of concurrent uses, at most `max_uses` succeed.
     pub(crate) async fn consume_link(
         &self,
         id: &str,
         target: &str,
     ) -> Result<LinkConsumed, LinkUseError> {
-        let now = ts(self.now());
-        let row = sqlx::query(
-            "UPDATE jwt_guard_links SET use_count = use_count + 1
-             WHERE id = $1 AND target = $2 AND revoked_at IS NULL AND expires_at > $3
-               AND (max_uses = 0 OR use_count < max_uses)
-             RETURNING use_count, subject",
-        )
-        .bind(id)
-        .bind(target)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?;
-        match row {
-            Some(row) => Ok(LinkConsumed {
-                use_number: to_u32(row.try_get("use_count")?),
-                subject: row.try_get("subject")?,
-            }),
-            None => Err(LinkUseError::Denied(self.link_denial(id, target).await?)),
+        let mut tx = self.pool.begin().await?;
+        match consume_link_in(&mut tx, id, target, self.now()).await? {
+            Some(consumed) => {
+                tx.commit().await?;
+                Ok(consumed)
+            }
+            None => {
+                drop(tx);
+                Err(LinkUseError::Denied(self.link_denial(id, target).await?))
+            }
         }
     }
 
@@ -219,7 +238,11 @@ impl Store {
         }
     }
 
-    async fn link_denial(&self, id: &str, target: &str) -> Result<LinkDenial, StoreError> {
+    pub(crate) async fn link_denial(
+        &self,
+        id: &str,
+        target: &str,
+    ) -> Result<LinkDenial, StoreError> {
         let Some(link) = self.link(id).await? else {
             return Ok(LinkDenial::Tampered);
         };

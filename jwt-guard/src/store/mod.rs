@@ -25,10 +25,11 @@ use sqlx::{AnyPool, Row};
 pub use crate::config::CapPolicy;
 pub use archive::ArchiveReport;
 pub use audit::{AuditEvent, AuditRecord};
-pub(crate) use devices::PermanentLookup;
 pub use devices::{
     CreateDeviceError, DeviceRecord, NewDevice, PermanentRotateError, DEVICE_NAME_MAX,
 };
+pub(crate) use devices::{PermanentLookup, SessionRows};
+pub(crate) use links::LinkConsumed;
 pub use links::{LinkDenial, LinkRecord, LinkUseError, LinkUseRecord};
 pub(crate) use pool::Backend;
 pub use pool::{JwtDb, JwtPool, PoolSettings, SqlxPool, DEFAULT_CONNECT_TIMEOUT_SECS};
