@@ -2,6 +2,7 @@
 //! file (or a PostgreSQL database), logins, and token forgery for attack tests.
 
 pub mod app;
+pub mod relay;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,9 +1,12 @@
-//! A real database outage (PostgreSQL refusing and dropping this app's connections):
-//! what still works, what answers 503, and recovery without a restart.
+//! Real database outages — PostgreSQL cut off behind a TCP relay or refusing this
+//! app's connections, SQLite locked by another process: what still works, what
+//! answers 503 (quickly), that nothing is half-written, and recovery without a
+//! restart.
 
 use std::time::{Duration, Instant};
 
 use jwt_guard::Clock;
+use jwt_guard_tests::relay::TcpRelay;
 use jwt_guard_tests::{base_figment, PgDatabase, TestApp, TEST_SECRET};
 use rocket::http::{Method, Status};
 use serde_json::json;
@@ -119,4 +122,181 @@ async fn stale_revocations_fail_closed_and_a_logout_during_an_outage_still_bites
     })
     .await;
     pg.drop_database().await;
+}
+
+/// What every storage-backed route answers while the database is away: 503 with
+/// `Retry-After` and the standard body, quickly; never 401, 403 or 410.
+async fn expect_unavailable(
+    what: &str,
+    res: rocket::local::asynchronous::LocalResponse<'_>,
+    took: Duration,
+) {
+    assert_eq!(res.status(), Status::ServiceUnavailable, "{what}");
+    assert!(
+        res.headers().get_one("Retry-After").is_some(),
+        "{what}: Retry-After"
+    );
+    assert!(took < Duration::from_millis(2500), "{what} took {took:?}");
+    let body = jwt_guard_tests::json_body(res).await;
+    assert_eq!(body["error"], "temporarily_unavailable", "{what}: {body}");
+}
+
+/// The token routes, device routes and links of one signed-in user, exercised while
+/// the database is away; then the same session, unharmed, once it is back.
+async fn outage_walkthrough(app: &TestApp, reads_fail: bool, cut: impl Fn(), restore: impl Fn()) {
+    let login = app.login("alice").await;
+    let (access, refresh) = (s(&login["access"]), s(&login["refresh"]));
+    let (permanent, device) = (s(&login["permanent_token"]), s(&login["device_id"]));
+    let minted = jwt_guard_tests::json_body(
+        app.send_with_token(Method::Post, "/links/unsubscribe", &access)
+            .await,
+    )
+    .await;
+    let link = s(&minted["url"]);
+    let link = link[link.find("/newsletter").unwrap_or(0)..].to_owned();
+
+    cut();
+    macro_rules! timed {
+        ($what:expr, $req:expr) => {{
+            let started = Instant::now();
+            let res = $req.await;
+            expect_unavailable($what, res, started.elapsed()).await;
+        }};
+    }
+    timed!(
+        "login",
+        app.post_json(
+            "/auth/token",
+            json!({ "username": "alice", "password": "alice-password" })
+        )
+    );
+    timed!(
+        "refresh",
+        app.post_json("/auth/token/refresh", json!({ "refresh": refresh }))
+    );
+    timed!("device refresh", app.device_refresh(&permanent));
+    timed!(
+        "link mint",
+        app.send_with_token(Method::Post, "/links/unsubscribe", &access)
+    );
+    timed!("link use", app.client.get(link.clone()).dispatch());
+    timed!(
+        "magic-login mail",
+        app.post_json("/links/magic-login", json!({ "username": "bob" }))
+    );
+    if reads_fail {
+        timed!("device list", app.get_with_token("/auth/devices", &access));
+        timed!(
+            "token tree",
+            app.get_with_token(&format!("/auth/devices/{device}/tokens"), &access)
+        );
+    }
+    // Verified from memory: still answering.
+    assert_eq!(
+        app.get_with_token("/me", &access).await.status(),
+        Status::Ok
+    );
+    let verify = app
+        .post_json("/auth/token/verify", json!({ "token": access }))
+        .await;
+    assert_eq!(verify.status(), Status::Ok);
+
+    restore();
+    eventually(
+        "recovery without a restart",
+        Duration::from_secs(10),
+        || async { app.get_with_token("/auth/devices", &access).await.status() == Status::Ok },
+    )
+    .await;
+    // The session survived: the same refresh token rotates (no false reuse), the
+    // same permanent token works, and the link was not counted.
+    let res = app
+        .post_json("/auth/token/refresh", json!({ "refresh": refresh }))
+        .await;
+    assert_eq!(res.status(), Status::Ok, "refresh after the outage");
+    let res = app.device_refresh(&permanent).await;
+    assert_eq!(res.status(), Status::Ok, "device refresh after the outage");
+    assert_eq!(
+        s(&jwt_guard_tests::json_body(res).await["device_id"]),
+        device
+    );
+    let res = app.client.get(link.clone()).dispatch().await;
+    assert_eq!(
+        res.status(),
+        Status::Ok,
+        "the link's one use is still there"
+    );
+    // Nothing half-written: one device, its tokens, nothing else.
+    let devices: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jwt_guard_devices")
+        .fetch_one(app.pool())
+        .await
+        .unwrap_or(-1);
+    assert_eq!(devices, 1, "no device from the failed login");
+    let used: i64 = sqlx::query_scalar("SELECT use_count FROM jwt_guard_links")
+        .fetch_one(app.pool())
+        .await
+        .unwrap_or(-1);
+    assert_eq!(used, 1);
+}
+
+#[rocket::async_test]
+async fn postgres_cut_off_for_real_answers_503_and_sessions_survive() {
+    let Some(pg) = PgDatabase::create().await else {
+        return;
+    };
+    let upstream = pg
+        .url
+        .rsplit_once('@')
+        .map(|(_, rest)| rest)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or("127.0.0.1:5432")
+        .to_owned();
+    let relay = TcpRelay::start(&upstream).await;
+    let url = relay.url_for(&pg.url);
+    let app = TestApp::start_on(
+        &url,
+        json!({ "secret": TEST_SECRET, "revocation_staleness": "serve" }),
+        Clock::offset(),
+    )
+    .await;
+    outage_walkthrough(&app, true, || relay.cut(), || relay.restore()).await;
+    pg.drop_database().await;
+}
+
+#[rocket::async_test]
+async fn sqlite_locked_by_another_process_answers_503_and_sessions_survive() {
+    use sqlx::{Connection, Executor};
+    let url = jwt_guard_tests::temp_sqlite_url();
+    let app = TestApp::start_on(&url, json!({ "secret": TEST_SECRET }), Clock::offset()).await;
+    // Another process (a backup, a migration) holds the write lock: every write
+    // waits out the busy timeout, then fails.
+    let locker = std::sync::Arc::new(rocket::tokio::sync::Mutex::new(
+        sqlx::SqliteConnection::connect(&url)
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+    ));
+    let lock = || {
+        let locker = locker.clone();
+        rocket::tokio::task::block_in_place(|| {
+            rocket::tokio::runtime::Handle::current().block_on(async move {
+                let mut conn = locker.lock().await;
+                conn.execute("BEGIN EXCLUSIVE")
+                    .await
+                    .unwrap_or_else(|e| panic!("lock: {e}"));
+            })
+        })
+    };
+    let unlock = || {
+        let locker = locker.clone();
+        rocket::tokio::task::block_in_place(|| {
+            rocket::tokio::runtime::Handle::current().block_on(async move {
+                let mut conn = locker.lock().await;
+                conn.execute("ROLLBACK")
+                    .await
+                    .unwrap_or_else(|e| panic!("unlock: {e}"));
+            })
+        })
+    };
+    // Under WAL, readers go on while the lock is held: only writes fail.
+    outage_walkthrough(&app, false, lock, unlock).await;
 }
