@@ -80,3 +80,25 @@ mod tests {
         assert_eq!(clean_text("é".repeat(10).as_str(), 3), "ééé");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(crate::test_cases())]
+
+        /// Any user agent or device name: bounded, printable, trimmed, no panic in
+        /// the user-agent parser either.
+        #[test]
+        fn any_client_text_is_cleaned(text in any::<String>(), max in 0usize..600) {
+            let cleaned = clean_text(&text, max);
+            prop_assert!(cleaned.chars().count() <= max);
+            prop_assert!(!cleaned.chars().any(char::is_control));
+            prop_assert_eq!(cleaned.trim(), cleaned.as_str());
+            let _ = woothee::parser::Parser::new().parse(&clean_text(&text, USER_AGENT_MAX));
+        }
+    }
+}

@@ -589,3 +589,67 @@ mod tests {
         assert!(with(|c| c.link_base_url = Some("https://app.example".into())).is_ok());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+    use rocket::figment::providers::Serialized;
+    use rocket::figment::Figment;
+
+    use super::*;
+
+    /// A JSON value of any shape, a few levels deep.
+    fn any_json() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<String>().prop_map(serde_json::Value::from),
+            "[0-9]{1,4}(ms|s|m|h|d)".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                proptest::collection::hash_map("[a-z_]{1,12}", inner, 0..4)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    const KEYS: &[&str] = &[
+        "algorithm",
+        "secret",
+        "access_ttl",
+        "refresh_ttl",
+        "refresh_window",
+        "leeway",
+        "header_prefixes",
+        "max_devices",
+        "device_cap_policy",
+        "refresh_reuse_grace",
+        "revocation_poll",
+        "login_throttle",
+        "link_base_url",
+        "cache_capacity",
+    ];
+
+    proptest! {
+        #![proptest_config(crate::test_cases())]
+
+        /// Any value under any setting: read and checked, or refused; never a panic.
+        #[test]
+        fn any_jwt_table_is_read_or_refused(
+            entries in proptest::collection::vec((proptest::sample::select(KEYS), any_json()), 0..5)
+        ) {
+            let mut table = serde_json::Map::new();
+            table.insert("secret".into(), "a secret of at least thirty-two bytes!!".into());
+            for (key, value) in entries {
+                table.insert(key.to_owned(), value);
+            }
+            let figment = Figment::from(Serialized::defaults(serde_json::Value::Object(table)));
+            if let Ok(config) = figment.extract::<JwtConfig>() {
+                let _ = config.validate();
+            }
+        }
+    }
+}

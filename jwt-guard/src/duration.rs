@@ -146,3 +146,29 @@ mod tests {
         assert!(parse_duration("-5m").is_err());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(crate::test_cases())]
+
+        /// Any text: a duration or an error, never a panic.
+        #[test]
+        fn any_text_parses_or_is_refused(text in any::<String>()) {
+            let _ = parse_duration(&text);
+        }
+
+        /// Whole seconds, bare or with a unit, mean what they say.
+        #[test]
+        fn seconds_round_trip(secs in 0u64..10_000_000) {
+            prop_assert_eq!(parse_duration(&secs.to_string()).ok(), Some(Duration::from_secs(secs)));
+            prop_assert_eq!(parse_duration(&format!("{secs}s")).ok(), Some(Duration::from_secs(secs)));
+            let shown = HumanDuration::from_secs(secs).to_string();
+            prop_assert_eq!(parse_duration(&shown).ok(), Some(Duration::from_secs(secs)));
+        }
+    }
+}

@@ -23,7 +23,14 @@ pub(crate) fn bearer_token<'r>(
     req: &'r Request<'_>,
     prefixes: &[String],
 ) -> Result<Option<&'r str>, AuthError> {
-    let mut values = req.headers().get("Authorization");
+    parse_bearer(req.headers().get("Authorization"), prefixes)
+}
+
+/// [`bearer_token`] on the header's values, as sent.
+pub(crate) fn parse_bearer<'a>(
+    mut values: impl Iterator<Item = &'a str>,
+    prefixes: &[String],
+) -> Result<Option<&'a str>, AuthError> {
     let Some(value) = values.next() else {
         return Ok(None);
     };
@@ -46,15 +53,18 @@ pub(crate) fn bearer_token<'r>(
     if token.len() > MAX_TOKEN_BYTES {
         return Err(AuthError::invalid_token("token is too large"));
     }
-    let token68 = token
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b));
-    if !token68 {
+    if !is_token68(token) {
         return Err(AuthError::invalid_request(
             "the Authorization header is malformed",
         ));
     }
     Ok(Some(token))
+}
+
+/// RFC 7235 token68: the only shape a bearer token may have.
+fn is_token68(text: &str) -> bool {
+    text.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b))
 }
 
 type Verification<C> = Result<Option<Arc<Token<C>>>, AuthError>;
@@ -251,5 +261,42 @@ impl<'r, P: Policy> FromRequest<'r> for Authorized<P> {
 impl<P: Policy> Sentinel for Authorized<P> {
     fn abort(rocket: &Rocket<Ignite>) -> bool {
         runtime_missing(rocket, "#[use_jwt]")
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn prefixes() -> Vec<String> {
+        vec!["Bearer".to_owned(), "JWT".to_owned()]
+    }
+
+    proptest! {
+        #![proptest_config(crate::test_cases())]
+
+        /// Any header text: no panic, and a token found is token68, bounded, and
+        /// taken from the header itself.
+        #[test]
+        fn any_header_is_parsed_safely(value in any::<String>(), second in proptest::option::of(any::<String>())) {
+            let values: Vec<&str> = std::iter::once(value.as_str()).chain(second.as_deref()).collect();
+            if let Ok(Some(token)) = parse_bearer(values.into_iter(), &prefixes()) {
+                prop_assert!(second.is_none());
+                prop_assert!(is_token68(token) && !token.is_empty());
+                prop_assert!(token.len() <= MAX_TOKEN_BYTES);
+                prop_assert!(value.contains(token));
+            }
+        }
+
+        /// A well-formed header always yields its token, whatever the scheme's case.
+        #[test]
+        fn well_formed_headers_yield_their_token(token in "[A-Za-z0-9._~+/=-]{1,200}", upper in any::<bool>()) {
+            let scheme = if upper { "BEARER" } else { "bearer" };
+            let header = format!("{scheme} {token}");
+            let found = parse_bearer(std::iter::once(header.as_str()), &prefixes());
+            prop_assert_eq!(found.ok().flatten(), Some(token.as_str()));
+        }
     }
 }

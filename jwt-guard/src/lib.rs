@@ -58,6 +58,17 @@ pub use jsonwebtoken::Algorithm;
 
 pub use jwt_guard_macros::{expiring_link, permanent_refresh, use_jwt, Claims};
 
+/// How many cases each property test runs: `PROPTEST_CASES`, else 64 (a bounded
+/// run inside `cargo test`; `PROPTEST_CASES=100000 cargo test properties` runs long).
+#[cfg(test)]
+pub(crate) fn test_cases() -> proptest::test_runner::Config {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64);
+    proptest::test_runner::Config::with_cases(cases)
+}
+
 /// Not public API: what macro expansions refer to. May change in any release.
 #[doc(hidden)]
 pub mod __private {
