@@ -15,7 +15,7 @@ use crate::device::{divert_misplaced_permanent_token, misplaced_permanent_token,
 use crate::error::{finish_failed_response, Realm};
 use crate::link::{
     default_base_url, finish_link_response, link_confirm, route_link_preview, LinkMailer,
-    LinkRoutes, Links,
+    LinkRoutes, Links, UnverifiedLogBudget,
 };
 use crate::private_response::finish_private_response;
 use crate::revocation::RevocationSet;
@@ -197,6 +197,9 @@ impl Fairing for JwtGuard {
         let mut rocket = rocket
             .manage(Realm(config.realm.clone()))
             .manage(throttle)
+            .manage(UnverifiedLogBudget::new(
+                config.invalid_link_logs_per_minute,
+            ))
             .manage(runtime)
             .manage(issuer)
             .manage(store)

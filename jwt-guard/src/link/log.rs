@@ -1,5 +1,9 @@
 //! The log of every attempt to use a link, written once the response is known.
 
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use rocket::http::Header;
 use rocket::request::Request;
 use rocket::response::Response;
@@ -8,6 +12,41 @@ use super::RecordedAttempt;
 use crate::client::{client_ip, user_agent};
 use crate::private_response::mark_private;
 use crate::store::Store;
+
+/// Outcomes of requests that carried no verified link token: anyone can send these
+/// without limit, so the rows they write are budgeted per client address.
+const UNVERIFIED_OUTCOMES: &[&str] = &["tampered", "missing", "wrong_kind"];
+
+/// How many log rows requests without a valid link token may write, per client
+/// address and minute (`invalid_link_logs_per_minute`); past it they are still
+/// refused, just not logged.
+pub(crate) struct UnverifiedLogBudget {
+    by_address: DefaultKeyedRateLimiter<IpAddr>,
+    checks: AtomicU64,
+}
+
+/// Every so many checks, addresses whose budget has refilled are forgotten, so the
+/// memory held stays bounded by the addresses seen recently.
+const FORGET_EVERY: u64 = 1024;
+
+impl UnverifiedLogBudget {
+    pub(crate) fn new(per_minute: u32) -> Self {
+        let n = std::num::NonZeroU32::new(per_minute).unwrap_or(std::num::NonZeroU32::MIN);
+        Self {
+            by_address: RateLimiter::keyed(Quota::per_minute(n)),
+            checks: AtomicU64::new(0),
+        }
+    }
+
+    fn allows(&self, ip: Option<IpAddr>) -> bool {
+        if self.checks.fetch_add(1, Ordering::Relaxed) % FORGET_EVERY == FORGET_EVERY - 1 {
+            self.by_address.retain_recent();
+        }
+        // Requests with no address (local clients) share one budget.
+        let key = ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        self.by_address.check_key(&key).is_ok()
+    }
+}
 
 /// After the response: link headers, and one log row per attempt.
 pub(crate) async fn finish_link_response(req: &Request<'_>, res: &mut Response<'_>) {
@@ -19,6 +58,15 @@ pub(crate) async fn finish_link_response(req: &Request<'_>, res: &mut Response<'
     let Some(store) = req.rocket().state::<Store>() else {
         return;
     };
+    if UNVERIFIED_OUTCOMES.contains(&attempt.outcome) {
+        let within = req
+            .rocket()
+            .state::<UnverifiedLogBudget>()
+            .is_none_or(|budget| budget.allows(req.client_ip()));
+        if !within {
+            return;
+        }
+    }
     let ip = client_ip(req);
     let user_agent = user_agent(req);
     if let Err(e) = store

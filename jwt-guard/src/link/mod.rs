@@ -26,7 +26,7 @@ use crate::verifier::VerifyError;
 
 pub(crate) use confirm::{link_confirm, route_link_preview};
 pub use delivery::{DeliveryError, DevOutbox, LinkMailer, LinkMessage, DEV_OUTBOX_CAPACITY};
-pub(crate) use log::finish_link_response;
+pub(crate) use log::{finish_link_response, UnverifiedLogBudget};
 pub(crate) use mint::default_base_url;
 pub use mint::{LinkError, Links, MintOptions, MintedLink, SentLink};
 

@@ -1,7 +1,7 @@
 //! Device routes: list and log out devices, logout here or everywhere, and the token
 //! tree of a device (drf-jwt-devices, knox, wc-django-jwt).
 
-use rocket::http::Status;
+use rocket::http::{Header, Status};
 use rocket::serde::json::Json;
 use rocket::{delete, get, post, routes, Route, State};
 use serde::{Deserialize, Serialize};
@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use crate::claims::NoClaims;
 use crate::error::AuthError;
 use crate::guard::Jwt;
-use crate::request::store;
+use crate::request::{runtime, store};
+use crate::runtime::JwtRuntime;
 use crate::secret::is_opaque_id;
 use crate::store::{DeviceRecord, PendingLogout, Store, TokenPage};
 
@@ -40,24 +41,58 @@ pub struct ExpireResponse {
     pub revoked: Vec<String>,
 }
 
-#[get("/auth/devices")]
+/// One page of the caller's devices: a JSON array, oldest first, at most
+/// `device_page_size` long (`?offset=0&limit=…`). `X-Total-Count` says how many
+/// there are; `Link: <…>; rel="next"` points at the next page, if any.
+#[get("/auth/devices?<offset>&<limit>")]
 async fn list(
+    offset: Option<u32>,
+    limit: Option<u32>,
     jwt: Jwt<NoClaims>,
     devices: Option<&State<Store>>,
-) -> Result<Json<Vec<DeviceView>>, AuthError> {
-    let devices = store(devices)?
-        .devices_of(jwt.subject())
+    rt: Option<&State<JwtRuntime>>,
+) -> Result<DevicePage, AuthError> {
+    let page_size = runtime(rt)?.config().device_page_size;
+    let offset = offset.unwrap_or(0);
+    let limit = limit.unwrap_or(page_size).clamp(1, page_size);
+    let (devices, total) = store(devices)?
+        .devices_page(jwt.subject(), offset, limit)
         .await
         .map_err(AuthError::unavailable)?;
-    Ok(Json(
-        devices
-            .into_iter()
-            .map(|device| DeviceView {
-                current: Some(device.id.as_str()) == jwt.device_id(),
-                device,
-            })
-            .collect(),
-    ))
+    let end = u64::from(offset).saturating_add(devices.len() as u64);
+    let next =
+        (end < total).then(|| format!("</auth/devices?offset={end}&limit={limit}>; rel=\"next\""));
+    Ok(DevicePage {
+        body: Json(
+            devices
+                .into_iter()
+                .map(|device| DeviceView {
+                    current: Some(device.id.as_str()) == jwt.device_id(),
+                    device,
+                })
+                .collect(),
+        ),
+        total: Header::new("X-Total-Count", total.to_string()),
+        next: next.map(|link| Header::new("Link", link)),
+    })
+}
+
+/// A page of devices with its paging headers.
+struct DevicePage {
+    body: Json<Vec<DeviceView>>,
+    total: Header<'static>,
+    next: Option<Header<'static>>,
+}
+
+impl<'r> rocket::response::Responder<'r, 'static> for DevicePage {
+    fn respond_to(self, req: &'r rocket::Request<'_>) -> rocket::response::Result<'static> {
+        let mut res = self.body.respond_to(req)?;
+        res.set_header(self.total);
+        if let Some(next) = self.next {
+            res.set_header(next);
+        }
+        Ok(res)
+    }
 }
 
 async fn log_out(jwt: &Jwt<NoClaims>, store: &Store, id: &str) -> Result<Status, AuthError> {

@@ -440,16 +440,45 @@ impl Store {
 
     /// The subject's active devices, oldest first.
     pub async fn devices_of(&self, subject: &str) -> Result<Vec<DeviceRecord>, StoreError> {
+        Ok(self.devices_page(subject, 0, u32::MAX).await?.0)
+    }
+
+    /// One page of the subject's active devices, oldest first, and how many there
+    /// are in all.
+    pub async fn devices_page(
+        &self,
+        subject: &str,
+        offset: u32,
+        limit: u32,
+    ) -> Result<(Vec<DeviceRecord>, u64), StoreError> {
         let rows = sqlx::query(&format!(
-            "SELECT {DEVICE_COLUMNS} FROM jwt_guard_devices
+            "SELECT {DEVICE_COLUMNS}, COUNT(*) OVER () AS total FROM jwt_guard_devices
              WHERE subject = $1 AND revoked_at IS NULL AND expires_at > $2
-             ORDER BY created_at ASC, id ASC"
+             ORDER BY created_at ASC, id ASC LIMIT $3 OFFSET $4"
         ))
         .bind(subject)
         .bind(ts(self.now()))
+        .bind(i64::from(limit))
+        .bind(i64::from(offset))
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().map(device_from_row).collect::<Result<_, _>>()?)
+        let total = match rows.first() {
+            Some(row) => secs(row.try_get("total")?),
+            // Past the end (or none at all): count separately.
+            None if offset > 0 => secs(
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM jwt_guard_devices
+                     WHERE subject = $1 AND revoked_at IS NULL AND expires_at > $2",
+                )
+                .bind(subject)
+                .bind(ts(self.now()))
+                .fetch_one(&self.pool)
+                .await?,
+            ),
+            None => 0,
+        };
+        let devices = rows.iter().map(device_from_row).collect::<Result<_, _>>()?;
+        Ok((devices, total))
     }
 
     /// Revokes a device and its whole token family, if `subject` owns it. Returns
