@@ -8,6 +8,7 @@ mod expiring_link;
 mod exports;
 mod names;
 mod permanent_refresh;
+mod public;
 mod route;
 mod use_jwt;
 
@@ -40,6 +41,14 @@ pub fn permanent_refresh(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn expiring_link(attr: TokenStream, item: TokenStream) -> TokenStream {
     expiring_link::expand(attr.into(), item.into()).into()
+}
+
+/// Declares a route deliberately open: no guard is added, but the route-protection
+/// manifest lists it as public, and `require_protection` (deny by default) accepts
+/// it. Place it above the route attribute; it cannot be combined with a guard.
+#[proc_macro_attribute]
+pub fn public(attr: TokenStream, item: TokenStream) -> TokenStream {
+    public::expand(attr.into(), item.into()).into()
 }
 
 /// Implements `jwt_guard::Claims` for an application's claims struct.

@@ -21,6 +21,9 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         ATTRIBUTE,
         "the Permanent-Token header is accepted on one fixed path only",
     );
+    if let Some((handler, _)) = &prepared {
+        route::check_single_protection(&mut cx, handler, ATTRIBUTE);
+    }
     let Some((mut handler, target)) = prepared.filter(|_| !cx.has_errors()) else {
         return finish_with_errors(cx, item);
     };
@@ -31,10 +34,13 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let method = &target.method;
     let path = route::uri_path(&target.uri.value()).to_owned();
     let p = exports::private(Span::call_site());
+    let declaration = route::declare(&handler, &target, quote!(#p::Protection::PermanentRefresh));
     let guard = hidden_local("permanent");
     route::inject_guard(&mut handler, &guard, quote!(#p::PermanentRefresh<#marker>));
 
     quote! {
+        #declaration
+
         #[doc(hidden)]
         #[allow(non_camel_case_types)]
         #vis struct #marker;

@@ -72,6 +72,54 @@ pub(crate) fn check_route_below(cx: &mut Ctxt, handler: &ItemFn, attribute: &str
     }
 }
 
+/// jwt-guard's route attributes: at most one of them protects a route.
+const PROTECTION_ATTRIBUTES: &[&str] = &["use_jwt", "expiring_link", "permanent_refresh", "public"];
+
+/// Reports any other protection attribute left below ours: `#[public]` with a guard
+/// says two contradictory things, and two guards are one too many to read.
+pub(crate) fn check_single_protection(cx: &mut Ctxt, handler: &ItemFn, attribute: &str) {
+    for attr in &handler.attrs {
+        let Some(last) = attr.path().segments.last() else {
+            continue;
+        };
+        let name = last.ident.to_string();
+        let clash = PROTECTION_ATTRIBUTES.contains(&name.as_str())
+            && (attribute == "public" || name == "public");
+        if clash {
+            cx.error_spanned_by(
+                attr.path(),
+                format!(
+                    "`#[{attribute}]` and `#[{name}]` cannot both protect one route: a `#[public]` \
+                     route is deliberately open, a guarded one is not; keep one of them"
+                ),
+            );
+        }
+    }
+}
+
+/// The manifest entry of `handler`: its name, method, path and `protection` (an
+/// expression of `__private::Protection`), registered for `JwtGuard::manifest`.
+pub(crate) fn declare(
+    handler: &ItemFn,
+    target: &RouteTarget,
+    protection: TokenStream,
+) -> TokenStream {
+    let p = crate::exports::private(Span::call_site());
+    let name = crate::names::unraw(&handler.sig.ident);
+    let method = &target.method;
+    let path = &target.uri;
+    quote! {
+        #p::inventory::submit! {
+            #p::DeclaredRoute {
+                handler: #name,
+                method: #p::rocket::http::Method::#method,
+                path: #path,
+                protection: #protection,
+            }
+        }
+    }
+}
+
 /// Inserts `name: ty` as the handler's first parameter, so the guard runs before any
 /// of the handler's own guards.
 pub(crate) fn inject_guard(handler: &mut ItemFn, name: &syn::Ident, ty: TokenStream) {

@@ -123,6 +123,11 @@ pub struct JwtConfig {
     /// as `valid`. Default `false`: anyone holding a token learns nothing more.
     #[serde(default)]
     pub verify_reveals_claims: bool,
+    /// Refuse to launch while a mounted route carries none of `#[use_jwt]`,
+    /// `#[expiring_link]`, `#[permanent_refresh]` or `#[public]` (deny by default).
+    /// Default `false`: such routes are only listed as unprotected at launch.
+    #[serde(default)]
+    pub require_protection: bool,
     /// Limits on password guessing and on messages sent to an account.
     #[serde(default)]
     pub login_throttle: ThrottleConfig,
@@ -400,6 +405,7 @@ impl JwtConfig {
             archive_interval: None,
             link_base_url: None,
             verify_reveals_claims: false,
+            require_protection: false,
             login_throttle: ThrottleConfig::default(),
             device_page_size: default_device_page(),
             invalid_link_logs_per_minute: default_invalid_link_logs(),

@@ -13,6 +13,7 @@ use rocket::{get, Ignite, Rocket, Sentinel};
 use crate::claims::Claims;
 use crate::error::{fail, AuthError};
 use crate::issuer::Issuer;
+use crate::manifest::{declare_route, Protection};
 use crate::private_response::mark_private;
 use crate::secret::{PermanentToken, TokenDigest};
 use crate::session::{issue_device_access, DeviceAccess};
@@ -213,6 +214,14 @@ pub(crate) fn divert_misplaced_permanent_token(req: &mut Request<'_>) {
         }
     }
 }
+
+// An error sink, not a resource: it answers 400 to anything diverted here.
+declare_route!(
+    misplaced_permanent_token,
+    Get,
+    "/__jwt_guard/misplaced-permanent-token",
+    Protection::Public
+);
 
 /// Where misplaced `Permanent-Token` requests end: a 400, and no handler of the
 /// app runs.

@@ -17,6 +17,7 @@ use crate::link::{
     default_base_url, finish_link_response, link_confirm, route_link_preview, LinkMailer,
     LinkRoutes, Links, UnverifiedLogBudget,
 };
+use crate::manifest::{self, RouteEntry};
 use crate::private_response::finish_private_response;
 use crate::revocation::RevocationSet;
 use crate::routes::{device_routes, token_routes};
@@ -51,6 +52,7 @@ struct LaunchCursor(RevocationCursor);
 /// ```
 pub struct JwtGuard {
     config: Option<JwtConfig>,
+    require_protection: bool,
     clock: Clock,
     authenticator: Option<AppAuthenticator>,
     mailer: Option<Arc<dyn LinkMailer>>,
@@ -67,6 +69,7 @@ impl JwtGuard {
     pub fn fairing() -> Self {
         Self {
             config: None,
+            require_protection: false,
             clock: Clock::system(),
             authenticator: None,
             mailer: None,
@@ -89,6 +92,19 @@ impl JwtGuard {
     pub fn link_mailer<M: LinkMailer>(mut self, mailer: M) -> Self {
         self.mailer = Some(Arc::new(mailer));
         self
+    }
+
+    /// Deny by default: launch fails while a mounted route has no jwt-guard
+    /// attribute (as `require_protection = true` in the `jwt` table).
+    pub fn require_protection(mut self) -> Self {
+        self.require_protection = true;
+        self
+    }
+
+    /// The route-protection manifest of `rocket`: every mounted route with the
+    /// protection its attribute declared (`None` for routes without one).
+    pub fn manifest<P: rocket::Phase>(rocket: &Rocket<P>) -> Vec<RouteEntry> {
+        manifest::table(rocket.routes())
     }
 
     /// Mounts the token and device routes, checking credentials with `authenticator`.
@@ -214,10 +230,35 @@ impl Fairing for JwtGuard {
                 .mount("/", token_routes())
                 .mount("/", device_routes());
         }
+        if self.require_protection || config.require_protection {
+            let unprotected: Vec<String> = manifest::table(rocket.routes())
+                .iter()
+                .filter(|entry| entry.protection.is_none())
+                .map(manifest::describe)
+                .collect();
+            if !unprotected.is_empty() {
+                rocket::error!(
+                    "jwt-guard: require_protection is on, and {} mounted route(s) carry none of \
+                     #[use_jwt], #[expiring_link], #[permanent_refresh] or #[public]:",
+                    unprotected.len()
+                );
+                for line in &unprotected {
+                    rocket::error!("  {line}");
+                }
+                return Err(rocket);
+            }
+        }
         Ok(rocket)
     }
 
     async fn on_liftoff(&self, rocket: &Rocket<Orbit>) {
+        for entry in manifest::table(rocket.routes()) {
+            if entry.protection.is_none() {
+                rocket::warn!("jwt-guard: {}", manifest::describe(&entry));
+            } else {
+                rocket::info!("jwt-guard: {}", manifest::describe(&entry));
+            }
+        }
         let (Some(runtime), Some(store)) = (rocket.state::<JwtRuntime>(), rocket.state::<Store>())
         else {
             return;

@@ -21,6 +21,7 @@ mod guard;
 mod issuer;
 pub mod keys;
 mod link;
+pub mod manifest;
 mod policy;
 mod private_response;
 mod request;
@@ -56,7 +57,7 @@ pub use throttle::LoginThrottle;
 /// Re-exported so applications need not depend on it to name algorithms.
 pub use jsonwebtoken::Algorithm;
 
-pub use jwt_guard_macros::{expiring_link, permanent_refresh, use_jwt, Claims};
+pub use jwt_guard_macros::{expiring_link, permanent_refresh, public, use_jwt, Claims};
 
 /// How many cases each property test runs: `PROPTEST_CASES`, else 64 (a bounded
 /// run inside `cargo test`; `PROPTEST_CASES=100000 cargo test properties` runs long).
@@ -77,8 +78,10 @@ pub mod __private {
     pub use crate::device::{PermanentRefresh, PermanentRoute};
     pub use crate::guard::Authorized;
     pub use crate::link::{LinkGuard, LinkTarget};
+    pub use crate::manifest::{DeclaredRoute, Protection};
     pub use crate::policy::{has_role, has_role_named, has_scope, Denied, Policy};
     pub use core;
+    pub use inventory;
     pub use rocket;
     pub use serde;
 }

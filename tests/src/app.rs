@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use jwt_guard::store::{SqlxPool, Store};
 use jwt_guard::{
-    expiring_link, permanent_refresh, use_jwt, AuthError, Authenticator, Claims, Clock,
+    expiring_link, permanent_refresh, public, use_jwt, AuthError, Authenticator, Claims, Clock,
     DeviceSession, Issuer, Jwt, JwtDb, JwtGuard, LinkUse, Links, LoginResponse, LoginThrottle,
     MintedLink, Principal, Scopes, Unavailable,
 };
@@ -306,11 +306,13 @@ async fn device_refresh(
 #[derive(Default)]
 pub struct Visits(pub AtomicU64);
 
+#[public]
 #[post("/visits")]
 fn count_visit(visits: &State<Visits>) -> Json<Value> {
     Json(json!({ "visits": visits.0.fetch_add(1, Ordering::SeqCst) + 1 }))
 }
 
+#[public]
 #[get("/visits")]
 fn visits(visits: &State<Visits>) -> Json<Value> {
     Json(json!({ "visits": visits.0.load(Ordering::SeqCst) }))
@@ -358,6 +360,7 @@ struct MagicLoginRequest {
 
 /// Mints a magic-login link for anyone and returns it: a test fixture only (an app
 /// delivers such links to their recipient instead).
+#[public]
 #[post("/links/magic-login", data = "<body>")]
 async fn mint_magic_login(
     body: Result<Json<MagicLoginRequest>, rocket::serde::json::Error<'_>>,

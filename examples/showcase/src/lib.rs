@@ -59,7 +59,9 @@ pub fn app(figment: Figment, clock: Clock) -> Rocket<Build> {
     let outbox = DevOutbox::new();
     rocket::custom(figment)
         .attach(
+            // Deny by default: a route without a jwt-guard attribute stops launch.
             JwtGuard::fairing()
+                .require_protection()
                 .clock(clock)
                 .authenticator(users::DemoUsers::new())
                 .link_mailer(outbox.clone()),

@@ -6,8 +6,8 @@
 
 use jwt_guard::store::Store;
 use jwt_guard::{
-    expiring_link, use_jwt, AuthError, DevOutbox, Jwt, JwtDb, LinkError, LinkMessage, LinkUse,
-    Links, LoginThrottle, MintedLink,
+    expiring_link, public, use_jwt, AuthError, DevOutbox, Jwt, JwtDb, LinkError, LinkMessage,
+    LinkUse, Links, LoginThrottle, MintedLink,
 };
 use rocket::http::Status;
 use rocket::serde::json::{json, Json, Value};
@@ -66,6 +66,7 @@ struct MagicLoginRequest {
 
 /// Sends a magic-login link to `username`'s owner. Answers `202` with the same body
 /// whether or not the user exists, and never the link itself.
+#[public]
 #[post("/links/magic-login", data = "<body>")]
 async fn send_magic_login(
     body: Result<Json<MagicLoginRequest>, rocket::serde::json::Error<'_>>,

@@ -2,8 +2,9 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use jwt_guard::manifest::RouteManifest;
 use jwt_guard::store::Store;
-use jwt_guard::{permanent_refresh, use_jwt, AuthError, DeviceSession, Issuer, Jwt, JwtDb};
+use jwt_guard::{permanent_refresh, public, use_jwt, AuthError, DeviceSession, Issuer, Jwt, JwtDb};
 use rocket::serde::json::{json, Json, Value};
 use rocket::{get, post, routes, Route, State};
 
@@ -76,6 +77,7 @@ async fn device_refresh(
 pub struct Visits(pub AtomicU64);
 
 /// Counts a visit (a side effect that must not happen for a refused request).
+#[public]
 #[post("/visits")]
 fn count_visit(visits: &State<Visits>) -> Json<Value> {
     let n = visits.0.fetch_add(1, Ordering::SeqCst) + 1;
@@ -83,9 +85,17 @@ fn count_visit(visits: &State<Visits>) -> Json<Value> {
 }
 
 /// The visit count.
+#[public]
 #[get("/visits")]
 fn visits(visits: &State<Visits>) -> Json<Value> {
     Json(json!({ "visits": visits.0.load(Ordering::SeqCst) }))
+}
+
+/// The route-protection manifest: every mounted route and how it is protected.
+#[use_jwt(claims = AppClaims, role = Role::Admin)]
+#[get("/admin/routes")]
+fn admin_routes(manifest: RouteManifest) -> Json<RouteManifest> {
+    Json(manifest)
 }
 
 /// The showcase's routes.
@@ -97,6 +107,7 @@ pub fn routes() -> Vec<Route> {
         hello,
         device_refresh,
         count_visit,
-        visits
+        visits,
+        admin_routes
     ]
 }

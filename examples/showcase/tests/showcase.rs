@@ -143,3 +143,44 @@ async fn magic_login_links_are_delivered_not_returned() {
         .unwrap_or_default()
         .contains("/auth/magic?token="));
 }
+
+#[rocket::async_test]
+async fn the_route_manifest_is_for_admins_and_every_route_is_declared() {
+    let dir = temp_dir();
+    // The showcase launches with `require_protection`: that it launched at all
+    // means every route carries a jwt-guard attribute.
+    let client = client(&dir).await;
+    let get = |token: String| {
+        client
+            .get("/admin/routes")
+            .header(Header::new("Authorization", format!("Bearer {token}")))
+            .dispatch()
+    };
+    assert_eq!(
+        get(login(&client, "alice").await).await.status(),
+        Status::Forbidden
+    );
+    let res = get(login(&client, "admin").await).await;
+    assert_eq!(res.status(), Status::Ok);
+    let routes: Value =
+        serde_json::from_str(&res.into_string().await.unwrap_or_default()).unwrap_or(Value::Null);
+    let routes = routes.as_array().cloned().unwrap_or_default();
+    assert!(routes.len() > 20, "{routes:?}");
+    assert!(
+        routes.iter().all(|r| r["protection"].is_object()),
+        "{routes:?}"
+    );
+    let find = |method: &str, path: &str| {
+        routes
+            .iter()
+            .find(|r| r["method"] == method && r["path"] == path)
+            .map(|r| r["protection"]["kind"].clone())
+    };
+    assert_eq!(find("GET", "/admin/routes"), Some(json!("jwt")));
+    assert_eq!(find("POST", "/auth/token"), Some(json!("public")));
+    assert_eq!(find("GET", "/newsletter/unsubscribe"), Some(json!("link")));
+    assert_eq!(
+        find("POST", "/auth/device/refresh"),
+        Some(json!("permanent_refresh"))
+    );
+}

@@ -35,10 +35,28 @@ pub(super) fn expand(args: &LinkArgs, mut handler: ItemFn, target: &RouteTarget)
             #vis type #link_target = #route_ty;
         }
     });
+    let core = exports::core(Span::call_site());
+    let uses = match args.max_uses.unwrap_or(DEFAULT_MAX_USES) {
+        0 => quote!(#core::option::Option::None),
+        n => quote!(#core::option::Option::Some(#n)),
+    };
+    let declaration = route::declare(
+        &handler,
+        target,
+        quote!(#p::Protection::Link {
+            target: #audience,
+            max_uses: #uses,
+            ttl_secs: #ttl,
+            login: #login,
+            confirm: #confirm,
+        }),
+    );
     let guard = hidden_local("link");
     route::inject_guard(&mut handler, &guard, quote!(#p::LinkGuard<#route_ty>));
 
     quote! {
+        #declaration
+
         impl #p::LinkTarget for #route_ty {
             const TARGET: &'static str = #audience;
             const ROUTE: &'static str = #route_name;

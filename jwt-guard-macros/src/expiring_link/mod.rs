@@ -21,8 +21,9 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         ATTRIBUTE,
         "the link URL is built from the route's own path",
     );
-    if let Some((_, target)) = &prepared {
+    if let Some((handler, target)) = &prepared {
         validate(&mut cx, &args, target);
+        route::check_single_protection(&mut cx, handler, ATTRIBUTE);
     }
     match prepared.filter(|_| !cx.has_errors()) {
         Some((handler, target)) => expand::expand(&args, handler, &target),

@@ -10,7 +10,32 @@ use crate::exports;
 use crate::names::{hidden_local, hidden_name};
 use crate::route;
 
-pub(super) fn expand(args: &UseJwtArgs, mut handler: ItemFn) -> TokenStream {
+/// Tokens as one line of text, the way they were written (spaces of `quote` out).
+fn written(tokens: impl quote::ToTokens) -> String {
+    tokens.to_token_stream().to_string().replace(' ', "")
+}
+
+/// The manifest's text of a role requirement: `Role::Admin`, `any(a, b)`, `all(…)`.
+fn role_text(mode: RoleMode, roles: &[RoleRef]) -> String {
+    let names: Vec<String> = roles
+        .iter()
+        .map(|role| match role {
+            RoleRef::Path(path) => written(path),
+            RoleRef::Name(name) => format!("{:?}", name.value()),
+        })
+        .collect();
+    match (mode, names.as_slice()) {
+        (_, [one]) => one.clone(),
+        (RoleMode::Any, _) => format!("any({})", names.join(", ")),
+        (RoleMode::All, _) => format!("all({})", names.join(", ")),
+    }
+}
+
+pub(super) fn expand(
+    args: &UseJwtArgs,
+    mut handler: ItemFn,
+    target: Option<&route::RouteTarget>,
+) -> TokenStream {
     let policy = hidden_name("policy", &handler);
     let vis = handler.vis.clone();
     let p = exports::private(proc_macro2::Span::call_site());
@@ -74,10 +99,48 @@ pub(super) fn expand(args: &UseJwtArgs, mut handler: ItemFn) -> TokenStream {
         }
     });
 
+    let some_text = |text: Option<String>| match text {
+        Some(text) => quote!(#core::option::Option::Some(#text)),
+        None => quote!(#core::option::Option::None),
+    };
+    let claims_text = match &args.claims {
+        Some(ty) => written(ty),
+        None => "StandardClaims".to_owned(),
+    };
+    let role = some_text(
+        args.roles
+            .as_ref()
+            .map(|(mode, roles)| role_text(*mode, roles)),
+    );
+    let scope = some_text(args.scopes.as_ref().map(|scopes| {
+        scopes
+            .iter()
+            .map(|s| s.value())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }));
+    let check_text = some_text(args.check.as_ref().map(written));
+    let declaration = target.map(|target| {
+        route::declare(
+            &handler,
+            target,
+            quote!(#p::Protection::Jwt {
+                claims: #claims_text,
+                issuer: #core::option::Option::None,
+                role: #role,
+                scope: #scope,
+                check: #check_text,
+                optional: #optional,
+                fresh_secs: #fresh,
+            }),
+        )
+    });
     let guard = hidden_local("auth");
     route::inject_guard(&mut handler, &guard, quote!(#p::Authorized<#policy>));
 
     quote! {
+        #declaration
+
         #[doc(hidden)]
         #[allow(non_camel_case_types)]
         #vis struct #policy;

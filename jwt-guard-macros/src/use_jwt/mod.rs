@@ -21,10 +21,14 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         }
     };
     route::check_route_below(&mut cx, &handler, ATTRIBUTE);
+    route::check_single_protection(&mut cx, &handler, ATTRIBUTE);
+    // The manifest needs the route's method and path; a route attribute this
+    // cannot read is reported by Rocket itself, so it only goes undeclared here.
+    let target = route::route_target(&handler).ok().flatten();
     if cx.has_errors() {
         return finish_with_errors(cx, item);
     }
-    expand::expand(&args, handler)
+    expand::expand(&args, handler, target.as_ref())
 }
 
 fn finish_with_errors(cx: Ctxt, item: TokenStream) -> TokenStream {

@@ -15,6 +15,7 @@ use super::{
     claimed_link_id, denial_error, link_token, verify_link, LinkAttempt, LinkRoutes,
     RecordedAttempt, CONFIRM_PATH, LINK_TOKEN_PARAM, OUTCOME_UNAVAILABLE,
 };
+use crate::manifest::{declare_route, Protection};
 use crate::request::RequestRef;
 use crate::runtime::JwtRuntime;
 use crate::store::{LinkDenial, LinkUseError, Store};
@@ -98,6 +99,14 @@ fn encode_query(value: &str) -> String {
         })
         .collect()
 }
+
+// The confirmation page uses nothing: it only shows whether the link could be used.
+declare_route!(
+    link_confirm,
+    Get,
+    "/__jwt_guard/link-confirm",
+    Protection::Public
+);
 
 #[get("/__jwt_guard/link-confirm")]
 pub(crate) async fn link_confirm(req: RequestRef<'_>) -> ConfirmPage {

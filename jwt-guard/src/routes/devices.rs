@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::claims::NoClaims;
 use crate::error::AuthError;
 use crate::guard::Jwt;
+use crate::manifest::{declare_route, OWN_ACCESS_TOKEN};
 use crate::request::{runtime, store};
 use crate::runtime::JwtRuntime;
 use crate::secret::is_opaque_id;
@@ -249,6 +250,39 @@ async fn expire_token(
     }
     Ok(Json(ExpireResponse { revoked }))
 }
+
+declare_route!(
+    list,
+    Get,
+    "/auth/devices?<offset>&<limit>",
+    OWN_ACCESS_TOKEN
+);
+declare_route!(
+    delete_device,
+    Delete,
+    "/auth/devices/<id>",
+    OWN_ACCESS_TOKEN
+);
+declare_route!(
+    device_logout,
+    Delete,
+    "/auth/device-logout",
+    OWN_ACCESS_TOKEN
+);
+declare_route!(logout, Post, "/auth/logout", OWN_ACCESS_TOKEN);
+declare_route!(
+    logout_all,
+    Post,
+    "/auth/logout-all?<keep_current>",
+    OWN_ACCESS_TOKEN
+);
+declare_route!(
+    token_tree,
+    Get,
+    "/auth/devices/<id>/tokens?<offset>&<limit>",
+    OWN_ACCESS_TOKEN
+);
+declare_route!(expire_token, Delete, "/auth/tokens/<jti>", OWN_ACCESS_TOKEN);
 
 /// The device routes.
 pub fn device_routes() -> Vec<Route> {

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::AuthError;
 use crate::guard::stale_revocations;
 use crate::issuer::TokenPair;
+use crate::manifest::{declare_route, Protection};
 use crate::private_response::mark_private;
 use crate::request::{json_body, runtime, store, RequestRef};
 use crate::runtime::JwtRuntime;
@@ -162,6 +163,11 @@ fn jwks(rt: Option<&State<JwtRuntime>>) -> Option<Json<JwkSet>> {
     }
     Some(Json(set.clone()))
 }
+
+declare_route!(obtain, Post, "/auth/token", Protection::Public);
+declare_route!(refresh, Post, "/auth/token/refresh", Protection::Public);
+declare_route!(verify, Post, "/auth/token/verify", Protection::Public);
+declare_route!(jwks, Get, "/.well-known/jwks.json", Protection::Public);
 
 /// The token routes (`/auth/token`, `/auth/token/refresh`, `/auth/token/verify`)
 /// and the JWKS route.
