@@ -115,6 +115,11 @@ impl Issuer {
         &self.clock
     }
 
+    /// The `kid` tokens are signed under.
+    pub fn signing_kid(&self) -> &str {
+        self.keys.signing_kid()
+    }
+
     /// Access-token lifetime in seconds.
     pub fn access_ttl(&self) -> u64 {
         self.access_ttl
@@ -125,7 +130,12 @@ impl Issuer {
         self.refresh_ttl
     }
 
-    fn registered(&self, kind: TokenKind, grant: &Grant<'_>, ttl: u64) -> RegisteredClaims {
+    pub(crate) fn registered(
+        &self,
+        kind: TokenKind,
+        grant: &Grant<'_>,
+        ttl: u64,
+    ) -> RegisteredClaims {
         let now = self.clock.now();
         RegisteredClaims {
             typ: kind,

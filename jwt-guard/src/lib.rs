@@ -31,6 +31,8 @@ mod runtime;
 pub mod secret;
 pub mod session;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod throttle;
 pub mod verifier;
 

@@ -11,7 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use jwt_guard::{Clock, JwtRuntime};
 use rocket::figment::Figment;
-use rocket::http::{ContentType, Header, Status};
+use rocket::http::{ContentType, Header};
 use rocket::local::asynchronous::{Client, LocalResponse};
 use serde_json::{json, Value};
 
@@ -322,18 +322,17 @@ impl TestApp {
         self.login_as(user, "test-device").await
     }
 
-    /// Logs in with `X-Device-Model: model`.
+    /// Logs in with `X-Device-Model: model` (through `jwt_guard::testing`).
     pub async fn login_as(&self, user: &str, model: &str) -> Value {
-        let res = self
-            .client
-            .post("/auth/token")
-            .header(ContentType::JSON)
-            .header(Header::new("X-Device-Model", model.to_owned()))
-            .body(json!({ "username": user, "password": format!("{user}-password") }).to_string())
-            .dispatch()
-            .await;
-        assert_eq!(res.status(), Status::Ok, "login of {user} failed");
-        json_body(res).await
+        let password = format!("{user}-password");
+        let login =
+            jwt_guard::testing::login_from(&self.client, user, &password, Some(model)).await;
+        serde_json::to_value(login).unwrap_or(Value::Null)
+    }
+
+    /// Mints tokens with this app's keys (`jwt_guard::testing`).
+    pub fn tokens(&self) -> jwt_guard::testing::TestTokens {
+        jwt_guard::testing::TestTokens::from_client(&self.client)
     }
 
     /// Logs in and returns the access token.

@@ -75,17 +75,13 @@ async fn client(dir: &std::path::Path) -> Client {
         .unwrap_or_else(|e| panic!("showcase failed to launch: {:?}", e.kind()))
 }
 
+/// A demo user's access token, through the real login route.
 async fn login(client: &Client, user: &str) -> String {
-    let res = client
-        .post("/auth/token")
-        .header(ContentType::JSON)
-        .body(json!({ "username": user, "password": format!("{user}-password") }).to_string())
-        .dispatch()
-        .await;
-    assert_eq!(res.status(), Status::Ok);
-    let body: Value =
-        serde_json::from_str(&res.into_string().await.unwrap_or_default()).unwrap_or(Value::Null);
-    body["access"].as_str().unwrap_or_default().to_owned()
+    let password = format!("{user}-password");
+    jwt_guard::testing::login(client, user, &password)
+        .await
+        .tokens
+        .access
 }
 
 #[rocket::async_test]
