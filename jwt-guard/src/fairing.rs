@@ -231,18 +231,9 @@ impl Fairing for JwtGuard {
                 .mount("/", device_routes());
         }
         if self.require_protection || config.require_protection {
-            let unprotected: Vec<String> = manifest::table(rocket.routes())
-                .iter()
-                .filter(|entry| entry.protection.is_none())
-                .map(manifest::describe)
-                .collect();
-            if !unprotected.is_empty() {
-                rocket::error!(
-                    "jwt-guard: require_protection is on, and {} mounted route(s) carry none of \
-                     #[use_jwt], #[expiring_link], #[permanent_refresh] or #[public]:",
-                    unprotected.len()
-                );
-                for line in &unprotected {
+            if let Err(undeclared) = manifest::require_declared(rocket.routes()) {
+                rocket::error!("jwt-guard: {undeclared}");
+                for line in &undeclared.0 {
                     rocket::error!("  {line}");
                 }
                 return Err(rocket);

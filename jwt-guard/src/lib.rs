@@ -37,7 +37,10 @@ mod throttle;
 pub mod verifier;
 
 // What a handler author uses; the rest lives in the modules above.
-pub use claims::{Claims, NoClaims, RegisteredClaims, Scopes, StandardClaims, Token, TokenKind};
+pub use claims::{
+    Claims, NoClaims, RegisteredClaims, Scopes, StandardClaims, Token, TokenKind,
+    REGISTERED_CLAIM_NAMES,
+};
 pub use client::DEVICE_MODEL_HEADER;
 pub use clock::Clock;
 pub use config::JwtConfig;

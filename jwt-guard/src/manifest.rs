@@ -143,6 +143,29 @@ pub fn table<'a>(routes: impl Iterator<Item = &'a Route>) -> Vec<RouteEntry> {
         .collect()
 }
 
+/// Mounted routes that no jwt-guard attribute declared, one line each.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "require_protection is on, and {} mounted route(s) carry none of #[use_jwt], \
+     #[expiring_link], #[permanent_refresh] or #[public]:",
+    .0.len()
+)]
+pub struct Undeclared(pub Vec<String>);
+
+/// Deny by default: `Err` naming every route of `routes` without a declaration.
+pub fn require_declared<'a>(routes: impl Iterator<Item = &'a Route>) -> Result<(), Undeclared> {
+    let undeclared: Vec<String> = table(routes)
+        .iter()
+        .filter(|entry| entry.protection.is_none())
+        .map(describe)
+        .collect();
+    if undeclared.is_empty() {
+        Ok(())
+    } else {
+        Err(Undeclared(undeclared))
+    }
+}
+
 /// One line of the manifest, as the launch log shows it.
 pub(crate) fn describe(entry: &RouteEntry) -> String {
     let protection = match &entry.protection {

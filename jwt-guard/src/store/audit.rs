@@ -124,12 +124,25 @@ impl Store {
         subject: Option<&str>,
         limit: u32,
     ) -> Result<Vec<AuditRecord>, StoreError> {
+        self.audit_log_since(subject, 0, limit).await
+    }
+
+    /// As [`Store::audit_log`], only events at or after `since` (seconds since the
+    /// epoch).
+    pub async fn audit_log_since(
+        &self,
+        subject: Option<&str>,
+        since: u64,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
         let rows = sqlx::query(
             "SELECT at, event, subject, device_id, detail FROM jwt_guard_audit
-             WHERE ($1 IS NULL OR subject = $1) ORDER BY at DESC, id DESC LIMIT $2",
+             WHERE ($1 IS NULL OR subject = $1) AND at >= $3
+             ORDER BY at DESC, id DESC LIMIT $2",
         )
         .bind(subject)
         .bind(i64::from(limit))
+        .bind(ts(since))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

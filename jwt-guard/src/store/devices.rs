@@ -489,6 +489,22 @@ impl Store {
         device_id: &str,
         reason: &str,
     ) -> Result<bool, StoreError> {
+        self.revoke_device_owned_by(Some(subject), device_id, reason)
+            .await
+    }
+
+    /// Revokes a device and its whole token family, whoever owns it (an operator's
+    /// tool). Returns whether a device was revoked.
+    pub async fn revoke_device(&self, device_id: &str, reason: &str) -> Result<bool, StoreError> {
+        self.revoke_device_owned_by(None, device_id, reason).await
+    }
+
+    async fn revoke_device_owned_by(
+        &self,
+        subject: Option<&str>,
+        device_id: &str,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
         let now = self.now();
         let mut tx = self.begin_write().await?;
         let owner: Option<String> = sqlx::query_scalar(
@@ -497,14 +513,14 @@ impl Store {
         .bind(device_id)
         .fetch_optional(&mut *tx)
         .await?;
-        if owner.as_deref() != Some(subject) {
+        let Some(owner) = owner.filter(|o| subject.is_none_or(|s| s == o)) else {
             return Ok(false);
-        }
+        };
         let revoked = self.revoke_device_in(&mut tx, device_id, now).await?;
         self.audit_in(
             &mut tx,
             AuditEvent::DeviceRevoked,
-            Some(subject),
+            Some(&owner),
             Some(device_id),
             reason,
         )

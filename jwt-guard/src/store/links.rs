@@ -269,6 +269,19 @@ impl Store {
         Ok(row.map(|r| link_from_row(&r)).transpose()?)
     }
 
+    /// The links minted for `subject`, newest first (at most `limit`).
+    pub async fn links_of(&self, subject: &str, limit: u32) -> Result<Vec<LinkRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, subject, target, max_uses, use_count, created_at, expires_at, revoked_at
+             FROM jwt_guard_links WHERE subject = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+        )
+        .bind(subject)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(link_from_row).collect::<Result<_, _>>()?)
+    }
+
     /// Revokes one link; returns whether it was live.
     pub async fn revoke_link(&self, id: &str) -> Result<bool, StoreError> {
         let n = sqlx::query(

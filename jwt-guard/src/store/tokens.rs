@@ -301,6 +301,16 @@ impl Store {
         })
     }
 
+    /// Whose token `jti` is, if the registry has it.
+    pub async fn token_subject(&self, jti: &str) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT subject FROM jwt_guard_tokens WHERE jti = $1")
+                .bind(jti)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
     /// Revokes token `jti` and everything issued from it (its access tokens, its
     /// successors and theirs). Returns the revoked ids; empty if `subject` does not
     /// own the token.

@@ -1,0 +1,392 @@
+//! The `jwt-guard` binary against a real database (SQLite and PostgreSQL) and a
+//! running app on the same database: what it mints the app accepts, what it revokes
+//! the app refuses within the revocation bound, and every failure is one line.
+
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use jwt_guard_tests::{json_body, storage_tests, DbKind, TestApp, TEST_SECRET};
+use rocket::http::{Method, Status};
+use serde_json::{json, Value};
+
+/// The binary, configured like the app: the same `jwt` table and database.
+fn cli(database_url: &str) -> Command {
+    let mut cmd = Command::cargo_bin("jwt-guard").unwrap_or_else(|e| panic!("{e}"));
+    cmd.env(
+        "ROCKET_JWT",
+        format!("{{secret=\"{TEST_SECRET}\",revocation_poll=\"1s\"}}"),
+    )
+    .env(
+        "ROCKET_DATABASES",
+        format!("{{jwt_guard={{url=\"{database_url}\"}}}}"),
+    )
+    .env_remove("ROCKET_PROFILE")
+    .current_dir(std::env::temp_dir());
+    cmd
+}
+
+/// Runs `args` with `--json`; the exit code and the parsed output.
+fn run_json(database_url: &str, args: &[&str]) -> (i32, Value) {
+    let out = cli(database_url)
+        .arg("--json")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let value = serde_json::from_str(stdout.trim()).unwrap_or(Value::Null);
+    (out.status.code().unwrap_or(-1), value)
+}
+
+fn s(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+async fn app_on(db: DbKind) -> Option<TestApp> {
+    TestApp::on(
+        db,
+        json!({ "secret": TEST_SECRET, "revocation_poll": "1s" }),
+    )
+    .await
+}
+
+/// Polls until `check` holds, failing after `bound`.
+async fn within<F, Fut>(what: &str, bound: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while !check().await {
+        assert!(start.elapsed() < bound, "{what}: not within {bound:?}");
+        rocket::tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!("{what}: after {:?}", start.elapsed());
+}
+
+storage_tests!(
+    minted_tokens_are_accepted_and_inspected,
+    revocations_reach_the_running_app,
+    links_and_the_audit_log,
+);
+
+async fn minted_tokens_are_accepted_and_inspected(db: DbKind) {
+    let Some(app) = app_on(db).await else {
+        return;
+    };
+    let url = app.database_url.clone();
+    let (code, minted) = run_json(
+        &url,
+        &[
+            "token",
+            "mint",
+            "--sub",
+            "root",
+            "--role",
+            "admin",
+            "--scope",
+            "profile reports:read",
+            "--ttl",
+            "10m",
+        ],
+    );
+    assert_eq!(code, 0, "{minted}");
+    let token = s(&minted["token"]);
+    assert_eq!(
+        app.get_with_token("/admin/stats", &token).await.status(),
+        Status::Ok,
+        "the app accepts what the command mints"
+    );
+    let (code, report) = run_json(&url, &["token", "inspect", &token]);
+    assert_eq!(code, 0);
+    assert_eq!(report["valid"], true);
+    assert_eq!(report["claims"]["sub"], "root");
+    assert_eq!(report["header"]["alg"], "HS256");
+
+    // Invalid tokens: the reason, as the guard says it, and exit code 2.
+    let tokens = app.tokens();
+    for (token, reason) in [
+        (tokens.expired("ann"), "token has expired"),
+        (tokens.wrong_key("ann"), "token signature is invalid"),
+        (tokens.tampered("ann"), "token signature is invalid"),
+        (tokens.not_yet_valid("ann"), "token is not valid yet"),
+    ] {
+        let (code, report) = run_json(&url, &["token", "inspect", &token]);
+        assert_eq!(code, 2, "{report}");
+        assert_eq!(report["valid"], false);
+        assert_eq!(s(&report["reason"]), reason, "{report}");
+    }
+    // A refresh token is inspected as what it is.
+    let (code, report) = run_json(
+        &url,
+        &["token", "inspect", &tokens.refresh_as_access("ann")],
+    );
+    assert_eq!(
+        (code, s(&report["kind"])),
+        (0, "refresh".to_owned()),
+        "{report}"
+    );
+    // Revoked in the database: the inspection says so.
+    let login = app.login("alice").await;
+    let access = s(&login["access"]);
+    app.send_with_token(Method::Post, "/auth/logout", &access)
+        .await;
+    let (code, report) = run_json(&url, &["token", "inspect", &access]);
+    assert_eq!(code, 2);
+    assert_eq!(s(&report["reason"]), "token has been revoked");
+    app.finish().await;
+}
+
+async fn revocations_reach_the_running_app(db: DbKind) {
+    let Some(app) = app_on(db).await else {
+        return;
+    };
+    let url = app.database_url.clone();
+    let phone = app.login_as("alice", "phone").await;
+    let laptop = app.login_as("alice", "laptop").await;
+    let (code, devices) = run_json(&url, &["devices", "list", "alice"]);
+    assert_eq!(code, 0);
+    let names: Vec<String> = devices
+        .as_array()
+        .map(|a| a.iter().map(|d| s(&d["name"])).collect())
+        .unwrap_or_default();
+    assert_eq!(names.len(), 2, "{devices}");
+    // Revoke the phone from the command line: the running app refuses its token
+    // within the revocation bound (`revocation_poll` = 1 s), through its poll.
+    let (code, _) = run_json(&url, &["devices", "revoke", &s(&phone["device_id"])]);
+    assert_eq!(code, 0);
+    let phone_access = s(&phone["access"]);
+    within(
+        "device revoked by the command",
+        Duration::from_secs(5),
+        || async {
+            app.get_with_token("/me", &phone_access).await.status() == Status::Unauthorized
+        },
+    )
+    .await;
+    let laptop_access = s(&laptop["access"]);
+    assert_eq!(
+        app.get_with_token("/me", &laptop_access).await.status(),
+        Status::Ok
+    );
+    // One token by id, then the whole user.
+    let (code, minted) = run_json(
+        &url,
+        &[
+            "token", "mint", "--sub", "bob", "--role", "user", "--scope", "profile",
+        ],
+    );
+    assert_eq!(code, 0);
+    let bob = s(&minted["token"]);
+    assert_eq!(app.get_with_token("/me", &bob).await.status(), Status::Ok);
+    let (code, _) = run_json(&url, &["revoke", "token", &s(&minted["jti"])]);
+    assert_eq!(code, 0);
+    within(
+        "token revoked by the command",
+        Duration::from_secs(5),
+        || async { app.get_with_token("/me", &bob).await.status() == Status::Unauthorized },
+    )
+    .await;
+    let (code, _) = run_json(&url, &["revoke", "user", "alice"]);
+    assert_eq!(code, 0);
+    within(
+        "user revoked by the command",
+        Duration::from_secs(5),
+        || async {
+            app.get_with_token("/me", &laptop_access).await.status() == Status::Unauthorized
+        },
+    )
+    .await;
+    // Unknown ids are a clear error.
+    let out = cli(&url)
+        .args(["devices", "revoke", "nosuchdevice"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no active device"));
+    app.finish().await;
+}
+
+async fn links_and_the_audit_log(db: DbKind) {
+    let Some(app) = app_on(db).await else {
+        return;
+    };
+    let url = app.database_url.clone();
+    let access = app.access_token("alice").await;
+    let minted = json_body(
+        app.send_with_token(Method::Post, "/links/unsubscribe", &access)
+            .await,
+    )
+    .await;
+    let link_url = s(&minted["url"]);
+    let local = link_url[link_url.find("/newsletter").unwrap_or(0)..].to_owned();
+    assert_eq!(
+        app.client.get(local.clone()).dispatch().await.status(),
+        Status::Ok
+    );
+    let (code, links) = run_json(&url, &["links", "list", "alice"]);
+    assert_eq!(code, 0);
+    let id = s(&links[0]["id"]);
+    assert_eq!(links[0]["use_count"], 1, "{links}");
+    let (code, uses) = run_json(&url, &["links", "uses", &id]);
+    assert_eq!(code, 0);
+    assert_eq!(uses[0]["outcome"], "used", "{uses}");
+    // A second link, revoked from the command line, is gone for the app.
+    let second = json_body(
+        app.send_with_token(Method::Post, "/links/unsubscribe", &access)
+            .await,
+    )
+    .await;
+    let (code, links) = run_json(&url, &["links", "list", "alice"]);
+    assert_eq!(code, 0);
+    let newest = links
+        .as_array()
+        .and_then(|l| l.iter().map(|l| s(&l["id"])).find(|other| *other != id))
+        .unwrap_or_default();
+    assert!(!newest.is_empty(), "{links}");
+    let (code, _) = run_json(&url, &["links", "revoke", &newest]);
+    assert_eq!(code, 0);
+    let second_url = s(&second["url"]);
+    let second_local = second_url[second_url.find("/newsletter").unwrap_or(0)..].to_owned();
+    assert_eq!(
+        app.client.get(second_local).dispatch().await.status(),
+        Status::Gone
+    );
+
+    let (code, events) = run_json(&url, &["audit", "--user", "alice", "--since", "1h"]);
+    assert_eq!(code, 0);
+    assert!(
+        events
+            .as_array()
+            .is_some_and(|e| e.iter().any(|e| e["event"] == "login_succeeded")),
+        "{events}"
+    );
+    let (code, report) = run_json(&url, &["archive"]);
+    assert_eq!(code, 0);
+    assert!(report["devices"].is_u64(), "{report}");
+    app.finish().await;
+}
+
+#[test]
+fn generated_keys_work_as_the_apps_keys() {
+    use jwt_guard::{Clock, JwtConfig, JwtRuntime};
+    let dir = std::env::temp_dir().join(format!("jwt-guard-cli-keys-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    for (alg, algorithm) in [
+        ("RS256", jsonwebtoken::Algorithm::RS256),
+        ("ES256", jsonwebtoken::Algorithm::ES256),
+        ("EdDSA", jsonwebtoken::Algorithm::EdDSA),
+    ] {
+        let path = dir.join(format!("{alg}.pem"));
+        let out = cli("sqlite::memory:")
+            .args(["keys", "generate", "--alg", alg, "--out"])
+            .arg(&path)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            out.status.success(),
+            "{alg}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path)
+                .map(|m| m.permissions().mode())
+                .unwrap_or(0);
+            assert_eq!(mode & 0o777, 0o600, "{alg}: owner-only");
+        }
+        // The app's own key loading (with its sign-and-verify probe) accepts it.
+        let config = JwtConfig::asymmetric(algorithm, path.display().to_string());
+        let runtime = JwtRuntime::new(config, Clock::system(), Default::default());
+        assert!(runtime.is_ok(), "{alg}: {:?}", runtime.err());
+        // And its public JWKS is what `keys jwks` prints for that configuration.
+        let jwks = Command::cargo_bin("jwt-guard")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .env(
+                "ROCKET_JWT",
+                format!("{{algorithm=\"{alg}\",private_key=\"{}\"}}", path.display()),
+            )
+            .args(["keys", "jwks"])
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let set: Value = serde_json::from_slice(&jwks.stdout).unwrap_or(Value::Null);
+        assert_eq!(
+            set["keys"].as_array().map(Vec::len),
+            Some(1),
+            "{alg}: {set}"
+        );
+        assert!(set["keys"][0].get("d").is_none(), "{alg}: no private part");
+    }
+    let out = cli("sqlite::memory:")
+        .args(["keys", "generate", "--alg", "HS256"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let secret = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(secret.len() >= 64, "{secret}");
+    let config = JwtConfig::hmac(secret);
+    assert!(JwtRuntime::new(config, Clock::system(), Default::default()).is_ok());
+    let bad = cli("sqlite::memory:")
+        .args(["keys", "generate", "--alg", "HS1"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(bad.status.code(), Some(1));
+}
+
+#[test]
+fn every_failure_is_one_clear_line() {
+    let one_line = |cmd: &mut Command, needle: &str| {
+        let out = cmd.output().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(out.status.code(), Some(1), "{needle}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with("jwt-guard: error: ") && err.contains(needle),
+            "{err}"
+        );
+    };
+    let sqlite = format!(
+        "sqlite://{}",
+        std::env::temp_dir()
+            .join("jwt-guard-cli-errors.db")
+            .display()
+    );
+    one_line(
+        cli(&sqlite)
+            .env("ROCKET_JWT", "{algorithm=\"XX\"}")
+            .args(["devices", "list", "a"]),
+        "`jwt` table",
+    );
+    let started = Instant::now();
+    one_line(
+        cli("postgres://nobody:secret@127.0.0.1:1/none").args(["devices", "list", "a"]),
+        "database postgres://nobody@127.0.0.1:1/none",
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    one_line(
+        cli(&sqlite).args(["token", "inspect", "garbage"]),
+        "not a JWT",
+    );
+    one_line(
+        cli(&sqlite).args(["token", "mint", "--sub", "a", "--claims", "{\"sub\":\"b\"}"]),
+        "may not set `sub`",
+    );
+    one_line(
+        cli(&sqlite).args(["audit", "--since", "yesterday"]),
+        "--since",
+    );
+    let help = cli(&sqlite)
+        .arg("--help")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let help = String::from_utf8_lossy(&help.stdout);
+    for sub in [
+        "keys", "token", "devices", "revoke", "links", "audit", "archive",
+    ] {
+        assert!(help.contains(sub), "{sub} missing from --help");
+    }
+}
