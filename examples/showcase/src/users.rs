@@ -25,9 +25,27 @@ const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS showcase_users (
     last_login BIGINT
 )";
 
+/// Set (to anything) for load runs only: the demo users get argon2's cheapest
+/// parameters, so a login measures jwt-guard's work rather than the hash.
+pub const CHEAP_HASHES_ENV: &str = "SHOWCASE_CHEAP_PASSWORD_HASHES";
+
+fn hasher() -> Argon2<'static> {
+    if std::env::var_os(CHEAP_HASHES_ENV).is_some() {
+        let cheapest =
+            argon2::Params::new(argon2::Params::MIN_M_COST, 1, 1, None).unwrap_or_default();
+        Argon2::new(
+            argon2::Algorithm::Argon2id,
+            argon2::Version::V0x13,
+            cheapest,
+        )
+    } else {
+        Argon2::default()
+    }
+}
+
 fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
     let salt = SaltString::generate(&mut OsRng);
-    Ok(Argon2::default()
+    Ok(hasher()
         .hash_password(password.as_bytes(), &salt)?
         .to_string())
 }
@@ -44,6 +62,9 @@ async fn seed_users(rocket: Rocket<Build>) -> fairing::Result {
         rocket::error!("showcase: the jwt-guard database is not initialised");
         return Err(rocket);
     };
+    if std::env::var_os(CHEAP_HASHES_ENV).is_some() {
+        rocket::warn!("showcase: {CHEAP_HASHES_ENV} is set: demo passwords use argon2's cheapest parameters (load runs only)");
+    }
     let result: Result<(), Box<dyn std::error::Error>> = async {
         sqlx::query(CREATE_TABLE).execute(&**db.pool()).await?;
         for (name, roles, scope) in DEMO_USERS {

@@ -50,6 +50,10 @@ pub struct PoolSettings {
     /// SQLite extensions to load (as `rocket_db_pools`).
     #[serde(default)]
     pub extensions: Option<Vec<String>>,
+    /// Log every SQL statement (at `info`, target `sqlx::query`): for finding out
+    /// what a request costs. Default `false`.
+    #[serde(default)]
+    pub log_statements: bool,
 }
 
 fn default_max_connections() -> u32 {
@@ -69,6 +73,14 @@ impl PoolSettings {
     /// The connect / acquire / busy timeout.
     pub fn timeout(&self) -> Duration {
         Duration::from_secs(self.connect_timeout)
+    }
+
+    fn logging<O: ConnectOptions>(&self, options: O) -> O {
+        if self.log_statements {
+            options.log_statements(log::LevelFilter::Info)
+        } else {
+            options.disable_statement_logging()
+        }
     }
 
     fn pool_options<DB: sqlx::Database>(&self) -> PoolOptions<DB> {
@@ -157,7 +169,7 @@ impl<DB: sqlx::Database> Pool for SqlxPool<DB> {
             .parse::<Options<DB>>()
             .map_err(rocket_db_pools::Error::Init)?;
         specialize(&mut options, &settings);
-        let options = options.disable_statement_logging();
+        let options = settings.logging(options);
         settings
             .pool_options::<DB>()
             .connect_with(options)
@@ -221,9 +233,7 @@ impl JwtPool {
                 })
             });
         }
-        let any_options = url
-            .parse::<sqlx::any::AnyConnectOptions>()?
-            .disable_statement_logging();
+        let any_options = settings.logging(url.parse::<sqlx::any::AnyConnectOptions>()?);
         let pool = options.connect_with(any_options).await?;
         Ok(Self { pool, backend, url })
     }

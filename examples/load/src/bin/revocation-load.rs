@@ -4,147 +4,55 @@
 //! revoked token.
 //!
 //! ```sh
-//! cargo build --release -p showcase -p revocation-load
+//! cargo build --release -p showcase -p load
 //! target/release/revocation-load            # defaults: 8 clients, 4 s, local PostgreSQL
 //! ```
 //!
 //! Traffic goes to 127.0.0.1 only; every loop is bounded in time.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use load::{
+    arg, request, showcase_binary, spawn_showcase, wait_until_up, Instances, ScratchDatabase,
+};
+
 const PORT_A: u16 = 8101;
 const PORT_B: u16 = 8102;
-
-/// One HTTP/1.1 request on a fresh connection; the status code and body.
-fn request(
-    port: u16,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    let mut text = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        text.push_str(&format!("{name}: {value}\r\n"));
-    }
-    text.push_str("\r\n");
-    text.push_str(body);
-    stream.write_all(text.as_bytes()).ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let status = response.split(' ').nth(1)?.parse().ok()?;
-    let body = response
-        .split("\r\n\r\n")
-        .nth(1)
-        .unwrap_or_default()
-        .to_owned();
-    Some((status, body))
-}
-
-fn wait_until_up(port: u16) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if request(port, "GET", "/hello", &[], "").is_some() {
-            return true;
-        }
-        thread::sleep(Duration::from_millis(200));
-    }
-    false
-}
-
-fn psql(admin: &str, sql: &str) -> bool {
-    Command::new("psql")
-        .args([admin, "-qAtc", sql])
-        .stdout(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
-
-struct Instances(Vec<Child>);
-
-impl Drop for Instances {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn main() {
     let clients = arg("--clients", 8);
     let seconds = arg("--seconds", 4).max(2);
-    let admin = std::env::var("JWT_GUARD_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let db = format!("jwt_guard_load_{}", std::process::id());
-    if !psql(&admin, &format!("CREATE DATABASE {db}")) {
-        eprintln!("cannot create database {db} on {admin} (is PostgreSQL running?)");
-        std::process::exit(2);
-    }
-    let base = admin.rsplit_once('/').map(|(p, _)| p).unwrap_or(&admin);
-    let url = format!("{base}/{db}");
-    let showcase = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.parent().map(|d| d.join("showcase")))
-        .filter(|p| p.exists());
-    let Some(showcase) = showcase else {
-        eprintln!("build the showcase first: cargo build --release -p showcase -p revocation-load");
-        psql(
-            &admin,
-            &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
-        );
+    let Some(db) = ScratchDatabase::create("load") else {
         std::process::exit(2);
     };
-
-    let spawn = |port: u16| {
-        Command::new(&showcase)
-            .env("ROCKET_PORT", port.to_string())
-            .env("ROCKET_LOG_LEVEL", "off")
-            .env(
-                "ROCKET_DATABASES",
-                format!("{{jwt_guard={{url=\"{url}\"}}}}"),
-            )
-            .env(
-                "ROCKET_JWT",
-                "{secret=\"load-test-secret-load-test-secret-0123\", revocation_poll=\"2s\"}",
-            )
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
+    let Some(showcase) = showcase_binary() else {
+        eprintln!("build the showcase first: cargo build --release -p showcase -p load");
+        std::process::exit(2);
     };
+    let env = [
+        ("ROCKET_LOG_LEVEL", "off".to_owned()),
+        (
+            "ROCKET_DATABASES",
+            format!("{{jwt_guard={{url=\"{}\"}}}}", db.url),
+        ),
+        (
+            "ROCKET_JWT",
+            "{secret=\"load-test-secret-load-test-secret-0123\", revocation_poll=\"2s\"}"
+                .to_owned(),
+        ),
+    ];
+    let spawn = |port: u16| spawn_showcase(&showcase, port, &env, None).map(|(child, _)| child);
     let a = spawn(PORT_A);
     // B starts after A has created the schema and the demo users.
     let up_a = wait_until_up(PORT_A);
     let b = spawn(PORT_B);
-    let instances = Instances(a.into_iter().chain(b).collect());
+    let instances = Instances(a.into_iter().chain(b).collect::<Vec<Child>>());
     if !up_a || !wait_until_up(PORT_B) || instances.0.len() != 2 {
         eprintln!("the showcase instances did not start");
-        drop(instances);
-        psql(
-            &admin,
-            &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
-        );
         std::process::exit(1);
     }
 
@@ -221,10 +129,7 @@ fn main() {
     }
     let elapsed = started.elapsed().as_secs_f64();
     drop(instances);
-    psql(
-        &admin,
-        &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
-    );
+    drop(db);
 
     let total = ok.load(Ordering::Relaxed) + refused.load(Ordering::Relaxed);
     let first = *first_refusal.lock().unwrap_or_else(|p| p.into_inner());

@@ -1,0 +1,339 @@
+//! The stateful routes under load: login, refresh rotation, device refresh, link use
+//! and logout, each driven by concurrent clients against a release showcase on
+//! SQLite and on PostgreSQL. Prints requests/s, p50/p99 latency, SQL statements per
+//! request (counted from sqlx's statement log, `log_statements = true`) and, on
+//! PostgreSQL, round trips per request (counted on the wire by a relay), and errors.
+//!
+//! ```sh
+//! cargo build --release -p showcase -p load
+//! target/release/route-load                  # both backends, 8 clients, 3 s a route
+//! target/release/route-load --db sqlite --clients 4 --seconds 5
+//! ```
+//!
+//! Logins use argon2's cheapest parameters for the run (`SHOWCASE_CHEAP_PASSWORD_HASHES`)
+//! so they measure jwt-guard's work, not the password hash. Traffic goes to
+//! 127.0.0.1 only; every loop is bounded in time.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use load::{
+    arg, field, request, showcase_binary, spawn_showcase, text_arg, wait_until_up, Instances,
+    ScratchDatabase, WireCounter,
+};
+
+const PORT: u16 = 8111;
+const JSON: (&str, &str) = ("Content-Type", "application/json");
+const USERS: &[&str] = &["alice", "bob", "admin"];
+
+/// One client's next request of a route, given its own state; `None` when it has
+/// run out of prepared work (links, sessions).
+type Step = Box<dyn FnMut() -> Option<(u16, String)> + Send>;
+
+struct Row {
+    route: &'static str,
+    backend: &'static str,
+    requests: u64,
+    per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    statements: f64,
+    round_trips: Option<f64>,
+    errors: u64,
+}
+
+fn login(user: &str) -> Option<String> {
+    let body = format!(r#"{{"username":"{user}","password":"{user}-password"}}"#);
+    let (status, text) = request(PORT, "POST", "/auth/token", &[JSON], &body)?;
+    (status == 200).then_some(text)
+}
+
+/// Prepares one client's steps for `route` (untimed), then the step function.
+fn prepare(route: &str, client: usize, prepare_for: Duration) -> Step {
+    let user = USERS[client % USERS.len()];
+    match route {
+        "login" => Box::new(move || {
+            let body = format!(r#"{{"username":"{user}","password":"{user}-password"}}"#);
+            request(PORT, "POST", "/auth/token", &[JSON], &body)
+        }),
+        "refresh" => {
+            let mut refresh = login(user)
+                .map(|b| field(&b, "refresh"))
+                .unwrap_or_default();
+            Box::new(move || {
+                let body = format!(r#"{{"refresh":"{refresh}"}}"#);
+                let answer = request(PORT, "POST", "/auth/token/refresh", &[JSON], &body)?;
+                if answer.0 == 200 {
+                    refresh = field(&answer.1, "refresh");
+                }
+                Some(answer)
+            })
+        }
+        "device refresh" => {
+            let mut permanent = login(user)
+                .map(|b| field(&b, "permanent_token"))
+                .unwrap_or_default();
+            Box::new(move || {
+                let answer = request(
+                    PORT,
+                    "POST",
+                    "/auth/device/refresh",
+                    &[("Permanent-Token", &permanent)],
+                    "",
+                )?;
+                if answer.0 == 200 {
+                    permanent = field(&answer.1, "permanent_token");
+                }
+                Some(answer)
+            })
+        }
+        "link use" => {
+            let access = login(user).map(|b| field(&b, "access")).unwrap_or_default();
+            let bearer = format!("Bearer {access}");
+            let mut links = Vec::new();
+            let until = Instant::now() + prepare_for;
+            while Instant::now() < until {
+                if let Some((200, body)) = request(
+                    PORT,
+                    "POST",
+                    "/links/verify-email",
+                    &[("Authorization", &bearer)],
+                    "",
+                ) {
+                    let url = field(&body, "url");
+                    if let Some(at) = url.find("/links/") {
+                        links.push(url[at..].to_owned());
+                    }
+                }
+            }
+            Box::new(move || {
+                let path = links.pop()?;
+                request(PORT, "GET", &path, &[], "")
+            })
+        }
+        "logout" => {
+            let mut sessions = Vec::new();
+            let until = Instant::now() + prepare_for;
+            while Instant::now() < until {
+                if let Some(body) = login(user) {
+                    sessions.push(format!("Bearer {}", field(&body, "access")));
+                }
+            }
+            Box::new(move || {
+                let bearer = sessions.pop()?;
+                request(
+                    PORT,
+                    "POST",
+                    "/auth/logout",
+                    &[("Authorization", &bearer)],
+                    "",
+                )
+            })
+        }
+        _ => Box::new(|| None),
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let at = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[at.min(sorted.len() - 1)].as_secs_f64() * 1000.0
+}
+
+fn measure(
+    route: &'static str,
+    backend: &'static str,
+    clients: usize,
+    seconds: u64,
+    statements: &AtomicU64,
+    round_trips: Option<&AtomicU64>,
+) -> Row {
+    let expected = if route == "logout" { 204 } else { 200 };
+    // Setup runs on the clients' own threads, then every client starts together.
+    let steps: Vec<Step> = thread::scope(|scope| {
+        let handles: Vec<_> = (0..clients)
+            .map(|c| scope.spawn(move || prepare(route, c, Duration::from_secs(seconds))))
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    thread::sleep(Duration::from_millis(300));
+    let (statements_before, trips_before) = (
+        statements.load(Ordering::Relaxed),
+        round_trips.map(|t| t.load(Ordering::Relaxed)),
+    );
+    let latencies = Arc::new(Mutex::new(Vec::new()));
+    let errors = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
+    thread::scope(|scope| {
+        for mut step in steps {
+            let (latencies, errors) = (latencies.clone(), errors.clone());
+            scope.spawn(move || {
+                let mut mine = Vec::new();
+                while Instant::now() < deadline {
+                    let sent = Instant::now();
+                    match step() {
+                        Some((status, _)) if status == expected => mine.push(sent.elapsed()),
+                        Some((status, body)) => {
+                            if errors.fetch_add(1, Ordering::Relaxed) == 0 {
+                                eprintln!("{backend} {route}: first error: {status} {body}");
+                            }
+                        }
+                        None => break,
+                    }
+                }
+                if let Ok(mut all) = latencies.lock() {
+                    all.extend(mine);
+                }
+            });
+        }
+    });
+    let elapsed = started.elapsed().as_secs_f64();
+    // The last statements of the last requests may still be in the log pipe.
+    thread::sleep(Duration::from_millis(300));
+    let mut latencies = latencies.lock().map(|l| l.clone()).unwrap_or_default();
+    latencies.sort();
+    let requests = latencies.len() as u64;
+    let per_request = |n: u64| n as f64 / requests.max(1) as f64;
+    Row {
+        route,
+        backend,
+        requests,
+        per_second: requests as f64 / elapsed,
+        p50_ms: percentile(&latencies, 0.50),
+        p99_ms: percentile(&latencies, 0.99),
+        statements: per_request(statements.load(Ordering::Relaxed) - statements_before),
+        round_trips: round_trips
+            .zip(trips_before)
+            .map(|(t, before)| per_request(t.load(Ordering::Relaxed) - before)),
+        errors: errors.load(Ordering::Relaxed),
+    }
+}
+
+fn run_backend(backend: &'static str, clients: usize, seconds: u64) -> Option<Vec<Row>> {
+    let showcase = showcase_binary()?;
+    let mut scratch = None;
+    let mut counter = None;
+    let url = match backend {
+        "postgres" => {
+            let db = ScratchDatabase::create("routeload")?;
+            let wire = WireCounter::start(&db.server())?;
+            let name = db.url.rsplit_once('/').map(|(_, n)| n.to_owned())?;
+            let user = db
+                .url
+                .split_once("://")
+                .and_then(|(_, rest)| rest.split_once('@'))
+                .map(|(u, _)| format!("{u}@"))
+                .unwrap_or_default();
+            let url = format!(
+                "postgres://{user}127.0.0.1:{}/{name}?sslmode=disable",
+                wire.port
+            );
+            scratch = Some(db);
+            counter = Some(wire);
+            url
+        }
+        _ => {
+            let path =
+                std::env::temp_dir().join(format!("route-load-{}.sqlite", std::process::id()));
+            for suffix in ["", "-wal", "-shm", ".jwt-secret"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+            format!("sqlite://{}", path.display())
+        }
+    };
+    let env = [
+        // `debug` lets sqlx's statement log through Rocket's logger.
+        ("ROCKET_LOG_LEVEL", "debug".to_owned()),
+        ("SHOWCASE_CHEAP_PASSWORD_HASHES", "1".to_owned()),
+        (
+            "ROCKET_DATABASES",
+            format!("{{jwt_guard={{url=\"{url}\",log_statements=true,max_connections=16}}}}"),
+        ),
+        (
+            "ROCKET_JWT",
+            // No background poll during the run; throttles and the device cap out of
+            // the way (the load is one address and three accounts).
+            "{secret=\"load-test-secret-load-test-secret-0123\", revocation_poll=\"1h\", \
+             max_devices=1000000, login_throttle={ip_attempts=100000000, account_attempts=100000000}}"
+                .to_owned(),
+        ),
+    ];
+    let (child, statements) = spawn_showcase(&showcase, PORT, &env, Some("summary=\""))?;
+    let instances = Instances(vec![child]);
+    if !wait_until_up(PORT) {
+        eprintln!("the showcase did not start on {backend}");
+        return None;
+    }
+    let mut rows = Vec::new();
+    for route in ["login", "refresh", "device refresh", "link use", "logout"] {
+        let trips = counter.as_ref().map(|c| c.round_trips.as_ref());
+        rows.push(measure(
+            route,
+            backend,
+            clients,
+            seconds,
+            &statements,
+            trips,
+        ));
+    }
+    drop(instances);
+    drop(counter);
+    drop(scratch);
+    Some(rows)
+}
+
+fn main() {
+    let clients = arg("--clients", 8).max(1) as usize;
+    let seconds = arg("--seconds", 3).max(1);
+    let which = text_arg("--db", "both");
+    if showcase_binary().is_none() {
+        eprintln!("build the showcase first: cargo build --release -p showcase -p load");
+        std::process::exit(2);
+    }
+    let backends: Vec<&'static str> = match which.as_str() {
+        "sqlite" => vec!["sqlite"],
+        "postgres" => vec!["postgres"],
+        _ => vec!["sqlite", "postgres"],
+    };
+    println!(
+        "{clients} clients, {seconds} s per route, one release showcase, new connection per request; \
+         logins use argon2's cheapest parameters (this run measures jwt-guard, not the hash)"
+    );
+    println!();
+    println!("| route | backend | requests/s | p50 ms | p99 ms | SQL statements/request | round trips/request | errors |");
+    println!("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    let mut failed = false;
+    for backend in backends {
+        let Some(rows) = run_backend(backend, clients, seconds) else {
+            eprintln!("{backend}: could not run");
+            failed = true;
+            continue;
+        };
+        for r in rows {
+            println!(
+                "| {} | {} | {:.0} | {:.2} | {:.2} | {:.1} | {} | {} |",
+                r.route,
+                r.backend,
+                r.per_second,
+                r.p50_ms,
+                r.p99_ms,
+                r.statements,
+                r.round_trips
+                    .map(|t| format!("{t:.1}"))
+                    .unwrap_or_else(|| "(in-process)".to_owned()),
+                r.errors
+            );
+            if r.requests == 0 {
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,288 @@
+//! What the load programs share: a minimal HTTP/1.1 client on fresh loopback
+//! connections, starting and stopping release showcase processes, a scratch
+//! PostgreSQL database, and a PostgreSQL wire relay that counts round trips.
+//!
+//! Traffic goes to 127.0.0.1 only; every loop is bounded in time.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// One HTTP/1.1 request on a fresh connection; the status code and body.
+pub fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let mut text = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        text.push_str(&format!("{name}: {value}\r\n"));
+    }
+    text.push_str("\r\n");
+    text.push_str(body);
+    stream.write_all(text.as_bytes()).ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split(' ').nth(1)?.parse().ok()?;
+    let body = response
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
+    Some((status, body))
+}
+
+/// A JSON body's string field.
+pub fn field(body: &str, name: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v[name].as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Waits (at most a minute) until the showcase on `port` answers.
+pub fn wait_until_up(port: u16) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if request(port, "GET", "/hello", &[], "").is_some() {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(200));
+    }
+    false
+}
+
+/// Runs one SQL command with `psql` against `admin`.
+pub fn psql(admin: &str, sql: &str) -> bool {
+    Command::new("psql")
+        .args([admin, "-qAtc", sql])
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// A scratch PostgreSQL database, dropped at the end.
+pub struct ScratchDatabase {
+    admin: String,
+    name: String,
+    /// Its URL.
+    pub url: String,
+}
+
+impl ScratchDatabase {
+    /// Creates one on `JWT_GUARD_TEST_POSTGRES` (default: the local server).
+    pub fn create(tag: &str) -> Option<ScratchDatabase> {
+        let admin = std::env::var("JWT_GUARD_TEST_POSTGRES")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let name = format!("jwt_guard_{tag}_{}", std::process::id());
+        if !psql(&admin, &format!("CREATE DATABASE {name}")) {
+            eprintln!("cannot create database {name} on {admin} (is PostgreSQL running?)");
+            return None;
+        }
+        let base = admin.rsplit_once('/').map(|(p, _)| p).unwrap_or(&admin);
+        let url = format!("{base}/{name}");
+        Some(ScratchDatabase { admin, name, url })
+    }
+
+    /// Host and port of the server.
+    pub fn server(&self) -> String {
+        self.url
+            .rsplit_once('@')
+            .map(|(_, rest)| rest)
+            .unwrap_or("127.0.0.1:5432")
+            .split('/')
+            .next()
+            .unwrap_or("127.0.0.1:5432")
+            .to_owned()
+    }
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        psql(
+            &self.admin,
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        );
+    }
+}
+
+/// The release showcase binary beside this program (`cargo build --release -p showcase`).
+pub fn showcase_binary() -> Option<PathBuf> {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join("showcase")))
+        .filter(|p| p.exists())
+}
+
+/// Showcase processes, killed when dropped.
+pub struct Instances(pub Vec<Child>);
+
+impl Drop for Instances {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Starts the showcase on `port` with `env`; its log lines that contain `count`
+/// (if given) are counted into the returned counter.
+pub fn spawn_showcase(
+    binary: &PathBuf,
+    port: u16,
+    env: &[(&str, String)],
+    count: Option<&'static str>,
+) -> Option<(Child, Arc<AtomicU64>)> {
+    let mut command = Command::new(binary);
+    command.env("ROCKET_PORT", port.to_string());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.stderr(Stdio::null());
+    command.stdout(if count.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    let mut child = command.spawn().ok()?;
+    let counter = Arc::new(AtomicU64::new(0));
+    if let (Some(needle), Some(stdout)) = (count, child.stdout.take()) {
+        let counter = counter.clone();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.contains(needle) {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+    }
+    Some((child, counter))
+}
+
+/// A numeric command-line argument `name value`, or `default`.
+pub fn arg(name: &str, default: u64) -> u64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A text command-line argument `name value`, or `default`.
+pub fn text_arg(name: &str, default: &str) -> String {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+        .unwrap_or_else(|| default.to_owned())
+}
+
+/// A relay between the showcase and PostgreSQL that reads the frontend protocol
+/// and counts round trips: every `Sync` (end of an extended-query exchange) and
+/// every simple `Query` is one wait for the server. SSL must be off
+/// (`sslmode=disable`) so the messages can be read.
+pub struct WireCounter {
+    /// The relay's port.
+    pub port: u16,
+    /// Round trips so far.
+    pub round_trips: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+}
+
+impl WireCounter {
+    /// Starts relaying to `server` (`host:port`).
+    pub fn start(server: &str) -> Option<WireCounter> {
+        let listener = TcpListener::bind("127.0.0.1:0").ok()?;
+        let port = listener.local_addr().ok()?.port();
+        listener.set_nonblocking(true).ok()?;
+        let round_trips = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (trips, halt, server) = (round_trips.clone(), stop.clone(), server.to_owned());
+        thread::spawn(move || {
+            while !halt.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((client, _)) => {
+                        let _ = client.set_nonblocking(false);
+                        if let Ok(upstream) = TcpStream::connect(&server) {
+                            relay(client, upstream, trips.clone());
+                        }
+                    }
+                    Err(_) => thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        Some(WireCounter {
+            port,
+            round_trips,
+            stop,
+        })
+    }
+}
+
+impl Drop for WireCounter {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn relay(client: TcpStream, server: TcpStream, trips: Arc<AtomicU64>) {
+    // Messages are forwarded one by one: without NODELAY, Nagle's algorithm would
+    // hold each small write back for the previous one's acknowledgement.
+    let _ = client.set_nodelay(true);
+    let _ = server.set_nodelay(true);
+    let (Ok(mut client_read), Ok(mut server_write)) = (client.try_clone(), server.try_clone())
+    else {
+        return;
+    };
+    let (mut server_read, mut client_write) = (server, client);
+    thread::spawn(move || {
+        let _ = std::io::copy(&mut server_read, &mut client_write);
+    });
+    thread::spawn(move || {
+        // The startup message has no type byte: a length, then the rest.
+        let mut len = [0u8; 4];
+        if client_read.read_exact(&mut len).is_err() {
+            return;
+        }
+        let mut startup = vec![0u8; (u32::from_be_bytes(len) as usize).saturating_sub(4)];
+        if client_read.read_exact(&mut startup).is_err()
+            || server_write.write_all(&len).is_err()
+            || server_write.write_all(&startup).is_err()
+        {
+            return;
+        }
+        loop {
+            let mut head = [0u8; 5];
+            if client_read.read_exact(&mut head).is_err() {
+                return;
+            }
+            if head[0] == b'S' || head[0] == b'Q' {
+                trips.fetch_add(1, Ordering::Relaxed);
+            }
+            let body_len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
+            let mut message = vec![0u8; 5 + body_len.saturating_sub(4)];
+            message[..5].copy_from_slice(&head);
+            if client_read.read_exact(&mut message[5..]).is_err()
+                || server_write.write_all(&message).is_err()
+            {
+                return;
+            }
+        }
+    });
+}
