@@ -231,6 +231,20 @@ impl From<AuthError> for StartError {
     }
 }
 
+/// How a session is being started, and what its transaction records besides.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum SessionOrigin<'a> {
+    /// A password login: clear the account's attempt counter, audit the login.
+    Password {
+        /// The attempt counter to clear.
+        attempts: &'a str,
+        /// The audit detail.
+        audit: &'a str,
+    },
+    /// A login link: use it (link id, target) in the same transaction.
+    Link(&'a str, &'a str),
+}
+
 /// Creates a device for `subject` (described from the request) and issues its first
 /// token pair — what a password login and a magic-login link both do. Signing comes
 /// first; then one transaction uses the link (if any), creates the device and
@@ -241,7 +255,7 @@ pub(crate) async fn start_session(
     store: &Store,
     subject: &str,
     claims: &serde_json::Value,
-    link: Option<(&str, &str)>,
+    origin: SessionOrigin<'_>,
 ) -> Result<(LoginResponse, Option<LinkConsumed>), StartError> {
     let issuer = rt.issuer();
     let now = issuer.clock().now();
@@ -260,7 +274,18 @@ pub(crate) async fn start_session(
             (&refresh.claims, None),
             (&access.claims, Some(refresh.claims.jti.as_str())),
         ],
-        link,
+        link: match origin {
+            SessionOrigin::Link(id, target) => Some((id, target)),
+            SessionOrigin::Password { .. } => None,
+        },
+        clear_attempts: match origin {
+            SessionOrigin::Password { attempts, .. } => Some(attempts),
+            SessionOrigin::Link(..) => None,
+        },
+        audit_login: match origin {
+            SessionOrigin::Password { audit, .. } => Some(audit),
+            SessionOrigin::Link(..) => None,
+        },
     };
     let (device, permanent, consumed) = store
         .open_session(describe_device(req, subject), now, rows)

@@ -50,6 +50,18 @@ pub(crate) struct LoginAttempt {
     _check: OwnedSemaphorePermit,
 }
 
+impl LoginAttempt {
+    /// The account's counter, which a successful login clears.
+    pub(crate) fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The audit detail of this attempt's success.
+    pub(crate) fn success_detail(&self, req: &Request<'_>) -> String {
+        format!("ip={}", client_ip(req).unwrap_or_default())
+    }
+}
+
 fn nonzero(n: u32) -> std::num::NonZeroU32 {
     std::num::NonZeroU32::new(n).unwrap_or(std::num::NonZeroU32::MIN)
 }
@@ -124,57 +136,35 @@ impl LoginThrottle {
         })
     }
 
-    /// Records how an admitted attempt ended: a success resets its account; a
-    /// failure counts, and the one that spends the window locks the account out.
-    /// Both go to the audit log (a failed write there is logged, not answered).
-    pub(crate) async fn finish(
-        &self,
-        req: &Request<'_>,
-        store: &Store,
-        attempt: LoginAttempt,
-        subject: Option<&str>,
-    ) {
+    /// Records a failed attempt: it counts, and the one that spends the window locks
+    /// the account out. Both go to the audit log (a failed write there is logged,
+    /// not answered). A success is recorded by the session's own transaction
+    /// ([`LoginAttempt::key`], [`LoginAttempt::success_detail`]).
+    pub(crate) async fn failed(&self, req: &Request<'_>, store: &Store, attempt: LoginAttempt) {
         let ip = client_ip(req).unwrap_or_default();
-        let written = match subject {
-            Some(subject) => match store.reset_attempts(&attempt.key).await {
-                Ok(()) => store
+        let detail = format!("username={}; ip={ip}", attempt.username);
+        let written = async {
+            store
+                .audit(AuditEvent::LoginFailed, None, None, &detail)
+                .await?;
+            let lockout = store
+                .attempt_failed(&attempt.key, attempt.number, self.account)
+                .await?;
+            if let Some(lockout) = lockout {
+                store
                     .audit(
-                        AuditEvent::LoginSucceeded,
-                        Some(subject),
+                        AuditEvent::LoginThrottled,
                         None,
-                        &format!("ip={ip}"),
+                        None,
+                        &format!("{detail}; locked for {lockout}s"),
                     )
-                    .await
-                    .map(|_| ()),
-                Err(e) => Err(e),
-            },
-            None => {
-                let detail = format!("username={}; ip={ip}", attempt.username);
-                let audited = store
-                    .audit(AuditEvent::LoginFailed, None, None, &detail)
-                    .await;
-                match (
-                    audited,
-                    store
-                        .attempt_failed(&attempt.key, attempt.number, self.account)
-                        .await,
-                ) {
-                    (Ok(()), Ok(Some(lockout))) => store
-                        .audit(
-                            AuditEvent::LoginThrottled,
-                            None,
-                            None,
-                            &format!("{detail}; locked for {lockout}s"),
-                        )
-                        .await
-                        .map(|_| ()),
-                    (Err(e), _) | (_, Err(e)) => Err(e),
-                    _ => Ok(()),
-                }
+                    .await?;
             }
-        };
+            Ok::<(), crate::store::StoreError>(())
+        }
+        .await;
         if let Err(e) = written {
-            rocket::warn!("jwt-guard: cannot record a login attempt: {e}");
+            rocket::warn!("jwt-guard: cannot record a failed login: {e}");
         }
     }
 

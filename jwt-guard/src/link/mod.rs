@@ -20,7 +20,7 @@ use crate::config::MAX_TOKEN_BYTES;
 use crate::error::{fail, AuthError};
 use crate::runtime::JwtRuntime;
 use crate::secret::is_opaque_id;
-use crate::session::{start_session, AppAuthenticator, LoginResponse, StartError};
+use crate::session::{start_session, AppAuthenticator, LoginResponse, SessionOrigin, StartError};
 use crate::store::{LinkDenial, LinkUseError, Store};
 use crate::verifier::VerifyError;
 
@@ -284,7 +284,7 @@ async fn login_with_link<T: LinkTarget>(
         store,
         subject,
         &claims,
-        Some((&link_id, T::TARGET)),
+        SessionOrigin::Link(&link_id, T::TARGET),
     )
     .await;
     let (login, consumed) = match started {

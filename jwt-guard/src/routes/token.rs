@@ -12,7 +12,9 @@ use crate::manifest::{declare_route, Protection};
 use crate::private_response::mark_private;
 use crate::request::{json_body, runtime, store, RequestRef};
 use crate::runtime::JwtRuntime;
-use crate::session::{refresh_session, start_session, AppAuthenticator, LoginResponse, StartError};
+use crate::session::{
+    refresh_session, start_session, AppAuthenticator, LoginResponse, SessionOrigin, StartError,
+};
 use crate::store::Store;
 use crate::throttle::LoginThrottle;
 
@@ -95,18 +97,22 @@ async fn obtain(
         .await
         .map_err(AuthError::unavailable)?;
     let Some((subject, claims)) = checked else {
-        throttle.finish(req.0, devices, attempt, None).await;
+        throttle.failed(req.0, devices, attempt).await;
         return Err(AuthError::invalid_credentials());
     };
-    let (login, _) = start_session(req.0, rt, devices, &subject, &claims, None)
+    // The session's one transaction also resets the account and audits the login.
+    let detail = attempt.success_detail(req.0);
+    let origin = SessionOrigin::Password {
+        attempts: attempt.key(),
+        audit: &detail,
+    };
+    let (login, _) = start_session(req.0, rt, devices, &subject, &claims, origin)
         .await
         .map_err(|e| match e {
             StartError::Refused(e) => e,
             StartError::Link(_) => AuthError::unavailable("a password login used a link"),
         })?;
-    throttle
-        .finish(req.0, devices, attempt, Some(&subject))
-        .await;
+    drop(attempt);
     let now = rt.issuer().clock().now();
     authenticator.0.record_login(req.0, &subject, now).await;
     Ok(Json(login))

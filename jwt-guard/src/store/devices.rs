@@ -104,6 +104,10 @@ pub(crate) struct SessionRows<'a> {
     /// The login link the session comes from: (link id, target), used in the same
     /// transaction.
     pub(crate) link: Option<(&'a str, &'a str)>,
+    /// The attempt counter a password login clears (its account is reset).
+    pub(crate) clear_attempts: Option<&'a str>,
+    /// The `login_succeeded` audit detail of a password login.
+    pub(crate) audit_login: Option<&'a str>,
 }
 
 impl From<sqlx::Error> for CreateDeviceError {
@@ -156,6 +160,8 @@ impl Store {
             device_id: random_id(),
             tokens: Vec::new(),
             link: None,
+            clear_attempts: None,
+            audit_login: None,
         };
         let (device, token, _) = self.open_session(new, orig_iat, start).await?;
         Ok((device, token))
@@ -182,7 +188,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let consumed = match start.link {
             Some((link_id, target)) => {
-                match consume_link_in(&mut tx, link_id, target, now).await? {
+                match consume_link_in(&mut *tx, link_id, target, now).await? {
                     Some(consumed) => Some(consumed),
                     None => {
                         drop(tx);
@@ -245,10 +251,19 @@ impl Store {
         .bind(ts(orig_iat))
         .execute(&mut *tx)
         .await?;
-        for (claims, parent) in &start.tokens {
-            super::tokens::insert_token(claims, &id, *parent)
-                .execute(&mut *tx)
-                .await?;
+        super::tokens::insert_tokens(&mut *tx, &id, &start.tokens).await?;
+        if let Some(key) = start.clear_attempts {
+            super::throttle::clear_attempts(&mut *tx, key).await?;
+        }
+        if let Some(detail) = start.audit_login {
+            self.audit_in(
+                &mut tx,
+                AuditEvent::LoginSucceeded,
+                Some(&new.subject),
+                Some(&id),
+                detail,
+            )
+            .await?;
         }
         for device_id in &evicted {
             self.audit_in(
@@ -371,7 +386,8 @@ impl Store {
         let now = self.now();
         let next = PermanentToken::generate();
         let expires_at = self.sliding_expiry(now, device.orig_iat);
-        let mut tx = self.begin_write().await?;
+        // Its first statement writes, so SQLite takes the lock at once.
+        let mut tx = self.pool.begin().await?;
         let rotated: Option<String> = sqlx::query_scalar(
             "UPDATE jwt_guard_devices
              SET permanent_digest = $1, last_used = $3, expires_at = $4
@@ -399,9 +415,7 @@ impl Store {
         .bind(ts(now))
         .execute(&mut *tx)
         .await?;
-        super::tokens::insert_token(access, &device.id, None)
-            .execute(&mut *tx)
-            .await?;
+        super::tokens::insert_tokens(&mut *tx, &device.id, &[(access, None)]).await?;
         tx.commit().await?;
         Ok((next, expires_at))
     }
@@ -409,7 +423,12 @@ impl Store {
     /// Moves a device's `last_used` to `now` and its expiry a window later (capped
     /// by its absolute lifetime), unless it was written within the accuracy window:
     /// conditional, so of several concurrent requests only one writes.
-    pub(crate) async fn slide_expiry(&self, device_id: &str, now: u64) -> Result<(), StoreError> {
+    pub(crate) async fn slide_expiry_in(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        device_id: &str,
+        now: u64,
+    ) -> Result<(), sqlx::Error> {
         let accuracy = self.settings.permanent_accuracy;
         sqlx::query(
             "UPDATE jwt_guard_devices SET last_used = $1,
@@ -421,7 +440,7 @@ impl Store {
         .bind(device_id)
         .bind(ts(now.saturating_sub(accuracy)))
         .bind(ts(self.settings.permanent_lifetime))
-        .execute(&self.pool)
+        .execute(&mut **tx)
         .await?;
         Ok(())
     }
@@ -506,17 +525,23 @@ impl Store {
         reason: &str,
     ) -> Result<bool, StoreError> {
         let now = self.now();
-        let mut tx = self.begin_write().await?;
+        // The first statement writes (so SQLite takes its lock at once), and checks
+        // the owner while it revokes.
+        let mut tx = self.pool.begin().await?;
         let owner: Option<String> = sqlx::query_scalar(
-            "SELECT subject FROM jwt_guard_devices WHERE id = $1 AND revoked_at IS NULL",
+            "UPDATE jwt_guard_devices SET revoked_at = $1, permanent_digest = NULL
+             WHERE id = $2 AND revoked_at IS NULL AND ($3 IS NULL OR subject = $3)
+             RETURNING subject",
         )
+        .bind(ts(now))
         .bind(device_id)
+        .bind(subject)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(owner) = owner.filter(|o| subject.is_none_or(|s| s == o)) else {
+        let Some(owner) = owner else {
             return Ok(false);
         };
-        let revoked = self.revoke_device_in(&mut tx, device_id, now).await?;
+        let revoked = self.revoke_family_in(&mut tx, device_id, now).await?;
         self.audit_in(
             &mut tx,
             AuditEvent::DeviceRevoked,
@@ -582,6 +607,17 @@ impl Store {
         .bind(device_id)
         .execute(&mut **tx)
         .await?;
+        self.revoke_family_in(tx, device_id, now).await
+    }
+
+    /// The tokens of a device already marked revoked, and the revocation row other
+    /// instances pick up. Returns the revocation, to apply once `tx` commits.
+    async fn revoke_family_in(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        device_id: &str,
+        now: u64,
+    ) -> Result<Revocation, sqlx::Error> {
         sqlx::query(
             "UPDATE jwt_guard_tokens SET revoked_at = $1 WHERE device_id = $2 AND revoked_at IS NULL",
         )

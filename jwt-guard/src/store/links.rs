@@ -135,12 +135,15 @@ fn to_u32(v: i64) -> u32 {
 
 /// Counts one use of link `id` at `target` in `tx`; `None` when it cannot be used
 /// (expired, used up, revoked, another target, unknown).
-pub(crate) async fn consume_link_in(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+pub(crate) async fn consume_link_in<'e, E>(
+    executor: E,
     id: &str,
     target: &str,
     now: u64,
-) -> Result<Option<LinkConsumed>, sqlx::Error> {
+) -> Result<Option<LinkConsumed>, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     let row = sqlx::query(
         "UPDATE jwt_guard_links SET use_count = use_count + 1
          WHERE id = $1 AND target = $2 AND revoked_at IS NULL AND expires_at > $3
@@ -150,7 +153,7 @@ pub(crate) async fn consume_link_in(
     .bind(id)
     .bind(target)
     .bind(ts(now))
-    .fetch_optional(&mut **tx)
+    .fetch_optional(executor)
     .await?;
     row.map(|row| {
         Ok(LinkConsumed {
@@ -208,16 +211,9 @@ impl Store {
         id: &str,
         target: &str,
     ) -> Result<LinkConsumed, LinkUseError> {
-        let mut tx = self.pool.begin().await?;
-        match consume_link_in(&mut tx, id, target, self.now()).await? {
-            Some(consumed) => {
-                tx.commit().await?;
-                Ok(consumed)
-            }
-            None => {
-                drop(tx);
-                Err(LinkUseError::Denied(self.link_denial(id, target).await?))
-            }
+        match consume_link_in(&self.pool, id, target, self.now()).await? {
+            Some(consumed) => Ok(consumed),
+            None => Err(LinkUseError::Denied(self.link_denial(id, target).await?)),
         }
     }
 

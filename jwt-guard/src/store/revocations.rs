@@ -13,8 +13,8 @@ use crate::revocation::Revocation;
 pub(crate) const REVOCATION_CHANNEL: &str = "jwt_guard_revocations";
 
 impl Store {
-    /// Writes `revocation` in `tx` (and, on PostgreSQL, announces it at commit). The
-    /// one place a revocation row is written; commit with [`Store::commit_revoking`].
+    /// Writes `revocation` in `tx`. The one place a revocation row is written; commit
+    /// with [`Store::commit_revoking`], which stamps (and on PostgreSQL announces) it.
     pub(crate) async fn insert_revocation_in(
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
@@ -38,15 +38,6 @@ impl Store {
         .bind(ts(now))
         .execute(&mut **tx)
         .await?;
-        if self.backend == Backend::Postgres {
-            // Delivered at commit to every instance listening: no wait for a poll.
-            let payload = serde_json::to_string(revocation).unwrap_or_default();
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(REVOCATION_CHANNEL)
-                .bind(payload)
-                .execute(&mut **tx)
-                .await?;
-        }
         Ok(())
     }
 
@@ -68,14 +59,34 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
             for revocation in revocations {
-                sqlx::query(
-                    "UPDATE jwt_guard_revocations SET seq = $1 WHERE kind = $2 AND value = $3",
-                )
-                .bind(seq)
-                .bind(revocation.kind())
-                .bind(revocation.value())
-                .execute(&mut *tx)
-                .await?;
+                if self.backend == Backend::Postgres {
+                    // Stamped and announced in one statement; the notification is
+                    // delivered at commit to every instance listening.
+                    let payload = serde_json::to_string(revocation).unwrap_or_default();
+                    sqlx::query(
+                        "WITH stamped AS (
+                             UPDATE jwt_guard_revocations SET seq = $1
+                             WHERE kind = $2 AND value = $3 RETURNING kind
+                         )
+                         SELECT pg_notify($4, $5) FROM stamped",
+                    )
+                    .bind(seq)
+                    .bind(revocation.kind())
+                    .bind(revocation.value())
+                    .bind(REVOCATION_CHANNEL)
+                    .bind(payload)
+                    .execute(&mut *tx)
+                    .await?;
+                } else {
+                    sqlx::query(
+                        "UPDATE jwt_guard_revocations SET seq = $1 WHERE kind = $2 AND value = $3",
+                    )
+                    .bind(seq)
+                    .bind(revocation.kind())
+                    .bind(revocation.value())
+                    .execute(&mut *tx)
+                    .await?;
+                }
             }
         }
         tx.commit().await?;

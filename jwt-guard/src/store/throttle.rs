@@ -131,13 +131,17 @@ impl Store {
         .await?;
         Ok(Some(lockout))
     }
+}
 
-    /// Forgets `key` (a successful login resets its account's counter).
-    pub(crate) async fn reset_attempts(&self, key: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM jwt_guard_attempts WHERE key = $1")
-            .bind(key)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
+/// Forgets `key` (a successful login resets its account's counter), in the
+/// transaction that records the login.
+pub(crate) async fn clear_attempts<'e, E>(executor: E, key: &str) -> Result<(), sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query("DELETE FROM jwt_guard_attempts WHERE key = $1")
+        .bind(key)
+        .execute(executor)
+        .await?;
+    Ok(())
 }

@@ -86,24 +86,53 @@ impl From<sqlx::Error> for RotateError {
     }
 }
 
-/// The one `INSERT` of the token registry, for the pool or a transaction.
-pub(super) fn insert_token<'q>(
-    claims: &'q RegisteredClaims,
-    device_id: &'q str,
-    parent: Option<&'q str>,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    sqlx::query(
+/// The one `INSERT` of the token registry: any number of tokens of one device, each
+/// with the token it was issued from, in one statement (for the pool or a
+/// transaction).
+pub(super) async fn insert_tokens<'e, E>(
+    executor: E,
+    device_id: &str,
+    tokens: &[(&RegisteredClaims, Option<&str>)],
+) -> Result<(), sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    if tokens.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<String> = (0..tokens.len())
+        .map(|i| {
+            let n = i * 7;
+            format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5,
+                n + 6,
+                n + 7
+            )
+        })
+        .collect();
+    let sql = format!(
         "INSERT INTO jwt_guard_tokens
-         (jti, device_id, parent_jti, kind, subject, issued_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(&claims.jti)
-    .bind(device_id)
-    .bind(parent)
-    .bind(claims.typ.as_str())
-    .bind(&claims.sub)
-    .bind(ts(claims.iat))
-    .bind(ts(claims.exp))
+         (jti, device_id, parent_jti, kind, subject, issued_at, expires_at) VALUES {}",
+        rows.join(", ")
+    );
+    let mut query = sqlx::query(&sql);
+    for (claims, parent) in tokens {
+        query = query
+            .bind(&claims.jti)
+            .bind(device_id)
+            .bind(*parent)
+            .bind(claims.typ.as_str())
+            .bind(&claims.sub)
+            .bind(ts(claims.iat))
+            .bind(ts(claims.exp));
+    }
+    query.execute(executor).await?;
+    Ok(())
 }
 
 impl Store {
@@ -115,22 +144,7 @@ impl Store {
         device_id: &str,
         parent: Option<&str>,
     ) -> Result<(), StoreError> {
-        insert_token(claims, device_id, parent)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn insert_token_in(
-        &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-        claims: &RegisteredClaims,
-        device_id: &str,
-        parent: &str,
-    ) -> Result<(), sqlx::Error> {
-        insert_token(claims, device_id, Some(parent))
-            .execute(&mut **tx)
-            .await?;
+        insert_tokens(&self.pool, device_id, &[(claims, parent)]).await?;
         Ok(())
     }
 
@@ -152,12 +166,16 @@ impl Store {
         let now = self.now();
         let device_id = old.did.as_deref().ok_or(RotateError::Invalid)?;
 
+        // One statement consumes the token, if it and its device are live; the
+        // successors and the device's sliding expiry follow in the same transaction.
         let mut tx = self.pool.begin().await?;
         let consumed: Option<String> = sqlx::query_scalar(
             "UPDATE jwt_guard_tokens SET used_at = $1, replaced_by = $2,
                     successor_refresh = $3, successor_access = $4
              WHERE jti = $5 AND kind = 'refresh' AND device_id = $6
                AND used_at IS NULL AND revoked_at IS NULL
+               AND EXISTS (SELECT 1 FROM jwt_guard_devices d
+                           WHERE d.id = $6 AND d.revoked_at IS NULL AND d.expires_at > $1)
              RETURNING jti",
         )
         .bind(ts(now))
@@ -173,15 +191,17 @@ impl Store {
             drop(tx);
             return self.rotate_used(old, device_id, now).await;
         }
-        if !self.device_active_in(&mut tx, device_id, now).await? {
-            return Err(RotateError::Invalid);
-        }
-        self.insert_token_in(&mut tx, &refresh.claims, device_id, &old.jti)
-            .await?;
-        self.insert_token_in(&mut tx, &access.claims, device_id, &refresh.claims.jti)
-            .await?;
+        insert_tokens(
+            &mut *tx,
+            device_id,
+            &[
+                (&refresh.claims, Some(&old.jti)),
+                (&access.claims, Some(&refresh.claims.jti)),
+            ],
+        )
+        .await?;
+        self.slide_expiry_in(&mut tx, device_id, now).await?;
         tx.commit().await?;
-        self.slide_expiry(device_id, now).await?;
         Ok(Rotation::Rotated)
     }
 
