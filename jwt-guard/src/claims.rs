@@ -258,7 +258,7 @@ pub const REGISTERED_CLAIM_NAMES: &[&str] = &[
 /// Field types that can hold roles (`#[claims(roles)]`).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot hold roles",
-    note = "a `#[claims(roles)]` field must be a `Vec<Role>`, `Box<[Role]>` or `Option` of one"
+    note = "a `#[claims(roles)]` field must be a `Vec<Role>`, `Box<[Role]>`, `jwt_guard::NestedRoles` or `Option` of one"
 )]
 pub trait RoleField {
     /// One role.
@@ -288,6 +288,38 @@ impl<T: RoleField> RoleField for Option<T> {
             Some(roles) => roles.as_roles(),
             None => &[],
         }
+    }
+}
+
+/// Roles nested in an object — `{"roles": ["admin"]}` — as Keycloak writes them in
+/// `realm_access`:
+///
+/// ```
+/// use jwt_guard::{Claims, NestedRoles};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Claims, Serialize, Deserialize)]
+/// struct KeycloakClaims {
+///     #[claims(roles)]
+///     #[serde(default)]
+///     realm_access: NestedRoles,
+/// }
+///
+/// let c: KeycloakClaims =
+///     serde_json::from_str(r#"{"realm_access":{"roles":["admin","user"]}}"#).unwrap();
+/// assert_eq!(c.roles(), ["admin", "user"]);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NestedRoles {
+    /// The role names.
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+impl RoleField for NestedRoles {
+    type Role = String;
+    fn as_roles(&self) -> &[String] {
+        &self.roles
     }
 }
 

@@ -49,6 +49,8 @@ pub enum ErrorCode {
     InvalidLink,
     /// Too many attempts for this account or from this address (`429`).
     TooManyRequests,
+    /// A cookie-authenticated request came from another site (`403`, CSRF).
+    CrossSite,
 }
 
 impl ErrorCode {
@@ -65,6 +67,7 @@ impl ErrorCode {
             ErrorCode::LinkGone => "link_gone",
             ErrorCode::InvalidLink => "invalid_link",
             ErrorCode::TooManyRequests => "too_many_requests",
+            ErrorCode::CrossSite => "cross_site_request",
         }
     }
 }
@@ -167,6 +170,11 @@ impl AuthError {
         self.retry_after
     }
 
+    /// `403`: a request authenticated by a cookie came from another site (CSRF).
+    pub fn cross_site(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(Status::Forbidden, ErrorCode::CrossSite, description)
+    }
+
     /// `403`: the user already has the most devices allowed.
     pub fn device_limit() -> Self {
         Self::new(
@@ -215,6 +223,7 @@ impl AuthError {
             }
             ErrorCode::TemporarilyUnavailable
             | ErrorCode::TooManyRequests
+            | ErrorCode::CrossSite
             | ErrorCode::DeviceLimit
             | ErrorCode::LinkGone
             | ErrorCode::InvalidLink => None,

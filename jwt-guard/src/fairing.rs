@@ -11,8 +11,10 @@ use rocket_db_pools::Database;
 use crate::background;
 use crate::clock::Clock;
 use crate::config::{ConfigError, JwtConfig};
+use crate::cookies;
 use crate::device::{divert_misplaced_permanent_token, misplaced_permanent_token, PermanentRoutes};
 use crate::error::{finish_failed_response, Realm};
+use crate::issuers::TrustedIssuers;
 use crate::link::{
     default_base_url, finish_link_response, link_confirm, route_link_preview, LinkMailer,
     LinkRoutes, Links, UnverifiedLogBudget,
@@ -162,13 +164,20 @@ impl Fairing for JwtGuard {
     }
 
     async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
-        let config = match read_config(&rocket, &self.config) {
+        let mut config = match read_config(&rocket, &self.config) {
             Ok(config) => config,
             Err(e) => {
                 rocket::error!("jwt-guard: {e}");
                 return Err(rocket);
             }
         };
+        let base_url = config
+            .link_base_url
+            .clone()
+            .unwrap_or_else(|| default_base_url(&rocket));
+        if config.cookies.allowed_origins.is_empty() {
+            config.cookies.allowed_origins = cookies::default_origins(&base_url);
+        }
         let revocations = Arc::new(RevocationSet::new());
         let runtime = match JwtRuntime::new(config.clone(), self.clock.clone(), revocations.clone())
         {
@@ -196,12 +205,16 @@ impl Fairing for JwtGuard {
             }
         };
 
+        let trusted = TrustedIssuers::new(&config.trusted_issuers, &self.clock);
+        if let Err((name, e)) = trusted.load_all().await {
+            rocket::error!(
+                "jwt-guard: cannot fetch the keys of trusted issuer `{name}`: {e} \
+                 (set start_without_keys = true to launch anyway)"
+            );
+            return Err(rocket);
+        }
         let issuer = runtime.issuer().clone();
         let link_routes = Arc::new(LinkRoutes::default());
-        let base_url = config
-            .link_base_url
-            .clone()
-            .unwrap_or_else(|| default_base_url(&rocket));
         let links = Links::new(
             store.clone(),
             issuer.clone(),
@@ -213,6 +226,7 @@ impl Fairing for JwtGuard {
         let mut rocket = rocket
             .manage(Realm(config.realm.clone()))
             .manage(throttle)
+            .manage(trusted)
             .manage(UnverifiedLogBudget::new(
                 config.invalid_link_logs_per_minute,
             ))

@@ -2,7 +2,7 @@
 
 use std::marker::PhantomData;
 use std::ops::Deref;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::{Ignite, Rocket, Sentinel};
@@ -10,6 +10,7 @@ use rocket::{Ignite, Rocket, Sentinel};
 use crate::claims::{Claims, RegisteredClaims, StandardClaims, Token};
 use crate::config::MAX_TOKEN_BYTES;
 use crate::error::{fail, AuthError};
+use crate::issuers::TrustedIssuers;
 use crate::policy::Policy;
 use crate::private_response::mark_private;
 use crate::runtime::JwtRuntime;
@@ -94,6 +95,52 @@ fn verify_request<'r, C: Claims>(req: &'r Request<'_>) -> &'r Verification<C> {
             }
         })
     })
+    .0
+}
+
+/// The token the route's policy (`#[use_jwt]`, which runs first) accepted: what
+/// `Jwt<C>` hands the handler, so a route of an outside issuer gets that issuer's
+/// token and nothing is verified twice.
+struct AcceptedToken<C>(OnceLock<Arc<Token<C>>>);
+
+fn accepted<'r, C: Claims>(req: &'r Request<'_>) -> &'r OnceLock<Arc<Token<C>>> {
+    &req.local_cache(|| AcceptedToken::<C>(OnceLock::new())).0
+}
+
+/// The request's token from the outside issuer `name`, verified at most once per
+/// request and claims type.
+struct CachedOutside<C>(Verification<C>);
+
+async fn verify_outside<'r, C: Claims>(req: &'r Request<'_>, name: &str) -> &'r Verification<C> {
+    &req.local_cache_async(async {
+        CachedOutside::<C>(
+            async {
+                let rt = JwtRuntime::from_request(req).ok_or_else(|| {
+                    AuthError::invalid_token("authentication is not configured on this server")
+                })?;
+                let Some(token) = bearer_token(req, &rt.config().header_prefixes)? else {
+                    return Ok(None);
+                };
+                if rt.revocations_too_stale().is_some() {
+                    return Err(stale_revocations(rt));
+                }
+                let issuer = req
+                    .rocket()
+                    .state::<TrustedIssuers>()
+                    .and_then(|issuers| issuers.get(name))
+                    .ok_or_else(|| {
+                        AuthError::unavailable(format!("issuer `{name}` is not configured"))
+                    })?;
+                issuer
+                    .verify::<C>(token, rt.verifier().revocations())
+                    .await
+                    .map(|token| Some(Arc::new(token)))
+                    .map_err(|e| AuthError::invalid_token(e.description()))
+            }
+            .await,
+        )
+    })
+    .await
     .0
 }
 
@@ -186,6 +233,11 @@ impl<'r, C: Claims> FromRequest<'r> for Jwt<C> {
     type Error = AuthError;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AuthError> {
+        if let Some(token) = accepted::<C>(req).get() {
+            return Outcome::Success(Jwt {
+                token: token.clone(),
+            });
+        }
         match verify_request::<C>(req) {
             Ok(Some(token)) => {
                 mark_private(req);
@@ -224,7 +276,11 @@ impl<'r, P: Policy> FromRequest<'r> for Authorized<P> {
     type Error = AuthError;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AuthError> {
-        let token = match verify_request::<P::Claims>(req) {
+        let verification = match P::ISSUER {
+            Some(name) => verify_outside::<P::Claims>(req, name).await,
+            None => verify_request::<P::Claims>(req),
+        };
+        let token = match verification {
             Err(e) => return fail(req, e.clone()),
             Ok(None) if P::OPTIONAL => {
                 return Outcome::Success(Authorized {
@@ -251,6 +307,7 @@ impl<'r, P: Policy> FromRequest<'r> for Authorized<P> {
             );
         }
         mark_private(req);
+        let _ = accepted::<P::Claims>(req).set(token.clone());
         Outcome::Success(Authorized {
             jwt: Some(Jwt { token }),
             _policy: PhantomData,
@@ -259,8 +316,25 @@ impl<'r, P: Policy> FromRequest<'r> for Authorized<P> {
 }
 
 impl<P: Policy> Sentinel for Authorized<P> {
+    /// Stops launch without jwt-guard, or when the route names an outside issuer
+    /// that `trusted_issuers` does not configure.
     fn abort(rocket: &Rocket<Ignite>) -> bool {
-        runtime_missing(rocket, "#[use_jwt]")
+        if runtime_missing(rocket, "#[use_jwt]") {
+            return true;
+        }
+        let Some(name) = P::ISSUER else {
+            return false;
+        };
+        let issuers = rocket.state::<TrustedIssuers>();
+        if issuers.is_some_and(|i| i.get(name).is_some()) {
+            return false;
+        }
+        let known = issuers.map(|i| i.names().join("`, `")).unwrap_or_default();
+        rocket::error!(
+            "`#[use_jwt(issuer = \"{name}\")]`: no trusted issuer `{name}` is configured \
+             (jwt.trusted_issuers names: `{known}`); add it to the `jwt` table"
+        );
+        true
     }
 }
 

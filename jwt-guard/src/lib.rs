@@ -13,12 +13,14 @@ mod claims;
 mod client;
 mod clock;
 pub mod config;
+mod cookies;
 mod device;
 mod duration;
 mod error;
 mod fairing;
 mod guard;
 mod issuer;
+pub mod issuers;
 pub mod keys;
 mod link;
 pub mod manifest;
@@ -38,7 +40,7 @@ pub mod verifier;
 
 // What a handler author uses; the rest lives in the modules above.
 pub use claims::{
-    Claims, NoClaims, RegisteredClaims, Scopes, StandardClaims, Token, TokenKind,
+    Claims, NestedRoles, NoClaims, RegisteredClaims, Scopes, StandardClaims, Token, TokenKind,
     REGISTERED_CLAIM_NAMES,
 };
 pub use client::DEVICE_MODEL_HEADER;

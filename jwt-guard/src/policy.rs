@@ -17,6 +17,9 @@ pub trait Policy: Send + Sync + 'static {
     const OPTIONAL: bool = false;
     /// Longest time since the original login (`fresh = "…"`), in seconds.
     const MAX_LOGIN_AGE: Option<u64> = None;
+    /// The outside issuer (`trusted_issuers`) whose tokens the route accepts
+    /// (`issuer = "…"`); `None` for the app's own tokens.
+    const ISSUER: Option<&'static str> = None;
 
     /// Checks roles, scopes and the custom predicate.
     fn authorize(claims: &Self::Claims) -> Result<(), Denied>;

@@ -346,7 +346,7 @@ impl Verifier {
     }
 }
 
-fn map_error(e: &jsonwebtoken::errors::Error) -> VerifyError {
+pub(crate) fn map_error(e: &jsonwebtoken::errors::Error) -> VerifyError {
     match e.kind() {
         ErrorKind::InvalidSignature => VerifyError::BadSignature,
         ErrorKind::InvalidAlgorithm => VerifyError::AlgorithmMismatch,

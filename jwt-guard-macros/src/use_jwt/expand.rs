@@ -103,6 +103,10 @@ pub(super) fn expand(
         Some(text) => quote!(#core::option::Option::Some(#text)),
         None => quote!(#core::option::Option::None),
     };
+    let issuer = match &args.issuer {
+        Some(name) => quote!(#core::option::Option::Some(#name)),
+        None => quote!(#core::option::Option::None),
+    };
     let claims_text = match &args.claims {
         Some(ty) => written(ty),
         None => "StandardClaims".to_owned(),
@@ -126,7 +130,7 @@ pub(super) fn expand(
             target,
             quote!(#p::Protection::Jwt {
                 claims: #claims_text,
-                issuer: #core::option::Option::None,
+                issuer: #issuer,
                 role: #role,
                 scope: #scope,
                 check: #check_text,
@@ -149,6 +153,7 @@ pub(super) fn expand(
             type Claims = #claims_ty;
             const OPTIONAL: bool = #optional;
             const MAX_LOGIN_AGE: #core::option::Option<u64> = #fresh;
+            const ISSUER: #core::option::Option<&'static str> = #issuer;
 
             #[inline]
             fn authorize(#claims: &Self::Claims) -> #core::result::Result<(), #p::Denied> {

@@ -16,7 +16,8 @@ const SCOPE: &str = "scope";
 const CHECK: &str = "check";
 const OPTIONAL: &str = "optional";
 const FRESH: &str = "fresh";
-const OPTIONS: &str = "`claims`, `role`, `scope`, `check`, `optional`, `fresh`";
+const ISSUER: &str = "issuer";
+const OPTIONS: &str = "`claims`, `role`, `scope`, `check`, `optional`, `fresh`, `issuer`";
 
 /// One required role: a path to a value of the claims' role type, or a role name.
 pub(super) enum RoleRef {
@@ -39,6 +40,7 @@ pub(super) struct UseJwtArgs {
     pub(super) check: Option<Path>,
     pub(super) optional: Option<Span>,
     pub(super) fresh: Option<u64>,
+    pub(super) issuer: Option<LitStr>,
 }
 
 pub(super) fn parse_args(cx: &mut Ctxt, attr: TokenStream) -> UseJwtArgs {
@@ -86,6 +88,16 @@ fn parse_option(
         match parse_duration_lit(&lit) {
             Ok(secs) => set_once(cx, &mut args.fresh, secs, path, ATTRIBUTE),
             Err(e) => cx.syn_error(e),
+        }
+    } else if path.is_ident(ISSUER) {
+        let lit: LitStr = meta.value()?.parse()?;
+        if lit.value().trim().is_empty() {
+            cx.error_spanned_by(
+                &lit,
+                "`issuer` names an entry of `jwt.trusted_issuers`, e.g. \"partner\"",
+            );
+        } else {
+            set_once(cx, &mut args.issuer, lit, path, ATTRIBUTE);
         }
     } else {
         unknown_option(cx, path, ATTRIBUTE, OPTIONS);

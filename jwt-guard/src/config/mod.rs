@@ -3,8 +3,15 @@
 use jsonwebtoken::Algorithm;
 use serde::{Deserialize, Serialize};
 
+mod cookies;
+mod issuers;
+mod throttle;
+
 pub use crate::duration::{parse_duration, DurationError, HumanDuration};
 use crate::secret::SecretText;
+pub use cookies::{CookieConfig, SameSitePolicy};
+pub use issuers::TrustedIssuerConfig;
+pub use throttle::ThrottleConfig;
 
 /// Largest token, in bytes, that jwt-guard will look at. Longer ones are refused
 /// before any base64 or JSON parsing happens.
@@ -128,6 +135,12 @@ pub struct JwtConfig {
     /// Default `false`: such routes are only listed as unprotected at launch.
     #[serde(default)]
     pub require_protection: bool,
+    /// Cookie mode for browsers (the `cookies` table).
+    #[serde(default)]
+    pub cookies: CookieConfig,
+    /// Outside identity providers whose tokens routes may accept.
+    #[serde(default)]
+    pub trusted_issuers: Vec<TrustedIssuerConfig>,
     /// Limits on password guessing and on messages sent to an account.
     #[serde(default)]
     pub login_throttle: ThrottleConfig,
@@ -142,84 +155,6 @@ pub struct JwtConfig {
     pub invalid_link_logs_per_minute: u32,
 }
 
-/// The `login_throttle` table: how password guessing is slowed down.
-///
-/// Per account (the username as typed, known or not, so the answer never tells
-/// whether an account exists): `account_attempts` checks per `account_window`;
-/// then the account is locked out for `account_window`, twice as long at the next
-/// lock-out, up to `max_lockout`. A successful login resets the account. The
-/// counters live in the database, so instances behind a load balancer share them.
-///
-/// Per client address (Rocket's `ip_header` respected): `ip_attempts` logins per
-/// `ip_window`, in memory (per instance).
-///
-/// At most `max_concurrent_checks` password checks run at once; a login waits up
-/// to `check_queue_timeout` for its turn, then gets a 503.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[non_exhaustive]
-pub struct ThrottleConfig {
-    /// Password checks per account per window. Default `5`.
-    #[serde(default = "default_account_attempts")]
-    pub account_attempts: u32,
-    /// The account window, and the first lock-out. Default `15m`.
-    #[serde(default = "default_account_window")]
-    pub account_window: HumanDuration,
-    /// The longest lock-out. Default `24h`.
-    #[serde(default = "default_max_lockout")]
-    pub max_lockout: HumanDuration,
-    /// Logins per client address per `ip_window`. Default `100`.
-    #[serde(default = "default_ip_attempts")]
-    pub ip_attempts: u32,
-    /// The client-address window. Default `15m`.
-    #[serde(default = "default_account_window")]
-    pub ip_window: HumanDuration,
-    /// Password checks running at once. Default `8` (argon2 at 19 MiB each: about
-    /// 150 MiB at most).
-    #[serde(default = "default_concurrent_checks")]
-    pub max_concurrent_checks: u32,
-    /// How long a login waits for a free check before a 503. Default `2s`.
-    #[serde(default = "default_check_queue_timeout")]
-    pub check_queue_timeout: HumanDuration,
-    /// Messages sent to one account (magic-login links, say) per `account_window`.
-    /// Default `5`.
-    #[serde(default = "default_account_attempts")]
-    pub messages_per_account: u32,
-}
-
-impl Default for ThrottleConfig {
-    fn default() -> Self {
-        Self {
-            account_attempts: default_account_attempts(),
-            account_window: default_account_window(),
-            max_lockout: default_max_lockout(),
-            ip_attempts: default_ip_attempts(),
-            ip_window: default_account_window(),
-            max_concurrent_checks: default_concurrent_checks(),
-            check_queue_timeout: default_check_queue_timeout(),
-            messages_per_account: default_account_attempts(),
-        }
-    }
-}
-
-fn default_account_attempts() -> u32 {
-    5
-}
-fn default_account_window() -> HumanDuration {
-    HumanDuration::from_secs(15 * 60)
-}
-fn default_max_lockout() -> HumanDuration {
-    HumanDuration::from_secs(24 * 3600)
-}
-fn default_ip_attempts() -> u32 {
-    100
-}
-fn default_concurrent_checks() -> u32 {
-    8
-}
-fn default_check_queue_timeout() -> HumanDuration {
-    HumanDuration::from_secs(2)
-}
 fn default_device_page() -> u32 {
     100
 }
@@ -284,6 +219,22 @@ pub enum ConfigError {
         setting: &'static str,
         /// The least allowed.
         min: &'static str,
+    },
+    /// A `cookies` setting is unusable.
+    #[error("jwt.cookies.{setting}: {why}")]
+    Cookies {
+        /// The setting.
+        setting: &'static str,
+        /// What is wrong.
+        why: String,
+    },
+    /// A `trusted_issuers` entry is unusable.
+    #[error("jwt.trusted_issuers `{name}`: {why}")]
+    TrustedIssuer {
+        /// The entry's name.
+        name: String,
+        /// What is wrong.
+        why: String,
     },
     /// A count that must be at least 1 is 0.
     #[error("jwt.{0} must be at least 1")]
@@ -406,6 +357,8 @@ impl JwtConfig {
             link_base_url: None,
             verify_reveals_claims: false,
             require_protection: false,
+            cookies: CookieConfig::default(),
+            trusted_issuers: Vec::new(),
             login_throttle: ThrottleConfig::default(),
             device_page_size: default_device_page(),
             invalid_link_logs_per_minute: default_invalid_link_logs(),
@@ -488,6 +441,8 @@ impl JwtConfig {
                 return Err(ConfigError::TooShort { setting, min: "1s" });
             }
         }
+        self.validate_cookies()?;
+        self.validate_issuers()?;
         if self.max_devices == Some(0) {
             return Err(ConfigError::NoDevicesAllowed);
         }
@@ -502,6 +457,79 @@ impl JwtConfig {
         }
         if let Some(bad) = self.header_prefixes.iter().find(|p| !is_auth_scheme(p)) {
             return Err(ConfigError::HeaderPrefix(bad.clone()));
+        }
+        Ok(())
+    }
+}
+
+impl JwtConfig {
+    fn validate_cookies(&self) -> Result<(), ConfigError> {
+        let c = &self.cookies;
+        let bad = |setting, why: &str| ConfigError::Cookies {
+            setting,
+            why: why.to_owned(),
+        };
+        if !cookies::is_cookie_name(&c.refresh_name) {
+            return Err(bad("refresh_name", "not a cookie name"));
+        }
+        if !cookies::is_cookie_name(&c.access_name) || c.access_name == c.refresh_name {
+            return Err(bad(
+                "access_name",
+                "not a cookie name, or the refresh cookie's",
+            ));
+        }
+        if !c.path.starts_with('/') || c.path.contains([';', ' ']) {
+            return Err(bad("path", "must be a path starting with `/`"));
+        }
+        if let Some(origin) = c.allowed_origins.iter().find(|o| {
+            !(o.starts_with("https://") || o.starts_with("http://"))
+                || o.trim_start_matches("https://")
+                    .trim_start_matches("http://")
+                    .contains('/')
+        }) {
+            return Err(ConfigError::Cookies {
+                setting: "allowed_origins",
+                why: format!("`{origin}` is not an origin (scheme://host[:port])"),
+            });
+        }
+        Ok(())
+    }
+
+    fn validate_issuers(&self) -> Result<(), ConfigError> {
+        let mut names = std::collections::HashSet::new();
+        for issuer in &self.trusted_issuers {
+            let bad = |why: &str| ConfigError::TrustedIssuer {
+                name: issuer.name.clone(),
+                why: why.to_owned(),
+            };
+            if issuer.name.is_empty() || !names.insert(issuer.name.as_str()) {
+                return Err(bad("names must be non-empty and unique"));
+            }
+            let sources = [&issuer.jwks_url, &issuer.jwks, &issuer.discovery]
+                .iter()
+                .filter(|s| s.is_some())
+                .count();
+            if sources != 1 {
+                return Err(bad("give exactly one of `jwks_url`, `jwks`, `discovery`"));
+            }
+            if issuer.algorithms.is_empty() {
+                return Err(bad("`algorithms` is empty"));
+            }
+            if issuer
+                .algorithms
+                .iter()
+                .any(|a| matches!(a, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512))
+            {
+                return Err(bad(
+                    "HMAC algorithms cannot be trusted from another party; use its public keys",
+                ));
+            }
+            if issuer.leeway.as_secs() > MAX_LEEWAY_SECS {
+                return Err(bad("`leeway` is at most 60s"));
+            }
+            if issuer.issuer.is_empty() || issuer.audience.is_empty() {
+                return Err(bad("`issuer` and `audience` are required"));
+            }
         }
         Ok(())
     }

@@ -1,0 +1,207 @@
+//! Cookie mode for browsers: the refresh token (and, if asked, the access token)
+//! in `HttpOnly` cookies that scripts cannot read, and the CSRF rule for requests
+//! those cookies authenticate.
+
+use rocket::http::{Cookie, CookieJar, Method, SameSite};
+use rocket::Request;
+
+use crate::config::{CookieConfig, SameSitePolicy};
+use crate::error::AuthError;
+use crate::runtime::JwtRuntime;
+
+/// The cookie settings of the app serving `req`, when cookie mode is on.
+pub(crate) fn cookie_mode<'r>(req: &'r Request<'_>) -> Option<&'r CookieConfig> {
+    JwtRuntime::from_request(req)
+        .map(|rt| &rt.config().cookies)
+        .filter(|c| c.enabled)
+}
+
+fn same_site(config: &CookieConfig) -> SameSite {
+    match config.same_site {
+        SameSitePolicy::Strict => SameSite::Strict,
+        SameSitePolicy::Lax => SameSite::Lax,
+    }
+}
+
+/// Whether cookies get `Secure`: as configured, else whenever Rocket serves TLS.
+fn secure(req: &Request<'_>, config: &CookieConfig) -> bool {
+    config
+        .secure
+        .unwrap_or_else(|| req.rocket().config().tls_enabled())
+}
+
+fn cookie(
+    req: &Request<'_>,
+    config: &CookieConfig,
+    name: String,
+    value: String,
+    path: String,
+    max_age: u64,
+) -> Cookie<'static> {
+    Cookie::build((name, value))
+        .http_only(true)
+        .same_site(same_site(config))
+        .secure(secure(req, config))
+        .path(path)
+        .max_age(rocket::time::Duration::seconds(
+            i64::try_from(max_age).unwrap_or(i64::MAX),
+        ))
+        .build()
+}
+
+/// Sets the session cookies of a login or a refresh on the response: the refresh
+/// token under `path` (the refresh and logout routes), the access token (if the
+/// access cookie is on) for the whole site.
+pub(crate) fn set_session(
+    req: &Request<'_>,
+    config: &CookieConfig,
+    refresh: (&str, u64),
+    access: (&str, u64),
+) {
+    let jar: &CookieJar<'_> = req.cookies();
+    jar.add(cookie(
+        req,
+        config,
+        config.refresh_name.clone(),
+        refresh.0.to_owned(),
+        config.path.clone(),
+        refresh.1,
+    ));
+    if config.access_cookie {
+        jar.add(cookie(
+            req,
+            config,
+            config.access_name.clone(),
+            access.0.to_owned(),
+            "/".to_owned(),
+            access.1,
+        ));
+    }
+}
+
+/// Clears the session cookies (every kind of logout).
+pub(crate) fn clear_session(req: &Request<'_>) {
+    let Some(config) = cookie_mode(req) else {
+        return;
+    };
+    let jar = req.cookies();
+    jar.remove(Cookie::build(config.refresh_name.clone()).path(config.path.clone()));
+    if config.access_cookie {
+        jar.remove(Cookie::build(config.access_name.clone()).path("/"));
+    }
+}
+
+/// The refresh token in the refresh cookie, after the CSRF check (the cookie is
+/// sent by the browser whoever made it send the request).
+pub(crate) fn refresh_from_cookie<'r>(req: &'r Request<'_>) -> Result<Option<&'r str>, AuthError> {
+    let Some(config) = cookie_mode(req) else {
+        return Ok(None);
+    };
+    let Some(value) = req.cookies().get(&config.refresh_name).map(|c| c.value()) else {
+        return Ok(None);
+    };
+    check_origin(req, config)?;
+    Ok(Some(value))
+}
+
+/// The access token in the access cookie (when that cookie is on); for unsafe
+/// methods only after the CSRF check.
+pub(crate) fn access_from_cookie<'r>(req: &'r Request<'_>) -> Result<Option<&'r str>, AuthError> {
+    let Some(config) = cookie_mode(req).filter(|c| c.access_cookie) else {
+        return Ok(None);
+    };
+    let Some(value) = req.cookies().get(&config.access_name).map(|c| c.value()) else {
+        return Ok(None);
+    };
+    if !matches!(req.method(), Method::Get | Method::Head | Method::Options) {
+        check_origin(req, config)?;
+    }
+    Ok(Some(value))
+}
+
+/// The origins allowed by default: the app's own base URL, and its `localhost`
+/// spelling when it listens on a loopback address.
+pub(crate) fn default_origins(base_url: &str) -> Vec<String> {
+    let mut origins = vec![base_url.trim_end_matches('/').to_owned()];
+    for loopback in ["127.0.0.1", "[::1]"] {
+        if let Some(rest) = origins[0].strip_prefix(&format!("http://{loopback}")) {
+            origins.push(format!("http://localhost{rest}"));
+        }
+    }
+    origins
+}
+
+/// `scheme://host[:port]` of a URL, as browsers write `Origin`.
+fn origin_of(url: &str) -> Option<&str> {
+    let (scheme, rest) = url.split_once("://")?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    Some(&url[..scheme.len() + 3 + end])
+}
+
+/// The CSRF rule for cookie-authenticated requests: the request must say
+/// `Sec-Fetch-Site: same-origin`, or come from one of `allowed_origins` (its
+/// `Origin`, or failing that its `Referer`). Otherwise 403: a page of another site made the
+/// browser send it.
+pub(crate) fn check_origin(req: &Request<'_>, config: &CookieConfig) -> Result<(), AuthError> {
+    let allowed = |origin: &str| {
+        config
+            .allowed_origins
+            .iter()
+            .any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(origin))
+    };
+    let headers = req.headers();
+    // Browsers set it, and no page can: the request comes from this very site.
+    if headers
+        .get_one("Sec-Fetch-Site")
+        .is_some_and(|s| s.eq_ignore_ascii_case("same-origin"))
+    {
+        return Ok(());
+    }
+    if let Some(origin) = headers.get_one("Origin") {
+        return if allowed(origin) {
+            Ok(())
+        } else {
+            Err(AuthError::cross_site(
+                "this request comes from another site (Origin)",
+            ))
+        };
+    }
+    if let Some(referer) = headers.get_one("Referer") {
+        return match origin_of(referer) {
+            Some(origin) if allowed(origin) => Ok(()),
+            _ => Err(AuthError::cross_site(
+                "this request comes from another site (Referer)",
+            )),
+        };
+    }
+    Err(AuthError::cross_site(
+        "a cookie-authenticated request must say where it comes from (Origin)",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_apps_also_allow_localhost() {
+        assert_eq!(
+            default_origins("http://127.0.0.1:8000"),
+            ["http://127.0.0.1:8000", "http://localhost:8000"]
+        );
+        assert_eq!(
+            default_origins("https://app.example/"),
+            ["https://app.example"]
+        );
+    }
+
+    #[test]
+    fn origins_are_read_from_referers() {
+        assert_eq!(
+            origin_of("https://app.example:8443/path?q#f"),
+            Some("https://app.example:8443")
+        );
+        assert_eq!(origin_of("http://a.b"), Some("http://a.b"));
+        assert_eq!(origin_of("no scheme"), None);
+    }
+}

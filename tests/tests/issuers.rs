@@ -1,0 +1,520 @@
+//! Tokens from an outside identity provider: a JWKS / OpenID discovery server runs in
+//! this process on 127.0.0.1, and an app trusts it as issuer `partner`. Valid tokens
+//! pass, unknown keys and foreign issuers do not, key rotation at the provider needs
+//! no restart, random `kid`s cannot make the app hammer the provider, and cached keys
+//! outlive a provider outage.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use jsonwebtoken::jwk::{Jwk, JwkSet};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jwt_guard::{use_jwt, Claims, Jwt, JwtGuard, NestedRoles, Scopes, StandardClaims};
+use jwt_guard_tests::{base_figment, key_pem, now, temp_sqlite_url, TEST_SECRET};
+use rocket::http::{Header as HttpHeader, Status};
+use rocket::local::asynchronous::Client;
+use rocket::serde::json::Json;
+use rocket::{get, routes, State};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// What the provider serves, and how often it was asked.
+struct Provider {
+    keys: RwLock<JwkSet>,
+    fetches: AtomicU64,
+    down: AtomicBool,
+    max_age: AtomicU64,
+    issuer: String,
+}
+
+#[get("/.well-known/openid-configuration")]
+fn discovery(p: &State<Arc<Provider>>) -> Json<Value> {
+    Json(json!({ "issuer": p.issuer, "jwks_uri": format!("{}/jwks", p.issuer) }))
+}
+
+#[derive(rocket::Responder)]
+enum JwksAnswer {
+    Keys(Json<JwkSet>, HttpHeader<'static>),
+    Down(Status),
+}
+
+#[get("/jwks")]
+fn jwks(p: &State<Arc<Provider>>) -> JwksAnswer {
+    p.fetches.fetch_add(1, Ordering::SeqCst);
+    if p.down.load(Ordering::SeqCst) {
+        return JwksAnswer::Down(Status::ServiceUnavailable);
+    }
+    let keys = p
+        .keys
+        .read()
+        .map(|k| k.clone())
+        .unwrap_or(JwkSet { keys: vec![] });
+    let age = p.max_age.load(Ordering::SeqCst);
+    JwksAnswer::Keys(
+        Json(keys),
+        HttpHeader::new("Cache-Control", format!("public, max-age={age}")),
+    )
+}
+
+/// A signing key of the provider.
+struct ProviderKey {
+    kid: &'static str,
+    alg: Algorithm,
+    key: EncodingKey,
+}
+
+impl ProviderKey {
+    fn rsa(kid: &'static str, file: &str) -> Self {
+        Self {
+            kid,
+            alg: Algorithm::RS256,
+            key: EncodingKey::from_rsa_pem(&key_pem(file)).unwrap_or_else(|e| panic!("{e}")),
+        }
+    }
+
+    fn ec(kid: &'static str) -> Self {
+        Self {
+            kid,
+            alg: Algorithm::ES256,
+            key: EncodingKey::from_ec_pem(&key_pem("ec256.pem")).unwrap_or_else(|e| panic!("{e}")),
+        }
+    }
+
+    fn jwk(&self) -> Jwk {
+        let mut jwk = Jwk::from_encoding_key(&self.key, self.alg).unwrap_or_else(|e| panic!("{e}"));
+        jwk.common.key_id = Some(self.kid.to_owned());
+        jwk
+    }
+
+    fn sign(&self, claims: &Value) -> String {
+        self.sign_as(claims, Some(self.kid), Some("at+jwt"))
+    }
+
+    fn sign_as(&self, claims: &Value, kid: Option<&str>, typ: Option<&str>) -> String {
+        let mut header = Header::new(self.alg);
+        header.kid = kid.map(str::to_owned);
+        header.typ = typ.map(str::to_owned);
+        jsonwebtoken::encode(&header, claims, &self.key).unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+/// Starts the provider on a free loopback port.
+async fn start_provider(keys: Vec<Jwk>) -> Arc<Provider> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let provider = Arc::new(Provider {
+        keys: RwLock::new(JwkSet { keys }),
+        fetches: AtomicU64::new(0),
+        down: AtomicBool::new(false),
+        max_age: AtomicU64::new(300),
+        issuer: format!("http://127.0.0.1:{port}"),
+    });
+    let config = rocket::Config {
+        port,
+        address: std::net::Ipv4Addr::LOCALHOST.into(),
+        log_level: rocket::config::LogLevel::Off,
+        shutdown: rocket::config::Shutdown {
+            ctrlc: false,
+            ..Default::default()
+        },
+        ..rocket::Config::debug_default()
+    };
+    let server = rocket::custom(config)
+        .manage(provider.clone())
+        .mount("/", routes![discovery, jwks]);
+    rocket::tokio::spawn(server.launch());
+    let url = format!("{}/jwks", provider.issuer);
+    for _ in 0..100 {
+        if reqwest::get(&url).await.is_ok() {
+            provider.fetches.store(0, Ordering::SeqCst);
+            return provider;
+        }
+        rocket::tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the test provider did not start");
+}
+
+/// Keycloak's shape: roles nested in `realm_access`, scopes as a string.
+#[derive(Claims, Serialize, Deserialize)]
+struct KeycloakClaims {
+    #[claims(roles)]
+    #[serde(default)]
+    realm_access: NestedRoles,
+    #[claims(scopes)]
+    #[serde(default)]
+    scope: Scopes,
+}
+
+/// Auth0's shape: permissions as an array of scopes.
+#[derive(Claims, Serialize, Deserialize)]
+struct Auth0Claims {
+    #[claims(scopes)]
+    #[serde(default)]
+    permissions: Scopes,
+}
+
+#[use_jwt(issuer = "partner", claims = KeycloakClaims, role = "admin")]
+#[get("/partner/admin")]
+fn partner_admin(jwt: Jwt<KeycloakClaims>) -> String {
+    jwt.subject().to_owned()
+}
+
+#[use_jwt(issuer = "partner", claims = Auth0Claims, scope = "read:reports")]
+#[get("/partner/reports")]
+fn partner_reports(jwt: Jwt<Auth0Claims>) -> String {
+    jwt.subject().to_owned()
+}
+
+#[use_jwt]
+#[get("/own")]
+fn own(jwt: Jwt<StandardClaims>) -> String {
+    jwt.subject().to_owned()
+}
+
+fn partner_config(provider: &Provider, extra: Value) -> Value {
+    let mut issuer = json!({
+        "name": "partner",
+        "issuer": provider.issuer,
+        "audience": "api",
+        "discovery": provider.issuer,
+        "algorithms": ["RS256", "ES256"],
+        "min_refetch_interval": "1s",
+    });
+    if let (Some(map), Value::Object(extra)) = (issuer.as_object_mut(), extra) {
+        map.extend(extra);
+    }
+    issuer
+}
+
+async fn app(trusted: Value) -> Result<Client, String> {
+    let figment = base_figment(&temp_sqlite_url()).merge((
+        "jwt",
+        json!({ "secret": TEST_SECRET, "trusted_issuers": [trusted] }),
+    ));
+    let rocket = rocket::custom(figment)
+        .attach(JwtGuard::fairing())
+        .mount("/", routes![partner_admin, partner_reports, own]);
+    Client::tracked(rocket)
+        .await
+        .map_err(|e| format!("{:?}", e.kind()))
+}
+
+fn claims(provider: &Provider, extra: Value) -> Value {
+    let now = now();
+    let mut claims = json!({
+        "iss": provider.issuer, "aud": "api", "sub": "pat",
+        "iat": now, "exp": now + 300, "jti": format!("j{}", rand_suffix()),
+    });
+    if let (Some(map), Value::Object(extra)) = (claims.as_object_mut(), extra) {
+        map.extend(extra);
+    }
+    claims
+}
+
+fn rand_suffix() -> u64 {
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::SeqCst)
+}
+
+async fn get(client: &Client, path: &str, token: &str) -> Status {
+    let res = client
+        .get(path.to_owned())
+        .header(HttpHeader::new("Authorization", format!("Bearer {token}")))
+        .dispatch()
+        .await;
+    let status = res.status();
+    if std::env::var_os("DEBUG_ISSUERS").is_some() {
+        eprintln!(
+            "{path}: {status} {}",
+            res.into_string().await.unwrap_or_default()
+        );
+    }
+    status
+}
+
+#[rocket::async_test]
+async fn outside_tokens_are_checked_as_strictly_as_our_own() {
+    let k1 = ProviderKey::rsa("k1", "rsa.pem");
+    let e1 = ProviderKey::ec("e1");
+    let provider = start_provider(vec![k1.jwk(), e1.jwk()]).await;
+    let client = app(partner_config(&provider, json!({})))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let admin = json!({ "realm_access": { "roles": ["admin", "user"] } });
+    // Keycloak's nested roles, both key types, RFC 9068's `at+jwt` and plain `JWT`.
+    assert_eq!(
+        get(
+            &client,
+            "/partner/admin",
+            &k1.sign(&claims(&provider, admin.clone()))
+        )
+        .await,
+        Status::Ok
+    );
+    assert_eq!(
+        get(
+            &client,
+            "/partner/admin",
+            &e1.sign(&claims(&provider, admin.clone()))
+        )
+        .await,
+        Status::Ok
+    );
+    let plain = k1.sign_as(&claims(&provider, admin.clone()), Some("k1"), Some("JWT"));
+    assert_eq!(get(&client, "/partner/admin", &plain).await, Status::Ok);
+    let user = json!({ "realm_access": { "roles": ["user"] } });
+    assert_eq!(
+        get(
+            &client,
+            "/partner/admin",
+            &k1.sign(&claims(&provider, user))
+        )
+        .await,
+        Status::Forbidden
+    );
+    // Auth0's permissions array as scopes.
+    let reader = json!({ "permissions": ["read:reports"] });
+    assert_eq!(
+        get(
+            &client,
+            "/partner/reports",
+            &k1.sign(&claims(&provider, reader))
+        )
+        .await,
+        Status::Ok
+    );
+    let writer = json!({ "permissions": ["write:reports"] });
+    assert_eq!(
+        get(
+            &client,
+            "/partner/reports",
+            &k1.sign(&claims(&provider, writer))
+        )
+        .await,
+        Status::Forbidden
+    );
+
+    // Refused: wrong issuer, wrong audience, expired, no exp, another typ, alg
+    // confusion (HS256 with the public key as the secret), a key we do not know.
+    for (what, extra) in [
+        ("wrong iss", json!({ "iss": "https://evil.example" })),
+        ("wrong aud", json!({ "aud": "someone-else" })),
+        ("expired", json!({ "exp": now() - 120, "iat": now() - 600 })),
+        (
+            "issued in the future",
+            json!({ "iat": now() + 3600, "exp": now() + 7200 }),
+        ),
+    ] {
+        let mut c = claims(&provider, admin.clone());
+        if let (Some(map), Value::Object(extra)) = (c.as_object_mut(), extra) {
+            map.extend(extra);
+        }
+        assert_eq!(
+            get(&client, "/partner/admin", &k1.sign(&c)).await,
+            Status::Unauthorized,
+            "{what}"
+        );
+    }
+    let mut no_exp = claims(&provider, admin.clone());
+    no_exp.as_object_mut().map(|m| m.remove("exp"));
+    assert_eq!(
+        get(&client, "/partner/admin", &k1.sign(&no_exp)).await,
+        Status::Unauthorized,
+        "no exp"
+    );
+    let refresh_typ = k1.sign_as(
+        &claims(&provider, admin.clone()),
+        Some("k1"),
+        Some("refresh+jwt"),
+    );
+    assert_eq!(
+        get(&client, "/partner/admin", &refresh_typ).await,
+        Status::Unauthorized,
+        "typ"
+    );
+    let public_pem = key_pem("rsa.pub.pem");
+    let mut confused = Header::new(Algorithm::HS256);
+    confused.kid = Some("k1".into());
+    let confused = jsonwebtoken::encode(
+        &confused,
+        &claims(&provider, admin.clone()),
+        &EncodingKey::from_secret(&public_pem),
+    )
+    .unwrap_or_default();
+    assert_eq!(
+        get(&client, "/partner/admin", &confused).await,
+        Status::Unauthorized,
+        "alg confusion"
+    );
+    let stranger = ProviderKey::rsa("k9", "rsa2.pem");
+    assert_eq!(
+        get(
+            &client,
+            "/partner/admin",
+            &stranger.sign(&claims(&provider, admin.clone()))
+        )
+        .await,
+        Status::Unauthorized
+    );
+
+    // Outside tokens are not the app's own, nor the reverse.
+    assert_eq!(
+        get(&client, "/own", &k1.sign(&claims(&provider, admin.clone()))).await,
+        Status::Unauthorized
+    );
+    let own = jwt_guard::testing::TestTokens::from_client(&client)
+        .access("ann")
+        .mint();
+    assert_eq!(get(&client, "/own", &own).await, Status::Ok);
+    assert_eq!(
+        get(&client, "/partner/admin", &own).await,
+        Status::Unauthorized
+    );
+
+    // Revocation by `jti` works on outside tokens too.
+    let token = k1.sign(&claims(&provider, admin.clone()));
+    assert_eq!(get(&client, "/partner/admin", &token).await, Status::Ok);
+    let jti: Value = jsonwebtoken::dangerous::insecure_decode_claims(&token).unwrap_or_default();
+    let store = client
+        .rocket()
+        .state::<jwt_guard::store::Store>()
+        .unwrap_or_else(|| panic!("store"));
+    store
+        .revoke_jti(jti["jti"].as_str().unwrap_or_default(), now() + 600)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        get(&client, "/partner/admin", &token).await,
+        Status::Unauthorized
+    );
+}
+
+#[rocket::async_test]
+async fn key_rotation_random_kids_and_outages_at_the_provider() {
+    let k1 = ProviderKey::rsa("k1", "rsa.pem");
+    let k2 = ProviderKey::rsa("k2", "rsa2.pem");
+    let provider = start_provider(vec![k1.jwk()]).await;
+    provider.max_age.store(1, Ordering::SeqCst);
+    let client = app(partner_config(&provider, json!({})))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let admin = json!({ "realm_access": { "roles": ["admin"] } });
+    let old = k1.sign(&claims(&provider, admin.clone()));
+    assert_eq!(get(&client, "/partner/admin", &old).await, Status::Ok);
+    let launched_with = provider.fetches.load(Ordering::SeqCst);
+    assert_eq!(launched_with, 1, "keys fetched once, at launch");
+
+    // A flood of random kids within one refetch interval: at most one fetch.
+    rocket::tokio::time::sleep(Duration::from_millis(1100)).await;
+    let before = provider.fetches.load(Ordering::SeqCst);
+    for n in 0..50 {
+        let forged = k1.sign_as(
+            &claims(&provider, admin.clone()),
+            Some(&format!("random-{n}")),
+            Some("at+jwt"),
+        );
+        assert_eq!(
+            get(&client, "/partner/admin", &forged).await,
+            Status::Unauthorized
+        );
+    }
+    let flood = provider.fetches.load(Ordering::SeqCst) - before;
+    assert!(flood <= 1, "{flood} fetches for 50 random kids");
+
+    // The provider rotates: k2 in, k1 out. A k2 token is accepted without restart
+    // (unknown kid → one refetch), and k1 tokens follow the provider.
+    if let Ok(mut keys) = provider.keys.write() {
+        *keys = JwkSet {
+            keys: vec![k2.jwk()],
+        };
+    }
+    rocket::tokio::time::sleep(Duration::from_millis(1100)).await;
+    let new = k2.sign(&claims(&provider, admin.clone()));
+    assert_eq!(
+        get(&client, "/partner/admin", &new).await,
+        Status::Ok,
+        "rotated key"
+    );
+    assert_eq!(
+        get(&client, "/partner/admin", &old).await,
+        Status::Unauthorized,
+        "retired key"
+    );
+
+    // The provider goes down when the keys are due for refresh: cached keys go on.
+    provider.down.store(true, Ordering::SeqCst);
+    rocket::tokio::time::sleep(Duration::from_millis(1100)).await;
+    let during = k2.sign(&claims(&provider, admin.clone()));
+    assert_eq!(
+        get(&client, "/partner/admin", &during).await,
+        Status::Ok,
+        "cached keys during an outage"
+    );
+    assert!(
+        provider.fetches.load(Ordering::SeqCst) > before + 1,
+        "a refresh was attempted"
+    );
+}
+
+#[rocket::async_test]
+async fn launch_needs_the_issuer_configured_and_reachable() {
+    // A route naming an issuer that is not configured stops launch.
+    let figment = base_figment(&temp_sqlite_url()).merge(("jwt", json!({ "secret": TEST_SECRET })));
+    let rocket = rocket::custom(figment)
+        .attach(JwtGuard::fairing())
+        .mount("/", routes![partner_admin]);
+    let launched = Client::tracked(rocket)
+        .await
+        .map_err(|e| format!("{:?}", e.kind()));
+    assert!(launched.is_err(), "unknown issuer must stop launch");
+
+    // An unreachable provider stops launch, unless told to start anyway.
+    let gone = json!({
+        "name": "partner", "issuer": "http://127.0.0.1:1", "audience": "api",
+        "jwks_url": "http://127.0.0.1:1/jwks",
+    });
+    assert!(
+        app(gone.clone()).await.is_err(),
+        "unreachable provider must stop launch"
+    );
+    let mut lenient = gone;
+    lenient["start_without_keys"] = json!(true);
+    let client = app(lenient).await.unwrap_or_else(|e| panic!("{e}"));
+    let k1 = ProviderKey::rsa("k1", "rsa.pem");
+    let token = k1
+        .sign(&json!({ "iss": "http://127.0.0.1:1", "aud": "api", "sub": "x", "exp": now() + 60 }));
+    assert_eq!(
+        get(&client, "/partner/admin", &token).await,
+        Status::Unauthorized
+    );
+}
+
+#[rocket::async_test]
+async fn a_jwks_file_works_without_any_network() {
+    let k1 = ProviderKey::rsa("k1", "rsa.pem");
+    let path = std::env::temp_dir().join(format!("jwt-guard-jwks-{}.json", std::process::id()));
+    std::fs::write(
+        &path,
+        serde_json::to_string(&JwkSet {
+            keys: vec![k1.jwk()],
+        })
+        .unwrap_or_default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let issuer = "https://partner.example";
+    let client = app(json!({
+        "name": "partner", "issuer": issuer, "audience": "api",
+        "jwks": path.display().to_string(),
+    }))
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let now = now();
+    let token = k1.sign(&json!({
+        "iss": issuer, "aud": ["api", "other"], "sub": "pat", "iat": now, "exp": now + 60,
+        "realm_access": { "roles": ["admin"] },
+    }));
+    assert_eq!(get(&client, "/partner/admin", &token).await, Status::Ok);
+}
