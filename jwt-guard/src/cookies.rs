@@ -7,6 +7,7 @@ use rocket::Request;
 
 use crate::config::{CookieConfig, SameSitePolicy};
 use crate::error::AuthError;
+use crate::issuer::TokenPair;
 use crate::runtime::JwtRuntime;
 
 /// The cookie settings of the app serving `req`, when cookie mode is on.
@@ -49,10 +50,28 @@ fn cookie(
         .build()
 }
 
+/// In cookie mode, moves the refresh token of `pair` from the JSON body into an
+/// `HttpOnly` cookie (and sets the access cookie, if that is on). A no-op otherwise.
+pub(crate) fn move_into_cookies(req: &Request<'_>, rt: &JwtRuntime, pair: &mut TokenPair) {
+    let Some(config) = cookie_mode(req) else {
+        return;
+    };
+    let Some(refresh) = pair.refresh.take() else {
+        return;
+    };
+    let issuer = rt.issuer();
+    set_session(
+        req,
+        config,
+        (&refresh, issuer.refresh_ttl()),
+        (&pair.access, issuer.access_ttl()),
+    );
+}
+
 /// Sets the session cookies of a login or a refresh on the response: the refresh
 /// token under `path` (the refresh and logout routes), the access token (if the
 /// access cookie is on) for the whole site.
-pub(crate) fn set_session(
+fn set_session(
     req: &Request<'_>,
     config: &CookieConfig,
     refresh: (&str, u64),
@@ -84,10 +103,26 @@ pub(crate) fn clear_session(req: &Request<'_>) {
     let Some(config) = cookie_mode(req) else {
         return;
     };
+    // Sent whether or not this request carried them (a logout by bearer token
+    // clears the browser's cookies all the same).
     let jar = req.cookies();
-    jar.remove(Cookie::build(config.refresh_name.clone()).path(config.path.clone()));
+    jar.add(cookie(
+        req,
+        config,
+        config.refresh_name.clone(),
+        String::new(),
+        config.path.clone(),
+        0,
+    ));
     if config.access_cookie {
-        jar.remove(Cookie::build(config.access_name.clone()).path("/"));
+        jar.add(cookie(
+            req,
+            config,
+            config.access_name.clone(),
+            String::new(),
+            "/".to_owned(),
+            0,
+        ));
     }
 }
 

@@ -16,8 +16,8 @@ use crate::device::{divert_misplaced_permanent_token, misplaced_permanent_token,
 use crate::error::{finish_failed_response, Realm};
 use crate::issuers::TrustedIssuers;
 use crate::link::{
-    default_base_url, finish_link_response, link_confirm, route_link_preview, LinkMailer,
-    LinkRoutes, Links, UnverifiedLogBudget,
+    default_base_url, finish_link_response, link_confirm, route_link_preview, AppLinkPages,
+    LinkMailer, LinkPages, LinkRoutes, Links, UnverifiedLogBudget,
 };
 use crate::manifest::{self, RouteEntry};
 use crate::private_response::finish_private_response;
@@ -58,6 +58,7 @@ pub struct JwtGuard {
     clock: Clock,
     authenticator: Option<AppAuthenticator>,
     mailer: Option<Arc<dyn LinkMailer>>,
+    pages: AppLinkPages,
 }
 
 impl Default for JwtGuard {
@@ -75,6 +76,7 @@ impl JwtGuard {
             clock: Clock::system(),
             authenticator: None,
             mailer: None,
+            pages: AppLinkPages::default(),
         }
     }
 
@@ -87,6 +89,13 @@ impl JwtGuard {
     /// Reads time from `clock` (tests move it forward).
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Shows `pages` (the confirmation and "cannot be used" pages of links)
+    /// instead of jwt-guard's own.
+    pub fn link_pages<P: LinkPages>(mut self, pages: P) -> Self {
+        self.pages = AppLinkPages(Arc::new(pages));
         self
     }
 
@@ -227,6 +236,7 @@ impl Fairing for JwtGuard {
             .manage(Realm(config.realm.clone()))
             .manage(throttle)
             .manage(trusted)
+            .manage(self.pages.clone())
             .manage(UnverifiedLogBudget::new(
                 config.invalid_link_logs_per_minute,
             ))

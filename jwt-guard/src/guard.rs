@@ -9,6 +9,7 @@ use rocket::{Ignite, Rocket, Sentinel};
 
 use crate::claims::{Claims, RegisteredClaims, StandardClaims, Token};
 use crate::config::MAX_TOKEN_BYTES;
+use crate::cookies;
 use crate::error::{fail, AuthError};
 use crate::issuers::TrustedIssuers;
 use crate::policy::Policy;
@@ -80,18 +81,26 @@ fn verify_request<'r, C: Claims>(req: &'r Request<'_>) -> &'r Verification<C> {
                 None => Err(AuthError::invalid_token(
                     "authentication is not configured on this server",
                 )),
-                Some(rt) => match bearer_token(req, &rt.config().header_prefixes) {
-                    Err(e) => Err(e),
-                    Ok(None) => Ok(None),
-                    Ok(Some(_)) if rt.revocations_too_stale().is_some() => {
-                        Err(stale_revocations(rt))
+                Some(rt) => {
+                    match bearer_token(req, &rt.config().header_prefixes).and_then(|token| {
+                        match token {
+                            Some(token) => Ok(Some(token)),
+                            // Server-rendered apps: the access cookie (cookie mode).
+                            None => cookies::access_from_cookie(req),
+                        }
+                    }) {
+                        Err(e) => Err(e),
+                        Ok(None) => Ok(None),
+                        Ok(Some(_)) if rt.revocations_too_stale().is_some() => {
+                            Err(stale_revocations(rt))
+                        }
+                        Ok(Some(token)) => rt
+                            .verifier()
+                            .verify_access::<C>(token)
+                            .map(Some)
+                            .map_err(|e| AuthError::invalid_token(e.description())),
                     }
-                    Ok(Some(token)) => rt
-                        .verifier()
-                        .verify_access::<C>(token)
-                        .map(Some)
-                        .map_err(|e| AuthError::invalid_token(e.description())),
-                },
+                }
             }
         })
     })

@@ -40,8 +40,10 @@ impl IssuedToken {
 pub struct TokenPair {
     /// The access token.
     pub access: String,
-    /// The refresh token.
-    pub refresh: String,
+    /// The refresh token. `None` when it was set as an `HttpOnly` cookie instead
+    /// (cookie mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh: Option<String>,
     /// The `Authorization` scheme to send the access token with.
     pub token_type: String,
     /// Seconds until the access token expires.
@@ -268,7 +270,7 @@ impl Issuer {
     pub fn pair_body(&self, access: &IssuedToken, refresh: &IssuedToken) -> TokenPair {
         TokenPair {
             access: access.token.clone(),
-            refresh: refresh.token.clone(),
+            refresh: Some(refresh.token.clone()),
             token_type: self.token_type.clone(),
             expires_in: access.claims.exp.saturating_sub(access.claims.iat),
         }

@@ -53,8 +53,9 @@ pub use fairing::JwtGuard;
 pub use guard::Jwt;
 pub use issuer::{Grant, IssueError, IssuedToken, Issuer, TokenPair};
 pub use link::{
-    DeliveryError, DevOutbox, LinkError, LinkMailer, LinkMessage, LinkUse, Links, MintOptions,
-    MintedLink, SentLink, DEV_OUTBOX_CAPACITY, LINK_TOKEN_PARAM,
+    DefaultLinkPages, DeliveryError, DevOutbox, LinkError, LinkMailer, LinkMessage, LinkPage,
+    LinkPages, LinkUse, Links, MintOptions, MintedLink, SentLink, DEFAULT_CSP, DEV_OUTBOX_CAPACITY,
+    LINK_TOKEN_PARAM,
 };
 pub use runtime::{JwtRuntime, SetupError};
 pub use session::{Authenticator, DeviceAccess, LoginResponse, Principal, Unavailable};

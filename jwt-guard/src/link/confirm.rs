@@ -12,8 +12,8 @@ use rocket::request::Request;
 use rocket::response::{self, Responder, Response};
 
 use super::{
-    claimed_link_id, denial_error, link_token, verify_link, LinkAttempt, LinkRoutes,
-    RecordedAttempt, CONFIRM_PATH, LINK_TOKEN_PARAM, OUTCOME_UNAVAILABLE,
+    claimed_link_id, denial_error, link_token, verify_link, AppLinkPages, LinkAttempt, LinkPage,
+    LinkRoutes, RecordedAttempt, CONFIRM_PATH, LINK_TOKEN_PARAM, OUTCOME_UNAVAILABLE,
 };
 use crate::manifest::{declare_route, Protection};
 use crate::request::RequestRef;
@@ -24,16 +24,36 @@ use crate::store::{LinkDenial, LinkUseError, Store};
 pub(crate) struct ConfirmPage {
     status: Status,
     html: String,
+    csp: Option<String>,
+}
+
+impl ConfirmPage {
+    fn render(req: &Request<'_>, status: Status, page: LinkPage<'_>) -> Self {
+        let pages = req
+            .rocket()
+            .state::<AppLinkPages>()
+            .cloned()
+            .unwrap_or_default();
+        ConfirmPage {
+            status,
+            html: pages.0.render(&page),
+            csp: pages.0.content_security_policy().map(str::to_owned),
+        }
+    }
 }
 
 impl<'r> Responder<'r, 'static> for ConfirmPage {
     fn respond_to(self, _req: &'r Request<'_>) -> response::Result<'static> {
-        Response::build()
-            .status(self.status)
+        let mut res = Response::build();
+        res.status(self.status)
             .header(ContentType::HTML)
             .header(Header::new("Referrer-Policy", "no-referrer"))
             .header(Header::new("Cache-Control", "no-store"))
-            .sized_body(self.html.len(), std::io::Cursor::new(self.html))
+            .header(Header::new("X-Robots-Tag", "noindex, nofollow"));
+        if let Some(csp) = self.csp {
+            res.header(Header::new("Content-Security-Policy", csp));
+        }
+        res.sized_body(self.html.len(), std::io::Cursor::new(self.html))
             .ok()
     }
 }
@@ -78,14 +98,6 @@ pub(crate) fn route_link_preview(req: &mut Request<'_>) {
     }
 }
 
-fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"robots\" content=\"noindex\"><title>{title}</title></head>\
-         <body><main><h1>{title}</h1>{body}</main></body></html>"
-    )
-}
-
 /// Percent-encodes everything but the token68 alphabet.
 fn encode_query(value: &str) -> String {
     value
@@ -117,10 +129,7 @@ pub(crate) async fn link_confirm(req: RequestRef<'_>) -> ConfirmPage {
         .get()
         .cloned();
     let Some((target, path, head)) = stashed else {
-        return ConfirmPage {
-            status: Status::NotFound,
-            html: page("Not found", "<p>There is nothing here.</p>"),
-        };
+        return ConfirmPage::render(req, Status::NotFound, LinkPage::NotFound);
     };
     let outcome = match (
         link_token(req),
@@ -150,16 +159,14 @@ pub(crate) async fn link_confirm(req: RequestRef<'_>) -> ConfirmPage {
                 },
             );
             let action = format!("{path}?{LINK_TOKEN_PARAM}={}", encode_query(token));
-            ConfirmPage {
-                status: Status::Ok,
-                html: page(
-                    "Please confirm",
-                    &format!(
-                        "<p>Press the button to continue. Nothing happens until you do.</p>\
-                         <form method=\"post\" action=\"{action}\"><button type=\"submit\">Confirm</button></form>"
-                    ),
-                ),
-            }
+            ConfirmPage::render(
+                req,
+                Status::Ok,
+                LinkPage::Confirm {
+                    target,
+                    action: &action,
+                },
+            )
         }
         Err((denial, id)) => {
             RecordedAttempt::record(
@@ -175,13 +182,15 @@ pub(crate) async fn link_confirm(req: RequestRef<'_>) -> ConfirmPage {
                 Some(denial) => denial_error(denial),
                 None => crate::error::AuthError::unavailable("link storage is unreachable"),
             };
-            ConfirmPage {
-                status: error.status(),
-                html: page(
-                    "This link cannot be used",
-                    &format!("<p>{}.</p>", error.description()),
-                ),
-            }
+            ConfirmPage::render(
+                req,
+                error.status(),
+                LinkPage::Refused {
+                    target,
+                    status: error.status(),
+                    reason: error.description(),
+                },
+            )
         }
     }
 }

@@ -6,6 +6,7 @@ mod confirm;
 mod delivery;
 mod log;
 mod mint;
+mod pages;
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -29,6 +30,8 @@ pub use delivery::{DeliveryError, DevOutbox, LinkMailer, LinkMessage, DEV_OUTBOX
 pub(crate) use log::{finish_link_response, UnverifiedLogBudget};
 pub(crate) use mint::default_base_url;
 pub use mint::{LinkError, Links, MintOptions, MintedLink, SentLink};
+pub(crate) use pages::AppLinkPages;
+pub use pages::{DefaultLinkPages, LinkPage, LinkPages, DEFAULT_CSP};
 
 /// The query parameter that carries a link token.
 pub const LINK_TOKEN_PARAM: &str = "token";
@@ -287,7 +290,7 @@ async fn login_with_link<T: LinkTarget>(
         SessionOrigin::Link(&link_id, T::TARGET),
     )
     .await;
-    let (login, consumed) = match started {
+    let (mut login, consumed) = match started {
         Ok((login, Some(consumed))) => (login, consumed),
         Ok((_, None)) => {
             let e = AuthError::unavailable("the login link was not used");
@@ -305,6 +308,7 @@ async fn login_with_link<T: LinkTarget>(
         .0
         .record_login(req, subject, rt.issuer().clock().now())
         .await;
+    crate::cookies::move_into_cookies(req, rt, &mut login.tokens);
     Ok(LinkUse {
         subject: consumed.subject,
         link_id,

@@ -7,10 +7,11 @@ use rocket::{delete, get, post, routes, Route, State};
 use serde::{Deserialize, Serialize};
 
 use crate::claims::NoClaims;
+use crate::cookies;
 use crate::error::AuthError;
 use crate::guard::Jwt;
 use crate::manifest::{declare_route, OWN_ACCESS_TOKEN};
-use crate::request::{runtime, store};
+use crate::request::{runtime, store, RequestRef};
 use crate::runtime::JwtRuntime;
 use crate::secret::is_opaque_id;
 use crate::store::{DeviceRecord, PendingLogout, Store, TokenPage};
@@ -96,7 +97,12 @@ impl<'r> rocket::response::Responder<'r, 'static> for DevicePage {
     }
 }
 
-async fn log_out(jwt: &Jwt<NoClaims>, store: &Store, id: &str) -> Result<Status, AuthError> {
+async fn log_out(
+    req: &rocket::Request<'_>,
+    jwt: &Jwt<NoClaims>,
+    store: &Store,
+    id: &str,
+) -> Result<Status, AuthError> {
     if !is_opaque_id(id) {
         return Err(AuthError::not_found("no such device"));
     }
@@ -105,6 +111,9 @@ async fn log_out(jwt: &Jwt<NoClaims>, store: &Store, id: &str) -> Result<Status,
         .await
         .map_err(AuthError::unavailable)?;
     if revoked {
+        if jwt.device_id() == Some(id) {
+            cookies::clear_session(req);
+        }
         Ok(Status::NoContent)
     } else {
         // Unknown and someone else's look the same.
@@ -117,8 +126,9 @@ async fn delete_device(
     id: &str,
     jwt: Jwt<NoClaims>,
     devices: Option<&State<Store>>,
+    req: RequestRef<'_>,
 ) -> Result<Status, AuthError> {
-    log_out(&jwt, store(devices)?, id).await
+    log_out(req.0, &jwt, store(devices)?, id).await
 }
 
 /// `Device-Id` header value.
@@ -144,15 +154,22 @@ async fn device_logout(
     jwt: Jwt<NoClaims>,
     header: DeviceIdHeader,
     devices: Option<&State<Store>>,
+    req: RequestRef<'_>,
 ) -> Result<Status, AuthError> {
     let id = header
         .0
         .ok_or_else(|| AuthError::invalid_request("the Device-Id header is required"))?;
-    log_out(&jwt, store(devices)?, &id).await
+    log_out(req.0, &jwt, store(devices)?, &id).await
 }
 
 #[post("/auth/logout")]
-async fn logout(jwt: Jwt<NoClaims>, devices: Option<&State<Store>>) -> Result<Status, AuthError> {
+async fn logout(
+    jwt: Jwt<NoClaims>,
+    devices: Option<&State<Store>>,
+    req: RequestRef<'_>,
+) -> Result<Status, AuthError> {
+    // The browser's cookies go whatever the database says: this client is out.
+    cookies::clear_session(req.0);
     let id = jwt
         .device_id()
         .ok_or_else(|| AuthError::invalid_request("this token belongs to no device"))?
@@ -181,6 +198,7 @@ async fn logout_all(
     keep_current: Option<bool>,
     jwt: Jwt<NoClaims>,
     devices: Option<&State<Store>>,
+    req: RequestRef<'_>,
 ) -> Result<Json<LogoutResponse>, AuthError> {
     let keep = if keep_current.unwrap_or(false) {
         Some(
@@ -188,6 +206,7 @@ async fn logout_all(
                 .ok_or_else(|| AuthError::invalid_request("this token belongs to no device"))?,
         )
     } else {
+        cookies::clear_session(req.0);
         None
     };
     let store = store(devices)?;

@@ -5,6 +5,7 @@ use rocket::serde::json::{self, Json};
 use rocket::{get, post, routes, Route, State};
 use serde::{Deserialize, Serialize};
 
+use crate::cookies;
 use crate::error::AuthError;
 use crate::guard::stale_revocations;
 use crate::issuer::TokenPair;
@@ -31,11 +32,13 @@ pub struct LoginRequest {
     pub password: String,
 }
 
-/// `POST /auth/token/refresh` body.
+/// `POST /auth/token/refresh` body. In cookie mode the refresh token may come in
+/// the cookie instead (send `{}`).
 #[derive(Deserialize)]
 pub struct RefreshRequest {
     /// The refresh token.
-    pub refresh: String,
+    #[serde(default)]
+    pub refresh: Option<String>,
 }
 
 /// `POST /auth/token/verify` body.
@@ -106,13 +109,14 @@ async fn obtain(
         attempts: attempt.key(),
         audit: &detail,
     };
-    let (login, _) = start_session(req.0, rt, devices, &subject, &claims, origin)
+    let (mut login, _) = start_session(req.0, rt, devices, &subject, &claims, origin)
         .await
         .map_err(|e| match e {
             StartError::Refused(e) => e,
             StartError::Link(_) => AuthError::unavailable("a password login used a link"),
         })?;
     drop(attempt);
+    cookies::move_into_cookies(req.0, rt, &mut login.tokens);
     let now = rt.issuer().clock().now();
     authenticator.0.record_login(req.0, &subject, now).await;
     Ok(Json(login))
@@ -127,13 +131,34 @@ async fn refresh(
     req: RequestRef<'_>,
 ) -> Result<Json<TokenPair>, AuthError> {
     mark_private(req.0);
-    let body = json_body(body)?;
+    let body = match body {
+        // A browser refreshing through its cookie may send no body at all.
+        Err(json::Error::Parse(input, _)) if input.trim().is_empty() => {
+            RefreshRequest { refresh: None }
+        }
+        other => json_body(other)?,
+    };
     let rt = runtime(rt)?;
     let devices = store(devices)?;
     let authenticator = authenticator(authenticator_state)?;
-    refresh_session(req.0, rt, devices, authenticator, &body.refresh)
-        .await
-        .map(Json)
+    // A body token answers in the body (an API client); the cookie's answers in a
+    // new cookie (a browser), after the CSRF check.
+    let (token, from_cookie) = match body.refresh {
+        Some(token) => (token, false),
+        None => match cookies::refresh_from_cookie(req.0)? {
+            Some(token) => (token.to_owned(), true),
+            None => {
+                return Err(AuthError::invalid_request(
+                    "no refresh token: send {\"refresh\": \"…\"} or the refresh cookie",
+                ))
+            }
+        },
+    };
+    let mut pair = refresh_session(req.0, rt, devices, authenticator, &token).await?;
+    if from_cookie {
+        cookies::move_into_cookies(req.0, rt, &mut pair);
+    }
+    Ok(Json(pair))
 }
 
 #[post("/auth/token/verify", data = "<body>")]

@@ -1,0 +1,268 @@
+//! Cookie mode for browsers: the refresh token in an `HttpOnly` cookie (and the
+//! access token, for server-rendered apps), rotation and reuse detection through
+//! the cookie, logout clearing it, and the CSRF rule for cookie-authenticated
+//! requests.
+
+use jwt_guard_tests::{base_figment, json_body, temp_sqlite_url, TEST_SECRET};
+use rocket::http::{ContentType, Cookie, Header, SameSite, Status};
+use rocket::local::asynchronous::{Client, LocalResponse};
+use serde_json::{json, Value};
+
+const REFRESH: &str = "jwt_guard_refresh";
+const ACCESS: &str = "jwt_guard_access";
+const OURS: &str = "http://127.0.0.1:8000";
+
+/// The test app in cookie mode, on a client that keeps no cookies of its own (each
+/// request says exactly what it sends).
+async fn app(cookies: Value) -> Client {
+    let figment = base_figment(&temp_sqlite_url())
+        .merge(("jwt", json!({ "secret": TEST_SECRET, "cookies": cookies })));
+    Client::untracked(jwt_guard_tests::app::app(
+        figment,
+        jwt_guard::Clock::offset(),
+    ))
+    .await
+    .unwrap_or_else(|e| panic!("{:?}", e.kind()))
+}
+
+fn cookie_value(res: &LocalResponse<'_>, name: &str) -> Option<String> {
+    res.cookies().get(name).map(|c| c.value().to_owned())
+}
+
+async fn login(client: &Client) -> (String, String, Value) {
+    let res = client
+        .post("/auth/token")
+        .header(ContentType::JSON)
+        .body(json!({ "username": "alice", "password": "alice-password" }).to_string())
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let refresh = cookie_value(&res, REFRESH).unwrap_or_default();
+    let body = json_body(res).await;
+    (
+        body["access"].as_str().unwrap_or_default().to_owned(),
+        refresh,
+        body,
+    )
+}
+
+async fn refresh_with<'c>(
+    client: &'c Client,
+    cookie: &str,
+    origin: Option<&str>,
+) -> LocalResponse<'c> {
+    let mut req = client
+        .post("/auth/token/refresh")
+        .cookie(Cookie::new(REFRESH, cookie.to_owned()));
+    if let Some(origin) = origin {
+        req = req.header(Header::new("Origin", origin.to_owned()));
+    }
+    req.dispatch().await
+}
+
+#[rocket::async_test]
+async fn login_sets_an_httponly_refresh_cookie_and_the_body_carries_none() {
+    let client = app(json!({ "enabled": true })).await;
+    let res = client
+        .post("/auth/token")
+        .header(ContentType::JSON)
+        .body(json!({ "username": "alice", "password": "alice-password" }).to_string())
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let cookie = res
+        .cookies()
+        .get(REFRESH)
+        .cloned()
+        .unwrap_or_else(|| panic!("no refresh cookie"));
+    assert_eq!(cookie.http_only(), Some(true));
+    assert_eq!(cookie.same_site(), Some(SameSite::Strict));
+    assert_eq!(cookie.path(), Some("/auth"));
+    assert_ne!(cookie.secure(), Some(true), "plain HTTP: not Secure");
+    assert_eq!(cookie.max_age().map(|d| d.whole_seconds()), Some(86_400));
+    assert!(
+        res.cookies().get(ACCESS).is_none(),
+        "no access cookie unless asked"
+    );
+    let body = json_body(res).await;
+    assert!(body.get("refresh").is_none(), "{body}");
+    assert!(body["access"].is_string());
+
+    // Configured: Lax, Secure, and the access cookie for server-rendered apps.
+    let client =
+        app(json!({ "enabled": true, "same_site": "lax", "secure": true, "access_cookie": true }))
+            .await;
+    let res = client
+        .post("/auth/token")
+        .header(ContentType::JSON)
+        .body(json!({ "username": "alice", "password": "alice-password" }).to_string())
+        .dispatch()
+        .await;
+    let refresh = res
+        .cookies()
+        .get(REFRESH)
+        .cloned()
+        .unwrap_or_else(|| panic!("no refresh cookie"));
+    assert_eq!(
+        (refresh.same_site(), refresh.secure()),
+        (Some(SameSite::Lax), Some(true))
+    );
+    let access = res
+        .cookies()
+        .get(ACCESS)
+        .cloned()
+        .unwrap_or_else(|| panic!("no access cookie"));
+    assert_eq!((access.http_only(), access.path()), (Some(true), Some("/")));
+    assert_eq!(access.max_age().map(|d| d.whole_seconds()), Some(300));
+}
+
+#[rocket::async_test]
+async fn the_cookie_rotates_and_an_old_value_revokes_the_device() {
+    let client = app(json!({ "enabled": true })).await;
+    let (access, first, _) = login(&client).await;
+    let res = refresh_with(&client, &first, Some(OURS)).await;
+    assert_eq!(res.status(), Status::Ok);
+    let second = cookie_value(&res, REFRESH).unwrap_or_default();
+    assert!(
+        !second.is_empty() && second != first,
+        "the response replaces the cookie"
+    );
+    let body = json_body(res).await;
+    assert!(body.get("refresh").is_none(), "{body}");
+    // The old cookie again: reuse. The device is revoked, the new cookie dies too.
+    assert_eq!(
+        refresh_with(&client, &first, Some(OURS)).await.status(),
+        Status::Unauthorized
+    );
+    assert_eq!(
+        refresh_with(&client, &second, Some(OURS)).await.status(),
+        Status::Unauthorized
+    );
+    let me = client
+        .get("/me")
+        .header(Header::new("Authorization", format!("Bearer {access}")))
+        .dispatch()
+        .await;
+    assert_eq!(me.status(), Status::Unauthorized);
+}
+
+#[rocket::async_test]
+async fn cookie_requests_from_other_sites_are_refused() {
+    let client = app(json!({ "enabled": true, "access_cookie": true })).await;
+    let (access, refresh, _) = login(&client).await;
+    // CSRF: another site's page makes the browser send the cookie.
+    let res = refresh_with(&client, &refresh, Some("https://evil.example")).await;
+    assert_eq!(res.status(), Status::Forbidden);
+    assert_eq!(json_body(res).await["error"], "cross_site_request");
+    assert_eq!(
+        refresh_with(&client, &refresh, None).await.status(),
+        Status::Forbidden,
+        "no origin at all"
+    );
+    let referer = client
+        .post("/auth/token/refresh")
+        .cookie(Cookie::new(REFRESH, refresh.clone()))
+        .header(Header::new("Referer", "https://evil.example/page"))
+        .dispatch()
+        .await;
+    assert_eq!(referer.status(), Status::Forbidden);
+    // Nothing was spent by the refused requests: the same cookie still rotates,
+    // from our own origin (`localhost` spelling too) or a same-origin fetch.
+    let same_site = client
+        .post("/auth/token/refresh")
+        .cookie(Cookie::new(REFRESH, refresh.clone()))
+        .header(Header::new("Sec-Fetch-Site", "same-origin"))
+        .dispatch()
+        .await;
+    assert_eq!(same_site.status(), Status::Ok);
+    let next = cookie_value(&same_site, REFRESH).unwrap_or_default();
+    let res = refresh_with(&client, &next, Some("http://localhost:8000")).await;
+    assert_eq!(res.status(), Status::Ok);
+    let access_now = cookie_value(&res, ACCESS).unwrap_or_default();
+
+    // The access cookie: GETs need no origin; an unsafe method from elsewhere is
+    // refused before anything happens.
+    let me = client
+        .get("/me")
+        .cookie(Cookie::new(ACCESS, access_now.clone()))
+        .dispatch()
+        .await;
+    assert_eq!(me.status(), Status::Ok);
+    let forged = client
+        .post("/auth/logout")
+        .cookie(Cookie::new(ACCESS, access_now.clone()))
+        .header(Header::new("Origin", "https://evil.example"))
+        .dispatch()
+        .await;
+    assert_eq!(forged.status(), Status::Forbidden);
+    let me = client
+        .get("/me")
+        .cookie(Cookie::new(ACCESS, access_now.clone()))
+        .dispatch()
+        .await;
+    assert_eq!(me.status(), Status::Ok, "the forged logout did nothing");
+    // Bearer requests are not cookie requests: no origin needed.
+    let bearer = client
+        .post("/links/unsubscribe")
+        .header(Header::new("Authorization", format!("Bearer {access}")))
+        .dispatch()
+        .await;
+    assert_eq!(bearer.status(), Status::Ok);
+}
+
+#[rocket::async_test]
+async fn logout_clears_the_cookies() {
+    let client = app(json!({ "enabled": true, "access_cookie": true })).await;
+    let (_, refresh, _) = login(&client).await;
+    let res = refresh_with(&client, &refresh, Some(OURS)).await;
+    let access = cookie_value(&res, ACCESS).unwrap_or_default();
+    let refresh = cookie_value(&res, REFRESH).unwrap_or_default();
+    let out = client
+        .post("/auth/logout")
+        .cookie(Cookie::new(ACCESS, access.clone()))
+        .header(Header::new("Origin", OURS))
+        .dispatch()
+        .await;
+    assert_eq!(out.status(), Status::NoContent);
+    for name in [REFRESH, ACCESS] {
+        let cleared = out
+            .cookies()
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} not cleared"));
+        assert_eq!(cleared.value(), "", "{name}");
+        assert!(
+            cleared.max_age().is_some_and(|d| d.whole_seconds() <= 0),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        refresh_with(&client, &refresh, Some(OURS)).await.status(),
+        Status::Unauthorized
+    );
+    let me = client
+        .get("/me")
+        .cookie(Cookie::new(ACCESS, access))
+        .dispatch()
+        .await;
+    assert_eq!(me.status(), Status::Unauthorized);
+}
+
+#[rocket::async_test]
+async fn api_clients_still_refresh_with_the_body() {
+    let client = app(json!({ "enabled": true })).await;
+    let (_, refresh, _) = login(&client).await;
+    // An API client of a cookie-mode app sends the token in the body and gets the
+    // next one in the body (no cookie, no origin needed).
+    let res = client
+        .post("/auth/token/refresh")
+        .header(ContentType::JSON)
+        .body(json!({ "refresh": refresh }).to_string())
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    assert!(res.cookies().get(REFRESH).is_none());
+    assert!(json_body(res).await["refresh"].is_string());
+    let none = client.post("/auth/token/refresh").dispatch().await;
+    assert_eq!(none.status(), Status::BadRequest, "no token at all");
+}
