@@ -2,8 +2,10 @@
 //!
 //! `cargo run -p showcase` serves 127.0.0.1:8000 on SQLite with demo users.
 
+pub mod browser;
 pub mod claims;
 pub mod links;
+pub mod partner;
 pub mod routes;
 pub mod secret;
 pub mod users;
@@ -11,6 +13,13 @@ pub mod users;
 use jwt_guard::{Clock, DevOutbox, JwtGuard};
 use rocket::figment::Figment;
 use rocket::{Build, Rocket};
+
+/// A file of the demo partner (`examples/showcase/partner/`).
+pub fn demo_partner_file(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("partner")
+        .join(name)
+}
 
 /// The default database: a SQLite file in the working directory.
 pub const DEV_DATABASE_URL: &str = "sqlite://showcase.sqlite";
@@ -27,7 +36,10 @@ pub fn figment() -> std::io::Result<Figment> {
 /// - an HS256 signing secret generated on first run and kept in a file beside the
 ///   SQLite database (owner-only permissions) — never a built-in constant;
 /// - `ip_header = false`: the showcase is not behind a proxy unless told so, so a
-///   client cannot claim any address with `X-Real-IP`.
+///   client cannot claim any address with `X-Real-IP`;
+/// - cookie mode on (`jwt.cookies.enabled`), for the browser page at `/app`;
+/// - the demo partner as trusted issuer `partner` (`jwt.trusted_issuers`), read from
+///   a JWKS file that ships with the showcase, so no network is needed.
 pub fn with_defaults(mut figment: Figment) -> std::io::Result<Figment> {
     if figment.find_value("databases.jwt_guard.url").is_err() {
         figment = figment.merge(("databases.jwt_guard.url", DEV_DATABASE_URL));
@@ -51,6 +63,21 @@ pub fn with_defaults(mut figment: Figment) -> std::io::Result<Figment> {
         );
         figment = figment.merge(("jwt.secret", secret));
     }
+    if figment.find_value("jwt.cookies").is_err() {
+        figment = figment.merge(("jwt.cookies.enabled", true));
+    }
+    if figment.find_value("jwt.trusted_issuers").is_err() {
+        let jwks = demo_partner_file("jwks.json");
+        figment = figment.merge((
+            "jwt.trusted_issuers",
+            serde_json::json!([{
+                "name": "partner",
+                "issuer": partner::DEMO_ISSUER,
+                "audience": partner::DEMO_AUDIENCE,
+                "jwks": jwks.display().to_string(),
+            }]),
+        ));
+    }
     Ok(figment)
 }
 
@@ -71,6 +98,8 @@ pub fn app(figment: Figment, clock: Clock) -> Rocket<Build> {
         .manage(routes::Visits::default())
         .mount("/", routes::routes())
         .mount("/", links::routes())
+        .mount("/", partner::routes())
+        .mount("/", browser::routes())
 }
 
 /// The showcase app with its default configuration.

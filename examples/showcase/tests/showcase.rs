@@ -180,3 +180,35 @@ async fn the_route_manifest_is_for_admins_and_every_route_is_declared() {
         Some(json!("permanent_refresh"))
     );
 }
+
+#[rocket::async_test]
+async fn partner_tokens_reach_partner_me_and_nothing_else() {
+    let dir = temp_dir();
+    let client = client(&dir).await;
+    let res = client
+        .post("/partner/demo-token")
+        .header(ContentType::JSON)
+        .body(json!({ "sub": "pat" }).to_string())
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let body: Value =
+        serde_json::from_str(&res.into_string().await.unwrap_or_default()).unwrap_or(Value::Null);
+    let partner = body["access"].as_str().unwrap_or_default().to_owned();
+    let get = |path: &'static str, token: String| {
+        client
+            .get(path)
+            .header(Header::new("Authorization", format!("Bearer {token}")))
+            .dispatch()
+    };
+    let me = get("/partner/me", partner.clone()).await;
+    assert_eq!(me.status(), Status::Ok);
+    let me: Value =
+        serde_json::from_str(&me.into_string().await.unwrap_or_default()).unwrap_or(Value::Null);
+    assert_eq!(me["sub"], "pat");
+    assert_eq!(me["iss"], "https://partner.example");
+    // The partner's token is not one of ours, nor ours one of the partner's.
+    assert_eq!(get("/me", partner).await.status(), Status::Unauthorized);
+    let own = login(&client, "alice").await;
+    assert_eq!(get("/partner/me", own).await.status(), Status::Unauthorized);
+}

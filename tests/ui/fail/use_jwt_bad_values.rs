@@ -9,4 +9,8 @@ fn handler() {}
 #[get("/b")]
 fn other() {}
 
+#[use_jwt(issuer = "")]
+#[get("/c")]
+fn no_issuer_name() {}
+
 fn main() {}

@@ -1,0 +1,72 @@
+//! Tokens from outside: the issuer named `partner` (`trusted_issuers`), whose users
+//! log in elsewhere. The showcase ships a demo partner (`partner/`) so this works
+//! with no network; `POST /partner/demo-token` signs as that partner.
+
+use jwt_guard::{public, use_jwt, Claims, Jwt, Scopes};
+use rocket::serde::json::{json, Json, Value};
+use rocket::{get, post, routes, Route};
+use serde::{Deserialize, Serialize};
+
+/// The issuer's `iss` in the demo configuration.
+pub const DEMO_ISSUER: &str = "https://partner.example";
+/// The audience partner tokens carry for the showcase.
+pub const DEMO_AUDIENCE: &str = "showcase";
+
+/// What partner tokens carry besides the registered claims.
+#[derive(Claims, Clone, Debug, Serialize, Deserialize)]
+pub struct PartnerClaims {
+    /// OAuth scopes (a space-separated `scope`, or an array).
+    #[claims(scopes)]
+    #[serde(default)]
+    pub scope: Scopes,
+}
+
+/// Who the partner says the caller is. The app's own tokens are refused here.
+#[use_jwt(issuer = "partner", claims = PartnerClaims)]
+#[get("/partner/me")]
+fn partner_me(jwt: Jwt<PartnerClaims>) -> Json<Value> {
+    Json(json!({
+        "sub": jwt.subject(),
+        "iss": jwt.registered().iss,
+        "scope": jwt.scope,
+    }))
+}
+
+/// `POST /partner/demo-token` body.
+#[derive(Deserialize)]
+struct DemoTokenRequest {
+    sub: String,
+}
+
+/// Signs a token *as the demo partner* (with its shipped private key), for the
+/// walkthrough: in real life the partner's own login does this.
+#[public]
+#[post("/partner/demo-token", data = "<body>")]
+fn demo_token(body: Json<DemoTokenRequest>) -> Result<Json<Value>, jwt_guard::AuthError> {
+    let key = std::fs::read(crate::demo_partner_file("demo-partner-key.pem"))
+        .ok()
+        .and_then(|pem| jsonwebtoken::EncodingKey::from_rsa_pem(&pem).ok())
+        .ok_or_else(|| jwt_guard::AuthError::unavailable("the demo partner key is missing"))?;
+    let kid = std::fs::read_to_string(crate::demo_partner_file("jwks.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+        .and_then(|jwks| jwks["keys"][0]["kid"].as_str().map(str::to_owned));
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = kid;
+    header.typ = Some("at+jwt".into());
+    let now = jwt_guard::Clock::system().now();
+    let claims = json!({
+        "iss": DEMO_ISSUER, "aud": DEMO_AUDIENCE, "sub": body.sub,
+        "iat": now, "exp": now + 600, "scope": "orders:read",
+    });
+    let token =
+        jsonwebtoken::encode(&header, &claims, &key).map_err(jwt_guard::AuthError::unavailable)?;
+    Ok(Json(
+        json!({ "access": token, "note": "signed by the demo partner" }),
+    ))
+}
+
+/// The partner routes.
+pub fn routes() -> Vec<Route> {
+    routes![partner_me, demo_token]
+}

@@ -1,0 +1,278 @@
+//! The showcase in a real headless Chromium (Debian's `chromium` and
+//! `chromium-driver`, driven over WebDriver by `fantoccini`): the `/app` page logs
+//! in, survives a reload through its `HttpOnly` refresh cookie, lists devices and
+//! logs out; a confirm link's page uses nothing until its button is pressed.
+//!
+//! Outside CI, with no browser installed, the test says why and returns; in CI
+//! (`CI` set) a missing browser fails it. `.ci/run` installs both packages.
+
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn wait_for_port(port: u16) {
+    for _ in 0..200 {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        rocket::tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("nothing listens on 127.0.0.1:{port}");
+}
+
+/// chromedriver, killed when the test ends.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Whether the browser is here; in CI it must be.
+fn browser_available() -> bool {
+    let here =
+        std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(CHROMEDRIVER).exists();
+    if !here {
+        if std::env::var_os("CI").is_some() {
+            panic!("CI must run the browser test: install chromium and chromium-driver");
+        }
+        eprintln!("skipping the browser test: {CHROMIUM} or {CHROMEDRIVER} is missing (apt-get install chromium chromium-driver)");
+    }
+    here
+}
+
+async fn browser(driver_port: u16, profile: &std::path::Path) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1024,768",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{driver_port}"))
+        .await
+        .unwrap_or_else(|e| panic!("cannot start Chromium through chromedriver: {e}"))
+}
+
+/// Waits for a CSS selector to match a displayed element.
+async fn shown(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("`{css}` never appeared: {e}"))
+}
+
+async fn text(c: &Client, css: &str) -> String {
+    shown(c, css).await.text().await.unwrap_or_default()
+}
+
+/// A JSON request to the showcase from the test itself (not the browser).
+async fn api(port: u16, method: &str, path: &str, bearer: Option<&str>, body: Value) -> Value {
+    let url = format!("http://127.0.0.1:{port}{path}");
+    let client = reqwest::Client::new();
+    let mut req = match method {
+        "GET" => client.get(url),
+        _ => client.post(url).json(&body),
+    };
+    if let Some(token) = bearer {
+        req = req.bearer_auth(token);
+    }
+    let res = req.send().await.unwrap_or_else(|e| panic!("{path}: {e}"));
+    res.json().await.unwrap_or(Value::Null)
+}
+
+#[rocket::async_test]
+async fn the_app_page_keeps_its_session_in_a_real_browser() {
+    if !browser_available() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("showcase-browser-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("profile")).unwrap_or_else(|e| panic!("{e}"));
+
+    // The showcase, listening for real.
+    let port = free_port();
+    let figment = rocket::Config::figment()
+        .merge(("log_level", "off"))
+        .merge(("address", "127.0.0.1"))
+        .merge(("port", port))
+        .merge((
+            "databases.jwt_guard.url",
+            format!("sqlite://{}", dir.join("showcase.sqlite").display()),
+        ));
+    let figment = showcase::with_defaults(figment).unwrap_or_else(|e| panic!("{e}"));
+    let server = showcase::app(figment, jwt_guard::Clock::system());
+    rocket::tokio::spawn(server.launch());
+    wait_for_port(port).await;
+
+    let driver_port = free_port();
+    let _driver = Driver(
+        Command::new(CHROMEDRIVER)
+            .arg(format!("--port={driver_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start chromedriver: {e}")),
+    );
+    wait_for_port(driver_port).await;
+    let c = browser(driver_port, &dir.join("profile")).await;
+    let app = format!("http://127.0.0.1:{port}/app");
+
+    // Not logged in yet: the form shows. Log in as alice.
+    c.goto(&app).await.unwrap_or_else(|e| panic!("{e}"));
+    shown(&c, "#login:not([hidden])").await;
+    shown(&c, "#password")
+        .await
+        .send_keys("alice-password")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    shown(&c, "#login-button")
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    shown(&c, "#session:not([hidden])").await;
+    assert_eq!(text(&c, "#who").await, "alice");
+
+    // The refresh token is a cookie the page's script cannot read, sent only below
+    // `/auth` (so WebDriver lists it on a page there).
+    let readable: Value = c
+        .execute("return document.cookie", vec![])
+        .await
+        .unwrap_or(Value::Null);
+    assert!(!readable
+        .as_str()
+        .unwrap_or_default()
+        .contains("jwt_guard_refresh"));
+    c.goto(&format!("http://127.0.0.1:{port}/auth/devices"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let cookies = c.get_all_cookies().await.unwrap_or_default();
+    let refresh = cookies
+        .iter()
+        .find(|k| k.name() == "jwt_guard_refresh")
+        .unwrap_or_else(|| panic!("no refresh cookie in {cookies:?}"));
+    assert_eq!(refresh.http_only(), Some(true));
+    assert_eq!(refresh.path(), Some("/auth"));
+
+    // Coming back (a fresh page: the in-memory access token is gone), the cookie
+    // brings the session back.
+    c.goto(&app).await.unwrap_or_else(|e| panic!("{e}"));
+    shown(&c, "#session:not([hidden])").await;
+    assert_eq!(text(&c, "#who").await, "alice");
+    // And a plain reload does the same.
+    c.refresh().await.unwrap_or_else(|e| panic!("{e}"));
+    shown(&c, "#session:not([hidden])").await;
+    assert_eq!(text(&c, "#who").await, "alice");
+    shown(&c, "#refresh-button")
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    shown(&c, "#devices-button")
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(text(&c, "#devices li.current").await.contains("this one"));
+
+    // Log out: the cookie is cleared, and a reload stays logged out.
+    shown(&c, "#logout-button")
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    shown(&c, "#login:not([hidden])").await;
+    c.refresh().await.unwrap_or_else(|e| panic!("{e}"));
+    shown(&c, "#login:not([hidden])").await;
+    assert!(text(&c, "#status").await.contains("Not logged in"));
+
+    // A confirm link: opening it shows a page (mobile-ready, self-contained) and uses
+    // nothing; the button uses it.
+    let login = api(
+        port,
+        "POST",
+        "/auth/token",
+        None,
+        json!({ "username": "admin", "password": "admin-password" }),
+    )
+    .await;
+    let admin = login["access"].as_str().unwrap_or_default().to_owned();
+    let minted = api(
+        port,
+        "POST",
+        "/links/newsletter-confirm",
+        Some(&admin),
+        json!({}),
+    )
+    .await;
+    let (url, id) = (
+        minted["url"].as_str().unwrap_or_default().to_owned(),
+        minted["id"].as_str().unwrap_or_default().to_owned(),
+    );
+    c.goto(&url).await.unwrap_or_else(|e| panic!("{e}"));
+    shown(&c, "#confirm").await;
+    let viewport: Value = c
+        .execute(
+            "return document.querySelector('meta[name=viewport]') !== null",
+            vec![],
+        )
+        .await
+        .unwrap_or(Value::Null);
+    assert_eq!(viewport, json!(true));
+    let log = api(
+        port,
+        "GET",
+        &format!("/admin/links/{id}/uses"),
+        Some(&admin),
+        json!({}),
+    )
+    .await;
+    assert_eq!(log["link"]["use_count"], 0, "the page used nothing: {log}");
+    shown(&c, "#confirm")
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let confirmed = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath("//*[contains(text(), 'subscribed')]"))
+        .await;
+    assert!(confirmed.is_ok(), "the button's POST used the link");
+    let log = api(
+        port,
+        "GET",
+        &format!("/admin/links/{id}/uses"),
+        Some(&admin),
+        json!({}),
+    )
+    .await;
+    assert_eq!(log["link"]["use_count"], 1, "{log}");
+
+    let _ = c.close().await;
+}
