@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use jwt_guard_tests::{json_body, storage_tests, DbKind, TestApp, TEST_SECRET};
+use jwt_guard_tests::{eventually, json_body, storage_tests, DbKind, TestApp, TEST_SECRET};
 use rocket::http::{Method, Status};
 use serde_json::{json, Value};
 
@@ -47,20 +47,6 @@ async fn app_on(db: DbKind) -> Option<TestApp> {
         json!({ "secret": TEST_SECRET, "revocation_poll": "1s" }),
     )
     .await
-}
-
-/// Polls until `check` holds, failing after `bound`.
-async fn within<F, Fut>(what: &str, bound: Duration, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let start = Instant::now();
-    while !check().await {
-        assert!(start.elapsed() < bound, "{what}: not within {bound:?}");
-        rocket::tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    println!("{what}: after {:?}", start.elapsed());
 }
 
 storage_tests!(
@@ -155,7 +141,7 @@ async fn revocations_reach_the_running_app(db: DbKind) {
     let (code, _) = run_json(&url, &["devices", "revoke", &s(&phone["device_id"])]);
     assert_eq!(code, 0);
     let phone_access = s(&phone["access"]);
-    within(
+    eventually(
         "device revoked by the command",
         Duration::from_secs(5),
         || async {
@@ -180,7 +166,7 @@ async fn revocations_reach_the_running_app(db: DbKind) {
     assert_eq!(app.get_with_token("/me", &bob).await.status(), Status::Ok);
     let (code, _) = run_json(&url, &["revoke", "token", &s(&minted["jti"])]);
     assert_eq!(code, 0);
-    within(
+    eventually(
         "token revoked by the command",
         Duration::from_secs(5),
         || async { app.get_with_token("/me", &bob).await.status() == Status::Unauthorized },
@@ -188,7 +174,7 @@ async fn revocations_reach_the_running_app(db: DbKind) {
     .await;
     let (code, _) = run_json(&url, &["revoke", "user", "alice"]);
     assert_eq!(code, 0);
-    within(
+    eventually(
         "user revoked by the command",
         Duration::from_secs(5),
         || async {

@@ -52,6 +52,25 @@ pub fn base_figment(database_url: &str) -> Figment {
         .merge(("databases.app_notes.url", temp_sqlite_url()))
 }
 
+/// Polls `check` every 50 ms until it holds, failing the test after `bound`;
+/// returns how long it took.
+pub async fn eventually<F, Fut>(
+    what: &str,
+    bound: std::time::Duration,
+    mut check: F,
+) -> std::time::Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = std::time::Instant::now();
+    while !check().await {
+        assert!(start.elapsed() < bound, "{what}: not within {bound:?}");
+        rocket::tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    start.elapsed()
+}
+
 /// An HS256 test secret.
 pub const TEST_SECRET: &str = "test-secret-that-is-long-enough-for-hs256!!";
 

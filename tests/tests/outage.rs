@@ -7,26 +7,12 @@ use std::time::{Duration, Instant};
 
 use jwt_guard::Clock;
 use jwt_guard_tests::relay::TcpRelay;
-use jwt_guard_tests::{base_figment, PgDatabase, TestApp, TEST_SECRET};
+use jwt_guard_tests::{base_figment, eventually, PgDatabase, TestApp, TEST_SECRET};
 use rocket::http::{Method, Status};
 use serde_json::json;
 
 fn s(v: &serde_json::Value) -> String {
     v.as_str().unwrap_or_default().to_owned()
-}
-
-/// Polls `check` every 50 ms until it holds, failing after `bound`.
-async fn eventually<F, Fut>(what: &str, bound: Duration, mut check: F) -> Duration
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let start = Instant::now();
-    while !check().await {
-        assert!(start.elapsed() < bound, "{what}: not within {bound:?}");
-        rocket::tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    start.elapsed()
 }
 
 #[rocket::async_test]
