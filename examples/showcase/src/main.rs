@@ -17,8 +17,15 @@ jwt-guard showcase — try it:
   ADMIN=$(curl -s localhost:8000/auth/token -H 'Content-Type: application/json' \
       -d '{"username":"admin","password":"admin-password"}' | sed 's/.*"access":"\([^"]*\)".*/\1/')
   curl -s localhost:8000/admin/outbox -H "Authorization: Bearer $ADMIN"   # the dev outbox (admins only)
+  curl -s localhost:8000/admin/routes -H "Authorization: Bearer $ADMIN"   # how every route is protected
+  PARTNER=$(curl -s -X POST localhost:8000/partner/demo-token -H 'Content-Type: application/json' \
+      -d '{"sub":"pat"}' | sed 's/.*"access":"\([^"]*\)".*/\1/')
+  curl -i localhost:8000/partner/me -H "Authorization: Bearer $PARTNER"   # 200: a token from outside
+  curl -i localhost:8000/partner/me -H "Authorization: Bearer $TOKEN"     # 401: ours is not the partner's
   curl -s -X POST localhost:8000/auth/logout -H "Authorization: Bearer $TOKEN"
   curl -i localhost:8000/me -H "Authorization: Bearer $TOKEN"            # 401 at once
+
+In a browser: http://127.0.0.1:8000/app (cookie mode: the refresh token is an HttpOnly cookie).
 
 Users: alice, bob (role user), admin (role admin); passwords <name>-password.
 "#;
