@@ -89,10 +89,10 @@ impl Default for AppLinkPages {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DefaultLinkPages;
 
-const STYLE: &str = "body{margin:0;font:16px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;\
+const STYLE: &str = "body{margin:0;padding:0 1rem;font:16px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;\
 background:#f4f5f7;color:#1d2330}main{max-width:28rem;margin:12vh auto;padding:2rem;background:#fff;\
 border-radius:12px;box-shadow:0 2px 12px rgba(0,0,0,.08)}h1{font-size:1.4rem;margin:0 0 .75rem}\
-p{margin:0 0 1.25rem}button{font:inherit;font-weight:600;color:#fff;background:#2357d9;border:0;\
+p{margin:0 0 1.25rem}form{margin:0 0 1.25rem}button{font:inherit;font-weight:600;color:#fff;background:#2357d9;border:0;\
 border-radius:8px;padding:.7rem 1.4rem;cursor:pointer;width:100%}button:focus{outline:3px solid #9db5f5}\
 .muted{color:#5b6475;font-size:.9rem}@media (prefers-color-scheme:dark){body{background:#15181f;\
 color:#e6e9ef}main{background:#1e222b;box-shadow:none}.muted{color:#9aa3b5}}";
