@@ -257,9 +257,11 @@ fn run_backend(backend: &'static str, clients: usize, seconds: u64) -> Option<Ve
         (
             "ROCKET_JWT",
             // No background poll during the run; throttles and the device cap out of
-            // the way (the load is one address and three accounts).
+            // the way (the load is one address and three accounts); API clients, so
+            // refresh tokens travel in the body (no cookie mode).
             "{secret=\"load-test-secret-load-test-secret-0123\", revocation_poll=\"1h\", \
-             max_devices=1000000, login_throttle={ip_attempts=100000000, account_attempts=100000000}}"
+             max_devices=1000000, cookies={enabled=false}, \
+             login_throttle={ip_attempts=100000000, account_attempts=100000000}}"
                 .to_owned(),
         ),
     ];
