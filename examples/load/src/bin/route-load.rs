@@ -8,6 +8,7 @@
 //! cargo build --release -p showcase -p load
 //! target/release/route-load                  # both backends, 8 clients, 3 s a route
 //! target/release/route-load --db sqlite --clients 4 --seconds 5
+//! target/release/route-load --compare /path/to/older/showcase   # two builds, one run
 //! ```
 //!
 //! Logins use argon2's cheapest parameters for the run (`SHOWCASE_CHEAP_PASSWORD_HASHES`)
@@ -214,8 +215,12 @@ fn measure(
     }
 }
 
-fn run_backend(backend: &'static str, clients: usize, seconds: u64) -> Option<Vec<Row>> {
-    let showcase = showcase_binary()?;
+fn run_backend(
+    showcase: &std::path::PathBuf,
+    backend: &'static str,
+    clients: usize,
+    seconds: u64,
+) -> Option<Vec<Row>> {
     let mut scratch = None;
     let mut counter = None;
     let url = match backend {
@@ -265,7 +270,7 @@ fn run_backend(backend: &'static str, clients: usize, seconds: u64) -> Option<Ve
                 .to_owned(),
         ),
     ];
-    let (child, statements) = spawn_showcase(&showcase, PORT, &env, Some("summary=\""))?;
+    let (child, statements) = spawn_showcase(showcase, PORT, &env, Some("summary=\""))?;
     let instances = Instances(vec![child]);
     if !wait_until_up(PORT) {
         eprintln!("the showcase did not start on {backend}");
@@ -293,9 +298,16 @@ fn main() {
     let clients = arg("--clients", 8).max(1) as usize;
     let seconds = arg("--seconds", 3).max(1);
     let which = text_arg("--db", "both");
-    if showcase_binary().is_none() {
+    let Some(current) = showcase_binary() else {
         eprintln!("build the showcase first: cargo build --release -p showcase -p load");
         std::process::exit(2);
+    };
+    // `--compare OTHER_SHOWCASE` measures another build (an older commit, say) in the
+    // same run, backend by backend, so the two are compared under the same load.
+    let other = text_arg("--compare", "");
+    let mut builds = vec![("this build", current)];
+    if !other.is_empty() {
+        builds.insert(0, ("compared", std::path::PathBuf::from(other)));
     }
     let backends: Vec<&'static str> = match which.as_str() {
         "sqlite" => vec!["sqlite"],
@@ -307,31 +319,33 @@ fn main() {
          logins use argon2's cheapest parameters (this run measures jwt-guard, not the hash)"
     );
     println!();
-    println!("| route | backend | requests/s | p50 ms | p99 ms | SQL statements/request | round trips/request | errors |");
-    println!("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| build | route | backend | requests/s | p50 ms | p99 ms | SQL statements/request | round trips/request | errors |");
+    println!("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
     let mut failed = false;
     for backend in backends {
-        let Some(rows) = run_backend(backend, clients, seconds) else {
-            eprintln!("{backend}: could not run");
-            failed = true;
-            continue;
-        };
-        for r in rows {
-            println!(
-                "| {} | {} | {:.0} | {:.2} | {:.2} | {:.1} | {} | {} |",
-                r.route,
-                r.backend,
-                r.per_second,
-                r.p50_ms,
-                r.p99_ms,
-                r.statements,
-                r.round_trips
-                    .map(|t| format!("{t:.1}"))
-                    .unwrap_or_else(|| "(in-process)".to_owned()),
-                r.errors
-            );
-            if r.requests == 0 {
+        for (label, binary) in &builds {
+            let Some(rows) = run_backend(binary, backend, clients, seconds) else {
+                eprintln!("{label} on {backend}: could not run");
                 failed = true;
+                continue;
+            };
+            for r in rows {
+                println!(
+                    "| {label} | {} | {} | {:.0} | {:.2} | {:.2} | {:.1} | {} | {} |",
+                    r.route,
+                    r.backend,
+                    r.per_second,
+                    r.p50_ms,
+                    r.p99_ms,
+                    r.statements,
+                    r.round_trips
+                        .map(|t| format!("{t:.1}"))
+                        .unwrap_or_else(|| "(in-process)".to_owned()),
+                    r.errors
+                );
+                if r.requests == 0 {
+                    failed = true;
+                }
             }
         }
     }
