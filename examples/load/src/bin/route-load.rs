@@ -217,6 +217,7 @@ fn measure(
 
 fn run_backend(
     showcase: &std::path::PathBuf,
+    knows_cookies: bool,
     backend: &'static str,
     clients: usize,
     seconds: u64,
@@ -264,10 +265,11 @@ fn run_backend(
             // No background poll during the run; throttles and the device cap out of
             // the way (the load is one address and three accounts); API clients, so
             // refresh tokens travel in the body (no cookie mode).
-            "{secret=\"load-test-secret-load-test-secret-0123\", revocation_poll=\"1h\", \
-             max_devices=1000000, cookies={enabled=false}, \
-             login_throttle={ip_attempts=100000000, account_attempts=100000000}}"
-                .to_owned(),
+            format!(
+                "{{secret=\"load-test-secret-load-test-secret-0123\", revocation_poll=\"1h\", \
+                 max_devices=1000000, {}login_throttle={{ip_attempts=100000000, account_attempts=100000000}}}}",
+                if knows_cookies { "cookies={enabled=false}, " } else { "" }
+            ),
         ),
     ];
     let (child, statements) = spawn_showcase(showcase, PORT, &env, Some("summary=\""))?;
@@ -305,9 +307,10 @@ fn main() {
     // `--compare OTHER_SHOWCASE` measures another build (an older commit, say) in the
     // same run, backend by backend, so the two are compared under the same load.
     let other = text_arg("--compare", "");
-    let mut builds = vec![("this build", current)];
+    // (label, binary, whether it knows cookie mode: older builds refuse the setting)
+    let mut builds = vec![("this build", current, true)];
     if !other.is_empty() {
-        builds.insert(0, ("compared", std::path::PathBuf::from(other)));
+        builds.insert(0, ("compared", std::path::PathBuf::from(other), false));
     }
     let backends: Vec<&'static str> = match which.as_str() {
         "sqlite" => vec!["sqlite"],
@@ -323,8 +326,8 @@ fn main() {
     println!("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
     let mut failed = false;
     for backend in backends {
-        for (label, binary) in &builds {
-            let Some(rows) = run_backend(binary, backend, clients, seconds) else {
+        for (label, binary, knows_cookies) in &builds {
+            let Some(rows) = run_backend(binary, *knows_cookies, backend, clients, seconds) else {
                 eprintln!("{label} on {backend}: could not run");
                 failed = true;
                 continue;
