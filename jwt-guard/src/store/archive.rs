@@ -34,7 +34,7 @@ impl Store {
         let now = self.now();
         let cutoff = ts(now.saturating_sub(self.settings.archive_after));
         let audit_cutoff = ts(now.saturating_sub(self.settings.audit_retention));
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // Rows that died (expired or revoked) before the cutoff.
         const DEAD: &str = "expires_at < $1 OR (revoked_at IS NOT NULL AND revoked_at < $1)";
         let tokens = delete(

@@ -386,8 +386,7 @@ impl Store {
         let now = self.now();
         let next = PermanentToken::generate();
         let expires_at = self.sliding_expiry(now, device.orig_iat);
-        // Its first statement writes, so SQLite takes the lock at once.
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let rotated: Option<String> = sqlx::query_scalar(
             "UPDATE jwt_guard_devices
              SET permanent_digest = $1, last_used = $3, expires_at = $4
@@ -525,9 +524,8 @@ impl Store {
         reason: &str,
     ) -> Result<bool, StoreError> {
         let now = self.now();
-        // The first statement writes (so SQLite takes its lock at once), and checks
-        // the owner while it revokes.
-        let mut tx = self.pool.begin().await?;
+        // The revoking statement checks the owner too.
+        let mut tx = self.begin_write().await?;
         let owner: Option<String> = sqlx::query_scalar(
             "UPDATE jwt_guard_devices SET revoked_at = $1, permanent_digest = NULL
              WHERE id = $2 AND revoked_at IS NULL AND ($3 IS NULL OR subject = $3)

@@ -293,7 +293,7 @@ impl Store {
 
     /// Revokes every live link of `subject`; returns how many.
     pub async fn revoke_links_of(&self, subject: &str) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let n = self
             .revoke_links_of_in(&mut tx, subject, self.now())
             .await?;

@@ -184,27 +184,27 @@ impl Store {
         self.clock.now()
     }
 
-    /// Starts a transaction that holds the write lock from its first statement, so a
-    /// read-then-write sequence cannot interleave with another writer. (SQLite
-    /// otherwise upgrades lazily and fails the upgrade under contention; PostgreSQL
-    /// callers add row or advisory locks where they read before writing.)
+    /// Starts a transaction that holds the write lock from the start (SQLite's
+    /// `BEGIN IMMEDIATE`), so a read-then-write sequence cannot interleave with
+    /// another writer and waits out the busy timeout instead of failing: a deferred
+    /// SQLite transaction whose snapshot went stale fails its first write at once
+    /// (`SQLITE_BUSY_SNAPSHOT`, no busy wait). PostgreSQL callers add row or advisory
+    /// locks where they read before writing.
     pub(crate) async fn begin_write(
         &self,
     ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
         if self.backend == Backend::Sqlite {
-            sqlx::query("UPDATE jwt_guard_devices SET id = id WHERE 0 = 1")
-                .execute(&mut *tx)
-                .await?;
+            self.pool.begin_with("BEGIN IMMEDIATE").await
+        } else {
+            self.pool.begin().await
         }
-        Ok(tx)
     }
 
     /// Applies jwt-guard's embedded migrations that have not run yet. Tracked in its
     /// own table (`jwt_guard_migrations`), so an application's own sqlx migrations in
     /// the same database do not collide. Safe to run from several instances at once.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         if self.backend == Backend::Postgres {
             // Serialise concurrent launches against one database.
             sqlx::query("SELECT pg_advisory_xact_lock(7386172634)")

@@ -201,7 +201,7 @@ impl Store {
             jti: jti.to_owned(),
             until,
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         self.insert_revocation_in(&mut tx, &revocation, now).await?;
         sqlx::query(
             "UPDATE jwt_guard_tokens SET revoked_at = $1 WHERE jti = $2 AND revoked_at IS NULL",

@@ -168,7 +168,7 @@ impl Store {
 
         // One statement consumes the token, if it and its device are live; the
         // successors and the device's sliding expiry follow in the same transaction.
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let consumed: Option<String> = sqlx::query_scalar(
             "UPDATE jwt_guard_tokens SET used_at = $1, replaced_by = $2,
                     successor_refresh = $3, successor_access = $4
