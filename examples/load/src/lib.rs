@@ -166,6 +166,12 @@ pub fn spawn_showcase(
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if line.contains(needle) {
                     counter.fetch_add(1, Ordering::Relaxed);
+                } else if line.contains("temporarily unavailable")
+                    || line.contains("locked")
+                    || line.contains("timed out")
+                {
+                    // The logged cause of a 503: worth seeing in a load run.
+                    eprintln!("showcase: {line}");
                 }
             }
         });

@@ -223,8 +223,8 @@ impl JwtPool {
                     // timeout bounds how long a writer waits for the lock.
                     conn.execute(
                         format!(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                             PRAGMA busy_timeout = {busy_ms};"
+                            "PRAGMA busy_timeout = {busy_ms}; PRAGMA journal_mode = WAL; \
+                             PRAGMA synchronous = NORMAL;"
                         )
                         .as_str(),
                     )
