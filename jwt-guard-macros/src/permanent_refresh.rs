@@ -21,11 +21,8 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         ATTRIBUTE,
         "the Permanent-Token header is accepted on one fixed path only",
     );
-    if let Some((handler, _)) = &prepared {
-        route::check_single_protection(&mut cx, handler, ATTRIBUTE);
-    }
     let Some((mut handler, target)) = prepared.filter(|_| !cx.has_errors()) else {
-        return finish_with_errors(cx, item);
+        return route::finish_with_errors(cx, item);
     };
 
     let marker = hidden_name("permanent", &handler);
@@ -53,9 +50,4 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
 
         #handler
     }
-}
-
-fn finish_with_errors(cx: Ctxt, item: TokenStream) -> TokenStream {
-    let errors = cx.into_compile_errors().unwrap_or_default();
-    route::with_errors(errors, item)
 }

@@ -15,15 +15,9 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     if !attr.is_empty() {
         cx.error_spanned_by(&attr, format!("`#[{ATTRIBUTE}]` takes no options"));
     }
-    let handler = match route::parse_handler(item.clone(), ATTRIBUTE) {
-        Ok(handler) => handler,
-        Err(e) => {
-            cx.syn_error(e);
-            return finish_with_errors(cx, item);
-        }
+    let Some(handler) = route::protected_handler(&mut cx, item.clone(), ATTRIBUTE) else {
+        return route::finish_with_errors(cx, item);
     };
-    route::check_route_below(&mut cx, &handler, ATTRIBUTE);
-    route::check_single_protection(&mut cx, &handler, ATTRIBUTE);
     let target = match route::route_target(&handler) {
         Ok(target) => target,
         Err(e) => {
@@ -32,7 +26,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         }
     };
     let Some(target) = target.filter(|_| !cx.has_errors()) else {
-        return finish_with_errors(cx, item);
+        return route::finish_with_errors(cx, item);
     };
     let p = exports::private(Span::call_site());
     let declaration = route::declare(&handler, &target, quote!(#p::Protection::Public));
@@ -40,9 +34,4 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         #declaration
         #handler
     }
-}
-
-fn finish_with_errors(cx: Ctxt, item: TokenStream) -> TokenStream {
-    let errors = cx.into_compile_errors().unwrap_or_default();
-    route::with_errors(errors, item)
 }

@@ -132,6 +132,32 @@ pub(crate) fn with_errors(errors: TokenStream, item: TokenStream) -> TokenStream
     quote!(#errors #item)
 }
 
+/// Every error `cx` collected, beside the untouched item.
+pub(crate) fn finish_with_errors(cx: Ctxt, item: TokenStream) -> TokenStream {
+    let errors = cx.into_compile_errors().unwrap_or_default();
+    with_errors(errors, item)
+}
+
+/// The common front of every jwt-guard route attribute: the handler it sits on,
+/// placed above the route attribute, and the route's only protection. Errors go to
+/// `cx`; `None` when the item is not a function at all.
+pub(crate) fn protected_handler(
+    cx: &mut Ctxt,
+    item: TokenStream,
+    attribute: &str,
+) -> Option<ItemFn> {
+    let handler = match parse_handler(item, attribute) {
+        Ok(handler) => handler,
+        Err(e) => {
+            cx.syn_error(e);
+            return None;
+        }
+    };
+    check_route_below(cx, &handler, attribute);
+    check_single_protection(cx, &handler, attribute);
+    Some(handler)
+}
+
 /// The method and path a Rocket route attribute declares.
 pub(crate) struct RouteTarget {
     /// `Get`, `Post`, … (the variant of `rocket::http::Method`).
@@ -242,7 +268,7 @@ pub(crate) fn first_dynamic_segment(uri: &str) -> Option<&str> {
 }
 
 /// The common front of attributes that need the route's static path
-/// (`#[permanent_refresh]`, `#[expiring_link]`): the handler, placement, and the
+/// (`#[permanent_refresh]`, `#[expiring_link]`): [`protected_handler`], and the
 /// route's method and path with no dynamic segment. `why` ends the dynamic-segment
 /// error. Errors go to `cx`; `None` when the item cannot be used at all.
 pub(crate) fn static_route(
@@ -251,14 +277,7 @@ pub(crate) fn static_route(
     attribute: &str,
     why: &str,
 ) -> Option<(ItemFn, RouteTarget)> {
-    let handler = match parse_handler(item, attribute) {
-        Ok(handler) => handler,
-        Err(e) => {
-            cx.syn_error(e);
-            return None;
-        }
-    };
-    check_route_below(cx, &handler, attribute);
+    let handler = protected_handler(cx, item, attribute)?;
     let target = match route_target(&handler) {
         Ok(target) => target,
         Err(e) => {

@@ -15,6 +15,7 @@ use crate::error::{fail, AuthError};
 use crate::issuer::Issuer;
 use crate::manifest::{declare_route, Protection};
 use crate::private_response::mark_private;
+use crate::request::Services;
 use crate::secret::{PermanentToken, TokenDigest};
 use crate::session::{issue_device_access, DeviceAccess};
 use crate::store::{DeviceRecord, PermanentLookup, Store};
@@ -27,11 +28,13 @@ const MISPLACED_TOKEN_PATH: &str = "/__jwt_guard/misplaced-permanent-token";
 /// A device authenticated by its permanent token, on a `#[permanent_refresh]` route.
 ///
 /// Mint a new access token with [`DeviceSession::issue_access`], which also rotates
-/// the permanent token: answer the client the new one.
+/// the permanent token: answer the client what it returns.
 #[derive(Clone, Debug)]
 pub struct DeviceSession {
     device: DeviceRecord,
     presented: TokenDigest,
+    issuer: Issuer,
+    store: Store,
 }
 
 impl DeviceSession {
@@ -52,15 +55,20 @@ impl DeviceSession {
 
     /// Signs an access token for this device carrying `claims`, records it in the
     /// device's token tree, and rotates the permanent token — all in one
-    /// transaction. Call it once per request: the presented permanent token is
-    /// superseded afterwards, and presenting it again revokes the device.
-    pub async fn issue_access<C: Claims>(
-        &self,
-        issuer: &Issuer,
-        store: &Store,
-        claims: &C,
-    ) -> Result<DeviceAccess, AuthError> {
-        issue_device_access(issuer, store, &self.device, &self.presented, claims).await
+    /// transaction — and returns the body to answer (`{access, token_type,
+    /// expires_in, device_id, permanent_token, device_expires_at}`). Call it once
+    /// per request: the presented permanent token is superseded afterwards, and
+    /// presenting it again revokes the device.
+    pub async fn issue_access<C: Claims>(&self, claims: &C) -> Result<DeviceAccess, AuthError> {
+        let issued = issue_device_access(
+            &self.issuer,
+            &self.store,
+            &self.device,
+            &self.presented,
+            claims,
+        )
+        .await?;
+        Ok(issued)
     }
 }
 
@@ -84,14 +92,13 @@ async fn lookup_session(req: &Request<'_>) -> Result<DeviceSession, AuthError> {
     }
     let token = PermanentToken::parse(raw.trim())
         .ok_or_else(|| AuthError::invalid_token("permanent token is malformed"))?;
-    let store = req
-        .rocket()
-        .state::<Store>()
-        .ok_or_else(|| AuthError::unavailable("device storage is not configured"))?;
-    match store.device_for_permanent(&token).await {
+    let services = Services::of(req)?;
+    match services.store.device_for_permanent(&token).await {
         Ok(PermanentLookup::Active(device)) => Ok(DeviceSession {
             device,
             presented: token.digest(),
+            issuer: services.rt.issuer().clone(),
+            store: services.store.clone(),
         }),
         Ok(PermanentLookup::Reused) => Err(AuthError::invalid_token(
             "the permanent token was already used; the device has been signed out",
@@ -102,7 +109,7 @@ async fn lookup_session(req: &Request<'_>) -> Result<DeviceSession, AuthError> {
         Ok(PermanentLookup::Unknown) => {
             Err(AuthError::invalid_token("permanent token is not valid"))
         }
-        Err(e) => Err(AuthError::unavailable(e)),
+        Err(e) => Err(e.into()),
     }
 }
 

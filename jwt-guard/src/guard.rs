@@ -75,36 +75,25 @@ type Verification<C> = Result<Option<Arc<Token<C>>>, AuthError>;
 struct CachedVerification<C>(Verification<C>);
 
 fn verify_request<'r, C: Claims>(req: &'r Request<'_>) -> &'r Verification<C> {
-    &req.local_cache(|| {
-        CachedVerification::<C>({
-            match JwtRuntime::from_request(req) {
-                None => Err(AuthError::invalid_token(
-                    "authentication is not configured on this server",
-                )),
-                Some(rt) => {
-                    match bearer_token(req, &rt.config().header_prefixes).and_then(|token| {
-                        match token {
-                            Some(token) => Ok(Some(token)),
-                            // Server-rendered apps: the access cookie (cookie mode).
-                            None => cookies::access_from_cookie(req),
-                        }
-                    }) {
-                        Err(e) => Err(e),
-                        Ok(None) => Ok(None),
-                        Ok(Some(_)) if rt.revocations_too_stale().is_some() => {
-                            Err(stale_revocations(rt))
-                        }
-                        Ok(Some(token)) => rt
-                            .verifier()
-                            .verify_access::<C>(token)
-                            .map(Some)
-                            .map_err(|e| AuthError::invalid_token(e.description())),
-                    }
-                }
-            }
-        })
-    })
-    .0
+    &req.local_cache(|| CachedVerification::<C>(verify_own(req)))
+        .0
+}
+
+/// The request's own access token (bearer, else the access cookie), verified.
+fn verify_own<C: Claims>(req: &Request<'_>) -> Verification<C> {
+    let rt = JwtRuntime::from_request(req).ok_or_else(|| {
+        AuthError::invalid_token("authentication is not configured on this server")
+    })?;
+    let token = match bearer_token(req, &rt.config().header_prefixes)? {
+        Some(token) => token,
+        // Server-rendered apps: the access cookie (cookie mode).
+        None => match cookies::access_from_cookie(req)? {
+            Some(token) => token,
+            None => return Ok(None),
+        },
+    };
+    rt.fresh_revocations()?;
+    Ok(Some(rt.verifier().verify_access::<C>(token)?))
 }
 
 /// The token the route's policy (`#[use_jwt]`, which runs first) accepted: what
@@ -130,9 +119,7 @@ async fn verify_outside<'r, C: Claims>(req: &'r Request<'_>, name: &str) -> &'r 
                 let Some(token) = bearer_token(req, &rt.config().header_prefixes)? else {
                     return Ok(None);
                 };
-                if rt.revocations_too_stale().is_some() {
-                    return Err(stale_revocations(rt));
-                }
+                rt.fresh_revocations()?;
                 let issuer = req
                     .rocket()
                     .state::<TrustedIssuers>()
@@ -144,23 +131,13 @@ async fn verify_outside<'r, C: Claims>(req: &'r Request<'_>, name: &str) -> &'r 
                     .verify::<C>(token, rt.verifier().revocations())
                     .await
                     .map(|token| Some(Arc::new(token)))
-                    .map_err(|e| AuthError::invalid_token(e.description()))
+                    .map_err(AuthError::from)
             }
             .await,
         )
     })
     .await
     .0
-}
-
-/// The 503 for a token that cannot be trusted because revocations are out of date.
-pub(crate) fn stale_revocations(rt: &JwtRuntime) -> AuthError {
-    AuthError::unavailable(format_args!(
-        "revocations not read from the database for {}s (bound {}s); refusing to trust tokens \
-         from memory (set jwt.revocation_staleness = \"serve\" to prefer availability)",
-        rt.revocations_too_stale().unwrap_or_default().as_secs(),
-        rt.config().revocation_staleness_bound().as_secs()
-    ))
 }
 
 fn runtime_missing(rocket: &Rocket<Ignite>, guard: &str) -> bool {

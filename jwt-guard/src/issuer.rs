@@ -269,8 +269,16 @@ impl Issuer {
     /// The response body for a pair.
     pub fn pair_body(&self, access: &IssuedToken, refresh: &IssuedToken) -> TokenPair {
         TokenPair {
-            access: access.token.clone(),
             refresh: Some(refresh.token.clone()),
+            ..self.access_body(access)
+        }
+    }
+
+    /// The answer for an access token alone (no refresh token).
+    pub fn access_body(&self, access: &IssuedToken) -> TokenPair {
+        TokenPair {
+            access: access.token.clone(),
+            refresh: None,
             token_type: self.token_type.clone(),
             expires_in: access.claims.exp.saturating_sub(access.claims.iat),
         }

@@ -105,7 +105,6 @@ pub struct OutsideIssuer {
     keys: RwLock<Arc<KeySet>>,
     /// When a fetch last started: at most one per `min_refetch_interval`.
     last_fetch: Mutex<Option<Instant>>,
-    fetches: std::sync::atomic::AtomicU64,
     http: reqwest::Client,
     clock: Clock,
 }
@@ -154,7 +153,6 @@ impl OutsideIssuer {
             config,
             keys: RwLock::new(Arc::new(empty)),
             last_fetch: Mutex::new(None),
-            fetches: std::sync::atomic::AtomicU64::new(0),
             http,
             clock,
         }
@@ -163,11 +161,6 @@ impl OutsideIssuer {
     /// The name routes use (`#[use_jwt(issuer = "…")]`).
     pub fn name(&self) -> &str {
         &self.config.name
-    }
-
-    /// How many times its keys were fetched.
-    pub fn fetches(&self) -> u64 {
-        self.fetches.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn current(&self) -> Arc<KeySet> {
@@ -216,8 +209,6 @@ impl OutsideIssuer {
     }
 
     async fn fetch(&self) -> Result<(), FetchError> {
-        self.fetches
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (set, max_age) = if let Some(path) = &self.config.jwks {
             let text = std::fs::read_to_string(path).map_err(|source| FetchError::File {
                 path: path.clone(),

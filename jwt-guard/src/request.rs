@@ -1,14 +1,16 @@
-//! Small pieces every built-in route needs: the request itself as a guard, JSON
-//! bodies turned into clear 400s, and jwt-guard's managed state looked up with a 503
-//! instead of a panic when the fairing is missing.
+//! Small pieces every built-in route needs: jwt-guard's managed state as one
+//! request guard ([`Services`]), the request itself as a guard, and JSON bodies
+//! turned into clear 400s.
 
 use rocket::request::{FromRequest, Outcome};
 use rocket::serde::json::{self, Json};
-use rocket::{Request, State};
+use rocket::{Ignite, Request, Rocket, Sentinel};
 
-use crate::error::AuthError;
+use crate::error::{fail, AuthError};
 use crate::runtime::JwtRuntime;
+use crate::session::AppAuthenticator;
 use crate::store::Store;
+use crate::throttle::LoginThrottle;
 
 /// The request itself, for handing to the [`Authenticator`](crate::Authenticator).
 pub(crate) struct RequestRef<'r>(pub(crate) &'r Request<'r>);
@@ -19,6 +21,94 @@ impl<'r> FromRequest<'r> for RequestRef<'r> {
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
         Outcome::Success(RequestRef(req))
+    }
+}
+
+/// What a built-in route works with: the request, jwt-guard's runtime, store and
+/// login throttle, and the application's authenticator when one was given.
+///
+/// The one way built-in routes reach managed state. Without jwt-guard's fairing a
+/// route that takes it answers `503` (and, as a [`Sentinel`], stops launch when the
+/// route is mounted by hand on a Rocket without the fairing).
+pub(crate) struct Services<'r> {
+    /// The request, for the authenticator and cookies.
+    pub(crate) req: &'r Request<'r>,
+    /// Configuration, keys, verifier and issuer.
+    pub(crate) rt: &'r JwtRuntime,
+    /// Persistent state.
+    pub(crate) store: &'r Store,
+    /// Login throttles.
+    pub(crate) throttle: &'r LoginThrottle,
+    authenticator: Option<&'r AppAuthenticator>,
+}
+
+/// The answer when jwt-guard's fairing is not attached: the same everywhere.
+fn not_attached() -> AuthError {
+    AuthError::unavailable("jwt-guard's fairing is not attached")
+}
+
+impl<'r> Services<'r> {
+    /// The services of the application serving `req`, or the `503` every built-in
+    /// route gives when the fairing is missing.
+    pub(crate) fn of(req: &'r Request<'r>) -> Result<Self, AuthError> {
+        let rocket = req.rocket();
+        let (Some(rt), Some(store), Some(throttle)) = (
+            rocket.state::<JwtRuntime>(),
+            rocket.state::<Store>(),
+            rocket.state::<LoginThrottle>(),
+        ) else {
+            return Err(not_attached());
+        };
+        Ok(Self {
+            req,
+            rt,
+            store,
+            throttle,
+            authenticator: rocket.state::<AppAuthenticator>(),
+        })
+    }
+
+    /// The application's authenticator: routes that check passwords or reload
+    /// claims need one (`503` when jwt-guard was attached without it).
+    pub(crate) fn authenticator(&self) -> Result<&'r AppAuthenticator, AuthError> {
+        self.authenticator.ok_or_else(|| {
+            AuthError::unavailable(
+                "login needs an authenticator: `JwtGuard::fairing().authenticator(…)`",
+            )
+        })
+    }
+
+    /// `Ok` while the revocations in memory may be trusted (see
+    /// [`JwtRuntime::fresh_revocations`]).
+    pub(crate) fn fresh_revocations(&self) -> Result<(), AuthError> {
+        self.rt.fresh_revocations()
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Services<'r> {
+    type Error = AuthError;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AuthError> {
+        match Services::of(req) {
+            Ok(services) => Outcome::Success(services),
+            Err(e) => fail(req, e),
+        }
+    }
+}
+
+impl Sentinel for Services<'_> {
+    /// Stops launch when a built-in route is mounted without jwt-guard's fairing.
+    fn abort(rocket: &Rocket<Ignite>) -> bool {
+        let missing = rocket.state::<JwtRuntime>().is_none()
+            || rocket.state::<Store>().is_none()
+            || rocket.state::<LoginThrottle>().is_none();
+        if missing {
+            rocket::error!(
+                "jwt-guard's built-in routes need its state: attach `jwt_guard::JwtGuard::fairing()`"
+            );
+        }
+        missing
     }
 }
 
@@ -33,17 +123,4 @@ pub(crate) fn json_body<T>(body: Result<Json<T>, json::Error<'_>>) -> Result<T, 
             "the request body is not the expected JSON object",
         )),
     }
-}
-
-/// The managed [`JwtRuntime`], or a 400 when jwt-guard's fairing is missing.
-pub(crate) fn runtime(rt: Option<&State<JwtRuntime>>) -> Result<&JwtRuntime, AuthError> {
-    rt.map(|s| s.inner())
-        .ok_or_else(|| AuthError::invalid_request("authentication is not configured"))
-}
-
-/// The managed [`Store`], or a 503 when jwt-guard's fairing is missing.
-pub(crate) fn store(store: Option<&State<Store>>) -> Result<&Store, AuthError> {
-    store
-        .map(|s| s.inner())
-        .ok_or_else(|| AuthError::unavailable("device storage is not configured"))
 }

@@ -6,6 +6,7 @@ use rocket::Request;
 
 use crate::clock::Clock;
 use crate::config::{ConfigError, JwtConfig, StalenessPolicy};
+use crate::error::AuthError;
 use crate::issuer::Issuer;
 use crate::keys::{KeyError, KeyRing};
 use crate::revocation::RevocationSet;
@@ -88,5 +89,20 @@ impl JwtRuntime {
         }
         let staleness = self.verifier.revocations().staleness()?;
         (staleness > self.config.revocation_staleness_bound()).then_some(staleness)
+    }
+
+    /// `Ok` while tokens may be trusted from memory; else the `503` every route
+    /// that verifies a token answers (the one place this policy is applied).
+    pub fn fresh_revocations(&self) -> Result<(), AuthError> {
+        match self.revocations_too_stale() {
+            None => Ok(()),
+            Some(staleness) => Err(AuthError::unavailable(format!(
+                "revocations not read from the database for {}s (bound {}s); refusing to trust \
+                 tokens from memory (set jwt.revocation_staleness = \"serve\" to prefer \
+                 availability)",
+                staleness.as_secs(),
+                self.config.revocation_staleness_bound().as_secs()
+            ))),
+        }
     }
 }

@@ -10,14 +10,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::claims::{Claims, NoClaims, TokenKind};
 use crate::client::describe_device;
-use crate::error::AuthError;
-use crate::issuer::{Grant, IssuedToken, Issuer, TokenPair};
+use crate::issuer::{Grant, IssueError, Issuer, TokenPair};
 use crate::runtime::JwtRuntime;
-use crate::secret::{random_id, PermanentToken, TokenDigest};
+use crate::secret::{random_id, TokenDigest};
 use crate::store::{
     CreateDeviceError, DeviceRecord, LinkConsumed, LinkDenial, PermanentRotateError, RotateError,
-    Rotation, SessionRows, Store,
+    Rotation, SessionRows, Store, StoreError,
 };
+use crate::verifier::VerifyError;
 
 /// A user the application recognised, and the claims their tokens carry.
 #[derive(Clone, Debug)]
@@ -185,21 +185,22 @@ impl AppAuthenticator {
     pub(crate) fn new<A: Authenticator>(authenticator: A) -> Self {
         Self(Arc::new(authenticator))
     }
-
-    /// The authenticator of the application serving `req`.
-    pub(crate) fn of<'r>(req: &'r Request<'_>) -> Option<&'r AppAuthenticator> {
-        req.rocket().state::<AppAuthenticator>()
-    }
 }
 
-/// What [`DeviceSession::issue_access`](crate::DeviceSession::issue_access) hands out: a new access token and the
-/// device's next permanent token (the presented one is now superseded).
-#[derive(Debug)]
+/// What [`DeviceSession::issue_access`](crate::DeviceSession::issue_access) hands
+/// out, ready to answer: a new access token and the device's next permanent token
+/// (the presented one is now superseded).
+#[derive(Serialize, Deserialize, Debug, Clone)]
+#[non_exhaustive]
 pub struct DeviceAccess {
-    /// The new access token.
-    pub access: IssuedToken,
-    /// The device's next permanent token; shown this once, only its digest is kept.
-    pub permanent_token: PermanentToken,
+    /// The new access token (`refresh` is absent: a device refreshes with its
+    /// permanent token).
+    #[serde(flatten)]
+    pub tokens: TokenPair,
+    /// The device.
+    pub device_id: String,
+    /// The device's next permanent token, shown this once; only its digest is kept.
+    pub permanent_token: String,
     /// When the device expires unless used again (never past its absolute lifetime).
     pub device_expires_at: u64,
 }
@@ -216,18 +217,92 @@ pub struct LoginResponse {
     pub permanent_token: String,
 }
 
-/// Why a session could not be started.
-#[derive(Debug)]
-pub(crate) enum StartError {
-    /// Refused or failed (device cap, an outage): answer this.
-    Refused(AuthError),
+/// Why a session step (start, refresh, device access) was refused or could not be
+/// done. Each refusal is its own variant; an outage keeps its cause. `AuthError`'s
+/// `From` table says what each answers.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The subject is at `max_devices` and the policy is to reject.
+    #[error("the subject already has the most devices allowed")]
+    DeviceCap,
     /// The login link could not be used; nothing was stored.
+    #[error("the login link cannot be used: {}", .0.as_str())]
     Link(LinkDenial),
+    /// The presented token does not verify.
+    #[error("the token is not valid: {0}")]
+    Token(#[from] VerifyError),
+    /// The refresh window since the original login has passed.
+    #[error("the refresh window since login has passed")]
+    WindowPassed,
+    /// The token's user no longer exists.
+    #[error("the token's user no longer exists")]
+    UserGone,
+    /// The refresh token is unknown, revoked, or its device is gone.
+    #[error("the refresh token is not current")]
+    NotCurrent,
+    /// The refresh token was already rotated: reuse. Its device has been revoked.
+    #[error("the refresh token was already used; its device has been revoked")]
+    Reused,
+    /// The permanent token was already rotated: reuse. Its device has been revoked.
+    #[error("the permanent token was already used; its device has been revoked")]
+    PermanentReused,
+    /// Storage, the user store or the signer failed; nothing was changed.
+    #[error("a session step could not be completed")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-impl From<AuthError> for StartError {
-    fn from(e: AuthError) -> Self {
-        StartError::Refused(e)
+impl SessionError {
+    /// An outage with its cause.
+    pub(crate) fn unavailable(cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        SessionError::Unavailable(Box::new(cause))
+    }
+}
+
+impl From<StoreError> for SessionError {
+    fn from(e: StoreError) -> Self {
+        SessionError::unavailable(e)
+    }
+}
+
+impl From<Unavailable> for SessionError {
+    fn from(e: Unavailable) -> Self {
+        SessionError::unavailable(e)
+    }
+}
+
+impl From<IssueError> for SessionError {
+    fn from(e: IssueError) -> Self {
+        SessionError::unavailable(e)
+    }
+}
+
+impl From<CreateDeviceError> for SessionError {
+    fn from(e: CreateDeviceError) -> Self {
+        match e {
+            CreateDeviceError::CapReached => SessionError::DeviceCap,
+            CreateDeviceError::Link(denial) => SessionError::Link(denial),
+            CreateDeviceError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<RotateError> for SessionError {
+    fn from(e: RotateError) -> Self {
+        match e {
+            RotateError::Invalid => SessionError::NotCurrent,
+            RotateError::Reused => SessionError::Reused,
+            RotateError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<PermanentRotateError> for SessionError {
+    fn from(e: PermanentRotateError) -> Self {
+        match e {
+            PermanentRotateError::Reused => SessionError::PermanentReused,
+            PermanentRotateError::Store(e) => e.into(),
+        }
     }
 }
 
@@ -256,7 +331,7 @@ pub(crate) async fn start_session(
     subject: &str,
     claims: &serde_json::Value,
     origin: SessionOrigin<'_>,
-) -> Result<(LoginResponse, Option<LinkConsumed>), StartError> {
+) -> Result<(LoginResponse, Option<LinkConsumed>), SessionError> {
     let issuer = rt.issuer();
     let now = issuer.clock().now();
     let device_id = random_id();
@@ -265,9 +340,7 @@ pub(crate) async fn start_session(
         device_id: Some(&device_id),
         orig_iat: now,
     };
-    let (access, refresh) = issuer
-        .pair(&grant, claims)
-        .map_err(AuthError::unavailable)?;
+    let (access, refresh) = issuer.pair(&grant, claims)?;
     let rows = SessionRows {
         device_id: device_id.clone(),
         tokens: vec![
@@ -289,12 +362,7 @@ pub(crate) async fn start_session(
     };
     let (device, permanent, consumed) = store
         .open_session(describe_device(req, subject), now, rows)
-        .await
-        .map_err(|e| match e {
-            CreateDeviceError::CapReached => StartError::Refused(AuthError::device_limit()),
-            CreateDeviceError::Link(denial) => StartError::Link(denial),
-            other => StartError::Refused(AuthError::unavailable(other)),
-        })?;
+        .await?;
     let login = LoginResponse {
         tokens: issuer.pair_body(&access, &refresh),
         device_id: device.id,
@@ -312,52 +380,36 @@ pub(crate) async fn refresh_session(
     store: &Store,
     authenticator: &AppAuthenticator,
     refresh_token: &str,
-) -> Result<TokenPair, AuthError> {
+) -> Result<TokenPair, SessionError> {
     let token = rt
         .verifier()
-        .verify::<NoClaims>(refresh_token, TokenKind::Refresh, None)
-        .map_err(|e| AuthError::invalid_token(e.description()))?;
+        .verify::<NoClaims>(refresh_token, TokenKind::Refresh, None)?;
     let old = token.registered;
     let orig_iat = old.orig_iat.unwrap_or(old.iat);
     let window = rt.config().refresh_window.as_secs();
     if rt.verifier().clock().now() > orig_iat.saturating_add(window) {
-        return Err(AuthError::invalid_token(
-            "the refresh window since login has passed; sign in again",
-        ));
+        return Err(SessionError::WindowPassed);
     }
     // Nothing is written before this answer: when the user store cannot answer,
     // the refresh token stays as it was, to be presented again once it is back.
     let claims = authenticator
         .0
         .claims_for(req, &old.sub)
-        .await
-        .map_err(AuthError::unavailable)?
-        .ok_or_else(|| AuthError::invalid_token("the token's user no longer exists"))?;
+        .await?
+        .ok_or(SessionError::UserGone)?;
     let grant = Grant {
         subject: &old.sub,
         device_id: old.did.as_deref(),
         orig_iat,
     };
     let issuer = rt.issuer();
-    let (access, refresh) = issuer
-        .pair(&grant, &claims)
-        .map_err(AuthError::unavailable)?;
-    match store.rotate_refresh(&old, &refresh, &access).await {
-        Ok(Rotation::Rotated) => Ok(issuer.pair_body(&access, &refresh)),
-        Ok(Rotation::Retry { refresh, access }) => {
-            let resign = |input: &str| {
-                issuer
-                    .resign(input)
-                    .map_err(AuthError::unavailable)?
-                    .ok_or_else(|| AuthError::invalid_token("refresh token is not valid"))
-            };
+    let (access, refresh) = issuer.pair(&grant, &claims)?;
+    match store.rotate_refresh(&old, &refresh, &access).await? {
+        Rotation::Rotated => Ok(issuer.pair_body(&access, &refresh)),
+        Rotation::Retry { refresh, access } => {
+            let resign = |input: &str| issuer.resign(input)?.ok_or(SessionError::NotCurrent);
             Ok(issuer.pair_body(&resign(&access)?, &resign(&refresh)?))
         }
-        Err(RotateError::Invalid) => Err(AuthError::invalid_token("refresh token is not valid")),
-        Err(RotateError::Reused) => Err(AuthError::invalid_token(
-            "refresh token was already used; the device has been signed out",
-        )),
-        Err(other) => Err(AuthError::unavailable(other)),
     }
 }
 
@@ -369,27 +421,20 @@ pub(crate) async fn issue_device_access<C: Claims>(
     device: &DeviceRecord,
     presented: &TokenDigest,
     claims: &C,
-) -> Result<DeviceAccess, AuthError> {
+) -> Result<DeviceAccess, SessionError> {
     let grant = Grant {
         subject: &device.subject,
         device_id: Some(&device.id),
         orig_iat: device.orig_iat,
     };
-    let access = issuer
-        .access(&grant, claims)
-        .map_err(AuthError::unavailable)?;
-    match store
+    let access = issuer.access(&grant, claims)?;
+    let (permanent_token, device_expires_at) = store
         .rotate_permanent(device, presented, &access.claims)
-        .await
-    {
-        Ok((permanent_token, device_expires_at)) => Ok(DeviceAccess {
-            access,
-            permanent_token,
-            device_expires_at,
-        }),
-        Err(PermanentRotateError::Reused) => Err(AuthError::invalid_token(
-            "the permanent token was already used; the device has been signed out",
-        )),
-        Err(PermanentRotateError::Store(e)) => Err(AuthError::unavailable(e)),
-    }
+        .await?;
+    Ok(DeviceAccess {
+        tokens: issuer.access_body(&access),
+        device_id: device.id.clone(),
+        permanent_token: permanent_token.expose().to_owned(),
+        device_expires_at,
+    })
 }

@@ -42,15 +42,21 @@ impl std::fmt::Debug for LoginThrottle {
 }
 
 /// A login admitted by [`LoginThrottle::admit`]: which attempt of its account it
-/// is, and its turn at a password check (held until it is dropped).
+/// is, and its turn at a password check (held until [`LoginAttempt::checked`]).
 pub(crate) struct LoginAttempt {
     key: String,
     number: u32,
     username: String,
-    _check: OwnedSemaphorePermit,
+    check: Option<OwnedSemaphorePermit>,
 }
 
 impl LoginAttempt {
+    /// The password has been checked: its turn goes to the next login (the session
+    /// it may start needs no slot).
+    pub(crate) fn checked(&mut self) {
+        self.check = None;
+    }
+
     /// The account's counter, which a successful login clears.
     pub(crate) fn key(&self) -> &str {
         &self.key
@@ -132,7 +138,7 @@ impl LoginThrottle {
             key,
             number,
             username: clean_text(username, AUDITED_USERNAME_MAX),
-            _check: check,
+            check: Some(check),
         })
     }
 

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use jwt_guard::store::{SqlxPool, Store};
 use jwt_guard::{
     expiring_link, permanent_refresh, public, use_jwt, AuthError, Authenticator, Claims, Clock,
-    DeviceSession, Issuer, Jwt, JwtDb, JwtGuard, LinkUse, Links, LoginResponse, LoginThrottle,
-    MintedLink, Principal, Scopes, Unavailable,
+    DeviceAccess, DeviceSession, Jwt, JwtDb, JwtGuard, LinkUse, Links, LoginResponse,
+    LoginThrottle, MintedLink, Principal, Scopes, Unavailable,
 };
 use rocket::fairing::{self, AdHoc};
 use rocket::figment::Figment;
@@ -286,20 +286,12 @@ fn hello(jwt: Option<Jwt<AppClaims>>) -> String {
 #[post("/auth/device/refresh")]
 async fn device_refresh(
     device: DeviceSession,
-    issuer: &State<Issuer>,
-    store: &State<Store>,
     db: &State<JwtDb>,
-) -> Result<Json<Value>, AuthError> {
+) -> Result<Json<DeviceAccess>, AuthError> {
     let claims = claims_of(db, device.subject())
-        .await
-        .map_err(AuthError::unavailable)?
+        .await?
         .ok_or_else(|| AuthError::invalid_token("the device's user no longer exists"))?;
-    let issued = device.issue_access(issuer, store, &claims).await?;
-    Ok(Json(json!({
-        "access": issued.access.token,
-        "permanent_token": issued.permanent_token.expose(),
-        "device_id": device.device_id(),
-    })))
+    Ok(Json(device.issue_access(&claims).await?))
 }
 
 /// Visits counted by an unprotected route with a side effect.

@@ -3,8 +3,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use jwt_guard::manifest::RouteManifest;
-use jwt_guard::store::Store;
-use jwt_guard::{permanent_refresh, public, use_jwt, AuthError, DeviceSession, Issuer, Jwt, JwtDb};
+use jwt_guard::{
+    permanent_refresh, public, use_jwt, AuthError, DeviceAccess, DeviceSession, Jwt, JwtDb,
+};
 use rocket::serde::json::{json, Json, Value};
 use rocket::{get, post, routes, Route, State};
 
@@ -52,24 +53,13 @@ fn hello(jwt: Option<Jwt<AppClaims>>) -> String {
 #[post("/auth/device/refresh")]
 async fn device_refresh(
     device: DeviceSession,
-    issuer: &State<Issuer>,
-    store: &State<Store>,
     db: &State<JwtDb>,
-) -> Result<Json<Value>, AuthError> {
+) -> Result<Json<DeviceAccess>, AuthError> {
     let claims = crate::users::claims_of(db, device.subject())
-        .await
-        .map_err(AuthError::unavailable)?
+        .await?
         .ok_or_else(|| AuthError::invalid_token("the device's user no longer exists"))?;
-    let issued = device.issue_access(issuer, store, &claims).await?;
-    let access = &issued.access;
-    Ok(Json(json!({
-        "access": access.token,
-        "token_type": "Bearer",
-        "expires_in": access.claims.exp.saturating_sub(access.claims.iat),
-        "device_id": device.device_id(),
-        // Rotated on every use: the one just presented is now superseded.
-        "permanent_token": issued.permanent_token.expose(),
-    })))
+    // Rotated on every use: the permanent token just presented is now superseded.
+    Ok(Json(device.issue_access(&claims).await?))
 }
 
 /// Visits counted by an unprotected route with a side effect.

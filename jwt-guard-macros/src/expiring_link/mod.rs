@@ -21,16 +21,12 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         ATTRIBUTE,
         "the link URL is built from the route's own path",
     );
-    if let Some((handler, target)) = &prepared {
+    if let Some((_, target)) = &prepared {
         validate(&mut cx, &args, target);
-        route::check_single_protection(&mut cx, handler, ATTRIBUTE);
     }
     match prepared.filter(|_| !cx.has_errors()) {
         Some((handler, target)) => expand::expand(&args, handler, &target),
-        None => {
-            let errors = cx.into_compile_errors().unwrap_or_default();
-            route::with_errors(errors, item)
-        }
+        None => route::finish_with_errors(cx, item),
     }
 }
 

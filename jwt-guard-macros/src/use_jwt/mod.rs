@@ -13,27 +13,16 @@ pub(crate) const ATTRIBUTE: &str = "use_jwt";
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let mut cx = Ctxt::default();
     let args = parse::parse_args(&mut cx, attr);
-    let handler = match route::parse_handler(item.clone(), ATTRIBUTE) {
-        Ok(handler) => handler,
-        Err(e) => {
-            cx.syn_error(e);
-            return finish_with_errors(cx, item);
-        }
+    let Some(handler) = route::protected_handler(&mut cx, item.clone(), ATTRIBUTE) else {
+        return route::finish_with_errors(cx, item);
     };
-    route::check_route_below(&mut cx, &handler, ATTRIBUTE);
-    route::check_single_protection(&mut cx, &handler, ATTRIBUTE);
     // The manifest needs the route's method and path; a route attribute this
     // cannot read is reported by Rocket itself, so it only goes undeclared here.
     let target = route::route_target(&handler).ok().flatten();
     if cx.has_errors() {
-        return finish_with_errors(cx, item);
+        return route::finish_with_errors(cx, item);
     }
     expand::expand(&args, handler, target.as_ref())
-}
-
-fn finish_with_errors(cx: Ctxt, item: TokenStream) -> TokenStream {
-    let errors = cx.into_compile_errors().unwrap_or_default();
-    route::with_errors(errors, item)
 }
 
 #[cfg(test)]

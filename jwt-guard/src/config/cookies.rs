@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::error::{Problem, Problems};
+
 /// `SameSite` of the session cookies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -20,38 +22,30 @@ pub enum SameSitePolicy {
 /// Every request a cookie authenticates and that changes state must come from an
 /// allowed origin (CSRF).
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct CookieConfig {
     /// Turns cookie mode on. Default `false`.
-    #[serde(default)]
     pub enabled: bool,
     /// `strict` (default) or `lax`.
-    #[serde(default)]
     pub same_site: SameSitePolicy,
     /// Whether cookies are `Secure`. Default: whenever Rocket serves TLS. Behind a
     /// TLS-terminating proxy set it to `true`; plain-HTTP development needs `false`
     /// (browsers drop `Secure` cookies on `http://`, except on `localhost`).
-    #[serde(default)]
     pub secure: Option<bool>,
     /// Also set the access token as a cookie, which `#[use_jwt]` then accepts.
     /// Default `false` (single-page apps keep it in memory).
-    #[serde(default)]
     pub access_cookie: bool,
     /// The refresh cookie's name. Default `jwt_guard_refresh`.
-    #[serde(default = "default_refresh_name")]
     pub refresh_name: String,
     /// The access cookie's name. Default `jwt_guard_access`.
-    #[serde(default = "default_access_name")]
     pub access_name: String,
     /// The refresh cookie's `Path`: the refresh and logout routes live below it.
     /// Default `/auth`.
-    #[serde(default = "default_path")]
     pub path: String,
     /// Origins (`scheme://host[:port]`) allowed to send cookie-authenticated
     /// requests that change state. Default: the app's own (`link_base_url`, else
     /// `http://<address>:<port>`, and `localhost` for a loopback address).
-    #[serde(default)]
     pub allowed_origins: Vec<String>,
 }
 
@@ -62,26 +56,47 @@ impl Default for CookieConfig {
             same_site: SameSitePolicy::default(),
             secure: None,
             access_cookie: false,
-            refresh_name: default_refresh_name(),
-            access_name: default_access_name(),
-            path: default_path(),
+            refresh_name: "jwt_guard_refresh".into(),
+            access_name: "jwt_guard_access".into(),
+            path: "/auth".into(),
             allowed_origins: Vec::new(),
         }
     }
 }
 
-fn default_refresh_name() -> String {
-    "jwt_guard_refresh".into()
+impl CookieConfig {
+    /// The `cookies` table's rules.
+    pub(super) fn check(&self, p: &mut Problems) {
+        if !is_cookie_name(&self.refresh_name) {
+            p.add("refresh_name", Problem::NotCookieName);
+        }
+        if !is_cookie_name(&self.access_name) {
+            p.add("access_name", Problem::NotCookieName);
+        } else if self.access_name == self.refresh_name {
+            p.add("access_name", Problem::SameAsRefreshCookie);
+        }
+        if !self.path.starts_with('/') || self.path.contains([';', ' ']) {
+            p.add("path", Problem::NotAPath);
+        }
+        for origin in self.allowed_origins.iter().filter(|o| !is_origin(o)) {
+            p.add("allowed_origins", Problem::NotAnOrigin(origin.clone()));
+        }
+    }
 }
-fn default_access_name() -> String {
-    "jwt_guard_access".into()
-}
-fn default_path() -> String {
-    "/auth".into()
+
+/// `scheme://host[:port]` with an http(s) scheme and no path.
+fn is_origin(text: &str) -> bool {
+    match text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+    {
+        Some(rest) => !rest.contains('/'),
+        None => false,
+    }
 }
 
 /// A cookie name: an RFC 6265 token.
-pub(super) fn is_cookie_name(name: &str) -> bool {
+fn is_cookie_name(name: &str) -> bool {
     !name.is_empty()
         && name
             .bytes()

@@ -1,15 +1,19 @@
 //! The `trusted_issuers` table: outside identity providers whose access tokens
 //! routes may accept (`#[use_jwt(issuer = "…")]`).
 
+use std::collections::HashSet;
+
 use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 
-use super::HumanDuration;
+use super::error::{Problem, Problems};
+use super::{HumanDuration, MAX_LEEWAY_SECS};
 
 /// One outside issuer (an OpenID Connect provider: Keycloak, Auth0, Entra ID,
-/// Cognito, Google, …). Give exactly one of `jwks_url`, `jwks` and `discovery`.
+/// Cognito, Google, …). Give exactly one of `jwks_url`, `jwks` and `discovery`;
+/// `name`, `issuer` and `audience` are required.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct TrustedIssuerConfig {
     /// The name routes use: `#[use_jwt(issuer = "partner")]`.
@@ -19,41 +23,92 @@ pub struct TrustedIssuerConfig {
     /// The `aud` its tokens must carry for this API.
     pub audience: String,
     /// The URL of its JWKS.
-    #[serde(default)]
     pub jwks_url: Option<String>,
     /// A JWKS file (no network at all).
-    #[serde(default)]
     pub jwks: Option<String>,
     /// Its OpenID discovery URL: the issuer URL, or the full
     /// `…/.well-known/openid-configuration`; the JWKS URL is read from it.
-    #[serde(default)]
     pub discovery: Option<String>,
     /// Accepted algorithms (asymmetric only). Default `["RS256"]`.
-    #[serde(default = "default_algorithms")]
     pub algorithms: Vec<Algorithm>,
     /// Clock skew allowed on `exp`/`nbf`/`iat`. Default `0s`, at most `60s`.
-    #[serde(default)]
     pub leeway: HumanDuration,
     /// How long fetched keys are used before they are fetched again, when the
     /// provider's answer has no `Cache-Control: max-age`. Default `1h`.
-    #[serde(default = "default_refresh_interval")]
     pub refresh_interval: HumanDuration,
     /// At most one fetch per this interval, however many unknown `kid`s arrive.
     /// Default `60s`.
-    #[serde(default = "default_min_refetch")]
     pub min_refetch_interval: HumanDuration,
     /// Start even if the keys cannot be fetched at launch (tokens of this issuer are
     /// refused until they can). Default `false`: launch fails.
-    #[serde(default)]
     pub start_without_keys: bool,
 }
 
-fn default_algorithms() -> Vec<Algorithm> {
-    vec![Algorithm::RS256]
+impl Default for TrustedIssuerConfig {
+    /// The defaults of the optional settings; `name`, `issuer`, `audience` and a
+    /// key source are left empty (a configuration must give them).
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            issuer: String::new(),
+            audience: String::new(),
+            jwks_url: None,
+            jwks: None,
+            discovery: None,
+            algorithms: vec![Algorithm::RS256],
+            leeway: HumanDuration::default(),
+            refresh_interval: HumanDuration::from_secs(3600),
+            min_refetch_interval: HumanDuration::from_secs(60),
+            start_without_keys: false,
+        }
+    }
 }
-fn default_refresh_interval() -> HumanDuration {
-    HumanDuration::from_secs(3600)
-}
-fn default_min_refetch() -> HumanDuration {
-    HumanDuration::from_secs(60)
+
+impl TrustedIssuerConfig {
+    /// The `trusted_issuers` entries' rules; each entry's problems are keyed by its
+    /// name (`jwt.trusted_issuers.partner.leeway`).
+    pub(super) fn check_all(issuers: &[TrustedIssuerConfig], p: &mut Problems) {
+        let mut names = HashSet::new();
+        for (i, issuer) in issuers.iter().enumerate() {
+            let entry = if issuer.name.is_empty() {
+                i.to_string()
+            } else {
+                issuer.name.clone()
+            };
+            if issuer.name.is_empty() || !names.insert(issuer.name.as_str()) {
+                p.add(&format!("{entry}.name"), Problem::NameNotUnique);
+            }
+            p.table(&entry, |p| issuer.check(p));
+        }
+    }
+
+    fn check(&self, p: &mut Problems) {
+        let sources = [&self.jwks_url, &self.jwks, &self.discovery]
+            .iter()
+            .filter(|s| s.is_some())
+            .count();
+        if sources != 1 {
+            let which = "`jwks_url`, `jwks`, `discovery`";
+            p.add("jwks_url", Problem::NotExactlyOne(which));
+        }
+        if self.algorithms.is_empty() {
+            let needs = "one asymmetric algorithm";
+            p.add("algorithms", Problem::Empty { needs });
+        }
+        let hmac =
+            |a: &Algorithm| matches!(a, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512);
+        if self.algorithms.iter().any(hmac) {
+            p.add("algorithms", Problem::HmacFromOutside);
+        }
+        p.at_most("leeway", self.leeway, MAX_LEEWAY_SECS);
+        if self.issuer.is_empty() {
+            p.add("issuer", Problem::Missing("the exact `iss` of its tokens"));
+        }
+        if self.audience.is_empty() {
+            p.add(
+                "audience",
+                Problem::Missing("the `aud` its tokens carry for this API"),
+            );
+        }
+    }
 }

@@ -12,13 +12,12 @@ use rocket::request::Request;
 use rocket::response::{self, Responder, Response};
 
 use super::{
-    claimed_link_id, denial_error, link_token, verify_link, AppLinkPages, LinkAttempt, LinkPage,
-    LinkRoutes, RecordedAttempt, CONFIRM_PATH, LINK_TOKEN_PARAM, OUTCOME_UNAVAILABLE,
+    claimed_link_id, link_token, verify_link, AppLinkPages, LinkAttempt, LinkOutcome, LinkPage,
+    LinkRoutes, RecordedAttempt, CONFIRM_PATH, LINK_TOKEN_PARAM,
 };
 use crate::manifest::{declare_route, Protection};
-use crate::request::RequestRef;
-use crate::runtime::JwtRuntime;
-use crate::store::{LinkDenial, LinkUseError, Store};
+use crate::request::{RequestRef, Services};
+use crate::store::LinkUseError;
 
 /// The page a GET of a `confirm` link shows: the link is checked, not used.
 pub(crate) struct ConfirmPage {
@@ -62,9 +61,6 @@ impl<'r> Responder<'r, 'static> for ConfirmPage {
 /// (target, path, whether it was a HEAD: Rocket answers HEAD with the GET route, so
 /// the page cannot tell from the method it sees).
 struct ConfirmTarget(OnceLock<(&'static str, String, bool)>);
-
-/// The log outcome of a HEAD of a link: checked, not used.
-const OUTCOME_HEAD: &str = "head";
 
 /// Sends a GET of a `confirm` link route, and a HEAD of any link route, to the
 /// preview page, which checks the link without using it. Called by the fairing on
@@ -131,20 +127,16 @@ pub(crate) async fn link_confirm(req: RequestRef<'_>) -> ConfirmPage {
     let Some((target, path, head)) = stashed else {
         return ConfirmPage::render(req, Status::NotFound, LinkPage::NotFound);
     };
-    let outcome = match (
-        link_token(req),
-        JwtRuntime::from_request(req),
-        req.rocket().state::<Store>(),
-    ) {
-        (Ok(token), Some(rt), Some(store)) => match verify_link(rt, token, target) {
-            Ok((id, _)) => match store.check_link(&id, target).await {
+    let outcome = match (link_token(req), Services::of(req)) {
+        (Ok(token), Ok(services)) => match verify_link(services.rt, token, target) {
+            Ok((id, _)) => match services.store.check_link(&id, target).await {
                 Ok(()) => Ok((token, id)),
                 Err(LinkUseError::Denied(d)) => Err((Some(d), Some(id))),
                 Err(_) => Err((None, Some(id))),
             },
             Err(d) => Err((Some(d), claimed_link_id(token))),
         },
-        (Err(d), _, _) => Err((Some(d), None)),
+        (Err(d), _) => Err((Some(d), None)),
         _ => Err((None, None)),
     };
     match outcome {
@@ -154,7 +146,11 @@ pub(crate) async fn link_confirm(req: RequestRef<'_>) -> ConfirmPage {
                 LinkAttempt {
                     target,
                     link_id: Some(id),
-                    outcome: if head { OUTCOME_HEAD } else { "confirm_page" },
+                    outcome: if head {
+                        LinkOutcome::Head
+                    } else {
+                        LinkOutcome::ConfirmPage
+                    },
                     use_number: None,
                 },
             );
@@ -174,12 +170,12 @@ pub(crate) async fn link_confirm(req: RequestRef<'_>) -> ConfirmPage {
                 LinkAttempt {
                     target,
                     link_id: id,
-                    outcome: denial.map_or(OUTCOME_UNAVAILABLE, LinkDenial::as_str),
+                    outcome: denial.map_or(LinkOutcome::Unavailable, LinkOutcome::Denied),
                     use_number: None,
                 },
             );
             let error = match denial {
-                Some(denial) => denial_error(denial),
+                Some(denial) => denial.into(),
                 None => crate::error::AuthError::unavailable("link storage is unreachable"),
             };
             ConfirmPage::render(

@@ -13,10 +13,6 @@ use crate::client::{client_ip, user_agent};
 use crate::private_response::mark_private;
 use crate::store::Store;
 
-/// Outcomes of requests that carried no verified link token: anyone can send these
-/// without limit, so the rows they write are budgeted per client address.
-const UNVERIFIED_OUTCOMES: &[&str] = &["tampered", "missing", "wrong_kind"];
-
 /// How many log rows requests without a valid link token may write, per client
 /// address and minute (`invalid_link_logs_per_minute`); past it they are still
 /// refused, just not logged.
@@ -58,7 +54,9 @@ pub(crate) async fn finish_link_response(req: &Request<'_>, res: &mut Response<'
     let Some(store) = req.rocket().state::<Store>() else {
         return;
     };
-    if UNVERIFIED_OUTCOMES.contains(&attempt.outcome) {
+    // Anyone can send requests without a verified link token, without limit: the
+    // rows they write are budgeted per client address.
+    if attempt.outcome.unverified() {
         let within = req
             .rocket()
             .state::<UnverifiedLogBudget>()
@@ -76,7 +74,7 @@ pub(crate) async fn finish_link_response(req: &Request<'_>, res: &mut Response<'
             ip.as_deref(),
             user_agent.as_deref(),
             res.status().code,
-            attempt.outcome,
+            attempt.outcome.as_str(),
             attempt.use_number,
         )
         .await

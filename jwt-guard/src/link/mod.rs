@@ -19,10 +19,11 @@ use rocket::{Ignite, Rocket, Sentinel};
 use crate::claims::{NoClaims, TokenKind};
 use crate::config::MAX_TOKEN_BYTES;
 use crate::error::{fail, AuthError};
+use crate::request::Services;
 use crate::runtime::JwtRuntime;
 use crate::secret::is_opaque_id;
-use crate::session::{start_session, AppAuthenticator, LoginResponse, SessionOrigin, StartError};
-use crate::store::{LinkDenial, LinkUseError, Store};
+use crate::session::{start_session, LoginResponse, SessionError, SessionOrigin};
+use crate::store::{LinkDenial, LinkUseError};
 use crate::verifier::VerifyError;
 
 pub(crate) use confirm::{link_confirm, route_link_preview};
@@ -101,14 +102,54 @@ impl LinkUse {
     }
 }
 
-/// The log outcome of a link use that failed because storage did; never counted.
-pub(crate) const OUTCOME_UNAVAILABLE: &str = "unavailable";
+/// What happened to one request's link: the `outcome` of its log row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LinkOutcome {
+    /// Used (counted).
+    Used,
+    /// A confirmation page was shown (not counted).
+    ConfirmPage,
+    /// A `HEAD` request looked at a link (never counted).
+    Head,
+    /// Refused for a reason of the link's own.
+    Denied(LinkDenial),
+    /// A login link whose user no longer exists.
+    UserGone,
+    /// A login link whose user is at the device cap.
+    DeviceLimit,
+    /// Storage (or the user store) failed; never counted.
+    Unavailable,
+}
+
+impl LinkOutcome {
+    /// The stored name.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            LinkOutcome::Used => "used",
+            LinkOutcome::ConfirmPage => "confirm_page",
+            LinkOutcome::Head => "head",
+            LinkOutcome::Denied(denial) => denial.as_str(),
+            LinkOutcome::UserGone => "user_gone",
+            LinkOutcome::DeviceLimit => "device_limit",
+            LinkOutcome::Unavailable => "unavailable",
+        }
+    }
+
+    /// Whether the request carried no verified link token (anyone can send those
+    /// without limit, so their log rows are budgeted).
+    pub(crate) fn unverified(self) -> bool {
+        matches!(
+            self,
+            LinkOutcome::Denied(LinkDenial::Tampered | LinkDenial::Missing | LinkDenial::WrongKind)
+        )
+    }
+}
 
 /// What happened to this request's link, for the response fairing's log row.
 pub(crate) struct LinkAttempt {
     pub(crate) target: &'static str,
     pub(crate) link_id: Option<String>,
-    pub(crate) outcome: &'static str,
+    pub(crate) outcome: LinkOutcome,
     pub(crate) use_number: Option<u32>,
 }
 
@@ -161,18 +202,6 @@ pub(crate) fn claimed_link_id(token: &str) -> Option<String> {
     is_opaque_id(jti).then(|| jti.to_owned())
 }
 
-pub(crate) fn denial_error(denial: LinkDenial) -> AuthError {
-    match denial {
-        LinkDenial::Expired => AuthError::link_gone("this link has expired"),
-        LinkDenial::UsedUp => AuthError::link_gone("this link has already been used"),
-        LinkDenial::Revoked => AuthError::link_gone("this link has been revoked"),
-        LinkDenial::WrongTarget => AuthError::invalid_link("this link is for another page"),
-        LinkDenial::WrongKind => AuthError::invalid_link("this is not a link token"),
-        LinkDenial::Tampered => AuthError::invalid_link("this link is not valid"),
-        LinkDenial::Missing => AuthError::invalid_link("the link token is missing"),
-    }
-}
-
 /// Checks a link token's signature and binding to `target` (not its row).
 pub(crate) fn verify_link(
     rt: &JwtRuntime,
@@ -222,32 +251,63 @@ pub struct LinkGuard<T: LinkTarget> {
 }
 
 /// A refused link use: the outcome to log, the link it claimed to be, the answer.
-type Refusal = (&'static str, Option<String>, AuthError);
+struct Refusal {
+    outcome: LinkOutcome,
+    link_id: Option<String>,
+    error: AuthError,
+}
 
-fn denied(denial: LinkDenial, link_id: Option<String>) -> Refusal {
-    (denial.as_str(), link_id, denial_error(denial))
+impl Refusal {
+    fn denied(denial: LinkDenial, link_id: Option<String>) -> Self {
+        Self {
+            outcome: LinkOutcome::Denied(denial),
+            link_id,
+            error: denial.into(),
+        }
+    }
+
+    fn unavailable(error: AuthError, link_id: Option<String>) -> Self {
+        Self {
+            outcome: LinkOutcome::Unavailable,
+            link_id,
+            error,
+        }
+    }
+
+    /// A session that a login link could not start, logged with its real reason.
+    fn session(e: SessionError, link_id: String) -> Self {
+        let outcome = match &e {
+            SessionError::Link(denial) => LinkOutcome::Denied(*denial),
+            SessionError::DeviceCap => LinkOutcome::DeviceLimit,
+            SessionError::UserGone => LinkOutcome::UserGone,
+            _ => LinkOutcome::Unavailable,
+        };
+        let error = match e {
+            // The link is refused, not a token: the user it was minted for is gone.
+            SessionError::UserGone => AuthError::invalid_link("this link's user does not exist"),
+            e => e.into(),
+        };
+        Self {
+            outcome,
+            link_id: Some(link_id),
+            error,
+        }
+    }
 }
 
 async fn use_link<T: LinkTarget>(req: &Request<'_>) -> Result<LinkUse, Refusal> {
-    let token = link_token(req).map_err(|d| denied(d, None))?;
+    let token = link_token(req).map_err(|d| Refusal::denied(d, None))?;
     let claimed = claimed_link_id(token);
-    let (Some(rt), Some(store)) = (JwtRuntime::from_request(req), req.rocket().state::<Store>())
-    else {
-        let error = AuthError::unavailable("jwt-guard's fairing is not attached");
-        return Err((OUTCOME_UNAVAILABLE, claimed, error));
-    };
-    let (link_id, subject) =
-        verify_link(rt, token, T::TARGET).map_err(|d| denied(d, claimed.clone()))?;
+    let services = Services::of(req).map_err(|e| Refusal::unavailable(e, claimed.clone()))?;
+    let (link_id, subject) = verify_link(services.rt, token, T::TARGET)
+        .map_err(|d| Refusal::denied(d, claimed.clone()))?;
     if T::LOGIN {
-        return login_with_link::<T>(req, rt, store, link_id, &subject).await;
+        return login_with_link::<T>(&services, link_id, &subject).await;
     }
-    let consumed = match store.consume_link(&link_id, T::TARGET).await {
+    let consumed = match services.store.consume_link(&link_id, T::TARGET).await {
         Ok(consumed) => consumed,
-        Err(LinkUseError::Denied(d)) => return Err(denied(d, Some(link_id))),
-        Err(e) => {
-            let error = AuthError::unavailable(e);
-            return Err((OUTCOME_UNAVAILABLE, Some(link_id), error));
-        }
+        Err(LinkUseError::Denied(d)) => return Err(Refusal::denied(d, Some(link_id))),
+        Err(LinkUseError::Store(e)) => return Err(Refusal::unavailable(e.into(), Some(link_id))),
     };
     Ok(LinkUse {
         subject: consumed.subject,
@@ -262,47 +322,29 @@ async fn use_link<T: LinkTarget>(req: &Request<'_>) -> Result<LinkUse, Refusal> 
 /// user store cannot answer), then one transaction uses the link and creates the
 /// device and its tokens.
 async fn login_with_link<T: LinkTarget>(
-    req: &Request<'_>,
-    rt: &JwtRuntime,
-    store: &Store,
+    services: &Services<'_>,
     link_id: String,
     subject: &str,
 ) -> Result<LinkUse, Refusal> {
-    let unavailable = |e: AuthError, id: &str| (OUTCOME_UNAVAILABLE, Some(id.to_owned()), e);
-    let Some(authenticator) = AppAuthenticator::of(req) else {
-        let e = AuthError::unavailable("login links need an authenticator");
-        return Err(unavailable(e, &link_id));
+    let Services { req, rt, store, .. } = *services;
+    let authenticator = match services.authenticator() {
+        Ok(authenticator) => authenticator,
+        Err(e) => return Err(Refusal::unavailable(e, Some(link_id))),
     };
     let claims = match authenticator.0.claims_for(req, subject).await {
         Ok(Some(claims)) => claims,
-        Ok(None) => {
-            let e = AuthError::invalid_link("this link's user does not exist");
-            return Err((LinkDenial::Tampered.as_str(), Some(link_id), e));
-        }
-        Err(e) => return Err(unavailable(AuthError::unavailable(e), &link_id)),
+        Ok(None) => return Err(Refusal::session(SessionError::UserGone, link_id)),
+        Err(e) => return Err(Refusal::session(e.into(), link_id)),
     };
-    let started = start_session(
-        req,
-        rt,
-        store,
-        subject,
-        &claims,
-        SessionOrigin::Link(&link_id, T::TARGET),
-    )
-    .await;
-    let (mut login, consumed) = match started {
+    let origin = SessionOrigin::Link(&link_id, T::TARGET);
+    let (mut login, consumed) = match start_session(req, rt, store, subject, &claims, origin).await
+    {
         Ok((login, Some(consumed))) => (login, consumed),
         Ok((_, None)) => {
             let e = AuthError::unavailable("the login link was not used");
-            return Err(unavailable(e, &link_id));
+            return Err(Refusal::unavailable(e, Some(link_id)));
         }
-        Err(StartError::Link(denial)) => return Err(denied(denial, Some(link_id))),
-        Err(StartError::Refused(e)) if e.status().code == 503 => {
-            return Err(unavailable(e, &link_id))
-        }
-        Err(StartError::Refused(e)) => {
-            return Err((LinkDenial::Tampered.as_str(), Some(link_id), e))
-        }
+        Err(e) => return Err(Refusal::session(e, link_id)),
     };
     authenticator
         .0
@@ -330,7 +372,7 @@ impl<'r, T: LinkTarget> FromRequest<'r> for LinkGuard<T> {
                     LinkAttempt {
                         target: T::TARGET,
                         link_id: Some(used.link_id.clone()),
-                        outcome: "used",
+                        outcome: LinkOutcome::Used,
                         use_number: Some(used.use_number),
                     },
                 );
@@ -339,7 +381,11 @@ impl<'r, T: LinkTarget> FromRequest<'r> for LinkGuard<T> {
                     _target: PhantomData,
                 })
             }
-            Err((outcome, link_id, error)) => {
+            Err(Refusal {
+                outcome,
+                link_id,
+                error,
+            }) => {
                 RecordedAttempt::record(
                     req,
                     LinkAttempt {

@@ -3,7 +3,7 @@
 
 use rocket::http::{Header, Status};
 use rocket::serde::json::Json;
-use rocket::{delete, get, post, routes, Route, State};
+use rocket::{delete, get, post, routes, Route};
 use serde::{Deserialize, Serialize};
 
 use crate::claims::NoClaims;
@@ -11,8 +11,7 @@ use crate::cookies;
 use crate::error::AuthError;
 use crate::guard::Jwt;
 use crate::manifest::{declare_route, OWN_ACCESS_TOKEN};
-use crate::request::{runtime, store, RequestRef};
-use crate::runtime::JwtRuntime;
+use crate::request::Services;
 use crate::secret::is_opaque_id;
 use crate::store::{DeviceRecord, PendingLogout, Store, TokenPage};
 
@@ -51,16 +50,15 @@ async fn list(
     offset: Option<u32>,
     limit: Option<u32>,
     jwt: Jwt<NoClaims>,
-    devices: Option<&State<Store>>,
-    rt: Option<&State<JwtRuntime>>,
+    services: Services<'_>,
 ) -> Result<DevicePage, AuthError> {
-    let page_size = runtime(rt)?.config().device_page_size;
+    let page_size = services.rt.config().device_page_size;
     let offset = offset.unwrap_or(0);
     let limit = limit.unwrap_or(page_size).clamp(1, page_size);
-    let (devices, total) = store(devices)?
+    let (devices, total) = services
+        .store
         .devices_page(jwt.subject(), offset, limit)
-        .await
-        .map_err(AuthError::unavailable)?;
+        .await?;
     let end = u64::from(offset).saturating_add(devices.len() as u64);
     let next =
         (end < total).then(|| format!("</auth/devices?offset={end}&limit={limit}>; rel=\"next\""));
@@ -108,8 +106,7 @@ async fn log_out(
     }
     let revoked = store
         .revoke_device_of(jwt.subject(), id, "logged out by its owner")
-        .await
-        .map_err(AuthError::unavailable)?;
+        .await?;
     if revoked {
         if jwt.device_id() == Some(id) {
             cookies::clear_session(req);
@@ -125,10 +122,9 @@ async fn log_out(
 async fn delete_device(
     id: &str,
     jwt: Jwt<NoClaims>,
-    devices: Option<&State<Store>>,
-    req: RequestRef<'_>,
+    services: Services<'_>,
 ) -> Result<Status, AuthError> {
-    log_out(req.0, &jwt, store(devices)?, id).await
+    log_out(services.req, &jwt, services.store, id).await
 }
 
 /// `Device-Id` header value.
@@ -153,28 +149,23 @@ impl<'r> rocket::request::FromRequest<'r> for DeviceIdHeader {
 async fn device_logout(
     jwt: Jwt<NoClaims>,
     header: DeviceIdHeader,
-    devices: Option<&State<Store>>,
-    req: RequestRef<'_>,
+    services: Services<'_>,
 ) -> Result<Status, AuthError> {
     let id = header
         .0
         .ok_or_else(|| AuthError::invalid_request("the Device-Id header is required"))?;
-    log_out(req.0, &jwt, store(devices)?, &id).await
+    log_out(services.req, &jwt, services.store, &id).await
 }
 
 #[post("/auth/logout")]
-async fn logout(
-    jwt: Jwt<NoClaims>,
-    devices: Option<&State<Store>>,
-    req: RequestRef<'_>,
-) -> Result<Status, AuthError> {
+async fn logout(jwt: Jwt<NoClaims>, services: Services<'_>) -> Result<Status, AuthError> {
+    let Services { req, store, .. } = services;
     // The browser's cookies go whatever the database says: this client is out.
-    cookies::clear_session(req.0);
+    cookies::clear_session(req);
     let id = jwt
         .device_id()
         .ok_or_else(|| AuthError::invalid_request("this token belongs to no device"))?
         .to_owned();
-    let store = store(devices)?;
     match store
         .revoke_device_of(jwt.subject(), &id, "logged out by its owner")
         .await
@@ -188,7 +179,7 @@ async fn logout(
                 subject: jwt.subject().to_owned(),
                 device_id: id,
             });
-            Err(AuthError::unavailable(e))
+            Err(e.into())
         }
     }
 }
@@ -197,19 +188,18 @@ async fn logout(
 async fn logout_all(
     keep_current: Option<bool>,
     jwt: Jwt<NoClaims>,
-    devices: Option<&State<Store>>,
-    req: RequestRef<'_>,
+    services: Services<'_>,
 ) -> Result<Json<LogoutResponse>, AuthError> {
+    let Services { req, store, .. } = services;
     let keep = if keep_current.unwrap_or(false) {
         Some(
             jwt.device_id()
                 .ok_or_else(|| AuthError::invalid_request("this token belongs to no device"))?,
         )
     } else {
-        cookies::clear_session(req.0);
+        cookies::clear_session(req);
         None
     };
-    let store = store(devices)?;
     match store.revoke_all_devices(jwt.subject(), keep).await {
         Ok(revoked) => Ok(Json(LogoutResponse { revoked })),
         Err(e) => {
@@ -220,7 +210,7 @@ async fn logout_all(
                     subject: jwt.subject().to_owned(),
                 });
             }
-            Err(AuthError::unavailable(e))
+            Err(e.into())
         }
     }
 }
@@ -233,21 +223,20 @@ async fn token_tree(
     offset: Option<usize>,
     limit: Option<usize>,
     jwt: Jwt<NoClaims>,
-    devices: Option<&State<Store>>,
+    services: Services<'_>,
 ) -> Result<Json<TokenPage>, AuthError> {
-    let store = store(devices)?;
+    let store = services.store;
     if !is_opaque_id(id) {
         return Err(AuthError::not_found("no such device"));
     }
-    let device = store.device(id).await.map_err(AuthError::unavailable)?;
+    let device = store.device(id).await?;
     if device.as_ref().map(|d| d.subject.as_str()) != Some(jwt.subject()) {
         return Err(AuthError::not_found("no such device"));
     }
     Ok(Json(
         store
             .token_tree(id, offset.unwrap_or(0), limit.unwrap_or(100))
-            .await
-            .map_err(AuthError::unavailable)?,
+            .await?,
     ))
 }
 
@@ -255,15 +244,12 @@ async fn token_tree(
 async fn expire_token(
     jti: &str,
     jwt: Jwt<NoClaims>,
-    devices: Option<&State<Store>>,
+    services: Services<'_>,
 ) -> Result<Json<ExpireResponse>, AuthError> {
     if !is_opaque_id(jti) {
         return Err(AuthError::not_found("no such token"));
     }
-    let revoked = store(devices)?
-        .force_expire(jwt.subject(), jti)
-        .await
-        .map_err(AuthError::unavailable)?;
+    let revoked = services.store.force_expire(jwt.subject(), jti).await?;
     if revoked.is_empty() {
         return Err(AuthError::not_found("no such token"));
     }

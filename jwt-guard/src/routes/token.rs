@@ -2,22 +2,16 @@
 
 use jsonwebtoken::jwk::JwkSet;
 use rocket::serde::json::{self, Json};
-use rocket::{get, post, routes, Route, State};
+use rocket::{get, post, routes, Route};
 use serde::{Deserialize, Serialize};
 
 use crate::cookies;
 use crate::error::AuthError;
-use crate::guard::stale_revocations;
 use crate::issuer::TokenPair;
 use crate::manifest::{declare_route, Protection};
 use crate::private_response::mark_private;
-use crate::request::{json_body, runtime, store, RequestRef};
-use crate::runtime::JwtRuntime;
-use crate::session::{
-    refresh_session, start_session, AppAuthenticator, LoginResponse, SessionOrigin, StartError,
-};
-use crate::store::Store;
-use crate::throttle::LoginThrottle;
+use crate::request::{json_body, Services};
+use crate::session::{refresh_session, start_session, LoginResponse, SessionOrigin};
 
 /// Longest username or password the login route reads; longer ones are refused
 /// before the app's password check runs (a slow hash is a DoS lever).
@@ -63,74 +57,58 @@ pub struct VerifyResponse {
     pub exp: Option<u64>,
 }
 
-fn authenticator(state: Option<&State<AppAuthenticator>>) -> Result<&AppAuthenticator, AuthError> {
-    state
-        .map(|s| s.inner())
-        .ok_or_else(|| AuthError::invalid_request("login is not configured"))
-}
-
 #[post("/auth/token", data = "<body>")]
 async fn obtain(
     body: Result<Json<LoginRequest>, json::Error<'_>>,
-    rt: Option<&State<JwtRuntime>>,
-    authenticator_state: Option<&State<AppAuthenticator>>,
-    devices: Option<&State<Store>>,
-    throttle: Option<&State<LoginThrottle>>,
-    req: RequestRef<'_>,
+    services: Services<'_>,
 ) -> Result<Json<LoginResponse>, AuthError> {
-    mark_private(req.0);
+    let Services {
+        req,
+        rt,
+        store,
+        throttle,
+        ..
+    } = services;
+    mark_private(req);
     let body = json_body(body)?;
     if body.username.len() > MAX_CREDENTIAL_BYTES || body.password.len() > MAX_CREDENTIAL_BYTES {
         return Err(AuthError::invalid_request(
             "username or password is too long",
         ));
     }
-    let rt = runtime(rt)?;
-    let devices = store(devices)?;
-    let authenticator = authenticator(authenticator_state)?;
-    let throttle = throttle
-        .map(|s| s.inner())
-        .ok_or_else(|| AuthError::unavailable("jwt-guard's fairing is not attached"))?;
+    let authenticator = services.authenticator()?;
     // Throttled before any password is looked at (429), and at most so many checks
     // at once (503 past the queue's patience).
-    let attempt = throttle.admit(req.0, devices, &body.username).await?;
+    let mut attempt = throttle.admit(req, store, &body.username).await?;
     let checked = authenticator
         .0
-        .authenticate(req.0, &body.username, &body.password)
-        .await
-        .map_err(AuthError::unavailable)?;
+        .authenticate(req, &body.username, &body.password)
+        .await?;
+    attempt.checked();
     let Some((subject, claims)) = checked else {
-        throttle.failed(req.0, devices, attempt).await;
+        throttle.failed(req, store, attempt).await;
         return Err(AuthError::invalid_credentials());
     };
     // The session's one transaction also resets the account and audits the login.
-    let detail = attempt.success_detail(req.0);
+    let detail = attempt.success_detail(req);
     let origin = SessionOrigin::Password {
         attempts: attempt.key(),
         audit: &detail,
     };
-    let (mut login, _) = start_session(req.0, rt, devices, &subject, &claims, origin)
-        .await
-        .map_err(|e| match e {
-            StartError::Refused(e) => e,
-            StartError::Link(_) => AuthError::unavailable("a password login used a link"),
-        })?;
-    drop(attempt);
-    cookies::move_into_cookies(req.0, rt, &mut login.tokens);
+    let (mut login, _) = start_session(req, rt, store, &subject, &claims, origin).await?;
+    cookies::move_into_cookies(req, rt, &mut login.tokens);
     let now = rt.issuer().clock().now();
-    authenticator.0.record_login(req.0, &subject, now).await;
+    authenticator.0.record_login(req, &subject, now).await;
     Ok(Json(login))
 }
 
 #[post("/auth/token/refresh", data = "<body>")]
 async fn refresh(
     body: Result<Json<RefreshRequest>, json::Error<'_>>,
-    rt: Option<&State<JwtRuntime>>,
-    authenticator_state: Option<&State<AppAuthenticator>>,
-    devices: Option<&State<Store>>,
-    req: RequestRef<'_>,
+    services: Services<'_>,
 ) -> Result<Json<TokenPair>, AuthError> {
-    mark_private(req.0);
+    let Services { req, rt, store, .. } = services;
+    mark_private(req);
     let body = match body {
         // A browser refreshing through its cookie may send no body at all.
         Err(json::Error::Parse(input, _)) if input.trim().is_empty() => {
@@ -138,14 +116,12 @@ async fn refresh(
         }
         other => json_body(other)?,
     };
-    let rt = runtime(rt)?;
-    let devices = store(devices)?;
-    let authenticator = authenticator(authenticator_state)?;
+    let authenticator = services.authenticator()?;
     // A body token answers in the body (an API client); the cookie's answers in a
     // new cookie (a browser), after the CSRF check.
     let (token, from_cookie) = match body.refresh {
         Some(token) => (token, false),
-        None => match cookies::refresh_from_cookie(req.0)? {
+        None => match cookies::refresh_from_cookie(req)? {
             Some(token) => (token.to_owned(), true),
             None => {
                 return Err(AuthError::invalid_request(
@@ -154,9 +130,9 @@ async fn refresh(
             }
         },
     };
-    let mut pair = refresh_session(req.0, rt, devices, authenticator, &token).await?;
+    let mut pair = refresh_session(req, rt, store, authenticator, &token).await?;
     if from_cookie {
-        cookies::move_into_cookies(req.0, rt, &mut pair);
+        cookies::move_into_cookies(req, rt, &mut pair);
     }
     Ok(Json(pair))
 }
@@ -164,19 +140,15 @@ async fn refresh(
 #[post("/auth/token/verify", data = "<body>")]
 fn verify(
     body: Result<Json<VerifyRequest>, json::Error<'_>>,
-    rt: Option<&State<JwtRuntime>>,
-    req: RequestRef<'_>,
+    services: Services<'_>,
 ) -> Result<Json<VerifyResponse>, AuthError> {
-    mark_private(req.0);
+    mark_private(services.req);
     let body = json_body(body)?;
-    let rt = runtime(rt)?;
-    if rt.revocations_too_stale().is_some() {
-        return Err(stale_revocations(rt));
-    }
+    services.fresh_revocations()?;
+    let rt = services.rt;
     let token = rt
         .verifier()
-        .verify_access::<serde_json::Value>(&body.token)
-        .map_err(|e| AuthError::invalid_token(e.description()))?;
+        .verify_access::<serde_json::Value>(&body.token)?;
     let reveal = rt.config().verify_reveals_claims;
     Ok(Json(VerifyResponse {
         valid: true,
@@ -186,9 +158,8 @@ fn verify(
 }
 
 #[get("/.well-known/jwks.json")]
-fn jwks(rt: Option<&State<JwtRuntime>>) -> Option<Json<JwkSet>> {
-    let rt = rt?;
-    let set = rt.keys().jwks();
+fn jwks(services: Services<'_>) -> Option<Json<JwkSet>> {
+    let set = services.rt.keys().jwks();
     if set.keys.is_empty() {
         return None;
     }

@@ -1,12 +1,15 @@
 //! Authentication failures and their RFC 6750 responses.
 
 use std::borrow::Cow;
+use std::error::Error as StdError;
 use std::io::Cursor;
 use std::sync::{Arc, OnceLock};
 
 use rocket::http::{ContentType, Header, Status};
 use rocket::request::Request;
 use rocket::response::{self, Responder, Response};
+
+mod from;
 
 /// The `realm` of every `WWW-Authenticate` challenge, managed by the fairing.
 #[derive(Clone, Debug)]
@@ -75,20 +78,38 @@ impl ErrorCode {
 /// A refused request: status, RFC 6750 error code and a short description that never
 /// says whether a user exists.
 ///
-/// Guards fail with it; handlers can return it too (it is a [`Responder`]).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+/// Guards fail with it; handlers can return it too (it is a [`Responder`]), and `?`
+/// turns the crate's own failures into it through the `From` conversions below —
+/// the one table of which failure answers what.
+///
+/// Two errors are equal when a client would see the same answer; the inside cause
+/// ([`std::error::Error::source`]) is not compared.
+#[derive(Clone, Debug, thiserror::Error)]
 #[error("{} ({}): {}", code.as_str(), status.code, description)]
 pub struct AuthError {
     status: Status,
     code: ErrorCode,
     description: Cow<'static, str>,
     scope: Option<Cow<'static, str>>,
-    /// What went wrong inside (a 503's cause): logged when the response is written,
-    /// never sent.
-    detail: Option<Arc<str>>,
+    /// What went wrong inside (a 503's cause): logged with its source chain when
+    /// the response is written, never sent.
+    #[source]
+    cause: Option<Arc<dyn StdError + Send + Sync>>,
     /// Seconds the client should wait (`Retry-After`), for 429 and 503.
     retry_after: Option<u64>,
 }
+
+impl PartialEq for AuthError {
+    fn eq(&self, other: &Self) -> bool {
+        self.status == other.status
+            && self.code == other.code
+            && self.description == other.description
+            && self.scope == other.scope
+            && self.retry_after == other.retry_after
+    }
+}
+
+impl Eq for AuthError {}
 
 impl AuthError {
     fn new(status: Status, code: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
@@ -97,7 +118,7 @@ impl AuthError {
             code,
             description: description.into(),
             scope: None,
-            detail: None,
+            cause: None,
             retry_after: None,
         }
     }
@@ -141,14 +162,16 @@ impl AuthError {
     }
 
     /// `503`: the server could not complete the request (its database failed).
-    /// `cause` is logged when the response is written, never sent.
-    pub fn unavailable(cause: impl std::fmt::Display) -> Self {
+    /// `cause` — an error, or a message — is kept as this error's
+    /// [`source`](std::error::Error::source) and logged when the response is written,
+    /// never sent.
+    pub fn unavailable(cause: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
         let mut e = Self::new(
             Status::ServiceUnavailable,
             ErrorCode::TemporarilyUnavailable,
             "the service is temporarily unavailable",
         );
-        e.detail = Some(Arc::from(cause.to_string()));
+        e.cause = Some(Arc::from(cause.into()));
         e.retry_after = Some(RETRY_AFTER_SECS);
         e
     }
@@ -258,8 +281,13 @@ impl AuthError {
     /// Writes this failure onto `response`: status, challenge, JSON body, and
     /// `Cache-Control: no-store`; logs the cause of a 503.
     pub(crate) fn write_to(&self, req: &Request<'_>, response: &mut Response<'_>) {
-        if let Some(detail) = &self.detail {
-            rocket::error!("jwt-guard: {} {}: {detail}", req.method(), req.uri().path());
+        if let Some(cause) = &self.cause {
+            rocket::error!(
+                "jwt-guard: {} {}: {}",
+                req.method(),
+                req.uri().path(),
+                Chain(cause.as_ref())
+            );
         }
         let realm = Realm::of(req);
         let body = self.body();
@@ -273,6 +301,21 @@ impl AuthError {
             response.set_header(Header::new("WWW-Authenticate", challenge));
         }
         response.set_sized_body(body.len(), Cursor::new(body));
+    }
+}
+
+/// An error and its sources, `: `-separated, for the log.
+struct Chain<'a>(&'a (dyn StdError + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut next = self.0.source();
+        while let Some(source) = next {
+            write!(f, ": {source}")?;
+            next = source.source();
+        }
+        Ok(())
     }
 }
 

@@ -1,0 +1,115 @@
+//! The one table of which failure answers what: every `From` conversion into
+//! [`AuthError`], so handlers and built-in routes use `?` and no call site picks a
+//! status by hand. Outages keep their cause as the error's source (logged, never
+//! sent); refusals carry one safe description each.
+
+use super::AuthError;
+use crate::issuer::IssueError;
+use crate::session::{SessionError, Unavailable};
+use crate::store::{LinkDenial, StoreError};
+use crate::verifier::VerifyError;
+
+/// A refused token: `401 invalid_token` with the failure's safe description.
+impl From<VerifyError> for AuthError {
+    fn from(e: VerifyError) -> Self {
+        AuthError::invalid_token(e.description())
+    }
+}
+
+/// A refused link: `410` when it existed but can no longer be used, `403` when it
+/// is tampered, for another route, or no link at all.
+impl From<LinkDenial> for AuthError {
+    fn from(denial: LinkDenial) -> Self {
+        match denial {
+            LinkDenial::Expired => AuthError::link_gone("this link has expired"),
+            LinkDenial::UsedUp => AuthError::link_gone("this link has already been used"),
+            LinkDenial::Revoked => AuthError::link_gone("this link has been revoked"),
+            LinkDenial::WrongTarget => AuthError::invalid_link("this link is for another page"),
+            LinkDenial::WrongKind => AuthError::invalid_link("this is not a link token"),
+            LinkDenial::Tampered => AuthError::invalid_link("this link is not valid"),
+            LinkDenial::Missing => AuthError::invalid_link("the link token is missing"),
+        }
+    }
+}
+
+/// What a session step refused or could not do.
+impl From<SessionError> for AuthError {
+    fn from(e: SessionError) -> Self {
+        match e {
+            SessionError::DeviceCap => AuthError::device_limit(),
+            SessionError::Link(denial) => denial.into(),
+            SessionError::Token(e) => e.into(),
+            SessionError::WindowPassed => {
+                AuthError::invalid_token("the refresh window since login has passed; sign in again")
+            }
+            SessionError::UserGone => AuthError::invalid_token("the token's user no longer exists"),
+            SessionError::NotCurrent => AuthError::invalid_token("refresh token is not valid"),
+            SessionError::Reused => AuthError::invalid_token(
+                "refresh token was already used; the device has been signed out",
+            ),
+            SessionError::PermanentReused => AuthError::invalid_token(
+                "the permanent token was already used; the device has been signed out",
+            ),
+            SessionError::Unavailable(cause) => AuthError::unavailable(cause),
+        }
+    }
+}
+
+/// jwt-guard's database failed: `503`.
+impl From<StoreError> for AuthError {
+    fn from(e: StoreError) -> Self {
+        AuthError::unavailable(e)
+    }
+}
+
+/// The application's user store could not answer: `503`, never `401`.
+impl From<Unavailable> for AuthError {
+    fn from(e: Unavailable) -> Self {
+        AuthError::unavailable(e)
+    }
+}
+
+/// A token could not be signed (a key fault, not the client's): `503`.
+impl From<IssueError> for AuthError {
+    fn from(e: IssueError) -> Self {
+        AuthError::unavailable(e)
+    }
+}
+
+/// A query of the application's own failed: an outage (`503`), for handlers that
+/// read their own tables with `?`.
+impl From<sqlx::Error> for AuthError {
+    fn from(e: sqlx::Error) -> Self {
+        AuthError::unavailable(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use rocket::http::Status;
+
+    use super::*;
+
+    #[test]
+    fn an_outage_keeps_its_cause_as_the_source_and_sends_none_of_it() {
+        let e = AuthError::from(SessionError::unavailable(StoreError(
+            sqlx::Error::PoolTimedOut,
+        )));
+        assert_eq!(e.status(), Status::ServiceUnavailable);
+        let source = e.source().map(ToString::to_string).unwrap_or_default();
+        assert!(source.contains("pool timed out"), "{source}");
+        assert!(!e.body().contains("pool"), "{}", e.body());
+    }
+
+    #[test]
+    fn a_device_cap_is_a_403_and_a_used_up_login_link_a_410() {
+        assert_eq!(
+            AuthError::from(SessionError::DeviceCap).status(),
+            Status::Forbidden
+        );
+        let gone = AuthError::from(SessionError::Link(LinkDenial::UsedUp));
+        assert_eq!(gone.status(), Status::Gone);
+    }
+}
