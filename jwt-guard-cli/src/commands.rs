@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use jwt_guard::config::parse_duration;
-use jwt_guard::{Grant, TokenKind, REGISTERED_CLAIM_NAMES};
+use jwt_guard::token::{Grant, TokenKind, REGISTERED_CLAIM_NAMES};
 use serde_json::{json, Map, Value};
 
 use crate::deployment::{CliError, Deployment};

@@ -3,8 +3,10 @@
 
 use std::sync::Arc;
 
+use jwt_guard::config::JwtConfig;
+use jwt_guard::runtime::JwtRuntime;
 use jwt_guard::store::{JwtPool, PoolSettings, Store};
-use jwt_guard::{Clock, JwtConfig, JwtRuntime};
+use jwt_guard::Clock;
 use rocket::figment::Figment;
 
 /// Why a command could not run. Printed as one line.
@@ -15,7 +17,7 @@ pub(crate) enum CliError {
     Config(String),
     /// The keys or settings are unusable.
     #[error(transparent)]
-    Setup(#[from] jwt_guard::SetupError),
+    Setup(#[from] jwt_guard::runtime::SetupError),
     /// The database cannot be reached or failed.
     #[error("database {url}: {source}")]
     Database {

@@ -254,7 +254,9 @@ async fn links_and_the_audit_log(db: DbKind) {
 
 #[test]
 fn generated_keys_work_as_the_apps_keys() {
-    use jwt_guard::{Clock, JwtConfig, JwtRuntime};
+    use jwt_guard::config::JwtConfig;
+    use jwt_guard::runtime::JwtRuntime;
+    use jwt_guard::Clock;
     let dir = std::env::temp_dir().join(format!("jwt-guard-cli-keys-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));

@@ -8,10 +8,12 @@ use std::time::{Duration, Instant};
 
 use criterion::{black_box, Criterion};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jwt_guard::config::JwtConfig;
 use jwt_guard::keys::KeyRing;
 use jwt_guard::revocation::{Revocation, RevocationSet};
+use jwt_guard::token::{Grant, Issuer, RegisteredClaims, Token};
 use jwt_guard::verifier::Verifier;
-use jwt_guard::{Clock, Grant, Issuer, JwtConfig, RegisteredClaims, StandardClaims, Token};
+use jwt_guard::{Clock, StandardClaims};
 
 const POOL: usize = 4096;
 
@@ -156,7 +158,7 @@ fn unrelated_revocations() -> RevocationSet {
 fn revocation_check(c: &mut Criterion) {
     let set = unrelated_revocations();
     let claims = RegisteredClaims {
-        typ: jwt_guard::TokenKind::Access,
+        typ: jwt_guard::token::TokenKind::Access,
         sub: "user-1".into(),
         exp: u64::MAX,
         iat: 100,

@@ -7,8 +7,8 @@ use rocket::Request;
 
 use crate::config::{CookieConfig, SameSitePolicy};
 use crate::error::AuthError;
-use crate::issuer::TokenPair;
 use crate::runtime::JwtRuntime;
+use crate::signer::TokenPair;
 
 /// The cookie settings of the app serving `req`, when cookie mode is on.
 pub(crate) fn cookie_mode<'r>(req: &'r Request<'_>) -> Option<&'r CookieConfig> {

@@ -12,12 +12,12 @@ use rocket::{get, Ignite, Rocket, Sentinel};
 
 use crate::claims::Claims;
 use crate::error::{fail, AuthError};
-use crate::issuer::Issuer;
 use crate::manifest::{declare_route, Protection};
 use crate::private_response::mark_private;
 use crate::request::Services;
 use crate::secret::{PermanentToken, TokenDigest};
 use crate::session::{issue_device_access, DeviceAccess};
+use crate::signer::Issuer;
 use crate::store::{DeviceRecord, PermanentLookup, Store};
 
 /// The header carrying a permanent token.

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize, Serializer};
 /// so a duration accepted in `Rocket.toml` is accepted in `#[expiring_link(ttl = …)]`.
 ///
 /// ```
-/// use jwt_guard::HumanDuration;
+/// use jwt_guard::config::HumanDuration;
 /// let d: HumanDuration = "7d".parse().unwrap();
 /// assert_eq!(d.as_secs(), 7 * 24 * 3600);
 /// ```

@@ -14,7 +14,6 @@ use crate::config::{ConfigError, JwtConfig};
 use crate::cookies;
 use crate::device::{divert_misplaced_permanent_token, misplaced_permanent_token, PermanentRoutes};
 use crate::error::{finish_failed_response, Realm};
-use crate::issuers::TrustedIssuers;
 use crate::link::{
     default_base_url, finish_link_response, link_confirm, route_link_preview, AppLinkPages,
     LinkMailer, LinkPages, LinkRoutes, Links, UnverifiedLogBudget,
@@ -27,6 +26,7 @@ use crate::runtime::JwtRuntime;
 use crate::session::{AppAuthenticator, Authenticator};
 use crate::store::{JwtDb, RevocationCursor, Store, DEFAULT_CONNECT_TIMEOUT_SECS};
 use crate::throttle::LoginThrottle;
+use crate::trusted_issuers::TrustedIssuers;
 
 /// Where the background poll starts: the revocation cursor read at launch.
 struct LaunchCursor(RevocationCursor);
@@ -36,7 +36,7 @@ struct LaunchCursor(RevocationCursor);
 /// At ignite it reads the `jwt` configuration table, loads and checks the keys
 /// (a bad key stops launch with a clear message), opens the `jwt_guard` database
 /// (unless [`JwtDb`] is already attached), runs jwt-guard's migrations, loads the
-/// revocations, and manages [`JwtRuntime`], [`Issuer`](crate::Issuer) and [`Store`].
+/// revocations, and manages [`JwtRuntime`], [`Issuer`](crate::token::Issuer) and [`Store`].
 /// With an [`Authenticator`] it also mounts the token and device routes and the JWKS.
 ///
 /// At liftoff it starts polling the database for revocations made by other
@@ -47,7 +47,8 @@ struct LaunchCursor(RevocationCursor);
 /// every response it turns a guard's failure into an RFC 6750 answer.
 ///
 /// ```no_run
-/// # use jwt_guard::{JwtGuard, JwtConfig};
+/// # use jwt_guard::JwtGuard;
+/// # use jwt_guard::config::JwtConfig;
 /// let rocket = rocket::build().attach(
 ///     JwtGuard::fairing().config(JwtConfig::hmac("a secret of at least thirty-two bytes!")),
 /// );

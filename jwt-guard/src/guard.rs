@@ -11,10 +11,10 @@ use crate::claims::{Claims, RegisteredClaims, StandardClaims, Token};
 use crate::config::MAX_TOKEN_BYTES;
 use crate::cookies;
 use crate::error::{fail, AuthError};
-use crate::issuers::TrustedIssuers;
 use crate::policy::Policy;
 use crate::private_response::mark_private;
 use crate::runtime::JwtRuntime;
+use crate::trusted_issuers::TrustedIssuers;
 
 /// Finds the bearer token in `Authorization`.
 ///

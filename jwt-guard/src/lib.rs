@@ -19,53 +19,58 @@ mod duration;
 mod error;
 mod fairing;
 mod guard;
-mod issuer;
-pub mod issuers;
 pub mod keys;
-mod link;
+pub mod link;
 pub mod manifest;
 mod policy;
 mod private_response;
 mod request;
 pub mod revocation;
 pub mod routes;
-mod runtime;
+pub mod runtime;
 pub mod secret;
-pub mod session;
+mod session;
+mod signer;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
-mod throttle;
+pub mod throttle;
+pub mod trusted_issuers;
 pub mod verifier;
 
-// What a handler author uses; the rest lives in the modules above.
-pub use claims::{
-    Claims, NestedRoles, NoClaims, RegisteredClaims, Scopes, StandardClaims, Token, TokenKind,
-    REGISTERED_CLAIM_NAMES,
-};
-pub use client::DEVICE_MODEL_HEADER;
+// What a handler author uses. Everything else lives in the modules above, each
+// item at one path.
+pub use claims::{Claims, NestedRoles, NoClaims, Scopes, StandardClaims};
 pub use clock::Clock;
-pub use config::JwtConfig;
-pub use device::{DeviceSession, PERMANENT_TOKEN_HEADER};
-pub use duration::HumanDuration;
+pub use device::DeviceSession;
 pub use error::{AuthError, ErrorCode, RETRY_AFTER_SECS};
 pub use fairing::JwtGuard;
 pub use guard::Jwt;
-pub use issuer::{Grant, IssueError, IssuedToken, Issuer, TokenPair};
-pub use link::{
-    DefaultLinkPages, DeliveryError, DevOutbox, LinkError, LinkMailer, LinkMessage, LinkPage,
-    LinkPages, LinkUse, Links, MintOptions, MintedLink, SentLink, DEFAULT_CSP, DEV_OUTBOX_CAPACITY,
-    LINK_TOKEN_PARAM,
-};
-pub use runtime::{JwtRuntime, SetupError};
+pub use link::guard::LinkUse;
+pub use link::mint::{Links, MintedLink};
 pub use session::{Authenticator, DeviceAccess, LoginResponse, Principal, Unavailable};
-pub use store::JwtDb;
-pub use throttle::LoginThrottle;
 
 /// Re-exported so applications need not depend on it to name algorithms.
 pub use jsonwebtoken::Algorithm;
 
 pub use jwt_guard_macros::{expiring_link, permanent_refresh, public, use_jwt, Claims};
+
+/// Tokens: the claims every token carries, its kinds, and the signer that mints
+/// the application's own ([`Issuer`](token::Issuer)). Outside issuers' tokens are
+/// [`trusted_issuers`]'.
+pub mod token {
+    pub use crate::claims::{
+        NestedRoles, RegisteredClaims, Token, TokenKind, REGISTERED_CLAIM_NAMES,
+    };
+    pub use crate::signer::{Grant, IssueError, IssuedToken, Issuer, TokenPair};
+}
+
+/// The request headers jwt-guard reads besides `Authorization`.
+pub mod headers {
+    pub use crate::client::DEVICE_MODEL_HEADER;
+    pub use crate::device::PERMANENT_TOKEN_HEADER;
+    pub use crate::routes::devices::DEVICE_ID_HEADER;
+}
 
 /// How many cases each property test runs: `PROPTEST_CASES`, else 64 (a bounded
 /// run inside `cargo test`; `PROPTEST_CASES=100000 cargo test properties` runs long).
@@ -85,7 +90,8 @@ pub mod __private {
     pub use crate::claims::{RoleField, ScopeField, REGISTERED_CLAIM_NAMES};
     pub use crate::device::{PermanentRefresh, PermanentRoute};
     pub use crate::guard::Authorized;
-    pub use crate::link::{LinkGuard, LinkTarget};
+    pub use crate::link::guard::LinkGuard;
+    pub use crate::link::LinkTarget;
     pub use crate::manifest::{DeclaredRoute, Protection};
     pub use crate::policy::{has_role, has_role_named, has_scope, Denied, Policy};
     pub use core;

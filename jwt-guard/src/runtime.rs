@@ -7,9 +7,9 @@ use rocket::Request;
 use crate::clock::Clock;
 use crate::config::{ConfigError, JwtConfig, StalenessPolicy};
 use crate::error::AuthError;
-use crate::issuer::Issuer;
 use crate::keys::{KeyError, KeyRing};
 use crate::revocation::RevocationSet;
+use crate::signer::Issuer;
 use crate::verifier::Verifier;
 
 /// Why jwt-guard cannot start with a configuration.

@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::claims::{Claims, NoClaims, TokenKind};
 use crate::client::describe_device;
-use crate::issuer::{Grant, IssueError, Issuer, TokenPair};
 use crate::runtime::JwtRuntime;
 use crate::secret::{random_id, TokenDigest};
+use crate::signer::{Grant, IssueError, Issuer, TokenPair};
 use crate::store::{
     CreateDeviceError, DeviceRecord, LinkConsumed, LinkDenial, PermanentRotateError, RotateError,
     Rotation, SessionRows, Store, StoreError,

@@ -4,7 +4,8 @@
 //!
 //! ```
 //! use jwt_guard::testing::TestTokens;
-//! use jwt_guard::{use_jwt, Claims, JwtConfig, JwtGuard, Jwt, Scopes};
+//! use jwt_guard::{use_jwt, Claims, JwtGuard, Jwt, Scopes};
+//! use jwt_guard::config::JwtConfig;
 //! use rocket::http::{Header, Status};
 //! use rocket::local::asynchronous::Client;
 //! use serde::{Deserialize, Serialize};
@@ -65,10 +66,10 @@ use serde_json::{Map, Value};
 
 use crate::claims::{NoClaims, RegisteredClaims, TokenKind};
 use crate::clock::Clock;
-use crate::issuer::{Grant, Issuer};
 use crate::runtime::JwtRuntime;
 use crate::secret::random_id;
 use crate::session::LoginResponse;
+use crate::signer::{Grant, Issuer};
 
 /// Mints tokens with an application's configured keys, issuer and audience.
 #[derive(Clone, Debug)]

@@ -367,8 +367,8 @@ mod tests {
 
     use super::*;
     use crate::claims::StandardClaims;
-    use crate::issuer::{Grant, Issuer};
     use crate::revocation::Revocation;
+    use crate::signer::{Grant, Issuer};
 
     const SECRET: &str = "a verifier test secret of 32+ bytes";
 

@@ -5,11 +5,13 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use jwt_guard::store::JwtDb;
 use jwt_guard::store::{SqlxPool, Store};
+use jwt_guard::throttle::LoginThrottle;
 use jwt_guard::{
     expiring_link, permanent_refresh, public, use_jwt, AuthError, Authenticator, Claims, Clock,
-    DeviceAccess, DeviceSession, Jwt, JwtDb, JwtGuard, LinkUse, Links, LoginResponse,
-    LoginThrottle, MintedLink, Principal, Scopes, Unavailable,
+    DeviceAccess, DeviceSession, Jwt, JwtGuard, LinkUse, Links, LoginResponse, MintedLink,
+    Principal, Scopes, Unavailable,
 };
 use rocket::fairing::{self, AdHoc};
 use rocket::figment::Figment;
@@ -310,7 +312,9 @@ fn visits(visits: &State<Visits>) -> Json<Value> {
     Json(json!({ "visits": visits.0.load(Ordering::SeqCst) }))
 }
 
-fn minted(result: Result<MintedLink, jwt_guard::LinkError>) -> Result<Json<MintedLink>, AuthError> {
+fn minted(
+    result: Result<MintedLink, jwt_guard::link::LinkError>,
+) -> Result<Json<MintedLink>, AuthError> {
     result.map(Json).map_err(AuthError::unavailable)
 }
 

@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use jwt_guard::{Clock, JwtRuntime};
+use jwt_guard::runtime::JwtRuntime;
+use jwt_guard::Clock;
 use rocket::figment::Figment;
 use rocket::http::{ContentType, Header};
 use rocket::local::asynchronous::{Client, LocalResponse};
@@ -295,7 +296,7 @@ impl TestApp {
     /// The database pool, for checking rows directly.
     pub fn pool(&self) -> &sqlx::AnyPool {
         use rocket_db_pools::Database;
-        let db = jwt_guard::JwtDb::fetch(self.client.rocket())
+        let db = jwt_guard::store::JwtDb::fetch(self.client.rocket())
             .unwrap_or_else(|| panic!("JwtDb is not managed"));
         db.pool()
     }

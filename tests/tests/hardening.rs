@@ -3,7 +3,10 @@
 //! fail closed, and a key of another party speaks only for that party.
 
 use jsonwebtoken::{EncodingKey, Header};
-use jwt_guard::{JwtConfig, JwtRuntime, LinkError, Links, MintOptions};
+use jwt_guard::config::JwtConfig;
+use jwt_guard::link::{LinkError, MintOptions};
+use jwt_guard::runtime::JwtRuntime;
+use jwt_guard::Links;
 use jwt_guard_tests::app::unsubscribe;
 use jwt_guard_tests::{access_claims, json_body, key_path, key_pem, now, TestApp, TEST_SECRET};
 use rocket::http::{Header as HttpHeader, Method, Status};

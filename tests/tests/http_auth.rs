@@ -338,7 +338,7 @@ async fn login_records_last_login_through_the_authenticator() {
     use rocket_db_pools::Database;
     let app = TestApp::hs256().await;
     app.login("bob").await;
-    let db = jwt_guard::JwtDb::fetch(app.client.rocket()).unwrap_or_else(|| panic!("no db"));
+    let db = jwt_guard::store::JwtDb::fetch(app.client.rocket()).unwrap_or_else(|| panic!("no db"));
     let last: Option<i64> =
         sqlx::query_scalar("SELECT last_login FROM app_users WHERE username = $1")
             .bind("bob")

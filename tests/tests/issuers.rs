@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use jwt_guard::{use_jwt, Claims, Jwt, JwtGuard, NestedRoles, Scopes, StandardClaims};
+use jwt_guard::NestedRoles;
+use jwt_guard::{use_jwt, Claims, Jwt, JwtGuard, Scopes, StandardClaims};
 use jwt_guard_tests::{base_figment, key_pem, now, temp_sqlite_url, TEST_SECRET};
 use rocket::http::{Header as HttpHeader, Status};
 use rocket::local::asynchronous::Client;

@@ -2,8 +2,8 @@
 //! only, and rotation keeps old tokens valid.
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jwt_guard::config::JwtConfig;
 use jwt_guard::keys::KeyRing;
-use jwt_guard::JwtConfig;
 use jwt_guard_tests::{
     access_claims, app, base_figment, json_body, key_path, key_pem, now, temp_sqlite_url, TestApp,
     TEST_SECRET,

@@ -1,10 +1,9 @@
 //! Routes mounted under a base path: the `Permanent-Token` rule and link URLs follow
 //! the mount point, and an app without an authenticator still gets guards and links.
 
+use jwt_guard::config::JwtConfig;
 use jwt_guard::store::{NewDevice, Store};
-use jwt_guard::{
-    expiring_link, permanent_refresh, DeviceSession, JwtConfig, JwtGuard, LinkUse, Links,
-};
+use jwt_guard::{expiring_link, permanent_refresh, DeviceSession, JwtGuard, LinkUse, Links};
 use jwt_guard_tests::{base_figment, json_body, temp_sqlite_url, TEST_SECRET};
 use rocket::http::{Header, Status};
 use rocket::local::asynchronous::Client;

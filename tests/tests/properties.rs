@@ -6,7 +6,10 @@
 use std::sync::Arc;
 
 use jsonwebtoken::Algorithm;
-use jwt_guard::{Clock, Grant, JwtConfig, JwtRuntime, StandardClaims, TokenKind};
+use jwt_guard::config::JwtConfig;
+use jwt_guard::runtime::JwtRuntime;
+use jwt_guard::token::{Grant, TokenKind};
+use jwt_guard::{Clock, StandardClaims};
 use jwt_guard_tests::{key_path, TEST_SECRET};
 use proptest::prelude::*;
 

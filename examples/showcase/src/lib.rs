@@ -10,7 +10,8 @@ pub mod routes;
 pub mod secret;
 pub mod users;
 
-use jwt_guard::{Clock, DevOutbox, JwtGuard};
+use jwt_guard::link::DevOutbox;
+use jwt_guard::{Clock, JwtGuard};
 use rocket::figment::Figment;
 use rocket::{Build, Rocket};
 

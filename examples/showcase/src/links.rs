@@ -4,11 +4,11 @@
 //! link is for someone else — whoever owns the username — so it is *delivered*
 //! (here to the development outbox, which admins may read) and never returned.
 
+use jwt_guard::link::{DevOutbox, LinkError, LinkMessage};
+use jwt_guard::store::JwtDb;
 use jwt_guard::store::Store;
-use jwt_guard::{
-    expiring_link, public, use_jwt, AuthError, DevOutbox, Jwt, JwtDb, LinkError, LinkMessage,
-    LinkUse, Links, LoginThrottle, MintedLink,
-};
+use jwt_guard::throttle::LoginThrottle;
+use jwt_guard::{expiring_link, public, use_jwt, AuthError, Jwt, LinkUse, Links, MintedLink};
 use rocket::http::Status;
 use rocket::serde::json::{json, Json, Value};
 use rocket::{delete, get, post, routes, Route, State};

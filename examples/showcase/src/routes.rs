@@ -3,9 +3,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use jwt_guard::manifest::RouteManifest;
-use jwt_guard::{
-    permanent_refresh, public, use_jwt, AuthError, DeviceAccess, DeviceSession, Jwt, JwtDb,
-};
+use jwt_guard::store::JwtDb;
+use jwt_guard::{permanent_refresh, public, use_jwt, AuthError, DeviceAccess, DeviceSession, Jwt};
 use rocket::serde::json::{json, Json, Value};
 use rocket::{get, post, routes, Route, State};
 

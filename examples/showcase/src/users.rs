@@ -3,7 +3,8 @@
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
 use argon2::{Argon2, PasswordVerifier};
 use jwt_guard::store::sqlx::{self, Row};
-use jwt_guard::{Authenticator, JwtDb, Principal, Scopes, Unavailable};
+use jwt_guard::store::JwtDb;
+use jwt_guard::{Authenticator, Principal, Scopes, Unavailable};
 use rocket::fairing::{self, AdHoc};
 use rocket::{Build, Request, Rocket};
 use rocket_db_pools::Database;

@@ -4,8 +4,8 @@
 //! sent); refusals carry one safe description each.
 
 use super::AuthError;
-use crate::issuer::IssueError;
 use crate::session::{SessionError, Unavailable};
+use crate::signer::IssueError;
 use crate::store::{LinkDenial, StoreError};
 use crate::verifier::VerifyError;
 

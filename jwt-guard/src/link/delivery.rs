@@ -40,7 +40,7 @@ impl DeliveryError {
 /// [`Links::send`](crate::Links::send) mints and delivers in one step.
 ///
 /// ```
-/// use jwt_guard::{DeliveryError, LinkMailer, LinkMessage};
+/// use jwt_guard::link::{DeliveryError, LinkMailer, LinkMessage};
 ///
 /// struct Smtp;
 ///
@@ -55,7 +55,7 @@ impl DeliveryError {
 #[rocket::async_trait]
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot deliver links",
-    note = "implement `jwt_guard::LinkMailer` for `{Self}` with `#[rocket::async_trait]`"
+    note = "implement `jwt_guard::link::LinkMailer` for `{Self}` with `#[rocket::async_trait]`"
 )]
 pub trait LinkMailer: Send + Sync + 'static {
     /// Delivers `message` to `message.recipient`.

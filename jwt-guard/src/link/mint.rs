@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use super::delivery::{DeliveryError, LinkMailer, LinkMessage};
 use super::{LinkRoutes, LinkTarget, LINK_TOKEN_PARAM};
 use crate::error::AuthError;
-use crate::issuer::{IssueError, Issuer};
 use crate::secret::random_id;
+use crate::signer::{IssueError, Issuer};
 use crate::store::{LinkRecord, LinkUseRecord, Store, StoreError};
 
 /// `http://address:port` from Rocket's own configuration: where links point when

@@ -35,7 +35,7 @@ pub enum LinkPage<'a> {
 /// [`JwtGuard::link_pages`](crate::JwtGuard::link_pages).
 ///
 /// ```
-/// use jwt_guard::{LinkPage, LinkPages};
+/// use jwt_guard::link::{LinkPage, LinkPages};
 ///
 /// struct Branded;
 ///

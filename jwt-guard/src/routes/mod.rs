@@ -3,13 +3,13 @@
 //!
 //! [`JwtGuard`](crate::JwtGuard) mounts both when given an
 //! [`Authenticator`](crate::Authenticator); mount them by hand to put them
-//! elsewhere. Each route is a thin shell over the [`session`](crate::session) steps
+//! elsewhere. Each route is a thin shell over the session steps
 //! and the [`Store`](crate::store::Store).
 
-mod devices;
+pub(crate) mod devices;
 mod token;
 
-pub use devices::{device_routes, DeviceView, ExpireResponse, LogoutResponse, DEVICE_ID_HEADER};
+pub use devices::{device_routes, DeviceView, ExpireResponse, LogoutResponse};
 pub use token::{
     token_routes, LoginRequest, RefreshRequest, VerifyRequest, VerifyResponse, MAX_CREDENTIAL_BYTES,
 };

@@ -7,11 +7,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::cookies;
 use crate::error::AuthError;
-use crate::issuer::TokenPair;
 use crate::manifest::{declare_route, Protection};
 use crate::private_response::mark_private;
 use crate::request::{json_body, Services};
 use crate::session::{refresh_session, start_session, LoginResponse, SessionOrigin};
+use crate::signer::TokenPair;
 
 /// Longest username or password the login route reads; longer ones are refused
 /// before the app's password check runs (a slow hash is a DoS lever).

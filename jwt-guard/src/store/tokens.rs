@@ -8,8 +8,8 @@ use sqlx::Row;
 use super::audit::AuditEvent;
 use super::{opt, secs, ts, Backend, Store, StoreError};
 use crate::claims::{RegisteredClaims, TokenKind};
-use crate::issuer::IssuedToken;
 use crate::revocation::Revocation;
+use crate::signer::IssuedToken;
 
 /// One issued token in a device's tree. The tree is a flat list in pre-order (a
 /// token, then everything issued from it); `parent` and `depth` give its shape, so
@@ -53,7 +53,7 @@ pub enum Rotation {
     Rotated,
     /// A retry within `refresh_reuse_grace` of a rotation whose successor is still
     /// unused: answer that same successor (the signing inputs of its refresh and
-    /// access tokens, for [`Issuer::resign`](crate::Issuer::resign)).
+    /// access tokens, for [`Issuer::resign`](crate::token::Issuer::resign)).
     Retry {
         /// The successor refresh token's signing input.
         refresh: String,

@@ -1,7 +1,8 @@
 //! `#[expiring_link]` in its forms, and typed minting.
 #![deny(warnings, missing_docs, unused_qualifications)]
 
-use jwt_guard::{expiring_link, LinkUse, Links, MintOptions};
+use jwt_guard::{expiring_link, LinkUse, Links};
+use jwt_guard::link::MintOptions;
 use rocket::{get, post, routes, State};
 
 #[expiring_link(unsubscribe, max_uses = 1, ttl = "7d")]

@@ -1,7 +1,8 @@
 //! `#[permanent_refresh]` on static routes, sync or async, with other guards.
 #![deny(warnings, missing_docs, unused_qualifications)]
 
-use jwt_guard::{permanent_refresh, DeviceSession, Issuer};
+use jwt_guard::{permanent_refresh, DeviceSession};
+use jwt_guard::token::Issuer;
 use rocket::{post, route, routes, State};
 
 #[permanent_refresh]
