@@ -1,22 +1,19 @@
-//! Duration literals in attributes. The grammar is the runtime's
-//! (`jwt_guard::config::parse_duration`): trimmed, a bare number of seconds, or
-//! `humantime` text — a test in `tests/` checks that the two agree. Attributes add
-//! one rule of their own: a lifetime of zero is refused.
+//! Duration literals in attributes, read by the runtime's own grammar
+//! (`jwt_guard_grammar::parse_duration`). Attributes add one rule of their own: a
+//! lifetime of zero is refused.
 
+use jwt_guard_grammar::{parse_duration, DurationError};
 use syn::LitStr;
 
-/// Seconds in `text`, by the runtime's grammar.
+/// Seconds in `text`, by the runtime's grammar; the error says only what is wrong
+/// (the caller adds the text and examples).
 fn parse_secs(text: &str) -> Result<u64, String> {
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
-        return Err("empty duration".to_owned());
+    match parse_duration(text) {
+        Ok(d) => Ok(d.as_secs()),
+        Err(DurationError::Invalid { source, .. }) => Err(source.to_string()),
+        Err(DurationError::Empty) => Err("empty duration".to_owned()),
+        Err(e) => Err(e.to_string()),
     }
-    if let Ok(secs) = trimmed.parse::<u64>() {
-        return Ok(secs);
-    }
-    humantime::parse_duration(trimmed)
-        .map(|d| d.as_secs())
-        .map_err(|e| e.to_string())
 }
 
 /// Seconds in `lit` (`"5m"`, `"7d"`, or a bare number of seconds), more than zero.

@@ -250,10 +250,7 @@ impl<'de> Deserialize<'de> for Scopes {
     }
 }
 
-/// Names of the registered claims, which an application's claims may not redeclare.
-pub const REGISTERED_CLAIM_NAMES: &[&str] = &[
-    "typ", "sub", "exp", "iat", "nbf", "jti", "did", "orig_iat", "iss", "aud",
-];
+pub use jwt_guard_grammar::REGISTERED_CLAIM_NAMES;
 
 /// Field types that can hold roles (`#[claims(roles)]`).
 #[diagnostic::on_unimplemented(

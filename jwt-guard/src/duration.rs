@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize, Serializer};
 /// A [`Duration`] written the way people write it: `"30s"`, `"5m"`, `"12h"`, `"7d"`,
 /// or `"1h 30m"`. Bare integers are read as seconds.
 ///
-/// Parsing is done by the `humantime` crate, the same parser the attribute macros use,
-/// so a duration accepted in `Rocket.toml` is accepted in `#[expiring_link(ttl = …)]`.
+/// One grammar (`jwt-guard-grammar`, over `humantime`) reads it here and in the
+/// attribute macros, so a duration accepted in `Rocket.toml` is accepted in
+/// `#[expiring_link(ttl = …)]`.
 ///
 /// ```
 /// use jwt_guard::config::HumanDuration;
@@ -32,38 +33,7 @@ impl HumanDuration {
     }
 }
 
-/// Why a duration string could not be read.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[non_exhaustive]
-pub enum DurationError {
-    /// Nothing but whitespace was given.
-    #[error("empty duration; expected e.g. `30s`, `5m`, `7d`")]
-    Empty,
-    /// The text is not a duration.
-    #[error("invalid duration `{text}`: {source}; expected e.g. `30s`, `5m`, `7d`")]
-    Invalid {
-        /// The text as given (trimmed).
-        text: String,
-        /// What the parser objected to.
-        #[source]
-        source: humantime::DurationError,
-    },
-}
-
-/// Parses `"5m"`, `"7d"`, `"1h 30m"` (or a bare number of seconds) into a [`Duration`].
-pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
-        return Err(DurationError::Empty);
-    }
-    if let Ok(secs) = trimmed.parse::<u64>() {
-        return Ok(Duration::from_secs(secs));
-    }
-    humantime::parse_duration(trimmed).map_err(|source| DurationError::Invalid {
-        text: trimmed.to_owned(),
-        source,
-    })
-}
+pub use jwt_guard_grammar::{parse_duration, DurationError};
 
 impl std::str::FromStr for HumanDuration {
     type Err = DurationError;

@@ -7,6 +7,8 @@ use std::sync::{Arc, OnceLock};
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::{Ignite, Rocket, Sentinel};
 
+use jwt_guard_grammar::is_token68;
+
 use crate::claims::{Claims, RegisteredClaims, StandardClaims, Token};
 use crate::config::MAX_TOKEN_BYTES;
 use crate::cookies;
@@ -61,12 +63,6 @@ pub(crate) fn parse_bearer<'a>(
         ));
     }
     Ok(Some(token))
-}
-
-/// RFC 7235 token68: the only shape a bearer token may have.
-fn is_token68(text: &str) -> bool {
-    text.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b))
 }
 
 type Verification<C> = Result<Option<Arc<Token<C>>>, AuthError>;

@@ -1,6 +1,7 @@
 //! Finds the `#[claims(roles)]` and `#[claims(scopes)]` fields, and refuses fields
 //! that would shadow a registered claim.
 
+use jwt_guard_grammar::REGISTERED_CLAIM_NAMES;
 use quote::quote;
 use syn::{Data, DeriveInput, Field, Fields, LitStr};
 
@@ -11,12 +12,6 @@ const ATTRIBUTE: &str = "claims";
 const ROLES: &str = "roles";
 const SCOPES: &str = "scopes";
 const OPTIONS: &str = "`roles`, `scopes`";
-
-/// Claims jwt-guard writes itself; an application struct may not declare them.
-/// Must equal the runtime's `REGISTERED_CLAIM_NAMES` (a test in `tests/` checks).
-pub(crate) const REGISTERED: &[&str] = &[
-    "typ", "sub", "exp", "iat", "nbf", "jti", "did", "orig_iat", "iss", "aud",
-];
 
 /// The fields the impl reads.
 #[derive(Default)]
@@ -86,7 +81,7 @@ pub(super) fn find_fields<'a>(cx: &mut Ctxt, input: &'a DeriveInput) -> ClaimsFi
     let mut scopes: Option<&Field> = None;
     for field in fields {
         if let Some(name) = serialized_name(field) {
-            if REGISTERED.contains(&name.as_str()) {
+            if REGISTERED_CLAIM_NAMES.contains(&name.as_str()) {
                 cx.error_spanned_by(
                     field
                         .ident

@@ -14,6 +14,7 @@ pub use cookies::{CookieConfig, SameSitePolicy};
 use error::Problems;
 pub use error::{ConfigError, ConfigProblem, Problem};
 pub use issuers::TrustedIssuerConfig;
+use jwt_guard_grammar::is_auth_scheme;
 pub use throttle::ThrottleConfig;
 
 /// Largest token, in bytes, that jwt-guard will look at. Longer ones are refused
@@ -301,14 +302,6 @@ impl JwtConfig {
             p.add("header_prefixes", Problem::NotAuthScheme(bad.clone()));
         }
     }
-}
-
-/// An RFC 7235 auth-scheme: a non-empty token of the token68 alphabet.
-fn is_auth_scheme(text: &str) -> bool {
-    !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
 }
 
 #[cfg(test)]
