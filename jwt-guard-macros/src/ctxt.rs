@@ -26,6 +26,14 @@ impl Ctxt {
         !self.errors.is_empty()
     }
 
+    /// Every error collected, beside the untouched `item`: one mistake gives its
+    /// own error and no follow-on ones, and `routes![]` and rust-analyzer still see
+    /// the function.
+    pub(crate) fn finish(self, item: TokenStream) -> TokenStream {
+        let errors = self.into_compile_errors().unwrap_or_default();
+        quote::quote!(#errors #item)
+    }
+
     /// All errors as `compile_error!` invocations, or `None` when there were none.
     pub(crate) fn into_compile_errors(self) -> Option<TokenStream> {
         let mut iter = self.errors.into_iter();

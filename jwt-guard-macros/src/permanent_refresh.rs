@@ -22,7 +22,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         "the Permanent-Token header is accepted on one fixed path only",
     );
     let Some((mut handler, target)) = prepared.filter(|_| !cx.has_errors()) else {
-        return route::finish_with_errors(cx, item);
+        return cx.finish(item);
     };
 
     let marker = hidden_name("permanent", &handler);
@@ -30,10 +30,21 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let name = unraw(&handler.sig.ident);
     let method = &target.method;
     let path = route::uri_path(&target.uri.value()).to_owned();
-    let p = exports::private(Span::call_site());
-    let declaration = route::declare(&handler, &target, quote!(#p::Protection::PermanentRefresh));
+    let method_path = exports::method(Span::call_site());
+    let permanent_refresh_path = exports::permanent_refresh(Span::call_site());
+    let permanent_route_path = exports::permanent_route(Span::call_site());
+    let protection_path = exports::protection(Span::call_site());
+    let declaration = route::declare(
+        &handler,
+        &target,
+        quote!(#protection_path::PermanentRefresh),
+    );
     let guard = hidden_local("permanent");
-    route::inject_guard(&mut handler, &guard, quote!(#p::PermanentRefresh<#marker>));
+    route::inject_guard(
+        &mut handler,
+        &guard,
+        quote!(#permanent_refresh_path<#marker>),
+    );
 
     quote! {
         #declaration
@@ -42,9 +53,9 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         #[allow(non_camel_case_types)]
         #vis struct #marker;
 
-        impl #p::PermanentRoute for #marker {
+        impl #permanent_route_path for #marker {
             const NAME: &'static str = #name;
-            const METHOD: #p::rocket::http::Method = #p::rocket::http::Method::#method;
+            const METHOD: #method_path = #method_path::#method;
             const PATH: &'static str = #path;
         }
 

@@ -15,21 +15,14 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     if !attr.is_empty() {
         cx.error_spanned_by(&attr, format!("`#[{ATTRIBUTE}]` takes no options"));
     }
-    let Some(handler) = route::protected_handler(&mut cx, item.clone(), ATTRIBUTE) else {
-        return route::finish_with_errors(cx, item);
-    };
-    let target = match route::route_target(&handler) {
-        Ok(target) => target,
-        Err(e) => {
-            cx.syn_error(e);
-            None
-        }
+    let Some((handler, target)) = route::protected_handler(&mut cx, item.clone(), ATTRIBUTE) else {
+        return cx.finish(item);
     };
     let Some(target) = target.filter(|_| !cx.has_errors()) else {
-        return route::finish_with_errors(cx, item);
+        return cx.finish(item);
     };
-    let p = exports::private(Span::call_site());
-    let declaration = route::declare(&handler, &target, quote!(#p::Protection::Public));
+    let protection_path = exports::protection(Span::call_site());
+    let declaration = route::declare(&handler, &target, quote!(#protection_path::Public));
     quote! {
         #declaration
         #handler

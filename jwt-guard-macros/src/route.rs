@@ -104,15 +104,17 @@ pub(crate) fn declare(
     target: &RouteTarget,
     protection: TokenStream,
 ) -> TokenStream {
-    let p = crate::exports::private(Span::call_site());
+    let declared_route_path = crate::exports::declared_route(Span::call_site());
+    let inventory_path = crate::exports::inventory(Span::call_site());
+    let method_path = crate::exports::method(Span::call_site());
     let name = crate::names::unraw(&handler.sig.ident);
     let method = &target.method;
     let path = &target.uri;
     quote! {
-        #p::inventory::submit! {
-            #p::DeclaredRoute {
+        #inventory_path::submit! {
+            #declared_route_path {
                 handler: #name,
-                method: #p::rocket::http::Method::#method,
+                method: #method_path::#method,
                 path: #path,
                 protection: #protection,
             }
@@ -127,25 +129,16 @@ pub(crate) fn inject_guard(handler: &mut ItemFn, name: &syn::Ident, ty: TokenStr
     handler.sig.inputs.insert(0, arg);
 }
 
-/// On error: the errors beside the untouched item, so `routes![]` still finds it.
-pub(crate) fn with_errors(errors: TokenStream, item: TokenStream) -> TokenStream {
-    quote!(#errors #item)
-}
-
-/// Every error `cx` collected, beside the untouched item.
-pub(crate) fn finish_with_errors(cx: Ctxt, item: TokenStream) -> TokenStream {
-    let errors = cx.into_compile_errors().unwrap_or_default();
-    with_errors(errors, item)
-}
-
-/// The common front of every jwt-guard route attribute: the handler it sits on,
-/// placed above the route attribute, and the route's only protection. Errors go to
-/// `cx`; `None` when the item is not a function at all.
+/// The one entry sequence of every jwt-guard route attribute: the handler it sits
+/// on, placed above the route attribute, the route's only protection, and the
+/// method and path the route attribute declares (`None` when there is no route
+/// attribute to read). Errors go to `cx`; `None` when the item is not a function at
+/// all.
 pub(crate) fn protected_handler(
     cx: &mut Ctxt,
     item: TokenStream,
     attribute: &str,
-) -> Option<ItemFn> {
+) -> Option<(ItemFn, Option<RouteTarget>)> {
     let handler = match parse_handler(item, attribute) {
         Ok(handler) => handler,
         Err(e) => {
@@ -155,7 +148,11 @@ pub(crate) fn protected_handler(
     };
     check_route_below(cx, &handler, attribute);
     check_single_protection(cx, &handler, attribute);
-    Some(handler)
+    let target = route_target(&handler).unwrap_or_else(|e| {
+        cx.syn_error(e);
+        None
+    });
+    Some((handler, target))
 }
 
 /// The method and path a Rocket route attribute declares.
@@ -268,8 +265,8 @@ pub(crate) fn first_dynamic_segment(uri: &str) -> Option<&str> {
 }
 
 /// The common front of attributes that need the route's static path
-/// (`#[permanent_refresh]`, `#[expiring_link]`): [`protected_handler`], and the
-/// route's method and path with no dynamic segment. `why` ends the dynamic-segment
+/// (`#[permanent_refresh]`, `#[expiring_link]`): [`protected_handler`], with a
+/// route path that exists and has no dynamic segment. `why` ends the dynamic-segment
 /// error. Errors go to `cx`; `None` when the item cannot be used at all.
 pub(crate) fn static_route(
     cx: &mut Ctxt,
@@ -277,14 +274,7 @@ pub(crate) fn static_route(
     attribute: &str,
     why: &str,
 ) -> Option<(ItemFn, RouteTarget)> {
-    let handler = protected_handler(cx, item, attribute)?;
-    let target = match route_target(&handler) {
-        Ok(target) => target,
-        Err(e) => {
-            cx.syn_error(e);
-            return None;
-        }
-    };
+    let (handler, target) = protected_handler(cx, item, attribute)?;
     match &target {
         Some(target) => {
             let uri = target.uri.value();

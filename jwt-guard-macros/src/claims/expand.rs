@@ -11,20 +11,22 @@ use crate::exports;
 pub(super) fn expand(input: &DeriveInput, fields: &ClaimsFields<'_>) -> TokenStream {
     let name = &input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
-    let p = exports::private(Span::call_site());
+    let claims_path = exports::claims(Span::call_site());
+    let role_field_path = exports::role_field(Span::call_site());
+    let scope_field_path = exports::scope_field(Span::call_site());
 
     let roles_impl = match fields.roles {
         Some(field) => {
             let ty = &field.ty;
             let ident = &field.ident;
             quote_spanned! {ty.span()=>
-                type Role = <#ty as #p::RoleField>::Role;
+                type Role = <#ty as #role_field_path>::Role;
                 fn roles(&self) -> &[Self::Role] {
-                    #p::RoleField::as_roles(&self.#ident)
+                    #role_field_path::as_roles(&self.#ident)
                 }
             }
         }
-        None => no_roles(&p),
+        None => no_roles(),
     };
     let scopes_impl = match fields.scopes {
         Some(field) => {
@@ -32,7 +34,7 @@ pub(super) fn expand(input: &DeriveInput, fields: &ClaimsFields<'_>) -> TokenStr
             let ident = &field.ident;
             quote_spanned! {ty.span()=>
                 fn has_scope(&self, scope: &str) -> bool {
-                    <#ty as #p::ScopeField>::contains_scope(&self.#ident, scope)
+                    <#ty as #scope_field_path>::contains_scope(&self.#ident, scope)
                 }
             }
         }
@@ -40,7 +42,7 @@ pub(super) fn expand(input: &DeriveInput, fields: &ClaimsFields<'_>) -> TokenStr
     };
 
     quote! {
-        impl #impl_generics #p::Claims for #name #ty_generics #where_clause {
+        impl #impl_generics #claims_path for #name #ty_generics #where_clause {
             #roles_impl
             #scopes_impl
         }
@@ -52,20 +54,21 @@ pub(super) fn expand(input: &DeriveInput, fields: &ClaimsFields<'_>) -> TokenStr
 pub(super) fn fallback(input: &DeriveInput) -> TokenStream {
     let name = &input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
-    let p = exports::private(Span::call_site());
-    let roles = no_roles(&p);
+    let claims_path = exports::claims(Span::call_site());
+    let roles = no_roles();
     let scopes = no_scopes();
     quote! {
-        impl #impl_generics #p::Claims for #name #ty_generics #where_clause {
+        impl #impl_generics #claims_path for #name #ty_generics #where_clause {
             #roles
             #scopes
         }
     }
 }
 
-fn no_roles(p: &TokenStream) -> TokenStream {
+fn no_roles() -> TokenStream {
+    let no_role_path = exports::no_role(Span::call_site());
     quote! {
-        type Role = #p::NoRole;
+        type Role = #no_role_path;
         fn roles(&self) -> &[Self::Role] {
             &[]
         }

@@ -5,7 +5,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use syn::{ItemFn, LitInt};
 
-use super::parse::{LinkArgs, DEFAULT_MAX_USES, DEFAULT_TTL_SECS};
+use super::parse::{LinkArgs, MaxUses, DEFAULT_MAX_USES, DEFAULT_TTL_SECS};
 use crate::exports;
 use crate::names::{hidden_local, unraw};
 use crate::route::{self, RouteTarget};
@@ -18,14 +18,24 @@ pub(super) fn expand(args: &LinkArgs, mut handler: ItemFn, target: &RouteTarget)
     let vis = handler.vis.clone();
     let method = &target.method;
     let path = route::uri_path(&target.uri.value()).to_owned();
-    let max_uses = LitInt::new(
-        &args.max_uses.unwrap_or(DEFAULT_MAX_USES).to_string(),
+    let max_uses = args.max_uses.unwrap_or(DEFAULT_MAX_USES);
+    // The runtime's `LinkTarget::MAX_USES` stores "unlimited" as 0.
+    let stored_max_uses = LitInt::new(
+        &match max_uses {
+            MaxUses::Limited(n) => n.get(),
+            MaxUses::Unlimited => 0,
+        }
+        .to_string(),
         Span::call_site(),
     );
     let ttl = args.ttl.unwrap_or(DEFAULT_TTL_SECS);
     let login = args.login.is_some();
     let confirm = args.confirm.is_some();
-    let p = exports::private(Span::call_site());
+    let link_guard_path = exports::link_guard(Span::call_site());
+    let link_target_path = exports::link_target(Span::call_site());
+    let method_path = exports::method(Span::call_site());
+    let option_path = exports::option(Span::call_site());
+    let protection_path = exports::protection(Span::call_site());
     // `links.mint::<target>()` names the target; when it differs from the handler,
     // it is an alias of the route type Rocket generates for the handler.
     let alias = (link_target != route_ty).then(|| {
@@ -35,15 +45,17 @@ pub(super) fn expand(args: &LinkArgs, mut handler: ItemFn, target: &RouteTarget)
             #vis type #link_target = #route_ty;
         }
     });
-    let core = exports::core(Span::call_site());
-    let uses = match args.max_uses.unwrap_or(DEFAULT_MAX_USES) {
-        0 => quote!(#core::option::Option::None),
-        n => quote!(#core::option::Option::Some(#n)),
+    let uses = match max_uses {
+        MaxUses::Unlimited => quote!(#option_path::None),
+        MaxUses::Limited(n) => {
+            let n = n.get();
+            quote!(#option_path::Some(#n))
+        }
     };
     let declaration = route::declare(
         &handler,
         target,
-        quote!(#p::Protection::Link {
+        quote!(#protection_path::Link {
             target: #audience,
             max_uses: #uses,
             ttl_secs: #ttl,
@@ -52,17 +64,17 @@ pub(super) fn expand(args: &LinkArgs, mut handler: ItemFn, target: &RouteTarget)
         }),
     );
     let guard = hidden_local("link");
-    route::inject_guard(&mut handler, &guard, quote!(#p::LinkGuard<#route_ty>));
+    route::inject_guard(&mut handler, &guard, quote!(#link_guard_path<#route_ty>));
 
     quote! {
         #declaration
 
-        impl #p::LinkTarget for #route_ty {
+        impl #link_target_path for #route_ty {
             const TARGET: &'static str = #audience;
             const ROUTE: &'static str = #route_name;
-            const METHOD: #p::rocket::http::Method = #p::rocket::http::Method::#method;
+            const METHOD: #method_path = #method_path::#method;
             const PATH: &'static str = #path;
-            const MAX_USES: u32 = #max_uses;
+            const MAX_USES: u32 = #stored_max_uses;
             const TTL_SECS: u64 = #ttl;
             const LOGIN: bool = #login;
             const CONFIRM: bool = #confirm;

@@ -26,7 +26,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     }
     match prepared.filter(|_| !cx.has_errors()) {
         Some((handler, target)) => expand::expand(&args, handler, &target),
-        None => route::finish_with_errors(cx, item),
+        None => cx.finish(item),
     }
 }
 

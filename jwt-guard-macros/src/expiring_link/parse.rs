@@ -1,5 +1,7 @@
 //! Reads `#[expiring_link(...)]` options into a model that keeps their spans.
 
+use std::num::NonZeroU32;
+
 use proc_macro2::TokenStream;
 use syn::meta::ParseNestedMeta;
 use syn::parse::Parser;
@@ -16,16 +18,24 @@ const CONFIRM: &str = "confirm";
 const UNLIMITED: &str = "unlimited";
 const OPTIONS: &str = "a target name, `max_uses`, `ttl`, `login`, `confirm`";
 
-/// Uses of a link when `max_uses` is not given.
-pub(super) const DEFAULT_MAX_USES: u32 = 1;
+/// How often a link may be used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum MaxUses {
+    /// At most this many uses (`max_uses = N`, N ≥ 1).
+    Limited(NonZeroU32),
+    /// Any number until it expires (`max_uses = unlimited`).
+    Unlimited,
+}
+
+/// Uses of a link when `max_uses` is not given: one.
+pub(super) const DEFAULT_MAX_USES: MaxUses = MaxUses::Limited(NonZeroU32::MIN);
 /// Lifetime of a link when `ttl` is not given.
 pub(super) const DEFAULT_TTL_SECS: u64 = 24 * 3600;
 
 #[derive(Default)]
 pub(super) struct LinkArgs {
     pub(super) target: Option<Ident>,
-    /// 0 = unlimited.
-    pub(super) max_uses: Option<u32>,
+    pub(super) max_uses: Option<MaxUses>,
     pub(super) ttl: Option<u64>,
     /// Where `login` was written.
     pub(super) login: Option<Path>,
@@ -50,16 +60,22 @@ fn parse_option(cx: &mut Ctxt, args: &mut LinkArgs, meta: &ParseNestedMeta<'_>) 
         match &value {
             Expr::Lit(ExprLit {
                 lit: Lit::Int(n), ..
-            }) => match n.base10_parse::<u32>() {
-                Ok(0) => cx.error_spanned_by(
+            }) => match n.base10_parse::<u32>().map(NonZeroU32::new) {
+                Ok(None) => cx.error_spanned_by(
                     n,
                     "`max_uses` must be at least 1 (or `unlimited` for no limit until expiry)",
                 ),
-                Ok(n) => set_once(cx, &mut args.max_uses, n, path, ATTRIBUTE),
+                Ok(Some(uses)) => set_once(
+                    cx,
+                    &mut args.max_uses,
+                    MaxUses::Limited(uses),
+                    path,
+                    ATTRIBUTE,
+                ),
                 Err(_) => cx.error_spanned_by(n, "`max_uses` must fit in a u32"),
             },
             Expr::Path(p) if p.path.is_ident(UNLIMITED) => {
-                set_once(cx, &mut args.max_uses, 0, path, ATTRIBUTE)
+                set_once(cx, &mut args.max_uses, MaxUses::Unlimited, path, ATTRIBUTE)
             }
             other => cx.error_spanned_by(
                 other,

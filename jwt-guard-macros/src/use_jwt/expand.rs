@@ -38,16 +38,24 @@ pub(super) fn expand(
 ) -> TokenStream {
     let policy = hidden_name("policy", &handler);
     let vis = handler.vis.clone();
-    let p = exports::private(proc_macro2::Span::call_site());
-    let core = exports::core(proc_macro2::Span::call_site());
+    let authorized_path = exports::authorized(proc_macro2::Span::call_site());
+    let denied_path = exports::denied(proc_macro2::Span::call_site());
+    let has_role_path = exports::has_role(proc_macro2::Span::call_site());
+    let has_role_named_path = exports::has_role_named(proc_macro2::Span::call_site());
+    let has_scope_path = exports::has_scope(proc_macro2::Span::call_site());
+    let option_path = exports::option(proc_macro2::Span::call_site());
+    let policy_path = exports::policy(proc_macro2::Span::call_site());
+    let protection_path = exports::protection(proc_macro2::Span::call_site());
+    let result_path = exports::result(proc_macro2::Span::call_site());
+    let standard_claims_path = exports::standard_claims(proc_macro2::Span::call_site());
     let claims_ty = match &args.claims {
         Some(ty) => quote_spanned!(ty.span()=> #ty),
-        None => quote!(#p::StandardClaims),
+        None => quote!(#standard_claims_path),
     };
     let optional = args.optional.is_some();
     let fresh = match args.fresh {
-        Some(secs) => quote!(#core::option::Option::Some(#secs)),
-        None => quote!(#core::option::Option::None),
+        Some(secs) => quote!(#option_path::Some(#secs)),
+        None => quote!(#option_path::None),
     };
     let claims = hidden_local("claims");
 
@@ -56,23 +64,23 @@ pub(super) fn expand(
             .iter()
             .map(|role| match role {
                 RoleRef::Path(path) => {
-                    quote_spanned!(path.span()=> #p::has_role(#claims, &#path))
+                    quote_spanned!(path.span()=> #has_role_path(#claims, &#path))
                 }
                 RoleRef::Name(name) => {
-                    quote_spanned!(name.span()=> #p::has_role_named(#claims, #name))
+                    quote_spanned!(name.span()=> #has_role_named_path(#claims, #name))
                 }
             })
             .collect();
         match mode {
             RoleMode::Any => quote! {
                 if !(false #(|| #tests)*) {
-                    return #core::result::Result::Err(#p::Denied::role());
+                    return #result_path::Err(#denied_path::role());
                 }
             },
             RoleMode::All => quote! {
                 #(
                     if !#tests {
-                        return #core::result::Result::Err(#p::Denied::role());
+                        return #result_path::Err(#denied_path::role());
                     }
                 )*
             },
@@ -80,8 +88,8 @@ pub(super) fn expand(
     });
     let scope_checks = args.scopes.iter().flatten().map(|scope| {
         quote! {
-            if !#p::has_scope(#claims, #scope) {
-                return #core::result::Result::Err(#p::Denied::scope(#scope));
+            if !#has_scope_path(#claims, #scope) {
+                return #result_path::Err(#denied_path::scope(#scope));
             }
         }
     });
@@ -94,18 +102,18 @@ pub(super) fn expand(
         quote! {
             #check_fn
             if !__jwt_guard_check(#claims) {
-                return #core::result::Result::Err(#p::Denied::check());
+                return #result_path::Err(#denied_path::check());
             }
         }
     });
 
     let some_text = |text: Option<String>| match text {
-        Some(text) => quote!(#core::option::Option::Some(#text)),
-        None => quote!(#core::option::Option::None),
+        Some(text) => quote!(#option_path::Some(#text)),
+        None => quote!(#option_path::None),
     };
     let issuer = match &args.issuer {
-        Some(name) => quote!(#core::option::Option::Some(#name)),
-        None => quote!(#core::option::Option::None),
+        Some(name) => quote!(#option_path::Some(#name)),
+        None => quote!(#option_path::None),
     };
     let claims_text = match &args.claims {
         Some(ty) => written(ty),
@@ -128,7 +136,7 @@ pub(super) fn expand(
         route::declare(
             &handler,
             target,
-            quote!(#p::Protection::Jwt {
+            quote!(#protection_path::Jwt {
                 claims: #claims_text,
                 issuer: #issuer,
                 role: #role,
@@ -140,7 +148,7 @@ pub(super) fn expand(
         )
     });
     let guard = hidden_local("auth");
-    route::inject_guard(&mut handler, &guard, quote!(#p::Authorized<#policy>));
+    route::inject_guard(&mut handler, &guard, quote!(#authorized_path<#policy>));
 
     quote! {
         #declaration
@@ -149,18 +157,18 @@ pub(super) fn expand(
         #[allow(non_camel_case_types)]
         #vis struct #policy;
 
-        impl #p::Policy for #policy {
+        impl #policy_path for #policy {
             type Claims = #claims_ty;
             const OPTIONAL: bool = #optional;
-            const MAX_LOGIN_AGE: #core::option::Option<u64> = #fresh;
-            const ISSUER: #core::option::Option<&'static str> = #issuer;
+            const MAX_LOGIN_AGE: #option_path<u64> = #fresh;
+            const ISSUER: #option_path<&'static str> = #issuer;
 
             #[inline]
-            fn authorize(#claims: &Self::Claims) -> #core::result::Result<(), #p::Denied> {
+            fn authorize(#claims: &Self::Claims) -> #result_path<(), #denied_path> {
                 #role_checks
                 #(#scope_checks)*
                 #check
-                #core::result::Result::Ok(())
+                #result_path::Ok(())
             }
         }
 

@@ -13,14 +13,11 @@ pub(crate) const ATTRIBUTE: &str = "use_jwt";
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let mut cx = Ctxt::default();
     let args = parse::parse_args(&mut cx, attr);
-    let Some(handler) = route::protected_handler(&mut cx, item.clone(), ATTRIBUTE) else {
-        return route::finish_with_errors(cx, item);
+    let Some((handler, target)) = route::protected_handler(&mut cx, item.clone(), ATTRIBUTE) else {
+        return cx.finish(item);
     };
-    // The manifest needs the route's method and path; a route attribute this
-    // cannot read is reported by Rocket itself, so it only goes undeclared here.
-    let target = route::route_target(&handler).ok().flatten();
     if cx.has_errors() {
-        return route::finish_with_errors(cx, item);
+        return cx.finish(item);
     }
     expand::expand(&args, handler, target.as_ref())
 }
