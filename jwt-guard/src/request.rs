@@ -81,7 +81,7 @@ impl<'r> Services<'r> {
     /// `Ok` while the revocations in memory may be trusted (see
     /// [`JwtRuntime::fresh_revocations`]).
     pub(crate) fn fresh_revocations(&self) -> Result<(), AuthError> {
-        self.rt.fresh_revocations()
+        Ok(self.rt.fresh_revocations()?)
     }
 }
 

@@ -6,7 +6,6 @@ use rocket::Request;
 
 use crate::clock::Clock;
 use crate::config::{ConfigError, JwtConfig, StalenessPolicy};
-use crate::error::AuthError;
 use crate::keys::{KeyError, KeyRing};
 use crate::revocation::RevocationSet;
 use crate::signer::Issuer;
@@ -91,18 +90,31 @@ impl JwtRuntime {
         (staleness > self.config.revocation_staleness_bound()).then_some(staleness)
     }
 
-    /// `Ok` while tokens may be trusted from memory; else the `503` every route
-    /// that verifies a token answers (the one place this policy is applied).
-    pub fn fresh_revocations(&self) -> Result<(), AuthError> {
+    /// `Ok` while tokens may be trusted from memory; else the failure every route
+    /// that verifies a token answers with (a `503`; the one place this policy is
+    /// applied).
+    pub fn fresh_revocations(&self) -> Result<(), StaleRevocations> {
         match self.revocations_too_stale() {
             None => Ok(()),
-            Some(staleness) => Err(AuthError::unavailable(format!(
-                "revocations not read from the database for {}s (bound {}s); refusing to trust \
-                 tokens from memory (set jwt.revocation_staleness = \"serve\" to prefer \
-                 availability)",
-                staleness.as_secs(),
-                self.config.revocation_staleness_bound().as_secs()
-            ))),
+            Some(staleness) => Err(StaleRevocations {
+                staleness,
+                bound: self.config.revocation_staleness_bound(),
+            }),
         }
     }
+}
+
+/// The revocations in memory are older than `revocation_max_staleness` and the
+/// policy is to fail closed: tokens are not trusted from memory until they are read
+/// again.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "revocations not read from the database for {}s (bound {}s); refusing to trust tokens \
+     from memory (set jwt.revocation_staleness = \"serve\" to prefer availability)",
+    staleness.as_secs(),
+    bound.as_secs()
+)]
+pub struct StaleRevocations {
+    staleness: std::time::Duration,
+    bound: std::time::Duration,
 }

@@ -12,10 +12,10 @@ use crate::claims::{Claims, NoClaims, TokenKind};
 use crate::client::describe_device;
 use crate::runtime::JwtRuntime;
 use crate::secret::{random_id, TokenDigest};
-use crate::signer::{Grant, IssueError, Issuer, TokenPair};
+use crate::signer::{Grant, IssueError, IssuedToken, Issuer, TokenPair};
 use crate::store::{
     CreateDeviceError, DeviceRecord, LinkConsumed, LinkDenial, PermanentRotateError, RotateError,
-    Rotation, SessionRows, Store, StoreError,
+    Rotation, SessionRows, Store, StoreError, Successor,
 };
 use crate::verifier::VerifyError;
 
@@ -404,12 +404,23 @@ pub(crate) async fn refresh_session(
     };
     let issuer = rt.issuer();
     let (access, refresh) = issuer.pair(&grant, &claims)?;
-    match store.rotate_refresh(&old, &refresh, &access).await? {
+    match store
+        .rotate_refresh(&old, successor(&refresh), successor(&access))
+        .await?
+    {
         Rotation::Rotated => Ok(issuer.pair_body(&access, &refresh)),
         Rotation::Retry { refresh, access } => {
             let resign = |input: &str| issuer.resign(input)?.ok_or(SessionError::NotCurrent);
             Ok(issuer.pair_body(&resign(&access)?, &resign(&refresh)?))
         }
+    }
+}
+
+/// What the store keeps of a freshly signed successor.
+fn successor(token: &IssuedToken) -> Successor<'_> {
+    Successor {
+        claims: &token.claims,
+        signing_input: token.signing_input(),
     }
 }
 

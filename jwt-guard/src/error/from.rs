@@ -4,6 +4,7 @@
 //! sent); refusals carry one safe description each.
 
 use super::AuthError;
+use crate::runtime::StaleRevocations;
 use crate::session::{SessionError, Unavailable};
 use crate::signer::IssueError;
 use crate::store::{LinkDenial, StoreError};
@@ -65,6 +66,13 @@ impl From<StoreError> for AuthError {
 /// The application's user store could not answer: `503`, never `401`.
 impl From<Unavailable> for AuthError {
     fn from(e: Unavailable) -> Self {
+        AuthError::unavailable(e)
+    }
+}
+
+/// Revocations may be out of date and the policy is to fail closed: `503`.
+impl From<StaleRevocations> for AuthError {
+    fn from(e: StaleRevocations) -> Self {
         AuthError::unavailable(e)
     }
 }

@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ts, Store, StoreError};
+use super::handle::{Store, StoreError};
+use super::sql::ts;
 
 /// How long an attempt counter is kept once it is quiet (its window over, its
 /// lock-out ended).

@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use super::{opt, secs, ts, Store, StoreError};
+use super::handle::{Store, StoreError};
+use super::sql::{opt, secs, ts};
 use crate::secret::random_id;
 
 /// A security-relevant event.

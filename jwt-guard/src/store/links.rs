@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{opt, secs, ts, Store, StoreError};
+use super::handle::{Store, StoreError};
+use super::sql::{opt, secs, ts};
 use crate::secret::random_id;
 
 /// Why a link was refused.

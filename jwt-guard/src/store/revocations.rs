@@ -5,7 +5,9 @@
 use sqlx::Row;
 
 use super::audit::AuditEvent;
-use super::{secs, ts, Backend, Store, StoreError};
+use super::handle::{PendingLogout, Store, StoreError};
+use super::pool::Backend;
+use super::sql::{secs, ts};
 use crate::revocation::Revocation;
 
 /// The PostgreSQL channel revocations are announced on; the payload is a
@@ -276,15 +278,6 @@ impl Store {
         }
         Ok(())
     }
-}
-
-/// A logout accepted while the database was unreachable.
-#[derive(Clone, Debug)]
-pub(crate) enum PendingLogout {
-    /// Log out one device of `subject`.
-    Device { subject: String, device_id: String },
-    /// Log out every device of `subject`.
-    Everywhere { subject: String },
 }
 
 /// Where a poll of the revocation table resumes: the last sequence number read.

@@ -3,7 +3,8 @@
 
 use sqlx::Row;
 
-use super::{secs, ts, Store, StoreError};
+use super::handle::{Store, StoreError};
+use super::sql::{secs, ts};
 use crate::secret::TokenDigest;
 
 /// What an account counter allows.

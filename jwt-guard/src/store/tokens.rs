@@ -6,10 +6,11 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::audit::AuditEvent;
-use super::{opt, secs, ts, Backend, Store, StoreError};
+use super::handle::{Store, StoreError};
+use super::pool::Backend;
+use super::sql::{opt, secs, ts};
 use crate::claims::{RegisteredClaims, TokenKind};
 use crate::revocation::Revocation;
-use crate::signer::IssuedToken;
 
 /// One issued token in a device's tree. The tree is a flat list in pre-order (a
 /// token, then everything issued from it); `parent` and `depth` give its shape, so
@@ -60,6 +61,17 @@ pub enum Rotation {
         /// The successor access token's signing input.
         access: String,
     },
+}
+
+/// A successor token as the store keeps it: its claims, and its signing input
+/// (header and payload, never the signature), from which a retry within the reuse
+/// grace is signed again.
+#[derive(Clone, Copy, Debug)]
+pub struct Successor<'a> {
+    /// The token's registered claims.
+    pub claims: &'a RegisteredClaims,
+    /// `header.payload`, as signed.
+    pub signing_input: &'a str,
 }
 
 /// Most tokens one page of a tree holds.
@@ -160,8 +172,8 @@ impl Store {
     pub async fn rotate_refresh(
         &self,
         old: &RegisteredClaims,
-        refresh: &IssuedToken,
-        access: &IssuedToken,
+        refresh: Successor<'_>,
+        access: Successor<'_>,
     ) -> Result<Rotation, RotateError> {
         let now = self.now();
         let device_id = old.did.as_deref().ok_or(RotateError::Invalid)?;
@@ -180,8 +192,8 @@ impl Store {
         )
         .bind(ts(now))
         .bind(&refresh.claims.jti)
-        .bind(refresh.signing_input())
-        .bind(access.signing_input())
+        .bind(refresh.signing_input)
+        .bind(access.signing_input)
         .bind(&old.jti)
         .bind(device_id)
         .fetch_optional(&mut *tx)
@@ -195,8 +207,8 @@ impl Store {
             &mut *tx,
             device_id,
             &[
-                (&refresh.claims, Some(&old.jti)),
-                (&access.claims, Some(&refresh.claims.jti)),
+                (refresh.claims, Some(&old.jti)),
+                (access.claims, Some(&refresh.claims.jti)),
             ],
         )
         .await?;

@@ -1,0 +1,138 @@
+//! Logging devices out: a device and every token of its family revoked, in the
+//! database, then on every instance.
+
+use super::audit::AuditEvent;
+use super::handle::{Store, StoreError};
+use super::sql::ts;
+use crate::revocation::Revocation;
+
+impl Store {
+    /// Revokes a device and its whole token family, if `subject` owns it. Returns
+    /// whether a device was revoked (`false`: unknown, not theirs, or already gone).
+    pub async fn revoke_device_of(
+        &self,
+        subject: &str,
+        device_id: &str,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        self.revoke_device_owned_by(Some(subject), device_id, reason)
+            .await
+    }
+
+    /// Revokes a device and its whole token family, whoever owns it (an operator's
+    /// tool). Returns whether a device was revoked.
+    pub async fn revoke_device(&self, device_id: &str, reason: &str) -> Result<bool, StoreError> {
+        self.revoke_device_owned_by(None, device_id, reason).await
+    }
+
+    async fn revoke_device_owned_by(
+        &self,
+        subject: Option<&str>,
+        device_id: &str,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        let now = self.now();
+        // The revoking statement checks the owner too.
+        let mut tx = self.begin_write().await?;
+        let owner: Option<String> = sqlx::query_scalar(
+            "UPDATE jwt_guard_devices SET revoked_at = $1, permanent_digest = NULL
+             WHERE id = $2 AND revoked_at IS NULL AND ($3 IS NULL OR subject = $3)
+             RETURNING subject",
+        )
+        .bind(ts(now))
+        .bind(device_id)
+        .bind(subject)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(owner) = owner else {
+            return Ok(false);
+        };
+        let revoked = self.revoke_family_in(&mut tx, device_id, now).await?;
+        self.audit_in(
+            &mut tx,
+            AuditEvent::DeviceRevoked,
+            Some(&owner),
+            Some(device_id),
+            reason,
+        )
+        .await?;
+        self.commit_revoking(tx, &[revoked]).await?;
+        Ok(true)
+    }
+
+    /// Revokes every active device of `subject`, except `keep` if given, and every
+    /// outstanding link of `subject` (a magic-login link would start a new session).
+    /// Returns how many devices were revoked.
+    pub async fn revoke_all_devices(
+        &self,
+        subject: &str,
+        keep: Option<&str>,
+    ) -> Result<usize, StoreError> {
+        let now = self.now();
+        let mut tx = self.begin_write().await?;
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM jwt_guard_devices WHERE subject = $1 AND revoked_at IS NULL",
+        )
+        .bind(subject)
+        .fetch_all(&mut *tx)
+        .await?;
+        let ids: Vec<String> = ids
+            .into_iter()
+            .filter(|id| Some(id.as_str()) != keep)
+            .collect();
+        let mut revoked = Vec::with_capacity(ids.len());
+        for id in &ids {
+            revoked.push(self.revoke_device_in(&mut tx, id, now).await?);
+        }
+        self.revoke_links_of_in(&mut tx, subject, now).await?;
+        let detail = if keep.is_some() {
+            "logout everywhere else"
+        } else {
+            "logout everywhere"
+        };
+        self.audit_in(&mut tx, AuditEvent::LogoutAll, Some(subject), keep, detail)
+            .await?;
+        self.commit_revoking(tx, &revoked).await?;
+        Ok(ids.len())
+    }
+
+    /// Revokes a device's family (reuse detected, logout): device, tokens, and a
+    /// revocation row other instances pick up. Returns the revocation, to apply once
+    /// `tx` commits.
+    pub(crate) async fn revoke_device_in(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        device_id: &str,
+        now: u64,
+    ) -> Result<Revocation, sqlx::Error> {
+        sqlx::query(
+            "UPDATE jwt_guard_devices SET revoked_at = $1, permanent_digest = NULL
+             WHERE id = $2 AND revoked_at IS NULL",
+        )
+        .bind(ts(now))
+        .bind(device_id)
+        .execute(&mut **tx)
+        .await?;
+        self.revoke_family_in(tx, device_id, now).await
+    }
+
+    /// The tokens of a device already marked revoked, and the revocation row other
+    /// instances pick up. Returns the revocation, to apply once `tx` commits.
+    async fn revoke_family_in(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        device_id: &str,
+        now: u64,
+    ) -> Result<Revocation, sqlx::Error> {
+        sqlx::query(
+            "UPDATE jwt_guard_tokens SET revoked_at = $1 WHERE device_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(ts(now))
+        .bind(device_id)
+        .execute(&mut **tx)
+        .await?;
+        let revocation = self.device_revocation(device_id, now);
+        self.insert_revocation_in(tx, &revocation, now).await?;
+        Ok(revocation)
+    }
+}

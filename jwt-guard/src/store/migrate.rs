@@ -1,0 +1,70 @@
+//! jwt-guard's embedded migrations, tracked in a table of their own.
+
+use super::handle::{Store, StoreError};
+use super::pool::Backend;
+use super::sql::ts;
+
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        include_str!("../../migrations/0001_devices_tokens_revocations.sql"),
+    ),
+    (2, include_str!("../../migrations/0002_links.sql")),
+    (
+        3,
+        include_str!("../../migrations/0003_revocation_sequence.sql"),
+    ),
+    (4, include_str!("../../migrations/0004_rotation.sql")),
+    (5, include_str!("../../migrations/0005_attempts.sql")),
+];
+
+impl Store {
+    /// Applies jwt-guard's embedded migrations that have not run yet. Tracked in its
+    /// own table (`jwt_guard_migrations`), so an application's own sqlx migrations in
+    /// the same database do not collide. Safe to run from several instances at once.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        if self.backend == Backend::Postgres {
+            // Serialise concurrent launches against one database.
+            sqlx::query("SELECT pg_advisory_xact_lock(7386172634)")
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS jwt_guard_migrations (
+                version BIGINT PRIMARY KEY,
+                applied_at BIGINT NOT NULL
+            )",
+        )
+        .execute(&mut *tx)
+        .await?;
+        for (version, sql) in MIGRATIONS {
+            let applied: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM jwt_guard_migrations WHERE version = $1")
+                    .bind(*version)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if applied.is_some() {
+                continue;
+            }
+            for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+                let statement: String = statement
+                    .lines()
+                    .filter(|l| !l.trim_start().starts_with("--"))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                if statement.trim().is_empty() {
+                    continue;
+                }
+                sqlx::query(&statement).execute(&mut *tx).await?;
+            }
+            sqlx::query("INSERT INTO jwt_guard_migrations (version, applied_at) VALUES ($1, $2)")
+                .bind(*version)
+                .bind(ts(self.now()))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,163 @@
+//! The permanent-token lifecycle: a device found by its token, the token rotated
+//! on every use, reuse detected.
+
+use super::audit::AuditEvent;
+use super::devices::{device_from_row, DeviceRecord, DEVICE_COLUMNS};
+use super::handle::{Store, StoreError};
+use super::sql::{opt, ts};
+use crate::claims::RegisteredClaims;
+use crate::secret::{PermanentToken, TokenDigest};
+
+/// Why a device's permanent token could not be rotated.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PermanentRotateError {
+    /// The token was superseded meanwhile (a concurrent or repeated use): reuse.
+    /// The device has been revoked.
+    #[error("the permanent token was already used; its device has been revoked")]
+    Reused,
+    /// The database failed; nothing was changed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for PermanentRotateError {
+    fn from(e: sqlx::Error) -> Self {
+        PermanentRotateError::Store(StoreError(e))
+    }
+}
+
+/// What a permanent token resolved to.
+#[derive(Debug)]
+pub(crate) enum PermanentLookup {
+    /// An active device.
+    Active(DeviceRecord),
+    /// No device has this token (or it was revoked).
+    Unknown,
+    /// A superseded token of an active device: reuse. The device has been revoked.
+    Reused,
+    /// The device had expired; it has now been removed.
+    Expired,
+}
+
+impl Store {
+    /// The active device holding `token`. Reads only: the token rotates (and the
+    /// expiry slides) when the device is issued an access token. A superseded token
+    /// presented again is reuse: the device is revoked. An expired device is removed.
+    pub(crate) async fn device_for_permanent(
+        &self,
+        token: &PermanentToken,
+    ) -> Result<PermanentLookup, StoreError> {
+        let now = self.now();
+        let digest = token.digest();
+        let row = sqlx::query(&format!(
+            "SELECT {DEVICE_COLUMNS}, permanent_digest FROM jwt_guard_devices
+             WHERE permanent_digest = $1 AND revoked_at IS NULL"
+        ))
+        .bind(digest.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return self.superseded_permanent(&digest).await;
+        };
+        let stored_matches = opt::<String>(&row, "permanent_digest")?
+            .map(TokenDigest::from_stored)
+            .is_some_and(|d| d.matches(&digest));
+        if !stored_matches {
+            return Ok(PermanentLookup::Unknown);
+        }
+        let device = device_from_row(&row)?;
+        if device.expires_at <= now {
+            self.remove_device(&device.id, "permanent token expired")
+                .await?;
+            return Ok(PermanentLookup::Expired);
+        }
+        Ok(PermanentLookup::Active(device))
+    }
+
+    /// A token that is no device's current one: unknown, or a superseded token of a
+    /// device that is still active (reuse, which revokes the device).
+    async fn superseded_permanent(
+        &self,
+        digest: &TokenDigest,
+    ) -> Result<PermanentLookup, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {DEVICE_COLUMNS} FROM jwt_guard_superseded_permanent p
+             JOIN jwt_guard_devices d ON d.id = p.device_id
+             WHERE p.digest = $1 AND d.revoked_at IS NULL"
+        ))
+        .bind(digest.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(PermanentLookup::Unknown);
+        };
+        self.permanent_reused(&device_from_row(&row)?).await?;
+        Ok(PermanentLookup::Reused)
+    }
+
+    /// A superseded permanent token came back: someone holds a copy. Revokes the
+    /// device and records why.
+    async fn permanent_reused(&self, device: &DeviceRecord) -> Result<(), StoreError> {
+        let now = self.now();
+        let mut tx = self.begin_write().await?;
+        let revocation = self.revoke_device_in(&mut tx, &device.id, now).await?;
+        self.audit_in(
+            &mut tx,
+            AuditEvent::PermanentReuse,
+            Some(&device.subject),
+            Some(&device.id),
+            "superseded permanent token presented again",
+        )
+        .await?;
+        self.commit_revoking(tx, &[revocation]).await?;
+        Ok(())
+    }
+
+    /// Rotates the permanent token `presented` of `device` and records the access
+    /// token issued with it, in one transaction: the device gets a new permanent
+    /// token, its expiry slides, and the presented one becomes superseded (shown
+    /// again, it revokes the device). Of concurrent calls with one token exactly one
+    /// succeeds; the others are reuse.
+    pub(crate) async fn rotate_permanent(
+        &self,
+        device: &DeviceRecord,
+        presented: &TokenDigest,
+        access: &RegisteredClaims,
+    ) -> Result<(PermanentToken, u64), PermanentRotateError> {
+        let now = self.now();
+        let next = PermanentToken::generate();
+        let expires_at = self.sliding_expiry(now, device.orig_iat);
+        let mut tx = self.begin_write().await?;
+        let rotated: Option<String> = sqlx::query_scalar(
+            "UPDATE jwt_guard_devices
+             SET permanent_digest = $1, last_used = $3, expires_at = $4
+             WHERE id = $5 AND permanent_digest = $2 AND revoked_at IS NULL AND expires_at > $3
+             RETURNING id",
+        )
+        .bind(next.digest().as_str())
+        .bind(presented.as_str())
+        .bind(ts(now))
+        .bind(ts(expires_at))
+        .bind(&device.id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if rotated.is_none() {
+            drop(tx);
+            self.permanent_reused(device).await?;
+            return Err(PermanentRotateError::Reused);
+        }
+        sqlx::query(
+            "INSERT INTO jwt_guard_superseded_permanent (digest, device_id, superseded_at)
+             VALUES ($1, $2, $3)",
+        )
+        .bind(presented.as_str())
+        .bind(&device.id)
+        .bind(ts(now))
+        .execute(&mut *tx)
+        .await?;
+        super::tokens::insert_tokens(&mut *tx, &device.id, &[(access, None)]).await?;
+        tx.commit().await?;
+        Ok((next, expires_at))
+    }
+}

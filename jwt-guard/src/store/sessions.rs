@@ -1,0 +1,193 @@
+//! Opening a session: one transaction over links, devices, tokens, attempt
+//! counters, the audit log and revocations.
+
+use super::audit::AuditEvent;
+use super::devices::{DeviceRecord, NewDevice};
+use super::handle::{Store, StoreError};
+use super::links::{consume_link_in, LinkConsumed, LinkDenial};
+use super::pool::Backend;
+use super::sql::ts;
+use crate::claims::RegisteredClaims;
+use crate::config::CapPolicy;
+use crate::secret::{random_id, PermanentToken};
+
+/// Why a login could not create a device.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CreateDeviceError {
+    /// The subject is at `max_devices` and the policy is to reject.
+    #[error("the subject already has the most devices allowed")]
+    CapReached,
+    /// The login link could not be used (nothing was stored).
+    #[error("the login link cannot be used: {}", .0.as_str())]
+    Link(LinkDenial),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for CreateDeviceError {
+    fn from(e: sqlx::Error) -> Self {
+        CreateDeviceError::Store(StoreError(e))
+    }
+}
+
+/// What a new session stores with its device, in the same transaction.
+pub(crate) struct SessionRows<'a> {
+    /// The new device's id (the tokens were signed for it).
+    pub(crate) device_id: String,
+    /// Its first tokens, each with the token it was issued from.
+    pub(crate) tokens: Vec<(&'a RegisteredClaims, Option<&'a str>)>,
+    /// The login link the session comes from: (link id, target), used in the same
+    /// transaction.
+    pub(crate) link: Option<(&'a str, &'a str)>,
+    /// The attempt counter a password login clears (its account is reset).
+    pub(crate) clear_attempts: Option<&'a str>,
+    /// The `login_succeeded` audit detail of a password login.
+    pub(crate) audit_login: Option<&'a str>,
+}
+
+impl Store {
+    /// Creates a device for a login and its permanent token, enforcing the
+    /// per-subject cap in the same transaction.
+    pub async fn create_device(
+        &self,
+        new: NewDevice,
+        orig_iat: u64,
+    ) -> Result<(DeviceRecord, PermanentToken), CreateDeviceError> {
+        let start = SessionRows {
+            device_id: random_id(),
+            tokens: Vec::new(),
+            link: None,
+            clear_attempts: None,
+            audit_login: None,
+        };
+        let (device, token, _) = self.open_session(new, orig_iat, start).await?;
+        Ok((device, token))
+    }
+
+    /// Opens a session in one transaction: uses the login link (if any), enforces
+    /// the device cap, creates the device and its permanent token, records its first
+    /// tokens and audits the login. Either all of it is stored or none: a session
+    /// cut short by an outage leaves no device without tokens and no link used up
+    /// for nothing.
+    pub(crate) async fn open_session(
+        &self,
+        new: NewDevice,
+        orig_iat: u64,
+        start: SessionRows<'_>,
+    ) -> Result<(DeviceRecord, PermanentToken, Option<LinkConsumed>), CreateDeviceError> {
+        let now = self.now();
+        let token = PermanentToken::generate();
+        let id = start.device_id;
+        let expires_at = self.sliding_expiry(now, orig_iat);
+        let mut evicted = Vec::new();
+        let mut revoked = Vec::new();
+
+        let mut tx = self.begin_write().await?;
+        let consumed = match start.link {
+            Some((link_id, target)) => {
+                match consume_link_in(&mut *tx, link_id, target, now).await? {
+                    Some(consumed) => Some(consumed),
+                    None => {
+                        drop(tx);
+                        let denial = self.link_denial(link_id, target).await?;
+                        return Err(CreateDeviceError::Link(denial));
+                    }
+                }
+            }
+            None => None,
+        };
+        if self.backend == Backend::Postgres {
+            // Two logins of one subject must not both pass the cap check.
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind(&new.subject)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(cap) = self.settings.max_devices {
+            let active: Vec<String> = sqlx::query_scalar(
+                "SELECT id FROM jwt_guard_devices
+                 WHERE subject = $1 AND revoked_at IS NULL AND expires_at > $2
+                 ORDER BY last_used ASC, created_at ASC",
+            )
+            .bind(&new.subject)
+            .bind(ts(now))
+            .fetch_all(&mut *tx)
+            .await?;
+            let cap = cap as usize;
+            if active.len() >= cap {
+                match self.settings.cap_policy {
+                    CapPolicy::Reject => return Err(CreateDeviceError::CapReached),
+                    CapPolicy::EvictOldest => {
+                        let excess = active.len() + 1 - cap;
+                        for device_id in active.into_iter().take(excess) {
+                            revoked.push(self.revoke_device_in(&mut tx, &device_id, now).await?);
+                            evicted.push(device_id);
+                        }
+                    }
+                }
+            }
+        }
+        sqlx::query(
+            "INSERT INTO jwt_guard_devices
+             (id, subject, name, user_agent, browser, os, device_kind, ip,
+              permanent_digest, created_at, last_used, expires_at, orig_iat)
+             VALUES ($1, $2, $3, $4, $5, $6,
+                     $7, $8, $9, $10, $10, $11, $12)",
+        )
+        .bind(&id)
+        .bind(&new.subject)
+        .bind(&new.name)
+        .bind(new.user_agent.as_deref())
+        .bind(new.browser.as_deref())
+        .bind(new.os.as_deref())
+        .bind(new.kind.as_deref())
+        .bind(new.ip.as_deref())
+        .bind(token.digest().as_str())
+        .bind(ts(now))
+        .bind(ts(expires_at))
+        .bind(ts(orig_iat))
+        .execute(&mut *tx)
+        .await?;
+        super::tokens::insert_tokens(&mut *tx, &id, &start.tokens).await?;
+        if let Some(key) = start.clear_attempts {
+            super::throttle::clear_attempts(&mut *tx, key).await?;
+        }
+        if let Some(detail) = start.audit_login {
+            self.audit_in(
+                &mut tx,
+                AuditEvent::LoginSucceeded,
+                Some(&new.subject),
+                Some(&id),
+                detail,
+            )
+            .await?;
+        }
+        for device_id in &evicted {
+            self.audit_in(
+                &mut tx,
+                AuditEvent::DeviceEvicted,
+                Some(&new.subject),
+                Some(device_id),
+                "device cap reached",
+            )
+            .await?;
+        }
+        self.commit_revoking(tx, &revoked).await?;
+        let record = DeviceRecord {
+            id,
+            subject: new.subject,
+            name: new.name,
+            browser: new.browser,
+            os: new.os,
+            kind: new.kind,
+            ip: new.ip,
+            created_at: now,
+            last_used: now,
+            expires_at,
+            orig_iat,
+        };
+        Ok((record, token, consumed))
+    }
+}
