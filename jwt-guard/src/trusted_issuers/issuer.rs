@@ -1,103 +1,22 @@
-//! Tokens from outside identity providers (resource-server mode): issuers named in
-//! `trusted_issuers`, their keys fetched from a JWKS (a URL, an OpenID Connect
-//! discovery document, or a file), cached, refreshed on the provider's
-//! `Cache-Control: max-age` and on an unknown `kid` (rate-limited), and the tokens
-//! they sign verified as strictly as the app's own.
+//! One outside issuer ([`OutsideIssuer`]): its cached keys, refreshed when stale or
+//! on an unknown `kid` (rate-limited), and the tokens it signs verified as
+//! strictly as the app's own; and all of them by name ([`TrustedIssuers`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet};
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::Validation;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use super::fetch::{fetch_keys, FetchError};
+use super::key_set::{family_of, KeySet};
 use crate::claims::{RegisteredClaims, Token, TokenKind};
 use crate::clock::Clock;
 use crate::config::{TrustedIssuerConfig, MAX_TOKEN_BYTES};
 use crate::revocation::RevocationSet;
 use crate::verifier::{map_error, VerifyError};
-
-/// How long one fetch of a provider's keys may take.
-const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
-/// Longest JWKS or discovery document read.
-const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
-
-/// Why an outside issuer's keys could not be fetched.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum FetchError {
-    /// The request failed (unreachable, timed out, TLS).
-    #[error("cannot reach {url}: {source}")]
-    Http {
-        /// What was fetched.
-        url: String,
-        /// Why.
-        #[source]
-        source: reqwest::Error,
-    },
-    /// The provider answered with an error status.
-    #[error("{url} answered {status}")]
-    Status {
-        /// What was fetched.
-        url: String,
-        /// The HTTP status.
-        status: u16,
-    },
-    /// The document is not what it should be.
-    #[error("{url}: {why}")]
-    Document {
-        /// What was read.
-        url: String,
-        /// What is wrong with it.
-        why: String,
-    },
-    /// The JWKS file cannot be read.
-    #[error("cannot read {path}: {source}")]
-    File {
-        /// The file.
-        path: String,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The JWKS holds no key usable with the configured algorithms.
-    #[error("{0}: no usable key (keys need a `kid` and an asymmetric type matching `algorithms`)")]
-    NoKeys(String),
-}
-
-/// One verification key of a provider.
-struct OutsideKey {
-    kid: Option<String>,
-    /// The key's own `alg`, if its JWK names one.
-    alg: Option<Algorithm>,
-    family: KeyFamily,
-    key: DecodingKey,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum KeyFamily {
-    Rsa,
-    Ec,
-    Okp,
-}
-
-fn family_of(alg: Algorithm) -> Option<KeyFamily> {
-    use Algorithm::*;
-    match alg {
-        RS256 | RS384 | RS512 | PS256 | PS384 | PS512 => Some(KeyFamily::Rsa),
-        ES256 | ES384 => Some(KeyFamily::Ec),
-        EdDSA => Some(KeyFamily::Okp),
-        _ => None,
-    }
-}
-
-/// The keys of one fetch, and until when they are fresh.
-struct KeySet {
-    keys: Vec<OutsideKey>,
-    fresh_until: Instant,
-}
 
 /// One trusted outside issuer.
 pub struct OutsideIssuer {
@@ -208,103 +127,6 @@ impl OutsideIssuer {
         }
     }
 
-    async fn fetch(&self) -> Result<(), FetchError> {
-        let (set, max_age) = if let Some(path) = &self.config.jwks {
-            let text = std::fs::read_to_string(path).map_err(|source| FetchError::File {
-                path: path.clone(),
-                source,
-            })?;
-            (parse_jwks(path, text.as_bytes())?, None)
-        } else {
-            let url = match (&self.config.jwks_url, &self.config.discovery) {
-                (Some(url), _) => url.clone(),
-                (None, Some(discovery)) => self.jwks_uri(discovery).await?,
-                (None, None) => return Err(FetchError::NoKeys(self.config.name.clone())),
-            };
-            let (body, max_age) = self.get(&url).await?;
-            (parse_jwks(&url, &body)?, max_age)
-        };
-        let keys = usable_keys(&set, &self.config.algorithms);
-        if keys.is_empty() {
-            return Err(FetchError::NoKeys(self.config.name.clone()));
-        }
-        let lifetime = max_age.unwrap_or_else(|| self.config.refresh_interval.into());
-        let fresh = KeySet {
-            keys,
-            fresh_until: Instant::now() + lifetime,
-        };
-        if let Ok(mut current) = self.keys.write() {
-            *current = Arc::new(fresh);
-        }
-        Ok(())
-    }
-
-    async fn jwks_uri(&self, discovery: &str) -> Result<String, FetchError> {
-        let url = if discovery.ends_with("/.well-known/openid-configuration") {
-            discovery.to_owned()
-        } else {
-            format!(
-                "{}/.well-known/openid-configuration",
-                discovery.trim_end_matches('/')
-            )
-        };
-        let (body, _) = self.get(&url).await?;
-        #[derive(Deserialize)]
-        struct Discovery {
-            issuer: String,
-            jwks_uri: String,
-        }
-        let document: Discovery =
-            serde_json::from_slice(&body).map_err(|e| FetchError::Document {
-                url: url.clone(),
-                why: format!("not an OpenID configuration: {e}"),
-            })?;
-        if document.issuer != self.config.issuer {
-            return Err(FetchError::Document {
-                url,
-                why: format!(
-                    "names issuer `{}`, not the configured `{}`",
-                    document.issuer, self.config.issuer
-                ),
-            });
-        }
-        Ok(document.jwks_uri)
-    }
-
-    /// GETs `url`; the body and the response's `Cache-Control: max-age`.
-    async fn get(&self, url: &str) -> Result<(Vec<u8>, Option<Duration>), FetchError> {
-        let http = |source| FetchError::Http {
-            url: url.to_owned(),
-            source,
-        };
-        let res = self
-            .http
-            .get(url)
-            .timeout(FETCH_TIMEOUT)
-            .send()
-            .await
-            .map_err(http)?;
-        if !res.status().is_success() {
-            return Err(FetchError::Status {
-                url: url.to_owned(),
-                status: res.status().as_u16(),
-            });
-        }
-        let max_age = res
-            .headers()
-            .get(reqwest::header::CACHE_CONTROL)
-            .and_then(|v| v.to_str().ok())
-            .and_then(max_age);
-        let body = res.bytes().await.map_err(http)?;
-        if body.len() > MAX_DOCUMENT_BYTES {
-            return Err(FetchError::Document {
-                url: url.to_owned(),
-                why: format!("larger than {MAX_DOCUMENT_BYTES} bytes"),
-            });
-        }
-        Ok((body.to_vec(), max_age))
-    }
-
     /// Verifies a token this issuer signed: `iss` and `aud` exact, `exp` required,
     /// `nbf` and a future `iat` refused, the algorithm taken from the configuration
     /// and the key (never HMAC, never `none`), `typ` JWT or `at+jwt` (RFC 9068), and
@@ -394,66 +216,14 @@ impl OutsideIssuer {
             claims: claims.claims,
         })
     }
-}
 
-/// `Cache-Control: max-age=N` as a duration (ignoring `no-cache`-like directives:
-/// the rate limit still bounds fetches).
-fn max_age(header: &str) -> Option<Duration> {
-    header.split(',').find_map(|part| {
-        let (name, value) = part.trim().split_once('=')?;
-        (name.eq_ignore_ascii_case("max-age"))
-            .then(|| value.trim().parse().ok().map(Duration::from_secs))
-            .flatten()
-    })
-}
-
-fn parse_jwks(source: &str, bytes: &[u8]) -> Result<JwkSet, FetchError> {
-    if bytes.len() > MAX_DOCUMENT_BYTES {
-        return Err(FetchError::Document {
-            url: source.to_owned(),
-            why: format!("larger than {MAX_DOCUMENT_BYTES} bytes"),
-        });
+    async fn fetch(&self) -> Result<(), FetchError> {
+        let fresh = fetch_keys(&self.config, &self.http).await?;
+        if let Ok(mut current) = self.keys.write() {
+            *current = Arc::new(fresh);
+        }
+        Ok(())
     }
-    serde_json::from_slice(bytes).map_err(|e| FetchError::Document {
-        url: source.to_owned(),
-        why: format!("not a JWKS: {e}"),
-    })
-}
-
-/// The keys of `set` that can verify one of `algorithms`: asymmetric only (a
-/// symmetric `oct` key in a public JWKS is refused, so no token is ever checked as
-/// HMAC with a public key).
-fn usable_keys(set: &JwkSet, algorithms: &[Algorithm]) -> Vec<OutsideKey> {
-    set.keys
-        .iter()
-        .filter_map(|jwk| {
-            let family = match &jwk.algorithm {
-                AlgorithmParameters::RSA(_) => KeyFamily::Rsa,
-                AlgorithmParameters::EllipticCurve(_) => KeyFamily::Ec,
-                AlgorithmParameters::OctetKeyPair(_) => KeyFamily::Okp,
-                _ => return None,
-            };
-            let alg = jwk_algorithm(jwk);
-            let fits = algorithms
-                .iter()
-                .any(|a| family_of(*a) == Some(family) && alg.is_none_or(|k| k == *a));
-            if !fits {
-                return None;
-            }
-            let key = DecodingKey::from_jwk(jwk).ok()?;
-            Some(OutsideKey {
-                kid: jwk.common.key_id.clone(),
-                alg,
-                family,
-                key,
-            })
-        })
-        .collect()
-}
-
-fn jwk_algorithm(jwk: &Jwk) -> Option<Algorithm> {
-    let name = jwk.common.key_algorithm.as_ref()?.to_string();
-    name.parse().ok()
 }
 
 /// The outside issuers of `trusted_issuers`, by name. Managed by the fairing.
@@ -513,26 +283,6 @@ impl TrustedIssuers {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn max_age_is_read_from_cache_control() {
-        assert_eq!(
-            max_age("public, max-age=300"),
-            Some(Duration::from_secs(300))
-        );
-        assert_eq!(max_age("MAX-AGE=5"), Some(Duration::from_secs(5)));
-        assert_eq!(max_age("no-store"), None);
-        assert_eq!(max_age("max-age=soon"), None);
-    }
-
-    #[test]
-    fn symmetric_keys_in_a_jwks_are_never_used() {
-        let set: JwkSet = serde_json::from_value(serde_json::json!({
-            "keys": [{ "kty": "oct", "kid": "h", "k": "c2VjcmV0", "alg": "HS256" }]
-        }))
-        .unwrap();
-        assert!(usable_keys(&set, &[Algorithm::RS256, Algorithm::HS256]).is_empty());
-    }
 
     #[test]
     fn access_token_types_of_rfc_9068_are_accepted() {
