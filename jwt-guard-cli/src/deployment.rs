@@ -9,31 +9,7 @@ use jwt_guard::store::{JwtPool, PoolSettings, Store};
 use jwt_guard::Clock;
 use rocket::figment::Figment;
 
-/// Why a command could not run. Printed as one line.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum CliError {
-    /// The `jwt` table or the database table cannot be read.
-    #[error("cannot read the configuration: {0}")]
-    Config(String),
-    /// The keys or settings are unusable.
-    #[error(transparent)]
-    Setup(#[from] jwt_guard::runtime::SetupError),
-    /// The database cannot be reached or failed.
-    #[error("database {url}: {source}")]
-    Database {
-        /// Where (password removed).
-        url: String,
-        /// What happened.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
-    /// An argument is unusable.
-    #[error("{0}")]
-    Input(String),
-    /// A key could not be generated or written.
-    #[error("{0}")]
-    Keys(String),
-}
+use crate::error::CliError;
 
 /// The app's configuration, from Rocket's figment.
 pub(crate) struct Deployment {
@@ -59,7 +35,7 @@ impl Deployment {
         let figment = rocket::Config::figment();
         let config = figment
             .extract_inner::<JwtConfig>("jwt")
-            .map_err(|e| CliError::Config(format!("`jwt` table: {e}")))?;
+            .map_err(|e| CliError::JwtTable(Box::new(e)))?;
         Ok(Self { figment, config })
     }
 
@@ -81,11 +57,7 @@ impl Deployment {
     /// runtime's verifier.
     pub(crate) async fn connect(&self) -> Result<(JwtRuntime, Store), CliError> {
         let table = self.figment.focus("databases.jwt_guard");
-        let settings = PoolSettings::from_figment(&table).map_err(|e| {
-            CliError::Config(format!(
-                "`databases.jwt_guard`: {e} (set e.g. ROCKET_DATABASES='{{jwt_guard={{url=\"sqlite://app.db\"}}}}')"
-            ))
-        })?;
+        let settings = PoolSettings::from_figment(&table).map_err(CliError::DatabaseTable)?;
         let url = without_password(&settings.url);
         let fail = |e: Box<dyn std::error::Error + Send + Sync>| CliError::Database {
             url: url.clone(),

@@ -5,49 +5,39 @@ use aws_lc_rs::encoding::AsDer;
 use base64::Engine as _;
 use rand::RngCore;
 
-use crate::deployment::CliError;
+use crate::args::KeyAlgorithm;
+use crate::error::CliError;
 
 /// A new key for `alg`: PEM text, or a base64url secret for HMAC.
-pub(crate) fn generate(alg: &str) -> Result<String, CliError> {
-    let failed = |what: &str| CliError::Keys(format!("cannot generate {what} key"));
-    let pkcs8: Vec<u8> = match alg.to_ascii_uppercase().as_str() {
-        "HS256" | "HS384" | "HS512" => {
+pub(crate) fn generate(alg: KeyAlgorithm) -> Result<String, CliError> {
+    use KeyAlgorithm::*;
+    let pkcs8: Vec<u8> = match alg {
+        HS256 | HS384 | HS512 => {
             let mut secret = [0u8; 64];
             rand::rngs::OsRng.fill_bytes(&mut secret);
             return Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret));
         }
-        "RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512" => {
+        RS256 | RS384 | RS512 | PS256 | PS384 | PS512 => {
+            let failed = |_| CliError::KeyGeneration("RSA");
             let key = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
-                .map_err(|_| failed("RSA"))?;
-            let der = key.as_der().map_err(|_| failed("RSA"))?;
+                .map_err(failed)?;
+            let der = key.as_der().map_err(failed)?;
             der.as_ref().to_vec()
         }
-        "ES256" | "ES384" => {
-            let curve = if alg.eq_ignore_ascii_case("ES256") {
+        ES256 | ES384 => {
+            let failed = |_| CliError::KeyGeneration("ECDSA");
+            let curve = if alg == ES256 {
                 &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING
             } else {
                 &aws_lc_rs::signature::ECDSA_P384_SHA384_FIXED_SIGNING
             };
-            let key =
-                aws_lc_rs::signature::EcdsaKeyPair::generate(curve).map_err(|_| failed("ECDSA"))?;
-            key.to_pkcs8v1()
-                .map_err(|_| failed("ECDSA"))?
-                .as_ref()
-                .to_vec()
+            let key = aws_lc_rs::signature::EcdsaKeyPair::generate(curve).map_err(failed)?;
+            key.to_pkcs8v1().map_err(failed)?.as_ref().to_vec()
         }
-        "EDDSA" => {
-            let key =
-                aws_lc_rs::signature::Ed25519KeyPair::generate().map_err(|_| failed("Ed25519"))?;
-            key.to_pkcs8v1()
-                .map_err(|_| failed("Ed25519"))?
-                .as_ref()
-                .to_vec()
-        }
-        other => {
-            return Err(CliError::Input(format!(
-                "unknown algorithm `{other}`; expected RS256, ES256, EdDSA or HS256 \
-                 (also RS384/512, PS256/384/512, ES384, HS384/512)"
-            )))
+        EdDSA => {
+            let failed = |_| CliError::KeyGeneration("Ed25519");
+            let key = aws_lc_rs::signature::Ed25519KeyPair::generate().map_err(failed)?;
+            key.to_pkcs8v1().map_err(failed)?.as_ref().to_vec()
         }
     };
     Ok(pem::encode(&pem::Pem::new("PRIVATE KEY", pkcs8)))
@@ -63,10 +53,16 @@ pub(crate) fn write_private(path: &std::path::Path, text: &str) -> Result<(), Cl
         use std::os::unix::fs::OpenOptionsExt as _;
         options.mode(0o600);
     }
-    let mut file = options
-        .open(path)
-        .map_err(|e| CliError::Keys(format!("cannot create {}: {e}", path.display())))?;
+    let mut file = options.open(path).map_err(|source| CliError::KeyFile {
+        action: "create",
+        path: path.display().to_string(),
+        source,
+    })?;
     file.write_all(text.as_bytes())
         .and_then(|()| file.write_all(b"\n"))
-        .map_err(|e| CliError::Keys(format!("cannot write {}: {e}", path.display())))
+        .map_err(|source| CliError::KeyFile {
+            action: "write",
+            path: path.display().to_string(),
+            source,
+        })
 }

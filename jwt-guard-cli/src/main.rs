@@ -3,14 +3,25 @@
 //! `ROCKET_JWT`, `ROCKET_DATABASES`) and works on the same database, so what it
 //! revokes reaches running instances exactly as an API revocation does.
 
+mod args;
 mod commands;
 mod deployment;
+mod error;
 mod keygen;
 mod output;
 
 use std::process::ExitCode;
 
+use clap::error::ErrorKind;
 use clap::{Parser, Subcommand};
+
+use commands::audit::{self, AuditArgs};
+use commands::devices::DevicesCommand;
+use commands::keys::KeysCommand;
+use commands::links::LinksCommand;
+use commands::revoke::RevokeCommand;
+use commands::token::TokenCommand;
+use error::CliError;
 
 /// Keys, tokens, devices, links, revocation and the audit log of a jwt-guard
 /// deployment. Reads Rocket.toml and ROCKET_* like the app does.
@@ -43,121 +54,55 @@ enum Command {
     #[command(subcommand)]
     Links(LinksCommand),
     /// The audit log (newest first).
-    Audit {
-        /// Only this user's events.
-        #[arg(long)]
-        user: Option<String>,
-        /// Only events this recent (`1h`, `7d`).
-        #[arg(long)]
-        since: Option<String>,
-        /// At most this many events.
-        #[arg(long, default_value_t = 100)]
-        limit: u32,
-    },
+    Audit(AuditArgs),
     /// Run the archiver once: remove rows that can no longer matter.
     Archive,
 }
 
-#[derive(Subcommand, Debug)]
-enum KeysCommand {
-    /// A new signing key: PEM for RS256/ES256/EdDSA, a random secret for HS256.
-    Generate {
-        /// RS256, ES256, EdDSA or HS256.
-        #[arg(long)]
-        alg: String,
-        /// Write it to this file (owner-only permissions) instead of printing it.
-        #[arg(long)]
-        out: Option<std::path::PathBuf>,
-    },
-    /// The public JWKS of the configured keys.
-    Jwks,
+impl Command {
+    /// Runs the subcommand; `Ok` carries the exit code.
+    async fn run(self, json: bool) -> Result<ExitCode, CliError> {
+        match self {
+            Command::Keys(command) => command.run(json),
+            Command::Token(command) => command.run(json).await,
+            Command::Devices(command) => command.run(json).await,
+            Command::Revoke(command) => command.run(json).await,
+            Command::Links(command) => command.run(json).await,
+            Command::Audit(args) => args.run(json).await,
+            Command::Archive => audit::archive(json).await,
+        }
+    }
 }
 
-#[derive(Subcommand, Debug)]
-enum TokenCommand {
-    /// Mint an access token.
-    Mint {
-        /// The subject (`sub`).
-        #[arg(long)]
-        sub: String,
-        /// A role, for the `roles` claim (repeat for several).
-        #[arg(long = "role")]
-        roles: Vec<String>,
-        /// Scopes, space-separated, for the `scope` claim.
-        #[arg(long)]
-        scope: Option<String>,
-        /// Lifetime (`15m`, `1h`); default: the configured `access_ttl`.
-        #[arg(long)]
-        ttl: Option<String>,
-        /// More claims, as a JSON object.
-        #[arg(long)]
-        claims: Option<String>,
-    },
-    /// Show a token's header and claims, and whether it is valid now (and if not,
-    /// why) against the configured keys and the revocations in the database.
-    Inspect {
-        /// The token (`-` reads it from standard input).
-        #[arg(allow_hyphen_values = true)]
-        token: String,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum DevicesCommand {
-    /// A user's active devices.
-    List {
-        /// The user (subject).
-        #[arg(allow_hyphen_values = true)]
-        user: String,
-    },
-    /// Log a device out: its tokens stop working on every instance.
-    Revoke {
-        /// The device id.
-        #[arg(allow_hyphen_values = true)]
-        id: String,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum RevokeCommand {
-    /// Every token, device and link of a user.
-    User {
-        /// The user (subject).
-        #[arg(allow_hyphen_values = true)]
-        user: String,
-    },
-    /// One token, by its `jti`, with everything issued from it.
-    Token {
-        /// The token id.
-        #[arg(allow_hyphen_values = true)]
-        jti: String,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum LinksCommand {
-    /// The links minted for a user, newest first.
-    List {
-        /// The user (subject).
-        #[arg(allow_hyphen_values = true)]
-        user: String,
-    },
-    /// Revoke a link.
-    Revoke {
-        /// The link id.
-        #[arg(allow_hyphen_values = true)]
-        id: String,
-    },
-    /// Every attempt to use a link.
-    Uses {
-        /// The link id.
-        #[arg(allow_hyphen_values = true)]
-        id: String,
-    },
+/// A value clap refused (a bad `--alg`, `--ttl`, `--since`, `--claims`): one line
+/// and exit code 1, as every other failure; usage mistakes keep clap's own answer.
+fn refused_value(e: &clap::Error) -> Option<String> {
+    if !matches!(
+        e.kind(),
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation
+    ) {
+        return None;
+    }
+    let text = e.to_string();
+    let mut lines = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("For more information"));
+    let first = lines.next()?.trim_start_matches("error: ").to_owned();
+    Some(lines.fold(first, |line, more| format!("{line} {more}")))
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => match refused_value(&e) {
+            Some(line) => {
+                eprintln!("jwt-guard: error: {line}");
+                return ExitCode::FAILURE;
+            }
+            None => e.exit(),
+        },
+    };
     let runtime = match rocket::tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -168,7 +113,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(commands::run(cli.command, cli.json)) {
+    match runtime.block_on(cli.command.run(cli.json)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("jwt-guard: error: {e}");

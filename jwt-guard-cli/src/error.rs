@@ -1,0 +1,79 @@
+//! Why a command could not run: one variant per failure, each keeping its source.
+//! Printed as one line (`jwt-guard: error: …`), exit code 1.
+
+use jwt_guard::runtime::SetupError;
+use jwt_guard::token::IssueError;
+use rocket::figment;
+
+/// Why a command could not run.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CliError {
+    /// The `jwt` table cannot be read.
+    #[error("cannot read the configuration: `jwt` table: {0}")]
+    JwtTable(#[source] Box<figment::Error>),
+    /// The `databases.jwt_guard` table cannot be read.
+    #[error(
+        "cannot read the configuration: `databases.jwt_guard`: {0} \
+         (set e.g. ROCKET_DATABASES='{{jwt_guard={{url=\"sqlite://app.db\"}}}}')"
+    )]
+    DatabaseTable(#[source] Box<figment::Error>),
+    /// The keys or settings are unusable.
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+    /// The database cannot be reached or failed.
+    #[error("database {url}: {source}")]
+    Database {
+        /// Where (password removed).
+        url: String,
+        /// What happened.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The id names nothing live of its kind.
+    #[error("no {what} `{id}`")]
+    NotFound {
+        /// What was looked for: "active device", "live link", "link".
+        what: &'static str,
+        /// The id given.
+        id: String,
+    },
+    /// `--claims` names a claim jwt-guard writes itself.
+    #[error("--claims may not set `{0}`: jwt-guard writes the registered claims itself")]
+    RegisteredClaim(String),
+    /// `--ttl 0s`.
+    #[error("--ttl must be at least 1s")]
+    ZeroTtl,
+    /// A token could not be read from standard input.
+    #[error("cannot read the token: {0}")]
+    Stdin(#[source] std::io::Error),
+    /// The text given as a token is not a JWT.
+    #[error("not a JWT: the {0} cannot be read")]
+    NotAJwt(&'static str),
+    /// A token could not be signed.
+    #[error("cannot sign the token: {0}")]
+    Mint(#[source] IssueError),
+    /// A key could not be generated.
+    #[error("cannot generate {0} key")]
+    KeyGeneration(&'static str),
+    /// A key file could not be written.
+    #[error("cannot {action} {path}: {source}")]
+    KeyFile {
+        /// "create" or "write".
+        action: &'static str,
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A failure of the deployment's `jwt_guard` database, during a command.
+impl From<jwt_guard::store::StoreError> for CliError {
+    fn from(e: jwt_guard::store::StoreError) -> Self {
+        CliError::Database {
+            url: "jwt_guard".to_owned(),
+            source: Box::new(e),
+        }
+    }
+}
