@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use rocket::request::Request;
 
-use crate::store::{NewDevice, DEVICE_NAME_MAX};
+use crate::store::{DeviceDescription, NewDevice, DEVICE_NAME_MAX};
 
 /// The header naming a device model at login (as drf-jwt-devices).
 pub const DEVICE_MODEL_HEADER: &str = "X-Device-Model";
@@ -60,12 +60,14 @@ pub(crate) fn describe_device(req: &Request<'_>, subject: &str) -> NewDevice {
     });
     NewDevice {
         subject: subject.to_owned(),
-        name: clean_text(&name, DEVICE_NAME_MAX),
+        description: DeviceDescription {
+            name: clean_text(&name, DEVICE_NAME_MAX),
+            browser,
+            os,
+            kind,
+            ip: client_ip(req),
+        },
         user_agent,
-        browser,
-        os,
-        kind,
-        ip: client_ip(req),
     }
 }
 

@@ -2,7 +2,7 @@
 //! the mount point, and an app without an authenticator still gets guards and links.
 
 use jwt_guard::config::JwtConfig;
-use jwt_guard::store::{NewDevice, Store};
+use jwt_guard::store::{DeviceDescription, NewDevice, Store};
 use jwt_guard::{expiring_link, permanent_refresh, DeviceSession, JwtGuard, LinkUse, Links};
 use jwt_guard_tests::{base_figment, json_body, temp_sqlite_url, TEST_SECRET};
 use rocket::http::{Header, Status};
@@ -54,7 +54,10 @@ async fn permanent_token_rule_follows_the_mount_point() {
         .unwrap_or_else(|| panic!("no store"));
     let new = NewDevice {
         subject: "dave".into(),
-        name: "cli".into(),
+        description: DeviceDescription {
+            name: "cli".into(),
+            ..DeviceDescription::default()
+        },
         ..NewDevice::default()
     };
     let (_, token) = store

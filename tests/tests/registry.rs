@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use jwt_guard::store::{DeviceId, Subject};
 use jwt_guard::Clock;
 use jwt_guard_tests::{json_body, storage_tests, DbKind, TestApp, TEST_SECRET};
 use rocket::http::{Method, Status};
@@ -393,7 +394,7 @@ async fn a_revocation_from_an_instance_with_a_slow_clock_is_not_missed(db: DbKin
     // B's store: B's own guard would call A's fresh token not yet valid.)
     let revoked = b
         .store()
-        .revoke_device_of("alice", &s(&login["device_id"]), "test")
+        .revoke_device_of(Subject("alice"), DeviceId(&s(&login["device_id"])), "test")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(revoked);

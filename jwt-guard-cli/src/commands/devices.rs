@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
+use jwt_guard::store::DeviceId;
 use serde_json::json;
 
 use crate::deployment::Deployment;
@@ -54,7 +55,7 @@ impl DevicesCommand {
             }
             DevicesCommand::Revoke(DeviceArg { id }) => {
                 let revoked = store
-                    .revoke_device(&id, "revoked by an operator (jwt-guard command)")
+                    .revoke_device(DeviceId(&id), "revoked by an operator (jwt-guard command)")
                     .await?;
                 if !revoked {
                     return Err(CliError::NotFound {

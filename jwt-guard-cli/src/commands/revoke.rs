@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
+use jwt_guard::store::{Jti, Subject};
 use serde_json::json;
 
 use super::devices::UserArg;
@@ -40,7 +41,7 @@ impl RevokeCommand {
                 // A token of the registry goes with everything issued from it; one
                 // the registry never saw (minted by hand) is revoked by id.
                 let revoked = match store.token_subject(&jti).await? {
-                    Some(subject) => store.force_expire(&subject, &jti).await?,
+                    Some(subject) => store.force_expire(Subject(&subject), Jti(&jti)).await?,
                     None => {
                         let config = runtime.config();
                         let longest = config

@@ -17,7 +17,7 @@ use super::{
 };
 use crate::manifest::{declare_route, Protection};
 use crate::request::{RequestRef, Services};
-use crate::store::LinkUseError;
+use crate::store::{LinkId, LinkUseError};
 
 /// The page a GET of a `confirm` link shows: the link is checked, not used.
 pub(crate) struct ConfirmPage {
@@ -129,7 +129,7 @@ pub(crate) async fn link_confirm(req: RequestRef<'_>) -> ConfirmPage {
     };
     let outcome = match (link_token(req), Services::of(req)) {
         (Ok(token), Ok(services)) => match verify_link(services.rt, token, target) {
-            Ok((id, _)) => match services.store.check_link(&id, target).await {
+            Ok((id, _)) => match services.store.check_link(LinkId(&id), target).await {
                 Ok(()) => Ok((token, id)),
                 Err(LinkUseError::Denied(d)) => Err((Some(d), Some(id))),
                 Err(_) => Err((None, Some(id))),

@@ -15,7 +15,7 @@ use super::{
 use crate::error::{fail, AuthError};
 use crate::request::Services;
 use crate::session::{start_session, LoginResponse, SessionError, SessionOrigin};
-use crate::store::{LinkDenial, LinkUseError};
+use crate::store::{LinkDenial, LinkId, LinkUseError};
 
 /// A successful use of a link, handed to the route's handler.
 #[derive(Clone, Debug)]
@@ -117,7 +117,11 @@ async fn use_link<T: LinkTarget>(req: &Request<'_>) -> Result<LinkUse, Refusal> 
     if T::LOGIN {
         return login_with_link::<T>(&services, link_id, &subject).await;
     }
-    let consumed = match services.store.consume_link(&link_id, T::TARGET).await {
+    let consumed = match services
+        .store
+        .consume_link(LinkId(&link_id), T::TARGET)
+        .await
+    {
         Ok(consumed) => consumed,
         Err(LinkUseError::Denied(d)) => return Err(Refusal::denied(d, Some(link_id))),
         Err(LinkUseError::Store(e)) => return Err(Refusal::unavailable(e.into(), Some(link_id))),

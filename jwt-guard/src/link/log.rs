@@ -11,7 +11,7 @@ use rocket::response::Response;
 use super::RecordedAttempt;
 use crate::client::{client_ip, user_agent};
 use crate::private_response::mark_private;
-use crate::store::Store;
+use crate::store::{LinkId, Store};
 
 /// How many log rows requests without a valid link token may write, per client
 /// address and minute (`invalid_link_logs_per_minute`); past it they are still
@@ -69,7 +69,7 @@ pub(crate) async fn finish_link_response(req: &Request<'_>, res: &mut Response<'
     let user_agent = user_agent(req);
     if let Err(e) = store
         .log_link_use(
-            attempt.link_id.as_deref(),
+            attempt.link_id.as_deref().map(LinkId),
             attempt.target,
             ip.as_deref(),
             user_agent.as_deref(),

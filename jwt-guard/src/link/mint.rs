@@ -12,7 +12,7 @@ use super::{LinkRoutes, LinkTarget, LINK_TOKEN_PARAM};
 use crate::error::AuthError;
 use crate::secret::random_id;
 use crate::signer::{IssueError, Issuer};
-use crate::store::{LinkRecord, LinkUseRecord, Store, StoreError};
+use crate::store::{LinkId, LinkRecord, LinkUseRecord, Store, StoreError, Subject};
 
 /// `http://address:port` from Rocket's own configuration: where links point when
 /// `link_base_url` is not set. Never taken from a request's `Host` header.
@@ -180,7 +180,13 @@ impl Links {
         let id = random_id();
         let token = self.issuer.link(subject, T::TARGET, &id, ttl)?;
         self.store
-            .create_link(&id, subject, T::TARGET, max_uses, token.claims.exp)
+            .create_link(
+                LinkId(&id),
+                Subject(subject),
+                T::TARGET,
+                max_uses,
+                token.claims.exp,
+            )
             .await?;
         Ok(MintedLink {
             url: format!("{}{path}?{LINK_TOKEN_PARAM}={}", self.base_url, token.token),

@@ -13,7 +13,7 @@ use crate::guard::Jwt;
 use crate::manifest::{declare_route, OWN_ACCESS_TOKEN};
 use crate::request::Services;
 use crate::secret::is_opaque_id;
-use crate::store::{DeviceRecord, PendingLogout, Store, TokenPage};
+use crate::store::{DeviceId, DeviceRecord, Jti, PendingLogout, Store, Subject, TokenPage};
 
 /// The header naming the device to log out on `DELETE /auth/device-logout`.
 pub const DEVICE_ID_HEADER: &str = "Device-Id";
@@ -105,7 +105,11 @@ async fn log_out(
         return Err(AuthError::not_found("no such device"));
     }
     let revoked = store
-        .revoke_device_of(jwt.subject(), id, "logged out by its owner")
+        .revoke_device_of(
+            Subject(jwt.subject()),
+            DeviceId(id),
+            "logged out by its owner",
+        )
         .await?;
     if revoked {
         if jwt.device_id() == Some(id) {
@@ -167,7 +171,11 @@ async fn logout(jwt: Jwt<NoClaims>, services: Services<'_>) -> Result<Status, Au
         .ok_or_else(|| AuthError::invalid_request("this token belongs to no device"))?
         .to_owned();
     match store
-        .revoke_device_of(jwt.subject(), &id, "logged out by its owner")
+        .revoke_device_of(
+            Subject(jwt.subject()),
+            DeviceId(&id),
+            "logged out by its owner",
+        )
         .await
     {
         Ok(true) => Ok(Status::NoContent),
@@ -200,7 +208,10 @@ async fn logout_all(
         cookies::clear_session(req);
         None
     };
-    match store.revoke_all_devices(jwt.subject(), keep).await {
+    match store
+        .revoke_all_devices(Subject(jwt.subject()), keep.map(DeviceId))
+        .await
+    {
         Ok(revoked) => Ok(Json(LogoutResponse { revoked })),
         Err(e) => {
             // As for logout: 503 so the client retries, and nothing of the subject
@@ -249,7 +260,10 @@ async fn expire_token(
     if !is_opaque_id(jti) {
         return Err(AuthError::not_found("no such token"));
     }
-    let revoked = services.store.force_expire(jwt.subject(), jti).await?;
+    let revoked = services
+        .store
+        .force_expire(Subject(jwt.subject()), Jti(jti))
+        .await?;
     if revoked.is_empty() {
         return Err(AuthError::not_found("no such token"));
     }

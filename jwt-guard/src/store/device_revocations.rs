@@ -3,6 +3,7 @@
 
 use super::audit::AuditEvent;
 use super::handle::{Store, StoreError};
+use super::ids::{DeviceId, Subject};
 use super::sql::ts;
 use crate::revocation::Revocation;
 
@@ -11,18 +12,22 @@ impl Store {
     /// whether a device was revoked (`false`: unknown, not theirs, or already gone).
     pub async fn revoke_device_of(
         &self,
-        subject: &str,
-        device_id: &str,
+        subject: Subject<'_>,
+        device_id: DeviceId<'_>,
         reason: &str,
     ) -> Result<bool, StoreError> {
-        self.revoke_device_owned_by(Some(subject), device_id, reason)
+        self.revoke_device_owned_by(Some(subject.0), device_id.0, reason)
             .await
     }
 
     /// Revokes a device and its whole token family, whoever owns it (an operator's
     /// tool). Returns whether a device was revoked.
-    pub async fn revoke_device(&self, device_id: &str, reason: &str) -> Result<bool, StoreError> {
-        self.revoke_device_owned_by(None, device_id, reason).await
+    pub async fn revoke_device(
+        &self,
+        device_id: DeviceId<'_>,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        self.revoke_device_owned_by(None, device_id.0, reason).await
     }
 
     async fn revoke_device_owned_by(
@@ -65,9 +70,10 @@ impl Store {
     /// Returns how many devices were revoked.
     pub async fn revoke_all_devices(
         &self,
-        subject: &str,
-        keep: Option<&str>,
+        subject: Subject<'_>,
+        keep: Option<DeviceId<'_>>,
     ) -> Result<usize, StoreError> {
+        let (subject, keep) = (subject.0, keep.map(|d| d.0));
         let now = self.now();
         let mut tx = self.begin_write().await?;
         let ids: Vec<String> = sqlx::query_scalar(

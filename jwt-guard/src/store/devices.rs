@@ -11,23 +11,31 @@ use super::sql::{opt, secs, ts};
 /// Longest device name kept (from `X-Device-Model` or the user agent).
 pub const DEVICE_NAME_MAX: usize = 100;
 
-/// Where a login comes from.
-#[derive(Clone, Debug, Default)]
-pub struct NewDevice {
-    /// The subject logging in.
-    pub subject: String,
+/// What a device is, as its login described it: the same for a new device and a
+/// stored one.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceDescription {
     /// Display name (`X-Device-Model`, or browser and OS).
     pub name: String,
-    /// The raw `User-Agent`, truncated.
-    pub user_agent: Option<String>,
     /// Parsed browser name.
     pub browser: Option<String>,
     /// Parsed operating system.
     pub os: Option<String>,
     /// Parsed device kind (`pc`, `smartphone`, `crawler`, …).
     pub kind: Option<String>,
-    /// Client IP (Rocket's `ip_header` respected).
+    /// Client IP at login (Rocket's `ip_header` respected).
     pub ip: Option<String>,
+}
+
+/// Where a login comes from.
+#[derive(Clone, Debug, Default)]
+pub struct NewDevice {
+    /// The subject logging in.
+    pub subject: String,
+    /// What the device is.
+    pub description: DeviceDescription,
+    /// The raw `User-Agent`, truncated (stored, never listed).
+    pub user_agent: Option<String>,
 }
 
 /// A stored device, as listed to its owner.
@@ -37,16 +45,9 @@ pub struct DeviceRecord {
     pub id: String,
     /// Owner.
     pub subject: String,
-    /// Display name.
-    pub name: String,
-    /// Parsed browser.
-    pub browser: Option<String>,
-    /// Parsed operating system.
-    pub os: Option<String>,
-    /// Parsed device kind.
-    pub kind: Option<String>,
-    /// Client IP at login.
-    pub ip: Option<String>,
+    /// What the device is (its fields appear at the top level in JSON).
+    #[serde(flatten)]
+    pub description: DeviceDescription,
     /// Login time.
     pub created_at: u64,
     /// Last use of its permanent or refresh token (at the configured accuracy).
@@ -64,11 +65,13 @@ pub(super) fn device_from_row(row: &AnyRow) -> Result<DeviceRecord, sqlx::Error>
     Ok(DeviceRecord {
         id: row.try_get("id")?,
         subject: row.try_get("subject")?,
-        name: row.try_get("name")?,
-        browser: opt(row, "browser")?,
-        os: opt(row, "os")?,
-        kind: opt(row, "device_kind")?,
-        ip: opt(row, "ip")?,
+        description: DeviceDescription {
+            name: row.try_get("name")?,
+            browser: opt(row, "browser")?,
+            os: opt(row, "os")?,
+            kind: opt(row, "device_kind")?,
+            ip: opt(row, "ip")?,
+        },
         created_at: secs(row.try_get("created_at")?),
         last_used: secs(row.try_get("last_used")?),
         expires_at: secs(row.try_get("expires_at")?),

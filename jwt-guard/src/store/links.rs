@@ -6,6 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::handle::{Store, StoreError};
+use super::ids::{LinkId, Subject};
 use super::sql::{opt, secs, ts};
 use crate::secret::random_id;
 
@@ -138,13 +139,14 @@ fn to_u32(v: i64) -> u32 {
 /// (expired, used up, revoked, another target, unknown).
 pub(crate) async fn consume_link_in<'e, E>(
     executor: E,
-    id: &str,
+    id: LinkId<'_>,
     target: &str,
     now: u64,
 ) -> Result<Option<LinkConsumed>, sqlx::Error>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
+    let id = id.0;
     let row = sqlx::query(
         "UPDATE jwt_guard_links SET use_count = use_count + 1
          WHERE id = $1 AND target = $2 AND revoked_at IS NULL AND expires_at > $3
@@ -184,12 +186,13 @@ impl Store {
     /// Stores a newly minted link.
     pub async fn create_link(
         &self,
-        id: &str,
-        subject: &str,
+        id: LinkId<'_>,
+        subject: Subject<'_>,
         target: &str,
         max_uses: Option<u32>,
         expires_at: u64,
     ) -> Result<(), StoreError> {
+        let (id, subject) = (id.0, subject.0);
         sqlx::query(
             "INSERT INTO jwt_guard_links (id, subject, target, max_uses, use_count, created_at, expires_at)
              VALUES ($1, $2, $3, $4, 0, $5, $6)",
@@ -209,7 +212,7 @@ impl Store {
     /// of concurrent uses, at most `max_uses` succeed.
     pub(crate) async fn consume_link(
         &self,
-        id: &str,
+        id: LinkId<'_>,
         target: &str,
     ) -> Result<LinkConsumed, LinkUseError> {
         match consume_link_in(&self.pool, id, target, self.now()).await? {
@@ -220,8 +223,8 @@ impl Store {
 
     /// Whether link `id` could be used at `target` now, without using it (for the
     /// confirmation page).
-    pub async fn check_link(&self, id: &str, target: &str) -> Result<(), LinkUseError> {
-        let link = self.link(id).await?;
+    pub async fn check_link(&self, id: LinkId<'_>, target: &str) -> Result<(), LinkUseError> {
+        let link = self.link(id.0).await?;
         match link {
             Some(l)
                 if l.target == target
@@ -237,10 +240,10 @@ impl Store {
 
     pub(crate) async fn link_denial(
         &self,
-        id: &str,
+        id: LinkId<'_>,
         target: &str,
     ) -> Result<LinkDenial, StoreError> {
-        let Some(link) = self.link(id).await? else {
+        let Some(link) = self.link(id.0).await? else {
             return Ok(LinkDenial::Tampered);
         };
         Ok(if link.target != target {
@@ -324,7 +327,7 @@ impl Store {
     #[allow(clippy::too_many_arguments)]
     pub async fn log_link_use(
         &self,
-        link_id: Option<&str>,
+        link_id: Option<LinkId<'_>>,
         target: &str,
         ip: Option<&str>,
         user_agent: Option<&str>,
@@ -332,6 +335,7 @@ impl Store {
         outcome: &str,
         use_number: Option<u32>,
     ) -> Result<(), StoreError> {
+        let link_id = link_id.map(|id| id.0);
         sqlx::query(
             "INSERT INTO jwt_guard_link_uses
              (id, link_id, target, at, ip, user_agent, status, outcome, use_number)

@@ -6,6 +6,7 @@ use sqlx::Row;
 
 use super::audit::AuditEvent;
 use super::handle::{PendingLogout, Store, StoreError};
+use super::ids::{DeviceId, Subject};
 use super::pool::Backend;
 use super::sql::{secs, ts};
 use crate::revocation::Revocation;
@@ -143,12 +144,17 @@ impl Store {
         for logout in pending {
             let written = match &logout {
                 PendingLogout::Device { subject, device_id } => self
-                    .revoke_device_of(subject, device_id, "logged out during an outage")
+                    .revoke_device_of(
+                        Subject(subject),
+                        DeviceId(device_id),
+                        "logged out during an outage",
+                    )
                     .await
                     .map(|_| ()),
-                PendingLogout::Everywhere { subject } => {
-                    self.revoke_all_devices(subject, None).await.map(|_| ())
-                }
+                PendingLogout::Everywhere { subject } => self
+                    .revoke_all_devices(Subject(subject), None)
+                    .await
+                    .map(|_| ()),
             };
             if written.is_err() {
                 if let Ok(mut pending) = self.pending.lock() {

@@ -4,6 +4,7 @@
 use super::audit::AuditEvent;
 use super::devices::{DeviceRecord, NewDevice};
 use super::handle::{Store, StoreError};
+use super::ids::LinkId;
 use super::links::{consume_link_in, LinkConsumed, LinkDenial};
 use super::pool::Backend;
 use super::sql::ts;
@@ -87,11 +88,11 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let consumed = match start.link {
             Some((link_id, target)) => {
-                match consume_link_in(&mut *tx, link_id, target, now).await? {
+                match consume_link_in(&mut *tx, LinkId(link_id), target, now).await? {
                     Some(consumed) => Some(consumed),
                     None => {
                         drop(tx);
-                        let denial = self.link_denial(link_id, target).await?;
+                        let denial = self.link_denial(LinkId(link_id), target).await?;
                         return Err(CreateDeviceError::Link(denial));
                     }
                 }
@@ -138,12 +139,12 @@ impl Store {
         )
         .bind(&id)
         .bind(&new.subject)
-        .bind(&new.name)
+        .bind(&new.description.name)
         .bind(new.user_agent.as_deref())
-        .bind(new.browser.as_deref())
-        .bind(new.os.as_deref())
-        .bind(new.kind.as_deref())
-        .bind(new.ip.as_deref())
+        .bind(new.description.browser.as_deref())
+        .bind(new.description.os.as_deref())
+        .bind(new.description.kind.as_deref())
+        .bind(new.description.ip.as_deref())
         .bind(token.digest().as_str())
         .bind(ts(now))
         .bind(ts(expires_at))
@@ -178,11 +179,7 @@ impl Store {
         let record = DeviceRecord {
             id,
             subject: new.subject,
-            name: new.name,
-            browser: new.browser,
-            os: new.os,
-            kind: new.kind,
-            ip: new.ip,
+            description: new.description,
             created_at: now,
             last_used: now,
             expires_at,

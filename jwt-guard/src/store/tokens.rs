@@ -7,6 +7,7 @@ use sqlx::Row;
 
 use super::audit::AuditEvent;
 use super::handle::{Store, StoreError};
+use super::ids::{Jti, Subject};
 use super::pool::Backend;
 use super::sql::{opt, secs, ts};
 use crate::claims::{RegisteredClaims, TokenKind};
@@ -346,7 +347,12 @@ impl Store {
     /// Revokes token `jti` and everything issued from it (its access tokens, its
     /// successors and theirs). Returns the revoked ids; empty if `subject` does not
     /// own the token.
-    pub async fn force_expire(&self, subject: &str, jti: &str) -> Result<Vec<String>, StoreError> {
+    pub async fn force_expire(
+        &self,
+        subject: Subject<'_>,
+        jti: Jti<'_>,
+    ) -> Result<Vec<String>, StoreError> {
+        let (subject, jti) = (subject.0, jti.0);
         let now = self.now();
         let mut tx = self.begin_write().await?;
         let rows = sqlx::query(
