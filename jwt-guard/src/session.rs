@@ -207,6 +207,7 @@ pub struct DeviceAccess {
 
 /// A new session: a token pair and the new device.
 #[derive(Serialize, Deserialize, Debug, Clone)]
+#[non_exhaustive]
 pub struct LoginResponse {
     /// Access and refresh tokens.
     #[serde(flatten)]

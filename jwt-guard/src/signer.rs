@@ -18,6 +18,7 @@ pub struct IssueError(#[source] jsonwebtoken::errors::Error);
 
 /// A freshly signed token and the claims it carries.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct IssuedToken {
     /// The compact JWS.
     pub token: String,
@@ -37,6 +38,7 @@ impl IssuedToken {
 
 /// What the token endpoints return.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TokenPair {
     /// The access token.
     pub access: String,

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// A link on its way to its recipient.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct LinkMessage {
     /// The subject the link was minted for; the mailer finds their address.
     pub recipient: String,

@@ -30,6 +30,7 @@ pub(crate) fn default_base_url(rocket: &Rocket<Build>) -> String {
 
 /// A freshly minted link.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MintedLink {
     /// The link's id (to revoke it or read its log).
     pub id: String,
@@ -68,6 +69,7 @@ pub enum LinkError {
 /// A link minted and handed to the [`LinkMailer`]: what the sender may know (never
 /// the URL).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SentLink {
     /// The link's id (to revoke it or read its log).
     pub id: String,

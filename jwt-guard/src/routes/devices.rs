@@ -20,6 +20,7 @@ pub const DEVICE_ID_HEADER: &str = "Device-Id";
 
 /// One device as listed to its owner.
 #[derive(Serialize, Deserialize, Debug)]
+#[non_exhaustive]
 pub struct DeviceView {
     /// The device.
     #[serde(flatten)]
@@ -30,6 +31,7 @@ pub struct DeviceView {
 
 /// How many devices a logout revoked.
 #[derive(Serialize, Deserialize, Debug)]
+#[non_exhaustive]
 pub struct LogoutResponse {
     /// Devices revoked.
     pub revoked: usize,
@@ -37,6 +39,7 @@ pub struct LogoutResponse {
 
 /// The token ids a force-expiry revoked.
 #[derive(Serialize, Deserialize, Debug)]
+#[non_exhaustive]
 pub struct ExpireResponse {
     /// Revoked token ids (the node and its subtree).
     pub revoked: Vec<String>,

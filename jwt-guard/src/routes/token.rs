@@ -46,6 +46,7 @@ pub struct VerifyRequest {
 /// subject and expiry only when `verify_reveals_claims` is set (whoever holds a
 /// token learns nothing else from this route by default).
 #[derive(Serialize, Deserialize, Debug)]
+#[non_exhaustive]
 pub struct VerifyResponse {
     /// Always `true` (an invalid token gets a 401 instead).
     pub valid: bool,

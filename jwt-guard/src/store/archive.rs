@@ -11,6 +11,7 @@ const ATTEMPTS_KEPT_QUIET: u64 = 24 * 3600;
 
 /// How many rows one archiver run removed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ArchiveReport {
     /// Expired or revoked devices.
     pub devices: u64,

@@ -57,6 +57,7 @@ impl AuditEvent {
 
 /// One audit row.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AuditRecord {
     /// When.
     pub at: u64,

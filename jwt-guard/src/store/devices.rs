@@ -40,6 +40,7 @@ pub struct NewDevice {
 
 /// A stored device, as listed to its owner.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct DeviceRecord {
     /// Device id.
     pub id: String,

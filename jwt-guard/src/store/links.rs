@@ -56,6 +56,7 @@ impl LinkDenial {
 
 /// A stored link.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct LinkRecord {
     /// Link id (the token's `jti`).
     pub id: String,
@@ -104,6 +105,7 @@ impl From<sqlx::Error> for LinkUseError {
 
 /// One logged attempt.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct LinkUseRecord {
     /// When.
     pub at: u64,

@@ -17,6 +17,7 @@ use crate::revocation::Revocation;
 /// token, then everything issued from it); `parent` and `depth` give its shape, so
 /// no deep nesting is ever built, serialised or dropped.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TokenNode {
     /// Token id.
     pub jti: String,
@@ -38,6 +39,7 @@ pub struct TokenNode {
 
 /// One page of a device's token tree.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TokenPage {
     /// The tokens of this page, in pre-order.
     pub tokens: Vec<TokenNode>,
