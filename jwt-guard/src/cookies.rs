@@ -5,9 +5,10 @@
 use rocket::http::{Cookie, CookieJar, Method, SameSite};
 use rocket::Request;
 
-use crate::config::{CookieConfig, SameSitePolicy};
+use crate::config::{CookieClients, CookieConfig, SameSitePolicy};
 use crate::error::AuthError;
 use crate::runtime::JwtRuntime;
+use crate::session::LoginResponse;
 use crate::signer::TokenPair;
 
 /// The cookie settings of the app serving `req`, when cookie mode is on.
@@ -15,6 +16,20 @@ pub(crate) fn cookie_mode<'r>(req: &'r Request<'_>) -> Option<&'r CookieConfig> 
     JwtRuntime::from_request(req)
         .map(|rt| &rt.config().cookies)
         .filter(|c| c.enabled)
+}
+
+/// Whether a browser sent `req`: browsers add `Sec-Fetch-Site` (every current one)
+/// or `Origin` (on every POST) themselves, and no page script can forge or remove
+/// either. A mobile app, a script or a server sends neither.
+pub(crate) fn from_browser(req: &Request<'_>) -> bool {
+    let headers = req.headers();
+    headers.contains("Sec-Fetch-Site") || headers.contains("Origin")
+}
+
+/// The cookie settings that apply to this request's session answer: cookie mode is
+/// on and the client is one that keeps its session in cookies (`cookies.clients`).
+fn session_cookies<'r>(req: &'r Request<'_>) -> Option<&'r CookieConfig> {
+    cookie_mode(req).filter(|c| c.clients == CookieClients::All || from_browser(req))
 }
 
 fn same_site(config: &CookieConfig) -> SameSite {
@@ -50,10 +65,11 @@ fn cookie(
         .build()
 }
 
-/// In cookie mode, moves the refresh token of `pair` from the JSON body into an
-/// `HttpOnly` cookie (and sets the access cookie, if that is on). A no-op otherwise.
+/// For a client that keeps its session in cookies, moves the refresh token of
+/// `pair` from the JSON body into an `HttpOnly` cookie (and sets the access cookie,
+/// if that is on). A no-op for every other client, and without cookie mode.
 pub(crate) fn move_into_cookies(req: &Request<'_>, rt: &JwtRuntime, pair: &mut TokenPair) {
-    let Some(config) = cookie_mode(req) else {
+    let Some(config) = session_cookies(req) else {
         return;
     };
     let Some(refresh) = pair.refresh.take() else {
@@ -66,6 +82,51 @@ pub(crate) fn move_into_cookies(req: &Request<'_>, rt: &JwtRuntime, pair: &mut T
         (&refresh, issuer.refresh_ttl()),
         (&pair.access, issuer.access_ttl()),
     );
+}
+
+/// [`move_into_cookies`] for a new session: the permanent token goes into its own
+/// `HttpOnly` cookie too, so a browser's JSON holds no long-lived credential.
+pub(crate) fn move_login_into_cookies(
+    req: &Request<'_>,
+    rt: &JwtRuntime,
+    login: &mut LoginResponse,
+) {
+    let Some(config) = session_cookies(req) else {
+        return;
+    };
+    move_into_cookies(req, rt, &mut login.tokens);
+    move_permanent_into_cookie(req, rt, config, &mut login.permanent_token);
+}
+
+/// Moves a permanent token from a JSON body into its `HttpOnly` cookie.
+fn move_permanent_into_cookie(
+    req: &Request<'_>,
+    rt: &JwtRuntime,
+    config: &CookieConfig,
+    token: &mut Option<String>,
+) {
+    if let Some(permanent) = token.take() {
+        req.cookies().add(cookie(
+            req,
+            config,
+            config.permanent_name.clone(),
+            permanent,
+            config.path.clone(),
+            rt.config().permanent_ttl.as_secs(),
+        ));
+    }
+}
+
+/// A device refresh whose permanent token came in its cookie: the next one goes
+/// back into the cookie, not the body.
+pub(crate) fn move_next_permanent_into_cookie(
+    req: &Request<'_>,
+    rt: &JwtRuntime,
+    token: &mut Option<String>,
+) {
+    if let Some(config) = cookie_mode(req) {
+        move_permanent_into_cookie(req, rt, config, token);
+    }
 }
 
 /// Sets the session cookies of a login or a refresh on the response: the refresh
@@ -106,14 +167,16 @@ pub(crate) fn clear_session(req: &Request<'_>) {
     // Sent whether or not this request carried them (a logout by bearer token
     // clears the browser's cookies all the same).
     let jar = req.cookies();
-    jar.add(cookie(
-        req,
-        config,
-        config.refresh_name.clone(),
-        String::new(),
-        config.path.clone(),
-        0,
-    ));
+    for name in [&config.refresh_name, &config.permanent_name] {
+        jar.add(cookie(
+            req,
+            config,
+            name.clone(),
+            String::new(),
+            config.path.clone(),
+            0,
+        ));
+    }
     if config.access_cookie {
         jar.add(cookie(
             req,
@@ -133,6 +196,20 @@ pub(crate) fn refresh_from_cookie<'r>(req: &'r Request<'_>) -> Result<Option<&'r
         return Ok(None);
     };
     let Some(value) = req.cookies().get(&config.refresh_name).map(|c| c.value()) else {
+        return Ok(None);
+    };
+    check_origin(req, config)?;
+    Ok(Some(value))
+}
+
+/// The permanent token in the permanent-token cookie, after the CSRF check.
+pub(crate) fn permanent_from_cookie<'r>(
+    req: &'r Request<'_>,
+) -> Result<Option<&'r str>, AuthError> {
+    let Some(config) = cookie_mode(req) else {
+        return Ok(None);
+    };
+    let Some(value) = req.cookies().get(&config.permanent_name).map(|c| c.value()) else {
         return Ok(None);
     };
     check_origin(req, config)?;

@@ -8,13 +8,17 @@ use std::sync::{Arc, RwLock};
 use rocket::http::uri::Origin;
 use rocket::http::Method;
 use rocket::request::{FromRequest, Outcome, Request};
+use rocket::response::{self, Responder};
+use rocket::serde::json::Json;
 use rocket::{get, Ignite, Rocket, Sentinel};
 
 use crate::claims::Claims;
+use crate::cookies;
 use crate::error::{fail, AuthError};
 use crate::manifest::{declare_route, Protection};
 use crate::private_response::mark_private;
 use crate::request::Services;
+use crate::runtime::JwtRuntime;
 use crate::secret::{PermanentToken, TokenDigest};
 use crate::session::{issue_device_access, DeviceAccess};
 use crate::signer::Issuer;
@@ -33,6 +37,8 @@ const MISPLACED_TOKEN_PATH: &str = "/__jwt_guard/misplaced-permanent-token";
 pub struct DeviceSession {
     device: DeviceRecord,
     presented: TokenDigest,
+    /// The permanent token came in its cookie (a browser in cookie mode).
+    via_cookie: bool,
     issuer: Issuer,
     store: Store,
 }
@@ -55,12 +61,13 @@ impl DeviceSession {
 
     /// Signs an access token for this device carrying `claims`, records it in the
     /// device's token tree, and rotates the permanent token — all in one
-    /// transaction — and returns the body to answer (`{access, token_type,
-    /// expires_in, device_id, permanent_token, device_expires_at}`). Call it once
-    /// per request: the presented permanent token is superseded afterwards, and
-    /// presenting it again revokes the device.
+    /// transaction — and returns the answer: `{access, token_type, expires_in,
+    /// device_id, permanent_token, device_expires_at}` as JSON (a `Responder`; a
+    /// browser that sent its permanent token in the cookie gets the next one there,
+    /// not in the body). Call it once per request: the presented permanent token is
+    /// superseded afterwards, and presenting it again revokes the device.
     pub async fn issue_access<C: Claims>(&self, claims: &C) -> Result<DeviceAccess, AuthError> {
-        let issued = issue_device_access(
+        let mut issued = issue_device_access(
             &self.issuer,
             &self.store,
             &self.device,
@@ -68,7 +75,20 @@ impl DeviceSession {
             claims,
         )
         .await?;
+        issued.via_cookie = self.via_cookie;
         Ok(issued)
+    }
+}
+
+impl<'r> Responder<'r, 'static> for DeviceAccess {
+    fn respond_to(mut self, req: &'r Request<'_>) -> response::Result<'static> {
+        if self.via_cookie {
+            if let Some(rt) = JwtRuntime::from_request(req) {
+                cookies::move_next_permanent_into_cookie(req, rt, &mut self.permanent_token);
+            }
+        }
+        mark_private(req);
+        Json(self).respond_to(req)
     }
 }
 
@@ -82,8 +102,13 @@ async fn resolve_session<'r>(req: &'r Request<'_>) -> &'r Result<DeviceSession, 
 
 async fn lookup_session(req: &Request<'_>) -> Result<DeviceSession, AuthError> {
     let mut values = req.headers().get(PERMANENT_TOKEN_HEADER);
-    let Some(raw) = values.next() else {
-        return Err(AuthError::missing_token());
+    let (raw, via_cookie) = match values.next() {
+        Some(raw) => (raw, false),
+        // A browser in cookie mode keeps it in an `HttpOnly` cookie.
+        None => match cookies::permanent_from_cookie(req)? {
+            Some(raw) => (raw, true),
+            None => return Err(AuthError::missing_token()),
+        },
     };
     if values.next().is_some() {
         return Err(AuthError::invalid_request(
@@ -97,6 +122,7 @@ async fn lookup_session(req: &Request<'_>) -> Result<DeviceSession, AuthError> {
         Ok(PermanentLookup::Active(device)) => Ok(DeviceSession {
             device,
             presented: token.digest(),
+            via_cookie,
             issuer: services.rt.issuer().clone(),
             store: services.store.clone(),
         }),

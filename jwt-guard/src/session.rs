@@ -200,9 +200,14 @@ pub struct DeviceAccess {
     /// The device.
     pub device_id: String,
     /// The device's next permanent token, shown this once; only its digest is kept.
-    pub permanent_token: String,
+    /// Absent when it went back into the cookie it came in (a browser).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permanent_token: Option<String>,
     /// When the device expires unless used again (never past its absolute lifetime).
     pub device_expires_at: u64,
+    /// The presented permanent token came in a cookie: the next one goes back there.
+    #[serde(skip)]
+    pub(crate) via_cookie: bool,
 }
 
 /// A new session: a token pair and the new device.
@@ -215,7 +220,10 @@ pub struct LoginResponse {
     /// The device this login created.
     pub device_id: String,
     /// The device's permanent token, shown this once; only its digest is stored.
-    pub permanent_token: String,
+    /// Absent when it was set as an `HttpOnly` cookie instead (a browser in cookie
+    /// mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permanent_token: Option<String>,
 }
 
 /// Why a session step (start, refresh, device access) was refused or could not be
@@ -367,7 +375,7 @@ pub(crate) async fn start_session(
     let login = LoginResponse {
         tokens: issuer.pair_body(&access, &refresh),
         device_id: device.id,
-        permanent_token: permanent.expose().to_owned(),
+        permanent_token: Some(permanent.expose().to_owned()),
     };
     Ok((login, consumed))
 }
@@ -446,7 +454,8 @@ pub(crate) async fn issue_device_access<C: Claims>(
     Ok(DeviceAccess {
         tokens: issuer.access_body(&access),
         device_id: device.id.clone(),
-        permanent_token: permanent_token.expose().to_owned(),
+        permanent_token: Some(permanent_token.expose().to_owned()),
         device_expires_at,
+        via_cookie: false,
     })
 }

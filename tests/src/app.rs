@@ -289,11 +289,11 @@ fn hello(jwt: Option<Jwt<AppClaims>>) -> String {
 async fn device_refresh(
     device: DeviceSession,
     db: &State<JwtDb>,
-) -> Result<Json<DeviceAccess>, AuthError> {
+) -> Result<DeviceAccess, AuthError> {
     let claims = claims_of(db, device.subject())
         .await?
         .ok_or_else(|| AuthError::invalid_token("the device's user no longer exists"))?;
-    Ok(Json(device.issue_access(&claims).await?))
+    device.issue_access(&claims).await
 }
 
 /// Visits counted by an unprotected route with a side effect.

@@ -25,6 +25,12 @@ async fn app(cookies: Value) -> Client {
     .unwrap_or_else(|e| panic!("{:?}", e.kind()))
 }
 
+/// What a browser adds to a request of a page of this site, and no script can
+/// remove or forge.
+fn browser() -> Header<'static> {
+    Header::new("Sec-Fetch-Site", "same-origin")
+}
+
 fn cookie_value(res: &LocalResponse<'_>, name: &str) -> Option<String> {
     res.cookies().get(name).map(|c| c.value().to_owned())
 }
@@ -33,6 +39,7 @@ async fn login(client: &Client) -> (String, String, Value) {
     let res = client
         .post("/auth/token")
         .header(ContentType::JSON)
+        .header(browser())
         .body(json!({ "username": "alice", "password": "alice-password" }).to_string())
         .dispatch()
         .await;
@@ -66,6 +73,7 @@ async fn login_sets_an_httponly_refresh_cookie_and_the_body_carries_none() {
     let res = client
         .post("/auth/token")
         .header(ContentType::JSON)
+        .header(browser())
         .body(json!({ "username": "alice", "password": "alice-password" }).to_string())
         .dispatch()
         .await;
@@ -95,6 +103,7 @@ async fn login_sets_an_httponly_refresh_cookie_and_the_body_carries_none() {
     let res = client
         .post("/auth/token")
         .header(ContentType::JSON)
+        .header(browser())
         .body(json!({ "username": "alice", "password": "alice-password" }).to_string())
         .dispatch()
         .await;
@@ -265,4 +274,120 @@ async fn api_clients_still_refresh_with_the_body() {
     assert!(json_body(res).await["refresh"].is_string());
     let none = client.post("/auth/token/refresh").dispatch().await;
     assert_eq!(none.status(), Status::BadRequest, "no token at all");
+}
+
+#[rocket::async_test]
+async fn one_app_answers_api_clients_in_the_body_and_browsers_in_cookies() {
+    let client = app(json!({ "enabled": true })).await;
+    let credentials = json!({ "username": "alice", "password": "alice-password" }).to_string();
+
+    // An API client (no Origin, no Sec-Fetch-*): the routes table's body, no cookie.
+    let res = client
+        .post("/auth/token")
+        .header(ContentType::JSON)
+        .body(credentials.clone())
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    assert!(
+        res.cookies().iter().next().is_none(),
+        "no cookie for an API client"
+    );
+    let api = json_body(res).await;
+    for field in ["access", "refresh", "permanent_token", "device_id"] {
+        assert!(api[field].is_string(), "{field} missing: {api}");
+    }
+    // It refreshes with its body token, rotation and reuse detection as without
+    // cookie mode.
+    let refresh = |token: Value| {
+        client
+            .post("/auth/token/refresh")
+            .header(ContentType::JSON)
+            .body(json!({ "refresh": token }).to_string())
+            .dispatch()
+    };
+    let res = refresh(api["refresh"].clone()).await;
+    assert_eq!(res.status(), Status::Ok);
+    assert!(res.cookies().get(REFRESH).is_none());
+    let rotated = json_body(res).await;
+    assert!(rotated["refresh"].is_string(), "{rotated}");
+    assert_eq!(
+        refresh(api["refresh"].clone()).await.status(),
+        Status::Unauthorized
+    );
+    assert_eq!(
+        refresh(rotated["refresh"].clone()).await.status(),
+        Status::Unauthorized
+    );
+
+    // A browser (Origin of this site): both long-lived tokens only as HttpOnly
+    // cookies, none in the JSON.
+    let res = client
+        .post("/auth/token")
+        .header(ContentType::JSON)
+        .header(Header::new("Origin", OURS))
+        .body(credentials)
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let permanent = res
+        .cookies()
+        .get("jwt_guard_permanent")
+        .cloned()
+        .unwrap_or_else(|| panic!("no permanent-token cookie"));
+    assert_eq!(
+        (permanent.http_only(), permanent.path()),
+        (Some(true), Some("/auth"))
+    );
+    assert!(permanent.value().starts_with("jgp_"));
+    let refresh_cookie = cookie_value(&res, REFRESH).unwrap_or_default();
+    assert!(!refresh_cookie.is_empty());
+    let body = json_body(res).await;
+    assert!(
+        body.get("refresh").is_none() && body.get("permanent_token").is_none(),
+        "{body}"
+    );
+
+    // Its device refreshes through the cookie, which rotates in place.
+    let res = client
+        .post("/auth/device/refresh")
+        .header(Header::new("Origin", OURS))
+        .cookie(Cookie::new(
+            "jwt_guard_permanent",
+            permanent.value().to_owned(),
+        ))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let next = cookie_value(&res, "jwt_guard_permanent").unwrap_or_default();
+    assert!(next.starts_with("jgp_") && next != permanent.value());
+    let body = json_body(res).await;
+    assert!(
+        body["access"].is_string() && body.get("permanent_token").is_none(),
+        "{body}"
+    );
+
+    // From another site, the cookie is refused (CSRF).
+    let res = client
+        .post("/auth/device/refresh")
+        .header(Header::new("Origin", "https://evil.example"))
+        .cookie(Cookie::new("jwt_guard_permanent", next))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Forbidden);
+}
+
+#[rocket::async_test]
+async fn every_client_gets_cookies_when_configured() {
+    let client = app(json!({ "enabled": true, "clients": "all" })).await;
+    let res = client
+        .post("/auth/token")
+        .header(ContentType::JSON)
+        .body(json!({ "username": "alice", "password": "alice-password" }).to_string())
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    assert!(cookie_value(&res, REFRESH).is_some_and(|v| !v.is_empty()));
+    let body = json_body(res).await;
+    assert!(body.get("refresh").is_none(), "{body}");
 }

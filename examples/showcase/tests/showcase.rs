@@ -212,3 +212,81 @@ async fn partner_tokens_reach_partner_me_and_nothing_else() {
     let own = login(&client, "alice").await;
     assert_eq!(get("/partner/me", own).await.status(), Status::Unauthorized);
 }
+
+#[rocket::async_test]
+async fn api_clients_and_browsers_each_get_what_the_routes_table_promises() {
+    let dir = temp_dir();
+    let figment = showcase::with_defaults(figment_in(&dir)).unwrap_or_else(|e| panic!("{e}"));
+    // Untracked: each request carries exactly the cookies it is given.
+    let client = Client::untracked(showcase::app(figment, jwt_guard::Clock::system()))
+        .await
+        .unwrap_or_else(|e| panic!("showcase failed to launch: {:?}", e.kind()));
+    let login = |origin: Option<&'static str>| {
+        let mut req = client
+            .post("/auth/token")
+            .header(ContentType::JSON)
+            .header(Header::new("X-Device-Model", "test phone"))
+            .body(json!({ "username": "bob", "password": "bob-password" }).to_string());
+        if let Some(origin) = origin {
+            req = req.header(Header::new("Origin", origin));
+        }
+        req.dispatch()
+    };
+
+    // A mobile app or a script: everything in the body, no cookie, although the
+    // showcase runs in cookie mode.
+    let res = login(None).await;
+    assert_eq!(res.status(), Status::Ok);
+    assert!(res.cookies().iter().next().is_none());
+    let body: Value =
+        serde_json::from_str(&res.into_string().await.unwrap_or_default()).unwrap_or(Value::Null);
+    for field in [
+        "access",
+        "refresh",
+        "token_type",
+        "expires_in",
+        "device_id",
+        "permanent_token",
+    ] {
+        assert!(!body[field].is_null(), "{field} missing: {body}");
+    }
+    let res = client
+        .post("/auth/token/refresh")
+        .header(ContentType::JSON)
+        .body(json!({ "refresh": body["refresh"] }).to_string())
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let res = client
+        .post("/auth/device/refresh")
+        .header(Header::new(
+            "Permanent-Token",
+            body["permanent_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        ))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let device: Value =
+        serde_json::from_str(&res.into_string().await.unwrap_or_default()).unwrap_or(Value::Null);
+    assert!(device["permanent_token"].is_string(), "{device}");
+
+    // The browser page: the long-lived tokens only as HttpOnly cookies.
+    let res = login(Some("http://127.0.0.1:8000")).await;
+    assert_eq!(res.status(), Status::Ok);
+    let names: Vec<String> = res.cookies().iter().map(|c| c.name().to_owned()).collect();
+    assert!(
+        names.iter().any(|n| n == "jwt_guard_refresh")
+            && names.iter().any(|n| n == "jwt_guard_permanent"),
+        "{names:?}"
+    );
+    let body: Value =
+        serde_json::from_str(&res.into_string().await.unwrap_or_default()).unwrap_or(Value::Null);
+    assert!(body["access"].is_string());
+    assert!(
+        body.get("refresh").is_none() && body.get("permanent_token").is_none(),
+        "{body}"
+    );
+}

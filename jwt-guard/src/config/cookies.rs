@@ -16,17 +16,36 @@ pub enum SameSitePolicy {
     Lax,
 }
 
-/// Cookie mode: login, magic-login and refresh set the refresh token as an
-/// `HttpOnly` cookie (the JSON body then carries none), the refresh route accepts
-/// it, logout clears it; optionally the access token too, for server-rendered apps.
-/// Every request a cookie authenticates and that changes state must come from an
-/// allowed origin (CSRF).
+/// Which clients keep their session in cookies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CookieClients {
+    /// Browsers (the default): a request carrying `Sec-Fetch-Site` or `Origin` —
+    /// headers a browser adds itself and no page script can forge or remove — gets
+    /// its refresh and permanent tokens only as `HttpOnly` cookies. Any other client
+    /// (a mobile app, a script, a server) gets them in the JSON body, and no cookie.
+    #[default]
+    Browsers,
+    /// Every client gets its tokens only as cookies.
+    All,
+}
+
+/// Cookie mode: login, magic-login and refresh set the refresh token (and, at login,
+/// the permanent token) as `HttpOnly` cookies for the clients that keep their session
+/// in cookies (`clients`; browsers by default) — their JSON body then carries
+/// neither —, the refresh and device-refresh routes accept them, logout clears
+/// them; optionally the access token too, for server-rendered apps. Every request a
+/// cookie authenticates and that changes state must come from an allowed origin
+/// (CSRF). API clients are answered as without cookie mode.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct CookieConfig {
     /// Turns cookie mode on. Default `false`.
     pub enabled: bool,
+    /// Which clients get cookies: `browsers` (default) or `all`.
+    pub clients: CookieClients,
     /// `strict` (default) or `lax`.
     pub same_site: SameSitePolicy,
     /// Whether cookies are `Secure`. Default: whenever Rocket serves TLS. Behind a
@@ -40,6 +59,9 @@ pub struct CookieConfig {
     pub refresh_name: String,
     /// The access cookie's name. Default `jwt_guard_access`.
     pub access_name: String,
+    /// The permanent-token cookie's name (sent to the device refresh route, below
+    /// `path`). Default `jwt_guard_permanent`.
+    pub permanent_name: String,
     /// The refresh cookie's `Path`: the refresh and logout routes live below it.
     /// Default `/auth`.
     pub path: String,
@@ -53,11 +75,13 @@ impl Default for CookieConfig {
     fn default() -> Self {
         Self {
             enabled: false,
+            clients: CookieClients::default(),
             same_site: SameSitePolicy::default(),
             secure: None,
             access_cookie: false,
             refresh_name: "jwt_guard_refresh".into(),
             access_name: "jwt_guard_access".into(),
+            permanent_name: "jwt_guard_permanent".into(),
             path: "/auth".into(),
             allowed_origins: Vec::new(),
         }
@@ -70,10 +94,18 @@ impl CookieConfig {
         if !is_cookie_name(&self.refresh_name) {
             p.add("refresh_name", Problem::NotCookieName);
         }
-        if !is_cookie_name(&self.access_name) {
-            p.add("access_name", Problem::NotCookieName);
-        } else if self.access_name == self.refresh_name {
-            p.add("access_name", Problem::SameAsRefreshCookie);
+        for (key, name) in [
+            ("access_name", &self.access_name),
+            ("permanent_name", &self.permanent_name),
+        ] {
+            if !is_cookie_name(name) {
+                p.add(key, Problem::NotCookieName);
+            } else if *name == self.refresh_name {
+                p.add(key, Problem::SameAsRefreshCookie);
+            }
+        }
+        if self.permanent_name == self.access_name {
+            p.add("permanent_name", Problem::SameAsAccessCookie);
         }
         if !self.path.starts_with('/') || self.path.contains([';', ' ']) {
             p.add("path", Problem::NotAPath);

@@ -76,8 +76,10 @@ pub enum Problem {
     NotAuthScheme(String),
     /// Not an RFC 6265 cookie name.
     NotCookieName,
-    /// The access cookie would share the refresh cookie's name.
+    /// A cookie would share the refresh cookie's name.
     SameAsRefreshCookie,
+    /// The permanent-token cookie would share the access cookie's name.
+    SameAsAccessCookie,
     /// Not a path starting with `/`.
     NotAPath,
     /// Not an origin (`scheme://host[:port]`).
@@ -111,6 +113,7 @@ impl fmt::Display for Problem {
             }
             Problem::NotCookieName => f.write_str("is not a cookie name"),
             Problem::SameAsRefreshCookie => f.write_str("is the refresh cookie's name"),
+            Problem::SameAsAccessCookie => f.write_str("is the access cookie's name"),
             Problem::NotAPath => f.write_str("must be a path starting with `/`"),
             Problem::NotAnOrigin(origin) => {
                 write!(f, "`{origin}` is not an origin (scheme://host[:port])")

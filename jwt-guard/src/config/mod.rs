@@ -10,7 +10,7 @@ mod throttle;
 
 pub use crate::duration::{parse_duration, DurationError, HumanDuration};
 use crate::secret::SecretText;
-pub use cookies::{CookieConfig, SameSitePolicy};
+pub use cookies::{CookieClients, CookieConfig, SameSitePolicy};
 use error::Problems;
 pub use error::{ConfigError, ConfigProblem, Problem};
 pub use issuers::TrustedIssuerConfig;

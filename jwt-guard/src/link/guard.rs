@@ -167,7 +167,7 @@ async fn login_with_link<T: LinkTarget>(
         .0
         .record_login(req, subject, rt.issuer().clock().now())
         .await;
-    crate::cookies::move_into_cookies(req, rt, &mut login.tokens);
+    crate::cookies::move_login_into_cookies(req, rt, &mut login);
     Ok(LinkUse {
         subject: consumed.subject,
         link_id,

@@ -97,7 +97,7 @@ async fn obtain(
         audit: &detail,
     };
     let (mut login, _) = start_session(req, rt, store, &subject, &claims, origin).await?;
-    cookies::move_into_cookies(req, rt, &mut login.tokens);
+    cookies::move_login_into_cookies(req, rt, &mut login);
     let now = rt.issuer().clock().now();
     authenticator.0.record_login(req, &subject, now).await;
     Ok(Json(login))
