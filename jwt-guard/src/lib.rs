@@ -21,6 +21,7 @@ mod fairing;
 mod guard;
 pub mod keys;
 pub mod link;
+mod login;
 pub mod manifest;
 mod policy;
 mod private_response;
@@ -48,6 +49,7 @@ pub use fairing::JwtGuard;
 pub use guard::Jwt;
 pub use link::guard::LinkUse;
 pub use link::mint::{Links, MintedLink};
+pub use login::Sessions;
 pub use session::{Authenticator, DeviceAccess, LoginResponse, Principal, Unavailable};
 
 /// Re-exported so applications need not depend on it to name algorithms.

@@ -318,8 +318,9 @@ impl From<PermanentRotateError> for SessionError {
 /// How a session is being started, and what its transaction records besides.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum SessionOrigin<'a> {
-    /// A password login: clear the account's attempt counter, audit the login.
-    Password {
+    /// A login the app checked (a password, or its own way): clear the account's
+    /// attempt counter, audit the login.
+    Login {
         /// The attempt counter to clear.
         attempts: &'a str,
         /// The audit detail.
@@ -358,14 +359,14 @@ pub(crate) async fn start_session(
         ],
         link: match origin {
             SessionOrigin::Link(id, target) => Some((id, target)),
-            SessionOrigin::Password { .. } => None,
+            SessionOrigin::Login { .. } => None,
         },
         clear_attempts: match origin {
-            SessionOrigin::Password { attempts, .. } => Some(attempts),
+            SessionOrigin::Login { attempts, .. } => Some(attempts),
             SessionOrigin::Link(..) => None,
         },
         audit_login: match origin {
-            SessionOrigin::Password { audit, .. } => Some(audit),
+            SessionOrigin::Login { audit, .. } => Some(audit),
             SessionOrigin::Link(..) => None,
         },
     };

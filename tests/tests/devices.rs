@@ -737,3 +737,81 @@ async fn a_thief_replaying_within_the_grace_cannot_retire_the_real_successor(db:
     assert_eq!(devices, 1, "the device is revoked");
     app.finish().await;
 }
+
+storage_tests!(an_app_started_session_is_a_login_like_any_other);
+
+/// `Sessions::start`, for a user the app checked its own way: the body of
+/// `/auth/token`, a device, the audit row, the device cap, and a cleared attempt
+/// counter.
+async fn an_app_started_session_is_a_login_like_any_other(db: DbKind) {
+    let Some(app) = TestApp::on(
+        db,
+        json!({ "secret": TEST_SECRET, "max_devices": 2, "device_cap_policy": "reject",
+                "login_throttle": { "account_attempts": 3 } }),
+    )
+    .await
+    else {
+        return;
+    };
+    let code =
+        |code: &str| app.post_json("/login/code", json!({"username": "alice", "code": code}));
+    // Positive control: a wrong code is the app's own refusal, nothing is started.
+    assert_eq!(code("000000").await.status(), Status::Unauthorized);
+
+    // Two wrong passwords, then the app's own login: the account starts afresh.
+    for _ in 0..2 {
+        let res = app
+            .post_json(
+                "/auth/token",
+                json!({"username": "alice", "password": "wrong"}),
+            )
+            .await;
+        assert_eq!(res.status(), Status::Unauthorized);
+    }
+    let res = code("424242").await;
+    assert_eq!(res.status(), Status::Ok);
+    let body = json_body(res).await;
+    for field in [
+        "access",
+        "refresh",
+        "token_type",
+        "expires_in",
+        "device_id",
+        "permanent_token",
+    ] {
+        assert!(!body[field].is_null(), "{field} missing: {body}");
+    }
+    let me = json_body(app.get_with_token("/me", &s(&body["access"])).await).await;
+    assert_eq!(me["sub"], "alice");
+    assert_eq!(me["device_id"], body["device_id"]);
+    // Three more wrong passwords are allowed again (the counter was cleared): the
+    // third would be refused with 429 had the two before the code login counted.
+    for _ in 0..2 {
+        let res = app
+            .post_json(
+                "/auth/token",
+                json!({"username": "alice", "password": "wrong"}),
+            )
+            .await;
+        assert_eq!(res.status(), Status::Unauthorized);
+    }
+    let log = app
+        .store()
+        .audit_log(Some("alice"), 20)
+        .await
+        .unwrap_or_default();
+    assert!(
+        log.iter().any(|e| e.event == "login_succeeded"
+            && e.detail
+                .as_deref()
+                .is_some_and(|d| d.contains("method=code"))),
+        "{log:?}"
+    );
+
+    // The device cap holds as for a password login.
+    app.login("alice").await;
+    let third = code("424242").await;
+    assert_eq!(third.status(), Status::Forbidden);
+    assert_eq!(json_body(third).await["error"], "device_limit");
+    app.finish().await;
+}

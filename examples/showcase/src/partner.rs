@@ -2,10 +2,14 @@
 //! log in elsewhere. The showcase ships a demo partner (`partner/`) so this works
 //! with no network; `POST /partner/demo-token` signs as that partner.
 
-use jwt_guard::{public, use_jwt, Claims, Jwt, Scopes};
+use jwt_guard::{
+    public, use_jwt, AuthError, Claims, Jwt, LoginResponse, Principal, Scopes, Sessions,
+};
 use rocket::serde::json::{json, Json, Value};
 use rocket::{get, post, routes, Route};
 use serde::{Deserialize, Serialize};
+
+use crate::users::{partner_claims, PARTNER_PREFIX};
 
 /// The issuer's `iss` in the demo configuration.
 pub const DEMO_ISSUER: &str = "https://partner.example";
@@ -30,6 +34,22 @@ fn partner_me(jwt: Jwt<PartnerClaims>) -> Json<Value> {
         "iss": jwt.registered().iss,
         "scope": jwt.scope,
     }))
+}
+
+/// Signs the partner's user in *here*: an own device session for
+/// `partner:<sub>` (role user), answered like `POST /auth/token` — an app-started
+/// session ([`Sessions`]) for a user the app did not check a password for.
+#[use_jwt(issuer = "partner", claims = PartnerClaims)]
+#[post("/partner/login")]
+async fn partner_login(
+    jwt: Jwt<PartnerClaims>,
+    sessions: Sessions<'_>,
+) -> Result<Json<LoginResponse>, AuthError> {
+    let principal = Principal {
+        subject: format!("{PARTNER_PREFIX}{}", jwt.subject()),
+        claims: partner_claims(),
+    };
+    Ok(Json(sessions.start(&principal, "partner").await?))
 }
 
 /// `POST /partner/demo-token` body.
@@ -68,5 +88,5 @@ fn demo_token(body: Json<DemoTokenRequest>) -> Result<Json<Value>, jwt_guard::Au
 
 /// The partner routes.
 pub fn routes() -> Vec<Route> {
-    routes![partner_me, demo_token]
+    routes![partner_me, partner_login, demo_token]
 }

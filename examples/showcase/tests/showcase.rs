@@ -208,9 +208,49 @@ async fn partner_tokens_reach_partner_me_and_nothing_else() {
     assert_eq!(me["sub"], "pat");
     assert_eq!(me["iss"], "https://partner.example");
     // The partner's token is not one of ours, nor ours one of the partner's.
-    assert_eq!(get("/me", partner).await.status(), Status::Unauthorized);
+    assert_eq!(
+        get("/me", partner.clone()).await.status(),
+        Status::Unauthorized
+    );
     let own = login(&client, "alice").await;
-    assert_eq!(get("/partner/me", own).await.status(), Status::Unauthorized);
+    assert_eq!(
+        get("/partner/me", own.clone()).await.status(),
+        Status::Unauthorized
+    );
+
+    // An own session for the partner's user: answered like `/auth/token`.
+    let start = |token: String| {
+        client
+            .post("/partner/login")
+            .header(Header::new("Authorization", format!("Bearer {token}")))
+            .dispatch()
+    };
+    assert_eq!(start(own).await.status(), Status::Unauthorized);
+    let res = start(partner).await;
+    assert_eq!(res.status(), Status::Ok);
+    let session: Value =
+        serde_json::from_str(&res.into_string().await.unwrap_or_default()).unwrap_or(Value::Null);
+    for field in ["access", "refresh", "device_id", "permanent_token"] {
+        assert!(session[field].is_string(), "{field} missing: {session}");
+    }
+    let me = get(
+        "/me",
+        session["access"].as_str().unwrap_or_default().to_owned(),
+    )
+    .await;
+    assert_eq!(me.status(), Status::Ok);
+    let me: Value =
+        serde_json::from_str(&me.into_string().await.unwrap_or_default()).unwrap_or(Value::Null);
+    assert_eq!(me["sub"], "partner:pat");
+    assert_eq!(me["roles"], json!(["user"]));
+    // It refreshes like any session (the app knows what a partner's user may do).
+    let res = client
+        .post("/auth/token/refresh")
+        .header(ContentType::JSON)
+        .body(json!({ "refresh": session["refresh"] }).to_string())
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
 }
 
 #[rocket::async_test]

@@ -92,7 +92,7 @@ async fn obtain(
     };
     // The session's one transaction also resets the account and audits the login.
     let detail = attempt.success_detail(req);
-    let origin = SessionOrigin::Password {
+    let origin = SessionOrigin::Login {
         attempts: attempt.key(),
         audit: &detail,
     };

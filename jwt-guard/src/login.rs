@@ -1,0 +1,103 @@
+//! Sessions an application starts itself, for users it authenticated its own way —
+//! an SSO callback, a one-time code, a passkey, a partner's token: [`Sessions`].
+
+use rocket::request::{FromRequest, Outcome};
+use rocket::{Ignite, Request, Rocket, Sentinel};
+
+use crate::claims::Claims;
+use crate::client::{clean_text, client_ip};
+use crate::cookies;
+use crate::error::{fail, AuthError};
+use crate::private_response::mark_private;
+use crate::request::Services;
+use crate::session::{start_session, LoginResponse, Principal, SessionOrigin, Unavailable};
+use crate::store::counter_key;
+
+/// Longest login method name written to the audit log.
+const METHOD_MAX: usize = 32;
+
+/// Starts device sessions for users the application authenticated itself.
+///
+/// A request guard: take `sessions: Sessions<'_>` in the handler that finished the
+/// app's own check, then answer what [`Sessions::start`] returns — the same body as
+/// `POST /auth/token`.
+///
+/// ```no_run
+/// use jwt_guard::{public, AuthError, LoginResponse, Principal, Sessions, StandardClaims};
+/// use rocket::post;
+/// use rocket::serde::json::Json;
+///
+/// #[public] // the app checks the one-time code itself
+/// #[post("/login/code/<code>")]
+/// async fn login_with_code(code: &str, sessions: Sessions<'_>) -> Result<Json<LoginResponse>, AuthError> {
+///     let Some(user) = (code == "424242").then(|| "ada".to_owned()) else {
+///         return Err(AuthError::invalid_credentials());
+///     };
+///     let principal = Principal { subject: user, claims: StandardClaims::default() };
+///     Ok(Json(sessions.start(&principal, "code").await?))
+/// }
+/// ```
+pub struct Sessions<'r> {
+    services: Services<'r>,
+}
+
+impl std::fmt::Debug for Sessions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sessions").finish_non_exhaustive()
+    }
+}
+
+impl Sessions<'_> {
+    /// Starts a device session for `principal` exactly as the password login does:
+    /// a device described from this request (`X-Device-Model`, user agent, address)
+    /// and its first token pair, under the same device cap, in one transaction that
+    /// also clears the account's failed-login counter and writes a
+    /// `login_succeeded` audit row naming `method` (`"sso"`, `"code"`,
+    /// `"passkey"`…); browsers in cookie mode get the same cookies. Answer the
+    /// client the result.
+    ///
+    /// Fails as the password login does after its check: `403 device_limit` at the
+    /// cap with `device_cap_policy = "reject"`, `503` when storage is down.
+    pub async fn start<C: Claims>(
+        &self,
+        principal: &Principal<C>,
+        method: &str,
+    ) -> Result<LoginResponse, AuthError> {
+        let Services { req, rt, store, .. } = self.services;
+        mark_private(req);
+        let claims = serde_json::to_value(&principal.claims).map_err(Unavailable::new)?;
+        let attempts = counter_key("login", &principal.subject);
+        let audit = format!(
+            "method={} ip={}",
+            clean_text(method, METHOD_MAX),
+            client_ip(req).unwrap_or_default()
+        );
+        let origin = SessionOrigin::Login {
+            attempts: &attempts,
+            audit: &audit,
+        };
+        let (mut login, _) =
+            start_session(req, rt, store, &principal.subject, &claims, origin).await?;
+        cookies::move_login_into_cookies(req, rt, &mut login);
+        Ok(login)
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Sessions<'r> {
+    type Error = AuthError;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AuthError> {
+        match Services::of(req) {
+            Ok(services) => Outcome::Success(Sessions { services }),
+            Err(e) => fail(req, e),
+        }
+    }
+}
+
+impl Sentinel for Sessions<'_> {
+    /// Stops launch when the route is mounted without jwt-guard's fairing.
+    fn abort(rocket: &Rocket<Ignite>) -> bool {
+        <Services<'_> as Sentinel>::abort(rocket)
+    }
+}
