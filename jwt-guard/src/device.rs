@@ -107,7 +107,7 @@ async fn lookup_session(req: &Request<'_>) -> Result<DeviceSession, AuthError> {
         // A browser in cookie mode keeps it in an `HttpOnly` cookie.
         None => match cookies::permanent_from_cookie(req)? {
             Some(raw) => (raw, true),
-            None => return Err(AuthError::missing_token()),
+            None => return Err(AuthError::missing_permanent_token()),
         },
     };
     if values.next().is_some() {

@@ -9,6 +9,7 @@ extern crate self as jwt_guard;
 
 mod background;
 mod cache;
+mod catchers;
 mod claims;
 mod client;
 mod clock;
@@ -41,6 +42,7 @@ pub mod verifier;
 
 // What a handler author uses. Everything else lives in the modules above, each
 // item at one path.
+pub use catchers::catchers;
 pub use claims::{Claims, NestedRoles, NoClaims, Scopes, StandardClaims};
 pub use clock::Clock;
 pub use device::DeviceSession;

@@ -101,6 +101,8 @@ pub fn app(figment: Figment, clock: Clock) -> Rocket<Build> {
         .mount("/", links::routes())
         .mount("/", partner::routes())
         .mount("/", browser::routes())
+        // Every error as JSON, Rocket's own included (no route, a bad body).
+        .register("/", jwt_guard::catchers())
 }
 
 /// The showcase app with its default configuration.

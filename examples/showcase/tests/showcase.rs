@@ -330,3 +330,68 @@ async fn api_clients_and_browsers_each_get_what_the_routes_table_promises() {
         "{body}"
     );
 }
+
+#[rocket::async_test]
+async fn every_error_an_api_client_meets_has_one_shape() {
+    let dir = temp_dir();
+    let client = client(&dir).await;
+    let shape = |body: &str| -> Value { serde_json::from_str(body).unwrap_or(Value::Null) };
+    // Rocket's own answers and the app's: no route, a body that is not JSON, a
+    // JSON body of the wrong shape.
+    let cases = [
+        (
+            client.get("/no/such/route").dispatch().await,
+            404,
+            "not_found",
+        ),
+        (
+            client
+                .post("/links/magic-login")
+                .header(ContentType::JSON)
+                .body("{not json")
+                .dispatch()
+                .await,
+            400,
+            "invalid_request",
+        ),
+        (
+            client
+                .post("/partner/demo-token")
+                .header(ContentType::JSON)
+                .body(json!({ "name": 1 }).to_string())
+                .dispatch()
+                .await,
+            422,
+            "invalid_request",
+        ),
+        // The showcase signs with HMAC: no public keys to publish.
+        (
+            client.get("/.well-known/jwks.json").dispatch().await,
+            404,
+            "not_found",
+        ),
+        // jwt-guard's own, for contrast: the same shape.
+        (client.get("/me").dispatch().await, 401, "missing_token"),
+        (
+            client.post("/auth/device/refresh").dispatch().await,
+            401,
+            "missing_token",
+        ),
+    ];
+    for (res, status, code) in cases {
+        assert_eq!(res.status().code, status, "{code}");
+        assert_eq!(res.content_type(), Some(ContentType::JSON), "{code}");
+        let body = shape(&res.into_string().await.unwrap_or_default());
+        assert_eq!(body["error"], code, "{body}");
+        assert!(body["error_description"].is_string(), "{body}");
+    }
+    let res = client.post("/auth/device/refresh").dispatch().await;
+    let body = shape(&res.into_string().await.unwrap_or_default());
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Permanent-Token"),
+        "{body}"
+    );
+}

@@ -54,6 +54,16 @@ pub enum ErrorCode {
     TooManyRequests,
     /// A cookie-authenticated request came from another site (`403`, CSRF).
     CrossSite,
+    /// No such resource, or none of the caller's (`404`).
+    NotFound,
+    /// The request body is larger than the route reads (`413`).
+    PayloadTooLarge,
+    /// The request body is not of a type the route reads (`415`).
+    UnsupportedMediaType,
+    /// The server failed (`500`).
+    ServerError,
+    /// Any other HTTP error status, from [`catchers`](crate::catchers).
+    HttpError,
 }
 
 impl ErrorCode {
@@ -71,6 +81,11 @@ impl ErrorCode {
             ErrorCode::InvalidLink => "invalid_link",
             ErrorCode::TooManyRequests => "too_many_requests",
             ErrorCode::CrossSite => "cross_site_request",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::ServerError => "server_error",
+            ErrorCode::HttpError => "http_error",
         }
     }
 }
@@ -129,6 +144,16 @@ impl AuthError {
             Status::Unauthorized,
             ErrorCode::MissingToken,
             "a bearer token is required",
+        )
+    }
+
+    /// `401`, no `Permanent-Token` header (or cookie) was sent to the device
+    /// refresh route.
+    pub fn missing_permanent_token() -> Self {
+        Self::new(
+            Status::Unauthorized,
+            ErrorCode::MissingToken,
+            "the Permanent-Token header is required",
         )
     }
 
@@ -209,7 +234,33 @@ impl AuthError {
 
     /// `404` with a JSON body, for ids that are unknown or not the caller's.
     pub fn not_found(description: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(Status::NotFound, ErrorCode::InvalidRequest, description)
+        Self::new(Status::NotFound, ErrorCode::NotFound, description)
+    }
+
+    /// The answer for an HTTP error `status` that nothing of jwt-guard's produced
+    /// (Rocket's own: no route, a body too large, a guard of the app's): the same
+    /// JSON shape as every other failure.
+    pub fn for_status(status: Status) -> Self {
+        let (code, description) = match status.code {
+            400 => (ErrorCode::InvalidRequest, "the request is malformed"),
+            401 => (ErrorCode::MissingToken, "authentication is required"),
+            403 => (ErrorCode::InsufficientScope, "this request is not allowed"),
+            404 => (ErrorCode::NotFound, "no such resource"),
+            413 => (ErrorCode::PayloadTooLarge, "the request body is too large"),
+            415 => (
+                ErrorCode::UnsupportedMediaType,
+                "the request body must be JSON (Content-Type: application/json)",
+            ),
+            422 => (
+                ErrorCode::InvalidRequest,
+                "the request body is not the expected JSON object",
+            ),
+            429 => return Self::too_many_requests(RETRY_AFTER_SECS),
+            503 => return Self::unavailable("a route answered 503"),
+            500..=599 => (ErrorCode::ServerError, "the server failed"),
+            _ => (ErrorCode::HttpError, status.reason_lossy()),
+        };
+        Self::new(status, code, description)
     }
 
     /// `410 link_gone`: the link existed but can no longer be used.
@@ -249,8 +300,12 @@ impl AuthError {
             | ErrorCode::CrossSite
             | ErrorCode::DeviceLimit
             | ErrorCode::LinkGone
-            | ErrorCode::InvalidLink => None,
-            ErrorCode::InvalidRequest if self.status == Status::NotFound => None,
+            | ErrorCode::InvalidLink
+            | ErrorCode::NotFound
+            | ErrorCode::PayloadTooLarge
+            | ErrorCode::UnsupportedMediaType
+            | ErrorCode::ServerError
+            | ErrorCode::HttpError => None,
             ErrorCode::InvalidRequest | ErrorCode::InvalidToken => Some(format!(
                 "Bearer realm=\"{realm}\", error=\"{}\", error_description=\"{}\"",
                 self.code.as_str(),
@@ -319,11 +374,18 @@ impl std::fmt::Display for Chain<'_> {
     }
 }
 
-/// Keeps only what may appear inside a quoted-string of a challenge.
+/// `text` as the inside of an RFC 9110 §5.6.4 quoted-string: `"` and `\` escaped
+/// as quoted-pairs; what no quoted-string may hold (control characters, so no
+/// header can be split, and non-ASCII) dropped.
 fn quote(text: &str) -> String {
-    text.chars()
-        .filter(|c| *c != '"' && *c != '\\' && (' '..='~').contains(c))
-        .collect()
+    let mut quoted = String::with_capacity(text.len());
+    for c in text.chars().filter(|c| (' '..='~').contains(c)) {
+        if c == '"' || c == '\\' {
+            quoted.push('\\');
+        }
+        quoted.push(c);
+    }
+    quoted
 }
 
 /// The failure a guard recorded for this request, read back by the response fairing
@@ -411,7 +473,23 @@ mod tests {
             .challenge("re\"alm")
             .unwrap_or_default();
         assert!(!c.contains('\r') && !c.contains('\n'), "{c}");
-        assert_eq!(c.matches('"').count(), 6, "{c}");
+        // Escaped, not stripped: the description says what it said.
+        assert!(c.contains(r#"realm="re\"alm""#), "{c}");
+        assert!(
+            c.contains(r#"error_description="bad \"x\"Set-Cookie: a=b\\""#),
+            "{c}"
+        );
+        // Three quoted-strings: six quotes that are not quoted-pairs.
+        let (mut delimiters, mut escaped) = (0, false);
+        for ch in c.chars() {
+            match (escaped, ch) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => delimiters += 1,
+                _ => {}
+            }
+        }
+        assert_eq!(delimiters, 6, "{c}");
     }
 
     #[test]

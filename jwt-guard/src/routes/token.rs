@@ -159,12 +159,14 @@ fn verify(
 }
 
 #[get("/.well-known/jwks.json")]
-fn jwks(services: Services<'_>) -> Option<Json<JwkSet>> {
+fn jwks(services: Services<'_>) -> Result<Json<JwkSet>, AuthError> {
     let set = services.rt.keys().jwks();
     if set.keys.is_empty() {
-        return None;
+        return Err(AuthError::not_found(
+            "no public keys: tokens are signed with a shared secret (HMAC)",
+        ));
     }
-    Some(Json(set.clone()))
+    Ok(Json(set.clone()))
 }
 
 declare_route!(obtain, Post, "/auth/token", Protection::Public);
