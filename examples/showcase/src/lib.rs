@@ -15,12 +15,12 @@ use jwt_guard::{Clock, JwtGuard};
 use rocket::figment::Figment;
 use rocket::{Build, Rocket};
 
-/// A file of the demo partner (`examples/showcase/partner/`).
-pub fn demo_partner_file(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("partner")
-        .join(name)
-}
+/// The demo partner's public keys (`partner/jwks.json`), built into the binary so
+/// it runs from any directory and names no path of the machine it was built on.
+pub const DEMO_PARTNER_JWKS: &str = include_str!("../partner/jwks.json");
+/// The demo partner's private key (`partner/demo-partner-key.pem`), for
+/// `POST /partner/demo-token` only.
+pub const DEMO_PARTNER_KEY: &str = include_str!("../partner/demo-partner-key.pem");
 
 /// The default database: a SQLite file in the working directory.
 pub const DEV_DATABASE_URL: &str = "sqlite://showcase.sqlite";
@@ -52,14 +52,22 @@ pub fn with_defaults(mut figment: Figment) -> std::io::Result<Figment> {
     if !ip_header_set {
         figment = figment.merge(("ip_header", false));
     }
-    if figment.find_value("jwt").is_err() {
+    // Key by key: a partial `jwt` table (`ROCKET_JWT='{access_ttl="1m"}'`) keeps
+    // every default it does not name, the development secret included — unless it
+    // names a key of its own or an asymmetric algorithm.
+    let hmac = figment
+        .extract_inner::<String>("jwt.algorithm")
+        .map_or(true, |alg| alg.to_ascii_uppercase().starts_with("HS"));
+    let keyed =
+        figment.find_value("jwt.secret").is_ok() || figment.find_value("jwt.private_key").is_ok();
+    if hmac && !keyed {
         let url: String = figment
             .extract_inner("databases.jwt_guard.url")
             .unwrap_or_else(|_| DEV_DATABASE_URL.to_owned());
         let path = secret::secret_path_for(&url);
         let secret = secret::load_or_create(&path)?;
         println!(
-            "showcase: signing with the secret in {} (set `jwt` to use your own)",
+            "showcase: signing with the secret in {} (set `jwt.secret` or `jwt.private_key` to use your own)",
             path.display()
         );
         figment = figment.merge(("jwt.secret", secret));
@@ -68,14 +76,13 @@ pub fn with_defaults(mut figment: Figment) -> std::io::Result<Figment> {
         figment = figment.merge(("jwt.cookies.enabled", true));
     }
     if figment.find_value("jwt.trusted_issuers").is_err() {
-        let jwks = demo_partner_file("jwks.json");
         figment = figment.merge((
             "jwt.trusted_issuers",
             serde_json::json!([{
                 "name": "partner",
                 "issuer": partner::DEMO_ISSUER,
                 "audience": partner::DEMO_AUDIENCE,
-                "jwks": jwks.display().to_string(),
+                "jwks": DEMO_PARTNER_JWKS,
             }]),
         ));
     }

@@ -63,13 +63,10 @@ struct DemoTokenRequest {
 #[public]
 #[post("/partner/demo-token", data = "<body>")]
 fn demo_token(body: Json<DemoTokenRequest>) -> Result<Json<Value>, jwt_guard::AuthError> {
-    let key = std::fs::read(crate::demo_partner_file("demo-partner-key.pem"))
+    let key = jsonwebtoken::EncodingKey::from_rsa_pem(crate::DEMO_PARTNER_KEY.as_bytes())
+        .map_err(jwt_guard::AuthError::unavailable)?;
+    let kid = serde_json::from_str::<Value>(crate::DEMO_PARTNER_JWKS)
         .ok()
-        .and_then(|pem| jsonwebtoken::EncodingKey::from_rsa_pem(&pem).ok())
-        .ok_or_else(|| jwt_guard::AuthError::unavailable("the demo partner key is missing"))?;
-    let kid = std::fs::read_to_string(crate::demo_partner_file("jwks.json"))
-        .ok()
-        .and_then(|text| serde_json::from_str::<Value>(&text).ok())
         .and_then(|jwks| jwks["keys"][0]["kid"].as_str().map(str::to_owned));
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
     header.kid = kid;

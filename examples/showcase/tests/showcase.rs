@@ -395,3 +395,25 @@ async fn every_error_an_api_client_meets_has_one_shape() {
         "{body}"
     );
 }
+
+#[test]
+fn a_partial_jwt_table_keeps_every_other_default() {
+    let dir = temp_dir();
+    let given = figment_in(&dir).merge(("jwt", json!({ "access_ttl": "1m" })));
+    let merged = showcase::with_defaults(given).unwrap_or_else(|e| panic!("{e}"));
+    let jwt: Value = merged.extract_inner("jwt").unwrap_or(Value::Null);
+    assert_eq!(jwt["access_ttl"], "1m", "{jwt}");
+    assert!(
+        jwt["secret"].as_str().is_some_and(|s| s.len() >= 64),
+        "{jwt}"
+    );
+    assert_eq!(jwt["cookies"]["enabled"], true, "{jwt}");
+    assert_eq!(jwt["trusted_issuers"][0]["name"], "partner", "{jwt}");
+    // The demo partner's keys are built in: no path of the build machine.
+    let jwks = jwt["trusted_issuers"][0]["jwks"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(jwks.trim_start().starts_with('{'), "{jwks}");
+    let config: Result<jwt_guard::config::JwtConfig, _> = merged.extract_inner("jwt");
+    assert!(config.is_ok(), "{:?}", config.err());
+}

@@ -24,7 +24,8 @@ pub struct TrustedIssuerConfig {
     pub audience: String,
     /// The URL of its JWKS.
     pub jwks_url: Option<String>,
-    /// A JWKS file (no network at all).
+    /// A JWKS, no network at all: the path of a file, or the JSON itself (text that
+    /// starts with `{`).
     pub jwks: Option<String>,
     /// Its OpenID discovery URL: the issuer URL, or the full
     /// `…/.well-known/openid-configuration`; the JWKS URL is read from it.

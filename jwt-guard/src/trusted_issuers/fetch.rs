@@ -64,12 +64,16 @@ pub(super) async fn fetch_keys(
     config: &TrustedIssuerConfig,
     http: &reqwest::Client,
 ) -> Result<KeySet, FetchError> {
-    let (set, max_age) = if let Some(path) = &config.jwks {
-        let text = std::fs::read_to_string(path).map_err(|source| FetchError::File {
-            path: path.clone(),
-            source,
-        })?;
-        (parse_jwks(path, text.as_bytes())?, None)
+    let (set, max_age) = if let Some(source) = &config.jwks {
+        if source.trim_start().starts_with('{') {
+            (parse_jwks("the inline `jwks`", source.as_bytes())?, None)
+        } else {
+            let text = std::fs::read_to_string(source).map_err(|e| FetchError::File {
+                path: source.clone(),
+                source: e,
+            })?;
+            (parse_jwks(source, text.as_bytes())?, None)
+        }
     } else {
         let url = match (&config.jwks_url, &config.discovery) {
             (Some(url), _) => url.clone(),
