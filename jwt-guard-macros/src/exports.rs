@@ -54,6 +54,10 @@ exports! {
     has_role_named => jwt_guard::__private::has_role_named;
     /// Scope check.
     has_scope => jwt_guard::__private::has_scope;
+    /// A role's name as tokens carry it.
+    role_name => jwt_guard::__private::role_name;
+    /// `String`, for the names of missing roles.
+    string => jwt_guard::__private::String;
     /// The trait `#[expiring_link]` implements on the route type.
     link_target => jwt_guard::__private::LinkTarget;
     /// The guard `#[expiring_link]` injects.

@@ -97,9 +97,10 @@ pub mod __private {
     pub use crate::link::guard::LinkGuard;
     pub use crate::link::LinkTarget;
     pub use crate::manifest::{DeclaredRoute, Protection};
-    pub use crate::policy::{has_role, has_role_named, has_scope, Denied, Policy};
+    pub use crate::policy::{has_role, has_role_named, has_scope, role_name, Denied, Policy};
     pub use core;
     pub use inventory;
     pub use rocket;
     pub use serde;
+    pub use std::string::String;
 }

@@ -1,5 +1,9 @@
 //! Compiled access policies: what `#[use_jwt(...)]` expands into.
 
+use std::borrow::Cow;
+
+use serde::Serialize;
+
 use crate::claims::Claims;
 
 /// A route's access rule, compiled into a zero-sized type by `#[use_jwt]`.
@@ -25,26 +29,46 @@ pub trait Policy: Send + Sync + 'static {
     fn authorize(claims: &Self::Claims) -> Result<(), Denied>;
 }
 
-/// Why a valid token may not use a route (a `403`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Why a valid token may not use a route (a `403`): it names what was missing
+/// (RFC 6750 §3.1 allows the `error_description` to).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Denied {
-    pub(crate) description: &'static str,
+    pub(crate) description: Cow<'static, str>,
     pub(crate) scope: Option<&'static str>,
 }
 
 impl Denied {
-    /// A required role is missing.
+    /// A required role is missing (its name unknown).
     pub const fn role() -> Self {
         Self {
-            description: "a required role is missing",
+            description: Cow::Borrowed("a required role is missing"),
+            scope: None,
+        }
+    }
+
+    /// The roles `names` are missing: all of them are required (`all`), or one.
+    pub fn roles(all: bool, names: &[String]) -> Self {
+        let listed = names
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let description = match (names.len(), all) {
+            (0, _) => return Self::role(),
+            (1, _) => format!("the role {listed} is required"),
+            (_, true) => format!("the roles {listed} are required"),
+            (_, false) => format!("one of the roles {listed} is required"),
+        };
+        Self {
+            description: Cow::Owned(description),
             scope: None,
         }
     }
 
     /// The scope `scope` is missing.
-    pub const fn scope(scope: &'static str) -> Self {
+    pub fn scope(scope: &'static str) -> Self {
         Self {
-            description: "a required scope is missing",
+            description: Cow::Owned(format!("the scope `{scope}` is required")),
             scope: Some(scope),
         }
     }
@@ -52,14 +76,23 @@ impl Denied {
     /// The route's custom check refused the claims.
     pub const fn check() -> Self {
         Self {
-            description: "access to this resource is not allowed",
+            description: Cow::Borrowed("access to this resource is not allowed"),
             scope: None,
         }
     }
 
     /// What the client is told.
-    pub fn description(&self) -> &'static str {
-        self.description
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+}
+
+/// A role's name as tokens carry it: its serialized form.
+pub fn role_name<R: Serialize>(role: &R) -> String {
+    match serde_json::to_value(role) {
+        Ok(serde_json::Value::String(name)) => name,
+        Ok(other) => other.to_string(),
+        Err(_) => "?".to_owned(),
     }
 }
 

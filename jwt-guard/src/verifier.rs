@@ -49,6 +49,14 @@ pub enum VerifyError {
     WrongAudience,
     /// The token, its device, or its user's tokens were revoked.
     Revoked,
+    /// A genuine token of the right kind whose claims do not fit the route's claims
+    /// type (minted for another app, or by hand without a claim the app needs).
+    ClaimsMismatch {
+        /// The claims type, as named in its crate (`AppClaims`).
+        claims: &'static str,
+        /// What did not fit (`missing field `roles``).
+        detail: std::sync::Arc<str>,
+    },
 }
 
 impl VerifyError {
@@ -72,6 +80,7 @@ impl VerifyError {
             VerifyError::WrongIssuer => "token issuer is not accepted",
             VerifyError::WrongAudience => "token audience is not accepted",
             VerifyError::Revoked => "token has been revoked",
+            VerifyError::ClaimsMismatch { .. } => "the token's claims do not match the app's",
         }
     }
 }
@@ -279,7 +288,13 @@ impl Verifier {
                     Ok(other) if other.claims.registered.typ != kind => {
                         VerifyError::WrongKind { expected: kind }
                     }
-                    _ => VerifyError::Malformed,
+                    // Signed by us and of the right kind: only the app's claims do
+                    // not fit. Say which, to whoever holds the token.
+                    Ok(_) => VerifyError::ClaimsMismatch {
+                        claims: short_type_name::<C>(),
+                        detail: serde_detail(&e).into(),
+                    },
+                    Err(_) => VerifyError::Malformed,
                 });
             }
             Err(e) => return Err(map_error(&e)),
@@ -343,6 +358,25 @@ impl Verifier {
             return Err(VerifyError::Revoked);
         }
         Ok(())
+    }
+}
+
+/// `C`'s name without its module path (`AppClaims`).
+fn short_type_name<C>() -> &'static str {
+    let full = std::any::type_name::<C>();
+    let base = full.split('<').next().unwrap_or(full);
+    base.rsplit("::").next().unwrap_or(base)
+}
+
+/// What serde said about the claims, without its position in the JSON.
+fn serde_detail(e: &jsonwebtoken::errors::Error) -> String {
+    let text = match e.kind() {
+        ErrorKind::Json(json) => json.to_string(),
+        _ => e.to_string(),
+    };
+    match text.find(" at line ") {
+        Some(at) => text[..at].to_owned(),
+        None => text,
     }
 }
 

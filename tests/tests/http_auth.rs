@@ -72,7 +72,10 @@ async fn admin_route_needs_the_admin_role() {
     let res = app.get_with_token("/admin/stats", &alice).await;
     assert_eq!(res.status(), Status::Forbidden);
     assert!(challenge(&res).contains("error=\"insufficient_scope\""));
-    assert_eq!(json_body(res).await["error"], "insufficient_scope");
+    let body = json_body(res).await;
+    assert_eq!(body["error"], "insufficient_scope");
+    // The role is named as tokens carry it (`#[serde(rename_all = "lowercase")]`).
+    assert_eq!(body["error_description"], "the role `admin` is required");
 
     let admin = app.access_token("admin").await;
     let res = app.get_with_token("/admin/stats", &admin).await;
@@ -90,6 +93,10 @@ async fn scope_route_names_the_missing_scope() {
         challenge(&res).contains("scope=\"reports:read\""),
         "{}",
         challenge(&res)
+    );
+    assert_eq!(
+        json_body(res).await["error_description"],
+        "the scope `reports:read` is required"
     );
 
     let alice = app.access_token("alice").await;
@@ -346,4 +353,52 @@ async fn login_records_last_login_through_the_authenticator() {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
     assert!(last.is_some_and(|t| t > 0));
+}
+
+#[rocket::async_test]
+async fn a_genuine_token_whose_claims_do_not_fit_says_which_claim() {
+    let app = TestApp::hs256().await;
+    let now = jwt_guard_tests::now();
+    let sign = |claims: &serde_json::Value| {
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            claims,
+            &jsonwebtoken::EncodingKey::from_secret(TEST_SECRET.as_bytes()),
+        )
+        .unwrap_or_default()
+    };
+    // Positive control: the app's claims fit.
+    let full = jwt_guard_tests::access_claims("alice", now);
+    assert_eq!(
+        app.get_with_token("/me", &sign(&full)).await.status(),
+        Status::Ok
+    );
+    // Signed with the app's key, but minted without `roles` (by hand, say).
+    let mut without_roles = full.clone();
+    without_roles.as_object_mut().map(|o| o.remove("roles"));
+    let res = app.get_with_token("/me", &sign(&without_roles)).await;
+    assert_eq!(res.status(), Status::Unauthorized);
+    let body = json_body(res).await;
+    assert_eq!(
+        body["error_description"],
+        "the token's claims do not match `AppClaims`: missing field `roles`"
+    );
+    // Forged with another key: still only "invalid", nothing about its claims.
+    let forged = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &without_roles,
+        &jsonwebtoken::EncodingKey::from_secret(b"another secret of at least 32 bytes!!"),
+    )
+    .unwrap_or_default();
+    let res = app.get_with_token("/me", &forged).await;
+    assert_eq!(res.status(), Status::Unauthorized);
+    let body = json_body(res).await;
+    assert!(
+        !body["error_description"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("roles"),
+        "{body}"
+    );
+    app.finish().await;
 }

@@ -43,6 +43,8 @@ pub(super) fn expand(
     let has_role_path = exports::has_role(proc_macro2::Span::call_site());
     let has_role_named_path = exports::has_role_named(proc_macro2::Span::call_site());
     let has_scope_path = exports::has_scope(proc_macro2::Span::call_site());
+    let role_name_path = exports::role_name(proc_macro2::Span::call_site());
+    let string_path = exports::string(proc_macro2::Span::call_site());
     let option_path = exports::option(proc_macro2::Span::call_site());
     let policy_path = exports::policy(proc_macro2::Span::call_site());
     let protection_path = exports::protection(proc_macro2::Span::call_site());
@@ -71,18 +73,28 @@ pub(super) fn expand(
                 }
             })
             .collect();
+        // The refusal names the roles as tokens carry them (built only on refusal).
+        let names: Vec<TokenStream> = roles
+            .iter()
+            .map(|role| match role {
+                RoleRef::Path(path) => quote_spanned!(path.span()=> #role_name_path(&#path)),
+                RoleRef::Name(name) => quote!(#string_path::from(#name)),
+            })
+            .collect();
+        let all = matches!(mode, RoleMode::All);
+        let refuse = quote! {
+            return #result_path::Err(#denied_path::roles(#all, &[#(#names),*]));
+        };
         match mode {
             RoleMode::Any => quote! {
                 if !(false #(|| #tests)*) {
-                    return #result_path::Err(#denied_path::role());
+                    #refuse
                 }
             },
             RoleMode::All => quote! {
-                #(
-                    if !#tests {
-                        return #result_path::Err(#denied_path::role());
-                    }
-                )*
+                if !(true #(&& #tests)*) {
+                    #refuse
+                }
             },
         }
     });

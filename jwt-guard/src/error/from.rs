@@ -13,7 +13,12 @@ use crate::verifier::VerifyError;
 /// A refused token: `401 invalid_token` with the failure's safe description.
 impl From<VerifyError> for AuthError {
     fn from(e: VerifyError) -> Self {
-        AuthError::invalid_token(e.description())
+        match e {
+            VerifyError::ClaimsMismatch { claims, detail } => AuthError::invalid_token(format!(
+                "the token's claims do not match `{claims}`: {detail}"
+            )),
+            e => AuthError::invalid_token(e.description()),
+        }
     }
 }
 
