@@ -17,6 +17,7 @@ use crate::policy::Policy;
 use crate::private_response::mark_private;
 use crate::runtime::JwtRuntime;
 use crate::trusted_issuers::TrustedIssuers;
+use crate::verifier::VerifyError;
 
 /// Finds the bearer token in `Authorization`.
 ///
@@ -123,17 +124,47 @@ async fn verify_outside<'r, C: Claims>(req: &'r Request<'_>, name: &str) -> &'r 
                     .ok_or_else(|| {
                         AuthError::unavailable(format!("issuer `{name}` is not configured"))
                     })?;
-                issuer
-                    .verify::<C>(token, rt.verifier().revocations())
-                    .await
-                    .map(|token| Some(Arc::new(token)))
-                    .map_err(AuthError::from)
+                match issuer.verify::<C>(token, rt.verifier().revocations()).await {
+                    Ok(token) => Ok(Some(Arc::new(token))),
+                    // The app's own token, or another provider's: say whose this
+                    // route takes.
+                    Err(VerifyError::WrongIssuer) => Err(AuthError::invalid_token(format!(
+                        "this route accepts tokens of the issuer `{name}` only"
+                    ))),
+                    Err(e) => Err(e.into()),
+                }
             }
             .await,
         )
     })
     .await
     .0
+}
+
+/// The `401` for a request without a token this app reads. A token sent with a
+/// token scheme that is not configured (djangorestframework-jwt's `JWT`) gets a
+/// hint; the challenge still carries no `error` (RFC 6750 §3.1: no credentials).
+fn no_token(req: &Request<'_>) -> AuthError {
+    let scheme = req
+        .headers()
+        .get_one("Authorization")
+        .and_then(|value| value.trim().split(' ').next())
+        .filter(|scheme| {
+            ["JWT", "Bearer", "Token"]
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(scheme))
+        });
+    let accepted = JwtRuntime::from_request(req).map(|rt| rt.config().header_prefixes.clone());
+    match (scheme, accepted) {
+        (Some(scheme), Some(accepted)) => {
+            let first = accepted.first().map_or("Bearer", String::as_str);
+            AuthError::missing_token_because(format!(
+                "the `{scheme}` scheme is not accepted here: send `Authorization: {first} <token>`, \
+                 or add \"{scheme}\" to jwt.header_prefixes"
+            ))
+        }
+        _ => AuthError::missing_token(),
+    }
 }
 
 fn runtime_missing(rocket: &Rocket<Ignite>, guard: &str) -> bool {
@@ -227,7 +258,7 @@ impl<'r, C: Claims> FromRequest<'r> for Jwt<C> {
                     token: token.clone(),
                 })
             }
-            Ok(None) => fail(req, AuthError::missing_token()),
+            Ok(None) => fail(req, no_token(req)),
             Err(e) => fail(req, e.clone()),
         }
     }
@@ -270,7 +301,7 @@ impl<'r, P: Policy> FromRequest<'r> for Authorized<P> {
                     _policy: PhantomData,
                 })
             }
-            Ok(None) => return fail(req, AuthError::missing_token()),
+            Ok(None) => return fail(req, no_token(req)),
             Ok(Some(token)) => token.clone(),
         };
         if let (Some(max_age), Some(rt)) = (P::MAX_LOGIN_AGE, JwtRuntime::from_request(req)) {

@@ -119,8 +119,51 @@ pub(crate) fn json_body<T>(body: Result<Json<T>, json::Error<'_>>) -> Result<T, 
         Err(json::Error::Io(_)) => Err(AuthError::invalid_request(
             "the request body could not be read",
         )),
-        Err(json::Error::Parse(_, _)) => Err(AuthError::invalid_request(
-            "the request body is not the expected JSON object",
+        Err(json::Error::Parse(_, e)) => Err(AuthError::invalid_request(
+            match field_problem(&e.to_string()) {
+                Some(problem) => {
+                    format!("the request body is not the expected JSON object: {problem}")
+                }
+                None => "the request body is not the expected JSON object".to_owned(),
+            },
         )),
+    }
+}
+
+/// Which field a JSON body got wrong, when serde says so by name (`missing field
+/// `password``); never a value the client sent.
+fn field_problem(message: &str) -> Option<&str> {
+    let named = ["missing field `", "unknown field `", "duplicate field `"]
+        .iter()
+        .any(|start| message.starts_with(start));
+    if !named {
+        return None;
+    }
+    let end = message.find('`').and_then(|open| {
+        message[open + 1..]
+            .find('`')
+            .map(|close| open + 1 + close + 1)
+    })?;
+    Some(&message[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field_problem;
+
+    #[test]
+    fn a_body_error_names_the_field_and_no_value() {
+        assert_eq!(
+            field_problem("missing field `password` at line 1 column 20"),
+            Some("missing field `password`")
+        );
+        assert_eq!(
+            field_problem("unknown field `pasword`, expected `username` or `password`"),
+            Some("unknown field `pasword`")
+        );
+        assert_eq!(
+            field_problem("invalid type: string \"hunter2\", expected u32 at line 1"),
+            None
+        );
     }
 }

@@ -156,6 +156,17 @@ async fn authorization_header_forms() {
     let jwt_scheme = send(format!("JWT {token}")).await;
     assert_eq!(jwt_scheme.status(), Status::Unauthorized);
     assert!(!challenge(&jwt_scheme).contains("error="));
+    // … but the body says what to do about it.
+    let hint = json_body(jwt_scheme).await;
+    assert_eq!(hint["error"], "missing_token");
+    let hint = hint["error_description"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        hint.contains("`JWT`") && hint.contains("jwt.header_prefixes"),
+        "{hint}"
+    );
 
     let basic = send("Basic YWxpY2U6eA==".into()).await;
     assert_eq!(basic.status(), Status::Unauthorized);
@@ -400,5 +411,47 @@ async fn a_genuine_token_whose_claims_do_not_fit_says_which_claim() {
             .contains("roles"),
         "{body}"
     );
+    app.finish().await;
+}
+
+#[rocket::async_test]
+async fn bad_input_is_a_400_that_names_what_is_wrong() {
+    let app = TestApp::hs256().await;
+    // A login body without its password names the field, and no value.
+    let res = app
+        .post_json("/auth/token", json!({ "username": "alice" }))
+        .await;
+    assert_eq!(res.status(), Status::BadRequest);
+    let body = json_body(res).await;
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("missing field `password`"),
+        "{body}"
+    );
+    // Query parameters that are not numbers are refused, not ignored.
+    let alice = app.access_token("alice").await;
+    assert_eq!(
+        app.get_with_token("/auth/devices?limit=2", &alice)
+            .await
+            .status(),
+        Status::Ok
+    );
+    let res = app.get_with_token("/auth/devices?limit=abc", &alice).await;
+    assert_eq!(res.status(), Status::BadRequest);
+    assert_eq!(
+        json_body(res).await["error_description"],
+        "`limit` must be a whole number"
+    );
+    let res = app
+        .client
+        .post("/auth/logout-all?keep_current=maybe")
+        .header(Header::new("Authorization", format!("Bearer {alice}")))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::BadRequest);
+    // Nothing was logged out by the refused request.
+    assert_eq!(app.get_with_token("/me", &alice).await.status(), Status::Ok);
     app.finish().await;
 }

@@ -213,9 +213,13 @@ async fn partner_tokens_reach_partner_me_and_nothing_else() {
         Status::Unauthorized
     );
     let own = login(&client, "alice").await;
+    let refused = get("/partner/me", own.clone()).await;
+    assert_eq!(refused.status(), Status::Unauthorized);
+    let refused: Value = serde_json::from_str(&refused.into_string().await.unwrap_or_default())
+        .unwrap_or(Value::Null);
     assert_eq!(
-        get("/partner/me", own.clone()).await.status(),
-        Status::Unauthorized
+        refused["error_description"],
+        "this route accepts tokens of the issuer `partner` only"
     );
 
     // An own session for the partner's user: answered like `/auth/token`.

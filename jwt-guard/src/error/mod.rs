@@ -147,6 +147,12 @@ impl AuthError {
         )
     }
 
+    /// `401`, no token this app reads was sent; `description` says what was sent
+    /// instead (the challenge still carries no `error`).
+    pub fn missing_token_because(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(Status::Unauthorized, ErrorCode::MissingToken, description)
+    }
+
     /// `401`, no `Permanent-Token` header (or cookie) was sent to the device
     /// refresh route.
     pub fn missing_permanent_token() -> Self {

@@ -45,19 +45,35 @@ pub struct ExpireResponse {
     pub revoked: Vec<String>,
 }
 
+/// A whole-number query parameter: absent is `None`, anything else that is not a
+/// number is a `400` naming the parameter (never silently ignored).
+fn query_number<T: std::str::FromStr>(
+    name: &str,
+    value: Option<&str>,
+) -> Result<Option<T>, AuthError> {
+    value
+        .map(|text| {
+            text.parse()
+                .map_err(|_| AuthError::invalid_request(format!("`{name}` must be a whole number")))
+        })
+        .transpose()
+}
+
 /// One page of the caller's devices: a JSON array, oldest first, at most
 /// `device_page_size` long (`?offset=0&limit=…`). `X-Total-Count` says how many
 /// there are; `Link: <…>; rel="next"` points at the next page, if any.
 #[get("/auth/devices?<offset>&<limit>")]
 async fn list(
-    offset: Option<u32>,
-    limit: Option<u32>,
+    offset: Option<&str>,
+    limit: Option<&str>,
     jwt: Jwt<NoClaims>,
     services: Services<'_>,
 ) -> Result<DevicePage, AuthError> {
     let page_size = services.rt.config().device_page_size;
-    let offset = offset.unwrap_or(0);
-    let limit = limit.unwrap_or(page_size).clamp(1, page_size);
+    let offset: u32 = query_number("offset", offset)?.unwrap_or(0);
+    let limit: u32 = query_number("limit", limit)?
+        .unwrap_or(page_size)
+        .clamp(1, page_size);
     let (devices, total) = services
         .store
         .devices_page(jwt.subject(), offset, limit)
@@ -197,12 +213,21 @@ async fn logout(jwt: Jwt<NoClaims>, services: Services<'_>) -> Result<Status, Au
 
 #[post("/auth/logout-all?<keep_current>")]
 async fn logout_all(
-    keep_current: Option<bool>,
+    keep_current: Option<&str>,
     jwt: Jwt<NoClaims>,
     services: Services<'_>,
 ) -> Result<Json<LogoutResponse>, AuthError> {
     let Services { req, store, .. } = services;
-    let keep = if keep_current.unwrap_or(false) {
+    let keep_current = match keep_current {
+        None | Some("false") => false,
+        Some("true") | Some("") => true,
+        Some(_) => {
+            return Err(AuthError::invalid_request(
+                "`keep_current` must be `true` or `false`",
+            ))
+        }
+    };
+    let keep = if keep_current {
         Some(
             jwt.device_id()
                 .ok_or_else(|| AuthError::invalid_request("this token belongs to no device"))?,
@@ -234,8 +259,8 @@ async fn logout_all(
 #[get("/auth/devices/<id>/tokens?<offset>&<limit>")]
 async fn token_tree(
     id: &str,
-    offset: Option<usize>,
-    limit: Option<usize>,
+    offset: Option<&str>,
+    limit: Option<&str>,
     jwt: Jwt<NoClaims>,
     services: Services<'_>,
 ) -> Result<Json<TokenPage>, AuthError> {
@@ -249,7 +274,11 @@ async fn token_tree(
     }
     Ok(Json(
         store
-            .token_tree(id, offset.unwrap_or(0), limit.unwrap_or(100))
+            .token_tree(
+                id,
+                query_number("offset", offset)?.unwrap_or(0),
+                query_number("limit", limit)?.unwrap_or(100),
+            )
             .await?,
     ))
 }

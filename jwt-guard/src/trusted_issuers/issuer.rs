@@ -18,6 +18,12 @@ use crate::config::{TrustedIssuerConfig, MAX_TOKEN_BYTES};
 use crate::revocation::RevocationSet;
 use crate::verifier::{map_error, VerifyError};
 
+/// The `iss` a token claims, read before its signature is checked.
+#[derive(Deserialize)]
+struct ClaimedIssuer {
+    iss: Option<String>,
+}
+
 /// One trusted outside issuer.
 pub struct OutsideIssuer {
     config: TrustedIssuerConfig,
@@ -145,6 +151,13 @@ impl OutsideIssuer {
         }
         if header.typ.as_deref().is_some_and(|t| !acceptable_typ(t)) {
             return Err(VerifyError::Malformed);
+        }
+        // Another party's token (the app's own, say) is named as such before any
+        // key is looked for; the signature below still decides for this issuer's.
+        let claimed: Option<ClaimedIssuer> =
+            jsonwebtoken::dangerous::insecure_decode_claims(token).ok();
+        if claimed.is_some_and(|c| c.iss.as_deref() != Some(self.config.issuer.as_str())) {
+            return Err(VerifyError::WrongIssuer);
         }
         if !self.config.algorithms.contains(&header.alg) {
             return Err(VerifyError::AlgorithmMismatch);
