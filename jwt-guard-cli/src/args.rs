@@ -61,8 +61,16 @@ impl KeyAlgorithm {
     }
 }
 
-/// `--ttl`, `--since`: a duration in jwt-guard's grammar (`15m`, `7d`).
+/// `--ttl`, `--since`: a duration in jwt-guard's grammar with its unit (`15m`,
+/// `7d`). A bare number is refused here: `--ttl 15` meant minutes as often as
+/// seconds.
 pub(crate) fn duration(text: &str) -> Result<HumanDuration, String> {
+    let trimmed = text.trim();
+    if !trimmed.is_empty() && trimmed.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "`{trimmed}` has no unit; write e.g. `{trimmed}s`, `{trimmed}m` or `{trimmed}h`"
+        ));
+    }
     parse_duration(text)
         .map(HumanDuration)
         .map_err(|e| e.to_string())
@@ -88,6 +96,13 @@ mod tests {
             let parsed: Result<Algorithm, _> = name.parse();
             assert_eq!(parsed.ok(), Some(alg.algorithm()), "{name}");
         }
+    }
+
+    #[test]
+    fn a_duration_needs_its_unit() {
+        assert_eq!(duration("15m").map(|d| d.as_secs()), Ok(900));
+        let bare = duration("15").err().unwrap_or_default();
+        assert!(bare.contains("no unit") && bare.contains("`15m`"), "{bare}");
     }
 
     #[test]

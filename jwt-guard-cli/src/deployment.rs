@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use jwt_guard::config::JwtConfig;
 use jwt_guard::runtime::JwtRuntime;
+use jwt_guard::store::sqlx::{self, Connection as _};
 use jwt_guard::store::{JwtPool, PoolSettings, Store};
 use jwt_guard::Clock;
 use rocket::figment::Figment;
@@ -15,6 +16,16 @@ use crate::error::CliError;
 pub(crate) struct Deployment {
     figment: Figment,
     config: JwtConfig,
+}
+
+/// The file of a SQLite URL (`sqlite://app.db`, `sqlite:app.db?mode=rwc`); `None`
+/// for other databases and for an in-memory one.
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
 }
 
 /// `url` without the password of its user, for messages.
@@ -59,13 +70,33 @@ impl Deployment {
         let table = self.figment.focus("databases.jwt_guard");
         let settings = PoolSettings::from_figment(&table).map_err(CliError::DatabaseTable)?;
         let url = without_password(&settings.url);
+        if let Some(path) = sqlite_file(&settings.url) {
+            if !path.exists() {
+                return Err(CliError::NoSqliteFile(path.display().to_string()));
+            }
+        }
         let fail = |e: Box<dyn std::error::Error + Send + Sync>| CliError::Database {
             url: url.clone(),
             source: e,
         };
-        let pool = JwtPool::connect(&settings)
-            .await
-            .map_err(|e| fail(Box::new(e)))?;
+        let pool = match JwtPool::connect(&settings).await {
+            Ok(pool) => pool,
+            // "Timed out waiting for a connection" hides why: ask once more for a
+            // single connection, whose error says (refused, unknown host, auth).
+            Err(sqlx::Error::PoolTimedOut) => {
+                let cause = match rocket::tokio::time::timeout(
+                    settings.timeout(),
+                    sqlx::AnyConnection::connect(&settings.url),
+                )
+                .await
+                {
+                    Ok(Err(cause)) => Box::new(cause) as Box<dyn std::error::Error + Send + Sync>,
+                    _ => Box::new(sqlx::Error::PoolTimedOut),
+                };
+                return Err(fail(cause));
+            }
+            Err(e) => return Err(fail(Box::new(e))),
+        };
         let revocations = Arc::default();
         let runtime = JwtRuntime::new(
             self.config.clone(),
@@ -93,5 +124,16 @@ mod tests {
             "postgres://app@db:5432/x"
         );
         assert_eq!(without_password("sqlite://app.db"), "sqlite://app.db");
+    }
+
+    #[test]
+    fn sqlite_files_are_found_in_their_urls() {
+        assert_eq!(
+            sqlite_file("sqlite://dir/app.db?mode=rwc"),
+            Some("dir/app.db".into())
+        );
+        assert_eq!(sqlite_file("sqlite:app.db"), Some("app.db".into()));
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("postgres://u@h/db"), None);
     }
 }

@@ -55,6 +55,15 @@ pub(crate) enum CliError {
     /// A key could not be generated.
     #[error("cannot generate {0} key")]
     KeyGeneration(&'static str),
+    /// An HMAC secret asked to be written as a PEM file.
+    #[error("an HMAC secret is not a PEM key: write it to a file such as `jwt.secret` (--out)")]
+    SecretAsPem,
+    /// The SQLite database file does not exist (the command creates none).
+    #[error(
+        "no database at {0}: run the app once to create it, or point ROCKET_DATABASES at \
+         its file (the jwt-guard command creates none)"
+    )]
+    NoSqliteFile(String),
     /// A key file could not be written.
     #[error("cannot {action} {path}: {source}")]
     KeyFile {

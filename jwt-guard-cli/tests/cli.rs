@@ -378,3 +378,45 @@ fn every_failure_is_one_clear_line() {
         assert!(help.contains(sub), "{sub} missing from --help");
     }
 }
+
+#[test]
+fn mistakes_an_operator_makes_are_refused_with_their_cause() {
+    let run = |cmd: &mut Command| {
+        let out = cmd.output().unwrap_or_else(|e| panic!("{e}"));
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        )
+    };
+    // A mistyped SQLite path creates no empty database that answers "(none)".
+    let missing =
+        std::env::temp_dir().join(format!("jwt-guard-cli-missing-{}", std::process::id()));
+    let url = format!("sqlite://{}/app.db", missing.display());
+    let (code, err) = run(cli(&url).args(["devices", "list", "alice"]));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("no database at"), "{err}");
+    assert!(!missing.exists(), "nothing was created");
+    // The cause of a refused connection, not only "timed out".
+    let (code, err) = run(cli("postgres://nobody:secret@127.0.0.1:1/none").args(["archive"]));
+    assert_eq!(code, Some(1));
+    assert!(err.to_lowercase().contains("refused"), "{err}");
+    assert!(!err.contains("secret"), "{err}");
+    // Durations need their unit.
+    let (code, err) =
+        run(cli("sqlite::memory:").args(["token", "mint", "--sub", "a", "--ttl", "15"]));
+    assert_eq!(code, Some(1));
+    assert!(err.contains("no unit"), "{err}");
+    // An HMAC secret is not written as a PEM key.
+    let pem = std::env::temp_dir().join(format!("jwt-guard-cli-{}.pem", std::process::id()));
+    let (code, err) = run(cli("sqlite::memory:").args([
+        "keys",
+        "generate",
+        "--alg",
+        "HS256",
+        "--out",
+        &pem.display().to_string(),
+    ]));
+    assert_eq!(code, Some(1));
+    assert!(err.contains("not a PEM key"), "{err}");
+    assert!(!pem.exists());
+}

@@ -47,6 +47,18 @@ pub(crate) struct GenerateArgs {
 
 impl GenerateArgs {
     fn run(self, json: bool) -> Result<ExitCode, CliError> {
+        let hmac = matches!(
+            self.alg,
+            KeyAlgorithm::HS256 | KeyAlgorithm::HS384 | KeyAlgorithm::HS512
+        );
+        let pem_file = self
+            .out
+            .as_deref()
+            .and_then(|p| p.extension())
+            .is_some_and(|ext| ext.eq_ignore_ascii_case("pem"));
+        if hmac && pem_file {
+            return Err(CliError::SecretAsPem);
+        }
         let key = keygen::generate(self.alg)?;
         let alg = self.alg.name();
         match self.out {
