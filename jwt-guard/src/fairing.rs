@@ -10,7 +10,7 @@ use rocket_db_pools::Database;
 
 use crate::background;
 use crate::clock::Clock;
-use crate::config::{ConfigError, JwtConfig};
+use crate::config::{ConfigError, CookieConfig, JwtConfig};
 use crate::cookies;
 use crate::device::{divert_misplaced_permanent_token, misplaced_permanent_token, PermanentRoutes};
 use crate::error::{finish_failed_response, Realm};
@@ -60,6 +60,8 @@ pub struct JwtGuard {
     authenticator: Option<AppAuthenticator>,
     mailer: Option<Arc<dyn LinkMailer>>,
     pages: AppLinkPages,
+    /// Where the token and device routes are mounted (`/` by default).
+    base: String,
 }
 
 impl Default for JwtGuard {
@@ -78,7 +80,21 @@ impl JwtGuard {
             authenticator: None,
             mailer: None,
             pages: AppLinkPages::default(),
+            base: "/".to_owned(),
         }
+    }
+
+    /// Mounts the token and device routes under `base` (`/api` gives
+    /// `/api/auth/token`, …) instead of `/`. The refresh cookie's default path
+    /// follows (`/api/auth`).
+    pub fn routes_at(mut self, base: &str) -> Self {
+        let trimmed = base.trim_end_matches('/');
+        self.base = if trimmed.is_empty() {
+            "/".to_owned()
+        } else {
+            trimmed.to_owned()
+        };
+        self
     }
 
     /// Uses `config` instead of Rocket's `jwt` table.
@@ -185,6 +201,9 @@ impl Fairing for JwtGuard {
             .link_base_url
             .clone()
             .unwrap_or_else(|| default_base_url(&rocket));
+        if self.base != "/" && config.cookies.path == CookieConfig::default().path {
+            config.cookies.path = format!("{}{}", self.base, config.cookies.path);
+        }
         if config.cookies.allowed_origins.is_empty() {
             config.cookies.allowed_origins = cookies::default_origins(&base_url);
         }
@@ -252,8 +271,8 @@ impl Fairing for JwtGuard {
         if let Some(authenticator) = &self.authenticator {
             rocket = rocket
                 .manage(authenticator.clone())
-                .mount("/", token_routes())
-                .mount("/", device_routes());
+                .mount(self.base.as_str(), token_routes())
+                .mount(self.base.as_str(), device_routes());
         }
         if self.require_protection || config.require_protection {
             if let Err(undeclared) = manifest::require_declared(rocket.routes()) {

@@ -2,6 +2,12 @@
 //! file (or a PostgreSQL database), logins, and token forgery for attack tests.
 
 pub mod app;
+
+/// The root README's Rust examples, compiled (`cargo test --doc -p jwt-guard-tests`).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct RootReadme;
+
 pub mod relay;
 
 use std::path::PathBuf;
