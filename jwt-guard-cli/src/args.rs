@@ -76,6 +76,20 @@ pub(crate) fn duration(text: &str) -> Result<HumanDuration, String> {
         .map_err(|e| e.to_string())
 }
 
+/// `--claim key=value`: one claim; the value is JSON when it reads as JSON
+/// (`true`, `3`, `["a"]`), else a string.
+pub(crate) fn claim(text: &str) -> Result<(String, Value), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| "expected `key=value`".to_owned())?;
+    let key = key.trim();
+    if key.is_empty() {
+        return Err("the claim has no name".to_owned());
+    }
+    let value = serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_owned()));
+    Ok((key.to_owned(), value))
+}
+
 /// `--claims`: a JSON object.
 pub(crate) fn json_object(text: &str) -> Result<Map<String, Value>, String> {
     match serde_json::from_str::<Value>(text) {
@@ -103,6 +117,20 @@ mod tests {
         assert_eq!(duration("15m").map(|d| d.as_secs()), Ok(900));
         let bare = duration("15").err().unwrap_or_default();
         assert!(bare.contains("no unit") && bare.contains("`15m`"), "{bare}");
+    }
+
+    #[test]
+    fn a_claim_is_json_when_it_reads_as_json() {
+        assert_eq!(
+            claim("tenant=acme"),
+            Ok(("tenant".into(), Value::from("acme")))
+        );
+        assert_eq!(claim("level=3"), Ok(("level".into(), Value::from(3))));
+        assert_eq!(
+            claim("groups=[\"a\"]"),
+            Ok(("groups".into(), serde_json::json!(["a"])))
+        );
+        assert!(claim("novalue").is_err() && claim("=x").is_err());
     }
 
     #[test]

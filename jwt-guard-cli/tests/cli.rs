@@ -87,6 +87,33 @@ async fn minted_tokens_are_accepted_and_inspected(db: DbKind) {
     assert_eq!(report["valid"], true);
     assert_eq!(report["claims"]["sub"], "root");
     assert_eq!(report["header"]["alg"], "HS256");
+    assert_eq!(report["revocations_checked"], true);
+    // Offline: keys and times only, and it says so; no database is opened.
+    let (code, report) = run_json(
+        "sqlite:///nonexistent/dir/x.db",
+        &["token", "inspect", "--offline", &token],
+    );
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["valid"], true);
+    assert_eq!(report["revocations_checked"], false);
+    // The app's own claim names, one `--claim` each.
+    let (code, minted) = run_json(
+        &url,
+        &[
+            "token",
+            "mint",
+            "--sub",
+            "root",
+            "--claim",
+            "tenant=acme",
+            "--claim",
+            "level=3",
+        ],
+    );
+    assert_eq!(code, 0, "{minted}");
+    let (_, report) = run_json(&url, &["token", "inspect", &s(&minted["token"])]);
+    assert_eq!(report["claims"]["tenant"], "acme");
+    assert_eq!(report["claims"]["level"], 3);
 
     // Invalid tokens: the reason, as the guard says it, and exit code 2.
     let tokens = app.tokens();
