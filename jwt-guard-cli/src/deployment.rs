@@ -8,9 +8,14 @@ use jwt_guard::runtime::JwtRuntime;
 use jwt_guard::store::sqlx::{self, Connection as _};
 use jwt_guard::store::{JwtPool, PoolSettings, Store};
 use jwt_guard::Clock;
+use rocket::figment::providers::{Format as _, Toml};
 use rocket::figment::Figment;
 
 use crate::error::CliError;
+
+/// The file beside a deployment that fills in what `Rocket.toml` and `ROCKET_*`
+/// leave out.
+pub(crate) const DEPLOYMENT_FILE: &str = "JwtGuard.toml";
 
 /// The app's configuration, from Rocket's figment.
 pub(crate) struct Deployment {
@@ -43,7 +48,10 @@ fn without_password(url: &str) -> String {
 impl Deployment {
     /// Reads the configuration the app would read.
     pub(crate) fn load() -> Result<Self, CliError> {
-        let figment = rocket::Config::figment();
+        // Rocket.toml and ROCKET_* as the app reads them; then `JwtGuard.toml`
+        // (which an app such as the showcase writes with the settings it chose)
+        // fills in what they leave out.
+        let figment = rocket::Config::figment().join(Toml::file(DEPLOYMENT_FILE).nested());
         let config = figment
             .extract_inner::<JwtConfig>("jwt")
             .map_err(|e| CliError::JwtTable(Box::new(e)))?;

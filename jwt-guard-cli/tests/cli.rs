@@ -447,3 +447,35 @@ fn mistakes_an_operator_makes_are_refused_with_their_cause() {
     assert!(err.contains("not a PEM key"), "{err}");
     assert!(!pem.exists());
 }
+
+#[test]
+fn a_deployment_file_beside_the_app_is_found_with_no_flags() {
+    let dir = std::env::temp_dir().join(format!("jwt-guard-cli-deployment-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("app.jwt-secret"), format!("{TEST_SECRET}\n"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("app.db"), b"").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.join("JwtGuard.toml"),
+        "[default.databases.jwt_guard]\nurl = \"sqlite://app.db\"\n\n\
+         [default.jwt]\nsecret_file = \"app.jwt-secret\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = Command::cargo_bin("jwt-guard")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .env_remove("ROCKET_JWT")
+        .env_remove("ROCKET_DATABASES")
+        .env_remove("ROCKET_PROFILE")
+        .current_dir(&dir)
+        .args(["--json", "devices", "list", "nobody"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::config::{JwtConfig, VerificationKeyConfig};
+use crate::secret::SecretText;
 
 /// Why a key could not be loaded. Reported at launch, never at request time; the
 /// message names the setting and never contains key material.
@@ -47,11 +48,13 @@ pub enum KeyError {
         /// The least length.
         min: usize,
     },
-    /// A PEM file could not be read.
-    #[error("{setting}: cannot read PEM file `{path}`: {source}")]
+    /// A key file could not be read.
+    #[error("{setting}: cannot read {what} file `{path}`: {source}")]
     Unreadable {
         /// The setting.
         setting: String,
+        /// What the file holds: "PEM", "secret".
+        what: &'static str,
         /// The path given.
         path: String,
         /// The I/O error.
@@ -145,6 +148,7 @@ fn read_pem(setting: &str, value: &str) -> Result<Vec<u8>, KeyError> {
     }
     let looks_inline = value.contains("-----") || value.contains('\n') || value.len() > 1024;
     std::fs::read(value).map_err(|source| KeyError::Unreadable {
+        what: "PEM",
         setting: setting.to_owned(),
         path: if looks_inline {
             "<inline key material, not a PEM block>".to_owned()
@@ -162,6 +166,21 @@ fn family_name(algorithm: Algorithm) -> &'static str {
         AlgorithmFamily::Ec => "EC",
         AlgorithmFamily::Ed => "Ed25519",
     }
+}
+
+/// The secret in `path`, without a trailing line break (files written by editors
+/// and `echo` end with one).
+fn read_secret_file(path: &str) -> Result<SecretText, KeyError> {
+    use zeroize::Zeroize as _;
+    let mut text = std::fs::read_to_string(path).map_err(|source| KeyError::Unreadable {
+        setting: "jwt.secret_file".into(),
+        what: "secret",
+        path: path.to_owned(),
+        source,
+    })?;
+    let secret = SecretText::new(text.trim_end_matches(['\n', '\r']));
+    text.zeroize();
+    Ok(secret)
 }
 
 fn hmac_secret(setting: &str, algorithm: Algorithm, secret: &str) -> Result<(), KeyError> {
@@ -206,104 +225,121 @@ impl KeyRing {
         let mut verifying = HashMap::new();
         let mut jwks = Vec::new();
 
-        let signing =
-            if algorithm.family() == AlgorithmFamily::Hmac {
-                if config.private_key.is_some() {
+        let signing = if algorithm.family() == AlgorithmFamily::Hmac {
+            if config.private_key.is_some() {
+                return Err(KeyError::Misplaced {
+                    setting: "jwt.private_key".into(),
+                    algorithm,
+                    instead: "jwt.secret",
+                });
+            }
+            let from_file = match (&config.secret, &config.secret_file) {
+                (Some(_), Some(_)) => {
                     return Err(KeyError::Misplaced {
-                        setting: "jwt.private_key".into(),
+                        setting: "jwt.secret_file".into(),
                         algorithm,
-                        instead: "jwt.secret",
-                    });
+                        instead: "one of jwt.secret and jwt.secret_file",
+                    })
                 }
-                let secret = config.secret.as_ref().map(|s| s.expose()).ok_or_else(|| {
-                    KeyError::Missing {
+                (None, Some(path)) => Some(read_secret_file(path)?),
+                _ => None,
+            };
+            let (setting, secret) = match (&from_file, &config.secret) {
+                (Some(secret), _) => ("jwt.secret_file", secret.expose()),
+                (None, Some(secret)) => ("jwt.secret", secret.expose()),
+                (None, None) => {
+                    return Err(KeyError::Missing {
                         setting: "jwt.secret".into(),
                         algorithm,
-                        needs: format!("a secret of at least {} bytes", min_secret_len(algorithm)),
-                    }
-                })?;
-                hmac_secret("jwt.secret", algorithm, secret)?;
-                let kid = match &config.kid {
-                    Some(kid) => kid.clone(),
-                    None => {
-                        // Deterministic across instances, and reveals nothing about the secret.
-                        let digest = Sha256::new()
-                            .chain_update(b"jwt-guard kid\0")
-                            .chain_update(secret.as_bytes())
-                            .finalize();
-                        digest[..8].iter().map(|b| format!("{b:02x}")).collect()
-                    }
-                };
-                verifying.insert(
-                    kid.clone(),
-                    VerificationKey {
-                        algorithm,
-                        key: DecodingKey::from_secret(secret.as_bytes()),
-                        issuer: None,
-                    },
-                );
-                SigningKey {
-                    kid,
-                    algorithm,
-                    key: EncodingKey::from_secret(secret.as_bytes()),
-                }
-            } else {
-                if config.secret.is_some() {
-                    return Err(KeyError::Misplaced {
-                        setting: "jwt.secret".into(),
-                        algorithm,
-                        instead: "jwt.private_key",
-                    });
-                }
-                let source = config
-                    .private_key
-                    .as_ref()
-                    .map(|s| s.expose())
-                    .ok_or_else(|| KeyError::Missing {
-                        setting: "jwt.private_key".into(),
-                        algorithm,
-                        needs: format!("a {} private key in PEM form", family_name(algorithm)),
-                    })?;
-                let pem = Zeroizing::new(read_pem("jwt.private_key", source)?);
-                let key = match algorithm.family() {
-                    AlgorithmFamily::Rsa => EncodingKey::from_rsa_pem(&pem),
-                    AlgorithmFamily::Ec => EncodingKey::from_ec_pem(&pem),
-                    _ => EncodingKey::from_ed_pem(&pem),
-                }
-                .map_err(wrong_key("jwt.private_key", algorithm, "private"))?;
-                let jwk = Jwk::from_encoding_key(&key, algorithm).map_err(wrong_key(
-                    "jwt.private_key",
-                    algorithm,
-                    "private",
-                ))?;
-                let kid = match &config.kid {
-                    Some(kid) => kid.clone(),
-                    None => jwk.thumbprint(ThumbprintHash::SHA256).map_err(wrong_key(
-                        "jwt.private_key",
-                        algorithm,
-                        "private",
-                    ))?,
-                };
-                let decoding = DecodingKey::from_jwk(&jwk).map_err(wrong_key(
-                    "jwt.private_key",
-                    algorithm,
-                    "private",
-                ))?;
-                verifying.insert(
-                    kid.clone(),
-                    VerificationKey {
-                        algorithm,
-                        key: decoding,
-                        issuer: None,
-                    },
-                );
-                jwks.push(public_jwk(jwk, &kid));
-                SigningKey {
-                    kid,
-                    algorithm,
-                    key,
+                        needs: format!(
+                            "a secret of at least {} bytes (or jwt.secret_file)",
+                            min_secret_len(algorithm)
+                        ),
+                    })
                 }
             };
+            hmac_secret(setting, algorithm, secret)?;
+            let kid = match &config.kid {
+                Some(kid) => kid.clone(),
+                None => {
+                    // Deterministic across instances, and reveals nothing about the secret.
+                    let digest = Sha256::new()
+                        .chain_update(b"jwt-guard kid\0")
+                        .chain_update(secret.as_bytes())
+                        .finalize();
+                    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+                }
+            };
+            verifying.insert(
+                kid.clone(),
+                VerificationKey {
+                    algorithm,
+                    key: DecodingKey::from_secret(secret.as_bytes()),
+                    issuer: None,
+                },
+            );
+            SigningKey {
+                kid,
+                algorithm,
+                key: EncodingKey::from_secret(secret.as_bytes()),
+            }
+        } else {
+            if config.secret.is_some() {
+                return Err(KeyError::Misplaced {
+                    setting: "jwt.secret".into(),
+                    algorithm,
+                    instead: "jwt.private_key",
+                });
+            }
+            let source = config
+                .private_key
+                .as_ref()
+                .map(|s| s.expose())
+                .ok_or_else(|| KeyError::Missing {
+                    setting: "jwt.private_key".into(),
+                    algorithm,
+                    needs: format!("a {} private key in PEM form", family_name(algorithm)),
+                })?;
+            let pem = Zeroizing::new(read_pem("jwt.private_key", source)?);
+            let key = match algorithm.family() {
+                AlgorithmFamily::Rsa => EncodingKey::from_rsa_pem(&pem),
+                AlgorithmFamily::Ec => EncodingKey::from_ec_pem(&pem),
+                _ => EncodingKey::from_ed_pem(&pem),
+            }
+            .map_err(wrong_key("jwt.private_key", algorithm, "private"))?;
+            let jwk = Jwk::from_encoding_key(&key, algorithm).map_err(wrong_key(
+                "jwt.private_key",
+                algorithm,
+                "private",
+            ))?;
+            let kid = match &config.kid {
+                Some(kid) => kid.clone(),
+                None => jwk.thumbprint(ThumbprintHash::SHA256).map_err(wrong_key(
+                    "jwt.private_key",
+                    algorithm,
+                    "private",
+                ))?,
+            };
+            let decoding = DecodingKey::from_jwk(&jwk).map_err(wrong_key(
+                "jwt.private_key",
+                algorithm,
+                "private",
+            ))?;
+            verifying.insert(
+                kid.clone(),
+                VerificationKey {
+                    algorithm,
+                    key: decoding,
+                    issuer: None,
+                },
+            );
+            jwks.push(public_jwk(jwk, &kid));
+            SigningKey {
+                kid,
+                algorithm,
+                key,
+            }
+        };
 
         for (i, extra) in config.verification_keys.iter().enumerate() {
             let setting = format!("jwt.verification_keys[{i}] (kid `{}`)", extra.kid);

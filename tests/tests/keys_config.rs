@@ -266,3 +266,26 @@ async fn a_missing_or_unusable_database_stops_launch() {
     );
     assert!(launch_with(Some(&temp_sqlite_url())).await.is_ok());
 }
+
+#[test]
+fn a_secret_can_come_from_a_file() {
+    let path = std::env::temp_dir().join(format!("jwt-guard-secret-{}", std::process::id()));
+    std::fs::write(&path, format!("{TEST_SECRET}\n")).unwrap_or_else(|e| panic!("{e}"));
+    let file = path.display().to_string();
+    // The same key as the secret given inline (the line break is not part of it).
+    let from_file = ring(json!({ "secret_file": file })).map(|r| r.signing_kid().to_owned());
+    let inline = ring(json!({ "secret": TEST_SECRET })).map(|r| r.signing_kid().to_owned());
+    assert!(from_file.is_ok(), "{from_file:?}");
+    assert_eq!(from_file, inline);
+    expect_key_error(
+        json!({ "secret": TEST_SECRET, "secret_file": file }),
+        "jwt.secret_file is set",
+    );
+    expect_key_error(
+        json!({ "secret_file": "/nonexistent/secret" }),
+        "jwt.secret_file: cannot read secret file",
+    );
+    std::fs::write(&path, "short\n").unwrap_or_else(|e| panic!("{e}"));
+    expect_key_error(json!({ "secret_file": file }), "jwt.secret_file is 5 bytes");
+    let _ = std::fs::remove_file(&path);
+}

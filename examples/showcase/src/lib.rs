@@ -89,6 +89,42 @@ pub fn with_defaults(mut figment: Figment) -> std::io::Result<Figment> {
     Ok(figment)
 }
 
+/// The file, in the working directory, that tells the `jwt-guard` command run
+/// there which database and secret this showcase uses.
+pub const DEPLOYMENT_FILE: &str = "JwtGuard.toml";
+
+/// Writes [`DEPLOYMENT_FILE`] once, when the showcase chose the database and the
+/// signing secret itself: the `jwt-guard` command reads it (after `Rocket.toml` and
+/// `ROCKET_*`), so it works in this directory with no flags. Returns whether it was
+/// written.
+pub fn write_deployment_file(figment: &Figment, dir: &std::path::Path) -> std::io::Result<bool> {
+    let file = dir.join(DEPLOYMENT_FILE);
+    let keyed = figment.find_value("jwt.private_key").is_ok()
+        || figment.find_value("jwt.secret_file").is_ok();
+    if file.exists() || keyed {
+        return Ok(false);
+    }
+    let url: String = figment
+        .extract_inner("databases.jwt_guard.url")
+        .unwrap_or_else(|_| DEV_DATABASE_URL.to_owned());
+    let secret = secret::secret_path_for(&url);
+    // Only the secret the showcase generated (and uses now) is written down.
+    let generated = std::fs::read_to_string(&secret).ok();
+    let in_use: Option<String> = figment.extract_inner("jwt.secret").ok();
+    if generated.is_none() || generated != in_use {
+        return Ok(false);
+    }
+    let text = format!(
+        "# Written by the showcase on its first run: the settings it chose itself, so\n\
+         # that the `jwt-guard` command run in this directory works on this deployment.\n\
+         [default.databases.jwt_guard]\nurl = {url:?}\n\n\
+         [default.jwt]\nsecret_file = {secret:?}\n",
+        secret = secret.display().to_string()
+    );
+    std::fs::write(&file, text)?;
+    Ok(true)
+}
+
 /// The showcase app on `figment`, reading time from `clock`.
 pub fn app(figment: Figment, clock: Clock) -> Rocket<Build> {
     let outbox = DevOutbox::new();

@@ -67,6 +67,14 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    match showcase::write_deployment_file(rocket.figment(), std::path::Path::new(".")) {
+        Ok(true) => println!(
+            "showcase: wrote {} for the jwt-guard command (run it in this directory)",
+            showcase::DEPLOYMENT_FILE
+        ),
+        Ok(false) => {}
+        Err(e) => eprintln!("showcase: cannot write {}: {e}", showcase::DEPLOYMENT_FILE),
+    }
     let walkthrough = AdHoc::on_liftoff("walkthrough", |rocket| {
         Box::pin(async move {
             let config = rocket.config();

@@ -421,3 +421,34 @@ fn a_partial_jwt_table_keeps_every_other_default() {
     let config: Result<jwt_guard::config::JwtConfig, _> = merged.extract_inner("jwt");
     assert!(config.is_ok(), "{:?}", config.err());
 }
+
+#[test]
+fn the_showcase_tells_the_command_where_its_deployment_is() {
+    let dir = temp_dir();
+    let figment = showcase::with_defaults(figment_in(&dir)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        showcase::write_deployment_file(&figment, &dir).ok(),
+        Some(true)
+    );
+    let text = std::fs::read_to_string(dir.join(showcase::DEPLOYMENT_FILE)).unwrap_or_default();
+    assert!(text.contains("[default.databases.jwt_guard]"), "{text}");
+    assert!(text.contains("secret_file = "), "{text}");
+    assert!(!text.contains(
+        &figment
+            .extract_inner::<String>("jwt.secret")
+            .unwrap_or_default()
+    ));
+    // Written once; and never for a secret the showcase did not generate.
+    assert_eq!(
+        showcase::write_deployment_file(&figment, &dir).ok(),
+        Some(false)
+    );
+    let other = temp_dir();
+    let given =
+        figment_in(&other).merge(("jwt.secret", "a secret of the operator's own, 32+ bytes"));
+    let given = showcase::with_defaults(given).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        showcase::write_deployment_file(&given, &other).ok(),
+        Some(false)
+    );
+}

@@ -41,6 +41,9 @@ pub struct JwtConfig {
     pub algorithm: Algorithm,
     /// HMAC secret (HS* only); at least as long as the hash (32/48/64 bytes).
     pub secret: Option<SecretText>,
+    /// A file holding the HMAC secret instead (a mounted Docker or Kubernetes
+    /// secret, say); a trailing line break is ignored. Give `secret` or this.
+    pub secret_file: Option<String>,
     /// PEM private key, inline or a path (RS*, PS*, ES*, EdDSA).
     pub private_key: Option<SecretText>,
     /// Key id written into every token's header. Default: derived from the key
@@ -135,6 +138,7 @@ impl Default for JwtConfig {
         Self {
             algorithm: Algorithm::HS256,
             secret: None,
+            secret_file: None,
             private_key: None,
             kid: None,
             verification_keys: Vec::new(),
