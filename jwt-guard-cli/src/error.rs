@@ -37,6 +37,9 @@ pub(crate) enum CliError {
         /// The id given.
         id: String,
     },
+    /// The token given to `revoke token` does not verify with the configured keys.
+    #[error("not a valid token of this deployment: {0}")]
+    NotOurs(&'static str),
     /// `--claims` names a claim jwt-guard writes itself.
     #[error("--claims may not set `{0}`: jwt-guard writes the registered claims itself")]
     RegisteredClaim(String),

@@ -191,8 +191,17 @@ async fn revocations_reach_the_running_app(db: DbKind) {
     assert_eq!(code, 0);
     let bob = s(&minted["token"]);
     assert_eq!(app.get_with_token("/me", &bob).await.status(), Status::Ok);
-    let (code, _) = run_json(&url, &["revoke", "token", &s(&minted["jti"])]);
-    assert_eq!(code, 0);
+    // A token minted by hand is not in the registry: its id alone is refused (a
+    // mistyped id must not pass silently), the token itself is revoked.
+    let out = cli(&url)
+        .args(["revoke", "token", &s(&minted["jti"])])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pass the token itself"));
+    let (code, revoked) = run_json(&url, &["revoke", "token", &bob]);
+    assert_eq!(code, 0, "{revoked}");
+    assert_eq!(revoked["revoked_tokens"][0], minted["jti"]);
     eventually(
         "token revoked by the command",
         Duration::from_secs(5),

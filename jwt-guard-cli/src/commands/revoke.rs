@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use jwt_guard::store::{Jti, Subject};
+use jwt_guard::token::TokenKind;
 use serde_json::json;
 
 use super::devices::UserArg;
@@ -17,14 +18,16 @@ use crate::output::print;
 pub(crate) enum RevokeCommand {
     /// Every token, device and link of a user.
     User(UserArg),
-    /// One token, by its `jti`, with everything issued from it.
+    /// One token, with everything issued from it: its `jti` (a token of the
+    /// registry), or the token itself (any token signed with the configured keys,
+    /// revoked until it expires).
     Token(JtiArg),
 }
 
 /// A token id.
 #[derive(Args, Debug)]
 pub(crate) struct JtiArg {
-    /// The token id.
+    /// The token id, or the token.
     #[arg(allow_hyphen_values = true)]
     jti: String,
 }
@@ -37,22 +40,37 @@ impl RevokeCommand {
                 store.revoke_subject(&user).await?;
                 print(json, &json!({ "revoked_user": user }), &[]);
             }
-            RevokeCommand::Token(JtiArg { jti }) => {
-                // A token of the registry goes with everything issued from it; one
-                // the registry never saw (minted by hand) is revoked by id.
-                let revoked = match store.token_subject(&jti).await? {
-                    Some(subject) => store.force_expire(Subject(&subject), Jti(&jti)).await?,
-                    None => {
-                        let config = runtime.config();
-                        let longest = config
-                            .access_ttl
-                            .as_secs()
-                            .max(config.refresh_ttl.as_secs())
-                            .saturating_add(config.leeway.as_secs());
-                        let until = store.clock().now().saturating_add(longest);
-                        store.revoke_jti(&jti, until).await?;
-                        vec![jti]
+            RevokeCommand::Token(JtiArg { jti: given }) => {
+                let revoked = if given.matches('.').count() == 2 {
+                    // The token itself: ours if it verifies, revoked until it expires
+                    // (however long it was minted for).
+                    let verifier = runtime.verifier();
+                    let token = verifier
+                        .verify::<serde_json::Value>(&given, TokenKind::Access, None)
+                        .or_else(|_| verifier.verify(&given, TokenKind::Refresh, None))
+                        .map_err(|e| CliError::NotOurs(e.description()))?;
+                    let claims = token.registered;
+                    let until = claims.exp.saturating_add(runtime.config().leeway.as_secs());
+                    match store.token_subject(&claims.jti).await? {
+                        Some(subject) => {
+                            store
+                                .force_expire(Subject(&subject), Jti(&claims.jti))
+                                .await?
+                        }
+                        None => {
+                            store.revoke_jti(&claims.jti, until).await?;
+                            vec![claims.jti]
+                        }
                     }
+                } else {
+                    // A token of the registry goes with everything issued from it.
+                    let Some(subject) = store.token_subject(&given).await? else {
+                        return Err(CliError::NotFound {
+                            what: "token in the registry (pass the token itself to revoke one minted by hand)",
+                            id: given,
+                        });
+                    };
+                    store.force_expire(Subject(&subject), Jti(&given)).await?
                 };
                 print(json, &json!({ "revoked_tokens": revoked }), &[]);
             }
