@@ -21,8 +21,9 @@ use crate::link::{
 use crate::manifest::{self, RouteEntry};
 use crate::private_response::finish_private_response;
 use crate::revocation::RevocationSet;
-use crate::routes::{device_routes, token_routes};
+use crate::routes::{device_routes, token_routes, verification_routes};
 use crate::runtime::JwtRuntime;
+use crate::secret::SecretText;
 use crate::session::{AppAuthenticator, Authenticator};
 use crate::store::{JwtDb, RevocationCursor, Store, DEFAULT_CONNECT_TIMEOUT_SECS};
 use crate::throttle::LoginThrottle;
@@ -62,6 +63,8 @@ pub struct JwtGuard {
     pages: AppLinkPages,
     /// Where the token and device routes are mounted (`/` by default).
     base: String,
+    /// No database: guards and verification routes only ([`JwtGuard::verify_only`]).
+    verify_only: bool,
 }
 
 impl Default for JwtGuard {
@@ -81,6 +84,25 @@ impl JwtGuard {
             mailer: None,
             pages: AppLinkPages::default(),
             base: "/".to_owned(),
+            verify_only: false,
+        }
+    }
+
+    /// The fairing of an app that only verifies tokens — its own keys, or the
+    /// trusted outside issuers' (`jwt.trusted_issuers`) — and keeps no state: no
+    /// database is opened or created, no login, refresh, device or link route is
+    /// mounted (`POST /auth/token/verify` and the JWKS are), and revocations are not
+    /// checked (there is no revocation list to read). With no key of its own
+    /// configured, only outside issuers' tokens are accepted.
+    ///
+    /// ```no_run
+    /// # use jwt_guard::JwtGuard;
+    /// let rocket = rocket::build().attach(JwtGuard::verify_only());
+    /// ```
+    pub fn verify_only() -> Self {
+        Self {
+            verify_only: true,
+            ..Self::fairing()
         }
     }
 
@@ -180,6 +202,37 @@ fn read_config(
     }
 }
 
+/// Managed in verify-only mode: what the launch log says about it.
+struct VerifyOnly {
+    own_key: bool,
+}
+
+/// 64 random bytes as text, for a key that must exist but never signs.
+fn random_token_text() -> String {
+    use base64::Engine as _;
+    use rand::RngCore as _;
+    let mut bytes = [0u8; 64];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+impl JwtGuard {
+    /// Deny by default, when asked: launch fails while a mounted route has no
+    /// jwt-guard attribute.
+    fn check_protection(&self, rocket: Rocket<Build>, config: &JwtConfig) -> fairing::Result {
+        if self.require_protection || config.require_protection {
+            if let Err(undeclared) = manifest::require_declared(rocket.routes()) {
+                rocket::error!("jwt-guard: {undeclared}");
+                for line in &undeclared.0 {
+                    rocket::error!("  {line}");
+                }
+                return Err(rocket);
+            }
+        }
+        Ok(rocket)
+    }
+}
+
 #[rocket::async_trait]
 impl Fairing for JwtGuard {
     fn info(&self) -> Info {
@@ -207,6 +260,28 @@ impl Fairing for JwtGuard {
         if config.cookies.allowed_origins.is_empty() {
             config.cookies.allowed_origins = cookies::default_origins(&base_url);
         }
+        let own_key =
+            config.secret.is_some() || config.secret_file.is_some() || config.private_key.is_some();
+        if self.verify_only && !own_key {
+            if config.trusted_issuers.is_empty() {
+                rocket::error!(
+                    "jwt-guard: verify-only mode needs keys to verify with: `jwt.secret`, \
+                     `jwt.private_key` or `jwt.trusted_issuers`"
+                );
+                return Err(rocket);
+            }
+            // No key of its own: an ephemeral one that never leaves this process
+            // signs nothing, so no token claims to be the app's own successfully.
+            config.algorithm = jsonwebtoken::Algorithm::HS256;
+            config.secret = Some(SecretText::new(random_token_text()));
+        }
+        if self.verify_only && self.authenticator.is_some() {
+            rocket::error!(
+                "jwt-guard: verify-only mode has no database, so no login routes: \
+                 remove `.authenticator(…)` or use `JwtGuard::fairing()`"
+            );
+            return Err(rocket);
+        }
         let revocations = Arc::new(RevocationSet::new());
         let runtime = match JwtRuntime::new(config.clone(), self.clock.clone(), revocations.clone())
         {
@@ -216,6 +291,28 @@ impl Fairing for JwtGuard {
                 return Err(rocket);
             }
         };
+        let trusted = TrustedIssuers::new(&config.trusted_issuers, &self.clock);
+        if let Err((name, e)) = trusted.load_all().await {
+            rocket::error!(
+                "jwt-guard: cannot fetch the keys of trusted issuer `{name}`: {e} \
+                 (set start_without_keys = true to launch anyway)"
+            );
+            return Err(rocket);
+        }
+        if self.verify_only {
+            let mut rocket = rocket
+                .manage(Realm(config.realm.clone()))
+                .manage(trusted)
+                .manage(VerifyOnly { own_key })
+                .manage(Arc::new(PermanentRoutes::default()))
+                .mount("/", routes![misplaced_permanent_token])
+                .mount(self.base.as_str(), verification_routes());
+            if own_key {
+                rocket = rocket.manage(runtime.issuer().clone());
+            }
+            let rocket = rocket.manage(runtime);
+            return self.check_protection(rocket, &config);
+        }
         let rocket = init_database(rocket).await?;
         let Some(db) = rocket.state::<JwtDb>() else {
             rocket::error!("jwt-guard: the `jwt_guard` database did not initialise");
@@ -234,14 +331,6 @@ impl Fairing for JwtGuard {
             }
         };
 
-        let trusted = TrustedIssuers::new(&config.trusted_issuers, &self.clock);
-        if let Err((name, e)) = trusted.load_all().await {
-            rocket::error!(
-                "jwt-guard: cannot fetch the keys of trusted issuer `{name}`: {e} \
-                 (set start_without_keys = true to launch anyway)"
-            );
-            return Err(rocket);
-        }
         let issuer = runtime.issuer().clone();
         let link_routes = Arc::new(LinkRoutes::default());
         let links = Links::new(
@@ -274,19 +363,21 @@ impl Fairing for JwtGuard {
                 .mount(self.base.as_str(), token_routes())
                 .mount(self.base.as_str(), device_routes());
         }
-        if self.require_protection || config.require_protection {
-            if let Err(undeclared) = manifest::require_declared(rocket.routes()) {
-                rocket::error!("jwt-guard: {undeclared}");
-                for line in &undeclared.0 {
-                    rocket::error!("  {line}");
-                }
-                return Err(rocket);
-            }
-        }
-        Ok(rocket)
+        self.check_protection(rocket, &config)
     }
 
     async fn on_liftoff(&self, rocket: &Rocket<Orbit>) {
+        if let Some(mode) = rocket.state::<VerifyOnly>() {
+            rocket::warn!(
+                "jwt-guard: verify-only mode: no database; tokens are checked by signature, \
+                 times and claims, revocations are not (no revocation list){}",
+                if mode.own_key {
+                    ""
+                } else {
+                    "; no key of its own: only trusted issuers' tokens are accepted"
+                }
+            );
+        }
         for entry in manifest::table(rocket.routes()) {
             if entry.protection.is_none() {
                 rocket::warn!("jwt-guard: {}", manifest::describe(&entry));

@@ -77,12 +77,6 @@ impl<'r> Services<'r> {
             )
         })
     }
-
-    /// `Ok` while the revocations in memory may be trusted (see
-    /// [`JwtRuntime::fresh_revocations`]).
-    pub(crate) fn fresh_revocations(&self) -> Result<(), AuthError> {
-        Ok(self.rt.fresh_revocations()?)
-    }
 }
 
 #[rocket::async_trait]

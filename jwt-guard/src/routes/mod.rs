@@ -11,5 +11,6 @@ mod token;
 
 pub use devices::{device_routes, DeviceView, ExpireResponse, LogoutResponse};
 pub use token::{
-    token_routes, LoginRequest, RefreshRequest, VerifyRequest, VerifyResponse, MAX_CREDENTIAL_BYTES,
+    token_routes, verification_routes, LoginRequest, RefreshRequest, VerifyRequest, VerifyResponse,
+    MAX_CREDENTIAL_BYTES,
 };

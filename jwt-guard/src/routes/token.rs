@@ -2,14 +2,15 @@
 
 use jsonwebtoken::jwk::JwkSet;
 use rocket::serde::json::{self, Json};
-use rocket::{get, post, routes, Route};
+use rocket::{get, post, routes, Route, State};
 use serde::{Deserialize, Serialize};
 
 use crate::cookies;
 use crate::error::AuthError;
 use crate::manifest::{declare_route, Protection};
 use crate::private_response::mark_private;
-use crate::request::{json_body, Services};
+use crate::request::{json_body, RequestRef, Services};
+use crate::runtime::JwtRuntime;
 use crate::session::{refresh_session, start_session, LoginResponse, SessionOrigin};
 use crate::signer::TokenPair;
 
@@ -138,15 +139,17 @@ async fn refresh(
     Ok(Json(pair))
 }
 
+// Verification needs no database: these two take the runtime alone, so that
+// verify-only apps mount them too.
 #[post("/auth/token/verify", data = "<body>")]
 fn verify(
     body: Result<Json<VerifyRequest>, json::Error<'_>>,
-    services: Services<'_>,
+    rt: &State<JwtRuntime>,
+    req: RequestRef<'_>,
 ) -> Result<Json<VerifyResponse>, AuthError> {
-    mark_private(services.req);
+    mark_private(req.0);
     let body = json_body(body)?;
-    services.fresh_revocations()?;
-    let rt = services.rt;
+    rt.fresh_revocations()?;
     let token = rt
         .verifier()
         .verify_access::<serde_json::Value>(&body.token)?;
@@ -159,8 +162,8 @@ fn verify(
 }
 
 #[get("/.well-known/jwks.json")]
-fn jwks(services: Services<'_>) -> Result<Json<JwkSet>, AuthError> {
-    let set = services.rt.keys().jwks();
+fn jwks(rt: &State<JwtRuntime>) -> Result<Json<JwkSet>, AuthError> {
+    let set = rt.keys().jwks();
     if set.keys.is_empty() {
         return Err(AuthError::not_found(
             "no public keys: tokens are signed with a shared secret (HMAC)",
@@ -178,4 +181,10 @@ declare_route!(jwks, Get, "/.well-known/jwks.json", Protection::Public);
 /// and the JWKS route.
 pub fn token_routes() -> Vec<Route> {
     routes![obtain, refresh, verify, jwks]
+}
+
+/// The routes that need no database: `/auth/token/verify` and the JWKS (what
+/// [`JwtGuard::verify_only`](crate::JwtGuard::verify_only) mounts).
+pub fn verification_routes() -> Vec<Route> {
+    routes![verify, jwks]
 }
