@@ -219,6 +219,7 @@ fn random_token_text() -> String {
 impl JwtGuard {
     /// Deny by default, when asked: launch fails while a mounted route has no
     /// jwt-guard attribute.
+    #[allow(clippy::result_large_err)] // Rocket's own `fairing::Result`, handed on
     fn check_protection(&self, rocket: Rocket<Build>, config: &JwtConfig) -> fairing::Result {
         if self.require_protection || config.require_protection {
             if let Err(undeclared) = manifest::require_declared(rocket.routes()) {
