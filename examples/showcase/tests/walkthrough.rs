@@ -30,8 +30,12 @@ fn checking_script(walkthrough: &str) -> (String, usize) {
             Some((code, comment)) => (code.trim_end().to_owned(), comment.trim().to_owned()),
             None => (command.clone(), String::new()),
         };
-        let function = code.split_once("() {").is_some_and(|(name, _)| is_name(name));
-        let assignment = code.split_once("=$(").is_some_and(|(name, _)| is_name(name));
+        let function = code
+            .split_once("() {")
+            .is_some_and(|(name, _)| is_name(name));
+        let assignment = code
+            .split_once("=$(")
+            .is_some_and(|(name, _)| is_name(name));
         if !code.starts_with("curl") && !function && !assignment {
             continue; // prose
         }
