@@ -210,6 +210,15 @@ async fn revocations_reach_the_running_app(db: DbKind) {
     .await;
     let (code, _) = run_json(&url, &["revoke", "user", "alice"]);
     assert_eq!(code, 0);
+    // A mistyped user is an error; `--force` revokes one jwt-guard never saw.
+    let out = cli(&url)
+        .args(["revoke", "user", "alcie"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no user"));
+    let (code, _) = run_json(&url, &["revoke", "user", "alcie", "--force"]);
+    assert_eq!(code, 0);
     eventually(
         "user revoked by the command",
         Duration::from_secs(5),

@@ -17,11 +17,22 @@ use crate::output::print;
 #[derive(Subcommand, Debug)]
 pub(crate) enum RevokeCommand {
     /// Every token, device and link of a user.
-    User(UserArg),
+    User(RevokeUserArgs),
     /// One token, with everything issued from it: its `jti` (a token of the
     /// registry), or the token itself (any token signed with the configured keys,
     /// revoked until it expires).
     Token(JtiArg),
+}
+
+/// `jwt-guard revoke user`.
+#[derive(Args, Debug)]
+pub(crate) struct RevokeUserArgs {
+    #[command(flatten)]
+    user: UserArg,
+    /// Revoke even a user jwt-guard has no device or link of (tokens minted by
+    /// hand, say); without it such a user is taken for a typing mistake.
+    #[arg(long)]
+    force: bool,
 }
 
 /// A token id.
@@ -36,7 +47,16 @@ impl RevokeCommand {
     pub(crate) async fn run(self, json: bool) -> Result<ExitCode, CliError> {
         let (runtime, store) = Deployment::load()?.connect().await?;
         match self {
-            RevokeCommand::User(UserArg { user }) => {
+            RevokeCommand::User(RevokeUserArgs {
+                user: UserArg { user },
+                force,
+            }) => {
+                if !force && !store.knows_subject(&user).await? {
+                    return Err(CliError::NotFound {
+                        what: "user with a device or link (--force revokes anyway)",
+                        id: user,
+                    });
+                }
                 store.revoke_subject(&user).await?;
                 print(json, &json!({ "revoked_user": user }), &[]);
             }

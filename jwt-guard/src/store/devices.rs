@@ -125,6 +125,21 @@ impl Store {
         Ok(row.map(|r| device_from_row(&r)).transpose()?)
     }
 
+    /// Whether jwt-guard has ever had a device or a link of `subject` (revoked and
+    /// expired ones too, until the archiver removes them): how the `jwt-guard`
+    /// command tells a mistyped user from a real one.
+    pub async fn knows_subject(&self, subject: &str) -> Result<bool, StoreError> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM jwt_guard_devices WHERE subject = $1
+             UNION ALL SELECT 1 FROM jwt_guard_links WHERE subject = $1
+             LIMIT 1",
+        )
+        .bind(subject)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(found.is_some())
+    }
+
     /// The subject's active devices, oldest first.
     pub async fn devices_of(&self, subject: &str) -> Result<Vec<DeviceRecord>, StoreError> {
         Ok(self.devices_page(subject, 0, u32::MAX).await?.0)
