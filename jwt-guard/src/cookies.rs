@@ -26,6 +26,17 @@ pub(crate) fn from_browser(req: &Request<'_>) -> bool {
     headers.contains("Sec-Fetch-Site") || headers.contains("Origin")
 }
 
+/// The CSRF rule for requests that start a session (password and magic-link
+/// logins): in cookie mode, a request a browser sent must come from this site, or
+/// a page elsewhere could log the visitor's browser into another account (login
+/// CSRF). Requests without `Origin` or `Sec-Fetch-Site` — API clients — pass.
+pub(crate) fn check_login_origin(req: &Request<'_>) -> Result<(), AuthError> {
+    match cookie_mode(req) {
+        Some(config) if from_browser(req) => check_origin(req, config),
+        _ => Ok(()),
+    }
+}
+
 /// The cookie settings that apply to this request's session answer: cookie mode is
 /// on and the client is one that keeps its session in cookies (`cookies.clients`).
 fn session_cookies<'r>(req: &'r Request<'_>) -> Option<&'r CookieConfig> {

@@ -391,3 +391,53 @@ async fn every_client_gets_cookies_when_configured() {
     let body = json_body(res).await;
     assert!(body.get("refresh").is_none(), "{body}");
 }
+
+#[rocket::async_test]
+async fn another_site_cannot_log_a_browser_in() {
+    let client = app(json!({ "enabled": true })).await;
+    let credentials = json!({ "username": "alice", "password": "alice-password" }).to_string();
+    // Positive control: this site's page logs in.
+    let ours = client
+        .post("/auth/token")
+        .header(ContentType::JSON)
+        .header(Header::new("Origin", OURS))
+        .body(credentials.clone())
+        .dispatch()
+        .await;
+    assert_eq!(ours.status(), Status::Ok);
+    // What a page of another site can send without asking: a text/plain body.
+    let plain = client
+        .post("/auth/token")
+        .header(ContentType::Plain)
+        .header(Header::new("Origin", "https://evil.example"))
+        .body(credentials.clone())
+        .dispatch()
+        .await;
+    assert_eq!(plain.status(), Status::UnsupportedMediaType);
+    assert!(plain.cookies().iter().next().is_none());
+    // JSON from another site (a CORS preflight would be needed, but never trust it).
+    for headers in [
+        vec![Header::new("Origin", "https://evil.example")],
+        vec![Header::new("Sec-Fetch-Site", "cross-site")],
+    ] {
+        let mut req = client
+            .post("/auth/token")
+            .header(ContentType::JSON)
+            .body(credentials.clone());
+        for h in headers {
+            req = req.header(h);
+        }
+        let res = req.dispatch().await;
+        assert_eq!(res.status(), Status::Forbidden);
+        assert!(res.cookies().iter().next().is_none(), "no session cookie");
+        assert_eq!(json_body(res).await["error"], "cross_site_request");
+    }
+    // API clients (neither header) are not browsers: unaffected.
+    let api = client
+        .post("/auth/token")
+        .header(ContentType::JSON)
+        .body(credentials)
+        .dispatch()
+        .await;
+    assert_eq!(api.status(), Status::Ok);
+}

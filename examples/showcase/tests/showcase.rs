@@ -452,3 +452,39 @@ fn the_showcase_tells_the_command_where_its_deployment_is() {
         Some(false)
     );
 }
+
+#[rocket::async_test]
+async fn a_magic_link_used_from_another_site_logs_no_one_in() {
+    let dir = temp_dir();
+    let client = client(&dir).await;
+    let sent = client
+        .post("/links/magic-login")
+        .header(ContentType::JSON)
+        .body(json!({ "username": "bob" }).to_string())
+        .dispatch()
+        .await;
+    assert_eq!(sent.status(), Status::Accepted);
+    let admin = login(&client, "admin").await;
+    let outbox = client
+        .get("/admin/outbox")
+        .header(Header::new("Authorization", format!("Bearer {admin}")))
+        .dispatch()
+        .await;
+    let outbox: Value = serde_json::from_str(&outbox.into_string().await.unwrap_or_default())
+        .unwrap_or(Value::Null);
+    let url = outbox[0]["url"].as_str().unwrap_or_default().to_owned();
+    let path = url[url.find("/auth/magic").unwrap_or(0)..].to_owned();
+    let post = |origin: &'static str| {
+        client
+            .post(path.clone())
+            .header(Header::new("Origin", origin))
+            .dispatch()
+    };
+    let refused = post("https://evil.example").await;
+    assert_eq!(refused.status(), Status::Forbidden);
+    assert!(refused.cookies().get("jwt_guard_refresh").is_none());
+    // The link was not used up: the recipient's own click still works.
+    let ours = post("http://127.0.0.1:8000").await;
+    assert_eq!(ours.status(), Status::Ok);
+    assert!(ours.cookies().get("jwt_guard_refresh").is_some());
+}

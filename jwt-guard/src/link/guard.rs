@@ -79,6 +79,14 @@ impl Refusal {
         }
     }
 
+    fn cross_site(error: AuthError, link_id: String) -> Self {
+        Self {
+            outcome: LinkOutcome::CrossSite,
+            link_id: Some(link_id),
+            error,
+        }
+    }
+
     fn unavailable(error: AuthError, link_id: Option<String>) -> Self {
         Self {
             outcome: LinkOutcome::Unavailable,
@@ -144,6 +152,11 @@ async fn login_with_link<T: LinkTarget>(
     subject: &str,
 ) -> Result<LinkUse, Refusal> {
     let Services { req, rt, store, .. } = *services;
+    // A login link used from a page of another site would log the visitor's
+    // browser into the link's account (login CSRF): refused, nothing is used.
+    if let Err(e) = crate::cookies::check_login_origin(req) {
+        return Err(Refusal::cross_site(e, link_id));
+    }
     let authenticator = match services.authenticator() {
         Ok(authenticator) => authenticator,
         Err(e) => return Err(Refusal::unavailable(e, Some(link_id))),

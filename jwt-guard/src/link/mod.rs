@@ -78,6 +78,8 @@ pub(crate) enum LinkOutcome {
     UserGone,
     /// A login link whose user is at the device cap.
     DeviceLimit,
+    /// A login link used from a page of another site (not used).
+    CrossSite,
     /// Storage (or the user store) failed; never counted.
     Unavailable,
 }
@@ -92,6 +94,7 @@ impl LinkOutcome {
             LinkOutcome::Denied(denial) => denial.as_str(),
             LinkOutcome::UserGone => "user_gone",
             LinkOutcome::DeviceLimit => "device_limit",
+            LinkOutcome::CrossSite => "cross_site",
             LinkOutcome::Unavailable => "unavailable",
         }
     }

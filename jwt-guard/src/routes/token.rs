@@ -72,6 +72,14 @@ async fn obtain(
         ..
     } = services;
     mark_private(req);
+    // A login is JSON (a form post or `text/plain` is what another site's page can
+    // send without asking), and a browser's comes from this site.
+    if !req.content_type().is_some_and(|ct| ct.is_json()) {
+        return Err(AuthError::for_status(
+            rocket::http::Status::UnsupportedMediaType,
+        ));
+    }
+    cookies::check_login_origin(req)?;
     let body = json_body(body)?;
     if body.username.len() > MAX_CREDENTIAL_BYTES || body.password.len() > MAX_CREDENTIAL_BYTES {
         return Err(AuthError::invalid_request(
