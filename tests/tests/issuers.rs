@@ -27,11 +27,15 @@ struct Provider {
     down: AtomicBool,
     max_age: AtomicU64,
     issuer: String,
+    /// Where the discovery document says the keys are (default: here).
+    jwks_elsewhere: RwLock<Option<String>>,
 }
 
 #[get("/.well-known/openid-configuration")]
 fn discovery(p: &State<Arc<Provider>>) -> Json<Value> {
-    Json(json!({ "issuer": p.issuer, "jwks_uri": format!("{}/jwks", p.issuer) }))
+    let elsewhere = p.jwks_elsewhere.read().ok().and_then(|e| e.clone());
+    let jwks_uri = elsewhere.unwrap_or_else(|| format!("{}/jwks", p.issuer));
+    Json(json!({ "issuer": p.issuer, "jwks_uri": jwks_uri }))
 }
 
 #[derive(rocket::Responder)]
@@ -112,6 +116,7 @@ async fn start_provider(keys: Vec<Jwk>) -> Arc<Provider> {
         down: AtomicBool::new(false),
         max_age: AtomicU64::new(300),
         issuer: format!("http://127.0.0.1:{port}"),
+        jwks_elsewhere: RwLock::new(None),
     });
     let config = rocket::Config {
         port,
@@ -518,4 +523,51 @@ async fn a_jwks_file_works_without_any_network() {
         "realm_access": { "roles": ["admin"] },
     }));
     assert_eq!(get(&client, "/partner/admin", &token).await, Status::Ok);
+}
+
+#[rocket::async_test]
+async fn provider_answers_cannot_crash_or_lead_elsewhere() {
+    let key = ProviderKey::rsa("k1", "rsa.pem");
+    let provider = start_provider(vec![key.jwk()]).await;
+    // A max-age no clock can add: clamped, launch and verification go on.
+    provider.max_age.store(u64::MAX, Ordering::SeqCst);
+    let client = app(partner_config(&provider, json!({})))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let claims = json!({
+        "iss": provider.issuer, "aud": "api", "sub": "pat", "iat": now(),
+        "exp": now() + 300, "permissions": ["read:reports"],
+    });
+    let res = client
+        .get("/partner/reports")
+        .header(HttpHeader::new(
+            "Authorization",
+            format!("Bearer {}", key.sign(&claims)),
+        ))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+
+    // A discovery document pointing at keys on another origin is not followed.
+    let other = start_provider(vec![key.jwk()]).await;
+    if let Ok(mut elsewhere) = provider.jwks_elsewhere.write() {
+        *elsewhere = Some(format!("{}/jwks", other.issuer));
+    }
+    let refused = app(partner_config(&provider, json!({}))).await;
+    let message = refused.err().unwrap_or_default();
+    assert!(
+        message.contains("launch") || !message.is_empty(),
+        "launch refused"
+    );
+    assert_eq!(
+        other.fetches.load(Ordering::SeqCst),
+        0,
+        "the other host was never asked"
+    );
+
+    // A refresh interval past a day, or no pause between refetches, is refused.
+    for (key, value) in [("refresh_interval", "2d"), ("min_refetch_interval", "0s")] {
+        let res = app(partner_config(&provider, json!({ key: value }))).await;
+        assert!(res.is_err(), "{key} = {value} was accepted");
+    }
 }

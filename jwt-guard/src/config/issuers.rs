@@ -40,10 +40,16 @@ pub struct TrustedIssuerConfig {
     /// At most one fetch per this interval, however many unknown `kid`s arrive.
     /// Default `60s`.
     pub min_refetch_interval: HumanDuration,
+    /// Fetch keys over plain `http` from a host that is not a loopback address.
+    /// Default `false`: keys travel over `https` only.
+    pub allow_http: bool,
     /// Start even if the keys cannot be fetched at launch (tokens of this issuer are
     /// refused until they can). Default `false`: launch fails.
     pub start_without_keys: bool,
 }
+
+/// Longest `refresh_interval` and `min_refetch_interval`: a day.
+const MAX_REFRESH_SECS: u64 = 24 * 3600;
 
 impl Default for TrustedIssuerConfig {
     /// The defaults of the optional settings; `name`, `issuer`, `audience` and a
@@ -61,6 +67,7 @@ impl Default for TrustedIssuerConfig {
             refresh_interval: HumanDuration::from_secs(3600),
             min_refetch_interval: HumanDuration::from_secs(60),
             start_without_keys: false,
+            allow_http: false,
         }
     }
 }
@@ -102,6 +109,14 @@ impl TrustedIssuerConfig {
             p.add("algorithms", Problem::HmacFromOutside);
         }
         p.at_most("leeway", self.leeway, MAX_LEEWAY_SECS);
+        p.at_most("refresh_interval", self.refresh_interval, MAX_REFRESH_SECS);
+        p.at_most(
+            "min_refetch_interval",
+            self.min_refetch_interval,
+            MAX_REFRESH_SECS,
+        );
+        p.positive("refresh_interval", self.refresh_interval);
+        p.positive("min_refetch_interval", self.min_refetch_interval);
         if self.issuer.is_empty() {
             p.add("issuer", Problem::Missing("the exact `iss` of its tokens"));
         }

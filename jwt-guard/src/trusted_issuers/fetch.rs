@@ -13,6 +13,11 @@ use crate::config::TrustedIssuerConfig;
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest JWKS or discovery document read.
 const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
+/// Longest time fetched keys are used before they are fetched again, whatever a
+/// provider's `Cache-Control: max-age` says (a huge one must not overflow a clock).
+pub(crate) const MAX_KEY_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+/// Redirects followed on the provider's own host.
+const MAX_REDIRECTS: usize = 5;
 
 /// Why an outside issuer's keys could not be fetched.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +85,7 @@ pub(super) async fn fetch_keys(
             (None, Some(discovery)) => jwks_uri(config, http, discovery).await?,
             (None, None) => return Err(FetchError::NoKeys(config.name.clone())),
         };
+        provider_url(&url, config.allow_http)?;
         let (body, max_age) = get(http, &url).await?;
         (parse_jwks(&url, &body)?, max_age)
     };
@@ -87,10 +93,13 @@ pub(super) async fn fetch_keys(
     if keys.is_empty() {
         return Err(FetchError::NoKeys(config.name.clone()));
     }
-    let lifetime = max_age.unwrap_or_else(|| config.refresh_interval.into());
+    let lifetime = max_age
+        .unwrap_or_else(|| config.refresh_interval.into())
+        .min(MAX_KEY_LIFETIME);
+    let now = Instant::now();
     Ok(KeySet {
         keys,
-        fresh_until: Instant::now() + lifetime,
+        fresh_until: now.checked_add(lifetime).unwrap_or(now),
     })
 }
 
@@ -109,6 +118,7 @@ async fn jwks_uri(
             discovery.trim_end_matches('/')
         )
     };
+    let discovery_url = provider_url(&url, config.allow_http)?;
     let (body, _) = get(http, &url).await?;
     #[derive(Deserialize)]
     struct Discovery {
@@ -128,7 +138,69 @@ async fn jwks_uri(
             ),
         });
     }
+    // The keys come from the provider itself: a discovery document naming a JWKS on
+    // another origin (or over plain HTTP) is refused, not followed.
+    let jwks = provider_url(&document.jwks_uri, config.allow_http)?;
+    if jwks.origin() != discovery_url.origin() {
+        return Err(FetchError::Document {
+            url,
+            why: format!(
+                "its jwks_uri `{}` is on another origin; give it as `jwks_url` to trust it",
+                document.jwks_uri
+            ),
+        });
+    }
     Ok(document.jwks_uri)
+}
+
+/// `url` if keys may be fetched from it: `https`, or plain `http` to a loopback
+/// host (tests, a sidecar) or when the issuer says `allow_http`.
+pub(crate) fn provider_url(url: &str, allow_http: bool) -> Result<reqwest::Url, FetchError> {
+    let bad = |why: &str| FetchError::Document {
+        url: url.to_owned(),
+        why: why.to_owned(),
+    };
+    let parsed = reqwest::Url::parse(url).map_err(|_| bad("not a URL"))?;
+    match parsed.scheme() {
+        "https" => Ok(parsed),
+        "http" if allow_http || is_loopback(&parsed) => Ok(parsed),
+        "http" => Err(bad(
+            "plain http is refused for keys (set `allow_http = true` to accept it)",
+        )),
+        _ => Err(bad("only https URLs are fetched")),
+    }
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The client for providers' keys: redirects are followed only on the host they
+/// start from, and at most [`MAX_REDIRECTS`] of them.
+pub(crate) fn provider_client() -> reqwest::Client {
+    let policy = reqwest::redirect::Policy::custom(|attempt| {
+        let same_host = attempt
+            .previous()
+            .first()
+            .is_some_and(|first| first.host_str() == attempt.url().host_str());
+        if attempt.previous().len() > MAX_REDIRECTS || !same_host {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    });
+    reqwest::Client::builder()
+        .user_agent(concat!("jwt-guard/", env!("CARGO_PKG_VERSION")))
+        .redirect(policy)
+        .build()
+        .unwrap_or_default()
 }
 
 /// GETs `url`; the body and the response's `Cache-Control: max-age`.
@@ -157,14 +229,19 @@ async fn get(
         .get(reqwest::header::CACHE_CONTROL)
         .and_then(|v| v.to_str().ok())
         .and_then(max_age);
-    let body = res.bytes().await.map_err(http)?;
-    if body.len() > MAX_DOCUMENT_BYTES {
-        return Err(FetchError::Document {
-            url: url.to_owned(),
-            why: format!("larger than {MAX_DOCUMENT_BYTES} bytes"),
-        });
+    // Read as it arrives, and cut at the limit: an endless body costs nothing.
+    let mut res = res;
+    let mut body = Vec::new();
+    while let Some(chunk) = res.chunk().await.map_err(http)? {
+        if body.len() + chunk.len() > MAX_DOCUMENT_BYTES {
+            return Err(FetchError::Document {
+                url: url.to_owned(),
+                why: format!("larger than {MAX_DOCUMENT_BYTES} bytes"),
+            });
+        }
+        body.extend_from_slice(&chunk);
     }
-    Ok((body.to_vec(), max_age))
+    Ok((body, max_age))
 }
 
 /// `Cache-Control: max-age=N` as a duration (ignoring `no-cache`-like directives:
@@ -194,6 +271,17 @@ fn parse_jwks(source: &str, bytes: &[u8]) -> Result<JwkSet, FetchError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_travel_over_https_or_to_this_machine() {
+        assert!(provider_url("https://sso.example/jwks", false).is_ok());
+        assert!(provider_url("http://127.0.0.1:9000/jwks", false).is_ok());
+        assert!(provider_url("http://[::1]/jwks", false).is_ok());
+        assert!(provider_url("http://localhost/jwks", false).is_ok());
+        assert!(provider_url("http://sso.example/jwks", false).is_err());
+        assert!(provider_url("http://sso.example/jwks", true).is_ok());
+        assert!(provider_url("file:///etc/passwd", true).is_err());
+    }
 
     #[test]
     fn max_age_is_read_from_cache_control() {

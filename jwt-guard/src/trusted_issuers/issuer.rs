@@ -10,7 +10,7 @@ use jsonwebtoken::Validation;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::fetch::{fetch_keys, FetchError};
+use super::fetch::{fetch_keys, provider_client, FetchError};
 use super::key_set::{family_of, KeySet};
 use crate::claims::{RegisteredClaims, Token, TokenKind};
 use crate::clock::Clock;
@@ -248,10 +248,7 @@ pub struct TrustedIssuers {
 impl TrustedIssuers {
     /// The issuers `configs` describe (nothing fetched yet).
     pub fn new(configs: &[TrustedIssuerConfig], clock: &Clock) -> Self {
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("jwt-guard/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_default();
+        let http = provider_client();
         let by_name = configs
             .iter()
             .map(|c| {
