@@ -8,7 +8,7 @@ use std::sync::Arc;
 use rocket::Request;
 use serde::{Deserialize, Serialize};
 
-use crate::claims::{Claims, NoClaims, TokenKind};
+use crate::claims::{Claims, NoClaims, RegisteredClaims, TokenKind, REGISTERED_CLAIM_NAMES};
 use crate::client::describe_device;
 use crate::runtime::JwtRuntime;
 use crate::secret::{random_id, TokenDigest};
@@ -420,10 +420,74 @@ pub(crate) async fn refresh_session(
     {
         Rotation::Rotated => Ok(issuer.pair_body(&access, &refresh)),
         Rotation::Retry { refresh, access } => {
-            let resign = |input: &str| issuer.resign(input)?.ok_or(SessionError::NotCurrent);
-            Ok(issuer.pair_body(&resign(&access)?, &resign(&refresh)?))
+            // What the store kept is signed again only if it is exactly what this
+            // rotation would issue now: database write access must not become the
+            // power to mint tokens (another subject, device, lifetime or claims).
+            let expected = Expected {
+                old: &old,
+                orig_iat,
+                now: rt.verifier().clock().now(),
+                grace: rt.config().refresh_reuse_grace.as_secs(),
+            };
+            let resign = |input: &str, kind: TokenKind, ttl: u64| {
+                let token = issuer.resign(input)?.ok_or(SessionError::NotCurrent)?;
+                if expected.matches(&token.claims, kind, ttl) {
+                    Ok(token)
+                } else {
+                    Err(SessionError::NotCurrent)
+                }
+            };
+            let access = resign(&access, TokenKind::Access, issuer.access_ttl())?;
+            if !same_app_claims(access.signing_input(), &claims) {
+                return Err(SessionError::NotCurrent);
+            }
+            let refresh = resign(&refresh, TokenKind::Refresh, issuer.refresh_ttl())?;
+            Ok(issuer.pair_body(&access, &refresh))
         }
     }
+}
+
+/// What a successor of `old`, issued within the reuse grace, must say.
+struct Expected<'a> {
+    old: &'a RegisteredClaims,
+    orig_iat: u64,
+    now: u64,
+    grace: u64,
+}
+
+impl Expected<'_> {
+    /// Whether `claims` are those of a `kind` successor of `old` with lifetime
+    /// `ttl`, issued within the grace before now.
+    fn matches(&self, claims: &RegisteredClaims, kind: TokenKind, ttl: u64) -> bool {
+        claims.typ == kind
+            && claims.sub == self.old.sub
+            && claims.did == self.old.did
+            && claims.orig_iat == Some(self.orig_iat)
+            && claims.iat <= self.now
+            && self.now - claims.iat <= self.grace
+            && claims.exp == claims.iat.saturating_add(ttl)
+    }
+}
+
+/// Whether the access token signed as `signing_input` carries exactly the app's
+/// current `claims` (its registered claims aside).
+fn same_app_claims(signing_input: &str, claims: &serde_json::Value) -> bool {
+    use base64::Engine as _;
+    let Some(payload) = signing_input.split('.').nth(1) else {
+        return false;
+    };
+    let Some(mut stored) = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()
+        .and_then(|bytes| {
+            serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&bytes).ok()
+        })
+    else {
+        return false;
+    };
+    stored.retain(|name, _| !REGISTERED_CLAIM_NAMES.contains(&name.as_str()));
+    let current = claims.as_object().cloned().unwrap_or_default();
+    stored == current
 }
 
 /// What the store keeps of a freshly signed successor.

@@ -815,3 +815,69 @@ async fn an_app_started_session_is_a_login_like_any_other(db: DbKind) {
     assert_eq!(json_body(third).await["error"], "device_limit");
     app.finish().await;
 }
+
+storage_tests!(a_stored_successor_rewritten_in_the_database_is_never_signed);
+
+/// With the reuse grace on, a retry answers the stored successor again. Rewriting
+/// that row (another subject, more roles, a longer life) must not make the server
+/// sign what the attacker wrote.
+async fn a_stored_successor_rewritten_in_the_database_is_never_signed(db: DbKind) {
+    use base64::Engine as _;
+    let Some(app) = TestApp::on(
+        db,
+        json!({ "secret": TEST_SECRET, "refresh_reuse_grace": "30s" }),
+    )
+    .await
+    else {
+        return;
+    };
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let rewrite = |input: &str, change: &dyn Fn(&mut Value)| -> String {
+        let (header, payload) = input.split_once('.').unwrap_or_default();
+        let mut claims: Value =
+            serde_json::from_slice(&b64.decode(payload).unwrap_or_default()).unwrap_or_default();
+        change(&mut claims);
+        format!("{header}.{}", b64.encode(claims.to_string()))
+    };
+    let changes: [(&str, &dyn Fn(&mut Value)); 3] = [
+        ("another subject", &|c| c["sub"] = json!("admin")),
+        ("more roles", &|c| c["roles"] = json!(["admin", "user"])),
+        ("a longer life", &|c| {
+            c["exp"] = json!(c["exp"].as_u64().unwrap_or(0) + 365 * 86_400)
+        }),
+    ];
+    for (what, change) in changes {
+        let r1 = s(&app.login("alice").await["refresh"]);
+        let first = app
+            .post_json("/auth/token/refresh", json!({ "refresh": r1 }))
+            .await;
+        assert_eq!(first.status(), Status::Ok);
+        // Positive control: an untouched row answers the retry.
+        let retry = app
+            .post_json("/auth/token/refresh", json!({ "refresh": r1 }))
+            .await;
+        assert_eq!(retry.status(), Status::Ok, "{what}: control");
+        let jti = jsonwebtoken::dangerous::insecure_decode_claims::<Value>(&r1)
+            .map(|claims| s(&claims["jti"]))
+            .unwrap_or_default();
+        let stored: String =
+            sqlx::query_scalar("SELECT successor_access FROM jwt_guard_tokens WHERE jti = $1")
+                .bind(&jti)
+                .fetch_one(app.pool())
+                .await
+                .unwrap_or_default();
+        sqlx::query("UPDATE jwt_guard_tokens SET successor_access = $1 WHERE jti = $2")
+            .bind(rewrite(&stored, change))
+            .bind(&jti)
+            .execute(app.pool())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let res = app
+            .post_json("/auth/token/refresh", json!({ "refresh": r1 }))
+            .await;
+        assert_eq!(res.status(), Status::Unauthorized, "{what} was signed");
+        let body = json_body(res).await;
+        assert!(body.get("access").is_none(), "{what}: {body}");
+    }
+    app.finish().await;
+}
