@@ -839,7 +839,8 @@ async fn a_stored_successor_rewritten_in_the_database_is_never_signed(db: DbKind
         change(&mut claims);
         format!("{header}.{}", b64.encode(claims.to_string()))
     };
-    let changes: [(&str, &dyn Fn(&mut Value)); 3] = [
+    type Change<'a> = (&'a str, &'a dyn Fn(&mut Value));
+    let changes: [Change<'_>; 3] = [
         ("another subject", &|c| c["sub"] = json!("admin")),
         ("more roles", &|c| c["roles"] = json!(["admin", "user"])),
         ("a longer life", &|c| {
