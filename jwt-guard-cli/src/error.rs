@@ -46,6 +46,9 @@ pub(crate) enum CliError {
     /// `--ttl 0s`.
     #[error("--ttl must be at least 1s")]
     ZeroTtl,
+    /// `--ttl` longer than `jwt.max_minted_ttl`.
+    #[error("--ttl is at most {0} (jwt.max_minted_ttl), so that revocations outlive every token")]
+    TtlTooLong(jwt_guard::config::HumanDuration),
     /// A token could not be read from standard input.
     #[error("cannot read the token: {0}")]
     Stdin(#[source] std::io::Error),

@@ -446,6 +446,12 @@ fn mistakes_an_operator_makes_are_refused_with_their_cause() {
     assert_eq!(code, Some(1));
     assert!(err.to_lowercase().contains("refused"), "{err}");
     assert!(!err.contains("secret"), "{err}");
+    // A token may not outlive what a revocation covers (`max_minted_ttl`, by
+    // default the refresh window: 7 days).
+    let (code, err) =
+        run(cli("sqlite::memory:").args(["token", "mint", "--sub", "a", "--ttl", "30d"]));
+    assert_eq!(code, Some(1));
+    assert!(err.contains("max_minted_ttl"), "{err}");
     // Durations need their unit.
     let (code, err) =
         run(cli("sqlite::memory:").args(["token", "mint", "--sub", "a", "--ttl", "15"]));

@@ -882,3 +882,32 @@ async fn a_stored_successor_rewritten_in_the_database_is_never_signed(db: DbKind
     }
     app.finish().await;
 }
+
+storage_tests!(a_revocation_outlives_every_token_it_revokes);
+
+/// A user's revocation lasts as long as the longest token that may carry their
+/// name: a token minted for `max_minted_ttl` (by default the refresh window, 7 d)
+/// must not be accepted again when the revocation row expires.
+async fn a_revocation_outlives_every_token_it_revokes(db: DbKind) {
+    let Some(app) = TestApp::on(db, jwt()).await else {
+        return;
+    };
+    app.login("alice").await;
+    let now = app.store().clock().now();
+    app.store()
+        .revoke_subject("alice")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let until: i64 = sqlx::query_scalar(
+        "SELECT until FROM jwt_guard_revocations WHERE kind = 'subject' AND value = 'alice'",
+    )
+    .fetch_one(app.pool())
+    .await
+    .unwrap_or(0);
+    let week = 7 * 86_400;
+    assert!(
+        u64::try_from(until).unwrap_or(0) >= now + week,
+        "the revocation ends at {until}, before a token minted now for 7 d"
+    );
+    app.finish().await;
+}

@@ -80,6 +80,11 @@ impl MintArgs {
         if ttl == 0 {
             return Err(CliError::ZeroTtl);
         }
+        // Revocations last as long as the longest token may: no longer ones.
+        let max = deployment.config().max_minted_lifetime();
+        if ttl > max.as_secs() {
+            return Err(CliError::TtlTooLong(max));
+        }
         let issuer = runtime.issuer();
         let grant = Grant {
             subject: &self.sub,

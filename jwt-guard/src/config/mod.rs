@@ -58,6 +58,10 @@ pub struct JwtConfig {
     /// How long after the original login (`orig_iat`) refreshing stays possible.
     /// Default `7d`.
     pub refresh_window: HumanDuration,
+    /// Longest lifetime of a token minted outside the login routes (`jwt-guard token
+    /// mint --ttl`). Revocations last at least this long, so none expires before
+    /// what it revokes. Default: `refresh_window`.
+    pub max_minted_ttl: Option<HumanDuration>,
     /// Clock-skew allowance for `exp`/`nbf`. Default `0s`, at most `60s`.
     pub leeway: HumanDuration,
     /// `iss` written into tokens and required when verifying.
@@ -145,6 +149,7 @@ impl Default for JwtConfig {
             access_ttl: HumanDuration::from_secs(5 * MINUTE),
             refresh_ttl: HumanDuration::from_secs(DAY),
             refresh_window: HumanDuration::from_secs(7 * DAY),
+            max_minted_ttl: None,
             leeway: HumanDuration::default(),
             issuer: None,
             audience: None,
@@ -231,6 +236,22 @@ impl JwtConfig {
         }
     }
 
+    /// The longest lifetime of a minted token (`max_minted_ttl`, else
+    /// `refresh_window`).
+    pub fn max_minted_lifetime(&self) -> HumanDuration {
+        self.max_minted_ttl.unwrap_or(self.refresh_window)
+    }
+
+    /// The longest any token this configuration issues can live, leeway included:
+    /// how long a revocation must last.
+    pub fn longest_token_lifetime(&self) -> u64 {
+        self.access_ttl
+            .as_secs()
+            .max(self.refresh_ttl.as_secs())
+            .max(self.max_minted_lifetime().as_secs())
+            .saturating_add(self.leeway.as_secs())
+    }
+
     /// The absolute lifetime of a device (`permanent_max_lifetime`, else
     /// `refresh_window`).
     pub fn permanent_lifetime(&self) -> HumanDuration {
@@ -281,6 +302,7 @@ impl JwtConfig {
         p.positive("permanent_ttl", self.permanent_ttl);
         p.positive("permanent_max_lifetime", self.permanent_lifetime());
         p.positive("revocation_poll", self.revocation_poll);
+        p.positive("max_minted_ttl", self.max_minted_lifetime());
         if self
             .revocation_max_staleness
             .is_some_and(|s| s.as_secs() < self.revocation_poll.as_secs())

@@ -58,11 +58,7 @@ impl StoreSettings {
             max_devices: config.max_devices,
             cap_policy: config.device_cap_policy,
             reuse_grace: config.refresh_reuse_grace.as_secs(),
-            max_token_ttl: config
-                .access_ttl
-                .as_secs()
-                .max(config.refresh_ttl.as_secs())
-                .saturating_add(config.leeway.as_secs()),
+            max_token_ttl: config.longest_token_lifetime(),
             archive_after: config.archive_after.as_secs(),
             audit_retention: config.audit_retention.as_secs(),
         }
