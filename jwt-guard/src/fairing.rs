@@ -251,6 +251,15 @@ impl Fairing for JwtGuard {
                 return Err(rocket);
             }
         };
+        if let Ok(header) = rocket.figment().extract_inner::<String>("ip_header") {
+            if config.trusted_proxies.is_empty() {
+                rocket::warn!(
+                    "jwt-guard: Rocket reads client addresses from `{header}`, but \
+                     jwt.trusted_proxies is empty: jwt-guard uses the peer's address and \
+                     ignores the header (list your proxies to take their word)"
+                );
+            }
+        }
         let base_url = config
             .link_base_url
             .clone()

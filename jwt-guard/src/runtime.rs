@@ -33,6 +33,8 @@ pub struct JwtRuntime {
     keys: Arc<KeyRing>,
     verifier: Verifier,
     issuer: Issuer,
+    /// `trusted_proxies`, parsed once.
+    trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl JwtRuntime {
@@ -47,6 +49,7 @@ impl JwtRuntime {
         let verifier = Verifier::new(keys.clone(), &config, clock.clone(), revocations);
         let issuer = Issuer::new(keys.clone(), &config, clock);
         Ok(Self {
+            trusted_proxies: config.trusted_proxy_networks(),
             config,
             keys,
             verifier,
@@ -57,6 +60,18 @@ impl JwtRuntime {
     /// The runtime of the application serving `req`, if the fairing is attached.
     pub fn from_request<'r>(req: &'r Request<'_>) -> Option<&'r JwtRuntime> {
         req.rocket().state::<JwtRuntime>()
+    }
+
+    /// The client's address: the peer's own, or — when the peer is one of
+    /// `trusted_proxies` — what it says in Rocket's `ip_header`.
+    pub fn client_addr(&self, req: &Request<'_>) -> Option<std::net::IpAddr> {
+        let peer = req.remote().map(|addr| addr.ip());
+        match peer {
+            Some(ip) if self.trusted_proxies.iter().any(|net| net.contains(&ip)) => {
+                req.real_ip().or(peer)
+            }
+            _ => peer,
+        }
     }
 
     /// The configuration in force.

@@ -11,7 +11,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use rocket::tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use rocket::Request;
 
-use crate::client::{clean_text, client_ip};
+use crate::client::{budget_key, clean_text, client_addr, client_ip};
 use crate::config::ThrottleConfig;
 use crate::error::AuthError;
 use crate::store::{counter_key, AuditEvent, CounterRule, Reservation, Store};
@@ -109,7 +109,7 @@ impl LoginThrottle {
         store: &Store,
         username: &str,
     ) -> Result<LoginAttempt, AuthError> {
-        if let Some(ip) = req.client_ip() {
+        if let Some(ip) = client_addr(req).map(budget_key) {
             if let Err(not_until) = self.by_address.check_key(&ip) {
                 let wait = not_until.wait_time_from(self.clock.now()).as_secs() + 1;
                 return Err(AuthError::too_many_requests(wait));

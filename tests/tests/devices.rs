@@ -34,7 +34,9 @@ storage_tests!(
 );
 
 async fn login_creates_a_device(db: DbKind) {
-    let Some(app) = TestApp::on(db, jwt()).await else {
+    // Behind a reverse proxy at 192.0.2.1, whose `X-Real-IP` is believed.
+    let config = json!({ "secret": TEST_SECRET, "trusted_proxies": ["192.0.2.0/24"] });
+    let Some(app) = TestApp::on(db, config).await else {
         return;
     };
     let body = app.login_as("alice", "Pixel 9").await;
@@ -57,6 +59,7 @@ async fn login_creates_a_device(db: DbKind) {
             "User-Agent",
             "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
         ))
+        .remote("192.0.2.1:4000".parse().unwrap_or_else(|e| panic!("{e}")))
         .header(Header::new("X-Real-IP", "203.0.113.9"))
         .body(json!({"username": "alice", "password": "alice-password"}).to_string())
         .dispatch()

@@ -8,7 +8,8 @@ use rocket::local::asynchronous::LocalResponse;
 use serde_json::{json, Value};
 
 fn jwt() -> Value {
-    json!({ "secret": TEST_SECRET })
+    // Behind a reverse proxy at 192.0.2.1, whose `X-Real-IP` is believed.
+    json!({ "secret": TEST_SECRET, "trusted_proxies": ["192.0.2.1"] })
 }
 
 fn s(v: &Value) -> String {
@@ -37,6 +38,8 @@ async fn open<'a>(app: &'a TestApp, url: &str) -> LocalResponse<'a> {
     app.client
         .get(local(url))
         .header(Header::new("User-Agent", "link-test/1.0"))
+        // As a reverse proxy at 192.0.2.1 (a trusted one) forwards it.
+        .remote("192.0.2.1:4000".parse().unwrap_or_else(|e| panic!("{e}")))
         .header(Header::new("X-Real-IP", "198.51.100.7"))
         .dispatch()
         .await

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 
 use jwt_guard_tests::app::PasswordChecks;
 use jwt_guard_tests::{json_body, storage_tests, DbKind, PgDatabase, TestApp, TEST_SECRET};
-use rocket::http::{ContentType, Status};
+use rocket::http::{ContentType, Header, Status};
 use rocket::local::asynchronous::LocalResponse;
 use serde_json::{json, Value};
 
@@ -228,6 +228,63 @@ async fn a_client_address_has_its_own_budget() {
     // Another address is not affected.
     let res = from("127.0.0.3:4000", "user11".into()).await;
     assert_eq!(res.status(), Status::Unauthorized);
+}
+
+#[rocket::async_test]
+async fn a_claimed_address_counts_only_from_a_trusted_proxy() {
+    let app = TestApp::with_jwt(json!({
+        "secret": TEST_SECRET,
+        "login_throttle": { "ip_attempts": 5 },
+        "trusted_proxies": ["10.0.0.0/8"],
+    }))
+    .await;
+    let claiming = |peer: &str, claimed: String| {
+        let remote: SocketAddr = peer.parse().unwrap_or_else(|e| panic!("{e}"));
+        let username = format!("{peer}-{claimed}");
+        app.client
+            .post("/auth/token")
+            .remote(remote)
+            .header(ContentType::JSON)
+            .header(Header::new("X-Real-IP", claimed))
+            // Every guess for another account: only the address budget is at play.
+            .body(json!({ "username": username, "password": "guess" }).to_string())
+            .dispatch()
+    };
+    // A client that claims a new address with every guess is still one client.
+    let mut statuses = Vec::new();
+    for n in 0..8 {
+        statuses.push(
+            claiming("198.51.100.20:4000", format!("203.0.113.{n}"))
+                .await
+                .status(),
+        );
+    }
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == Status::Unauthorized)
+            .count(),
+        5
+    );
+    assert_eq!(
+        statuses.last(),
+        Some(&Status::TooManyRequests),
+        "{statuses:?}"
+    );
+    // Through the trusted proxy, each forwarded client has its own budget.
+    for n in 0..8 {
+        let res = claiming("10.1.2.3:4000", format!("192.0.2.{n}")).await;
+        assert_eq!(res.status(), Status::Unauthorized, "client {n}");
+    }
+    // IPv6 clients are budgeted per /64: another address of the same prefix is
+    // the same client.
+    for n in 0..5 {
+        let peer = format!("[2001:db8:7:7::{n}]:4000");
+        let res = claiming(&peer, format!("198.51.100.{n}")).await;
+        assert_eq!(res.status(), Status::Unauthorized);
+    }
+    let res = claiming("[2001:db8:7:7:ffff::1]:4000", "198.51.100.99".into()).await;
+    assert_eq!(res.status(), Status::TooManyRequests);
 }
 
 #[rocket::async_test]

@@ -82,6 +82,8 @@ pub enum Problem {
     SameAsAccessCookie,
     /// Not a path starting with `/`.
     NotAPath,
+    /// Not a network (`10.0.0.0/8`) or an address.
+    NotANetwork(String),
     /// Not an origin (`scheme://host[:port]`).
     NotAnOrigin(String),
     /// A name that must be unique and non-empty is neither.
@@ -115,6 +117,7 @@ impl fmt::Display for Problem {
             Problem::SameAsRefreshCookie => f.write_str("is the refresh cookie's name"),
             Problem::SameAsAccessCookie => f.write_str("is the access cookie's name"),
             Problem::NotAPath => f.write_str("must be a path starting with `/`"),
+            Problem::NotANetwork(net) => write!(f, "`{net}` is not a network (CIDR) or address"),
             Problem::NotAnOrigin(origin) => {
                 write!(f, "`{origin}` is not an origin (scheme://host[:port])")
             }

@@ -118,6 +118,12 @@ pub struct JwtConfig {
     /// `#[expiring_link]`, `#[permanent_refresh]` or `#[public]` (deny by default).
     /// Default `false`: such routes are only listed as unprotected at launch.
     pub require_protection: bool,
+    /// Proxies (CIDRs, e.g. `["10.0.0.0/8", "127.0.0.1/32"]`) whose word about the
+    /// client's address (Rocket's `ip_header`, `X-Real-IP` by default) is taken.
+    /// From any other peer the header is ignored: a client cannot claim an address
+    /// to dodge the per-address login budget or forge device and audit rows.
+    /// Default empty: the peer's own address counts.
+    pub trusted_proxies: Vec<String>,
     /// Cookie mode for browsers (the `cookies` table).
     pub cookies: CookieConfig,
     /// Outside identity providers whose tokens routes may accept.
@@ -172,6 +178,7 @@ impl Default for JwtConfig {
             verify_reveals_claims: false,
             require_protection: false,
             cookies: CookieConfig::default(),
+            trusted_proxies: Vec::new(),
             trusted_issuers: Vec::new(),
             login_throttle: ThrottleConfig::default(),
             device_page_size: 100,
@@ -252,6 +259,18 @@ impl JwtConfig {
             .saturating_add(self.leeway.as_secs())
     }
 
+    /// `trusted_proxies` as networks (a bare address is a network of one).
+    pub fn trusted_proxy_networks(&self) -> Vec<ipnet::IpNet> {
+        self.trusted_proxies
+            .iter()
+            .filter_map(|net| {
+                net.parse::<ipnet::IpNet>()
+                    .ok()
+                    .or_else(|| net.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
+            })
+            .collect()
+    }
+
     /// The absolute lifetime of a device (`permanent_max_lifetime`, else
     /// `refresh_window`).
     pub fn permanent_lifetime(&self) -> HumanDuration {
@@ -323,6 +342,11 @@ impl JwtConfig {
         if self.header_prefixes.is_empty() {
             let needs = "one scheme, e.g. `Bearer`";
             p.add("header_prefixes", Problem::Empty { needs });
+        }
+        for bad in self.trusted_proxies.iter().filter(|net| {
+            net.parse::<ipnet::IpNet>().is_err() && net.parse::<std::net::IpAddr>().is_err()
+        }) {
+            p.add("trusted_proxies", Problem::NotANetwork(bad.clone()));
         }
         for bad in self.header_prefixes.iter().filter(|s| !is_auth_scheme(s)) {
             p.add("header_prefixes", Problem::NotAuthScheme(bad.clone()));

@@ -9,7 +9,7 @@ use rocket::request::Request;
 use rocket::response::Response;
 
 use super::RecordedAttempt;
-use crate::client::{client_ip, user_agent};
+use crate::client::{budget_key, client_addr, client_ip, user_agent};
 use crate::private_response::mark_private;
 use crate::store::{LinkId, Store};
 
@@ -60,7 +60,7 @@ pub(crate) async fn finish_link_response(req: &Request<'_>, res: &mut Response<'
         let within = req
             .rocket()
             .state::<UnverifiedLogBudget>()
-            .is_none_or(|budget| budget.allows(req.client_ip()));
+            .is_none_or(|budget| budget.allows(client_addr(req).map(budget_key)));
         if !within {
             return;
         }
