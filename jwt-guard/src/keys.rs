@@ -350,7 +350,13 @@ impl KeyRing {
                 });
             }
             let (key, jwk) = load_verification_key(&setting, extra)?;
-            if let Some(jwk) = jwk {
+            // The JWKS speaks for this app: a key of another party (one with an
+            // `issuer` of its own) is used to verify, never published as ours.
+            let anothers = extra
+                .issuer
+                .as_ref()
+                .is_some_and(|iss| Some(iss) != config.issuer.as_ref());
+            if let (Some(jwk), false) = (jwk, anothers) {
                 jwks.push(public_jwk(jwk, &extra.kid));
             }
             verifying.insert(

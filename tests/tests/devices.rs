@@ -914,3 +914,54 @@ async fn a_revocation_outlives_every_token_it_revokes(db: DbKind) {
     );
     app.finish().await;
 }
+
+storage_tests!(deleting_a_device_ends_every_token_it_holds);
+
+/// `DELETE /auth/devices/<id>` from another device: the deleted one's access,
+/// refresh and permanent tokens are all refused at once; the caller's are not.
+async fn deleting_a_device_ends_every_token_it_holds(db: DbKind) {
+    let Some(app) = TestApp::on(db, jwt()).await else {
+        return;
+    };
+    let phone = app.login_as("alice", "phone").await;
+    let laptop = app.login_as("alice", "laptop").await;
+    let laptop_access = s(&laptop["access"]);
+    // Positive control: the phone's tokens work before.
+    assert_eq!(
+        app.get_with_token("/me", &s(&phone["access"]))
+            .await
+            .status(),
+        Status::Ok
+    );
+    let path = format!("/auth/devices/{}", s(&phone["device_id"]));
+    let res = app
+        .send_with_token(Method::Delete, &path, &laptop_access)
+        .await;
+    assert_eq!(res.status(), Status::NoContent);
+    assert_eq!(
+        app.get_with_token("/me", &s(&phone["access"]))
+            .await
+            .status(),
+        Status::Unauthorized
+    );
+    let refresh = app
+        .post_json(
+            "/auth/token/refresh",
+            json!({ "refresh": phone["refresh"] }),
+        )
+        .await;
+    assert_eq!(refresh.status(), Status::Unauthorized);
+    let permanent = app
+        .client
+        .post("/auth/device/refresh")
+        .header(Header::new("Permanent-Token", s(&phone["permanent_token"])))
+        .dispatch()
+        .await;
+    assert_eq!(permanent.status(), Status::Unauthorized);
+    // The laptop goes on.
+    assert_eq!(
+        app.get_with_token("/me", &laptop_access).await.status(),
+        Status::Ok
+    );
+    app.finish().await;
+}

@@ -175,4 +175,14 @@ async fn a_foreign_key_speaks_only_for_its_own_issuer() {
             .await;
         assert_eq!(res.status(), expected, "iss {iss:?}");
     }
+    // The partner's key verifies its tokens, but the app's JWKS does not publish it
+    // as one of its own.
+    let jwks = app.client.get("/.well-known/jwks.json").dispatch().await;
+    let body: serde_json::Value =
+        serde_json::from_str(&jwks.into_string().await.unwrap_or_default()).unwrap_or_default();
+    let kids: Vec<&str> = body["keys"]
+        .as_array()
+        .map(|keys| keys.iter().filter_map(|k| k["kid"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(!kids.contains(&"partner"), "{body}");
 }

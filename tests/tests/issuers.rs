@@ -570,3 +570,30 @@ async fn provider_answers_cannot_crash_or_lead_elsewhere() {
         assert!(res.is_err(), "{key} = {value} was accepted");
     }
 }
+
+#[rocket::async_test]
+async fn an_issuer_can_require_rfc_9068_access_tokens() {
+    let key = ProviderKey::rsa("k1", "rsa.pem");
+    let provider = start_provider(vec![key.jwk()]).await;
+    let client = app(partner_config(
+        &provider,
+        json!({ "require_access_token_type": true }),
+    ))
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let claims = json!({
+        "iss": provider.issuer, "aud": "api", "sub": "pat", "iat": now(),
+        "exp": now() + 300, "permissions": ["read:reports"],
+    });
+    let access = key.sign_as(&claims, Some("k1"), Some("at+jwt"));
+    assert_eq!(get(&client, "/partner/reports", &access).await, Status::Ok);
+    // An ID token (typ JWT, or none) with the API's audience is no access token.
+    for typ in [Some("JWT"), None] {
+        let id_token = key.sign_as(&claims, Some("k1"), typ);
+        assert_eq!(
+            get(&client, "/partner/reports", &id_token).await,
+            Status::Unauthorized,
+            "typ {typ:?}"
+        );
+    }
+}

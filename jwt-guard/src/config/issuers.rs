@@ -40,6 +40,11 @@ pub struct TrustedIssuerConfig {
     /// At most one fetch per this interval, however many unknown `kid`s arrive.
     /// Default `60s`.
     pub min_refetch_interval: HumanDuration,
+    /// Accept only tokens whose header says `typ: at+jwt` (RFC 9068 access tokens),
+    /// so an ID token that carries this API's audience cannot pass as an access
+    /// token. Providers that follow RFC 9068 send it (look at the header of one of
+    /// yours); default `false` because not every provider does.
+    pub require_access_token_type: bool,
     /// Fetch keys over plain `http` from a host that is not a loopback address.
     /// Default `false`: keys travel over `https` only.
     pub allow_http: bool,
@@ -68,6 +73,7 @@ impl Default for TrustedIssuerConfig {
             min_refetch_interval: HumanDuration::from_secs(60),
             start_without_keys: false,
             allow_http: false,
+            require_access_token_type: false,
         }
     }
 }

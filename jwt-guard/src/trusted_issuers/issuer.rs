@@ -62,6 +62,13 @@ struct OutsideToken<C> {
 }
 
 /// Media types an outside access token may declare in `typ` (RFC 9068 and plain JWT).
+/// RFC 9068's access-token type.
+fn is_access_token_typ(typ: &str) -> bool {
+    ["at+jwt", "application/at+jwt"]
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case(typ))
+}
+
 fn acceptable_typ(typ: &str) -> bool {
     ["JWT", "at+jwt", "application/at+jwt"]
         .iter()
@@ -148,6 +155,15 @@ impl OutsideIssuer {
         let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Malformed)?;
         if header.crit.is_some() {
             return Err(VerifyError::UnsupportedCritical);
+        }
+        // RFC 9068 §4: access tokens say `at+jwt`; an issuer configured to require
+        // it refuses everything else (an ID token sent to an API whose audience it
+        // happens to carry, say).
+        let access_typ = header.typ.as_deref().is_some_and(is_access_token_typ);
+        if self.config.require_access_token_type && !access_typ {
+            return Err(VerifyError::WrongKind {
+                expected: TokenKind::Access,
+            });
         }
         if header.typ.as_deref().is_some_and(|t| !acceptable_typ(t)) {
             return Err(VerifyError::Malformed);
