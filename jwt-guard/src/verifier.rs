@@ -299,6 +299,7 @@ impl Verifier {
             }
             Err(e) => return Err(map_error(&e)),
         };
+        self.remember_header(token, &entry);
         if data.claims.registered.typ != kind {
             return Err(VerifyError::WrongKind { expected: kind });
         }
@@ -324,12 +325,19 @@ impl Verifier {
         if header.alg != entry.algorithm {
             return Err(VerifyError::AlgorithmMismatch);
         }
+        Ok(entry)
+    }
+
+    /// Remembers the header of `token`, whose signature has just verified: only
+    /// headers of genuine tokens take one of the few places, so a flood of made-up
+    /// headers cannot fill them before the real ones arrive.
+    fn remember_header(&self, token: &str, entry: &Arc<KidEntry>) {
+        let segment = token.split('.').next().unwrap_or_default();
         if let Ok(mut known) = self.headers.write() {
             if known.len() < MAX_KNOWN_HEADERS && !known.iter().any(|(t, _)| **t == *segment) {
                 known.push((segment.into(), entry.clone()));
             }
         }
-        Ok(entry)
     }
 
     fn check_times(
@@ -421,6 +429,29 @@ mod tests {
             issuer: Issuer::new(keys, &config, clock.clone()),
             clock,
         }
+    }
+
+    #[test]
+    fn only_headers_of_genuine_tokens_are_remembered() {
+        let f = fixture(JwtConfig::hmac(SECRET), Vec::new());
+        let genuine = access(&f, "ann");
+        let (_, rest) = genuine.split_once('.').unwrap_or_default();
+        // Headers that pass every header check, each on a token with a bad signature.
+        for n in 0..(2 * MAX_KNOWN_HEADERS) {
+            let header = URL_SAFE_NO_PAD.encode(format!(
+                r#"{{"alg":"HS256","typ":"JWT","kid":"{}","x":{n}}}"#,
+                f.verifier.keys.signing_kid()
+            ));
+            let forged = format!("{header}.{rest}");
+            assert_eq!(
+                f.verifier.verify_access::<StandardClaims>(&forged).err(),
+                Some(VerifyError::BadSignature)
+            );
+        }
+        let remembered = |v: &Verifier| v.headers.read().map(|h| h.len()).unwrap_or(usize::MAX);
+        assert_eq!(remembered(&f.verifier), 0);
+        assert!(f.verifier.verify_access::<StandardClaims>(&genuine).is_ok());
+        assert_eq!(remembered(&f.verifier), 1);
     }
 
     fn access(f: &Fixture, subject: &str) -> String {
