@@ -67,11 +67,11 @@ impl Sessions<'_> {
         mark_private(req);
         let claims = serde_json::to_value(&principal.claims).map_err(Unavailable::new)?;
         let attempts = counter_key("login", &principal.subject);
-        let audit = format!(
-            "method={} ip={}",
-            clean_text(method, METHOD_MAX),
-            client_ip(req).unwrap_or_default()
-        );
+        let audit = serde_json::json!({
+            "method": clean_text(method, METHOD_MAX),
+            "ip": client_ip(req).unwrap_or_default(),
+        })
+        .to_string();
         let origin = SessionOrigin::Login {
             attempts: &attempts,
             audit: &audit,

@@ -11,13 +11,11 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use rocket::tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use rocket::Request;
 
-use crate::client::{budget_key, clean_text, client_addr, client_ip};
+use crate::client::{budget_key, client_addr, client_ip};
 use crate::config::ThrottleConfig;
 use crate::error::AuthError;
+use crate::secret::TokenDigest;
 use crate::store::{counter_key, AuditEvent, CounterRule, Reservation, Store};
-
-/// Longest piece of a typed username written to the audit log.
-const AUDITED_USERNAME_MAX: usize = 64;
 
 /// jwt-guard's throttles, managed by the fairing. Take it as `&State<LoginThrottle>`
 /// to limit what your own routes send to an account ([`LoginThrottle::limit_messages`]).
@@ -46,7 +44,10 @@ impl std::fmt::Debug for LoginThrottle {
 pub(crate) struct LoginAttempt {
     key: String,
     number: u32,
-    username: String,
+    /// What the audit log keeps of the typed username: its digest (a password
+    /// typed into the username field must not be written down, nor text that
+    /// forges a field).
+    username_digest: String,
     check: Option<OwnedSemaphorePermit>,
 }
 
@@ -64,7 +65,7 @@ impl LoginAttempt {
 
     /// The audit detail of this attempt's success.
     pub(crate) fn success_detail(&self, req: &Request<'_>) -> String {
-        format!("ip={}", client_ip(req).unwrap_or_default())
+        serde_json::json!({ "ip": client_ip(req).unwrap_or_default() }).to_string()
     }
 }
 
@@ -137,7 +138,9 @@ impl LoginThrottle {
         Ok(LoginAttempt {
             key,
             number,
-            username: clean_text(username, AUDITED_USERNAME_MAX),
+            username_digest: TokenDigest::of(username.trim().to_lowercase().as_bytes())
+                .as_str()
+                .to_owned(),
             check: Some(check),
         })
     }
@@ -148,7 +151,8 @@ impl LoginThrottle {
     /// ([`LoginAttempt::key`], [`LoginAttempt::success_detail`]).
     pub(crate) async fn failed(&self, req: &Request<'_>, store: &Store, attempt: LoginAttempt) {
         let ip = client_ip(req).unwrap_or_default();
-        let detail = format!("username={}; ip={ip}", attempt.username);
+        let fields = serde_json::json!({ "username_sha256": attempt.username_digest, "ip": ip });
+        let detail = fields.to_string();
         let written = async {
             store
                 .audit(AuditEvent::LoginFailed, None, None, &detail)
@@ -162,7 +166,12 @@ impl LoginThrottle {
                         AuditEvent::LoginThrottled,
                         None,
                         None,
-                        &format!("{detail}; locked for {lockout}s"),
+                        &serde_json::json!({
+                            "username_sha256": attempt.username_digest,
+                            "ip": ip,
+                            "locked_for_secs": lockout,
+                        })
+                        .to_string(),
                     )
                     .await?;
             }

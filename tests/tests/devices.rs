@@ -807,7 +807,8 @@ async fn an_app_started_session_is_a_login_like_any_other(db: DbKind) {
         log.iter().any(|e| e.event == "login_succeeded"
             && e.detail
                 .as_deref()
-                .is_some_and(|d| d.contains("method=code"))),
+                .and_then(|d| serde_json::from_str::<Value>(d).ok())
+                .is_some_and(|d| d["method"] == "code")),
         "{log:?}"
     );
 

@@ -106,6 +106,18 @@ async fn guessing_locks_the_account_with_growing_back_off(db: DbKind) {
     for event in ["login_failed", "login_throttled", "login_succeeded"] {
         assert!(log.iter().any(|e| e.event == event), "{event}: {log:?}");
     }
+    // Details are JSON fields; what was typed as a username is kept only as a
+    // digest (it may be a password typed into the wrong field, or forged text).
+    for entry in log.iter().filter(|e| e.event == "login_failed") {
+        let detail = entry.detail.as_deref().unwrap_or_default();
+        let fields: serde_json::Value = serde_json::from_str(detail).unwrap_or_default();
+        assert_eq!(
+            fields["username_sha256"].as_str().map(str::len),
+            Some(64),
+            "{detail}"
+        );
+        assert!(!detail.contains("alice"), "{detail}");
+    }
     app.finish().await;
 }
 
