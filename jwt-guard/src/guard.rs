@@ -102,6 +102,14 @@ fn accepted<'r, C: Claims>(req: &'r Request<'_>) -> &'r OnceLock<Arc<Token<C>>> 
     &req.local_cache(|| AcceptedToken::<C>(OnceLock::new())).0
 }
 
+/// Whose tokens this request's route takes (`None`: the app's own), as its
+/// `#[use_jwt]` policy said before anything was verified.
+struct RouteIssuer(OnceLock<Option<&'static str>>);
+
+fn route_issuer<'r>(req: &'r Request<'_>) -> &'r OnceLock<Option<&'static str>> {
+    &req.local_cache(|| RouteIssuer(OnceLock::new())).0
+}
+
 /// The request's token from the outside issuer `name`, verified at most once per
 /// request and claims type.
 struct CachedOutside<C>(Verification<C>);
@@ -251,6 +259,11 @@ impl<'r, C: Claims> FromRequest<'r> for Jwt<C> {
                 token: token.clone(),
             });
         }
+        // The route's policy takes an outside issuer's tokens and accepted none:
+        // the app's own token (a cookie, say) must not stand in for one.
+        if route_issuer(req).get().copied().flatten().is_some() {
+            return fail(req, no_token(req));
+        }
         match verify_request::<C>(req) {
             Ok(Some(token)) => {
                 mark_private(req);
@@ -289,6 +302,7 @@ impl<'r, P: Policy> FromRequest<'r> for Authorized<P> {
     type Error = AuthError;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AuthError> {
+        let _ = route_issuer(req).set(P::ISSUER);
         let verification = match P::ISSUER {
             Some(name) => verify_outside::<P::Claims>(req, name).await,
             None => verify_request::<P::Claims>(req),

@@ -174,6 +174,13 @@ fn partner_reports(jwt: Jwt<Auth0Claims>) -> String {
     jwt.subject().to_owned()
 }
 
+/// Optional: answers who the partner says the caller is, or "nobody".
+#[use_jwt(issuer = "partner", claims = Auth0Claims, optional)]
+#[get("/partner/maybe")]
+fn partner_maybe(jwt: Option<Jwt<Auth0Claims>>) -> String {
+    jwt.map_or_else(|| "nobody".to_owned(), |jwt| jwt.subject().to_owned())
+}
+
 #[use_jwt]
 #[get("/own")]
 fn own(jwt: Jwt<StandardClaims>) -> String {
@@ -596,4 +603,39 @@ async fn an_issuer_can_require_rfc_9068_access_tokens() {
             "typ {typ:?}"
         );
     }
+}
+
+#[rocket::async_test]
+async fn the_apps_own_cookie_never_stands_in_for_a_partner_token() {
+    let key = ProviderKey::rsa("k1", "rsa.pem");
+    let provider = start_provider(vec![key.jwk()]).await;
+    let figment = base_figment(&temp_sqlite_url()).merge((
+        "jwt",
+        json!({
+            "secret": TEST_SECRET,
+            "cookies": { "enabled": true, "access_cookie": true },
+            "trusted_issuers": [partner_config(&provider, json!({}))],
+        }),
+    ));
+    let rocket = rocket::custom(figment)
+        .attach(JwtGuard::fairing())
+        .mount("/", routes![partner_maybe, own]);
+    let client = Client::untracked(rocket)
+        .await
+        .unwrap_or_else(|e| panic!("{:?}", e.kind()));
+    // The app's own access token, as the access cookie a browser holds.
+    let own_token = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &jwt_guard_tests::access_claims("alice", now()),
+        &EncodingKey::from_secret(TEST_SECRET.as_bytes()),
+    )
+    .unwrap_or_default();
+    let cookie = rocket::http::Cookie::new("jwt_guard_access", own_token);
+    // Positive control: the cookie is good for the app's own routes.
+    let res = client.get("/own").cookie(cookie.clone()).dispatch().await;
+    assert_eq!(res.status(), Status::Ok);
+    // On the partner's optional route it is no partner token.
+    let res = client.get("/partner/maybe").cookie(cookie).dispatch().await;
+    assert_eq!(res.status(), Status::Ok);
+    assert_eq!(res.into_string().await.unwrap_or_default(), "nobody");
 }
