@@ -119,6 +119,11 @@ impl Store {
         .bind(device_id)
         .execute(&mut **tx)
         .await?;
+        // Superseded permanent digests only serve reuse detection on a live device.
+        sqlx::query("DELETE FROM jwt_guard_superseded_permanent WHERE device_id = $1")
+            .bind(device_id)
+            .execute(&mut **tx)
+            .await?;
         self.revoke_family_in(tx, device_id, now).await
     }
 
