@@ -337,3 +337,62 @@ async fn leeway_tolerates_small_skew_only() {
     )
     .await;
 }
+
+#[rocket::async_test]
+async fn key_url_headers_are_ignored_and_never_fetched() {
+    use std::io::ErrorKind;
+    use std::net::TcpListener;
+    // A server the headers point at, counting every connection made to it.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    listener
+        .set_nonblocking(true)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let url = format!(
+        "http://{}",
+        listener.local_addr().unwrap_or_else(|e| panic!("{e}"))
+    );
+    let app = TestApp::hs256().await;
+    let genuine = app.access_token("alice").await;
+    let kid = parts(&genuine).0["kid"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let our_key = EncodingKey::from_secret(TEST_SECRET.as_bytes());
+    let mut header = Header::new(Algorithm::HS256);
+    header.kid = Some(kid.clone());
+    header.jku = Some(format!("{url}/jwks.json"));
+    header.x5u = Some(format!("{url}/cert.pem"));
+    header.x5c = Some(vec!["MIIB".into()]);
+    let token = sign(&header, &access_claims("alice", now()), &our_key);
+    // Signed with the app's own key: accepted, the URLs ignored.
+    assert_eq!(app.get_with_token("/me", &token).await.status(), Status::Ok);
+    let fetched = match listener.accept() {
+        Ok(_) => true,
+        Err(e) if e.kind() == ErrorKind::WouldBlock => false,
+        Err(e) => panic!("{e}"),
+    };
+    assert!(!fetched, "a key URL in a header was fetched");
+    // Near misses of the real kid name no key.
+    let mut near = kid.clone();
+    near.pop();
+    for wrong in [
+        format!("{kid} "),
+        kid.to_uppercase(),
+        near,
+        format!("{kid}0"),
+    ] {
+        if wrong == kid {
+            continue;
+        }
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(wrong.clone());
+        let token = sign(&header, &access_claims("alice", now()), &our_key);
+        let res = app.get_with_token("/me", &token).await;
+        assert_eq!(res.status(), Status::Unauthorized, "kid {wrong:?}");
+        assert_eq!(
+            json_body(res).await["error_description"],
+            "token was signed with an unknown key"
+        );
+    }
+    app.finish().await;
+}
