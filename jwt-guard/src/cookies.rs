@@ -57,6 +57,31 @@ fn secure(req: &Request<'_>, config: &CookieConfig) -> bool {
         .unwrap_or_else(|| req.rocket().config().tls_enabled())
 }
 
+/// Which session cookie a name is for: the refresh and permanent cookies live under
+/// the cookie path, the access cookie on the whole site.
+#[derive(Clone, Copy)]
+enum Jar {
+    Refresh,
+    Permanent,
+    Access,
+}
+
+/// The cookie's name as sent: with `Secure`, the browser-enforced prefix —
+/// `__Host-` for the site-wide access cookie (no `Domain`, `Path=/`), `__Secure-`
+/// for the others — so a sibling subdomain or a plain-HTTP page cannot plant one.
+fn name_of(req: &Request<'_>, config: &CookieConfig, jar: Jar) -> String {
+    let base = match jar {
+        Jar::Refresh => &config.refresh_name,
+        Jar::Permanent => &config.permanent_name,
+        Jar::Access => &config.access_name,
+    };
+    match (secure(req, config), jar) {
+        (false, _) => base.clone(),
+        (true, Jar::Access) => format!("__Host-{base}"),
+        (true, _) => format!("__Secure-{base}"),
+    }
+}
+
 fn cookie(
     req: &Request<'_>,
     config: &CookieConfig,
@@ -120,7 +145,7 @@ fn move_permanent_into_cookie(
         req.cookies().add(cookie(
             req,
             config,
-            config.permanent_name.clone(),
+            name_of(req, config, Jar::Permanent),
             permanent,
             config.path.clone(),
             rt.config().permanent_ttl.as_secs(),
@@ -153,7 +178,7 @@ fn set_session(
     jar.add(cookie(
         req,
         config,
-        config.refresh_name.clone(),
+        name_of(req, config, Jar::Refresh),
         refresh.0.to_owned(),
         config.path.clone(),
         refresh.1,
@@ -162,7 +187,7 @@ fn set_session(
         jar.add(cookie(
             req,
             config,
-            config.access_name.clone(),
+            name_of(req, config, Jar::Access),
             access.0.to_owned(),
             "/".to_owned(),
             access.1,
@@ -178,7 +203,10 @@ pub(crate) fn clear_session(req: &Request<'_>) {
     // Sent whether or not this request carried them (a logout by bearer token
     // clears the browser's cookies all the same).
     let jar = req.cookies();
-    for name in [&config.refresh_name, &config.permanent_name] {
+    for name in [
+        name_of(req, config, Jar::Refresh),
+        name_of(req, config, Jar::Permanent),
+    ] {
         jar.add(cookie(
             req,
             config,
@@ -192,7 +220,7 @@ pub(crate) fn clear_session(req: &Request<'_>) {
         jar.add(cookie(
             req,
             config,
-            config.access_name.clone(),
+            name_of(req, config, Jar::Access),
             String::new(),
             "/".to_owned(),
             0,
@@ -206,7 +234,11 @@ pub(crate) fn refresh_from_cookie<'r>(req: &'r Request<'_>) -> Result<Option<&'r
     let Some(config) = cookie_mode(req) else {
         return Ok(None);
     };
-    let Some(value) = req.cookies().get(&config.refresh_name).map(|c| c.value()) else {
+    let Some(value) = req
+        .cookies()
+        .get(&name_of(req, config, Jar::Refresh))
+        .map(|c| c.value())
+    else {
         return Ok(None);
     };
     check_origin(req, config)?;
@@ -220,7 +252,11 @@ pub(crate) fn permanent_from_cookie<'r>(
     let Some(config) = cookie_mode(req) else {
         return Ok(None);
     };
-    let Some(value) = req.cookies().get(&config.permanent_name).map(|c| c.value()) else {
+    let Some(value) = req
+        .cookies()
+        .get(&name_of(req, config, Jar::Permanent))
+        .map(|c| c.value())
+    else {
         return Ok(None);
     };
     check_origin(req, config)?;
@@ -233,7 +269,11 @@ pub(crate) fn access_from_cookie<'r>(req: &'r Request<'_>) -> Result<Option<&'r 
     let Some(config) = cookie_mode(req).filter(|c| c.access_cookie) else {
         return Ok(None);
     };
-    let Some(value) = req.cookies().get(&config.access_name).map(|c| c.value()) else {
+    let Some(value) = req
+        .cookies()
+        .get(&name_of(req, config, Jar::Access))
+        .map(|c| c.value())
+    else {
         return Ok(None);
     };
     if !matches!(req.method(), Method::Get | Method::Head | Method::Options) {

@@ -107,9 +107,12 @@ async fn login_sets_an_httponly_refresh_cookie_and_the_body_carries_none() {
         .body(json!({ "username": "alice", "password": "alice-password" }).to_string())
         .dispatch()
         .await;
+    // `Secure` cookies carry the browser-enforced prefixes: `__Host-` for the
+    // site-wide access cookie, `__Secure-` for the path-bound refresh cookie.
+    assert!(res.cookies().get(REFRESH).is_none());
     let refresh = res
         .cookies()
-        .get(REFRESH)
+        .get(&format!("__Secure-{REFRESH}"))
         .cloned()
         .unwrap_or_else(|| panic!("no refresh cookie"));
     assert_eq!(
@@ -118,9 +121,21 @@ async fn login_sets_an_httponly_refresh_cookie_and_the_body_carries_none() {
     );
     let access = res
         .cookies()
-        .get(ACCESS)
+        .get(&format!("__Host-{ACCESS}"))
         .cloned()
         .unwrap_or_else(|| panic!("no access cookie"));
+    assert_eq!(access.domain(), None, "__Host- cookies name no domain");
+    // And the prefixed cookie is the one a refresh reads.
+    let res = client
+        .post("/auth/token/refresh")
+        .header(Header::new("Origin", OURS))
+        .cookie(Cookie::new(
+            format!("__Secure-{REFRESH}"),
+            refresh.value().to_owned(),
+        ))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
     assert_eq!((access.http_only(), access.path()), (Some(true), Some("/")));
     assert_eq!(access.max_age().map(|d| d.whole_seconds()), Some(300));
 }
