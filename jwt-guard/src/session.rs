@@ -381,20 +381,28 @@ pub(crate) async fn start_session(
     Ok((login, consumed))
 }
 
-/// Trades a refresh token for a new pair: verifies it, checks the refresh window
-/// since login, reloads the user's claims, and rotates it (a second use is reuse,
-/// and revokes the device).
+/// Verifies a refresh token (signature, kind, times, revocation): the first step
+/// of [`refresh_session`], apart so a caller can budget by the token's device.
+pub(crate) fn verify_refresh(
+    rt: &JwtRuntime,
+    refresh_token: &str,
+) -> Result<RegisteredClaims, SessionError> {
+    Ok(rt
+        .verifier()
+        .verify::<NoClaims>(refresh_token, TokenKind::Refresh, None)?
+        .registered)
+}
+
+/// Trades a verified refresh token ([`verify_refresh`]) for a new pair: checks the
+/// refresh window since login, reloads the user's claims, and rotates it (a second
+/// use is reuse, and revokes the device).
 pub(crate) async fn refresh_session(
     req: &Request<'_>,
     rt: &JwtRuntime,
     store: &Store,
     authenticator: &AppAuthenticator,
-    refresh_token: &str,
+    old: RegisteredClaims,
 ) -> Result<TokenPair, SessionError> {
-    let token = rt
-        .verifier()
-        .verify::<NoClaims>(refresh_token, TokenKind::Refresh, None)?;
-    let old = token.registered;
     let orig_iat = old.orig_iat.unwrap_or(old.iat);
     let window = rt.config().refresh_window.as_secs();
     if rt.verifier().clock().now() > orig_iat.saturating_add(window) {

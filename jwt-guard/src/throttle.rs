@@ -23,6 +23,8 @@ use crate::store::{counter_key, AuditEvent, CounterRule, Reservation, Store};
 #[derive(Clone)]
 pub struct LoginThrottle {
     by_address: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    /// Refreshes per device (in memory, per instance).
+    by_device: Arc<DefaultKeyedRateLimiter<String>>,
     clock: DefaultClock,
     account: CounterRule,
     messages: CounterRule,
@@ -89,8 +91,10 @@ impl LoginThrottle {
             window: config.account_window.as_secs().max(1),
             max_lockout: config.max_lockout.as_secs(),
         };
+        let refreshes = nonzero(config.refreshes_per_device_per_minute);
         Self {
             by_address: Arc::new(RateLimiter::keyed(quota)),
+            by_device: Arc::new(RateLimiter::keyed(Quota::per_minute(refreshes))),
             clock: DefaultClock::default(),
             account: rule(config.account_attempts),
             messages: rule(config.messages_per_account),
@@ -199,9 +203,26 @@ impl LoginThrottle {
         }
     }
 
-    /// Forgets client addresses whose budget has refilled (bounds the memory held).
+    /// Forgets client addresses and devices whose budget has refilled (bounds the
+    /// memory held).
     pub(crate) fn forget_idle_addresses(&self) {
         self.by_address.retain_recent();
         self.by_address.shrink_to_fit();
+        self.by_device.retain_recent();
+        self.by_device.shrink_to_fit();
+    }
+
+    /// Admits one refresh of `device` (a verified token's `did`): `429` past
+    /// `refreshes_per_device_per_minute`.
+    pub(crate) fn admit_refresh(&self, device: Option<&str>) -> Result<(), AuthError> {
+        let Some(device) = device else {
+            return Ok(());
+        };
+        match self.by_device.check_key(&device.to_owned()) {
+            Ok(()) => Ok(()),
+            Err(not_until) => Err(AuthError::too_many_requests(
+                not_until.wait_time_from(self.clock.now()).as_secs() + 1,
+            )),
+        }
     }
 }

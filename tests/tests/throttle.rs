@@ -327,3 +327,47 @@ async fn password_checks_queue_and_a_flood_gets_503() {
         "{statuses:?}"
     );
 }
+
+#[rocket::async_test]
+async fn a_device_refreshing_in_a_loop_is_throttled() {
+    let app = TestApp::with_jwt(json!({
+        "secret": TEST_SECRET,
+        "login_throttle": { "refreshes_per_device_per_minute": 3 },
+    }))
+    .await;
+    let refresh = |token: String| app.post_json("/auth/token/refresh", json!({ "refresh": token }));
+    let mut token = app.login("alice").await["refresh"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    for n in 0..3 {
+        let res = refresh(token.clone()).await;
+        assert_eq!(res.status(), Status::Ok, "refresh {n}");
+        let body = jwt_guard_tests::json_body(res).await;
+        token = body["refresh"].as_str().unwrap_or_default().to_owned();
+    }
+    let res = refresh(token.clone()).await;
+    assert_eq!(res.status(), Status::TooManyRequests);
+    assert!(retry_after(&res) >= 1);
+    // The refused refresh spent nothing: the token was not rotated (so it works
+    // once the minute is over, and no reuse is detected).
+    let jti = jsonwebtoken::dangerous::insecure_decode_claims::<serde_json::Value>(&token)
+        .map(|claims| claims["jti"].as_str().unwrap_or_default().to_owned())
+        .unwrap_or_default();
+    let used: Option<i64> =
+        sqlx::query_scalar("SELECT used_at FROM jwt_guard_tokens WHERE jti = $1")
+            .bind(&jti)
+            .fetch_one(app.pool())
+            .await
+            .unwrap_or(Some(-1));
+    assert_eq!(used, None, "the refused refresh rotated the token");
+    let other = app.login("alice").await["refresh"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(
+        refresh(other).await.status(),
+        Status::Ok,
+        "another device is not affected"
+    );
+}

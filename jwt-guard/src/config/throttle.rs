@@ -37,6 +37,10 @@ pub struct ThrottleConfig {
     pub max_concurrent_checks: u32,
     /// How long a login waits for a free check before a 503. Default `2s`.
     pub check_queue_timeout: HumanDuration,
+    /// Refreshes one device may make per minute (per instance); past it `429`.
+    /// Default `30`: a client refreshes a few times an hour, a loop many times a
+    /// second.
+    pub refreshes_per_device_per_minute: u32,
     /// Messages sent to one account (magic-login links, say) per `account_window`.
     /// Default `5`.
     pub messages_per_account: u32,
@@ -54,6 +58,7 @@ impl Default for ThrottleConfig {
             max_concurrent_checks: 8,
             check_queue_timeout: HumanDuration::from_secs(2),
             messages_per_account: 5,
+            refreshes_per_device_per_minute: 30,
         }
     }
 }
@@ -65,6 +70,10 @@ impl ThrottleConfig {
         p.nonzero("ip_attempts", self.ip_attempts);
         p.nonzero("max_concurrent_checks", self.max_concurrent_checks);
         p.nonzero("messages_per_account", self.messages_per_account);
+        p.nonzero(
+            "refreshes_per_device_per_minute",
+            self.refreshes_per_device_per_minute,
+        );
         p.positive("account_window", self.account_window);
         p.positive("ip_window", self.ip_window);
     }

@@ -11,7 +11,9 @@ use crate::manifest::{declare_route, Protection};
 use crate::private_response::mark_private;
 use crate::request::{json_body, RequestRef, Services};
 use crate::runtime::JwtRuntime;
-use crate::session::{refresh_session, start_session, LoginResponse, SessionOrigin};
+use crate::session::{
+    refresh_session, start_session, verify_refresh, LoginResponse, SessionOrigin,
+};
 use crate::signer::TokenPair;
 
 /// Longest username or password the login route reads; longer ones are refused
@@ -140,7 +142,11 @@ async fn refresh(
             }
         },
     };
-    let mut pair = refresh_session(req, rt, store, authenticator, &token).await?;
+    let old = verify_refresh(rt, &token)?;
+    // A device refreshes a few times an hour; a tight loop on one is throttled
+    // (per instance) before it reaches the database.
+    services.throttle.admit_refresh(old.did.as_deref())?;
+    let mut pair = refresh_session(req, rt, store, authenticator, old).await?;
     if from_cookie {
         cookies::move_into_cookies(req, rt, &mut pair);
     }
