@@ -19,13 +19,15 @@ pub(crate) async fn keep_current(
     mut cursor: RevocationCursor,
     poll: Duration,
     archive: Option<Duration>,
+    listen: bool,
     mut shutdown: rocket::Shutdown,
 ) {
     let mut poll_timer = rocket::tokio::time::interval(poll);
     let mut archive_timer =
         rocket::tokio::time::interval(archive.unwrap_or(Duration::from_secs(3600)));
     let mut forget_timer = rocket::tokio::time::interval(FORGET_ADDRESSES_EVERY);
-    let mut listener = match store.listen().await {
+    let announced = if listen { store.listen().await } else { None };
+    let mut listener = match announced {
         Some(Ok(listener)) => Some(listener),
         Some(Err(e)) => {
             rocket::warn!("jwt-guard: cannot LISTEN for revocations, polling only: {e}");

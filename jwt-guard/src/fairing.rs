@@ -412,6 +412,7 @@ impl Fairing for JwtGuard {
             cursor,
             poll,
             archive,
+            runtime.config().revocation_listen,
             rocket.shutdown(),
         );
         rocket::tokio::spawn(task);

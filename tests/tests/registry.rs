@@ -28,6 +28,7 @@ storage_tests!(
     archiver_removes_only_dead_rows,
     no_table_holds_a_raw_token,
     revocations_reach_other_instances_within_the_poll_bound,
+    polling_alone_enforces_revocations_within_the_bound,
     a_revocation_from_an_instance_with_a_slow_clock_is_not_missed,
     a_new_instance_starts_with_the_revocations_in_force,
 );
@@ -499,5 +500,46 @@ async fn postgres_announces_revocations_before_the_poll() {
         "revocation staleness with LISTEN/NOTIFY: {:?}",
         revoked_at.elapsed()
     );
+    a.finish().await;
+}
+
+/// Without `LISTEN` (a pooler that cannot hold one, or a lost notification), the
+/// poll alone makes another instance refuse a revoked token within the bound.
+async fn polling_alone_enforces_revocations_within_the_bound(db: DbKind) {
+    let Some(a) = TestApp::on(
+        db,
+        json!({ "secret": TEST_SECRET, "revocation_poll": "1s" }),
+    )
+    .await
+    else {
+        return;
+    };
+    let b = TestApp::start_on(
+        &a.database_url,
+        json!({ "secret": TEST_SECRET, "revocation_poll": "1s", "revocation_listen": false }),
+        Clock::offset(),
+    )
+    .await;
+    let access = s(&a.login("alice").await["access"]);
+    assert_eq!(b.get_with_token("/me", &access).await.status(), Status::Ok);
+    let out = a
+        .send_with_token(Method::Post, "/auth/logout", &access)
+        .await;
+    assert_eq!(out.status(), Status::NoContent);
+    let revoked_at = Instant::now();
+    // Three polls and some slack: the configured staleness bound.
+    let bound = Duration::from_secs(3) + Duration::from_millis(500);
+    loop {
+        if b.get_with_token("/me", &access).await.status() == Status::Unauthorized {
+            break;
+        }
+        assert!(
+            revoked_at.elapsed() < bound,
+            "a polling-only instance still accepts a revoked token after {:?}",
+            revoked_at.elapsed()
+        );
+        rocket::tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    b.finish().await;
     a.finish().await;
 }

@@ -92,6 +92,10 @@ pub struct JwtConfig {
     /// How often revocations made by other instances are read from the database;
     /// the bound on how stale this instance can be. Default `2s`.
     pub revocation_poll: HumanDuration,
+    /// Whether PostgreSQL `LISTEN/NOTIFY` brings other instances' revocations at
+    /// once. Default `true`; `false` leaves polling alone (`revocation_poll` bounds
+    /// the delay), e.g. behind a pooler that cannot hold a `LISTEN`.
+    pub revocation_listen: bool,
     /// How long this instance may go without reading revocations from the database
     /// before `revocation_staleness` applies. Default: three times `revocation_poll`.
     pub revocation_max_staleness: Option<HumanDuration>,
@@ -168,6 +172,7 @@ impl Default for JwtConfig {
             device_cap_policy: CapPolicy::default(),
             refresh_reuse_grace: HumanDuration::default(),
             revocation_poll: HumanDuration::from_secs(2),
+            revocation_listen: true,
             revocation_max_staleness: None,
             revocation_staleness: StalenessPolicy::default(),
             archive_after: HumanDuration::from_secs(30 * DAY),
