@@ -49,7 +49,10 @@ async fn stale_revocations_fail_closed_and_a_logout_during_an_outage_still_bites
         Status::ServiceUnavailable,
         "never a 401 for an outage"
     );
-    assert!(out.headers().get_one("Retry-After").is_some());
+    assert_eq!(
+        out.headers().get_one("Retry-After"),
+        Some(jwt_guard::RETRY_AFTER_SECS.to_string().as_str())
+    );
     assert!(
         started.elapsed() < Duration::from_secs(3),
         "{:?}",
@@ -72,7 +75,10 @@ async fn stale_revocations_fail_closed_and_a_logout_during_an_outage_still_bites
     .await;
     println!("stale after {took:?} (bound 3 s, poll 1 s)");
     let res = strict.get_with_token("/me", &kept).await;
-    assert!(res.headers().get_one("Retry-After").is_some());
+    assert_eq!(
+        res.headers().get_one("Retry-After"),
+        Some(jwt_guard::RETRY_AFTER_SECS.to_string().as_str())
+    );
     // …while the one configured for availability keeps serving.
     assert_eq!(
         lenient.get_with_token("/me", &kept).await.status(),
@@ -118,9 +124,10 @@ async fn expect_unavailable(
     took: Duration,
 ) {
     assert_eq!(res.status(), Status::ServiceUnavailable, "{what}");
-    assert!(
-        res.headers().get_one("Retry-After").is_some(),
-        "{what}: Retry-After"
+    assert_eq!(
+        res.headers().get_one("Retry-After"),
+        Some(jwt_guard::RETRY_AFTER_SECS.to_string().as_str()),
+        "{what}: Retry-After, by value"
     );
     assert!(took < Duration::from_millis(2500), "{what} took {took:?}");
     let body = jwt_guard_tests::json_body(res).await;
