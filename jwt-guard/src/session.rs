@@ -12,7 +12,7 @@ use crate::claims::{Claims, NoClaims, RegisteredClaims, TokenKind, REGISTERED_CL
 use crate::client::describe_device;
 use crate::runtime::JwtRuntime;
 use crate::secret::{random_id, TokenDigest};
-use crate::signer::{Grant, IssueError, IssuedToken, Issuer, TokenPair};
+use crate::signer::{decode_part, Grant, IssueError, IssuedToken, Issuer, TokenPair};
 use crate::store::{
     CreateDeviceError, DeviceRecord, LinkConsumed, LinkDenial, PermanentRotateError, RotateError,
     Rotation, SessionRows, Store, StoreError, Successor,
@@ -480,17 +480,11 @@ impl Expected<'_> {
 /// Whether the access token signed as `signing_input` carries exactly the app's
 /// current `claims` (its registered claims aside).
 fn same_app_claims(signing_input: &str, claims: &serde_json::Value) -> bool {
-    use base64::Engine as _;
-    let Some(payload) = signing_input.split('.').nth(1) else {
-        return false;
-    };
-    let Some(mut stored) = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .ok()
-        .and_then(|bytes| {
-            serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&bytes).ok()
-        })
-    else {
+    let stored = signing_input
+        .split('.')
+        .nth(1)
+        .and_then(decode_part::<serde_json::Map<String, serde_json::Value>>);
+    let Some(mut stored) = stored else {
         return false;
     };
     stored.retain(|name, _| !REGISTERED_CLAIM_NAMES.contains(&name.as_str()));

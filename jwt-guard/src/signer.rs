@@ -53,7 +53,7 @@ pub struct TokenPair {
 }
 
 /// A base64url JSON part of a compact JWS, decoded.
-fn decode_part<T: serde::de::DeserializeOwned>(part: &str) -> Option<T> {
+pub(crate) fn decode_part<T: serde::de::DeserializeOwned>(part: &str) -> Option<T> {
     use base64::Engine as _;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(part)

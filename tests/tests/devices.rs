@@ -952,12 +952,7 @@ async fn deleting_a_device_ends_every_token_it_holds(db: DbKind) {
         )
         .await;
     assert_eq!(refresh.status(), Status::Unauthorized);
-    let permanent = app
-        .client
-        .post("/auth/device/refresh")
-        .header(Header::new("Permanent-Token", s(&phone["permanent_token"])))
-        .dispatch()
-        .await;
+    let permanent = app.device_refresh(&s(&phone["permanent_token"])).await;
     assert_eq!(permanent.status(), Status::Unauthorized);
     // The laptop goes on.
     assert_eq!(
