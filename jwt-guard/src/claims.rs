@@ -17,6 +17,10 @@ pub enum TokenKind {
     Refresh,
     /// A token inside an expiring link.
     Link,
+    /// A known-device credential: proves that a login from this client succeeded
+    /// before for one account, so that guessing elsewhere cannot lock it out. Never
+    /// accepted where any other kind is expected.
+    Device,
 }
 
 impl TokenKind {
@@ -26,6 +30,7 @@ impl TokenKind {
             TokenKind::Access => "access",
             TokenKind::Refresh => "refresh",
             TokenKind::Link => "link",
+            TokenKind::Device => "device",
         }
     }
 }

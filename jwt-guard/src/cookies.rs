@@ -64,6 +64,7 @@ enum Jar {
     Refresh,
     Permanent,
     Access,
+    Device,
 }
 
 /// The cookie's name as sent: with `Secure`, the browser-enforced prefix —
@@ -74,6 +75,7 @@ fn name_of(req: &Request<'_>, config: &CookieConfig, jar: Jar) -> String {
         Jar::Refresh => &config.refresh_name,
         Jar::Permanent => &config.permanent_name,
         Jar::Access => &config.access_name,
+        Jar::Device => &config.device_name,
     };
     match (secure(req, config), jar) {
         (false, _) => base.clone(),
@@ -163,6 +165,39 @@ pub(crate) fn move_next_permanent_into_cookie(
     if let Some(config) = cookie_mode(req) {
         move_permanent_into_cookie(req, rt, config, token);
     }
+}
+
+/// For a client that keeps its session in cookies, moves the known-device
+/// credential of a password login into its `HttpOnly` cookie (below `path`, where
+/// the login route lives), valid `ttl` seconds.
+pub(crate) fn move_known_device_into_cookie(
+    req: &Request<'_>,
+    credential: &mut Option<String>,
+    ttl: u64,
+) {
+    let Some(config) = session_cookies(req) else {
+        return;
+    };
+    if let Some(value) = credential.take() {
+        req.cookies().add(cookie(
+            req,
+            config,
+            name_of(req, config, Jar::Device),
+            value,
+            config.path.clone(),
+            ttl,
+        ));
+    }
+}
+
+/// The known-device credential in its cookie (cookie mode). No CSRF check of its
+/// own: it is read by the login route, which checks the origin first, and it
+/// authenticates nothing — it only decides whose failure budget a login spends.
+pub(crate) fn known_device_from_cookie<'r>(req: &'r Request<'_>) -> Option<&'r str> {
+    let config = cookie_mode(req)?;
+    req.cookies()
+        .get(&name_of(req, config, Jar::Device))
+        .map(|c| c.value())
 }
 
 /// Sets the session cookies of a login or a refresh on the response: the refresh

@@ -21,6 +21,7 @@ mod error;
 mod fairing;
 mod guard;
 pub mod keys;
+mod known_device;
 pub mod link;
 mod login;
 pub mod manifest;

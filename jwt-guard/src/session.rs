@@ -224,6 +224,12 @@ pub struct LoginResponse {
     /// mode).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permanent_token: Option<String>,
+    /// A password login's known-device credential: send it back in a
+    /// `Device-Cookie` header on later logins, and guessing by others never locks
+    /// this client out (see `login_throttle`). Absent when it was set as an
+    /// `HttpOnly` cookie instead, and for other kinds of session start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_cookie: Option<String>,
 }
 
 /// Why a session step (start, refresh, device access) was refused or could not be
@@ -377,6 +383,7 @@ pub(crate) async fn start_session(
         tokens: issuer.pair_body(&access, &refresh),
         device_id: device.id,
         permanent_token: Some(permanent.expose().to_owned()),
+        device_cookie: None,
     };
     Ok((login, consumed))
 }

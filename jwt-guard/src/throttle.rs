@@ -14,6 +14,8 @@ use rocket::Request;
 use crate::client::{budget_key, client_addr, client_ip};
 use crate::config::ThrottleConfig;
 use crate::error::AuthError;
+use crate::known_device;
+use crate::runtime::JwtRuntime;
 use crate::secret::TokenDigest;
 use crate::store::{counter_key, AuditEvent, CounterRule, Reservation, Store};
 
@@ -41,11 +43,15 @@ impl std::fmt::Debug for LoginThrottle {
     }
 }
 
-/// A login admitted by [`LoginThrottle::admit`]: which attempt of its account it
-/// is, and its turn at a password check (held until [`LoginAttempt::checked`]).
+/// A login admitted by [`LoginThrottle::admit`]: which attempt of its budget (the
+/// account's, or its known device's) it is, and its turn at a password check (held
+/// until [`LoginAttempt::checked`]).
 pub(crate) struct LoginAttempt {
     key: String,
     number: u32,
+    /// It presented a known-device credential for the account: its failures count
+    /// against that device alone.
+    known_device: bool,
     /// What the audit log keeps of the typed username: its digest (a password
     /// typed into the username field must not be written down, nor text that
     /// forges a field).
@@ -60,14 +66,19 @@ impl LoginAttempt {
         self.check = None;
     }
 
-    /// The account's counter, which a successful login clears.
+    /// The counter this attempt spent — the account's, or its known device's —
+    /// which a successful login clears.
     pub(crate) fn key(&self) -> &str {
         &self.key
     }
 
     /// The audit detail of this attempt's success.
     pub(crate) fn success_detail(&self, req: &Request<'_>) -> String {
-        serde_json::json!({ "ip": client_ip(req).unwrap_or_default() }).to_string()
+        serde_json::json!({
+            "ip": client_ip(req).unwrap_or_default(),
+            "known_device": self.known_device,
+        })
+        .to_string()
     }
 }
 
@@ -106,11 +117,14 @@ impl LoginThrottle {
     }
 
     /// Admits one login attempt for `username` before any password is looked at:
-    /// the client address's budget, then the account's (known or not: the answer is
-    /// the same), then a free password check. `429` or `503` otherwise.
+    /// the client address's budget, then the known device's budget when the client
+    /// presents a credential for this account, else the account's (known or not:
+    /// the answer is the same), then a free password check. `429` or `503`
+    /// otherwise.
     pub(crate) async fn admit(
         &self,
         req: &Request<'_>,
+        rt: &JwtRuntime,
         store: &Store,
         username: &str,
     ) -> Result<LoginAttempt, AuthError> {
@@ -120,7 +134,11 @@ impl LoginThrottle {
                 return Err(AuthError::too_many_requests(wait));
             }
         }
-        let key = counter_key("login", username);
+        let device = known_device::presented(req, rt, username);
+        let key = match &device {
+            Some(id) => counter_key("login-device", id),
+            None => counter_key("login", username),
+        };
         let number = match store
             .reserve_attempt(&key, self.account)
             .await
@@ -142,6 +160,7 @@ impl LoginThrottle {
         Ok(LoginAttempt {
             key,
             number,
+            known_device: device.is_some(),
             username_digest: TokenDigest::of(username.trim().to_lowercase().as_bytes())
                 .as_str()
                 .to_owned(),
@@ -155,7 +174,11 @@ impl LoginThrottle {
     /// ([`LoginAttempt::key`], [`LoginAttempt::success_detail`]).
     pub(crate) async fn failed(&self, req: &Request<'_>, store: &Store, attempt: LoginAttempt) {
         let ip = client_ip(req).unwrap_or_default();
-        let fields = serde_json::json!({ "username_sha256": attempt.username_digest, "ip": ip });
+        let fields = serde_json::json!({
+            "username_sha256": attempt.username_digest,
+            "ip": ip,
+            "known_device": attempt.known_device,
+        });
         let detail = fields.to_string();
         let written = async {
             store
@@ -173,6 +196,7 @@ impl LoginThrottle {
                         &serde_json::json!({
                             "username_sha256": attempt.username_digest,
                             "ip": ip,
+                            "known_device": attempt.known_device,
                             "locked_for_secs": lockout,
                         })
                         .to_string(),

@@ -76,6 +76,7 @@ impl VerifyError {
                 TokenKind::Access => "an access token is required",
                 TokenKind::Refresh => "a refresh token is required",
                 TokenKind::Link => "a link token is required",
+                TokenKind::Device => "a device credential is required",
             },
             VerifyError::WrongIssuer => "token issuer is not accepted",
             VerifyError::WrongAudience => "token audience is not accepted",

@@ -309,7 +309,13 @@ async fn one_app_answers_api_clients_in_the_body_and_browsers_in_cookies() {
         "no cookie for an API client"
     );
     let api = json_body(res).await;
-    for field in ["access", "refresh", "permanent_token", "device_id"] {
+    for field in [
+        "access",
+        "refresh",
+        "permanent_token",
+        "device_id",
+        "device_cookie",
+    ] {
         assert!(api[field].is_string(), "{field} missing: {api}");
     }
     // It refreshes with its body token, rotation and reuse detection as without
@@ -357,9 +363,12 @@ async fn one_app_answers_api_clients_in_the_body_and_browsers_in_cookies() {
     assert!(permanent.value().starts_with("jgp_"));
     let refresh_cookie = cookie_value(&res, REFRESH).unwrap_or_default();
     assert!(!refresh_cookie.is_empty());
+    assert!(res.cookies().get("jwt_guard_device").is_some());
     let body = json_body(res).await;
     assert!(
-        body.get("refresh").is_none() && body.get("permanent_token").is_none(),
+        body.get("refresh").is_none()
+            && body.get("permanent_token").is_none()
+            && body.get("device_cookie").is_none(),
         "{body}"
     );
 
@@ -390,6 +399,45 @@ async fn one_app_answers_api_clients_in_the_body_and_browsers_in_cookies() {
         .dispatch()
         .await;
     assert_eq!(res.status(), Status::Forbidden);
+}
+
+/// A browser's known-device cookie (`HttpOnly`, below the cookie path) lets its
+/// owner log in while guessing from elsewhere has the account locked.
+#[rocket::async_test]
+async fn a_browser_known_device_logs_in_through_a_lock_out() {
+    let client = app(json!({ "enabled": true })).await;
+    let login = |password: &str, device: Option<&str>| {
+        let mut req = client
+            .post("/auth/token")
+            .header(ContentType::JSON)
+            .header(browser())
+            .body(json!({ "username": "alice", "password": password }).to_string());
+        if let Some(device) = device {
+            req = req.cookie(Cookie::new("jwt_guard_device", device.to_owned()));
+        }
+        req.dispatch()
+    };
+    let res = login("alice-password", None).await;
+    assert_eq!(res.status(), Status::Ok);
+    let device = res
+        .cookies()
+        .get("jwt_guard_device")
+        .cloned()
+        .unwrap_or_else(|| panic!("no known-device cookie"));
+    assert_eq!(
+        (device.http_only(), device.path()),
+        (Some(true), Some("/auth"))
+    );
+    for _ in 0..5 {
+        assert_eq!(login("guess", None).await.status(), Status::Unauthorized);
+    }
+    assert_eq!(
+        login("alice-password", None).await.status(),
+        Status::TooManyRequests
+    );
+    let res = login("alice-password", Some(device.value())).await;
+    assert_eq!(res.status(), Status::Ok);
+    assert!(res.cookies().get("jwt_guard_device").is_some(), "renewed");
 }
 
 #[rocket::async_test]

@@ -42,7 +42,130 @@ storage_tests!(
     unknown_usernames_are_throttled_the_same_way,
     concurrent_guessing_checks_at_most_the_budget,
     messages_to_an_account_are_limited,
+    guessing_never_locks_out_a_known_device,
 );
+
+async fn login_from<'a>(
+    app: &'a TestApp,
+    device_cookie: &str,
+    user: &str,
+    password: &str,
+) -> LocalResponse<'a> {
+    app.client
+        .post("/auth/token")
+        .header(ContentType::JSON)
+        .header(Header::new("Device-Cookie", device_cookie.to_owned()))
+        .body(json!({ "username": user, "password": password }).to_string())
+        .dispatch()
+        .await
+}
+
+/// OWASP's device-cookie scheme: the owner's device keeps its own budget while
+/// strangers lock the account; guessing with a stolen credential spends only that
+/// credential's budget; a credential counts only for the account it was issued to.
+async fn guessing_never_locks_out_a_known_device(db: DbKind) {
+    let Some(app) = TestApp::on(db, jwt()).await else {
+        return;
+    };
+    let body = json_body(login(&app, "alice", "alice-password").await).await;
+    let known = body["device_cookie"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(known.starts_with("eyJ"), "{body}");
+
+    // Anyone, anywhere: five guesses lock alice out for unknown clients.
+    for _ in 0..5 {
+        assert_eq!(
+            login(&app, "alice", "guess").await.status(),
+            Status::Unauthorized
+        );
+    }
+    let res = login(&app, "alice", "alice-password").await;
+    assert_eq!(res.status(), Status::TooManyRequests);
+    // Her own device is not locked out; it is handed a fresh credential.
+    let res = login_from(&app, &known, "alice", "alice-password").await;
+    assert_eq!(res.status(), Status::Ok);
+    let renewed = json_body(res).await["device_cookie"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(renewed.starts_with("eyJ") && renewed != known);
+    // ...and strangers are still locked out.
+    assert_eq!(
+        login(&app, "alice", "alice-password").await.status(),
+        Status::TooManyRequests
+    );
+
+    // alice's credential is nobody else's: for bob it is an unknown client, and a
+    // tampered one too.
+    for _ in 0..5 {
+        assert_eq!(
+            login(&app, "bob", "guess").await.status(),
+            Status::Unauthorized
+        );
+    }
+    assert_eq!(
+        login_from(&app, &renewed, "bob", "bob-password")
+            .await
+            .status(),
+        Status::TooManyRequests
+    );
+    let tampered = format!("{}x", &renewed[..renewed.len() - 1]);
+    assert_eq!(
+        login_from(&app, &tampered, "alice", "alice-password")
+            .await
+            .status(),
+        Status::TooManyRequests
+    );
+    // An access token is not a device credential.
+    let access = body["access"].as_str().unwrap_or_default();
+    assert_eq!(
+        login_from(&app, access, "alice", "alice-password")
+            .await
+            .status(),
+        Status::TooManyRequests
+    );
+
+    // Guessing with a (stolen) credential spends its own budget only: five misses
+    // lock that credential, not the one alice's other device holds.
+    let other = json_body(login_from(&app, &renewed, "alice", "alice-password").await).await
+        ["device_cookie"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    for _ in 0..5 {
+        assert_eq!(
+            login_from(&app, &renewed, "alice", "guess").await.status(),
+            Status::Unauthorized
+        );
+    }
+    assert_eq!(
+        login_from(&app, &renewed, "alice", "alice-password")
+            .await
+            .status(),
+        Status::TooManyRequests
+    );
+    assert_eq!(
+        login_from(&app, &other, "alice", "alice-password")
+            .await
+            .status(),
+        Status::Ok
+    );
+    let log = app.store().audit_log(None, 100).await.unwrap_or_default();
+    let known_failures = log
+        .iter()
+        .filter(|e| e.event == "login_failed")
+        .filter(|e| {
+            e.detail
+                .as_deref()
+                .unwrap_or_default()
+                .contains("\"known_device\":true")
+        })
+        .count();
+    assert_eq!(known_failures, 5, "{log:?}");
+    app.finish().await;
+}
 
 async fn guessing_locks_the_account_with_growing_back_off(db: DbKind) {
     let Some(app) = TestApp::on(db, jwt()).await else {

@@ -62,6 +62,9 @@ pub struct CookieConfig {
     /// The permanent-token cookie's name (sent to the device refresh route, below
     /// `path`). Default `jwt_guard_permanent`.
     pub permanent_name: String,
+    /// The known-device cookie's name (see `login_throttle.known_device_ttl`; sent
+    /// to the login route, below `path`). Default `jwt_guard_device`.
+    pub device_name: String,
     /// The refresh cookie's `Path`: the refresh and logout routes live below it.
     /// Default `/auth`.
     pub path: String,
@@ -82,6 +85,7 @@ impl Default for CookieConfig {
             refresh_name: "jwt_guard_refresh".into(),
             access_name: "jwt_guard_access".into(),
             permanent_name: "jwt_guard_permanent".into(),
+            device_name: "jwt_guard_device".into(),
             path: "/auth".into(),
             allowed_origins: Vec::new(),
         }
@@ -91,21 +95,18 @@ impl Default for CookieConfig {
 impl CookieConfig {
     /// The `cookies` table's rules.
     pub(super) fn check(&self, p: &mut Problems) {
-        if !is_cookie_name(&self.refresh_name) {
-            p.add("refresh_name", Problem::NotCookieName);
-        }
-        for (key, name) in [
+        let names = [
+            ("refresh_name", &self.refresh_name),
             ("access_name", &self.access_name),
             ("permanent_name", &self.permanent_name),
-        ] {
+            ("device_name", &self.device_name),
+        ];
+        for (i, (key, name)) in names.iter().enumerate() {
             if !is_cookie_name(name) {
                 p.add(key, Problem::NotCookieName);
-            } else if *name == self.refresh_name {
-                p.add(key, Problem::SameAsRefreshCookie);
+            } else if let Some((other, _)) = names[..i].iter().find(|(_, n)| n == name) {
+                p.add(key, Problem::SameCookieName(other));
             }
-        }
-        if self.permanent_name == self.access_name {
-            p.add("permanent_name", Problem::SameAsAccessCookie);
         }
         if !self.path.starts_with('/') || self.path.contains([';', ' ']) {
             p.add("path", Problem::NotAPath);

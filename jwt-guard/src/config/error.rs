@@ -76,10 +76,8 @@ pub enum Problem {
     NotAuthScheme(String),
     /// Not an RFC 6265 cookie name.
     NotCookieName,
-    /// A cookie would share the refresh cookie's name.
-    SameAsRefreshCookie,
-    /// The permanent-token cookie would share the access cookie's name.
-    SameAsAccessCookie,
+    /// A cookie would share another session cookie's name (the setting named).
+    SameCookieName(&'static str),
     /// Not a path starting with `/`.
     NotAPath,
     /// Not a network (`10.0.0.0/8`) or an address.
@@ -114,8 +112,7 @@ impl fmt::Display for Problem {
                 write!(f, "contains `{scheme}`, which is not a valid auth scheme")
             }
             Problem::NotCookieName => f.write_str("is not a cookie name"),
-            Problem::SameAsRefreshCookie => f.write_str("is the refresh cookie's name"),
-            Problem::SameAsAccessCookie => f.write_str("is the access cookie's name"),
+            Problem::SameCookieName(other) => write!(f, "is also `{other}`"),
             Problem::NotAPath => f.write_str("must be a path starting with `/`"),
             Problem::NotANetwork(net) => write!(f, "`{net}` is not a network (CIDR) or address"),
             Problem::NotAnOrigin(origin) => {

@@ -18,6 +18,14 @@ use super::HumanDuration;
 ///
 /// At most `max_concurrent_checks` password checks run at once; a login waits up
 /// to `check_queue_timeout` for its turn, then gets a 503.
+///
+/// Known devices (OWASP's device-cookie scheme): a successful password login hands
+/// the client a signed credential for that account, valid `known_device_ttl`
+/// (browsers in cookie mode: an `HttpOnly` cookie; other clients: `device_cookie`
+/// in the login answer, sent back in a `Device-Cookie` header). A login presenting
+/// it has a budget of its own (`account_attempts` per `account_window`, the same
+/// back-off), untouched by failures from anywhere else: whoever guesses at an
+/// account locks out unknown clients only, never the owner's own devices.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
@@ -44,6 +52,9 @@ pub struct ThrottleConfig {
     /// Messages sent to one account (magic-login links, say) per `account_window`.
     /// Default `5`.
     pub messages_per_account: u32,
+    /// How long a known-device credential lasts (each successful login with it
+    /// issues a new one). Default `180d`.
+    pub known_device_ttl: HumanDuration,
 }
 
 impl Default for ThrottleConfig {
@@ -59,6 +70,7 @@ impl Default for ThrottleConfig {
             check_queue_timeout: HumanDuration::from_secs(2),
             messages_per_account: 5,
             refreshes_per_device_per_minute: 30,
+            known_device_ttl: HumanDuration::from_secs(180 * 24 * 3600),
         }
     }
 }
@@ -76,5 +88,6 @@ impl ThrottleConfig {
         );
         p.positive("account_window", self.account_window);
         p.positive("ip_window", self.ip_window);
+        p.positive("known_device_ttl", self.known_device_ttl);
     }
 }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cookies;
 use crate::error::AuthError;
+use crate::known_device;
 use crate::manifest::{declare_route, Protection};
 use crate::private_response::mark_private;
 use crate::request::{json_body, RequestRef, Services};
@@ -91,7 +92,7 @@ async fn obtain(
     let authenticator = services.authenticator()?;
     // Throttled before any password is looked at (429), and at most so many checks
     // at once (503 past the queue's patience).
-    let mut attempt = throttle.admit(req, store, &body.username).await?;
+    let mut attempt = throttle.admit(req, rt, store, &body.username).await?;
     let checked = authenticator
         .0
         .authenticate(req, &body.username, &body.password)
@@ -107,8 +108,13 @@ async fn obtain(
         attempts: attempt.key(),
         audit: &detail,
     };
+    // This client is now known to the account: its own failure budget from now on
+    // (signed before anything is stored, like the session's tokens).
+    let device_cookie = known_device::issue(rt, &body.username)?;
     let (mut login, _) = start_session(req, rt, store, &subject, &claims, origin).await?;
+    login.device_cookie = Some(device_cookie);
     cookies::move_login_into_cookies(req, rt, &mut login);
+    cookies::move_known_device_into_cookie(req, &mut login.device_cookie, known_device::ttl(rt));
     let now = rt.issuer().clock().now();
     authenticator.0.record_login(req, &subject, now).await;
     Ok(Json(login))
