@@ -51,13 +51,20 @@ async fn a_chain_of_twenty_thousand_rotations_is_served_and_crashes_nothing(db: 
     let device = s(&login["device_id"]);
     let access = s(&login["access"]);
     let root = jti(&s(&login["refresh"]));
-    // 20,000 rotations, written straight into the registry: r_i replaced r_{i-1}.
+    // 20,000 rotations, written straight into the registry as rotation writes
+    // them: r_i replaced r_{i-1}, one level deeper under the login's root.
     let mut tx = app.pool().begin().await.unwrap_or_else(|e| panic!("{e}"));
     let now = jwt_guard_tests::now();
+    let root_at: i64 = sqlx::query_scalar("SELECT root_at FROM jwt_guard_tokens WHERE jti = $1")
+        .bind(&root)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     for batch in 0..40 {
         let mut sql = String::from(
             "INSERT INTO jwt_guard_tokens
-             (jti, device_id, parent_jti, kind, subject, issued_at, expires_at, used_at) VALUES ",
+             (jti, device_id, parent_jti, kind, subject, issued_at, expires_at, used_at,
+              depth, root_jti, root_at) VALUES ",
         );
         let rows: Vec<String> = (0..500)
             .map(|k| {
@@ -68,8 +75,10 @@ async fn a_chain_of_twenty_thousand_rotations_is_served_and_crashes_nothing(db: 
                     format!("chain-{}", i - 1)
                 };
                 format!(
-                    "('chain-{i}', '{device}', '{parent}', 'refresh', 'alice', {now}, {}, {now})",
-                    now + 3600
+                    "('chain-{i}', '{device}', '{parent}', 'refresh', 'alice', {now}, {}, {now}, \
+                     {}, '{root}', {root_at})",
+                    now + 3600,
+                    i + 1
                 )
             })
             .collect();
@@ -154,19 +163,46 @@ async fn token_tree_and_force_expiry_of_a_subtree(db: DbKind) {
     assert_eq!(parent_of(&a2), (jti(&r2), 2));
     assert_eq!(parent_of(&r3), (jti(&r2), 2));
     assert_eq!(parent_of(&a3), (jti(&r3), 3));
-    // Pages: two at a time.
-    let page = json_body(
-        app.get_with_token(
-            &format!("/auth/devices/{device}/tokens?offset=2&limit=2"),
-            &a3,
+    // Pre-order: each refresh token, the access token issued with it, then its
+    // successor — also for a rotation within the same second.
+    let fourth = refresh(&app, &r3).await;
+    let (a4, r4) = (s(&fourth["access"]), s(&fourth["refresh"]));
+    let expected: Vec<String> = [&r1, &a1, &r2, &a2, &r3, &a3, &r4, &a4]
+        .iter()
+        .map(|t| jti(t))
+        .collect();
+    // Pages of two, walked by the database, make up the whole tree in order.
+    let mut walked = Vec::new();
+    let mut offset = Some(0);
+    while let Some(at) = offset {
+        let page = json_body(
+            app.get_with_token(
+                &format!("/auth/devices/{device}/tokens?offset={at}&limit=2"),
+                &a3,
+            )
+            .await,
         )
-        .await,
+        .await;
+        assert_eq!(page["total"], 8, "{page}");
+        let tokens = page["tokens"].as_array().cloned().unwrap_or_default();
+        assert_eq!(tokens.len(), 2, "{page}");
+        walked.extend(tokens.iter().map(|n| s(&n["jti"])));
+        offset = page["next_offset"].as_u64();
+    }
+    assert_eq!(walked, expected);
+    // Past the end: no tokens, the total still told.
+    let past = json_body(
+        app.get_with_token(&format!("/auth/devices/{device}/tokens?offset=50"), &a3)
+            .await,
     )
     .await;
-    assert_eq!(page["tokens"].as_array().map(Vec::len), Some(2));
-    assert_eq!(page["next_offset"], 4);
+    assert_eq!(
+        (past["total"].clone(), past["next_offset"].clone()),
+        (json!(8), Value::Null)
+    );
+    assert_eq!(past["tokens"].as_array().map(Vec::len), Some(0));
 
-    // Force-expire r2: r2, a2, r3, a3 die; a1 (outside the subtree) lives.
+    // Force-expire r2: r2, a2, r3, a3, r4, a4 die; a1 (outside the subtree) lives.
     let res = app
         .send_with_token(Method::Delete, &format!("/auth/tokens/{}", jti(&r2)), &a1)
         .await;
@@ -175,14 +211,14 @@ async fn token_tree_and_force_expiry_of_a_subtree(db: DbKind) {
         .as_array()
         .map(|a| a.iter().map(s).collect())
         .unwrap_or_default();
-    for t in [&r2, &a2, &r3, &a3] {
+    for t in [&r2, &a2, &r3, &a3, &r4, &a4] {
         assert!(
             revoked.contains(&jti(t)),
             "{} missing from {revoked:?}",
             jti(t)
         );
     }
-    assert_eq!(revoked.len(), 4);
+    assert_eq!(revoked.len(), 6);
     assert_eq!(
         app.get_with_token("/me", &a3).await.status(),
         Status::Unauthorized

@@ -64,7 +64,10 @@ async fn every_walkthrough_command_answers_as_its_comment_says() {
         assert!(std::env::var_os("CI").is_none(), "curl is required in CI");
         // Past the harness's output capture: a skip must not look like a pass.
         use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), "SKIPPED (not a pass): the walkthrough test: curl is not installed");
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED (not a pass): the walkthrough test: curl is not installed"
+        );
         return;
     }
     let dir = std::env::temp_dir().join(format!("showcase-walk-{}", std::process::id()));

@@ -16,6 +16,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (4, include_str!("../../migrations/0004_rotation.sql")),
     (5, include_str!("../../migrations/0005_attempts.sql")),
+    (
+        6,
+        include_str!("../../migrations/0006_token_tree_order.sql"),
+    ),
 ];
 
 impl Store {

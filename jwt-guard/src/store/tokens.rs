@@ -104,6 +104,11 @@ impl From<sqlx::Error> for RotateError {
 /// The one `INSERT` of the token registry: any number of tokens of one device, each
 /// with the token it was issued from, in one statement (for the pool or a
 /// transaction).
+///
+/// Each row also gets its place in the tree (`depth`, `root_jti`, `root_at`): a
+/// parent in the same batch is counted here; a parent already stored lends its
+/// own place through a subquery (an unknown or archived one makes the token a
+/// root).
 pub(super) async fn insert_tokens<'e, E>(
     executor: E,
     device_id: &str,
@@ -115,28 +120,55 @@ where
     if tokens.is_empty() {
         return Ok(());
     }
+    const PARAMS: usize = 11;
     let rows: Vec<String> = (0..tokens.len())
         .map(|i| {
-            let n = i * 7;
+            let p = |k: usize| format!("${}", i * PARAMS + k);
+            let stored = |column: &str| {
+                format!(
+                    "(SELECT {column} FROM jwt_guard_tokens WHERE jti = {})",
+                    p(8)
+                )
+            };
             format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                n + 1,
-                n + 2,
-                n + 3,
-                n + 4,
-                n + 5,
-                n + 6,
-                n + 7
+                "({}, {}, {}, {}, {}, {}, {}, COALESCE({}, -1) + 1 + {}, COALESCE({}, {}), COALESCE({}, {}))",
+                p(1),
+                p(2),
+                p(3),
+                p(4),
+                p(5),
+                p(6),
+                p(7),
+                stored("depth"),
+                p(9),
+                stored("COALESCE(root_jti, jti)"),
+                p(10),
+                stored("COALESCE(root_at, issued_at)"),
+                p(11),
             )
         })
         .collect();
     let sql = format!(
         "INSERT INTO jwt_guard_tokens
-         (jti, device_id, parent_jti, kind, subject, issued_at, expires_at) VALUES {}",
+         (jti, device_id, parent_jti, kind, subject, issued_at, expires_at, depth, root_jti, root_at)
+         VALUES {}",
         rows.join(", ")
     );
     let mut query = sqlx::query(&sql);
     for (claims, parent) in tokens {
+        // Up through parents in this batch to the topmost: its parent (if any) is
+        // a stored token.
+        let mut top = *claims;
+        let mut above = *parent;
+        let mut hops: i64 = 0;
+        while let Some(in_batch) = above.and_then(|p| tokens.iter().find(|(c, _)| c.jti == p)) {
+            top = in_batch.0;
+            above = in_batch.1;
+            hops += 1;
+            if hops > i64::try_from(tokens.len()).unwrap_or(i64::MAX) {
+                break; // a cycle cannot be issued; never loop on one
+            }
+        }
         query = query
             .bind(&claims.jti)
             .bind(device_id)
@@ -144,7 +176,11 @@ where
             .bind(claims.typ.as_str())
             .bind(&claims.sub)
             .bind(ts(claims.iat))
-            .bind(ts(claims.exp));
+            .bind(ts(claims.exp))
+            .bind(above)
+            .bind(hops)
+            .bind(&top.jti)
+            .bind(ts(top.iat));
     }
     query.execute(executor).await?;
     Ok(())
@@ -306,28 +342,60 @@ impl Store {
 
     /// One page of the tree of tokens issued to a device: refresh tokens (each the
     /// child of the one it replaced) and the access tokens issued with each, in
-    /// pre-order. `limit` is capped at [`MAX_TREE_PAGE`].
+    /// pre-order — each refresh token, then the access tokens issued with it, then
+    /// its successor. `limit` is capped at [`MAX_TREE_PAGE`].
+    ///
+    /// Paged by the database: one ordered, limited statement returns the page's
+    /// rows only (and the total), so a device with years of rotations costs the app
+    /// one page of memory. Each token's depth and root were written when it was
+    /// issued; a refresh token has at most one successor (rotation is exact), so
+    /// every tree is a chain with leaves, and its pre-order is the order of (root,
+    /// step along the chain, refresh before access, id). Depths count from the
+    /// login even after its first tokens were archived.
     pub async fn token_tree(
         &self,
         device_id: &str,
         offset: usize,
         limit: usize,
     ) -> Result<TokenPage, StoreError> {
+        let limit = limit.clamp(1, MAX_TREE_PAGE);
         let rows = sqlx::query(
-            "SELECT jti, parent_jti, kind, issued_at, expires_at, used_at, revoked_at
-             FROM jwt_guard_tokens WHERE device_id = $1 ORDER BY issued_at ASC, jti ASC",
+            "SELECT jti, parent_jti, kind, issued_at, expires_at, used_at, revoked_at, depth,
+                    COUNT(*) OVER () AS total
+             FROM jwt_guard_tokens
+             WHERE device_id = $1
+             ORDER BY COALESCE(root_at, issued_at), COALESCE(root_jti, jti),
+                      CASE WHEN kind = 'refresh' THEN depth ELSE depth - 1 END,
+                      CASE WHEN kind = 'refresh' THEN 0 ELSE 1 END,
+                      jti
+             LIMIT $2 OFFSET $3",
         )
         .bind(device_id)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .bind(i64::try_from(offset).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await?;
-        let mut flat = Vec::with_capacity(rows.len());
+        let mut tokens = Vec::with_capacity(rows.len());
+        let mut total = None;
         for row in &rows {
-            flat.push(node_from_row(row)?);
+            let mut node = node_from_row(row)?;
+            node.depth = u32::try_from(row.try_get::<i64, _>("depth")?).unwrap_or(u32::MAX);
+            total = Some(row.try_get::<i64, _>("total")?);
+            tokens.push(node);
         }
-        let tree = pre_order(flat);
-        let total = tree.len();
-        let limit = limit.clamp(1, MAX_TREE_PAGE);
-        let tokens: Vec<TokenNode> = tree.into_iter().skip(offset).take(limit).collect();
+        // Past the last page the walk returns no row to carry the total.
+        let total = match total {
+            Some(total) => usize::try_from(total).unwrap_or(usize::MAX),
+            None => {
+                let count: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM jwt_guard_tokens WHERE device_id = $1",
+                )
+                .bind(device_id)
+                .fetch_one(&self.pool)
+                .await?;
+                usize::try_from(count).unwrap_or(usize::MAX)
+            }
+        };
         let end = offset.saturating_add(tokens.len());
         Ok(TokenPage {
             tokens,
@@ -424,85 +492,4 @@ fn node_from_row(row: &AnyRow) -> Result<TokenNode, sqlx::Error> {
         used_at: used_at.map(secs),
         revoked_at: revoked_at.map(secs),
     })
-}
-
-/// Orders `flat` (in issue order) as a pre-order walk of its tree, setting each
-/// node's depth, with an explicit stack: a chain of any length costs no recursion.
-/// A parent that was archived makes its child a root.
-fn pre_order(flat: Vec<TokenNode>) -> Vec<TokenNode> {
-    use std::collections::{HashMap, HashSet};
-    let known: HashSet<String> = flat.iter().map(|n| n.jti.clone()).collect();
-    let mut roots = Vec::new();
-    let mut children: HashMap<String, Vec<TokenNode>> = HashMap::new();
-    for mut node in flat {
-        node.parent = node.parent.filter(|p| known.contains(p));
-        match &node.parent {
-            Some(parent) => children.entry(parent.clone()).or_default().push(node),
-            None => roots.push(node),
-        }
-    }
-    let mut out = Vec::with_capacity(known.len());
-    // Reversed so that popping yields issue order.
-    let mut stack: Vec<TokenNode> = roots.into_iter().rev().collect();
-    while let Some(node) = stack.pop() {
-        if let Some(kids) = children.remove(&node.jti) {
-            stack.extend(kids.into_iter().rev().map(|mut kid| {
-                kid.depth = node.depth.saturating_add(1);
-                kid
-            }));
-        }
-        out.push(node);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn node(jti: &str, parent: Option<&str>) -> TokenNode {
-        TokenNode {
-            jti: jti.into(),
-            parent: parent.map(Into::into),
-            depth: 0,
-            kind: TokenKind::Refresh,
-            issued_at: 0,
-            expires_at: 0,
-            used_at: None,
-            revoked_at: None,
-        }
-    }
-
-    #[test]
-    fn pre_order_keeps_issue_order_and_depth() {
-        let flat = vec![
-            node("r1", None),
-            node("a1", Some("r1")),
-            node("r2", Some("r1")),
-            node("a2", Some("r2")),
-            node("orphan", Some("archived")),
-        ];
-        let order: Vec<(String, u32)> = pre_order(flat)
-            .into_iter()
-            .map(|n| (n.jti, n.depth))
-            .collect();
-        let expected = [("r1", 0), ("a1", 1), ("r2", 1), ("a2", 2), ("orphan", 0)];
-        let expected: Vec<(String, u32)> = expected
-            .iter()
-            .map(|(j, d)| ((*j).to_owned(), *d))
-            .collect();
-        assert_eq!(order, expected);
-    }
-
-    #[test]
-    fn a_chain_of_a_million_needs_no_recursion() {
-        let flat: Vec<TokenNode> = (0..1_000_000)
-            .map(|i| {
-                let parent = (i > 0).then(|| format!("t{}", i - 1));
-                node(&format!("t{i}"), parent.as_deref())
-            })
-            .collect();
-        let tree = pre_order(flat);
-        assert_eq!(tree.last().map(|n| n.depth), Some(999_999));
-    }
 }
