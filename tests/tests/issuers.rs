@@ -420,9 +420,11 @@ async fn key_rotation_random_kids_and_outages_at_the_provider() {
     let launched_with = provider.fetches.load(Ordering::SeqCst);
     assert_eq!(launched_with, 1, "keys fetched once, at launch");
 
-    // A flood of random kids within one refetch interval: at most one fetch.
+    // A flood of random kids: at most one fetch per refetch interval (1 s) it
+    // spans, however slowly this machine sends it.
     rocket::tokio::time::sleep(Duration::from_millis(1100)).await;
     let before = provider.fetches.load(Ordering::SeqCst);
+    let flood_started = std::time::Instant::now();
     for n in 0..50 {
         let forged = k1.sign_as(
             &claims(&provider, admin.clone()),
@@ -435,7 +437,11 @@ async fn key_rotation_random_kids_and_outages_at_the_provider() {
         );
     }
     let flood = provider.fetches.load(Ordering::SeqCst) - before;
-    assert!(flood <= 1, "{flood} fetches for 50 random kids");
+    let intervals = flood_started.elapsed().as_secs() + 1;
+    assert!(
+        flood <= intervals,
+        "{flood} fetches for 50 random kids over {intervals} refetch interval(s)"
+    );
 
     // The provider rotates: k2 in, k1 out. A k2 token is accepted without restart
     // (unknown kid → one refetch), and k1 tokens follow the provider.

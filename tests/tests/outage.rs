@@ -130,6 +130,12 @@ async fn expect_unavailable(
         "{what}: Retry-After, by value"
     );
     assert!(took < Duration::from_millis(2500), "{what} took {took:?}");
+    if res.content_type() == Some(rocket::http::ContentType::HTML) {
+        // A link page for people: it says so in words.
+        let html = res.into_string().await.unwrap_or_default();
+        assert!(html.contains("unavailable"), "{what}: {html}");
+        return;
+    }
     let body = jwt_guard_tests::json_body(res).await;
     assert_eq!(body["error"], "temporarily_unavailable", "{what}: {body}");
 }
@@ -147,8 +153,32 @@ async fn outage_walkthrough(app: &TestApp, reads_fail: bool, cut: impl Fn(), res
     .await;
     let link = s(&minted["url"]);
     let link = link[link.find("/newsletter").unwrap_or(0)..].to_owned();
+    let minted = jwt_guard_tests::json_body(
+        app.send_with_token(Method::Post, "/links/newsletter-confirm", &access)
+            .await,
+    )
+    .await;
+    let confirm_link = s(&minted["url"]);
+    let confirm_link = confirm_link[confirm_link.find("/newsletter").unwrap_or(0)..].to_owned();
+    // Four of bob's devices, one for each way to log out.
+    let mut bob = Vec::new();
+    for model in ["one", "two", "three", "four"] {
+        let login = app.login_as("bob", model).await;
+        bob.push((s(&login["access"]), s(&login["device_id"])));
+    }
+    let checks = || {
+        app.client
+            .rocket()
+            .state::<jwt_guard_tests::app::PasswordChecks>()
+            .map(|c| c.total.load(std::sync::atomic::Ordering::SeqCst))
+    };
+    let a1 = jwt_guard_tests::parts(&access).1["jti"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
 
     cut();
+    let checks_before = checks();
     macro_rules! timed {
         ($what:expr, $req:expr) => {{
             let started = Instant::now();
@@ -162,6 +192,11 @@ async fn outage_walkthrough(app: &TestApp, reads_fail: bool, cut: impl Fn(), res
             "/auth/token",
             json!({ "username": "alice", "password": "alice-password" })
         )
+    );
+    assert_eq!(
+        checks(),
+        checks_before,
+        "no password is checked while storage is down"
     );
     timed!(
         "refresh",
@@ -177,7 +212,56 @@ async fn outage_walkthrough(app: &TestApp, reads_fail: bool, cut: impl Fn(), res
         "magic-login mail",
         app.post_json("/links/magic-login", json!({ "username": "bob" }))
     );
+    timed!(
+        "confirm link use",
+        app.client.post(confirm_link.clone()).dispatch()
+    );
+    timed!(
+        "force-expiry",
+        app.send_with_token(Method::Delete, &format!("/auth/tokens/{a1}"), &access)
+    );
+    // Every way to log out: 503, and this instance refuses the device at once.
+    timed!(
+        "logout",
+        app.send_with_token(Method::Post, "/auth/logout", &bob[0].0)
+    );
+    timed!(
+        "device delete",
+        app.send_with_token(
+            Method::Delete,
+            &format!("/auth/devices/{}", bob[2].1),
+            &bob[2].0
+        )
+    );
+    timed!(
+        "device logout",
+        app.client
+            .delete("/auth/device-logout")
+            .header(rocket::http::Header::new(
+                "Authorization",
+                format!("Bearer {}", bob[3].0)
+            ))
+            .header(rocket::http::Header::new("Device-Id", bob[3].1.clone()))
+            .dispatch()
+    );
+    // Last: it logs bob out everywhere (in this instance's memory, every token of
+    // his issued up to this second).
+    timed!(
+        "logout-all",
+        app.send_with_token(Method::Post, "/auth/logout-all", &bob[1].0)
+    );
+    for (i, (bob_access, _)) in bob.iter().enumerate() {
+        assert_eq!(
+            app.get_with_token("/me", bob_access).await.status(),
+            Status::Unauthorized,
+            "bob's device {i} is logged out in memory at once"
+        );
+    }
     if reads_fail {
+        timed!(
+            "confirm page",
+            app.client.get(confirm_link.clone()).dispatch()
+        );
         timed!("device list", app.get_with_token("/auth/devices", &access));
         timed!(
             "token tree",
@@ -220,16 +304,42 @@ async fn outage_walkthrough(app: &TestApp, reads_fail: bool, cut: impl Fn(), res
         "the link's one use is still there"
     );
     // Nothing half-written: one device, its tokens, nothing else.
-    let devices: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jwt_guard_devices")
-        .fetch_one(app.pool())
-        .await
-        .unwrap_or(-1);
+    let devices: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM jwt_guard_devices WHERE subject = 'alice'")
+            .fetch_one(app.pool())
+            .await
+            .unwrap_or(-1);
     assert_eq!(devices, 1, "no device from the failed login");
-    let used: i64 = sqlx::query_scalar("SELECT use_count FROM jwt_guard_links")
-        .fetch_one(app.pool())
-        .await
-        .unwrap_or(-1);
-    assert_eq!(used, 1);
+    let used: Vec<i64> =
+        sqlx::query_scalar("SELECT use_count FROM jwt_guard_links ORDER BY target")
+            .fetch_all(app.pool())
+            .await
+            .unwrap_or_default();
+    assert_eq!(
+        used,
+        [0, 1],
+        "the confirm link unused, the other used once now"
+    );
+    // The force-expiry answered 503 did nothing: the first access token lives.
+    assert_eq!(
+        app.get_with_token("/me", &access).await.status(),
+        Status::Ok
+    );
+    // The logouts answered 503 are written once the database is back.
+    eventually(
+        "the pending logouts are written",
+        Duration::from_secs(10),
+        || async {
+            let live: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM jwt_guard_devices WHERE subject = 'bob' AND revoked_at IS NULL",
+            )
+            .fetch_one(app.pool())
+            .await
+            .unwrap_or(-1);
+            live == 0
+        },
+    )
+    .await;
 }
 
 #[rocket::async_test]

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use jwt_guard::store::{DeviceId, Subject};
 use jwt_guard::Clock;
-use jwt_guard_tests::{json_body, storage_tests, DbKind, TestApp, TEST_SECRET};
+use jwt_guard_tests::{eventually, json_body, storage_tests, DbKind, TestApp, TEST_SECRET};
 use rocket::http::{Method, Status};
 use serde_json::{json, Value};
 
@@ -523,8 +523,26 @@ async fn postgres_announces_revocations_before_the_poll() {
     let b = TestApp::start_on(&a.database_url, slow_poll, Clock::offset()).await;
     let access = s(&a.login("alice").await["access"]);
     assert_eq!(b.get_with_token("/me", &access).await.status(), Status::Ok);
-    // Let B's listener settle after launch.
-    rocket::tokio::time::sleep(Duration::from_millis(300)).await;
+    // Ready when the server says so: both instances' listeners have run `LISTEN`
+    // (a readiness signal, not a guessed pause).
+    let database = a
+        .database_url
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    eventually("both listeners are up", Duration::from_secs(10), || async {
+        let listening: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity
+             WHERE datname = $1 AND query ILIKE 'LISTEN%'",
+        )
+        .bind(database.clone())
+        .fetch_one(a.pool())
+        .await
+        .unwrap_or(0);
+        listening >= 2
+    })
+    .await;
     a.send_with_token(Method::Post, "/auth/logout", &access)
         .await;
     let revoked_at = Instant::now();

@@ -52,6 +52,13 @@ impl<'r> Responder<'r, 'static> for ConfirmPage {
         if let Some(csp) = self.csp {
             res.header(Header::new("Content-Security-Policy", csp));
         }
+        // An outage page says when to come back, like every other 503.
+        if self.status == Status::ServiceUnavailable {
+            res.header(Header::new(
+                "Retry-After",
+                crate::error::RETRY_AFTER_SECS.to_string(),
+            ));
+        }
         res.sized_body(self.html.len(), std::io::Cursor::new(self.html))
             .ok()
     }

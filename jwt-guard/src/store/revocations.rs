@@ -107,12 +107,15 @@ impl Store {
         }
     }
 
-    /// Every token of `subject` issued before now, for as long as any could live.
+    /// Every token of `subject` issued up to now — this second included, since
+    /// `iat` counts whole seconds and a token minted a moment before the revocation
+    /// must not outlive it (a login in the very same second after it is refused
+    /// too: it logs in again a second later) — for as long as any could live.
     pub(crate) fn subject_revocation(&self, subject: &str) -> Revocation {
         let now = self.now();
         Revocation::Subject {
             subject: subject.to_owned(),
-            not_before: now,
+            not_before: now.saturating_add(1),
             until: now.saturating_add(self.settings.max_token_ttl),
         }
     }
