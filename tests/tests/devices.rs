@@ -893,15 +893,35 @@ storage_tests!(a_revocation_outlives_every_token_it_revokes);
 /// name: a token minted for `max_minted_ttl` (by default the refresh window, 7 d)
 /// must not be accepted again when the revocation row expires.
 async fn a_revocation_outlives_every_token_it_revokes(db: DbKind) {
-    let Some(app) = TestApp::on(db, jwt()).await else {
+    let Some((url, pg)) = db.fresh().await else {
         return;
     };
+    // A stopped clock: the login and the revocation fall in one second.
+    let clock = jwt_guard::Clock::fixed(jwt_guard_tests::now());
+    let app = TestApp::start_on(&url, jwt(), clock).await;
     app.login("alice").await;
+    // A token of no device (an operator's `token mint`), issued this very second.
+    let access = app
+        .tokens()
+        .access("alice")
+        .roles(["user"])
+        .scope("profile")
+        .mint();
+    assert_eq!(
+        app.get_with_token("/me", &access).await.status(),
+        Status::Ok
+    );
     let now = app.store().clock().now();
     app.store()
         .revoke_subject("alice")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+    // A token issued in the revocation's own second is revoked too (`iat` counts
+    // whole seconds).
+    assert_eq!(
+        app.get_with_token("/me", &access).await.status(),
+        Status::Unauthorized
+    );
     let until: i64 = sqlx::query_scalar(
         "SELECT until FROM jwt_guard_revocations WHERE kind = 'subject' AND value = 'alice'",
     )
@@ -913,7 +933,9 @@ async fn a_revocation_outlives_every_token_it_revokes(db: DbKind) {
         u64::try_from(until).unwrap_or(0) >= now + week,
         "the revocation ends at {until}, before a token minted now for 7 d"
     );
-    app.finish().await;
+    if let Some(pg) = pg {
+        pg.drop_database().await;
+    }
 }
 
 storage_tests!(deleting_a_device_ends_every_token_it_holds);
