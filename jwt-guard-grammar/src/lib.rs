@@ -8,7 +8,19 @@ use std::time::Duration;
 /// Claims jwt-guard writes into its own tokens: an application's claims struct may
 /// not declare them (`#[derive(Claims)]` refuses such a field).
 pub const REGISTERED_CLAIM_NAMES: &[&str] = &[
-    "typ", "sub", "exp", "iat", "nbf", "jti", "did", "orig_iat", "iss", "aud",
+    "typ",
+    "sub",
+    "exp",
+    "iat",
+    "nbf",
+    "jti",
+    "did",
+    "orig_iat",
+    "iss",
+    "aud",
+    "auth_time",
+    "acr",
+    "amr",
 ];
 
 /// Why a duration string could not be read.

@@ -55,6 +55,8 @@ fn setup(name: &'static str, config: JwtConfig, plain_key: DecodingKey, alg: Alg
                 subject: &subject,
                 device_id: Some("device-1"),
                 orig_iat: 0,
+                acr: None,
+                amr: &[],
             };
             issuer.access(&grant, &claims).expect("sign").token
         })
@@ -168,6 +170,9 @@ fn revocation_check(c: &mut Criterion) {
         orig_iat: None,
         iss: None,
         aud: None,
+        auth_time: None,
+        acr: None,
+        amr: None,
     };
     c.bench_function("revocation_check_3000_entries", |b| {
         b.iter(|| black_box(&set).is_revoked(black_box(&claims)))

@@ -70,6 +70,19 @@ pub struct RegisteredClaims {
     /// Audience.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aud: Option<String>,
+    /// When the user authenticated (OpenID Connect `auth_time`; what RFC 9470
+    /// step-up and `#[use_jwt(fresh = …)]` check). Own tokens carry their login's
+    /// time through every refresh.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<u64>,
+    /// The authentication context class reference (`acr`), what
+    /// `#[use_jwt(acr = …)]` checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+    /// The authentication methods (`amr`, RFC 8176): own logins say `["pwd"]`
+    /// (password), `["otp"]` (a one-time login link) or what the app named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<String>>,
 }
 
 /// A decoded token: the registered claims and the application's claims side by side

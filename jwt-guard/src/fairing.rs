@@ -21,7 +21,9 @@ use crate::link::{
 use crate::manifest::{self, RouteEntry};
 use crate::private_response::finish_private_response;
 use crate::revocation::RevocationSet;
-use crate::routes::{device_routes, token_routes, verification_routes};
+use crate::routes::{
+    device_routes, protected_resource_routes, token_routes, verification_routes, ResourceMetadata,
+};
 use crate::runtime::JwtRuntime;
 use crate::secret::SecretText;
 use crate::session::{AppAuthenticator, Authenticator};
@@ -71,6 +73,17 @@ impl Default for JwtGuard {
     fn default() -> Self {
         Self::fairing()
     }
+}
+
+/// With a protected resource configured: its RFC 9728 metadata routes, at `/`
+/// (the well-known location belongs to the host, not to the API's mount point).
+fn mount_resource(rocket: Rocket<Build>, config: &JwtConfig) -> Rocket<Build> {
+    if config.resource.resource.is_none() {
+        return rocket;
+    }
+    rocket
+        .manage(ResourceMetadata::default())
+        .mount("/", protected_resource_routes())
 }
 
 impl JwtGuard {
@@ -311,7 +324,10 @@ impl Fairing for JwtGuard {
         }
         if self.verify_only {
             let mut rocket = rocket
-                .manage(Realm(config.realm.clone()))
+                .manage(Realm {
+                    name: config.realm.clone(),
+                    resource_metadata: config.resource.metadata_url(),
+                })
                 .manage(trusted)
                 .manage(VerifyOnly { own_key })
                 .manage(Arc::new(PermanentRoutes::default()))
@@ -321,7 +337,7 @@ impl Fairing for JwtGuard {
                 rocket = rocket.manage(runtime.issuer().clone());
             }
             let rocket = rocket.manage(runtime);
-            return self.check_protection(rocket, &config);
+            return self.check_protection(mount_resource(rocket, &config), &config);
         }
         let rocket = init_database(rocket).await?;
         let Some(db) = rocket.state::<JwtDb>() else {
@@ -352,7 +368,10 @@ impl Fairing for JwtGuard {
         );
         let throttle = LoginThrottle::new(&config.login_throttle);
         let mut rocket = rocket
-            .manage(Realm(config.realm.clone()))
+            .manage(Realm {
+                name: config.realm.clone(),
+                resource_metadata: config.resource.metadata_url(),
+            })
             .manage(throttle)
             .manage(trusted)
             .manage(self.pages.clone())
@@ -373,7 +392,7 @@ impl Fairing for JwtGuard {
                 .mount(self.base.as_str(), token_routes())
                 .mount(self.base.as_str(), device_routes());
         }
-        self.check_protection(rocket, &config)
+        self.check_protection(mount_resource(rocket, &config), &config)
     }
 
     async fn on_liftoff(&self, rocket: &Rocket<Orbit>) {

@@ -307,31 +307,27 @@ impl<'r, P: Policy> FromRequest<'r> for Authorized<P> {
             Some(name) => verify_outside::<P::Claims>(req, name).await,
             None => verify_request::<P::Claims>(req),
         };
+        // Every refusal names the route's scopes (RFC 6750 §3).
+        let refuse = |e: AuthError| fail(req, e.for_route_scope(P::SCOPE));
         let token = match verification {
-            Err(e) => return fail(req, e.clone()),
+            Err(e) => return refuse(e.clone()),
             Ok(None) if P::OPTIONAL => {
                 return Outcome::Success(Authorized {
                     jwt: None,
                     _policy: PhantomData,
                 })
             }
-            Ok(None) => return fail(req, no_token(req)),
+            Ok(None) => return refuse(no_token(req)),
             Ok(Some(token)) => token.clone(),
         };
-        if let (Some(max_age), Some(rt)) = (P::MAX_LOGIN_AGE, JwtRuntime::from_request(req)) {
-            let login = token.registered.orig_iat.unwrap_or(token.registered.iat);
-            if rt.verifier().clock().now().saturating_sub(login) > max_age {
-                return fail(
-                    req,
-                    AuthError::invalid_token("this route needs a recent login; sign in again"),
-                );
-            }
+        if let Err(e) = step_up::<P>(req, &token.registered) {
+            return refuse(e);
         }
         if let Err(denied) = P::authorize(&token.claims) {
-            return fail(
-                req,
-                AuthError::insufficient_scope(denied.description, denied.scope),
-            );
+            return refuse(AuthError::insufficient_scope(
+                denied.description,
+                denied.scope,
+            ));
         }
         mark_private(req);
         let _ = accepted::<P::Claims>(req).set(token.clone());
@@ -340,6 +336,48 @@ impl<'r, P: Policy> FromRequest<'r> for Authorized<P> {
             _policy: PhantomData,
         })
     }
+}
+
+/// RFC 9470 §3: a valid token whose authentication is too old for `fresh`, or of
+/// a class `acr` does not list, asks the client to authenticate again (`401
+/// insufficient_user_authentication` with `max_age` / `acr_values`).
+fn step_up<P: Policy>(req: &Request<'_>, registered: &RegisteredClaims) -> Result<(), AuthError> {
+    if let Some(max_age) = P::MAX_LOGIN_AGE {
+        // The token's own `auth_time` (own tokens: their login's, kept through
+        // refreshes); never its `iat`, which a refresh renews.
+        let login = registered.auth_time.or(registered.orig_iat);
+        let now = JwtRuntime::from_request(req).map(|rt| rt.verifier().clock().now());
+        let recent = match (login, now) {
+            (Some(login), Some(now)) => now.saturating_sub(login) <= max_age,
+            _ => false,
+        };
+        if !recent {
+            let why = if login.is_some() {
+                "this route needs a more recent authentication; sign in again"
+            } else {
+                "this route needs to know when the user authenticated (`auth_time`)"
+            };
+            return Err(AuthError::insufficient_user_authentication(
+                why,
+                Some(max_age),
+                None,
+            ));
+        }
+    }
+    if let Some(accepted) = P::ACR {
+        let reached = registered
+            .acr
+            .as_deref()
+            .is_some_and(|acr| accepted.split(' ').any(|a| a == acr));
+        if !reached {
+            return Err(AuthError::insufficient_user_authentication(
+                "this route needs a stronger authentication",
+                None,
+                Some(accepted),
+            ));
+        }
+    }
+    Ok(())
 }
 
 impl<P: Policy> Sentinel for Authorized<P> {

@@ -42,6 +42,9 @@ pub(crate) fn issue(rt: &JwtRuntime, account: &str) -> Result<String, IssueError
         orig_iat: None,
         iss: rt.config().issuer.clone(),
         aud: rt.config().audience.clone(),
+        auth_time: None,
+        acr: None,
+        amr: None,
     };
     Ok(issuer.sign(registered, &NoClaims {})?.token)
 }

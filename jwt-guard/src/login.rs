@@ -56,12 +56,29 @@ impl Sessions<'_> {
     /// `"passkey"`…); browsers in cookie mode get the same cookies. Answer the
     /// client the result.
     ///
+    /// The session's tokens say how the user authenticated: `amr` is `[method]` —
+    /// name it with an RFC 8176 value where one fits (`"otp"`, `"hwk"`, `"mfa"`,
+    /// `"face"`…) — and `auth_time` is now.
+    ///
     /// Fails as the password login does after its check: `403 device_limit` at the
     /// cap with `device_cap_policy = "reject"`, `503` when storage is down.
     pub async fn start<C: Claims>(
         &self,
         principal: &Principal<C>,
         method: &str,
+    ) -> Result<LoginResponse, AuthError> {
+        self.start_at_level(principal, method, None).await
+    }
+
+    /// [`Sessions::start`] for a login that reached an authentication context
+    /// class `acr` (e.g. `"urn:example:mfa"`, or the `acr` of the provider that
+    /// vouched for the user): routes that require it (`#[use_jwt(acr = …)]`,
+    /// RFC 9470) accept this session's tokens, through every refresh.
+    pub async fn start_at_level<C: Claims>(
+        &self,
+        principal: &Principal<C>,
+        method: &str,
+        acr: Option<&str>,
     ) -> Result<LoginResponse, AuthError> {
         let Services { req, rt, store, .. } = self.services;
         mark_private(req);
@@ -72,9 +89,12 @@ impl Sessions<'_> {
             "ip": client_ip(req).unwrap_or_default(),
         })
         .to_string();
+        let amr = [clean_text(method, METHOD_MAX)];
         let origin = SessionOrigin::Login {
             attempts: &attempts,
             audit: &audit,
+            amr: &amr,
+            acr,
         };
         let (mut login, _) =
             start_session(req, rt, store, &principal.subject, &claims, origin).await?;

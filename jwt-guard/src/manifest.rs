@@ -28,6 +28,8 @@ pub enum Protection {
         optional: bool,
         /// Most seconds since login (`fresh`).
         fresh_secs: Option<u64>,
+        /// Accepted authentication context classes (`acr`), space-separated.
+        acr: Option<&'static str>,
     },
     /// `#[expiring_link]`: a link token for this target.
     Link {
@@ -89,6 +91,7 @@ pub(crate) const OWN_ACCESS_TOKEN: Protection = Protection::Jwt {
     check: None,
     optional: false,
     fresh_secs: None,
+    acr: None,
 };
 
 /// One mounted route and its protection.

@@ -24,6 +24,12 @@ pub trait Policy: Send + Sync + 'static {
     /// The outside issuer (`trusted_issuers`) whose tokens the route accepts
     /// (`issuer = "…"`); `None` for the app's own tokens.
     const ISSUER: Option<&'static str> = None;
+    /// Every scope the route requires, space-separated (`scope = "…"`): named in
+    /// its challenges.
+    const SCOPE: Option<&'static str> = None;
+    /// The authentication context classes the route accepts, space-separated
+    /// (`acr = "…"`, RFC 9470).
+    const ACR: Option<&'static str> = None;
 
     /// Checks roles, scopes and the custom predicate.
     fn authorize(claims: &Self::Claims) -> Result<(), Denied>;

@@ -281,6 +281,9 @@ mod tests {
             orig_iat: None,
             iss: None,
             aud: None,
+            auth_time: None,
+            acr: None,
+            amr: None,
         }
     }
 

@@ -331,6 +331,10 @@ pub(crate) enum SessionOrigin<'a> {
         attempts: &'a str,
         /// The audit detail.
         audit: &'a str,
+        /// How the user authenticated (`amr`, RFC 8176), e.g. `["pwd"]`.
+        amr: &'a [String],
+        /// The authentication context class (`acr`), if the app names one.
+        acr: Option<&'a str>,
     },
     /// A login link: use it (link id, target) in the same transaction.
     Link(&'a str, &'a str),
@@ -351,10 +355,18 @@ pub(crate) async fn start_session(
     let issuer = rt.issuer();
     let now = issuer.clock().now();
     let device_id = random_id();
+    // A login link is a one-time secret sent out of band: `otp` (RFC 8176 §2).
+    let link_amr = ["otp".to_owned()];
+    let (amr, acr) = match origin {
+        SessionOrigin::Login { amr, acr, .. } => (amr, acr),
+        SessionOrigin::Link(..) => (&link_amr[..], None),
+    };
     let grant = Grant {
         subject,
         device_id: Some(&device_id),
         orig_iat: now,
+        acr,
+        amr,
     };
     let (access, refresh) = issuer.pair(&grant, claims)?;
     let rows = SessionRows {
@@ -422,10 +434,14 @@ pub(crate) async fn refresh_session(
         .claims_for(req, &old.sub)
         .await?
         .ok_or(SessionError::UserGone)?;
+    // The login's time, class and methods travel with the session (RFC 9470:
+    // a refresh is no new authentication).
     let grant = Grant {
         subject: &old.sub,
         device_id: old.did.as_deref(),
         orig_iat,
+        acr: old.acr.as_deref(),
+        amr: old.amr.as_deref().unwrap_or_default(),
     };
     let issuer = rt.issuer();
     let (access, refresh) = issuer.pair(&grant, &claims)?;
@@ -478,6 +494,9 @@ impl Expected<'_> {
             && claims.sub == self.old.sub
             && claims.did == self.old.did
             && claims.orig_iat == Some(self.orig_iat)
+            && claims.auth_time == Some(self.orig_iat)
+            && claims.acr == self.old.acr
+            && claims.amr == self.old.amr
             && claims.iat <= self.now
             && self.now - claims.iat <= self.grace
             && claims.exp == claims.iat.saturating_add(ttl)
@@ -520,6 +539,8 @@ pub(crate) async fn issue_device_access<C: Claims>(
         subject: &device.subject,
         device_id: Some(&device.id),
         orig_iat: device.orig_iat,
+        acr: None,
+        amr: &[],
     };
     let access = issuer.access(&grant, claims)?;
     let (permanent_token, device_expires_at) = store

@@ -68,8 +68,13 @@ pub struct Grant<'a> {
     pub subject: &'a str,
     /// The device (login) the tokens belong to, if devices are in use.
     pub device_id: Option<&'a str>,
-    /// When the user originally logged in; bounds refreshing (`refresh_window`).
+    /// When the user originally logged in; bounds refreshing (`refresh_window`),
+    /// and is the tokens' `auth_time`.
     pub orig_iat: u64,
+    /// The authentication context class of that login (`acr`), if any.
+    pub acr: Option<&'a str>,
+    /// How the user authenticated at that login (`amr`, RFC 8176), e.g. `["pwd"]`.
+    pub amr: &'a [String],
 }
 
 /// Signs tokens with the [`KeyRing`]'s signing key.
@@ -84,6 +89,8 @@ pub struct Issuer {
     issuer: Option<String>,
     audience: Option<String>,
     token_type: String,
+    /// The header `typ` of access tokens (`at+jwt` by default, RFC 9068 §2.1).
+    access_typ: String,
 }
 
 impl fmt::Debug for Issuer {
@@ -106,6 +113,7 @@ impl Issuer {
             refresh_ttl: config.refresh_ttl.as_secs(),
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
+            access_typ: config.access_token_typ.clone(),
             token_type: config
                 .header_prefixes
                 .first()
@@ -152,6 +160,9 @@ impl Issuer {
             orig_iat: Some(grant.orig_iat),
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
+            auth_time: Some(grant.orig_iat),
+            acr: grant.acr.map(str::to_owned),
+            amr: (!grant.amr.is_empty()).then(|| grant.amr.to_vec()),
         }
     }
 
@@ -163,6 +174,11 @@ impl Issuer {
     ) -> Result<IssuedToken, IssueError> {
         let mut header = jsonwebtoken::Header::new(self.keys.signing_algorithm());
         header.kid = Some(self.keys.signing_kid().to_owned());
+        // RFC 9068 §2.1 / RFC 8725 §3.11: access tokens say what they are in the
+        // header too, for services that check it; the others stay plain `JWT`.
+        if registered.typ == TokenKind::Access {
+            header.typ = Some(self.access_typ.clone());
+        }
         let token = Token { registered, claims };
         let jws =
             jsonwebtoken::encode(&header, &token, self.keys.encoding_key()).map_err(IssueError)?;
@@ -255,6 +271,9 @@ impl Issuer {
             orig_iat: None,
             iss: self.issuer.clone(),
             aud: Some(target.to_owned()),
+            auth_time: None,
+            acr: None,
+            amr: None,
         };
         self.sign(registered, &NoClaims {})
     }

@@ -116,6 +116,7 @@ impl TestTokens {
             ttl: self.issuer.access_ttl(),
             device_id: None,
             login_age: 0,
+            acr: None,
         }
     }
 
@@ -124,6 +125,8 @@ impl TestTokens {
             subject,
             device_id: None,
             orig_iat: self.clock.now(),
+            acr: None,
+            amr: &[],
         };
         let mut registered = self.issuer.registered(kind, &grant, ttl);
         registered.jti = random_id();
@@ -229,6 +232,7 @@ pub struct AccessToken<'a> {
     ttl: u64,
     device_id: Option<String>,
     login_age: u64,
+    acr: Option<String>,
 }
 
 impl AccessToken<'_> {
@@ -277,9 +281,16 @@ impl AccessToken<'_> {
         self
     }
 
-    /// The original login was `secs` ago (`orig_iat`), for `fresh = …` policies.
+    /// The original login was `secs` ago (`auth_time`), for `fresh = …` policies.
     pub fn logged_in_ago(mut self, secs: u64) -> Self {
         self.login_age = secs;
+        self
+    }
+
+    /// The login reached the authentication context class `acr`, for
+    /// `acr = …` policies.
+    pub fn acr(mut self, acr: &str) -> Self {
+        self.acr = Some(acr.to_owned());
         self
     }
 
@@ -289,7 +300,10 @@ impl AccessToken<'_> {
             .tokens
             .registered(TokenKind::Access, &self.subject, self.ttl);
         registered.did = self.device_id;
-        registered.orig_iat = Some(registered.iat.saturating_sub(self.login_age));
+        let login = registered.iat.saturating_sub(self.login_age);
+        registered.orig_iat = Some(login);
+        registered.auth_time = Some(login);
+        registered.acr = self.acr;
         self.tokens.sign(registered, &self.claims)
     }
 }

@@ -460,6 +460,8 @@ mod tests {
             subject,
             device_id: Some("d1"),
             orig_iat: f.clock.now(),
+            acr: None,
+            amr: &[],
         };
         let claims = StandardClaims::default();
         f.issuer
@@ -492,6 +494,8 @@ mod tests {
             subject: "ann",
             device_id: None,
             orig_iat: 0,
+            acr: None,
+            amr: &[],
         };
         let refresh = f
             .issuer

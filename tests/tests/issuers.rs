@@ -187,6 +187,20 @@ fn own(jwt: Jwt<StandardClaims>) -> String {
     jwt.subject().to_owned()
 }
 
+/// Needs a partner login of the last five minutes (RFC 9470), by `auth_time`.
+#[use_jwt(issuer = "partner", claims = Auth0Claims, fresh = "5m")]
+#[get("/partner/fresh")]
+fn partner_fresh(jwt: Jwt<Auth0Claims>) -> String {
+    jwt.subject().to_owned()
+}
+
+/// Needs a partner login of the class `urn:partner:mfa` (RFC 9470 `acr`).
+#[use_jwt(issuer = "partner", claims = Auth0Claims, acr = "urn:partner:mfa")]
+#[get("/partner/strong")]
+fn partner_strong(jwt: Jwt<Auth0Claims>) -> String {
+    jwt.subject().to_owned()
+}
+
 fn partner_config(provider: &Provider, extra: Value) -> Value {
     let mut issuer = json!({
         "name": "partner",
@@ -207,9 +221,16 @@ async fn app(trusted: Value) -> Result<Client, String> {
         "jwt",
         json!({ "secret": TEST_SECRET, "trusted_issuers": [trusted] }),
     ));
-    let rocket = rocket::custom(figment)
-        .attach(JwtGuard::fairing())
-        .mount("/", routes![partner_admin, partner_reports, own]);
+    let rocket = rocket::custom(figment).attach(JwtGuard::fairing()).mount(
+        "/",
+        routes![
+            partner_admin,
+            partner_reports,
+            own,
+            partner_fresh,
+            partner_strong
+        ],
+    );
     Client::tracked(rocket)
         .await
         .map_err(|e| format!("{:?}", e.kind()))
@@ -246,6 +267,59 @@ async fn get(client: &Client, path: &str, token: &str) -> Status {
         );
     }
     status
+}
+
+/// The `WWW-Authenticate` of a request with `token` to `path`.
+async fn challenge_of(client: &Client, path: &str, token: &str) -> (Status, String) {
+    let res = client
+        .get(path.to_owned())
+        .header(HttpHeader::new("Authorization", format!("Bearer {token}")))
+        .dispatch()
+        .await;
+    let challenge = res
+        .headers()
+        .get_one("WWW-Authenticate")
+        .unwrap_or_default()
+        .to_owned();
+    (res.status(), challenge)
+}
+
+/// RFC 9470 step-up with outside tokens: checked on the provider's own
+/// `auth_time` and `acr`; a token without `auth_time` is refused by a `fresh` route
+/// (its `iat` says when it was issued, not when the user logged in).
+#[rocket::async_test]
+async fn outside_tokens_step_up_on_their_own_auth_time_and_acr() {
+    let k1 = ProviderKey::rsa("k1", "rsa.pem");
+    let provider = start_provider(vec![k1.jwk()]).await;
+    let client = app(partner_config(&provider, json!({})))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let token = |extra: Value| k1.sign(&claims(&provider, extra));
+    let recent = token(json!({ "auth_time": now() - 60 }));
+    assert_eq!(get(&client, "/partner/fresh", &recent).await, Status::Ok);
+    for (what, stale) in [
+        ("an old login", token(json!({ "auth_time": now() - 3600 }))),
+        ("no auth_time, a fresh iat", token(json!({}))),
+    ] {
+        let (status, challenge) = challenge_of(&client, "/partner/fresh", &stale).await;
+        assert_eq!(status, Status::Unauthorized, "{what}");
+        assert!(
+            challenge.contains("error=\"insufficient_user_authentication\"")
+                && challenge.contains("max_age=\"300\""),
+            "{what}: {challenge}"
+        );
+    }
+    let strong = token(json!({ "acr": "urn:partner:mfa" }));
+    assert_eq!(get(&client, "/partner/strong", &strong).await, Status::Ok);
+    for weak in [token(json!({ "acr": "urn:partner:pwd" })), token(json!({}))] {
+        let (status, challenge) = challenge_of(&client, "/partner/strong", &weak).await;
+        assert_eq!(status, Status::Unauthorized);
+        assert!(
+            challenge.contains("error=\"insufficient_user_authentication\"")
+                && challenge.contains("acr_values=\"urn:partner:mfa\""),
+            "{challenge}"
+        );
+    }
 }
 
 #[rocket::async_test]

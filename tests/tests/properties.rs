@@ -44,6 +44,8 @@ fn families() -> &'static [(JwtRuntime, String)] {
                     subject: "alice",
                     device_id: None,
                     orig_iat: 0,
+                    acr: None,
+                    amr: &[],
                 };
                 let token = rt
                     .issuer()
@@ -119,6 +121,8 @@ fn strict_hmac() -> &'static (JwtRuntime, serde_json::Value, serde_json::Value) 
             subject: "alice",
             device_id: None,
             orig_iat: 0,
+            acr: None,
+            amr: &[],
         };
         let token = rt
             .issuer()

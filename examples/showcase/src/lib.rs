@@ -40,8 +40,54 @@ pub fn figment() -> std::io::Result<Figment> {
 ///   client cannot claim any address with `X-Real-IP`;
 /// - cookie mode on (`jwt.cookies.enabled`), for the browser page at `/app`;
 /// - the demo partner as trusted issuer `partner` (`jwt.trusted_issuers`), read from
-///   a JWKS file that ships with the showcase, so no network is needed.
+///   a JWKS file that ships with the showcase, so no network is needed;
+/// - an OAuth protected resource (`jwt.resource`, RFC 9728) for its MCP endpoint:
+///   the address it listens on plus `/mcp`, which is also the audience partner
+///   tokens must carry.
 pub fn with_defaults(mut figment: Figment) -> std::io::Result<Figment> {
+    figment = with_storage_defaults(figment)?;
+    let resource = match figment.extract_inner::<String>("jwt.resource.resource") {
+        Ok(resource) => resource,
+        Err(_) => {
+            let resource = default_resource(&figment);
+            figment = figment.merge(("jwt.resource.resource", resource.clone()));
+            if figment.find_value("jwt.resource.resource_name").is_err() {
+                figment = figment.merge(("jwt.resource.resource_name", "jwt-guard showcase MCP"));
+            }
+            resource
+        }
+    };
+    if figment.find_value("jwt.trusted_issuers").is_err() {
+        figment = figment.merge((
+            "jwt.trusted_issuers",
+            serde_json::json!([{
+                "name": "partner",
+                "issuer": partner::DEMO_ISSUER,
+                "audience": resource,
+                "jwks": DEMO_PARTNER_JWKS,
+            }]),
+        ));
+    }
+    Ok(figment)
+}
+
+/// `http://<address>:<port>/mcp` of the figment's Rocket configuration (a
+/// wildcard address is named as the loopback one).
+fn default_resource(figment: &Figment) -> String {
+    let address: std::net::IpAddr = figment
+        .extract_inner("address")
+        .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+    let port: u16 = figment.extract_inner("port").unwrap_or(8000);
+    let host = match address {
+        ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    format!("http://{host}:{port}/mcp")
+}
+
+/// The database, address, secret and cookie defaults of [`with_defaults`].
+fn with_storage_defaults(mut figment: Figment) -> std::io::Result<Figment> {
     if figment.find_value("databases.jwt_guard.url").is_err() {
         figment = figment.merge(("databases.jwt_guard.url", DEV_DATABASE_URL));
     }
@@ -74,17 +120,6 @@ pub fn with_defaults(mut figment: Figment) -> std::io::Result<Figment> {
     }
     if figment.find_value("jwt.cookies").is_err() {
         figment = figment.merge(("jwt.cookies.enabled", true));
-    }
-    if figment.find_value("jwt.trusted_issuers").is_err() {
-        figment = figment.merge((
-            "jwt.trusted_issuers",
-            serde_json::json!([{
-                "name": "partner",
-                "issuer": partner::DEMO_ISSUER,
-                "audience": partner::DEMO_AUDIENCE,
-                "jwks": DEMO_PARTNER_JWKS,
-            }]),
-        ));
     }
     Ok(figment)
 }

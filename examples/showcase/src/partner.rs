@@ -13,8 +13,6 @@ use crate::users::{partner_claims, PARTNER_PREFIX};
 
 /// The issuer's `iss` in the demo configuration.
 pub const DEMO_ISSUER: &str = "https://partner.example";
-/// The audience partner tokens carry for the showcase.
-pub const DEMO_AUDIENCE: &str = "showcase";
 
 /// What partner tokens carry besides the registered claims.
 #[derive(Claims, Clone, Debug, Serialize, Deserialize)]
@@ -52,17 +50,51 @@ async fn partner_login(
     Ok(Json(sessions.start(&principal, "partner").await?))
 }
 
+/// A model context protocol endpoint, as an MCP server protects it: tokens of the
+/// partner (the authorization server) issued for this resource (`aud`, checked
+/// against the `partner` issuer's audience, which is `jwt.resource`), with scope
+/// `mcp:tools`. Without one, the 401 points to the resource's metadata
+/// (`resource_metadata`, RFC 9728); with too few scopes the 403 names them all.
+#[use_jwt(issuer = "partner", claims = PartnerClaims, scope = "mcp:tools")]
+#[post("/mcp")]
+fn mcp(jwt: Jwt<PartnerClaims>) -> Json<Value> {
+    Json(json!({
+        "jsonrpc": "2.0",
+        "id": null,
+        "result": { "server": "jwt-guard showcase", "caller": jwt.subject() },
+    }))
+}
+
 /// `POST /partner/demo-token` body.
 #[derive(Deserialize)]
 struct DemoTokenRequest {
     sub: String,
+    /// Default `orders:read`.
+    #[serde(default)]
+    scope: Option<String>,
+    /// Default: the audience the `partner` issuer is configured with (this
+    /// showcase's resource).
+    #[serde(default)]
+    aud: Option<String>,
 }
 
 /// Signs a token *as the demo partner* (with its shipped private key), for the
-/// walkthrough: in real life the partner's own login does this.
+/// walkthrough and the tests: in real life the partner's own login does this. It
+/// takes `scope` and `aud`, so that a client can be given what an authorization
+/// server would issue.
 #[public]
 #[post("/partner/demo-token", data = "<body>")]
-fn demo_token(body: Json<DemoTokenRequest>) -> Result<Json<Value>, jwt_guard::AuthError> {
+fn demo_token(
+    body: Json<DemoTokenRequest>,
+    rt: &rocket::State<jwt_guard::runtime::JwtRuntime>,
+) -> Result<Json<Value>, jwt_guard::AuthError> {
+    let audience = body.aud.clone().or_else(|| {
+        rt.config()
+            .trusted_issuers
+            .iter()
+            .find(|i| i.name == "partner")
+            .map(|i| i.audience.clone())
+    });
     let key = jsonwebtoken::EncodingKey::from_rsa_pem(crate::DEMO_PARTNER_KEY.as_bytes())
         .map_err(jwt_guard::AuthError::unavailable)?;
     let kid = serde_json::from_str::<Value>(crate::DEMO_PARTNER_JWKS)
@@ -73,8 +105,9 @@ fn demo_token(body: Json<DemoTokenRequest>) -> Result<Json<Value>, jwt_guard::Au
     header.typ = Some("at+jwt".into());
     let now = jwt_guard::Clock::system().now();
     let claims = json!({
-        "iss": DEMO_ISSUER, "aud": DEMO_AUDIENCE, "sub": body.sub,
-        "iat": now, "exp": now + 600, "scope": "orders:read",
+        "iss": DEMO_ISSUER, "aud": audience, "sub": body.sub,
+        "iat": now, "exp": now + 600, "auth_time": now,
+        "scope": body.scope.as_deref().unwrap_or("orders:read"),
     });
     let token =
         jsonwebtoken::encode(&header, &claims, &key).map_err(jwt_guard::AuthError::unavailable)?;
@@ -85,5 +118,5 @@ fn demo_token(body: Json<DemoTokenRequest>) -> Result<Json<Value>, jwt_guard::Au
 
 /// The partner routes.
 pub fn routes() -> Vec<Route> {
-    routes![partner_me, partner_login, demo_token]
+    routes![partner_me, partner_login, demo_token, mcp]
 }

@@ -488,3 +488,192 @@ async fn a_magic_link_used_from_another_site_logs_no_one_in() {
     assert_eq!(ours.status(), Status::Ok);
     assert!(ours.cookies().get("jwt_guard_refresh").is_some());
 }
+
+/// The value of `name` in a `WWW-Authenticate` challenge (quoted-string, with
+/// quoted-pairs undone).
+fn param(challenge: &str, name: &str) -> Option<String> {
+    let start = challenge.find(&format!("{name}=\""))? + name.len() + 2;
+    let mut value = String::new();
+    let mut chars = challenge[start..].chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => value.push(chars.next()?),
+            '"' => return Some(value),
+            c => value.push(c),
+        }
+    }
+    None
+}
+
+fn json_of(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or(Value::Null)
+}
+
+/// The MCP authorization dance, as an agent client does it (MCP 2025-06-18, RFC
+/// 9728, RFC 6750): no token → 401 pointing to the metadata; the metadata names
+/// the resource, its authorization server and scopes; a token issued for the
+/// resource with the scope → 200; without the scope → 403 naming it; issued for
+/// another audience → 401.
+#[rocket::async_test]
+async fn an_mcp_client_discovers_how_to_get_a_token() {
+    let dir = temp_dir();
+    let client = client(&dir).await;
+    let resource = "http://127.0.0.1:8000/mcp";
+    let call = |token: Option<String>| {
+        let mut req = client
+            .post("/mcp")
+            .header(ContentType::JSON)
+            .body(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#);
+        if let Some(token) = token {
+            req = req.header(Header::new("Authorization", format!("Bearer {token}")));
+        }
+        req.dispatch()
+    };
+    let res = call(None).await;
+    assert_eq!(res.status(), Status::Unauthorized);
+    let challenge = res
+        .headers()
+        .get_one("WWW-Authenticate")
+        .unwrap_or_default()
+        .to_owned();
+    assert!(challenge.starts_with("Bearer "), "{challenge}");
+    let metadata_url = param(&challenge, "resource_metadata").unwrap_or_default();
+    assert_eq!(
+        metadata_url,
+        "http://127.0.0.1:8000/.well-known/oauth-protected-resource/mcp"
+    );
+    assert_eq!(param(&challenge, "scope").as_deref(), Some("mcp:tools"));
+
+    // The metadata, at the path-inserted location (RFC 9728 §3.1).
+    let path = metadata_url.trim_start_matches("http://127.0.0.1:8000");
+    let res = client.get(path.to_owned()).dispatch().await;
+    assert_eq!(res.status(), Status::Ok);
+    let metadata = json_of(&res.into_string().await.unwrap_or_default());
+    assert_eq!(metadata["resource"], resource, "byte for byte: {metadata}");
+    assert_eq!(
+        metadata["authorization_servers"],
+        json!(["https://partner.example"])
+    );
+    let scopes = metadata["scopes_supported"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for scope in ["mcp:tools", "reports:read"] {
+        assert!(scopes.contains(&json!(scope)), "{scope}: {metadata}");
+    }
+    assert_eq!(metadata["bearer_methods_supported"], json!(["header"]));
+    // Another resource's metadata is not here.
+    let res = client
+        .get("/.well-known/oauth-protected-resource/other")
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::NotFound);
+
+    // Tokens from the authorization server.
+    let token = |scope: &str, aud: &str| {
+        let body = json!({ "sub": "agent", "scope": scope, "aud": aud }).to_string();
+        let client = &client;
+        async move {
+            let res = client
+                .post("/partner/demo-token")
+                .header(ContentType::JSON)
+                .body(body)
+                .dispatch()
+                .await;
+            json_of(&res.into_string().await.unwrap_or_default())["access"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        }
+    };
+    let res = call(Some(token("mcp:tools", resource).await)).await;
+    assert_eq!(res.status(), Status::Ok);
+    let answer = json_of(&res.into_string().await.unwrap_or_default());
+    assert_eq!(answer["result"]["caller"], "agent");
+
+    let res = call(Some(token("orders:read", resource).await)).await;
+    assert_eq!(res.status(), Status::Forbidden);
+    let challenge = res
+        .headers()
+        .get_one("WWW-Authenticate")
+        .unwrap_or_default();
+    assert_eq!(
+        param(challenge, "error").as_deref(),
+        Some("insufficient_scope")
+    );
+    assert_eq!(param(challenge, "scope").as_deref(), Some("mcp:tools"));
+    assert_eq!(
+        param(challenge, "resource_metadata").as_deref(),
+        Some(metadata_url.as_str())
+    );
+
+    let res = call(Some(token("mcp:tools", "https://other.example/mcp").await)).await;
+    assert_eq!(res.status(), Status::Unauthorized);
+    let challenge = res
+        .headers()
+        .get_one("WWW-Authenticate")
+        .unwrap_or_default();
+    assert_eq!(param(challenge, "error").as_deref(), Some("invalid_token"));
+}
+
+/// RFC 9470 step-up on `POST /account/password` (`fresh = "5m"`): a refreshed
+/// token still carries its login's `auth_time`, so six minutes after the login
+/// the route asks for a new one with `max_age="300"`; a new login passes.
+#[rocket::async_test]
+async fn changing_the_password_needs_a_recent_login() {
+    let dir = temp_dir();
+    let figment = showcase::with_defaults(figment_in(&dir)).unwrap_or_else(|e| panic!("{e}"));
+    let clock = jwt_guard::Clock::offset();
+    let client = Client::tracked(showcase::app(figment, clock.clone()))
+        .await
+        .unwrap_or_else(|e| panic!("{:?}", e.kind()));
+    let change = |token: String| {
+        client
+            .post("/account/password")
+            .header(Header::new("Authorization", format!("Bearer {token}")))
+            .dispatch()
+    };
+    let login = jwt_guard::testing::login(&client, "alice", "alice-password").await;
+    let claims: Value =
+        jsonwebtoken::dangerous::insecure_decode_claims(&login.tokens.access).unwrap_or_default();
+    let header = jsonwebtoken::decode_header(&login.tokens.access).unwrap_or_default();
+    assert_eq!(header.typ.as_deref(), Some("at+jwt"), "RFC 9068 typing");
+    assert_eq!(claims["amr"], json!(["pwd"]), "{claims}");
+    assert!(claims["auth_time"].is_u64(), "{claims}");
+    assert_eq!(
+        change(login.tokens.access.clone()).await.status(),
+        Status::NoContent
+    );
+
+    clock.advance(6 * 60);
+    let res = client
+        .post("/auth/token/refresh")
+        .header(ContentType::JSON)
+        .body(json!({ "refresh": login.tokens.refresh }).to_string())
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let refreshed = json_of(&res.into_string().await.unwrap_or_default())["access"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let res = change(refreshed).await;
+    assert_eq!(res.status(), Status::Unauthorized);
+    let challenge = res
+        .headers()
+        .get_one("WWW-Authenticate")
+        .unwrap_or_default();
+    assert_eq!(
+        param(challenge, "error").as_deref(),
+        Some("insufficient_user_authentication"),
+        "{challenge}"
+    );
+    assert_eq!(param(challenge, "max_age").as_deref(), Some("300"));
+
+    let again = login_with(&client, "alice").await;
+    assert_eq!(change(again).await.status(), Status::NoContent);
+}
+
+async fn login_with(client: &Client, user: &str) -> String {
+    login(client, user).await
+}

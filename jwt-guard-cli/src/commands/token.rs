@@ -90,6 +90,8 @@ impl MintArgs {
             subject: &self.sub,
             device_id: None,
             orig_iat: issuer.clock().now(),
+            acr: None,
+            amr: &[],
         };
         let token = issuer
             .access_for(&grant, &payload, ttl)

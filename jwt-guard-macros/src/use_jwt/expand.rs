@@ -144,6 +144,7 @@ pub(super) fn expand(
             .join(" ")
     }));
     let check_text = some_text(args.check.as_ref().map(written));
+    let acr = some_text(args.acr.as_ref().map(|acr| acr.value()));
     let declaration = target.map(|target| {
         route::declare(
             &handler,
@@ -156,6 +157,7 @@ pub(super) fn expand(
                 check: #check_text,
                 optional: #optional,
                 fresh_secs: #fresh,
+                acr: #acr,
             }),
         )
     });
@@ -174,6 +176,8 @@ pub(super) fn expand(
             const OPTIONAL: bool = #optional;
             const MAX_LOGIN_AGE: #option_path<u64> = #fresh;
             const ISSUER: #option_path<&'static str> = #issuer;
+            const SCOPE: #option_path<&'static str> = #scope;
+            const ACR: #option_path<&'static str> = #acr;
 
             #[inline]
             fn authorize(#claims: &Self::Claims) -> #result_path<(), #denied_path> {

@@ -17,7 +17,8 @@ const CHECK: &str = "check";
 const OPTIONAL: &str = "optional";
 const FRESH: &str = "fresh";
 const ISSUER: &str = "issuer";
-const OPTIONS: &str = "`claims`, `role`, `scope`, `check`, `optional`, `fresh`, `issuer`";
+const ACR: &str = "acr";
+const OPTIONS: &str = "`claims`, `role`, `scope`, `check`, `optional`, `fresh`, `acr`, `issuer`";
 
 /// One required role: a path to a value of the claims' role type, or a role name.
 pub(super) enum RoleRef {
@@ -41,6 +42,8 @@ pub(super) struct UseJwtArgs {
     pub(super) optional: Option<Span>,
     pub(super) fresh: Option<u64>,
     pub(super) issuer: Option<LitStr>,
+    /// Accepted `acr` values, space-separated as written.
+    pub(super) acr: Option<LitStr>,
 }
 
 pub(super) fn parse_args(cx: &mut Ctxt, attr: TokenStream) -> UseJwtArgs {
@@ -88,6 +91,11 @@ fn parse_option(
         match parse_duration_lit(&lit) {
             Ok(secs) => set_once(cx, &mut args.fresh, secs, path, ATTRIBUTE),
             Err(e) => cx.syn_error(e),
+        }
+    } else if path.is_ident(ACR) {
+        let expr: Expr = meta.value()?.parse()?;
+        if let Some(acr) = parse_acr(cx, &expr) {
+            set_once(cx, &mut args.acr, acr, path, ATTRIBUTE);
         }
     } else if path.is_ident(ISSUER) {
         let lit: LitStr = meta.value()?.parse()?;
@@ -165,6 +173,35 @@ fn parse_roles(cx: &mut Ctxt, expr: &Expr) -> Option<(RoleMode, Vec<RoleRef>)> {
         }
     }
     parse_role(cx, expr).map(|r| (RoleMode::Any, vec![r]))
+}
+
+/// `acr = "urn:example:mfa"` (several accepted: space-separated, as RFC 9470's
+/// `acr_values`): printable ASCII without `"` or `\`, like a scope.
+fn parse_acr(cx: &mut Ctxt, expr: &Expr) -> Option<LitStr> {
+    let Expr::Lit(ExprLit {
+        lit: Lit::Str(s), ..
+    }) = expr
+    else {
+        cx.error_spanned_by(
+            expr,
+            "expected the accepted authentication classes as a string, e.g. \"urn:example:mfa\" (several: space-separated)",
+        );
+        return None;
+    };
+    let value = s.value();
+    let values: Vec<&str> = value.split(' ').filter(|t| !t.is_empty()).collect();
+    if values.is_empty() {
+        cx.error_spanned_by(s, "`acr` needs at least one accepted class");
+        return None;
+    }
+    if let Some(bad) = values.iter().find(|t| !valid_scope_token(t)) {
+        cx.error_spanned_by(
+            s,
+            format!("`{bad}` is not a valid `acr` value (printable ASCII, no `\"` or `\\`)"),
+        );
+        return None;
+    }
+    Some(LitStr::new(&values.join(" "), s.span()))
 }
 
 /// RFC 6749 §3.3 scope-token characters.

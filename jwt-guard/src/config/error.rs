@@ -92,6 +92,11 @@ pub enum Problem {
     HmacFromOutside,
     /// A required setting is missing or empty.
     Missing(&'static str),
+    /// Not an RFC 9728 resource identifier (an `https` URL without a fragment).
+    NotAResource(String),
+    /// The resource is no audience this app accepts (RFC 9728 §7.4: tokens must be
+    /// issued for it).
+    ResourceNotAnAudience(String),
 }
 
 impl fmt::Display for Problem {
@@ -124,6 +129,16 @@ impl fmt::Display for Problem {
                 "HMAC algorithms cannot be trusted from another party; use its public keys",
             ),
             Problem::Missing(what) => write!(f, "{what} is required"),
+            Problem::NotAResource(url) => write!(
+                f,
+                "`{url}` is not a resource identifier (an https URL without a fragment; \
+                 http only for a loopback host)"
+            ),
+            Problem::ResourceNotAnAudience(url) => write!(
+                f,
+                "`{url}` is no audience this app accepts: set `jwt.audience` or a trusted \
+                 issuer's `audience` to it, so that only tokens issued for this resource pass"
+            ),
         }
     }
 }

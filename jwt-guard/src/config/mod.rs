@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 mod cookies;
 mod error;
 mod issuers;
+mod resource;
 mod throttle;
 
 pub use crate::duration::{parse_duration, DurationError, HumanDuration};
@@ -15,6 +16,7 @@ use error::Problems;
 pub use error::{ConfigError, ConfigProblem, Problem};
 pub use issuers::TrustedIssuerConfig;
 use jwt_guard_grammar::is_auth_scheme;
+pub use resource::{ResourceConfig, WELL_KNOWN as RESOURCE_METADATA_PATH};
 pub use throttle::ThrottleConfig;
 
 /// Largest token, in bytes, that jwt-guard will look at. Longer ones are refused
@@ -132,6 +134,14 @@ pub struct JwtConfig {
     pub cookies: CookieConfig,
     /// Outside identity providers whose tokens routes may accept.
     pub trusted_issuers: Vec<TrustedIssuerConfig>,
+    /// This API as an OAuth protected resource (RFC 9728 metadata; the `resource`
+    /// table). Off unless `resource.resource` is set.
+    pub resource: ResourceConfig,
+    /// The header `typ` of the app's access tokens. Default `"at+jwt"` (RFC 9068
+    /// §2.1, RFC 8725 §3.11): explicitly typed, so no other JWT — an ID token, a
+    /// refresh token — can pass as one with a service that checks the type. `"JWT"`
+    /// for consumers that insist on it.
+    pub access_token_typ: String,
     /// Limits on password guessing and on messages sent to an account.
     pub login_throttle: ThrottleConfig,
     /// Most devices listed per page by `GET /auth/devices` (`?limit=` may ask for
@@ -185,6 +195,8 @@ impl Default for JwtConfig {
             cookies: CookieConfig::default(),
             trusted_proxies: Vec::new(),
             trusted_issuers: Vec::new(),
+            resource: ResourceConfig::default(),
+            access_token_typ: "at+jwt".into(),
             login_throttle: ThrottleConfig::default(),
             device_page_size: 100,
             invalid_link_logs_per_minute: 30,
@@ -310,11 +322,29 @@ impl JwtConfig {
         problems.table("trusted_issuers", |p| {
             TrustedIssuerConfig::check_all(&self.trusted_issuers, p)
         });
+        problems.table("resource", |p| {
+            self.resource.check(p);
+            // RFC 9728 §7.4 / MCP: a token must have been issued for this resource.
+            if let Some(resource) = &self.resource.resource {
+                let accepted = self.audience.as_deref() == Some(resource.as_str())
+                    || self.trusted_issuers.iter().any(|i| i.audience == *resource);
+                if !accepted {
+                    p.add("resource", Problem::ResourceNotAnAudience(resource.clone()));
+                }
+            }
+        });
         problems.finish()
     }
 
     /// The top level's own rules.
     fn check(&self, p: &mut Problems) {
+        let typ = &self.access_token_typ;
+        if typ.is_empty() || !typ.bytes().all(|b| b.is_ascii_graphic()) {
+            p.add(
+                "access_token_typ",
+                Problem::Missing("a media type such as `at+jwt`"),
+            );
+        }
         p.at_most("leeway", self.leeway, MAX_LEEWAY_SECS);
         p.at_most(
             "refresh_reuse_grace",

@@ -11,17 +11,21 @@ use rocket::response::{self, Responder, Response};
 
 mod from;
 
-/// The `realm` of every `WWW-Authenticate` challenge, managed by the fairing.
+/// The `realm` of every `WWW-Authenticate` challenge, and the protected
+/// resource's metadata URL it points to (RFC 9728 §5.1), managed by the fairing.
 #[derive(Clone, Debug)]
-pub(crate) struct Realm(pub(crate) String);
+pub(crate) struct Realm {
+    pub(crate) name: String,
+    pub(crate) resource_metadata: Option<String>,
+}
 
 impl Realm {
-    /// The realm of the application serving `req`.
-    fn of<'r>(req: &'r Request<'_>) -> &'r str {
-        req.rocket()
-            .state::<Realm>()
-            .map(|r| r.0.as_str())
-            .unwrap_or("jwt-guard")
+    /// The realm and metadata URL of the application serving `req`.
+    fn of<'r>(req: &'r Request<'_>) -> (&'r str, Option<&'r str>) {
+        match req.rocket().state::<Realm>() {
+            Some(r) => (r.name.as_str(), r.resource_metadata.as_deref()),
+            None => ("jwt-guard", None),
+        }
     }
 }
 
@@ -40,6 +44,10 @@ pub enum ErrorCode {
     InvalidToken,
     /// The token is valid but lacks a role, scope or check (`403`).
     InsufficientScope,
+    /// The token is valid but its authentication is too old or of too weak a class
+    /// for the route (`401`, RFC 9470 step-up: the challenge says `max_age` or
+    /// `acr_values`).
+    InsufficientUserAuthentication,
     /// Username or password wrong (`401`), for the login endpoint.
     InvalidCredentials,
     /// The server could not complete the request (`503`), e.g. its database failed.
@@ -74,6 +82,7 @@ impl ErrorCode {
             ErrorCode::InvalidRequest => "invalid_request",
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InsufficientScope => "insufficient_scope",
+            ErrorCode::InsufficientUserAuthentication => "insufficient_user_authentication",
             ErrorCode::InvalidCredentials => "invalid_credentials",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
             ErrorCode::DeviceLimit => "device_limit",
@@ -106,6 +115,10 @@ pub struct AuthError {
     code: ErrorCode,
     description: Cow<'static, str>,
     scope: Option<Cow<'static, str>>,
+    /// RFC 9470 step-up: the most seconds since authentication the route accepts.
+    max_age: Option<u64>,
+    /// RFC 9470 step-up: the authentication classes the route accepts.
+    acr_values: Option<&'static str>,
     /// What went wrong inside (a 503's cause): logged with its source chain when
     /// the response is written, never sent.
     #[source]
@@ -120,6 +133,8 @@ impl PartialEq for AuthError {
             && self.code == other.code
             && self.description == other.description
             && self.scope == other.scope
+            && self.max_age == other.max_age
+            && self.acr_values == other.acr_values
             && self.retry_after == other.retry_after
     }
 }
@@ -133,6 +148,8 @@ impl AuthError {
             code,
             description: description.into(),
             scope: None,
+            max_age: None,
+            acr_values: None,
             cause: None,
             retry_after: None,
         }
@@ -181,6 +198,36 @@ impl AuthError {
         let mut e = Self::new(Status::Forbidden, ErrorCode::InsufficientScope, description);
         e.scope = scope.map(Cow::Borrowed);
         e
+    }
+
+    /// `401 insufficient_user_authentication` (RFC 9470 §3): the token is valid,
+    /// but the user must authenticate again — more recently than `max_age`
+    /// seconds, or with one of the classes `acr_values` (space-separated).
+    pub fn insufficient_user_authentication(
+        description: impl Into<Cow<'static, str>>,
+        max_age: Option<u64>,
+        acr_values: Option<&'static str>,
+    ) -> Self {
+        let mut e = Self::new(
+            Status::Unauthorized,
+            ErrorCode::InsufficientUserAuthentication,
+            description,
+        );
+        e.max_age = max_age;
+        e.acr_values = acr_values;
+        e
+    }
+
+    /// This failure on a route that requires `scope` (space-separated): a `401`
+    /// names them (RFC 6750 §3), and a `403 insufficient_scope` names them all in
+    /// one challenge, so a client steps up once (what MCP clients expect).
+    pub(crate) fn for_route_scope(mut self, scope: Option<&'static str>) -> Self {
+        let bearer =
+            self.status == Status::Unauthorized || self.code == ErrorCode::InsufficientScope;
+        if let (true, Some(scope)) = (bearer, scope) {
+            self.scope = Some(Cow::Borrowed(scope));
+        }
+        self
     }
 
     /// `401`, the username or password is wrong (deliberately not saying which).
@@ -296,6 +343,31 @@ impl AuthError {
 
     /// The `WWW-Authenticate` challenge for this failure, if it has one.
     pub fn challenge(&self, realm: &str) -> Option<String> {
+        self.challenge_for(realm, None)
+    }
+
+    /// The challenge, pointing to the protected resource's metadata
+    /// (`resource_metadata`, RFC 9728 §5.1) when one is configured.
+    pub fn challenge_for(&self, realm: &str, resource_metadata: Option<&str>) -> Option<String> {
+        let mut c = self.bare_challenge(realm)?;
+        if let Some(scope) = &self.scope {
+            c.push_str(&format!(", scope=\"{}\"", quote(scope)));
+        }
+        // RFC 9470 §3: what the new authentication must satisfy.
+        if let Some(max_age) = self.max_age {
+            c.push_str(&format!(", max_age=\"{max_age}\""));
+        }
+        if let Some(acr_values) = self.acr_values {
+            c.push_str(&format!(", acr_values=\"{}\"", quote(acr_values)));
+        }
+        if let Some(url) = resource_metadata {
+            c.push_str(&format!(", resource_metadata=\"{}\"", quote(url)));
+        }
+        Some(c)
+    }
+
+    /// The challenge's scheme, realm and RFC 6750 §3 error.
+    fn bare_challenge(&self, realm: &str) -> Option<String> {
         let realm = quote(realm);
         match self.code {
             ErrorCode::MissingToken | ErrorCode::InvalidCredentials => {
@@ -312,21 +384,14 @@ impl AuthError {
             | ErrorCode::UnsupportedMediaType
             | ErrorCode::ServerError
             | ErrorCode::HttpError => None,
-            ErrorCode::InvalidRequest | ErrorCode::InvalidToken => Some(format!(
+            ErrorCode::InvalidRequest
+            | ErrorCode::InvalidToken
+            | ErrorCode::InsufficientScope
+            | ErrorCode::InsufficientUserAuthentication => Some(format!(
                 "Bearer realm=\"{realm}\", error=\"{}\", error_description=\"{}\"",
                 self.code.as_str(),
                 quote(&self.description)
             )),
-            ErrorCode::InsufficientScope => {
-                let mut c = format!(
-                    "Bearer realm=\"{realm}\", error=\"insufficient_scope\", error_description=\"{}\"",
-                    quote(&self.description)
-                );
-                if let Some(scope) = &self.scope {
-                    c.push_str(&format!(", scope=\"{}\"", quote(scope)));
-                }
-                Some(c)
-            }
         }
     }
 
@@ -350,7 +415,7 @@ impl AuthError {
                 Chain(cause.as_ref())
             );
         }
-        let realm = Realm::of(req);
+        let (realm, metadata) = Realm::of(req);
         let body = self.body();
         response.set_status(self.status);
         response.set_header(ContentType::JSON);
@@ -358,7 +423,7 @@ impl AuthError {
         if let Some(seconds) = self.retry_after {
             response.set_header(Header::new("Retry-After", seconds.to_string()));
         }
-        if let Some(challenge) = self.challenge(realm) {
+        if let Some(challenge) = self.challenge_for(realm, metadata) {
             response.set_header(Header::new("WWW-Authenticate", challenge));
         }
         response.set_sized_body(body.len(), Cursor::new(body));

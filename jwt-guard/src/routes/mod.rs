@@ -7,9 +7,12 @@
 //! and the [`Store`](crate::store::Store).
 
 pub(crate) mod devices;
+mod protected_resource;
 mod token;
 
 pub use devices::{device_routes, DeviceView, ExpireResponse, LogoutResponse};
+pub use protected_resource::protected_resource_routes;
+pub(crate) use protected_resource::ResourceMetadata;
 pub use token::{
     token_routes, verification_routes, LoginRequest, RefreshRequest, VerifyRequest, VerifyResponse,
     MAX_CREDENTIAL_BYTES,

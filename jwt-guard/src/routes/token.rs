@@ -107,6 +107,8 @@ async fn obtain(
     let origin = SessionOrigin::Login {
         attempts: attempt.key(),
         audit: &detail,
+        amr: &["pwd".to_owned()],
+        acr: None,
     };
     // This client is now known to the account: its own failure budget from now on
     // (signed before anything is stored, like the session's tokens).

@@ -57,6 +57,10 @@ struct OutsideToken<C> {
     jti: Option<String>,
     #[serde(default)]
     auth_time: Option<u64>,
+    #[serde(default)]
+    acr: Option<String>,
+    #[serde(default)]
+    amr: Option<Vec<String>>,
     #[serde(flatten)]
     claims: C,
 }
@@ -233,9 +237,15 @@ impl OutsideIssuer {
             nbf: claims.nbf,
             jti: claims.jti.unwrap_or_default(),
             did: None,
-            orig_iat: Some(claims.auth_time.unwrap_or(iat)),
+            // The provider's own word on when the user authenticated, or none: a
+            // `fresh` route refuses a token without `auth_time` rather than take
+            // its `iat` (a refresh at the provider is no new login).
+            orig_iat: claims.auth_time,
             iss: Some(claims.iss),
             aud: Some(self.config.audience.clone()),
+            auth_time: claims.auth_time,
+            acr: claims.acr,
+            amr: claims.amr,
         };
         if revocations.is_revoked(&registered) {
             return Err(VerifyError::Revoked);

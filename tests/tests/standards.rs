@@ -1,0 +1,161 @@
+//! The standards a resource server speaks: RFC 9728 metadata and the
+//! `resource_metadata` its challenges point to, RFC 6750 §3 scopes in challenges,
+//! RFC 9470 step-up with the app's own tokens, RFC 9068 access-token typing.
+
+use std::sync::Arc;
+
+use jwt_guard::config::JwtConfig;
+use jwt_guard::runtime::JwtRuntime;
+use jwt_guard::Clock;
+use jwt_guard_tests::{challenge, json_body, TestApp, TEST_SECRET};
+use rocket::http::Status;
+use serde_json::json;
+
+fn runtime(config: JwtConfig) -> Result<JwtRuntime, String> {
+    JwtRuntime::new(config, Clock::system(), Arc::default()).map_err(|e| e.to_string())
+}
+
+/// Launch refuses a resource identifier that is not an https URL without a
+/// fragment (RFC 9728 §1.2), and one for which no token could have been issued:
+/// no audience the app accepts names it (RFC 9728 §7.4, MCP).
+#[test]
+fn a_resource_must_be_a_url_some_audience_accepts() {
+    let mut config = JwtConfig::hmac(TEST_SECRET);
+    config.resource.resource = Some("https://api.example/mcp".into());
+    let err = runtime(config.clone()).err().unwrap_or_default();
+    assert!(
+        err.contains("jwt.resource.resource") && err.contains("no audience"),
+        "{err}"
+    );
+    config.audience = Some("https://api.example/mcp".into());
+    assert!(runtime(config.clone()).is_ok());
+    for bad in ["http://api.example/mcp", "https://api.example/mcp#x", "mcp"] {
+        config.resource.resource = Some(bad.into());
+        config.audience = Some(bad.into());
+        let err = runtime(config.clone()).err().unwrap_or_default();
+        assert!(err.contains("not a resource identifier"), "{bad}: {err}");
+    }
+}
+
+/// With a resource configured, every `Bearer` challenge points to its metadata;
+/// a route's scopes are named in its 401 as in its 403; the metadata is served
+/// at the plain and the path-inserted location, and lists the routes' scopes.
+#[rocket::async_test]
+async fn challenges_point_to_the_metadata_and_name_the_scopes() {
+    let resource = "https://api.example/v1";
+    let app = TestApp::with_jwt(json!({
+        "secret": TEST_SECRET,
+        "audience": resource,
+        "resource": { "resource": resource, "resource_name": "Test \"API\"" },
+    }))
+    .await;
+    let metadata = "https://api.example/.well-known/oauth-protected-resource/v1";
+    let res = app.client.get("/reports").dispatch().await;
+    assert_eq!(res.status(), Status::Unauthorized);
+    let c = challenge(&res);
+    assert_eq!(
+        c,
+        format!(
+            "Bearer realm=\"jwt-guard\", scope=\"reports:read\", resource_metadata=\"{metadata}\""
+        )
+    );
+    // A token without the scope: 403 naming it, and the metadata.
+    let token = app
+        .tokens()
+        .access("bob")
+        .roles(["user"])
+        .scope("profile")
+        .mint();
+    let res = app.get_with_token("/reports", &token).await;
+    assert_eq!(res.status(), Status::Forbidden);
+    let c = challenge(&res);
+    assert!(c.contains("error=\"insufficient_scope\""), "{c}");
+    assert!(c.contains("scope=\"reports:read\""), "{c}");
+    assert!(
+        c.contains(&format!("resource_metadata=\"{metadata}\"")),
+        "{c}"
+    );
+    // A route without scopes: the challenge names none.
+    let c = challenge(&app.client.get("/me").dispatch().await);
+    assert!(!c.contains("scope="), "{c}");
+    assert!(c.contains("resource_metadata="), "{c}");
+
+    for path in [
+        "/.well-known/oauth-protected-resource/v1",
+        "/.well-known/oauth-protected-resource",
+    ] {
+        let res = app.client.get(path).dispatch().await;
+        assert_eq!(res.status(), Status::Ok, "{path}");
+        let doc = json_body(res).await;
+        assert_eq!(doc["resource"], resource);
+        assert_eq!(doc["resource_name"], "Test \"API\"");
+        let scopes = doc["scopes_supported"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(scopes.contains(&json!("reports:read")), "{doc}");
+        assert!(
+            doc.get("authorization_servers").is_none(),
+            "none configured: {doc}"
+        );
+    }
+    let res = app
+        .client
+        .get("/.well-known/oauth-protected-resource/v2")
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::NotFound);
+}
+
+/// Without a resource, challenges are as before and nothing is served.
+#[rocket::async_test]
+async fn without_a_resource_nothing_changes() {
+    let app = TestApp::hs256().await;
+    let c = challenge(&app.client.get("/me").dispatch().await);
+    assert_eq!(c, "Bearer realm=\"jwt-guard\"");
+    let res = app
+        .client
+        .get("/.well-known/oauth-protected-resource")
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::NotFound);
+}
+
+/// Own tokens: a login records `auth_time` and `amr`, a refresh keeps them, and
+/// access tokens are typed `at+jwt` in the header (RFC 9068) unless configured.
+#[rocket::async_test]
+async fn own_tokens_say_how_and_when_the_user_authenticated() {
+    let app = TestApp::hs256().await;
+    let login = app.login("alice").await;
+    let access = login["access"].as_str().unwrap_or_default();
+    let (header, claims) = jwt_guard_tests::parts(access);
+    assert_eq!(header["typ"], "at+jwt");
+    assert_eq!(claims["amr"], json!(["pwd"]));
+    let auth_time = claims["auth_time"].as_u64().unwrap_or(0);
+    assert!(auth_time > 0, "{claims}");
+    let (refresh_header, _) = jwt_guard_tests::parts(login["refresh"].as_str().unwrap_or_default());
+    assert_eq!(
+        refresh_header["typ"], "JWT",
+        "only access tokens are at+jwt"
+    );
+
+    app.clock.advance(30);
+    let res = app
+        .post_json(
+            "/auth/token/refresh",
+            json!({ "refresh": login["refresh"] }),
+        )
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let next = json_body(res).await;
+    let (_, claims) = jwt_guard_tests::parts(next["access"].as_str().unwrap_or_default());
+    assert_eq!(claims["auth_time"].as_u64(), Some(auth_time), "kept");
+    assert_eq!(claims["amr"], json!(["pwd"]));
+    assert!(claims["iat"].as_u64().unwrap_or(0) > auth_time);
+
+    let typed =
+        TestApp::with_jwt(json!({ "secret": TEST_SECRET, "access_token_typ": "JWT" })).await;
+    let login = typed.login("alice").await;
+    let (header, _) = jwt_guard_tests::parts(login["access"].as_str().unwrap_or_default());
+    assert_eq!(header["typ"], "JWT");
+}
