@@ -206,6 +206,17 @@ jwt-guard showcase at {BASE} — try it:
   curl -i {BASE}/partner/me -H "Authorization: Bearer $TOKEN"     # 401: ours is not the partner's
   curl -s -X POST {BASE}/partner/login -H "Authorization: Bearer $PARTNER"   # an own session
 
+  # An MCP client finds out how to get a token (RFC 9728), then uses one
+  curl -i -X POST {BASE}/mcp                                       # 401, WWW-Authenticate: … resource_metadata="…"
+  curl -s {BASE}/.well-known/oauth-protected-resource/mcp          # resource, authorization_servers, scopes
+  MCP=$(curl -s -X POST {BASE}/partner/demo-token -H 'Content-Type: application/json' \
+      -d '{"sub":"agent","scope":"mcp:tools"}' | field access)
+  curl -i -X POST {BASE}/mcp -H "Authorization: Bearer $MCP"       # 200
+  curl -i -X POST {BASE}/mcp -H "Authorization: Bearer $PARTNER"   # 403 insufficient_scope, scope="mcp:tools"
+  # Step-up (RFC 9470): changing the password needs a login of the last 5 minutes
+  FRESH=$(login alice | field access)
+  curl -i -X POST {BASE}/account/password -H "Authorization: Bearer $FRESH"   # 204
+
   # Logging out
   curl -s -X POST {BASE}/auth/logout -H "Authorization: Bearer $TOKEN"
   curl -i {BASE}/me -H "Authorization: Bearer $TOKEN"            # 401 at once
