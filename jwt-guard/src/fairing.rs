@@ -22,7 +22,8 @@ use crate::manifest::{self, RouteEntry};
 use crate::private_response::finish_private_response;
 use crate::revocation::RevocationSet;
 use crate::routes::{
-    device_routes, protected_resource_routes, token_routes, verification_routes, ResourceMetadata,
+    device_routes, introspection_routes, protected_resource_routes, revocation_routes,
+    token_routes, verification_routes, ResourceMetadata,
 };
 use crate::runtime::JwtRuntime;
 use crate::secret::SecretText;
@@ -67,6 +68,10 @@ pub struct JwtGuard {
     base: String,
     /// No database: guards and verification routes only ([`JwtGuard::verify_only`]).
     verify_only: bool,
+    /// Mount `POST /oauth/revoke` (RFC 7009).
+    revocation_endpoint: bool,
+    /// Mount `POST /oauth/introspect` (RFC 7662).
+    introspection_endpoint: bool,
 }
 
 impl Default for JwtGuard {
@@ -98,7 +103,32 @@ impl JwtGuard {
             pages: AppLinkPages::default(),
             base: "/".to_owned(),
             verify_only: false,
+            revocation_endpoint: false,
+            introspection_endpoint: false,
         }
+    }
+
+    /// Mounts `POST /oauth/revoke` under the routes' base: RFC 7009 token
+    /// revocation. A client posts `token=…` (form-encoded) to end an access,
+    /// refresh or permanent token it holds; the answer is `200` whether or not the
+    /// token was valid.
+    ///
+    /// ```no_run
+    /// # use jwt_guard::JwtGuard;
+    /// let rocket = rocket::build().attach(JwtGuard::fairing().revocation_endpoint());
+    /// ```
+    pub fn revocation_endpoint(mut self) -> Self {
+        self.revocation_endpoint = true;
+        self
+    }
+
+    /// Mounts `POST /oauth/introspect` under the routes' base: RFC 7662 token
+    /// introspection for other services. Callers authenticate with HTTP Basic
+    /// credentials of a `jwt.introspection_clients` entry, or with an access token
+    /// carrying scope `token:introspect`.
+    pub fn introspection_endpoint(mut self) -> Self {
+        self.introspection_endpoint = true;
+        self
     }
 
     /// The fairing of an app that only verifies tokens — its own keys, or the
@@ -305,6 +335,14 @@ impl Fairing for JwtGuard {
             );
             return Err(rocket);
         }
+        if self.verify_only && (self.revocation_endpoint || self.introspection_endpoint) {
+            rocket::error!(
+                "jwt-guard: verify-only mode has no database to revoke in or look tokens up: \
+                 remove `.revocation_endpoint()` / `.introspection_endpoint()` or use \
+                 `JwtGuard::fairing()`"
+            );
+            return Err(rocket);
+        }
         let revocations = Arc::new(RevocationSet::new());
         let runtime = match JwtRuntime::new(config.clone(), self.clock.clone(), revocations.clone())
         {
@@ -391,6 +429,12 @@ impl Fairing for JwtGuard {
                 .manage(authenticator.clone())
                 .mount(self.base.as_str(), token_routes())
                 .mount(self.base.as_str(), device_routes());
+        }
+        if self.revocation_endpoint {
+            rocket = rocket.mount(self.base.as_str(), revocation_routes());
+        }
+        if self.introspection_endpoint {
+            rocket = rocket.mount(self.base.as_str(), introspection_routes());
         }
         self.check_protection(mount_resource(rocket, &config), &config)
     }

@@ -48,6 +48,12 @@ pub enum Protection {
     PermanentRefresh,
     /// `#[public]`: deliberately open.
     Public,
+    /// A caller that authenticates itself to the route: HTTP Basic client
+    /// credentials, or an access token with `scope` (RFC 7662 introspection).
+    Client {
+        /// The scope an access token must carry instead of client credentials.
+        scope: &'static str,
+    },
 }
 
 /// A route as an attribute declared it: registered by the macros, collected by
@@ -174,6 +180,9 @@ pub(crate) fn describe(entry: &RouteEntry) -> String {
     let protection = match &entry.protection {
         None => "UNPROTECTED (no jwt-guard attribute)".to_owned(),
         Some(Protection::Public) => "public".to_owned(),
+        Some(Protection::Client { scope }) => {
+            format!("client credentials, or a token with scope `{scope}`")
+        }
         Some(Protection::PermanentRefresh) => "permanent token".to_owned(),
         Some(Protection::Link { target, .. }) => format!("link `{target}`"),
         Some(Protection::Jwt {

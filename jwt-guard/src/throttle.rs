@@ -128,12 +128,7 @@ impl LoginThrottle {
         store: &Store,
         username: &str,
     ) -> Result<LoginAttempt, AuthError> {
-        if let Some(ip) = client_addr(req).map(budget_key) {
-            if let Err(not_until) = self.by_address.check_key(&ip) {
-                let wait = not_until.wait_time_from(self.clock.now()).as_secs() + 1;
-                return Err(AuthError::too_many_requests(wait));
-            }
-        }
+        self.admit_address(req)?;
         let device = known_device::presented(req, rt, username);
         let key = match &device {
             Some(id) => counter_key("login-device", id),
@@ -166,6 +161,19 @@ impl LoginThrottle {
                 .to_owned(),
             check: Some(check),
         })
+    }
+
+    /// Spends one attempt of the client address's budget (`ip_attempts` per
+    /// `ip_window`): `429` once it is spent. Logins, token revocations and failed
+    /// client authentications draw on it.
+    pub(crate) fn admit_address(&self, req: &Request<'_>) -> Result<(), AuthError> {
+        if let Some(ip) = client_addr(req).map(budget_key) {
+            if let Err(not_until) = self.by_address.check_key(&ip) {
+                let wait = not_until.wait_time_from(self.clock.now()).as_secs() + 1;
+                return Err(AuthError::too_many_requests(wait));
+            }
+        }
+        Ok(())
     }
 
     /// Records a failed attempt: it counts, and the one that spends the window locks

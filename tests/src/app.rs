@@ -53,7 +53,13 @@ pub const USERS: &[(&str, &str, &str)] = &[
 /// The test app on `figment`, reading time from `clock`.
 pub fn app(figment: Figment, clock: Clock) -> Rocket<Build> {
     rocket::custom(figment)
-        .attach(JwtGuard::fairing().clock(clock).authenticator(TableUsers))
+        .attach(
+            JwtGuard::fairing()
+                .clock(clock)
+                .authenticator(TableUsers)
+                .revocation_endpoint()
+                .introspection_endpoint(),
+        )
         .attach(AdHoc::try_on_ignite("test users", seed))
         .attach(NotesDb::init())
         .attach(AdHoc::try_on_ignite("notes table", create_notes))

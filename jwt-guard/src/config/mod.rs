@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 mod cookies;
 mod error;
+mod introspection;
 mod issuers;
 mod resource;
 mod throttle;
@@ -14,6 +15,7 @@ use crate::secret::SecretText;
 pub use cookies::{CookieClients, CookieConfig, SameSitePolicy};
 use error::Problems;
 pub use error::{ConfigError, ConfigProblem, Problem};
+pub use introspection::IntrospectionClient;
 pub use issuers::TrustedIssuerConfig;
 use jwt_guard_grammar::is_auth_scheme;
 pub use resource::{ResourceConfig, WELL_KNOWN as RESOURCE_METADATA_PATH};
@@ -142,6 +144,10 @@ pub struct JwtConfig {
     /// refresh token — can pass as one with a service that checks the type. `"JWT"`
     /// for consumers that insist on it.
     pub access_token_typ: String,
+    /// Clients that may introspect tokens with HTTP Basic credentials (RFC 7662;
+    /// `JwtGuard::introspection_endpoint`). An access token with scope
+    /// `token:introspect` may too. Default none.
+    pub introspection_clients: Vec<IntrospectionClient>,
     /// Limits on password guessing and on messages sent to an account.
     pub login_throttle: ThrottleConfig,
     /// Most devices listed per page by `GET /auth/devices` (`?limit=` may ask for
@@ -197,6 +203,7 @@ impl Default for JwtConfig {
             trusted_issuers: Vec::new(),
             resource: ResourceConfig::default(),
             access_token_typ: "at+jwt".into(),
+            introspection_clients: Vec::new(),
             login_throttle: ThrottleConfig::default(),
             device_page_size: 100,
             invalid_link_logs_per_minute: 30,
@@ -321,6 +328,9 @@ impl JwtConfig {
         problems.table("cookies", |p| self.cookies.check(p));
         problems.table("trusted_issuers", |p| {
             TrustedIssuerConfig::check_all(&self.trusted_issuers, p)
+        });
+        problems.table("introspection_clients", |p| {
+            IntrospectionClient::check_all(&self.introspection_clients, p)
         });
         problems.table("resource", |p| {
             self.resource.check(p);

@@ -50,6 +50,9 @@ pub enum ErrorCode {
     InsufficientUserAuthentication,
     /// Username or password wrong (`401`), for the login endpoint.
     InvalidCredentials,
+    /// A client (an introspecting resource server) failed to authenticate (`401`,
+    /// RFC 6749 §5.2 `invalid_client`; the challenge is `Basic`).
+    InvalidClient,
     /// The server could not complete the request (`503`), e.g. its database failed.
     TemporarilyUnavailable,
     /// The login would exceed the per-user device cap (`403`).
@@ -84,6 +87,7 @@ impl ErrorCode {
             ErrorCode::InsufficientScope => "insufficient_scope",
             ErrorCode::InsufficientUserAuthentication => "insufficient_user_authentication",
             ErrorCode::InvalidCredentials => "invalid_credentials",
+            ErrorCode::InvalidClient => "invalid_client",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
             ErrorCode::DeviceLimit => "device_limit",
             ErrorCode::LinkGone => "link_gone",
@@ -230,6 +234,12 @@ impl AuthError {
         self
     }
 
+    /// `401 invalid_client` (RFC 6749 §5.2): the caller's client credentials (or
+    /// the access token it authenticated with) do not let it use this endpoint.
+    pub fn invalid_client(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(Status::Unauthorized, ErrorCode::InvalidClient, description)
+    }
+
     /// `401`, the username or password is wrong (deliberately not saying which).
     pub fn invalid_credentials() -> Self {
         Self::new(
@@ -349,6 +359,10 @@ impl AuthError {
     /// The challenge, pointing to the protected resource's metadata
     /// (`resource_metadata`, RFC 9728 §5.1) when one is configured.
     pub fn challenge_for(&self, realm: &str, resource_metadata: Option<&str>) -> Option<String> {
+        if self.code == ErrorCode::InvalidClient {
+            // RFC 6749 §5.2: the scheme the client authenticates with.
+            return Some(format!("Basic realm=\"{}\"", quote(realm)));
+        }
         let mut c = self.bare_challenge(realm)?;
         if let Some(scope) = &self.scope {
             c.push_str(&format!(", scope=\"{}\"", quote(scope)));
@@ -374,6 +388,7 @@ impl AuthError {
                 Some(format!("Bearer realm=\"{realm}\""))
             }
             ErrorCode::TemporarilyUnavailable
+            | ErrorCode::InvalidClient
             | ErrorCode::TooManyRequests
             | ErrorCode::CrossSite
             | ErrorCode::DeviceLimit

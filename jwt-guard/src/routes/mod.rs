@@ -7,12 +7,17 @@
 //! and the [`Store`](crate::store::Store).
 
 pub(crate) mod devices;
+mod introspection;
+mod presented_token;
 mod protected_resource;
+mod revocation;
 mod token;
 
 pub use devices::{device_routes, DeviceView, ExpireResponse, LogoutResponse};
+pub use introspection::{introspection_routes, INTROSPECT_SCOPE};
 pub use protected_resource::protected_resource_routes;
 pub(crate) use protected_resource::ResourceMetadata;
+pub use revocation::revocation_routes;
 pub use token::{
     token_routes, verification_routes, LoginRequest, RefreshRequest, VerifyRequest, VerifyResponse,
     MAX_CREDENTIAL_BYTES,

@@ -75,6 +75,35 @@ impl Store {
         Ok(PermanentLookup::Active(device))
     }
 
+    /// The active, unexpired device whose current permanent token is `token`.
+    /// Reads only: a superseded token is simply not found here (what introspection
+    /// and revocation ask, which must not act as a use).
+    pub(crate) async fn device_holding_permanent(
+        &self,
+        token: &PermanentToken,
+    ) -> Result<Option<DeviceRecord>, StoreError> {
+        let digest = token.digest();
+        let row = sqlx::query(&format!(
+            "SELECT {DEVICE_COLUMNS}, permanent_digest FROM jwt_guard_devices
+             WHERE permanent_digest = $1 AND revoked_at IS NULL AND expires_at > $2"
+        ))
+        .bind(digest.as_str())
+        .bind(ts(self.now()))
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let stored_matches = opt::<String>(&row, "permanent_digest")?
+            .map(TokenDigest::from_stored)
+            .is_some_and(|d| d.matches(&digest));
+        Ok(if stored_matches {
+            Some(device_from_row(&row)?)
+        } else {
+            None
+        })
+    }
+
     /// A token that is no device's current one: unknown, or a superseded token of a
     /// device that is still active (reuse, which revokes the device).
     async fn superseded_permanent(

@@ -404,6 +404,19 @@ impl Store {
         })
     }
 
+    /// Whether refresh token `jti` is its device's current one: recorded, never
+    /// rotated, never revoked. Reads only (what introspection asks).
+    pub async fn refresh_is_current(&self, jti: &str) -> Result<bool, StoreError> {
+        let live: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM jwt_guard_tokens
+             WHERE jti = $1 AND kind = 'refresh' AND used_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(jti)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(live.is_some())
+    }
+
     /// Whose token `jti` is, if the registry has it.
     pub async fn token_subject(&self, jti: &str) -> Result<Option<String>, StoreError> {
         Ok(

@@ -1,0 +1,112 @@
+//! What the RFC 7009 and RFC 7662 endpoints are asked about: a form with `token`
+//! and an optional `token_type_hint`, and which of this app's tokens it is.
+
+use rocket::data::{Data, ToByteUnit};
+use rocket::form::{Form, FromForm};
+use rocket::http::Status;
+use rocket::Request;
+use serde_json::Value;
+
+use crate::claims::{RegisteredClaims, Token, TokenKind};
+use crate::config::MAX_TOKEN_BYTES;
+use crate::error::AuthError;
+use crate::runtime::JwtRuntime;
+use crate::secret::PermanentToken;
+use crate::store::{DeviceRecord, Store};
+
+/// The form both endpoints read (RFC 7009 §2.1, RFC 7662 §2.1).
+#[derive(FromForm)]
+pub(crate) struct TokenForm {
+    /// The token asked about.
+    pub(crate) token: Option<String>,
+    /// `access_token` or `refresh_token`: where to look first (a hint only).
+    pub(crate) token_type_hint: Option<String>,
+}
+
+/// Longest form read: a token of the largest size with room for the hint.
+const MAX_FORM_BYTES: usize = MAX_TOKEN_BYTES + 1024;
+
+/// Reads the `application/x-www-form-urlencoded` body (RFC 7009 §2.1, RFC 7662
+/// §2.1): `415` for another type, `413` past the size, `400` without `token`.
+pub(crate) async fn read_form(
+    req: &Request<'_>,
+    data: Data<'_>,
+) -> Result<(String, Option<String>), AuthError> {
+    if !req.content_type().is_some_and(|ct| ct.is_form()) {
+        return Err(AuthError::for_status(Status::UnsupportedMediaType));
+    }
+    let body = data
+        .open(MAX_FORM_BYTES.bytes())
+        .into_string()
+        .await
+        .map_err(|_| AuthError::invalid_request("the form could not be read"))?;
+    if !body.is_complete() {
+        return Err(AuthError::for_status(Status::PayloadTooLarge));
+    }
+    let form = Form::<TokenForm>::parse(&body)
+        .map_err(|_| AuthError::invalid_request("the form is malformed"))?;
+    match form.token {
+        Some(token) if !token.is_empty() => Ok((token, form.token_type_hint)),
+        _ => Err(AuthError::invalid_request(
+            "the `token` parameter is required",
+        )),
+    }
+}
+
+/// Which of this app's tokens was presented, checked as fully as a request
+/// presenting it would be; anything else is `Inactive`.
+pub(crate) enum Presented {
+    /// A valid access token.
+    Access(Token<Value>),
+    /// A refresh token that is its device's current one.
+    Refresh(RegisteredClaims),
+    /// A device's current permanent token.
+    Permanent(DeviceRecord),
+    /// Expired, revoked, spent, unknown, foreign or malformed.
+    Inactive,
+}
+
+/// Classifies `token`, looking first where `hint` says (RFC 7009 §2.1: a hint that
+/// does not find it extends the search to every type). Only a storage fault is an
+/// error (a `503`); a revocation set gone stale is one too, so that nothing is
+/// called active from an outdated list.
+pub(crate) async fn classify(
+    rt: &JwtRuntime,
+    store: &Store,
+    token: &str,
+    hint: Option<&str>,
+) -> Result<Presented, AuthError> {
+    rt.fresh_revocations()?;
+    if let Some(permanent) = PermanentToken::parse(token) {
+        return Ok(match store.device_holding_permanent(&permanent).await? {
+            Some(device) => Presented::Permanent(device),
+            None => Presented::Inactive,
+        });
+    }
+    let verifier = rt.verifier();
+    let refresh_first = hint == Some("refresh_token");
+    for kind in if refresh_first {
+        [TokenKind::Refresh, TokenKind::Access]
+    } else {
+        [TokenKind::Access, TokenKind::Refresh]
+    } {
+        match kind {
+            TokenKind::Access => {
+                if let Ok(token) = verifier.verify::<Value>(token, TokenKind::Access, None) {
+                    return Ok(Presented::Access(token));
+                }
+            }
+            _ => {
+                if let Ok(token) = verifier.verify::<Value>(token, TokenKind::Refresh, None) {
+                    let current = store.refresh_is_current(&token.registered.jti).await?;
+                    return Ok(if current {
+                        Presented::Refresh(token.registered)
+                    } else {
+                        Presented::Inactive
+                    });
+                }
+            }
+        }
+    }
+    Ok(Presented::Inactive)
+}
