@@ -26,7 +26,7 @@ async fn revoke<'a>(app: &'a TestApp, form: &str) -> LocalResponse<'a> {
     app.client
         .post("/oauth/revoke")
         .header(ContentType::Form)
-        .body(form.to_owned())
+        .body(form)
         .dispatch()
         .await
 }
@@ -45,7 +45,7 @@ async fn introspect<'a>(
         .client
         .post("/oauth/introspect")
         .header(ContentType::Form)
-        .body(form.to_owned());
+        .body(form);
     if let Some(auth) = auth {
         req = req.header(auth);
     }
