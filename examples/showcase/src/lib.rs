@@ -68,8 +68,25 @@ pub fn with_defaults(mut figment: Figment) -> std::io::Result<Figment> {
             }]),
         ));
     }
+    if figment.find_value("jwt.introspection_clients").is_err() {
+        // The demo resource server `demo-rs` (secret `demo-rs-secret`), kept as the
+        // secret's SHA-256 only, as a real configuration would.
+        figment = figment.merge((
+            "jwt.introspection_clients",
+            serde_json::json!([{
+                "client_id": DEMO_INTROSPECTION_CLIENT,
+                "secret_sha256": DEMO_INTROSPECTION_SECRET_SHA256,
+            }]),
+        ));
+    }
     Ok(figment)
 }
+
+/// The demo introspection client's id (`POST /oauth/introspect`, HTTP Basic).
+pub const DEMO_INTROSPECTION_CLIENT: &str = "demo-rs";
+/// SHA-256 of the demo client's secret, `demo-rs-secret`.
+pub const DEMO_INTROSPECTION_SECRET_SHA256: &str =
+    "ebe94a34c2bb6e35f2c0518dc811235a228a3b99fb36de97f082f05a7efd6aa2";
 
 /// `http://<address>:<port>/mcp` of the figment's Rocket configuration (a
 /// wildcard address is named as the loopback one).
@@ -216,6 +233,11 @@ jwt-guard showcase at {BASE} — try it:
   # Step-up (RFC 9470): changing the password needs a login of the last 5 minutes
   FRESH=$(login alice | field access)
   curl -i -X POST {BASE}/account/password -H "Authorization: Bearer $FRESH"   # 204
+  # Services ask about tokens (RFC 7662); clients end theirs (RFC 7009)
+  curl -s -u demo-rs:demo-rs-secret -d "token=$FRESH" {BASE}/oauth/introspect   # {"active":true,…}
+  curl -i -d "token=$FRESH" {BASE}/oauth/introspect                              # 401 without credentials
+  curl -i -d "token=$FRESH" {BASE}/oauth/revoke                                  # 200
+  curl -s -u demo-rs:demo-rs-secret -d "token=$FRESH" {BASE}/oauth/introspect   # {"active":false}
 
   # Logging out
   curl -s -X POST {BASE}/auth/logout -H "Authorization: Bearer $TOKEN"
@@ -243,7 +265,9 @@ pub fn app(figment: Figment, clock: Clock) -> Rocket<Build> {
                 .require_protection()
                 .clock(clock)
                 .authenticator(users::DemoUsers::new())
-                .link_mailer(outbox.clone()),
+                .link_mailer(outbox.clone())
+                .revocation_endpoint()
+                .introspection_endpoint(),
         )
         .attach(users::seed())
         .manage(outbox)

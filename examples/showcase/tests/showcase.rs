@@ -175,6 +175,13 @@ async fn the_route_manifest_is_for_admins_and_every_route_is_declared() {
     assert_eq!(find("GET", "/admin/routes"), Some(json!("jwt")));
     assert_eq!(find("POST", "/auth/token"), Some(json!("public")));
     assert_eq!(find("GET", "/newsletter/unsubscribe"), Some(json!("link")));
+    assert_eq!(find("POST", "/oauth/revoke"), Some(json!("public")));
+    assert_eq!(find("POST", "/oauth/introspect"), Some(json!("client")));
+    assert_eq!(find("POST", "/mcp"), Some(json!("jwt")));
+    assert_eq!(
+        find("GET", "/.well-known/oauth-protected-resource"),
+        Some(json!("public"))
+    );
     assert_eq!(
         find("POST", "/auth/device/refresh"),
         Some(json!("permanent_refresh"))
