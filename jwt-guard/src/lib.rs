@@ -25,6 +25,7 @@ mod known_device;
 pub mod link;
 mod login;
 pub mod manifest;
+pub mod openapi;
 mod policy;
 mod private_response;
 mod request;

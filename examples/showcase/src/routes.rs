@@ -97,6 +97,19 @@ fn admin_routes(manifest: RouteManifest) -> Json<RouteManifest> {
     Json(manifest)
 }
 
+/// How every route of the showcase is protected, as an OpenAPI 3.1 document
+/// generated from the route manifest (`jwt_guard::openapi`).
+#[public]
+#[get("/openapi.json")]
+fn openapi(manifest: RouteManifest, rt: &State<jwt_guard::runtime::JwtRuntime>) -> Json<Value> {
+    Json(jwt_guard::openapi::document(
+        &manifest.0,
+        rt.config(),
+        "jwt-guard showcase",
+        env!("CARGO_PKG_VERSION"),
+    ))
+}
+
 /// The showcase's routes.
 pub fn routes() -> Vec<Route> {
     routes![
@@ -108,6 +121,7 @@ pub fn routes() -> Vec<Route> {
         count_visit,
         visits,
         admin_routes,
-        change_password
+        change_password,
+        openapi
     ]
 }
