@@ -43,6 +43,8 @@ pub(crate) async fn keep_current(
                     Ok(next) => {
                         cursor = next;
                         store.flush_pending_logouts().await;
+                        let (tokens, devices, subjects) = store.revocations().counts();
+                        crate::observe::revocation_set_size(tokens + devices + subjects);
                     }
                     Err(e) => rocket::warn!("jwt-guard: revocation poll failed: {e}"),
                 }

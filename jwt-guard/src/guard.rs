@@ -264,15 +264,26 @@ impl<'r, C: Claims> FromRequest<'r> for Jwt<C> {
         if route_issuer(req).get().copied().flatten().is_some() {
             return fail(req, no_token(req));
         }
+        // A route that takes `Jwt` without `#[use_jwt]` (jwt-guard's own device
+        // routes): any valid own token is authorized.
+        let started = std::time::Instant::now();
         match verify_request::<C>(req) {
             Ok(Some(token)) => {
+                observe(req, None, Ok(()), started);
                 mark_private(req);
                 Outcome::Success(Jwt {
                     token: token.clone(),
                 })
             }
-            Ok(None) => fail(req, no_token(req)),
-            Err(e) => fail(req, e.clone()),
+            Ok(None) => {
+                let e = no_token(req);
+                observe(req, None, Err(&e), started);
+                fail(req, e)
+            }
+            Err(e) => {
+                observe(req, None, Err(e), started);
+                fail(req, e.clone())
+            }
         }
     }
 }
@@ -302,40 +313,84 @@ impl<'r, P: Policy> FromRequest<'r> for Authorized<P> {
     type Error = AuthError;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AuthError> {
-        let _ = route_issuer(req).set(P::ISSUER);
-        let verification = match P::ISSUER {
-            Some(name) => verify_outside::<P::Claims>(req, name).await,
-            None => verify_request::<P::Claims>(req),
-        };
-        // Every refusal names the route's scopes (RFC 6750 §3).
-        let refuse = |e: AuthError| fail(req, e.for_route_scope(P::SCOPE));
-        let token = match verification {
-            Err(e) => return refuse(e.clone()),
-            Ok(None) if P::OPTIONAL => {
-                return Outcome::Success(Authorized {
-                    jwt: None,
-                    _policy: PhantomData,
-                })
-            }
-            Ok(None) => return refuse(no_token(req)),
-            Ok(Some(token)) => token.clone(),
-        };
-        if let Err(e) = step_up::<P>(req, &token.registered) {
-            return refuse(e);
+        let started = std::time::Instant::now();
+        let outcome = authorize::<P>(req).await;
+        match &outcome {
+            Outcome::Success(_) => observe(req, P::ISSUER, Ok(()), started),
+            Outcome::Error((_, e)) => observe(req, P::ISSUER, Err(e), started),
+            Outcome::Forward(_) => {}
         }
-        if let Err(denied) = P::authorize(&token.claims) {
-            return refuse(AuthError::insufficient_scope(
-                denied.description,
-                denied.scope,
-            ));
-        }
-        mark_private(req);
-        let _ = accepted::<P::Claims>(req).set(token.clone());
-        Outcome::Success(Authorized {
-            jwt: Some(Jwt { token }),
-            _policy: PhantomData,
-        })
+        outcome
     }
+}
+
+/// Counts what [`Authorized`] decided: the authentication (scheme, result,
+/// duration) and, for a token that authenticated, the authorization on the
+/// route's template.
+fn observe(
+    req: &Request<'_>,
+    issuer: Option<&'static str>,
+    outcome: Result<(), &AuthError>,
+    started: std::time::Instant,
+) {
+    let scheme = match issuer {
+        Some(_) => "outside_bearer",
+        None if req.headers().contains("Authorization") => "bearer",
+        None => "cookie",
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    let route = req
+        .route()
+        .map(|r| r.uri.path().to_string())
+        .unwrap_or_default();
+    match outcome {
+        Ok(()) => {
+            crate::observe::authenticated(scheme, "success", seconds);
+            crate::observe::authorized(&route, "allowed");
+        }
+        Err(e) if e.code() == crate::error::ErrorCode::InsufficientScope => {
+            crate::observe::authenticated(scheme, "success", seconds);
+            crate::observe::authorized(&route, "denied");
+        }
+        Err(e) => crate::observe::authenticated(scheme, e.code().as_str(), seconds),
+    }
+}
+
+/// The decision of [`Authorized`]: verification, step-up, the policy.
+async fn authorize<P: Policy>(req: &Request<'_>) -> Outcome<Authorized<P>, AuthError> {
+    let _ = route_issuer(req).set(P::ISSUER);
+    let verification = match P::ISSUER {
+        Some(name) => verify_outside::<P::Claims>(req, name).await,
+        None => verify_request::<P::Claims>(req),
+    };
+    // Every refusal names the route's scopes (RFC 6750 §3).
+    let refuse = |e: AuthError| fail(req, e.for_route_scope(P::SCOPE));
+    let token = match verification {
+        Err(e) => return refuse(e.clone()),
+        Ok(None) if P::OPTIONAL => {
+            return Outcome::Success(Authorized {
+                jwt: None,
+                _policy: PhantomData,
+            })
+        }
+        Ok(None) => return refuse(no_token(req)),
+        Ok(Some(token)) => token.clone(),
+    };
+    if let Err(e) = step_up::<P>(req, &token.registered) {
+        return refuse(e);
+    }
+    if let Err(denied) = P::authorize(&token.claims) {
+        return refuse(AuthError::insufficient_scope(
+            denied.description,
+            denied.scope,
+        ));
+    }
+    mark_private(req);
+    let _ = accepted::<P::Claims>(req).set(token.clone());
+    Outcome::Success(Authorized {
+        jwt: Some(Jwt { token }),
+        _policy: PhantomData,
+    })
 }
 
 /// RFC 9470 §3: a valid token whose authentication is too old for `fresh`, or of

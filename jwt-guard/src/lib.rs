@@ -25,9 +25,12 @@ mod known_device;
 pub mod link;
 mod login;
 pub mod manifest;
+mod observe;
 pub mod openapi;
 mod policy;
 mod private_response;
+#[cfg(feature = "prometheus")]
+pub mod prometheus;
 mod request;
 pub mod revocation;
 pub mod routes;

@@ -54,6 +54,8 @@ pub enum Protection {
         /// The scope an access token must carry instead of client credentials.
         scope: &'static str,
     },
+    /// A token configured for this route alone (the Prometheus endpoint).
+    StaticToken,
 }
 
 /// A route as an attribute declared it: registered by the macros, collected by
@@ -180,6 +182,7 @@ pub(crate) fn describe(entry: &RouteEntry) -> String {
     let protection = match &entry.protection {
         None => "UNPROTECTED (no jwt-guard attribute)".to_owned(),
         Some(Protection::Public) => "public".to_owned(),
+        Some(Protection::StaticToken) => "a configured token".to_owned(),
         Some(Protection::Client { scope }) => {
             format!("client credentials, or a token with scope `{scope}`")
         }

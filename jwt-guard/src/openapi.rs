@@ -29,6 +29,7 @@ const ACCESS_COOKIE: &str = "accessCookie";
 const PERMANENT: &str = "permanentToken";
 const LINK: &str = "linkToken";
 const CLIENT: &str = "introspectionClient";
+const STATIC: &str = "staticToken";
 
 /// The scheme name of the outside issuer `name`.
 fn issuer_scheme(name: &str) -> String {
@@ -130,6 +131,13 @@ pub fn security_schemes(config: &JwtConfig) -> Value {
             "description": "a client of `jwt.introspection_clients`",
         }),
     );
+    schemes.insert(
+        STATIC.into(),
+        json!({
+            "type": "http", "scheme": "bearer",
+            "description": "a token configured for the route alone (the metrics endpoint)",
+        }),
+    );
     for issuer in &config.trusted_issuers {
         let scheme = match &issuer.discovery {
             Some(discovery) => {
@@ -184,6 +192,11 @@ fn security_of(
                 "protection": "link", "target": target, "max_uses": max_uses,
                 "ttl_secs": ttl_secs, "login": login, "confirm": confirm,
             }),
+            true,
+        ),
+        Protection::StaticToken => (
+            Some(json!([{ STATIC: [] }])),
+            json!({ "protection": "static_token" }),
             true,
         ),
         Protection::Client { scope } => (

@@ -445,10 +445,17 @@ pub(crate) async fn refresh_session(
     };
     let issuer = rt.issuer();
     let (access, refresh) = issuer.pair(&grant, &claims)?;
-    match store
+    let rotation = store
         .rotate_refresh(&old, successor(&refresh), successor(&access))
-        .await?
-    {
+        .await;
+    match &rotation {
+        Ok(Rotation::Rotated) => crate::observe::refreshed("rotated"),
+        Ok(Rotation::Retry { .. }) => crate::observe::refreshed("grace"),
+        Err(RotateError::Reused) => crate::observe::refreshed("reuse"),
+        Err(RotateError::Invalid) => crate::observe::refreshed("refused"),
+        Err(_) => {}
+    }
+    match rotation? {
         Rotation::Rotated => Ok(issuer.pair_body(&access, &refresh)),
         Rotation::Retry { refresh, access } => {
             // What the store kept is signed again only if it is exactly what this

@@ -141,7 +141,9 @@ impl LoginThrottle {
         {
             Reservation::Granted(number) => number,
             Reservation::Refused { retry_after } => {
-                return Err(AuthError::too_many_requests(retry_after))
+                crate::observe::throttled("login_account");
+                crate::observe::login("password", "throttled");
+                return Err(AuthError::too_many_requests(retry_after));
             }
         };
         let check =
@@ -170,6 +172,7 @@ impl LoginThrottle {
         if let Some(ip) = client_addr(req).map(budget_key) {
             if let Err(not_until) = self.by_address.check_key(&ip) {
                 let wait = not_until.wait_time_from(self.clock.now()).as_secs() + 1;
+                crate::observe::throttled("address");
                 return Err(AuthError::too_many_requests(wait));
             }
         }
@@ -231,7 +234,10 @@ impl LoginThrottle {
             .map_err(AuthError::unavailable)?
         {
             Reservation::Granted(_) => Ok(()),
-            Reservation::Refused { retry_after } => Err(AuthError::too_many_requests(retry_after)),
+            Reservation::Refused { retry_after } => {
+                crate::observe::throttled("messages");
+                Err(AuthError::too_many_requests(retry_after))
+            }
         }
     }
 
@@ -252,9 +258,12 @@ impl LoginThrottle {
         };
         match self.by_device.check_key(&device.to_owned()) {
             Ok(()) => Ok(()),
-            Err(not_until) => Err(AuthError::too_many_requests(
-                not_until.wait_time_from(self.clock.now()).as_secs() + 1,
-            )),
+            Err(not_until) => {
+                crate::observe::throttled("refresh_device");
+                Err(AuthError::too_many_requests(
+                    not_until.wait_time_from(self.clock.now()).as_secs() + 1,
+                ))
+            }
         }
     }
 }

@@ -50,9 +50,16 @@ pub const USERS: &[(&str, &str, &str)] = &[
     ("admin", "admin user", "profile reports:read"),
 ];
 
+/// The token `GET /metrics` of the test app asks for.
+pub const METRICS_TOKEN: &str = "test-metrics-token";
+
 /// The test app on `figment`, reading time from `clock`.
 pub fn app(figment: Figment, clock: Clock) -> Rocket<Build> {
+    let metrics = jwt_guard::prometheus::PrometheusMetrics::install(METRICS_TOKEN)
+        .unwrap_or_else(|e| panic!("{e}"));
     rocket::custom(figment)
+        .manage(metrics)
+        .mount("/", jwt_guard::prometheus::prometheus_routes())
         .attach(
             JwtGuard::fairing()
                 .clock(clock)

@@ -238,6 +238,10 @@ jwt-guard showcase at {BASE} — try it:
   curl -i -d "token=$FRESH" {BASE}/oauth/introspect                              # 401 without credentials
   curl -i -d "token=$FRESH" {BASE}/oauth/revoke                                  # 200
   curl -s -u demo-rs:demo-rs-secret -d "token=$FRESH" {BASE}/oauth/introspect   # {"active":false}
+  # What operators see: Prometheus metrics, and how every route is protected
+  curl -i {BASE}/metrics                                                # 401 without the scrape token
+  curl -s {BASE}/metrics -H 'Authorization: Bearer showcase-metrics' | grep jwt_guard_logins_total
+  curl -s {BASE}/openapi.json                                           # OpenAPI 3.1, security per route
 
   # Logging out
   curl -s -X POST {BASE}/auth/logout -H "Authorization: Bearer $TOKEN"
@@ -255,10 +259,26 @@ pub fn walkthrough(base: &str) -> String {
     WALKTHROUGH.replace("{BASE}", base)
 }
 
+/// The token a Prometheus scraper sends to the showcase's `GET /metrics`
+/// (`Authorization: Bearer showcase-metrics`) unless `metrics_token` is set.
+pub const DEMO_METRICS_TOKEN: &str = "showcase-metrics";
+
 /// The showcase app on `figment`, reading time from `clock`.
 pub fn app(figment: Figment, clock: Clock) -> Rocket<Build> {
     let outbox = DevOutbox::new();
-    rocket::custom(figment)
+    let token: String = figment
+        .extract_inner("metrics_token")
+        .unwrap_or_else(|_| DEMO_METRICS_TOKEN.to_owned());
+    let rocket = match jwt_guard::prometheus::PrometheusMetrics::install(&token) {
+        Ok(metrics) => rocket::custom(figment)
+            .manage(metrics)
+            .mount("/", jwt_guard::prometheus::prometheus_routes()),
+        Err(e) => {
+            eprintln!("showcase: no /metrics: {e}");
+            rocket::custom(figment)
+        }
+    };
+    rocket
         .attach(
             // Deny by default: a route without a jwt-guard attribute stops launch.
             JwtGuard::fairing()

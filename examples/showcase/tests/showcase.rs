@@ -178,6 +178,7 @@ async fn the_route_manifest_is_for_admins_and_every_route_is_declared() {
     assert_eq!(find("POST", "/oauth/revoke"), Some(json!("public")));
     assert_eq!(find("POST", "/oauth/introspect"), Some(json!("client")));
     assert_eq!(find("POST", "/mcp"), Some(json!("jwt")));
+    assert_eq!(find("GET", "/metrics"), Some(json!("static_token")));
     assert_eq!(
         find("GET", "/.well-known/oauth-protected-resource"),
         Some(json!("public"))
@@ -746,6 +747,7 @@ async fn the_openapi_document_says_how_every_route_is_protected() {
             "public" => assert_eq!(security, json!([]), "{path}"),
             "permanent_refresh" => assert_eq!(security, json!([{ "permanentToken": [] }])),
             "link" => assert_eq!(security, json!([{ "linkToken": [] }])),
+            "static_token" => assert_eq!(security, json!([{ "staticToken": [] }])),
             "client" => assert_eq!(
                 security,
                 json!([{ "introspectionClient": [] }, { "bearer": ["token:introspect"] }])
@@ -806,4 +808,28 @@ async fn the_openapi_document_says_how_every_route_is_protected() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// `GET /metrics` answers the scraper that sends the demo token, and nobody else.
+#[rocket::async_test]
+async fn metrics_are_for_the_scraper_with_the_token() {
+    let dir = temp_dir();
+    let client = client(&dir).await;
+    let _ = login(&client, "alice").await;
+    assert_eq!(
+        client.get("/metrics").dispatch().await.status(),
+        Status::Unauthorized
+    );
+    let res = client
+        .get("/metrics")
+        .header(Header::new(
+            "Authorization",
+            format!("Bearer {}", showcase::DEMO_METRICS_TOKEN),
+        ))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let text = res.into_string().await.unwrap_or_default();
+    assert!(text.contains("jwt_guard_logins_total"), "{text}");
+    assert!(!text.contains("eyJ") && !text.contains("alice"), "{text}");
 }

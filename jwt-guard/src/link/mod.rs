@@ -122,6 +122,7 @@ pub(crate) struct RecordedAttempt(OnceLock<LinkAttempt>);
 
 impl RecordedAttempt {
     pub(crate) fn record(req: &Request<'_>, attempt: LinkAttempt) {
+        crate::observe::link_used(attempt.target, attempt.outcome.as_str());
         let _ = req.local_cache(RecordedAttempt::default).0.set(attempt);
     }
 

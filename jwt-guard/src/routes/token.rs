@@ -100,6 +100,7 @@ async fn obtain(
     attempt.checked();
     let Some((subject, claims)) = checked else {
         throttle.failed(req, store, attempt).await;
+        crate::observe::login("password", "failure");
         return Err(AuthError::invalid_credentials());
     };
     // The session's one transaction also resets the account and audits the login.
@@ -117,6 +118,7 @@ async fn obtain(
     login.device_cookie = Some(device_cookie);
     cookies::move_login_into_cookies(req, rt, &mut login);
     cookies::move_known_device_into_cookie(req, &mut login.device_cookie, known_device::ttl(rt));
+    crate::observe::login("password", "success");
     let now = rt.issuer().clock().now();
     authenticator.0.record_login(req, &subject, now).await;
     Ok(Json(login))

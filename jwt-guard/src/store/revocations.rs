@@ -54,6 +54,9 @@ impl Store {
         mut tx: sqlx::Transaction<'_, sqlx::Any>,
         revocations: &[Revocation],
     ) -> Result<(), sqlx::Error> {
+        for revocation in revocations {
+            crate::observe::revoked(revocation.kind());
+        }
         if !revocations.is_empty() {
             let seq: i64 = sqlx::query_scalar(
                 "UPDATE jwt_guard_counters SET value = value + 1

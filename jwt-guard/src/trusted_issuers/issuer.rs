@@ -257,7 +257,12 @@ impl OutsideIssuer {
     }
 
     async fn fetch(&self) -> Result<(), FetchError> {
-        let fresh = fetch_keys(&self.config, &self.http).await?;
+        let fetched = fetch_keys(&self.config, &self.http).await;
+        crate::observe::jwks_fetched(
+            &self.config.name,
+            if fetched.is_ok() { "ok" } else { "error" },
+        );
+        let fresh = fetched?;
         if let Ok(mut current) = self.keys.write() {
             *current = Arc::new(fresh);
         }
