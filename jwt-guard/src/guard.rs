@@ -13,6 +13,7 @@ use crate::claims::{Claims, RegisteredClaims, StandardClaims, Token};
 use crate::config::MAX_TOKEN_BYTES;
 use crate::cookies;
 use crate::error::{fail, AuthError};
+use crate::observe::AuthSpan;
 use crate::policy::Policy;
 use crate::private_response::mark_private;
 use crate::runtime::JwtRuntime;
@@ -267,9 +268,10 @@ impl<'r, C: Claims> FromRequest<'r> for Jwt<C> {
         // A route that takes `Jwt` without `#[use_jwt]` (jwt-guard's own device
         // routes): any valid own token is authorized.
         let started = std::time::Instant::now();
-        match verify_request::<C>(req) {
+        let span = start_span(req, None);
+        match span.in_scope(|| verify_request::<C>(req)) {
             Ok(Some(token)) => {
-                observe(req, None, Ok(()), started);
+                observe(req, &span, None, Ok(()), started);
                 mark_private(req);
                 Outcome::Success(Jwt {
                     token: token.clone(),
@@ -277,11 +279,11 @@ impl<'r, C: Claims> FromRequest<'r> for Jwt<C> {
             }
             Ok(None) => {
                 let e = no_token(req);
-                observe(req, None, Err(&e), started);
+                observe(req, &span, None, Err(&e), started);
                 fail(req, e)
             }
             Err(e) => {
-                observe(req, None, Err(e), started);
+                observe(req, &span, None, Err(e), started);
                 fail(req, e.clone())
             }
         }
@@ -314,10 +316,17 @@ impl<'r, P: Policy> FromRequest<'r> for Authorized<P> {
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AuthError> {
         let started = std::time::Instant::now();
+        let span = start_span(req, P::ISSUER);
+        #[cfg(feature = "tracing")]
+        let outcome = {
+            use tracing::Instrument as _;
+            authorize::<P>(req).instrument(span.span().clone()).await
+        };
+        #[cfg(not(feature = "tracing"))]
         let outcome = authorize::<P>(req).await;
         match &outcome {
-            Outcome::Success(_) => observe(req, P::ISSUER, Ok(()), started),
-            Outcome::Error((_, e)) => observe(req, P::ISSUER, Err(e), started),
+            Outcome::Success(_) => observe(req, &span, P::ISSUER, Ok(()), started),
+            Outcome::Error((_, e)) => observe(req, &span, P::ISSUER, Err(e), started),
             Outcome::Forward(_) => {}
         }
         outcome
@@ -329,31 +338,58 @@ impl<'r, P: Policy> FromRequest<'r> for Authorized<P> {
 /// route's template.
 fn observe(
     req: &Request<'_>,
+    span: &AuthSpan,
     issuer: Option<&'static str>,
     outcome: Result<(), &AuthError>,
     started: std::time::Instant,
 ) {
-    let scheme = match issuer {
-        Some(_) => "outside_bearer",
-        None if req.headers().contains("Authorization") => "bearer",
-        None => "cookie",
-    };
+    let scheme = scheme_of(req, issuer);
     let seconds = started.elapsed().as_secs_f64();
-    let route = req
-        .route()
-        .map(|r| r.uri.path().to_string())
-        .unwrap_or_default();
+    let route = route_template(req);
     match outcome {
         Ok(()) => {
+            span.finish("success", None);
             crate::observe::authenticated(scheme, "success", seconds);
             crate::observe::authorized(&route, "allowed");
         }
         Err(e) if e.code() == crate::error::ErrorCode::InsufficientScope => {
+            span.finish("denied", Some(e.code().as_str()));
             crate::observe::authenticated(scheme, "success", seconds);
             crate::observe::authorized(&route, "denied");
         }
-        Err(e) => crate::observe::authenticated(scheme, e.code().as_str(), seconds),
+        Err(e) => {
+            span.finish("failure", Some(e.code().as_str()));
+            crate::observe::authenticated(scheme, e.code().as_str(), seconds);
+        }
     }
+}
+
+/// How the credentials came: an outside issuer's bearer token, ours in
+/// `Authorization`, or ours in the access cookie.
+fn scheme_of(req: &Request<'_>, issuer: Option<&'static str>) -> &'static str {
+    match issuer {
+        Some(_) => "outside_bearer",
+        None if req.headers().contains("Authorization") => "bearer",
+        None => "cookie",
+    }
+}
+
+/// The route's template (`/auth/devices/<id>`), never the raw path: a bounded
+/// label that carries no id.
+fn route_template(req: &Request<'_>) -> String {
+    req.route()
+        .map(|r| r.uri.path().to_string())
+        .unwrap_or_default()
+}
+
+/// The span of this request's authentication.
+fn start_span(req: &Request<'_>, issuer: Option<&'static str>) -> AuthSpan {
+    let token = JwtRuntime::from_request(req).and_then(|rt| {
+        bearer_token(req, &rt.config().header_prefixes)
+            .ok()
+            .flatten()
+    });
+    AuthSpan::start(&route_template(req), scheme_of(req, issuer), issuer, token)
 }
 
 /// The decision of [`Authorized`]: verification, step-up, the policy.

@@ -98,6 +98,7 @@ impl Sessions<'_> {
         };
         let (mut login, _) =
             start_session(req, rt, store, &principal.subject, &claims, origin).await?;
+        crate::observe::login(method, "success");
         cookies::move_login_into_cookies(req, rt, &mut login);
         Ok(login)
     }

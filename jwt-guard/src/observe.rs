@@ -5,6 +5,101 @@
 //! templates, issuer names from the configuration, fixed enums — never a subject,
 //! an id, a token or a raw path.
 
+/// A security event named after the OWASP logging vocabulary, with fields: a
+/// `tracing` event (feature `tracing`; without a subscriber it reaches `log`),
+/// else a `log` record. Target `jwt_guard::events`.
+macro_rules! security_event {
+    ($level:ident, $name:expr $(, $key:ident = $value:expr)* $(,)?) => {{
+        #[cfg(feature = "tracing")]
+        tracing::$level!(target: "jwt_guard::events", $($key = %$value,)* "{}", $name);
+        #[cfg(not(feature = "tracing"))]
+        {
+            #[allow(unused_mut)]
+            let mut fields = String::new();
+            $( fields.push_str(&format!(" {}={}", stringify!($key), $value)); )*
+            log::$level!(target: "jwt_guard::events", "{}{}", $name, fields);
+        }
+    }};
+}
+
+/// The span of one authentication (`jwt_guard.authenticate`, feature `tracing`):
+/// the route template (never the raw path), the scheme, the issuer, the token's
+/// `kid` and `alg` (from its header, read only when a subscriber listens), and
+/// at the end the result and the RFC 6750 error code.
+pub(crate) struct AuthSpan {
+    #[cfg(feature = "tracing")]
+    span: tracing::Span,
+}
+
+impl AuthSpan {
+    /// Opens the span for a check of `token` (if one was sent as a bearer token).
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+    pub(crate) fn start(
+        route: &str,
+        scheme: &'static str,
+        issuer: Option<&'static str>,
+        token: Option<&str>,
+    ) -> Self {
+        #[cfg(feature = "tracing")]
+        {
+            let span = tracing::info_span!(
+                "jwt_guard.authenticate",
+                route = %route,
+                scheme,
+                issuer = issuer.unwrap_or("own"),
+                kid = tracing::field::Empty,
+                alg = tracing::field::Empty,
+                result = tracing::field::Empty,
+                error = tracing::field::Empty,
+            );
+            if !span.is_disabled() {
+                if let Some(header) = token.and_then(|t| jsonwebtoken::decode_header(t).ok()) {
+                    if let Some(kid) = header.kid.as_deref() {
+                        // A `kid` is the sender's text: bounded, printable only.
+                        let kid: String = kid
+                            .chars()
+                            .filter(|c| c.is_ascii_graphic())
+                            .take(64)
+                            .collect();
+                        span.record("kid", kid.as_str());
+                    }
+                    span.record("alg", format!("{:?}", header.alg).as_str());
+                }
+            }
+            Self { span }
+        }
+        #[cfg(not(feature = "tracing"))]
+        Self {}
+    }
+
+    /// The span, to run the check inside.
+    #[cfg(feature = "tracing")]
+    pub(crate) fn span(&self) -> &tracing::Span {
+        &self.span
+    }
+
+    /// Runs `f` inside the span.
+    pub(crate) fn in_scope<T>(&self, f: impl FnOnce() -> T) -> T {
+        #[cfg(feature = "tracing")]
+        return self.span.in_scope(f);
+        #[cfg(not(feature = "tracing"))]
+        f()
+    }
+
+    /// Records how the check ended: `result` (`success`, `denied`, `failure`) and
+    /// the error code, if any.
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+    pub(crate) fn finish(&self, result: &'static str, error: Option<&'static str>) {
+        #[cfg(feature = "tracing")]
+        {
+            self.span.record("result", result);
+            if let Some(error) = error {
+                self.span.record("error", error);
+            }
+        }
+    }
+}
+
 /// Counts one authentication attempt of a protected route and how long it took.
 pub(crate) fn authenticated(scheme: &'static str, result: &'static str, seconds: f64) {
     #[cfg(feature = "metrics")]
@@ -24,7 +119,7 @@ pub(crate) fn authenticated(scheme: &'static str, result: &'static str, seconds:
 /// Counts one authorization decision on `route` (its template).
 pub(crate) fn authorized(route: &str, result: &'static str) {
     if result != "allowed" {
-        log::info!(target: "jwt_guard::events", "authz_fail route={route} result={result}");
+        security_event!(info, "authz_fail", route = route, result = result);
     }
     #[cfg(feature = "metrics")]
     metrics::counter!(
@@ -42,7 +137,7 @@ pub(crate) fn login(method: &str, result: &'static str) {
         "throttled" => "authn_login_fail_max",
         _ => "authn_login_fail",
     };
-    log::info!(target: "jwt_guard::events", "{event} method={method}");
+    security_event!(info, event, method = method);
     #[cfg(feature = "metrics")]
     metrics::counter!(
         "jwt_guard_logins_total",
@@ -55,7 +150,7 @@ pub(crate) fn login(method: &str, result: &'static str) {
 /// successor), `reuse` (a spent token: the device is revoked), `refused`.
 pub(crate) fn refreshed(result: &'static str) {
     if result == "reuse" {
-        log::warn!(target: "jwt_guard::events", "authn_token_reuse");
+        security_event!(warn, "authn_token_reuse");
     }
     #[cfg(feature = "metrics")]
     metrics::counter!("jwt_guard_refreshes_total", "result" => result).increment(1);
@@ -65,7 +160,7 @@ pub(crate) fn refreshed(result: &'static str) {
 /// device's every token — a logout, a reuse, a deleted device —, `subject`: every
 /// token of a user).
 pub(crate) fn revoked(kind: &'static str) {
-    log::info!(target: "jwt_guard::events", "authn_token_revoked kind={kind}");
+    security_event!(info, "authn_token_revoked", kind = kind);
     #[cfg(feature = "metrics")]
     metrics::counter!("jwt_guard_revocations_total", "kind" => kind).increment(1);
 }
@@ -105,7 +200,7 @@ pub(crate) fn link_used(target: &'static str, outcome: &'static str) {
 /// A request refused with 429 by `throttle` (`login_address`, `login_account`,
 /// `refresh_device`, `messages`).
 pub(crate) fn throttled(throttle: &'static str) {
-    log::info!(target: "jwt_guard::events", "authn_throttled throttle={throttle}");
+    security_event!(info, "authn_throttled", throttle = throttle);
     #[cfg(feature = "metrics")]
     metrics::counter!("jwt_guard_throttled_total", "throttle" => throttle).increment(1);
 }

@@ -176,6 +176,7 @@ async fn login_with_link<T: LinkTarget>(
         }
         Err(e) => return Err(Refusal::session(e, link_id)),
     };
+    crate::observe::login("link", "success");
     authenticator
         .0
         .record_login(req, subject, rt.issuer().clock().now())
