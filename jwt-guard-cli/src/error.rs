@@ -49,6 +49,17 @@ pub(crate) enum CliError {
     /// `--ttl` longer than `jwt.max_minted_ttl`.
     #[error("--ttl is at most {0} (jwt.max_minted_ttl), so that revocations outlive every token")]
     TtlTooLong(jwt_guard::config::HumanDuration),
+    /// `openapi --app`: the app binary could not be run, or failed.
+    #[error("cannot get the document from {app}: {why}")]
+    App {
+        /// The binary.
+        app: String,
+        /// What went wrong.
+        why: String,
+    },
+    /// `openapi --app`: routes without any jwt-guard attribute.
+    #[error("{0} route(s) carry no jwt-guard attribute: {1}")]
+    Undeclared(usize, String),
     /// A token could not be read from standard input.
     #[error("cannot read the token: {0}")]
     Stdin(#[source] std::io::Error),

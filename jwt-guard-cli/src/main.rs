@@ -19,6 +19,7 @@ use commands::audit::{self, AuditArgs};
 use commands::devices::DevicesCommand;
 use commands::keys::KeysCommand;
 use commands::links::LinksCommand;
+use commands::openapi::OpenApiArgs;
 use commands::revoke::RevokeCommand;
 use commands::token::TokenCommand;
 use error::CliError;
@@ -57,6 +58,8 @@ enum Command {
     Audit(AuditArgs),
     /// Run the archiver once: remove rows that can no longer matter.
     Archive,
+    /// The OpenAPI 3.1 security of an app binary's routes, from its manifest.
+    Openapi(OpenApiArgs),
 }
 
 impl Command {
@@ -70,6 +73,7 @@ impl Command {
             Command::Links(command) => command.run(json).await,
             Command::Audit(args) => args.run(json).await,
             Command::Archive => audit::archive(json).await,
+            Command::Openapi(args) => args.run(),
         }
     }
 }

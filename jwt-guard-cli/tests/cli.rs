@@ -503,3 +503,72 @@ fn a_deployment_file_beside_the_app_is_found_with_no_flags() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A stand-in for an app binary: a script that prints `doc` for `--print-openapi`.
+fn fake_app(name: &str, doc: &Value) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("jwt-guard-openapi-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let json = dir.join("doc.json");
+    std::fs::write(&json, doc.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let script = dir.join("app");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = --print-openapi ] || exit 3\ncat '{}'\n",
+            json.display()
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    script
+}
+
+/// `jwt-guard openapi --app`: runs the binary with `--print-openapi`, passes the
+/// document on, and fails naming every route without a jwt-guard attribute.
+#[test]
+fn openapi_reads_the_app_binary_and_names_undeclared_routes() {
+    let declared = json!({
+        "openapi": "3.1.0", "info": { "title": "t", "version": "1" },
+        "paths": { "/me": { "get": { "security": [{ "bearer": [] }],
+            "x-jwt-guard": { "protection": "jwt" } } } },
+    });
+    let out = cli("sqlite::memory:")
+        .args(["openapi", "--app"])
+        .arg(fake_app("declared", &declared))
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    assert_eq!(printed, declared);
+
+    let mut open = declared.clone();
+    open["paths"]["/debug"] = json!({ "post": { "x-jwt-guard": { "protection": "undeclared" } } });
+    let out = cli("sqlite::memory:")
+        .args(["openapi", "--app"])
+        .arg(fake_app("undeclared", &open))
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("POST /debug") && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+
+    let out = cli("sqlite::memory:")
+        .args(["openapi", "--app", "/nonexistent/app"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/app"));
+}

@@ -22,6 +22,44 @@ use crate::config::JwtConfig;
 use crate::device::PERMANENT_TOKEN_HEADER;
 use crate::link::LINK_TOKEN_PARAM;
 use crate::manifest::{Protection, RouteEntry};
+use crate::runtime::JwtRuntime;
+
+/// The command-line flag with which an app binary prints its document and exits
+/// (see [`of_rocket`]); `jwt-guard openapi --app <binary>` passes it.
+pub const PRINT_FLAG: &str = "--print-openapi";
+
+/// The document of an application as it would launch: `rocket` is ignited — its
+/// fairings run, jwt-guard mounts its own routes — but not launched, and the
+/// manifest of every mounted route is described. For an app's `main`:
+///
+/// ```no_run
+/// # async fn f(rocket: rocket::Rocket<rocket::Build>) {
+/// if std::env::args().any(|a| a == jwt_guard::openapi::PRINT_FLAG) {
+///     match jwt_guard::openapi::of_rocket(rocket, "My API", "1.0.0").await {
+///         Ok(doc) => println!("{doc:#}"),
+///         Err(e) => eprintln!("{e}"),
+///     }
+///     return;
+/// }
+/// # }
+/// ```
+pub async fn of_rocket(
+    rocket: rocket::Rocket<rocket::Build>,
+    title: &str,
+    version: &str,
+) -> Result<Value, rocket::Error> {
+    let rocket = rocket.ignite().await?;
+    let config = rocket
+        .state::<JwtRuntime>()
+        .map(|rt| rt.config().clone())
+        .unwrap_or_default();
+    Ok(document(
+        &crate::manifest::table(rocket.routes()),
+        &config,
+        title,
+        version,
+    ))
+}
 
 /// The scheme names this document uses.
 const BEARER: &str = "bearer";

@@ -129,7 +129,7 @@ fn with_storage_defaults(mut figment: Figment) -> std::io::Result<Figment> {
             .unwrap_or_else(|_| DEV_DATABASE_URL.to_owned());
         let path = secret::secret_path_for(&url);
         let secret = secret::load_or_create(&path)?;
-        println!(
+        eprintln!(
             "showcase: signing with the secret in {} (set `jwt.secret` or `jwt.private_key` to use your own)",
             path.display()
         );

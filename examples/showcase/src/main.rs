@@ -4,13 +4,31 @@ use rocket::fairing::AdHoc;
 
 #[rocket::main]
 async fn main() -> std::process::ExitCode {
-    let rocket = match showcase::rocket() {
-        Ok(rocket) => rocket,
+    let figment = match showcase::figment() {
+        Ok(figment) => figment,
         Err(e) => {
             eprintln!("showcase: cannot prepare the signing secret: {e}");
             return std::process::ExitCode::FAILURE;
         }
     };
+    // `jwt-guard openapi --app <this binary>`: the document on stdout, and no
+    // server (nor Rocket's own log lines there).
+    if std::env::args().any(|a| a == jwt_guard::openapi::PRINT_FLAG) {
+        let figment = figment.merge(("log_level", "off"));
+        let rocket = showcase::app(figment, jwt_guard::Clock::system());
+        let version = env!("CARGO_PKG_VERSION");
+        return match jwt_guard::openapi::of_rocket(rocket, "jwt-guard showcase", version).await {
+            Ok(doc) => {
+                println!("{doc:#}");
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                let _ = e.kind();
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
+    let rocket = showcase::app(figment, jwt_guard::Clock::system());
     match showcase::write_deployment_file(rocket.figment(), std::path::Path::new(".")) {
         Ok(true) => println!(
             "showcase: wrote {} for the jwt-guard command (run it in this directory)",

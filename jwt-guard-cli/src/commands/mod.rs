@@ -5,5 +5,6 @@ pub(crate) mod audit;
 pub(crate) mod devices;
 pub(crate) mod keys;
 pub(crate) mod links;
+pub(crate) mod openapi;
 pub(crate) mod revoke;
 pub(crate) mod token;
