@@ -3,8 +3,7 @@
 
 use std::time::Duration;
 
-use crate::revocation::Revocation;
-use crate::store::{RevocationCursor, RevocationListener, Store, StoreError};
+use crate::store::{Announcement, RevocationCursor, RevocationListener, Store, StoreError};
 use crate::throttle::LoginThrottle;
 
 /// How often client addresses whose login budget has refilled are forgotten.
@@ -50,7 +49,15 @@ pub(crate) async fn keep_current(
                 }
             }
             notice = next_announcement(&mut listener) => match notice {
-                Ok(Some(revocation)) => store.revocations().apply(&revocation),
+                Ok(Some(announced)) => {
+                    let revocations = store.revocations();
+                    if let (false, Some(at)) =
+                        (revocations.covers(&announced.revocation), announced.committed_ms)
+                    {
+                        crate::observe::revocation_arrived(at);
+                    }
+                    revocations.apply(&announced.revocation);
+                }
                 Ok(None) => {}
                 Err(e) => {
                     // The listener reconnects by itself; an announcement may have
@@ -78,7 +85,7 @@ pub(crate) async fn keep_current(
 /// The next announced revocation; pends forever without a listener.
 async fn next_announcement(
     listener: &mut Option<RevocationListener>,
-) -> Result<Option<Revocation>, StoreError> {
+) -> Result<Option<Announcement>, StoreError> {
     match listener {
         Some(listener) => listener.recv().await,
         None => std::future::pending().await,

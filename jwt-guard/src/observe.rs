@@ -173,6 +173,23 @@ pub(crate) fn revocation_set_size(entries: usize) {
     let _ = entries;
 }
 
+/// Wall-clock milliseconds, to time a revocation from its commit on one instance
+/// to its arrival on another.
+pub(crate) fn wall_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// A revocation committed elsewhere at `committed_ms` is now in force here.
+pub(crate) fn revocation_arrived(committed_ms: u64) {
+    let seconds = wall_ms().saturating_sub(committed_ms) as f64 / 1000.0;
+    #[cfg(feature = "metrics")]
+    metrics::histogram!("jwt_guard_revocation_propagation_seconds").record(seconds);
+    #[cfg(not(feature = "metrics"))]
+    let _ = seconds;
+}
+
 /// A fetch of an outside issuer's keys ended `result` (`ok`, `error`).
 pub(crate) fn jwks_fetched(issuer: &str, result: &'static str) {
     #[cfg(feature = "metrics")]

@@ -180,6 +180,28 @@ impl RevocationSet {
         false
     }
 
+    /// Whether `revocation` is already in force here (applied at its commit, or
+    /// announced before a poll reads it again).
+    pub(crate) fn covers(&self, revocation: &Revocation) -> bool {
+        let Ok(inner) = self.inner.read() else {
+            return false;
+        };
+        match revocation {
+            Revocation::Token { jti, until } => inner.tokens.get(jti).is_some_and(|u| u >= until),
+            Revocation::Device { device_id, until } => {
+                inner.devices.get(device_id).is_some_and(|u| u >= until)
+            }
+            Revocation::Subject {
+                subject,
+                not_before,
+                until,
+            } => inner
+                .not_before
+                .get(subject)
+                .is_some_and(|(n, u)| n >= not_before && u >= until),
+        }
+    }
+
     fn write(&self, f: impl FnOnce(&mut Revoked)) {
         let mut inner = match self.inner.write() {
             Ok(inner) => inner,

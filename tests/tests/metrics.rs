@@ -113,6 +113,34 @@ async fn counters_move_by_what_happened_and_labels_stay_bounded() {
         ) >= 100.0,
         "{text}"
     );
+    // A revocation made on another instance of the same database is timed from
+    // its commit to its arrival here (by the poll, on SQLite).
+    let config = json!({ "secret": jwt_guard_tests::TEST_SECRET, "revocation_poll": "1s" });
+    let other = TestApp::start_on(&app.database_url, config, jwt_guard::Clock::offset()).await;
+    let leaving = app.login_as("alice", "leaving").await;
+    let access = leaving["access"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(
+        other.get_with_token("/me", &access).await.status(),
+        Status::Ok
+    );
+    let arrived = |text: &str| value(text, "jwt_guard_revocation_propagation_seconds_count", &[]);
+    let before = arrived(&scrape(&app).await);
+    assert_eq!(
+        other
+            .send_with_token(Method::Post, "/auth/logout", &access)
+            .await
+            .status(),
+        Status::NoContent
+    );
+    jwt_guard_tests::eventually(
+        "the logout reaches the first instance",
+        std::time::Duration::from_secs(5),
+        || async { app.get_with_token("/me", &access).await.status() == Status::Unauthorized },
+    )
+    .await;
+    let text = scrape(&app).await;
+    assert!(arrived(&text) >= before + 1.0, "{text}");
+
     // Nothing secret: no token, no permanent token, no subject.
     for secret in ["eyJ", "jgp_", "alice", "bob", "random-"] {
         assert!(!text.contains(secret), "{secret} in the metrics");

@@ -36,7 +36,7 @@ pub(crate) use permanent::PermanentLookup;
 pub use permanent::PermanentRotateError;
 pub use pool::{JwtDb, JwtPool, PoolSettings, SqlxPool, DEFAULT_CONNECT_TIMEOUT_SECS};
 pub use revocations::RevocationCursor;
-pub(crate) use revocations::RevocationListener;
+pub(crate) use revocations::{Announcement, RevocationListener};
 pub use sessions::CreateDeviceError;
 pub(crate) use sessions::SessionRows;
 /// The sqlx jwt-guard is built on (0.8), for queries of an application's own.

@@ -68,7 +68,11 @@ impl Store {
                 if self.backend == Backend::Postgres {
                     // Stamped and announced in one statement; the notification is
                     // delivered at commit to every instance listening.
-                    let payload = serde_json::to_string(revocation).unwrap_or_default();
+                    let payload = serde_json::to_string(&Announcement {
+                        revocation: revocation.clone(),
+                        committed_ms: Some(crate::observe::wall_ms()),
+                    })
+                    .unwrap_or_default();
                     sqlx::query(
                         "WITH stamped AS (
                              UPDATE jwt_guard_revocations SET seq = $1
@@ -259,7 +263,7 @@ impl Store {
     ) -> Result<RevocationCursor, StoreError> {
         let now = self.now();
         let rows = sqlx::query(
-            "SELECT kind, value, not_before, until, seq FROM jwt_guard_revocations
+            "SELECT kind, value, not_before, until, seq, created_at FROM jwt_guard_revocations
              WHERE seq > $1 ORDER BY seq ASC",
         )
         .bind(cursor.0)
@@ -285,11 +289,28 @@ impl Store {
                 secs(row.try_get("until")?),
             );
             if let Some(revocation) = revocation {
+                // Not yet in force here: it arrives by this poll (a revocation of
+                // this instance's own, or one announced, already is).
+                if !self.revocations.covers(&revocation) {
+                    let created: Option<i64> = row.try_get("created_at").ok();
+                    if let Some(created) = created {
+                        crate::observe::revocation_arrived(secs(created).saturating_mul(1000));
+                    }
+                }
                 self.revocations.apply(&revocation);
             }
         }
         Ok(())
     }
+}
+
+/// A revocation as `NOTIFY` announces it: with the wall-clock time of its commit,
+/// so that the instance it reaches can time its propagation.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Announcement {
+    pub(crate) revocation: Revocation,
+    #[serde(default)]
+    pub(crate) committed_ms: Option<u64>,
 }
 
 /// Where a poll of the revocation table resumes: the last sequence number read.
@@ -319,11 +340,22 @@ impl RevocationListener {
 
     /// The next announced revocation (`None` for a payload this version cannot
     /// read). The listener reconnects by itself after an error.
-    pub(crate) async fn recv(&mut self) -> Result<Option<Revocation>, StoreError> {
+    pub(crate) async fn recv(&mut self) -> Result<Option<Announcement>, StoreError> {
         #[cfg(feature = "postgres")]
         {
             let notification = self.listener.recv().await?;
-            Ok(serde_json::from_str(notification.payload()).ok())
+            let payload = notification.payload();
+            // An earlier version announced the bare revocation.
+            Ok(serde_json::from_str::<Announcement>(payload)
+                .ok()
+                .or_else(|| {
+                    serde_json::from_str::<Revocation>(payload)
+                        .ok()
+                        .map(|revocation| Announcement {
+                            revocation,
+                            committed_ms: None,
+                        })
+                }))
         }
         #[cfg(not(feature = "postgres"))]
         std::future::pending().await
