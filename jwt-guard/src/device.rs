@@ -95,9 +95,17 @@ impl<'r> Responder<'r, 'static> for DeviceAccess {
 struct CachedSession(Result<DeviceSession, AuthError>);
 
 async fn resolve_session<'r>(req: &'r Request<'_>) -> &'r Result<DeviceSession, AuthError> {
-    &req.local_cache_async(async { CachedSession(lookup_session(req).await) })
-        .await
-        .0
+    let route = req
+        .route()
+        .map(|r| r.uri.path().to_string())
+        .unwrap_or_default();
+    &req.local_cache_async(async {
+        let check = lookup_session(req);
+        let code = |e: &AuthError| e.code().as_str();
+        CachedSession(crate::observe::checking(&route, "permanent", check, code).await)
+    })
+    .await
+    .0
 }
 
 async fn lookup_session(req: &Request<'_>) -> Result<DeviceSession, AuthError> {

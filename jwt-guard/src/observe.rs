@@ -100,6 +100,37 @@ impl AuthSpan {
     }
 }
 
+/// Runs `check` — an authentication by `scheme` (`link`, `permanent`) on `route`
+/// — inside its span, and counts it as [`authenticated`] does.
+pub(crate) async fn checking<T, E>(
+    route: &str,
+    scheme: &'static str,
+    check: impl std::future::Future<Output = Result<T, E>>,
+    code: impl Fn(&E) -> &'static str,
+) -> Result<T, E> {
+    let started = std::time::Instant::now();
+    let span = AuthSpan::start(route, scheme, None, None);
+    #[cfg(feature = "tracing")]
+    let outcome = {
+        use tracing::Instrument as _;
+        check.instrument(span.span().clone()).await
+    };
+    #[cfg(not(feature = "tracing"))]
+    let outcome = check.await;
+    let seconds = started.elapsed().as_secs_f64();
+    match &outcome {
+        Ok(_) => {
+            span.finish("success", None);
+            authenticated(scheme, "success", seconds);
+        }
+        Err(e) => {
+            span.finish("failure", Some(code(e)));
+            authenticated(scheme, code(e), seconds);
+        }
+    }
+    outcome
+}
+
 /// Counts one authentication attempt of a protected route and how long it took.
 pub(crate) fn authenticated(scheme: &'static str, result: &'static str, seconds: f64) {
     #[cfg(feature = "metrics")]
@@ -132,6 +163,9 @@ pub(crate) fn authorized(route: &str, result: &'static str) {
 /// A login by `method` (`password`, `link`, or the app's own) ended `result`
 /// (`success`, `failure`, `throttled`).
 pub(crate) fn login(method: &str, result: &'static str) {
+    if result == "success" {
+        security_event!(info, "session_created", method = method);
+    }
     let event = match result {
         "success" => "authn_login_success",
         "throttled" => "authn_login_fail_max",
@@ -149,8 +183,10 @@ pub(crate) fn login(method: &str, result: &'static str) {
 /// A refresh ended `result`: `rotated`, `grace` (a retry answered with the same
 /// successor), `reuse` (a spent token: the device is revoked), `refused`.
 pub(crate) fn refreshed(result: &'static str) {
-    if result == "reuse" {
-        security_event!(warn, "authn_token_reuse");
+    match result {
+        "reuse" => security_event!(warn, "authn_token_reuse"),
+        "rotated" => security_event!(info, "authn_token_created", kind = "refresh"),
+        _ => {}
     }
     #[cfg(feature = "metrics")]
     metrics::counter!("jwt_guard_refreshes_total", "result" => result).increment(1);

@@ -61,6 +61,87 @@ pub async fn of_rocket(
     ))
 }
 
+/// Merges the security of `ours` (a [`document`]) into `target`, another OpenAPI
+/// document of the same app (one utoipa or a hand-written file describes):
+/// `components.securitySchemes` gains jwt-guard's schemes, and every operation of
+/// `target` that `ours` knows (same path template and method) gets its `security`
+/// and `x-jwt-guard`. Operations `ours` does not know are left alone; none are
+/// added.
+pub fn merge_security(target: &mut Value, ours: &Value) {
+    let Some(target) = target.as_object_mut() else {
+        return;
+    };
+    if let Some(schemes) = ours["components"]["securitySchemes"].as_object() {
+        let components = target.entry("components").or_insert_with(|| json!({}));
+        if let Some(components) = components.as_object_mut() {
+            let existing = components
+                .entry("securitySchemes")
+                .or_insert_with(|| json!({}));
+            if let Some(existing) = existing.as_object_mut() {
+                for (name, scheme) in schemes {
+                    existing.insert(name.clone(), scheme.clone());
+                }
+            }
+        }
+    }
+    let Some(paths) = target.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for (method, operation) in item.iter_mut() {
+            let known = &ours["paths"][path.as_str()][method.as_str()];
+            let Some(operation) = operation.as_object_mut() else {
+                continue;
+            };
+            for key in ["security", "x-jwt-guard"] {
+                if let Some(value) = known.get(key) {
+                    operation.insert(key.to_owned(), value.clone());
+                }
+            }
+        }
+    }
+}
+
+/// A `utoipa::Modify` (feature `utoipa`) that adds jwt-guard's security to the
+/// document utoipa builds — what utoipa cannot see through Rocket request guards.
+/// Build it with the manifest of the running app (a [`RouteManifest`] guard, or
+/// [`of_rocket`]'s routes), then `UtoipaSecurity::new(…).modify(&mut doc)`.
+///
+/// [`RouteManifest`]: crate::manifest::RouteManifest
+#[cfg(feature = "utoipa")]
+#[derive(Clone, Debug)]
+pub struct UtoipaSecurity {
+    ours: Value,
+}
+
+#[cfg(feature = "utoipa")]
+impl UtoipaSecurity {
+    /// The security of `routes` under `config`.
+    pub fn new(routes: &[RouteEntry], config: &JwtConfig) -> Self {
+        Self {
+            ours: document(routes, config, "", ""),
+        }
+    }
+}
+
+#[cfg(feature = "utoipa")]
+impl utoipa::Modify for UtoipaSecurity {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        // Through JSON: utoipa's types round-trip, and one merge serves every
+        // document shape.
+        let Ok(mut value) = serde_json::to_value(&*openapi) else {
+            return;
+        };
+        merge_security(&mut value, &self.ours);
+        if let Ok(merged) = serde_json::from_value(value) {
+            *openapi = merged;
+        }
+    }
+}
+
 /// The scheme names this document uses.
 const BEARER: &str = "bearer";
 const ACCESS_COOKIE: &str = "accessCookie";

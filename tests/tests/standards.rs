@@ -121,6 +121,43 @@ async fn without_a_resource_nothing_changes() {
     assert_eq!(res.status(), Status::NotFound);
 }
 
+/// The utoipa adapter: a document utoipa describes gains jwt-guard's schemes and,
+/// on the operations the manifest knows, their security; the rest is untouched.
+#[rocket::async_test]
+async fn utoipa_documents_gain_the_manifests_security() {
+    use utoipa::Modify as _;
+    let app = TestApp::hs256().await;
+    let routes = jwt_guard::manifest::table(app.client.rocket().routes());
+    let config = app.runtime().config().clone();
+    let mut doc: utoipa::openapi::OpenApi = serde_json::from_value(json!({
+        "openapi": "3.1.0",
+        "info": { "title": "app", "version": "1" },
+        "paths": {
+            "/reports": { "get": { "responses": { "200": { "description": "reports" } } } },
+            "/not-ours": { "get": { "responses": { "200": { "description": "x" } } } },
+        },
+    }))
+    .unwrap_or_else(|e| panic!("{e}"));
+    jwt_guard::openapi::UtoipaSecurity::new(&routes, &config).modify(&mut doc);
+    let merged = serde_json::to_value(&doc).unwrap_or_default();
+    assert_eq!(
+        merged["paths"]["/reports"]["get"]["security"],
+        json!([{ "bearer": ["reports:read"] }]),
+        "{merged}"
+    );
+    assert_eq!(
+        merged["paths"]["/reports"]["get"]["responses"]["200"]["description"], "reports",
+        "the app's own description stays"
+    );
+    assert!(merged["paths"]["/not-ours"]["get"]
+        .get("security")
+        .is_none());
+    assert_eq!(
+        merged["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+}
+
 /// Own tokens: a login records `auth_time` and `amr`, a refresh keeps them, and
 /// access tokens are typed `at+jwt` in the header (RFC 9068) unless configured.
 #[rocket::async_test]

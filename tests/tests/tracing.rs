@@ -7,7 +7,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use jwt_guard_tests::TestApp;
-use rocket::http::Status;
+use rocket::http::{Method, Status};
 use serde_json::json;
 use tracing_subscriber::fmt::format::FmtSpan;
 use tracing_subscriber::fmt::MakeWriter;
@@ -74,6 +74,20 @@ async fn authentications_are_spans_and_security_events_are_named() {
         )
         .await;
     assert_eq!(res.status(), Status::Unauthorized);
+    // A permanent token and a link are authentications too.
+    let permanent = login["permanent_token"].as_str().unwrap_or_default();
+    assert_eq!(app.device_refresh(permanent).await.status(), Status::Ok);
+    let minted = jwt_guard_tests::json_body(
+        app.send_with_token(Method::Post, "/links/unsubscribe", &access)
+            .await,
+    )
+    .await;
+    let url = minted["url"].as_str().unwrap_or_default();
+    let link = &url[url.find("/newsletter").unwrap_or(0)..];
+    assert_eq!(
+        app.client.get(link.to_owned()).dispatch().await.status(),
+        Status::Ok
+    );
 
     let text = captured.text();
     let spans: Vec<&str> = text
@@ -101,7 +115,20 @@ async fn authentications_are_spans_and_security_events_are_named() {
         reports.contains("result=\"denied\"") && reports.contains("error=\"insufficient_scope\""),
         "{reports}"
     );
-    for event in ["authn_login_success", "authn_login_fail", "authz_fail"] {
+    for scheme in ["scheme=\"permanent\"", "scheme=\"link\""] {
+        assert!(
+            spans
+                .iter()
+                .any(|l| l.contains(scheme) && l.contains("result=\"success\"")),
+            "no {scheme} span in:\n{text}"
+        );
+    }
+    for event in [
+        "authn_login_success",
+        "authn_login_fail",
+        "authz_fail",
+        "session_created",
+    ] {
         assert!(text.contains(event), "{event} missing:\n{text}");
     }
     // Nothing written holds a token, a password or a typed username.

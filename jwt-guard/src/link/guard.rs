@@ -196,7 +196,12 @@ impl<'r, T: LinkTarget> FromRequest<'r> for LinkGuard<T> {
     type Error = AuthError;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AuthError> {
-        match use_link::<T>(req).await {
+        let route = req
+            .route()
+            .map(|r| r.uri.path().to_string())
+            .unwrap_or_default();
+        let code = |r: &Refusal| r.error.code().as_str();
+        match crate::observe::checking(&route, "link", use_link::<T>(req), code).await {
             Ok(used) => {
                 RecordedAttempt::record(
                     req,
