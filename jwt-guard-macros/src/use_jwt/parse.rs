@@ -178,30 +178,50 @@ fn parse_roles(cx: &mut Ctxt, expr: &Expr) -> Option<(RoleMode, Vec<RoleRef>)> {
 /// `acr = "urn:example:mfa"` (several accepted: space-separated, as RFC 9470's
 /// `acr_values`): printable ASCII without `"` or `\`, like a scope.
 fn parse_acr(cx: &mut Ctxt, expr: &Expr) -> Option<LitStr> {
-    let Expr::Lit(ExprLit {
-        lit: Lit::Str(s), ..
-    }) = expr
-    else {
-        cx.error_spanned_by(
-            expr,
-            "expected the accepted authentication classes as a string, e.g. \"urn:example:mfa\" (several: space-separated)",
-        );
-        return None;
+    let words = SpaceSeparated {
+        not_a_string: "expected the accepted authentication classes as a string, e.g. \"urn:example:mfa\" (several: space-separated)",
+        empty: "`acr` needs at least one accepted class",
+        invalid: "is not a valid `acr` value (printable ASCII, no `\"` or `\\`)",
     };
-    let value = s.value();
-    let values: Vec<&str> = value.split(' ').filter(|t| !t.is_empty()).collect();
-    if values.is_empty() {
-        cx.error_spanned_by(s, "`acr` needs at least one accepted class");
-        return None;
+    let (lit, values) = words.parse(cx, expr)?;
+    Some(LitStr::new(&values.join(" "), lit.span()))
+}
+
+/// What a space-separated list of RFC 6749 §3.3 tokens (scopes, `acr` values)
+/// says when it is not one.
+struct SpaceSeparated {
+    not_a_string: &'static str,
+    empty: &'static str,
+    /// Follows the offending word in backquotes.
+    invalid: &'static str,
+}
+
+impl SpaceSeparated {
+    /// The literal and its words, or an error on the user's token.
+    fn parse<'e>(&self, cx: &mut Ctxt, expr: &'e Expr) -> Option<(&'e LitStr, Vec<String>)> {
+        let Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) = expr
+        else {
+            cx.error_spanned_by(expr, self.not_a_string);
+            return None;
+        };
+        let value = s.value();
+        let words: Vec<String> = value
+            .split(' ')
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if words.is_empty() {
+            cx.error_spanned_by(s, self.empty);
+            return None;
+        }
+        if let Some(bad) = words.iter().find(|t| !valid_scope_token(t)) {
+            cx.error_spanned_by(s, format!("`{bad}` {}", self.invalid));
+            return None;
+        }
+        Some((s, words))
     }
-    if let Some(bad) = values.iter().find(|t| !valid_scope_token(t)) {
-        cx.error_spanned_by(
-            s,
-            format!("`{bad}` is not a valid `acr` value (printable ASCII, no `\"` or `\\`)"),
-        );
-        return None;
-    }
-    Some(LitStr::new(&values.join(" "), s.span()))
 }
 
 /// RFC 6749 §3.3 scope-token characters.
@@ -213,33 +233,12 @@ fn valid_scope_token(token: &str) -> bool {
 }
 
 fn parse_scopes(cx: &mut Ctxt, expr: &Expr) -> Option<Vec<LitStr>> {
-    let Expr::Lit(ExprLit {
-        lit: Lit::Str(s), ..
-    }) = expr
-    else {
-        cx.error_spanned_by(
-            expr,
+    let words = SpaceSeparated {
+        not_a_string:
             "expected a scope string such as \"reports:read\" (several: \"a b\", all required)",
-        );
-        return None;
+        empty: "a scope cannot be empty",
+        invalid: "is not a valid OAuth scope (RFC 6749 §3.3: printable ASCII, no `\"` or `\\`)",
     };
-    let value = s.value();
-    let tokens: Vec<&str> = value.split(' ').filter(|t| !t.is_empty()).collect();
-    if tokens.is_empty() {
-        cx.error_spanned_by(s, "a scope cannot be empty");
-        return None;
-    }
-    if let Some(bad) = tokens.iter().find(|t| !valid_scope_token(t)) {
-        cx.error_spanned_by(
-            s,
-            format!("`{bad}` is not a valid OAuth scope (RFC 6749 §3.3: printable ASCII, no `\"` or `\\`)"),
-        );
-        return None;
-    }
-    Some(
-        tokens
-            .into_iter()
-            .map(|t| LitStr::new(t, s.span()))
-            .collect(),
-    )
+    let (lit, tokens) = words.parse(cx, expr)?;
+    Some(tokens.iter().map(|t| LitStr::new(t, lit.span())).collect())
 }
