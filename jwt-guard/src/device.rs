@@ -95,10 +95,7 @@ impl<'r> Responder<'r, 'static> for DeviceAccess {
 struct CachedSession(Result<DeviceSession, AuthError>);
 
 async fn resolve_session<'r>(req: &'r Request<'_>) -> &'r Result<DeviceSession, AuthError> {
-    let route = req
-        .route()
-        .map(|r| r.uri.path().to_string())
-        .unwrap_or_default();
+    let route = crate::observe::route_template(req);
     &req.local_cache_async(async {
         let check = lookup_session(req);
         let code = |e: &AuthError| e.code().as_str();

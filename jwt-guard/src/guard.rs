@@ -13,7 +13,7 @@ use crate::claims::{Claims, RegisteredClaims, StandardClaims, Token};
 use crate::config::MAX_TOKEN_BYTES;
 use crate::cookies;
 use crate::error::{fail, AuthError};
-use crate::observe::AuthSpan;
+use crate::observe::{route_template, AuthSpan};
 use crate::policy::Policy;
 use crate::private_response::mark_private;
 use crate::runtime::JwtRuntime;
@@ -374,21 +374,14 @@ fn scheme_of(req: &Request<'_>, issuer: Option<&'static str>) -> &'static str {
     }
 }
 
-/// The route's template (`/auth/devices/<id>`), never the raw path: a bounded
-/// label that carries no id.
-fn route_template(req: &Request<'_>) -> String {
-    req.route()
-        .map(|r| r.uri.path().to_string())
-        .unwrap_or_default()
-}
-
 /// The span of this request's authentication.
 fn start_span(req: &Request<'_>, issuer: Option<&'static str>) -> AuthSpan {
-    let token = JwtRuntime::from_request(req).and_then(|rt| {
+    let token = || {
+        let rt = JwtRuntime::from_request(req)?;
         bearer_token(req, &rt.config().header_prefixes)
             .ok()
             .flatten()
-    });
+    };
     AuthSpan::start(&route_template(req), scheme_of(req, issuer), issuer, token)
 }
 

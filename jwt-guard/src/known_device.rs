@@ -19,8 +19,9 @@ use crate::signer::IssueError;
 /// The header API clients send their credential back in.
 pub(crate) const HEADER: &str = "Device-Cookie";
 
-/// The account name as the credential names it: a digest of its normal form.
-fn account_digest(account: &str) -> String {
+/// An account name as jwt-guard writes it down (the credential's `sub`, the audit
+/// log's `username_sha256`): the digest of its trimmed, lower-cased form.
+pub(crate) fn account_digest(account: &str) -> String {
     TokenDigest::of(account.trim().to_lowercase().as_bytes())
         .as_str()
         .to_owned()

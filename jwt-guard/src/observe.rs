@@ -32,13 +32,14 @@ pub(crate) struct AuthSpan {
 }
 
 impl AuthSpan {
-    /// Opens the span for a check of `token` (if one was sent as a bearer token).
+    /// Opens the span for a check of the token `token` finds (a bearer token's
+    /// text), which is looked for only when a subscriber listens.
     #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
-    pub(crate) fn start(
+    pub(crate) fn start<'t>(
         route: &str,
         scheme: &'static str,
         issuer: Option<&'static str>,
-        token: Option<&str>,
+        token: impl FnOnce() -> Option<&'t str>,
     ) -> Self {
         #[cfg(feature = "tracing")]
         {
@@ -53,7 +54,7 @@ impl AuthSpan {
                 error = tracing::field::Empty,
             );
             if !span.is_disabled() {
-                if let Some(header) = token.and_then(|t| jsonwebtoken::decode_header(t).ok()) {
+                if let Some(header) = token().and_then(|t| jsonwebtoken::decode_header(t).ok()) {
                     if let Some(kid) = header.kid.as_deref() {
                         // A `kid` is the sender's text: bounded, printable only.
                         let kid: String = kid
@@ -100,6 +101,14 @@ impl AuthSpan {
     }
 }
 
+/// The template of the route serving `req` (`/auth/devices/<id>`), never the raw
+/// path: a bounded label that carries no id.
+pub(crate) fn route_template(req: &rocket::Request<'_>) -> String {
+    req.route()
+        .map(|r| r.uri.path().to_string())
+        .unwrap_or_default()
+}
+
 /// Runs `check` — an authentication by `scheme` (`link`, `permanent`) on `route`
 /// — inside its span, and counts it as [`authenticated`] does.
 pub(crate) async fn checking<T, E>(
@@ -109,7 +118,7 @@ pub(crate) async fn checking<T, E>(
     code: impl Fn(&E) -> &'static str,
 ) -> Result<T, E> {
     let started = std::time::Instant::now();
-    let span = AuthSpan::start(route, scheme, None, None);
+    let span = AuthSpan::start(route, scheme, None, || None);
     #[cfg(feature = "tracing")]
     let outcome = {
         use tracing::Instrument as _;

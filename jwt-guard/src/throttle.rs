@@ -16,7 +16,6 @@ use crate::config::ThrottleConfig;
 use crate::error::AuthError;
 use crate::known_device;
 use crate::runtime::JwtRuntime;
-use crate::secret::TokenDigest;
 use crate::store::{counter_key, AuditEvent, CounterRule, Reservation, Store};
 
 /// jwt-guard's throttles, managed by the fairing. Take it as `&State<LoginThrottle>`
@@ -158,9 +157,7 @@ impl LoginThrottle {
             key,
             number,
             known_device: device.is_some(),
-            username_digest: TokenDigest::of(username.trim().to_lowercase().as_bytes())
-                .as_str()
-                .to_owned(),
+            username_digest: known_device::account_digest(username),
             check: Some(check),
         })
     }

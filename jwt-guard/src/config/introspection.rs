@@ -22,11 +22,11 @@ pub struct IntrospectionClient {
 impl IntrospectionClient {
     /// A client with this id and the digest of `secret` (for tests and tools).
     pub fn with_secret(client_id: &str, secret: &str) -> Self {
-        use sha2::{Digest, Sha256};
-        let digest = Sha256::digest(secret.as_bytes());
         Self {
             client_id: client_id.to_owned(),
-            secret_sha256: digest.iter().map(|b| format!("{b:02x}")).collect(),
+            secret_sha256: crate::secret::TokenDigest::of(secret.as_bytes())
+                .as_str()
+                .to_owned(),
         }
     }
 

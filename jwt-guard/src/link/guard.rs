@@ -196,10 +196,7 @@ impl<'r, T: LinkTarget> FromRequest<'r> for LinkGuard<T> {
     type Error = AuthError;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AuthError> {
-        let route = req
-            .route()
-            .map(|r| r.uri.path().to_string())
-            .unwrap_or_default();
+        let route = crate::observe::route_template(req);
         let code = |r: &Refusal| r.error.code().as_str();
         match crate::observe::checking(&route, "link", use_link::<T>(req), code).await {
             Ok(used) => {

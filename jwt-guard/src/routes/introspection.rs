@@ -8,13 +8,13 @@ use rocket::response::{self, Responder};
 use rocket::serde::json::Json;
 use rocket::{post, routes, Request, Route};
 use serde_json::{json, Map, Value};
-use subtle::ConstantTimeEq;
 
 use super::presented_token::{classify, read_form, Presented};
 use crate::error::AuthError;
 use crate::manifest::{declare_route, Protection};
 use crate::request::Services;
 use crate::runtime::JwtRuntime;
+use crate::secret::TokenDigest;
 use crate::throttle::LoginThrottle;
 
 /// The scope an access token needs to introspect instead of client credentials.
@@ -93,23 +93,11 @@ fn basic_client_is_known(rt: &JwtRuntime, credentials: &str) -> bool {
     let (Some(id), Some(secret)) = (decode(id), decode(secret)) else {
         return false;
     };
-    let presented = {
-        use sha2::{Digest, Sha256};
-        let digest = Sha256::digest(secret.as_bytes());
-        digest
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    };
+    let presented = TokenDigest::of(secret.as_bytes());
     rt.config().introspection_clients.iter().any(|client| {
         client.client_id == id
-            && bool::from(
-                client
-                    .secret_sha256
-                    .to_ascii_lowercase()
-                    .as_bytes()
-                    .ct_eq(presented.as_bytes()),
-            )
+            && TokenDigest::from_stored(client.secret_sha256.to_ascii_lowercase())
+                .matches(&presented)
     })
 }
 
@@ -152,7 +140,10 @@ async fn introspect(data: Data<'_>, services: Services<'_>) -> Result<Introspect
         Presented::Inactive => return Ok(Introspection(json!({ "active": false }))),
         Presented::Access(token) => {
             let r = &token.registered;
-            put("scope", json!(scope_of(&token.claims)).take_nonempty());
+            let scope = scope_of(&token.claims);
+            if !scope.is_empty() {
+                put("scope", json!(scope));
+            }
             // §2.2 `token_type`: the access token's type (RFC 6749 §7.1).
             let scheme = rt.config().header_prefixes.first().cloned();
             put(
@@ -186,20 +177,6 @@ fn registered(put: &mut impl FnMut(&str, Value), r: &crate::claims::RegisteredCl
     put("did", json!(r.did));
     put("iss", json!(r.iss));
     put("aud", json!(r.aud));
-}
-
-/// `null` for an empty string, so that it is left out.
-trait TakeNonEmpty {
-    fn take_nonempty(self) -> Value;
-}
-
-impl TakeNonEmpty for Value {
-    fn take_nonempty(self) -> Value {
-        match self {
-            Value::String(s) if s.is_empty() => Value::Null,
-            other => other,
-        }
-    }
 }
 
 declare_route!(

@@ -83,30 +83,24 @@ pub(crate) async fn classify(
             None => Presented::Inactive,
         });
     }
-    let verifier = rt.verifier();
-    let refresh_first = hint == Some("refresh_token");
-    for kind in if refresh_first {
+    // A token has one kind: the hint only orders two checks.
+    let order = if hint == Some("refresh_token") {
         [TokenKind::Refresh, TokenKind::Access]
     } else {
         [TokenKind::Access, TokenKind::Refresh]
-    } {
-        match kind {
-            TokenKind::Access => {
-                if let Ok(token) = verifier.verify::<Value>(token, TokenKind::Access, None) {
-                    return Ok(Presented::Access(token));
-                }
-            }
-            _ => {
-                if let Ok(token) = verifier.verify::<Value>(token, TokenKind::Refresh, None) {
-                    let current = store.refresh_is_current(&token.registered.jti).await?;
-                    return Ok(if current {
-                        Presented::Refresh(token.registered)
-                    } else {
-                        Presented::Inactive
-                    });
-                }
-            }
+    };
+    for kind in order {
+        let Ok(found) = rt.verifier().verify::<Value>(token, kind, None) else {
+            continue;
+        };
+        if kind == TokenKind::Access {
+            return Ok(Presented::Access(found));
         }
+        return Ok(if store.refresh_is_current(&found.registered.jti).await? {
+            Presented::Refresh(found.registered)
+        } else {
+            Presented::Inactive
+        });
     }
     Ok(Presented::Inactive)
 }
