@@ -21,6 +21,7 @@ pub const REGISTERED_CLAIM_NAMES: &[&str] = &[
     "auth_time",
     "acr",
     "amr",
+    "cnf",
 ];
 
 /// Why a duration string could not be read.

@@ -57,6 +57,7 @@ fn setup(name: &'static str, config: JwtConfig, plain_key: DecodingKey, alg: Alg
                 orig_iat: 0,
                 acr: None,
                 amr: &[],
+                dpop_jkt: None,
             };
             issuer.access(&grant, &claims).expect("sign").token
         })
@@ -173,6 +174,7 @@ fn revocation_check(c: &mut Criterion) {
         auth_time: None,
         acr: None,
         amr: None,
+        cnf: None,
     };
     c.bench_function("revocation_check_3000_entries", |b| {
         b.iter(|| black_box(&set).is_revoked(black_box(&claims)))

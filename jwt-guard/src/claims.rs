@@ -83,6 +83,27 @@ pub struct RegisteredClaims {
     /// (password), `["otp"]` (a one-time login link) or what the app named.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amr: Option<Vec<String>>,
+    /// The key this token is bound to (`cnf`, RFC 7800): with DPoP (RFC 9449
+    /// §6.1), the thumbprint of the client's key. A bound token is only accepted
+    /// with a proof signed by that key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// A token's confirmation claim (`cnf`, RFC 7800 §3.1).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// The RFC 7638 SHA-256 thumbprint of the key the token is bound to (RFC 9449
+    /// §6.1), base64url.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jkt: Option<String>,
+}
+
+impl RegisteredClaims {
+    /// The thumbprint of the DPoP key this token is bound to, if it is bound.
+    pub fn dpop_jkt(&self) -> Option<&str> {
+        self.cnf.as_ref().and_then(|c| c.jkt.as_deref())
+    }
 }
 
 /// A decoded token: the registered claims and the application's claims side by side

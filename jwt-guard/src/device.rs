@@ -39,6 +39,8 @@ pub struct DeviceSession {
     presented: TokenDigest,
     /// The permanent token came in its cookie (a browser in cookie mode).
     via_cookie: bool,
+    /// The DPoP key the device is (or, by this request's proof, becomes) bound to.
+    dpop_jkt: Option<String>,
     issuer: Issuer,
     store: Store,
 }
@@ -72,6 +74,7 @@ impl DeviceSession {
             &self.store,
             &self.device,
             &self.presented,
+            self.dpop_jkt.as_deref(),
             claims,
         )
         .await?;
@@ -124,13 +127,24 @@ async fn lookup_session(req: &Request<'_>) -> Result<DeviceSession, AuthError> {
         .ok_or_else(|| AuthError::invalid_token("permanent token is malformed"))?;
     let services = Services::of(req)?;
     match services.store.device_for_permanent(&token).await {
-        Ok(PermanentLookup::Active(device)) => Ok(DeviceSession {
-            device,
-            presented: token.digest(),
-            via_cookie,
-            issuer: services.rt.issuer().clone(),
-            store: services.store.clone(),
-        }),
+        Ok(PermanentLookup::Active(device)) => {
+            // A bound device proves its key (RFC 9449 §5.2); an unbound one sending
+            // a proof becomes bound to it.
+            let whose = crate::dpop::Whose {
+                subject: &device.subject,
+                device_id: Some(&device.id),
+            };
+            let bound = device.dpop_jkt.as_deref();
+            let proof_key = crate::dpop::continue_session(req, bound, whose).await?;
+            Ok(DeviceSession {
+                dpop_jkt: device.dpop_jkt.clone().or(proof_key),
+                device,
+                presented: token.digest(),
+                via_cookie,
+                issuer: services.rt.issuer().clone(),
+                store: services.store.clone(),
+            })
+        }
         Ok(PermanentLookup::Reused) => Err(AuthError::invalid_token(
             "the permanent token was already used; the device has been signed out",
         )),

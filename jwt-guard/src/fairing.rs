@@ -13,6 +13,7 @@ use crate::clock::Clock;
 use crate::config::{ConfigError, CookieConfig, JwtConfig};
 use crate::cookies;
 use crate::device::{divert_misplaced_permanent_token, misplaced_permanent_token, PermanentRoutes};
+use crate::dpop::Dpop;
 use crate::error::{finish_failed_response, Realm};
 use crate::link::{
     default_base_url, finish_link_response, link_confirm, route_link_preview, AppLinkPages,
@@ -245,6 +246,40 @@ fn read_config(
     }
 }
 
+/// What every challenge of the app says: realm, metadata URL, DPoP algorithms.
+fn realm_of(config: &JwtConfig) -> Realm {
+    Realm {
+        name: config.realm.clone(),
+        resource_metadata: config.resource.metadata_url(),
+        dpop_algs: config.dpop.enabled().then(|| config.dpop.algorithm_names()),
+        dpop_required: config.dpop.mode == crate::config::DpopMode::Required,
+    }
+}
+
+/// With DPoP on, its state: the public URL proofs name (`dpop.public_url`, else
+/// the app's base URL) and the replay cache (the database unless verify-only).
+fn manage_dpop(
+    rocket: Rocket<Build>,
+    config: &JwtConfig,
+    runtime: &JwtRuntime,
+    base_url: &str,
+    clock: &Clock,
+    database: bool,
+) -> Rocket<Build> {
+    let public_url = config.dpop.public_url.as_deref().unwrap_or(base_url);
+    match Dpop::new(&config.dpop, public_url, runtime.keys(), clock.clone(), database) {
+        Some(dpop) => {
+            rocket::info!(
+                "jwt-guard: DPoP {:?}: proofs name {public_url}; used proofs kept in {}",
+                config.dpop.mode,
+                if dpop.replays_in_memory() { "memory" } else { "the database" }
+            );
+            rocket.manage(dpop)
+        }
+        None => rocket,
+    }
+}
+
 /// Managed in verify-only mode: what the launch log says about it.
 struct VerifyOnly {
     own_key: bool,
@@ -360,12 +395,17 @@ impl Fairing for JwtGuard {
             );
             return Err(rocket);
         }
+        let rocket = manage_dpop(
+            rocket,
+            &config,
+            &runtime,
+            &base_url,
+            &self.clock,
+            !self.verify_only,
+        );
         if self.verify_only {
             let mut rocket = rocket
-                .manage(Realm {
-                    name: config.realm.clone(),
-                    resource_metadata: config.resource.metadata_url(),
-                })
+                .manage(realm_of(&config))
                 .manage(trusted)
                 .manage(VerifyOnly { own_key })
                 .manage(Arc::new(PermanentRoutes::default()))
@@ -406,10 +446,7 @@ impl Fairing for JwtGuard {
         );
         let throttle = LoginThrottle::new(&config.login_throttle);
         let mut rocket = rocket
-            .manage(Realm {
-                name: config.realm.clone(),
-                resource_metadata: config.resource.metadata_url(),
-            })
+            .manage(realm_of(&config))
             .manage(throttle)
             .manage(trusted)
             .manage(self.pages.clone())
@@ -492,5 +529,6 @@ impl Fairing for JwtGuard {
         finish_link_response(req, res).await;
         finish_failed_response(req, res);
         finish_private_response(req, res);
+        crate::dpop::finish_response(req, res);
     }
 }

@@ -12,6 +12,7 @@ use jwt_guard_grammar::is_token68;
 use crate::claims::{Claims, RegisteredClaims, StandardClaims, Token};
 use crate::config::MAX_TOKEN_BYTES;
 use crate::cookies;
+use crate::dpop::{self, Dpop, Scheme, DPOP_SCHEME};
 use crate::error::{fail, AuthError};
 use crate::observe::{route_template, AuthSpan};
 use crate::policy::Policy;
@@ -34,9 +35,19 @@ pub(crate) fn bearer_token<'r>(
 
 /// [`bearer_token`] on the header's values, as sent.
 pub(crate) fn parse_bearer<'a>(
-    mut values: impl Iterator<Item = &'a str>,
+    values: impl Iterator<Item = &'a str>,
     prefixes: &[String],
 ) -> Result<Option<&'a str>, AuthError> {
+    Ok(parse_authorization(values, prefixes, false)?.map(|(_, token)| token))
+}
+
+/// The token in `Authorization` and its scheme: one of `prefixes`, or `DPoP`
+/// (RFC 9449 §7.1) when `dpop` is on. `Ok(None)` for no header or another scheme.
+fn parse_authorization<'a>(
+    mut values: impl Iterator<Item = &'a str>,
+    prefixes: &[String],
+    dpop: bool,
+) -> Result<Option<(Scheme, &'a str)>, AuthError> {
     let Some(value) = values.next() else {
         return Ok(None);
     };
@@ -47,9 +58,13 @@ pub(crate) fn parse_bearer<'a>(
     }
     let value = value.trim();
     let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-    if !prefixes.iter().any(|p| p.eq_ignore_ascii_case(scheme)) {
+    let scheme = if dpop && scheme.eq_ignore_ascii_case(DPOP_SCHEME) {
+        Scheme::Dpop
+    } else if prefixes.iter().any(|p| p.eq_ignore_ascii_case(scheme)) {
+        Scheme::Bearer
+    } else {
         return Ok(None);
-    }
+    };
     let token = rest.trim_start_matches(' ');
     if token.is_empty() {
         return Err(AuthError::invalid_request(
@@ -64,7 +79,53 @@ pub(crate) fn parse_bearer<'a>(
             "the Authorization header is malformed",
         ));
     }
-    Ok(Some(token))
+    Ok(Some((scheme, token)))
+}
+
+/// The request's access token in `Authorization` (any of our schemes), and how
+/// it came.
+fn authorization<'r>(
+    req: &'r Request<'_>,
+    rt: &JwtRuntime,
+) -> Result<Option<(Scheme, &'r str)>, AuthError> {
+    parse_authorization(
+        req.headers().get("Authorization"),
+        &rt.config().header_prefixes,
+        Dpop::of(req).is_some(),
+    )
+}
+
+/// The request's own access token (`Authorization`, else the access cookie).
+fn presented<'r>(
+    req: &'r Request<'_>,
+    rt: &JwtRuntime,
+) -> Result<Option<(Scheme, &'r str)>, AuthError> {
+    match authorization(req, rt)? {
+        Some(found) => Ok(Some(found)),
+        // Server-rendered apps: the access cookie (cookie mode).
+        None => Ok(cookies::access_from_cookie(req)?.map(|token| (Scheme::Cookie, token))),
+    }
+}
+
+/// RFC 9449: a verified token may be used as it was presented — a bound one
+/// only with the `DPoP` scheme and a proof by its key; an unbound one not where
+/// the route (`route_requires`) or the app insists on binding.
+async fn confirm_binding(
+    req: &Request<'_>,
+    registered: &RegisteredClaims,
+    route_requires: bool,
+) -> Result<(), AuthError> {
+    // Most requests: DPoP off and a bearer token — nothing to look at.
+    if registered.cnf.is_none() && Dpop::of(req).is_none() {
+        return Ok(());
+    }
+    let rt = JwtRuntime::from_request(req).ok_or_else(|| {
+        AuthError::invalid_token("authentication is not configured on this server")
+    })?;
+    let Some((scheme, token)) = presented(req, rt)? else {
+        return Err(AuthError::missing_token());
+    };
+    dpop::confirm(req, registered, token, scheme, route_requires).await
 }
 
 type Verification<C> = Result<Option<Arc<Token<C>>>, AuthError>;
@@ -82,13 +143,8 @@ fn verify_own<C: Claims>(req: &Request<'_>) -> Verification<C> {
     let rt = JwtRuntime::from_request(req).ok_or_else(|| {
         AuthError::invalid_token("authentication is not configured on this server")
     })?;
-    let token = match bearer_token(req, &rt.config().header_prefixes)? {
-        Some(token) => token,
-        // Server-rendered apps: the access cookie (cookie mode).
-        None => match cookies::access_from_cookie(req)? {
-            Some(token) => token,
-            None => return Ok(None),
-        },
+    let Some((_, token)) = presented(req, rt)? else {
+        return Ok(None);
     };
     rt.fresh_revocations()?;
     Ok(Some(rt.verifier().verify_access::<C>(token)?))
@@ -122,7 +178,7 @@ async fn verify_outside<'r, C: Claims>(req: &'r Request<'_>, name: &str) -> &'r 
                 let rt = JwtRuntime::from_request(req).ok_or_else(|| {
                     AuthError::invalid_token("authentication is not configured on this server")
                 })?;
-                let Some(token) = bearer_token(req, &rt.config().header_prefixes)? else {
+                let Some((_, token)) = authorization(req, rt)? else {
                     return Ok(None);
                 };
                 rt.fresh_revocations()?;
@@ -269,7 +325,15 @@ impl<'r, C: Claims> FromRequest<'r> for Jwt<C> {
         // routes): any valid own token is authorized.
         let started = std::time::Instant::now();
         let span = start_span(req, None);
-        match span.in_scope(|| verify_request::<C>(req)) {
+        let verified = match span.in_scope(|| verify_request::<C>(req)) {
+            Ok(Some(token)) => match confirm_binding(req, &token.registered, false).await {
+                Ok(()) => Ok(Some(token.clone())),
+                Err(e) => Err(e),
+            },
+            Ok(None) => Ok(None),
+            Err(e) => Err(e.clone()),
+        };
+        match &verified {
             Ok(Some(token)) => {
                 observe(req, &span, None, Ok(()), started);
                 mark_private(req);
@@ -392,8 +456,12 @@ async fn authorize<P: Policy>(req: &Request<'_>) -> Outcome<Authorized<P>, AuthE
         Some(name) => verify_outside::<P::Claims>(req, name).await,
         None => verify_request::<P::Claims>(req),
     };
-    // Every refusal names the route's scopes (RFC 6750 §3).
-    let refuse = |e: AuthError| fail(req, e.for_route_scope(P::SCOPE));
+    // Every refusal names the route's scopes (RFC 6750 §3), and on a route that
+    // takes bound tokens only, the `DPoP` challenge alone.
+    let refuse = |e: AuthError| {
+        let e = e.for_route_scope(P::SCOPE);
+        fail(req, if P::DPOP { e.dpop_only() } else { e })
+    };
     let token = match verification {
         Err(e) => return refuse(e.clone()),
         Ok(None) if P::OPTIONAL => {
@@ -405,6 +473,9 @@ async fn authorize<P: Policy>(req: &Request<'_>) -> Outcome<Authorized<P>, AuthE
         Ok(None) => return refuse(no_token(req)),
         Ok(Some(token)) => token.clone(),
     };
+    if let Err(e) = confirm_binding(req, &token.registered, P::DPOP).await {
+        return refuse(e);
+    }
     if let Err(e) = step_up::<P>(req, &token.registered) {
         return refuse(e);
     }

@@ -106,6 +106,21 @@ struct SigningKey {
     kid: String,
     algorithm: Algorithm,
     key: EncodingKey,
+    /// A digest of the key material, from which secrets of other uses are
+    /// derived (the same on every instance configured with this key).
+    seed: Zeroizing<[u8; 32]>,
+}
+
+/// The seed of [`KeyRing::derive_secret`]: never the key itself, nothing the key
+/// can be recovered from.
+fn seed_of(material: &[u8]) -> Zeroizing<[u8; 32]> {
+    Zeroizing::new(
+        Sha256::new()
+            .chain_update(b"jwt-guard derived secrets\0")
+            .chain_update(material)
+            .finalize()
+            .into(),
+    )
 }
 
 /// Every key jwt-guard knows: one signing key, and verification keys selected by
@@ -282,6 +297,7 @@ impl KeyRing {
                 kid,
                 algorithm,
                 key: EncodingKey::from_secret(secret.as_bytes()),
+                seed: seed_of(secret.as_bytes()),
             }
         } else {
             if config.secret.is_some() {
@@ -338,6 +354,7 @@ impl KeyRing {
                 kid,
                 algorithm,
                 key,
+                seed: seed_of(&pem),
             }
         };
 
@@ -394,6 +411,19 @@ impl KeyRing {
                 .map_err(failed)?;
         }
         Ok(())
+    }
+
+    /// A 32-byte secret for `purpose`, derived from the signing key: the same on
+    /// every instance with this key, different for every purpose, and revealing
+    /// nothing about the key.
+    pub(crate) fn derive_secret(&self, purpose: &str) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(
+            Sha256::new()
+                .chain_update(*self.signing.seed)
+                .chain_update(purpose.as_bytes())
+                .finalize()
+                .into(),
+        )
     }
 
     /// The `kid` new tokens carry.

@@ -46,6 +46,7 @@ pub(crate) fn issue(rt: &JwtRuntime, account: &str) -> Result<String, IssueError
         auth_time: None,
         acr: None,
         amr: None,
+        cnf: None,
     };
     Ok(issuer.sign(registered, &NoClaims {})?.token)
 }

@@ -16,6 +16,7 @@ mod clock;
 pub mod config;
 mod cookies;
 mod device;
+pub mod dpop;
 mod duration;
 mod error;
 mod fairing;
@@ -69,7 +70,7 @@ pub use jwt_guard_macros::{expiring_link, permanent_refresh, public, use_jwt, Cl
 /// [`trusted_issuers`]'.
 pub mod token {
     pub use crate::claims::{
-        NestedRoles, RegisteredClaims, Token, TokenKind, REGISTERED_CLAIM_NAMES,
+        Confirmation, NestedRoles, RegisteredClaims, Token, TokenKind, REGISTERED_CLAIM_NAMES,
     };
     pub use crate::signer::{Grant, IssueError, IssuedToken, Issuer, TokenPair};
 }
@@ -78,6 +79,7 @@ pub mod token {
 pub mod headers {
     pub use crate::client::DEVICE_MODEL_HEADER;
     pub use crate::device::PERMANENT_TOKEN_HEADER;
+    pub use crate::dpop::{DPOP_HEADER, DPOP_NONCE_HEADER};
     pub use crate::routes::devices::DEVICE_ID_HEADER;
 }
 

@@ -30,6 +30,8 @@ pub enum Protection {
         fresh_secs: Option<u64>,
         /// Accepted authentication context classes (`acr`), space-separated.
         acr: Option<&'static str>,
+        /// Whether only DPoP-bound tokens are accepted (`dpop`, RFC 9449).
+        dpop: bool,
     },
     /// `#[expiring_link]`: a link token for this target.
     Link {
@@ -100,6 +102,7 @@ pub(crate) const OWN_ACCESS_TOKEN: Protection = Protection::Jwt {
     optional: false,
     fresh_secs: None,
     acr: None,
+    dpop: false,
 };
 
 /// One mounted route and its protection.

@@ -259,6 +259,14 @@ pub(crate) fn link_used(target: &'static str, outcome: &'static str) {
     let _ = (target, outcome);
 }
 
+/// A DPoP proof refused (RFC 9449), by the check that failed: `authn_dpop_fail`
+/// and `jwt_guard_dpop_refusals_total{reason}`.
+pub(crate) fn dpop_refused(reason: &'static str) {
+    security_event!(info, "authn_dpop_fail", reason = reason);
+    #[cfg(feature = "metrics")]
+    metrics::counter!("jwt_guard_dpop_refusals_total", "reason" => reason).increment(1);
+}
+
 /// A request refused with 429 by `throttle` (`login_address`, `login_account`,
 /// `refresh_device`, `messages`).
 pub(crate) fn throttled(throttle: &'static str) {

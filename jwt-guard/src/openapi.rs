@@ -145,6 +145,7 @@ impl utoipa::Modify for UtoipaSecurity {
 /// The scheme names this document uses.
 const BEARER: &str = "bearer";
 const ACCESS_COOKIE: &str = "accessCookie";
+const DPOP: &str = "dpop";
 const PERMANENT: &str = "permanentToken";
 const LINK: &str = "linkToken";
 const CLIENT: &str = "introspectionClient";
@@ -220,6 +221,19 @@ pub fn security_schemes(config: &JwtConfig) -> Value {
             "description": "an access token of this app (`Authorization: Bearer …`)",
         }),
     );
+    if config.dpop.enabled() {
+        schemes.insert(
+            DPOP.into(),
+            json!({
+                "type": "http", "scheme": "DPoP", "bearerFormat": "JWT",
+                "description": format!(
+                    "an access token bound to the client's key, with a `DPoP` proof header \
+                     (RFC 9449; proof algorithms: {})",
+                    config.dpop.algorithm_names()
+                ),
+            }),
+        );
+    }
     if config.cookies.enabled && config.cookies.access_cookie {
         schemes.insert(
             ACCESS_COOKIE.into(),
@@ -332,6 +346,7 @@ fn security_of(
             optional,
             fresh_secs,
             acr,
+            dpop,
         } => {
             let scopes: Vec<&str> = scope
                 .map(|s| s.split(' ').filter(|s| !s.is_empty()).collect())
@@ -339,8 +354,15 @@ fn security_of(
             let mut alternatives = Vec::new();
             match issuer {
                 Some(name) => alternatives.push(json!({ issuer_scheme(name): scopes })),
+                // A route that takes bound tokens only, or an app that does.
+                None if *dpop || config.dpop.mode == crate::config::DpopMode::Required => {
+                    alternatives.push(json!({ DPOP: scopes }));
+                }
                 None => {
                     alternatives.push(json!({ BEARER: scopes }));
+                    if config.dpop.enabled() {
+                        alternatives.push(json!({ DPOP: scopes }));
+                    }
                     if config.cookies.enabled && config.cookies.access_cookie {
                         alternatives.push(json!({ ACCESS_COOKIE: scopes }));
                     }
@@ -359,6 +381,7 @@ fn security_of(
                 ("check", json!(check)),
                 ("fresh_secs", json!(fresh_secs)),
                 ("acr", json!(acr)),
+                ("dpop", json!(dpop.then_some(true))),
             ] {
                 if !value.is_null() {
                     extension.insert(key.into(), value);
@@ -427,6 +450,7 @@ mod tests {
             optional: true,
             fresh_secs: Some(300),
             acr: None,
+            dpop: false,
         };
         let (security, extension, protected) =
             security_of(Some(&protection), &JwtConfig::default());

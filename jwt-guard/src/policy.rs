@@ -30,6 +30,8 @@ pub trait Policy: Send + Sync + 'static {
     /// The authentication context classes the route accepts, space-separated
     /// (`acr = "…"`, RFC 9470).
     const ACR: Option<&'static str> = None;
+    /// Whether the route takes DPoP-bound tokens only (`dpop`, RFC 9449).
+    const DPOP: bool = false;
 
     /// Checks roles, scopes and the custom predicate.
     fn authorize(claims: &Self::Claims) -> Result<(), Denied>;

@@ -306,6 +306,7 @@ mod tests {
             auth_time: None,
             acr: None,
             amr: None,
+            cnf: None,
         }
     }
 

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::claims::{Claims, NoClaims, RegisteredClaims, TokenKind, REGISTERED_CLAIM_NAMES};
 use crate::client::describe_device;
+use crate::error::AuthError;
 use crate::runtime::JwtRuntime;
 use crate::secret::{random_id, TokenDigest};
 use crate::signer::{decode_part, Grant, IssueError, IssuedToken, Issuer, TokenPair};
@@ -262,6 +263,10 @@ pub enum SessionError {
     /// The permanent token was already rotated: reuse. Its device has been revoked.
     #[error("the permanent token was already used; its device has been revoked")]
     PermanentReused,
+    /// The DPoP proof was refused (RFC 9449), or the session it continues is
+    /// bound to another key: the answer is the refusal's own.
+    #[error("the DPoP proof was refused: {0}")]
+    Proof(Box<AuthError>),
     /// Storage, the user store or the signer failed; nothing was changed.
     #[error("a session step could not be completed")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -271,6 +276,12 @@ impl SessionError {
     /// An outage with its cause.
     pub(crate) fn unavailable(cause: impl std::error::Error + Send + Sync + 'static) -> Self {
         SessionError::Unavailable(Box::new(cause))
+    }
+}
+
+impl From<AuthError> for SessionError {
+    fn from(e: AuthError) -> Self {
+        SessionError::Proof(Box::new(e))
     }
 }
 
@@ -352,6 +363,9 @@ pub(crate) async fn start_session(
     claims: &serde_json::Value,
     origin: SessionOrigin<'_>,
 ) -> Result<(LoginResponse, Option<LinkConsumed>), SessionError> {
+    // A proof sent with the sign-in binds the new device to its key (RFC 9449
+    // §5), whichever way the session starts.
+    let dpop_jkt = crate::dpop::bind_sign_in(req).await?;
     let issuer = rt.issuer();
     let now = issuer.clock().now();
     let device_id = random_id();
@@ -367,6 +381,7 @@ pub(crate) async fn start_session(
         orig_iat: now,
         acr,
         amr,
+        dpop_jkt: dpop_jkt.as_deref(),
     };
     let (access, refresh) = issuer.pair(&grant, claims)?;
     let rows = SessionRows {
@@ -387,6 +402,7 @@ pub(crate) async fn start_session(
             SessionOrigin::Login { audit, .. } => Some(audit),
             SessionOrigin::Link(..) => None,
         },
+        dpop_jkt: dpop_jkt.as_deref(),
     };
     let (device, permanent, consumed) = store
         .open_session(describe_device(req, subject), now, rows)
@@ -429,6 +445,13 @@ pub(crate) async fn refresh_session(
     }
     // Nothing is written before this answer: when the user store cannot answer,
     // the refresh token stays as it was, to be presented again once it is back.
+    // A bound refresh token is used only with a proof by its key (RFC 9449 §5.2),
+    // checked before anything is written: a stolen copy cannot even burn it.
+    let whose = crate::dpop::Whose {
+        subject: &old.sub,
+        device_id: old.did.as_deref(),
+    };
+    crate::dpop::continue_session(req, old.dpop_jkt(), whose).await?;
     let claims = authenticator
         .0
         .claims_for(req, &old.sub)
@@ -442,6 +465,8 @@ pub(crate) async fn refresh_session(
         orig_iat,
         acr: old.acr.as_deref(),
         amr: old.amr.as_deref().unwrap_or_default(),
+        // Bound at sign-in, bound for the session's life.
+        dpop_jkt: old.dpop_jkt(),
     };
     let issuer = rt.issuer();
     let (access, refresh) = issuer.pair(&grant, &claims)?;
@@ -504,6 +529,7 @@ impl Expected<'_> {
             && claims.auth_time == Some(self.orig_iat)
             && claims.acr == self.old.acr
             && claims.amr == self.old.amr
+            && claims.cnf == self.old.cnf
             && claims.iat <= self.now
             && self.now - claims.iat <= self.grace
             && claims.exp == claims.iat.saturating_add(ttl)
@@ -540,6 +566,7 @@ pub(crate) async fn issue_device_access<C: Claims>(
     store: &Store,
     device: &DeviceRecord,
     presented: &TokenDigest,
+    dpop_jkt: Option<&str>,
     claims: &C,
 ) -> Result<DeviceAccess, SessionError> {
     let grant = Grant {
@@ -548,6 +575,7 @@ pub(crate) async fn issue_device_access<C: Claims>(
         orig_iat: device.orig_iat,
         acr: None,
         amr: &[],
+        dpop_jkt,
     };
     let access = issuer.access(&grant, claims)?;
     let (permanent_token, device_expires_at) = store

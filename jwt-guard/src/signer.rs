@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::claims::{NoClaims, RegisteredClaims, Token, TokenKind};
+use crate::claims::{Confirmation, NoClaims, RegisteredClaims, Token, TokenKind};
 use crate::clock::Clock;
 use crate::config::JwtConfig;
 use crate::keys::KeyRing;
@@ -75,6 +75,9 @@ pub struct Grant<'a> {
     pub acr: Option<&'a str>,
     /// How the user authenticated at that login (`amr`, RFC 8176), e.g. `["pwd"]`.
     pub amr: &'a [String],
+    /// The thumbprint of the DPoP key the session is bound to (RFC 9449): written
+    /// as `cnf.jkt` into its access and refresh tokens.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 /// Signs tokens with the [`KeyRing`]'s signing key.
@@ -163,6 +166,10 @@ impl Issuer {
             auth_time: Some(grant.orig_iat),
             acr: grant.acr.map(str::to_owned),
             amr: (!grant.amr.is_empty()).then(|| grant.amr.to_vec()),
+            // RFC 9449 §6: a bound session's access and refresh tokens name its key.
+            cnf: grant.dpop_jkt.map(|jkt| Confirmation {
+                jkt: Some(jkt.to_owned()),
+            }),
         }
     }
 
@@ -274,6 +281,7 @@ impl Issuer {
             auth_time: None,
             acr: None,
             amr: None,
+            cnf: None,
         };
         self.sign(registered, &NoClaims {})
     }
@@ -300,7 +308,12 @@ impl Issuer {
         TokenPair {
             access: access.token.clone(),
             refresh: None,
-            token_type: self.token_type.clone(),
+            // RFC 9449 §5: a bound token is sent with the `DPoP` scheme.
+            token_type: if access.claims.cnf.is_some() {
+                "DPoP".to_owned()
+            } else {
+                self.token_type.clone()
+            },
             expires_in: access.claims.exp.saturating_sub(access.claims.iat),
         }
     }

@@ -462,6 +462,7 @@ mod tests {
             orig_iat: f.clock.now(),
             acr: None,
             amr: &[],
+            dpop_jkt: None,
         };
         let claims = StandardClaims::default();
         f.issuer
@@ -496,6 +497,7 @@ mod tests {
             orig_iat: 0,
             acr: None,
             amr: &[],
+            dpop_jkt: None,
         };
         let refresh = f
             .issuer

@@ -288,6 +288,13 @@ fn reports(jwt: Jwt<AppClaims>) -> Json<Value> {
     Json(json!({ "for": jwt.subject() }))
 }
 
+/// A route that takes DPoP-bound tokens only (RFC 9449).
+#[use_jwt(claims = AppClaims, dpop)]
+#[get("/bound-only")]
+fn bound_only(jwt: Jwt<AppClaims>) -> Json<Value> {
+    Json(json!({ "sub": jwt.subject(), "jkt": jwt.registered().dpop_jkt() }))
+}
+
 #[use_jwt(claims = AppClaims, optional)]
 #[get("/hello")]
 fn hello(jwt: Option<Jwt<AppClaims>>) -> String {
@@ -480,6 +487,7 @@ pub fn routes() -> Vec<Route> {
         me,
         admin_stats,
         reports,
+        bound_only,
         hello,
         device_refresh,
         count_visit,

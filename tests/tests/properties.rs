@@ -46,6 +46,7 @@ fn families() -> &'static [(JwtRuntime, String)] {
                     orig_iat: 0,
                     acr: None,
                     amr: &[],
+                    dpop_jkt: None,
                 };
                 let token = rt
                     .issuer()
@@ -123,6 +124,7 @@ fn strict_hmac() -> &'static (JwtRuntime, serde_json::Value, serde_json::Value) 
             orig_iat: 0,
             acr: None,
             amr: &[],
+            dpop_jkt: None,
         };
         let token = rt
             .issuer()

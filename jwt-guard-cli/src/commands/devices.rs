@@ -50,6 +50,8 @@ impl DevicesCommand {
                     "created_at",
                     "last_used",
                     "expires_at",
+                    // The DPoP key's thumbprint, shortened (empty: a bearer session).
+                    "dpop_key",
                 ];
                 print(json, &devices, &columns);
             }

@@ -92,6 +92,7 @@ impl MintArgs {
             orig_iat: issuer.clock().now(),
             acr: None,
             amr: &[],
+            dpop_jkt: None,
         };
         let token = issuer
             .access_for(&grant, &payload, ttl)

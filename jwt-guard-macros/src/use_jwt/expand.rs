@@ -55,6 +55,7 @@ pub(super) fn expand(
         None => quote!(#standard_claims_path),
     };
     let optional = args.optional.is_some();
+    let dpop = args.dpop.is_some();
     let fresh = match args.fresh {
         Some(secs) => quote!(#option_path::Some(#secs)),
         None => quote!(#option_path::None),
@@ -158,6 +159,7 @@ pub(super) fn expand(
                 optional: #optional,
                 fresh_secs: #fresh,
                 acr: #acr,
+                dpop: #dpop,
             }),
         )
     });
@@ -178,6 +180,7 @@ pub(super) fn expand(
             const ISSUER: #option_path<&'static str> = #issuer;
             const SCOPE: #option_path<&'static str> = #scope;
             const ACR: #option_path<&'static str> = #acr;
+            const DPOP: bool = #dpop;
 
             #[inline]
             fn authorize(#claims: &Self::Claims) -> #result_path<(), #denied_path> {

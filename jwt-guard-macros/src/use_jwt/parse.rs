@@ -18,7 +18,9 @@ const OPTIONAL: &str = "optional";
 const FRESH: &str = "fresh";
 const ISSUER: &str = "issuer";
 const ACR: &str = "acr";
-const OPTIONS: &str = "`claims`, `role`, `scope`, `check`, `optional`, `fresh`, `acr`, `issuer`";
+const DPOP: &str = "dpop";
+const OPTIONS: &str =
+    "`claims`, `role`, `scope`, `check`, `optional`, `fresh`, `acr`, `dpop`, `issuer`";
 
 /// One required role: a path to a value of the claims' role type, or a role name.
 pub(super) enum RoleRef {
@@ -44,6 +46,8 @@ pub(super) struct UseJwtArgs {
     pub(super) issuer: Option<LitStr>,
     /// Accepted `acr` values, space-separated as written.
     pub(super) acr: Option<LitStr>,
+    /// `dpop`: DPoP-bound tokens only (RFC 9449).
+    pub(super) dpop: Option<Span>,
 }
 
 pub(super) fn parse_args(cx: &mut Ctxt, attr: TokenStream) -> UseJwtArgs {
@@ -86,6 +90,15 @@ fn parse_option(
             cx.error_spanned_by(value, "`optional` takes no value; write `optional`");
         }
         set_once(cx, &mut args.optional, path.span(), path, ATTRIBUTE);
+    } else if path.is_ident(DPOP) {
+        if meta.input.peek(syn::Token![=]) {
+            let value: Expr = meta.value()?.parse()?;
+            cx.error_spanned_by(
+                value,
+                "`dpop` takes no value; write `dpop` for a route that accepts DPoP-bound tokens only",
+            );
+        }
+        set_once(cx, &mut args.dpop, path.span(), path, ATTRIBUTE);
     } else if path.is_ident(FRESH) {
         let lit: LitStr = meta.value()?.parse()?;
         match parse_duration_lit(&lit) {

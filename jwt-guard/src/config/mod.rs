@@ -4,6 +4,7 @@ use jsonwebtoken::Algorithm;
 use serde::{Deserialize, Serialize};
 
 mod cookies;
+mod dpop;
 mod error;
 mod introspection;
 mod issuers;
@@ -13,6 +14,7 @@ mod throttle;
 pub use crate::duration::{parse_duration, DurationError, HumanDuration};
 use crate::secret::SecretText;
 pub use cookies::{CookieClients, CookieConfig, SameSitePolicy};
+pub use dpop::{DpopConfig, DpopMode, ReplayCache, MAX_PROOF_LIFETIME_SECS};
 use error::Problems;
 pub use error::{ConfigError, ConfigProblem, Problem};
 pub use introspection::IntrospectionClient;
@@ -139,6 +141,8 @@ pub struct JwtConfig {
     /// This API as an OAuth protected resource (RFC 9728 metadata; the `resource`
     /// table). Off unless `resource.resource` is set.
     pub resource: ResourceConfig,
+    /// Sender-constrained tokens (RFC 9449 DPoP; the `dpop` table). Off by default.
+    pub dpop: DpopConfig,
     /// The header `typ` of the app's access tokens. Default `"at+jwt"` (RFC 9068
     /// §2.1, RFC 8725 §3.11): explicitly typed, so no other JWT — an ID token, a
     /// refresh token — can pass as one with a service that checks the type. `"JWT"`
@@ -202,6 +206,7 @@ impl Default for JwtConfig {
             trusted_proxies: Vec::new(),
             trusted_issuers: Vec::new(),
             resource: ResourceConfig::default(),
+            dpop: DpopConfig::default(),
             access_token_typ: "at+jwt".into(),
             introspection_clients: Vec::new(),
             login_throttle: ThrottleConfig::default(),
@@ -332,6 +337,7 @@ impl JwtConfig {
         problems.table("introspection_clients", |p| {
             IntrospectionClient::check_all(&self.introspection_clients, p)
         });
+        problems.table("dpop", |p| self.dpop.check(p));
         problems.table("resource", |p| {
             self.resource.check(p);
             // RFC 9728 §7.4 / MCP: a token must have been issued for this resource.

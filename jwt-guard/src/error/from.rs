@@ -43,6 +43,7 @@ impl From<SessionError> for AuthError {
     fn from(e: SessionError) -> Self {
         match e {
             SessionError::DeviceCap => AuthError::device_limit(),
+            SessionError::Proof(refusal) => *refusal,
             SessionError::Link(denial) => denial.into(),
             SessionError::Token(e) => e.into(),
             SessionError::WindowPassed => {

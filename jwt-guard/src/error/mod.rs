@@ -17,14 +17,36 @@ mod from;
 pub(crate) struct Realm {
     pub(crate) name: String,
     pub(crate) resource_metadata: Option<String>,
+    /// With DPoP on: the proof algorithms accepted, space-separated (RFC 9449
+    /// §7.1 `algs`), and whether bearer tokens are refused everywhere.
+    pub(crate) dpop_algs: Option<String>,
+    pub(crate) dpop_required: bool,
+}
+
+/// What the challenges of one application say besides each failure's own.
+struct Challenges<'r> {
+    realm: &'r str,
+    resource_metadata: Option<&'r str>,
+    dpop_algs: Option<&'r str>,
+    dpop_required: bool,
 }
 
 impl Realm {
-    /// The realm and metadata URL of the application serving `req`.
-    fn of<'r>(req: &'r Request<'_>) -> (&'r str, Option<&'r str>) {
+    /// The realm, metadata URL and DPoP settings of the application serving `req`.
+    fn of<'r>(req: &'r Request<'_>) -> Challenges<'r> {
         match req.rocket().state::<Realm>() {
-            Some(r) => (r.name.as_str(), r.resource_metadata.as_deref()),
-            None => ("jwt-guard", None),
+            Some(r) => Challenges {
+                realm: r.name.as_str(),
+                resource_metadata: r.resource_metadata.as_deref(),
+                dpop_algs: r.dpop_algs.as_deref(),
+                dpop_required: r.dpop_required,
+            },
+            None => Challenges {
+                realm: "jwt-guard",
+                resource_metadata: None,
+                dpop_algs: None,
+                dpop_required: false,
+            },
         }
     }
 }
@@ -55,6 +77,12 @@ pub enum ErrorCode {
     InvalidClient,
     /// The server could not complete the request (`503`), e.g. its database failed.
     TemporarilyUnavailable,
+    /// A DPoP proof is missing or fails a check (RFC 9449 §5, §7.1: `400` at a
+    /// token endpoint, `401` at a protected resource).
+    InvalidDpopProof,
+    /// The DPoP proof must carry the server's nonce, sent in `DPoP-Nonce` (RFC
+    /// 9449 §8, §9).
+    UseDpopNonce,
     /// The login would exceed the per-user device cap (`403`).
     DeviceLimit,
     /// A link was used up, expired or revoked (`410`).
@@ -89,6 +117,8 @@ impl ErrorCode {
             ErrorCode::InvalidCredentials => "invalid_credentials",
             ErrorCode::InvalidClient => "invalid_client",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
+            ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorCode::UseDpopNonce => "use_dpop_nonce",
             ErrorCode::DeviceLimit => "device_limit",
             ErrorCode::LinkGone => "link_gone",
             ErrorCode::InvalidLink => "invalid_link",
@@ -129,6 +159,11 @@ pub struct AuthError {
     cause: Option<Arc<dyn StdError + Send + Sync>>,
     /// Seconds the client should wait (`Retry-After`), for 429 and 503.
     retry_after: Option<u64>,
+    /// The failure is about DPoP (RFC 9449 §7.1): its error goes in the `DPoP`
+    /// challenge rather than the `Bearer` one.
+    dpop: bool,
+    /// The route takes DPoP-bound tokens only: no `Bearer` challenge beside.
+    dpop_only: bool,
 }
 
 impl PartialEq for AuthError {
@@ -140,6 +175,8 @@ impl PartialEq for AuthError {
             && self.max_age == other.max_age
             && self.acr_values == other.acr_values
             && self.retry_after == other.retry_after
+            && self.dpop == other.dpop
+            && self.dpop_only == other.dpop_only
     }
 }
 
@@ -156,7 +193,42 @@ impl AuthError {
             acr_values: None,
             cause: None,
             retry_after: None,
+            dpop: false,
+            dpop_only: false,
         }
+    }
+
+    /// `invalid_dpop_proof` (RFC 9449): `400` at a token endpoint (§5), `401`
+    /// at a protected resource (§7.1).
+    pub fn invalid_dpop_proof(status: Status, description: impl Into<Cow<'static, str>>) -> Self {
+        let mut e = Self::new(status, ErrorCode::InvalidDpopProof, description);
+        e.dpop = true;
+        e
+    }
+
+    /// `use_dpop_nonce` (RFC 9449 §8, §9): `400` at a token endpoint, `401` at a
+    /// protected resource; the nonce to use comes in `DPoP-Nonce`.
+    pub fn use_dpop_nonce(status: Status) -> Self {
+        let mut e = Self::new(
+            status,
+            ErrorCode::UseDpopNonce,
+            "the DPoP proof must carry the nonce sent in DPoP-Nonce",
+        );
+        e.dpop = true;
+        e
+    }
+
+    /// This failure, told in the `DPoP` challenge (a binding failure, RFC 9449
+    /// §7.1).
+    pub(crate) fn in_dpop_challenge(mut self) -> Self {
+        self.dpop = true;
+        self
+    }
+
+    /// This failure on a route that takes DPoP-bound tokens only.
+    pub(crate) fn dpop_only(mut self) -> Self {
+        self.dpop_only = true;
+        self
     }
 
     /// `401`, no token was sent.
@@ -363,7 +435,54 @@ impl AuthError {
             // RFC 6749 §5.2: the scheme the client authenticates with.
             return Some(format!("Basic realm=\"{}\"", quote(realm)));
         }
-        let mut c = self.bare_challenge(realm)?;
+        let c = self.bare_challenge(realm)?;
+        Some(self.with_parameters(c, resource_metadata))
+    }
+
+    /// Every challenge of this failure, first the one carrying its error: with
+    /// DPoP on, a `DPoP` challenge naming the accepted algorithms beside the
+    /// `Bearer` one (RFC 9449 §7.1), or alone where bearer tokens are refused.
+    fn challenges(&self, app: &Challenges<'_>) -> Vec<String> {
+        if self.dpop && self.status != Status::Unauthorized {
+            // A token endpoint's refusal (RFC 9449 §5): the JSON body says it.
+            return Vec::new();
+        }
+        let Some(algs) = app.dpop_algs.filter(|_| self.status == Status::Unauthorized) else {
+            return self
+                .challenge_for(app.realm, app.resource_metadata)
+                .into_iter()
+                .collect();
+        };
+        if self.code == ErrorCode::InvalidClient {
+            return self.challenge_for(app.realm, None).into_iter().collect();
+        }
+        let realm = quote(app.realm);
+        let algs = format!("algs=\"{}\"", quote(algs));
+        let bearer_too = !(self.dpop_only || app.dpop_required);
+        let mut found = Vec::new();
+        if self.dpop || !bearer_too {
+            let mut c = format!("DPoP realm=\"{realm}\"");
+            if self.code != ErrorCode::MissingToken {
+                c.push_str(&format!(
+                    ", error=\"{}\", error_description=\"{}\"",
+                    self.code.as_str(),
+                    quote(&self.description)
+                ));
+            }
+            c.push_str(&format!(", {algs}"));
+            found.push(self.with_parameters(c, app.resource_metadata));
+            if bearer_too {
+                found.push(format!("Bearer realm=\"{realm}\""));
+            }
+        } else {
+            found.extend(self.challenge_for(app.realm, app.resource_metadata));
+            found.push(format!("DPoP realm=\"{realm}\", {algs}"));
+        }
+        found
+    }
+
+    /// `c` with the parameters every challenge of this failure carries.
+    fn with_parameters(&self, mut c: String, resource_metadata: Option<&str>) -> String {
         if let Some(scope) = &self.scope {
             c.push_str(&format!(", scope=\"{}\"", quote(scope)));
         }
@@ -377,7 +496,7 @@ impl AuthError {
         if let Some(url) = resource_metadata {
             c.push_str(&format!(", resource_metadata=\"{}\"", quote(url)));
         }
-        Some(c)
+        c
     }
 
     /// The challenge's scheme, realm and RFC 6750 §3 error.
@@ -402,6 +521,8 @@ impl AuthError {
             ErrorCode::InvalidRequest
             | ErrorCode::InvalidToken
             | ErrorCode::InsufficientScope
+            | ErrorCode::InvalidDpopProof
+            | ErrorCode::UseDpopNonce
             | ErrorCode::InsufficientUserAuthentication => Some(format!(
                 "Bearer realm=\"{realm}\", error=\"{}\", error_description=\"{}\"",
                 self.code.as_str(),
@@ -430,7 +551,7 @@ impl AuthError {
                 Chain(cause.as_ref())
             );
         }
-        let (realm, metadata) = Realm::of(req);
+        let app = Realm::of(req);
         let body = self.body();
         response.set_status(self.status);
         response.set_header(ContentType::JSON);
@@ -438,8 +559,10 @@ impl AuthError {
         if let Some(seconds) = self.retry_after {
             response.set_header(Header::new("Retry-After", seconds.to_string()));
         }
-        if let Some(challenge) = self.challenge_for(realm, metadata) {
-            response.set_header(Header::new("WWW-Authenticate", challenge));
+        // Written whole each time (a catcher's answer may be finished again).
+        response.remove_header("WWW-Authenticate");
+        for challenge in self.challenges(&app) {
+            response.adjoin_header(Header::new("WWW-Authenticate", challenge));
         }
         response.set_sized_body(body.len(), Cursor::new(body));
     }

@@ -144,8 +144,12 @@ async fn introspect(data: Data<'_>, services: Services<'_>) -> Result<Introspect
             if !scope.is_empty() {
                 put("scope", json!(scope));
             }
-            // §2.2 `token_type`: the access token's type (RFC 6749 §7.1).
-            let scheme = rt.config().header_prefixes.first().cloned();
+            // §2.2 `token_type`: the access token's type (RFC 6749 §7.1); a bound
+            // one's is `DPoP` (RFC 9449 §6.2).
+            let scheme = match r.cnf {
+                Some(_) => Some(crate::dpop::DPOP_SCHEME.to_owned()),
+                None => rt.config().header_prefixes.first().cloned(),
+            };
             put(
                 "token_type",
                 json!(scheme.unwrap_or_else(|| "Bearer".into())),
@@ -177,6 +181,9 @@ fn registered(put: &mut impl FnMut(&str, Value), r: &crate::claims::RegisteredCl
     put("did", json!(r.did));
     put("iss", json!(r.iss));
     put("aud", json!(r.aud));
+    // RFC 9449 §6.2: the key a bound token is confirmed by, for the resource
+    // server to check proofs against.
+    put("cnf", json!(r.cnf));
 }
 
 declare_route!(

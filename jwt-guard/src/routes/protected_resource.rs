@@ -50,6 +50,21 @@ fn document(req: &Request<'_>, config: &JwtConfig) -> Value {
     // §2 `bearer_methods_supported`: RFC 6750 methods; jwt-guard reads the
     // `Authorization` header (cookies are not an RFC 6750 method).
     doc.insert("bearer_methods_supported".into(), json!(["header"]));
+    // RFC 9728 §2: the DPoP algorithms proofs may use, and whether only bound
+    // tokens are accepted (RFC 9449 §5.1's names).
+    if config.dpop.enabled() {
+        let algs: Vec<String> = config
+            .dpop
+            .algorithms
+            .iter()
+            .map(|a| format!("{a:?}"))
+            .collect();
+        doc.insert("dpop_signing_alg_values_supported".into(), json!(algs));
+        doc.insert(
+            "dpop_bound_access_tokens_required".into(),
+            json!(config.dpop.mode == crate::config::DpopMode::Required),
+        );
+    }
     if let Some(name) = &resource.resource_name {
         doc.insert("resource_name".into(), json!(name));
     }

@@ -83,6 +83,8 @@ async fn obtain(
         ));
     }
     cookies::check_login_origin(req)?;
+    // A bad DPoP proof is refused before any password is looked at (RFC 9449 §5).
+    crate::dpop::precheck_sign_in(req)?;
     let body = json_body(body)?;
     if body.username.len() > MAX_CREDENTIAL_BYTES || body.password.len() > MAX_CREDENTIAL_BYTES {
         return Err(AuthError::invalid_request(

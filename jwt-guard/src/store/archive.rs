@@ -27,6 +27,8 @@ pub struct ArchiveReport {
     pub link_uses: u64,
     /// Attempt counters (logins, messages) quiet for a day.
     pub attempts: u64,
+    /// Used DPoP proofs too old to be presented again.
+    pub dpop_proofs: u64,
 }
 
 impl Store {
@@ -99,6 +101,13 @@ impl Store {
         .execute(&mut *tx)
         .await?
         .rows_affected();
+        // A used proof matters only while its `iat` would still pass.
+        let dpop_proofs = delete(
+            &mut tx,
+            "DELETE FROM jwt_guard_dpop_proofs WHERE expires_at < $1",
+            ts(now),
+        )
+        .await?;
         tx.commit().await?;
         self.revocations.prune(now);
         Ok(ArchiveReport {
@@ -109,6 +118,7 @@ impl Store {
             links,
             link_uses,
             attempts,
+            dpop_proofs,
         })
     }
 }

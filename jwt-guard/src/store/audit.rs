@@ -34,6 +34,9 @@ pub enum AuditEvent {
     LoginFailed,
     /// An account or client address ran out of attempts and was locked out.
     LoginThrottled,
+    /// A DPoP-bound session's refresh or permanent token came without a proof by
+    /// its key (RFC 9449): a copy of it is in other hands. Refused; nothing changed.
+    DpopKeyMismatch,
 }
 
 impl AuditEvent {
@@ -51,6 +54,7 @@ impl AuditEvent {
             AuditEvent::LoginSucceeded => "login_succeeded",
             AuditEvent::LoginFailed => "login_failed",
             AuditEvent::LoginThrottled => "login_throttled",
+            AuditEvent::DpopKeyMismatch => "dpop_key_mismatch",
         }
     }
 }

@@ -57,10 +57,30 @@ pub struct DeviceRecord {
     pub expires_at: u64,
     /// Original login time of the family.
     pub orig_iat: u64,
+    /// The thumbprint of the DPoP key the device is bound to (RFC 9449), if any.
+    /// Listed as `dpop_key`, its first characters only: enough to tell keys
+    /// apart, nothing to impersonate with.
+    #[serde(
+        rename = "dpop_key",
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "thumbprint_prefix"
+    )]
+    pub dpop_jkt: Option<String>,
+}
+
+/// Characters of a thumbprint shown in device lists.
+pub(crate) const THUMBPRINT_SHOWN: usize = 8;
+
+fn thumbprint_prefix<S: serde::Serializer>(jkt: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    let shown = jkt
+        .as_deref()
+        .map(|j| j.chars().take(THUMBPRINT_SHOWN).collect::<String>());
+    shown.serialize(s)
 }
 
 pub(super) const DEVICE_COLUMNS: &str =
-    "id, subject, name, browser, os, device_kind, ip, created_at, last_used, expires_at, orig_iat";
+    "id, subject, name, browser, os, device_kind, ip, created_at, last_used, expires_at, orig_iat, dpop_jkt";
 
 pub(super) fn device_from_row(row: &AnyRow) -> Result<DeviceRecord, sqlx::Error> {
     Ok(DeviceRecord {
@@ -77,6 +97,7 @@ pub(super) fn device_from_row(row: &AnyRow) -> Result<DeviceRecord, sqlx::Error>
         last_used: secs(row.try_get("last_used")?),
         expires_at: secs(row.try_get("expires_at")?),
         orig_iat: secs(row.try_get("orig_iat")?),
+        dpop_jkt: opt(row, "dpop_jkt")?,
     })
 }
 

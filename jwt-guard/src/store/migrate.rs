@@ -20,6 +20,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         6,
         include_str!("../../migrations/0006_token_tree_order.sql"),
     ),
+    (7, include_str!("../../migrations/0007_dpop.sql")),
 ];
 
 impl Store {

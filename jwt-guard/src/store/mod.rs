@@ -11,6 +11,7 @@ mod archive;
 mod audit;
 mod device_revocations;
 mod devices;
+mod dpop;
 mod handle;
 mod ids;
 mod links;

@@ -154,13 +154,17 @@ impl Store {
         presented: &TokenDigest,
         access: &RegisteredClaims,
     ) -> Result<(PermanentToken, u64), PermanentRotateError> {
+        // A proof sent by an unbound device binds it (RFC 9449 §5: the device's
+        // tokens are issued to that key from now on); a bound one keeps its key.
+        let bind = access.dpop_jkt();
         let now = self.now();
         let next = PermanentToken::generate();
         let expires_at = self.sliding_expiry(now, device.orig_iat);
         let mut tx = self.begin_write().await?;
         let rotated: Option<String> = sqlx::query_scalar(
             "UPDATE jwt_guard_devices
-             SET permanent_digest = $1, last_used = $3, expires_at = $4
+             SET permanent_digest = $1, last_used = $3, expires_at = $4,
+                 dpop_jkt = COALESCE(dpop_jkt, $6)
              WHERE id = $5 AND permanent_digest = $2 AND revoked_at IS NULL AND expires_at > $3
              RETURNING id",
         )
@@ -169,6 +173,7 @@ impl Store {
         .bind(ts(now))
         .bind(ts(expires_at))
         .bind(&device.id)
+        .bind(bind)
         .fetch_optional(&mut *tx)
         .await?;
         if rotated.is_none() {

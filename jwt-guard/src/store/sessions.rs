@@ -46,6 +46,8 @@ pub(crate) struct SessionRows<'a> {
     pub(crate) clear_attempts: Option<&'a str>,
     /// The `login_succeeded` audit detail of a password login.
     pub(crate) audit_login: Option<&'a str>,
+    /// The DPoP key the device is bound to (RFC 9449), if the client sent a proof.
+    pub(crate) dpop_jkt: Option<&'a str>,
 }
 
 impl Store {
@@ -62,6 +64,7 @@ impl Store {
             link: None,
             clear_attempts: None,
             audit_login: None,
+            dpop_jkt: None,
         };
         let (device, token, _) = self.open_session(new, orig_iat, start).await?;
         Ok((device, token))
@@ -133,9 +136,9 @@ impl Store {
         sqlx::query(
             "INSERT INTO jwt_guard_devices
              (id, subject, name, user_agent, browser, os, device_kind, ip,
-              permanent_digest, created_at, last_used, expires_at, orig_iat)
+              permanent_digest, created_at, last_used, expires_at, orig_iat, dpop_jkt)
              VALUES ($1, $2, $3, $4, $5, $6,
-                     $7, $8, $9, $10, $10, $11, $12)",
+                     $7, $8, $9, $10, $10, $11, $12, $13)",
         )
         .bind(&id)
         .bind(&new.subject)
@@ -149,6 +152,7 @@ impl Store {
         .bind(ts(now))
         .bind(ts(expires_at))
         .bind(ts(orig_iat))
+        .bind(start.dpop_jkt)
         .execute(&mut *tx)
         .await?;
         super::tokens::insert_tokens(&mut *tx, &id, &start.tokens).await?;
@@ -184,6 +188,7 @@ impl Store {
             last_used: now,
             expires_at,
             orig_iat,
+            dpop_jkt: start.dpop_jkt.map(str::to_owned),
         };
         Ok((record, token, consumed))
     }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::fetch::{fetch_keys, provider_client, FetchError};
 use super::key_set::{family_of, KeySet};
-use crate::claims::{RegisteredClaims, Token, TokenKind};
+use crate::claims::{Confirmation, RegisteredClaims, Token, TokenKind};
 use crate::clock::Clock;
 use crate::config::{TrustedIssuerConfig, MAX_TOKEN_BYTES};
 use crate::revocation::RevocationSet;
@@ -61,6 +61,9 @@ struct OutsideToken<C> {
     acr: Option<String>,
     #[serde(default)]
     amr: Option<Vec<String>>,
+    /// RFC 9449 §6.1: a token the provider bound to the client's DPoP key.
+    #[serde(default)]
+    cnf: Option<Confirmation>,
     #[serde(flatten)]
     claims: C,
 }
@@ -246,6 +249,7 @@ impl OutsideIssuer {
             auth_time: claims.auth_time,
             acr: claims.acr,
             amr: claims.amr,
+            cnf: claims.cnf,
         };
         if revocations.is_revoked(&registered) {
             return Err(VerifyError::Revoked);

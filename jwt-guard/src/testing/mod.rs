@@ -58,6 +58,10 @@
 // Test helpers fail the test the way assertions do: with a panic that says why.
 #![allow(clippy::panic)]
 
+mod dpop;
+
+pub use dpop::{DpopKey, ProofBuilder};
+
 use rocket::http::{ContentType, Status};
 use rocket::local::asynchronous::Client;
 use rocket::{Phase, Rocket};
@@ -127,6 +131,7 @@ impl TestTokens {
             orig_iat: self.clock.now(),
             acr: None,
             amr: &[],
+            dpop_jkt: None,
         };
         let mut registered = self.issuer.registered(kind, &grant, ttl);
         registered.jti = random_id();
