@@ -138,7 +138,7 @@ async fn lookup_session(req: &Request<'_>) -> Result<DeviceSession, AuthError> {
             let proof_key = crate::dpop::continue_session(req, bound, whose).await?;
             Ok(DeviceSession {
                 dpop_jkt: device.dpop_jkt.clone().or(proof_key),
-                device,
+                device: *device,
                 presented: token.digest(),
                 via_cookie,
                 issuer: services.rt.issuer().clone(),

@@ -267,12 +267,22 @@ fn manage_dpop(
     database: bool,
 ) -> Rocket<Build> {
     let public_url = config.dpop.public_url.as_deref().unwrap_or(base_url);
-    match Dpop::new(&config.dpop, public_url, runtime.keys(), clock.clone(), database) {
+    match Dpop::new(
+        &config.dpop,
+        public_url,
+        runtime.keys(),
+        clock.clone(),
+        database,
+    ) {
         Some(dpop) => {
             rocket::info!(
                 "jwt-guard: DPoP {:?}: proofs name {public_url}; used proofs kept in {}",
                 config.dpop.mode,
-                if dpop.replays_in_memory() { "memory" } else { "the database" }
+                if dpop.replays_in_memory() {
+                    "memory"
+                } else {
+                    "the database"
+                }
             );
             rocket.manage(dpop)
         }

@@ -197,9 +197,13 @@ pub(crate) fn describe(entry: &RouteEntry) -> String {
             role,
             scope,
             optional,
+            dpop,
             ..
         }) => {
             let mut text = format!("jwt {claims}");
+            if *dpop {
+                text.push_str(" (DPoP-bound)");
+            }
             if let Some(issuer) = issuer {
                 text.push_str(&format!(" from `{issuer}`"));
             }

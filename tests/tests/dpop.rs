@@ -5,11 +5,13 @@
 use jwt_guard::config::IntrospectionClient;
 use jwt_guard::testing::DpopKey;
 use jwt_guard::Algorithm;
+use jwt_guard::Clock;
+use jwt_guard_tests::{base_figment, eventually, now, PgDatabase, TEST_SECRET};
 use jwt_guard_tests::{challenge, json_body, key_pem, parts, storage_tests, DbKind, TestApp};
-use jwt_guard_tests::{now, TEST_SECRET};
 use rocket::http::{ContentType, Header, Status};
 use rocket::local::asynchronous::LocalResponse;
 use serde_json::{json, Value};
+use std::time::{Duration, Instant};
 
 /// What proofs name as the app's address: configured, never the `Host` header.
 const PUBLIC: &str = "https://api.test";
@@ -44,7 +46,12 @@ async fn login<'a>(app: &'a TestApp, user: &str, proof: Option<String>) -> Local
 
 /// Signs in with a proof by `key`; the answer's JSON.
 async fn bound_login(app: &TestApp, user: &str, key: &DpopKey) -> Value {
-    let res = login(app, user, Some(key.proof("POST", &url("/auth/token")).sign())).await;
+    let res = login(
+        app,
+        user,
+        Some(key.proof("POST", &url("/auth/token")).sign()),
+    )
+    .await;
     assert_eq!(res.status(), Status::Ok);
     json_body(res).await
 }
@@ -121,7 +128,10 @@ async fn a_bound_session_end_to_end(kind: DbKind) {
     let res = get(&app, "/me", "DPoP", &access, Some(proof)).await;
     assert_eq!(res.status(), Status::Unauthorized);
     let c = challenge(&res);
-    assert!(c.starts_with("DPoP ") && c.contains("error=\"invalid_dpop_proof\""), "{c}");
+    assert!(
+        c.starts_with("DPoP ") && c.contains("error=\"invalid_dpop_proof\""),
+        "{c}"
+    );
     assert!(c.contains("algs=\"ES256 ES384 EdDSA RS256 PS256\""), "{c}");
     assert_eq!(json_body(res).await["error"], "invalid_dpop_proof");
 
@@ -130,12 +140,19 @@ async fn a_bound_session_end_to_end(kind: DbKind) {
         let res = get(&app, "/me", "Bearer", &access, proof).await;
         assert_eq!(res.status(), Status::Unauthorized);
         let c = challenge(&res);
-        assert!(c.starts_with("DPoP ") && c.contains("error=\"invalid_token\""), "{c}");
+        assert!(
+            c.starts_with("DPoP ") && c.contains("error=\"invalid_token\""),
+            "{c}"
+        );
     }
     // No proof; another key's proof; each claim wrong in turn.
     let wrong: Vec<(&str, Option<String>, &str)> = vec![
         ("no proof", None, "invalid_dpop_proof"),
-        ("another key", Some(proof_for(&thief, "/me", &access)), "invalid_token"),
+        (
+            "another key",
+            Some(proof_for(&thief, "/me", &access)),
+            "invalid_token",
+        ),
         (
             "htm",
             Some(key.proof("POST", &url("/me")).access_token(&access).sign()),
@@ -143,12 +160,20 @@ async fn a_bound_session_end_to_end(kind: DbKind) {
         ),
         (
             "htu",
-            Some(key.proof("GET", &url("/admin/stats")).access_token(&access).sign()),
+            Some(
+                key.proof("GET", &url("/admin/stats"))
+                    .access_token(&access)
+                    .sign(),
+            ),
             "invalid_dpop_proof",
         ),
         (
             "htu from the Host header",
-            Some(key.proof("GET", "http://localhost/me").access_token(&access).sign()),
+            Some(
+                key.proof("GET", "http://localhost/me")
+                    .access_token(&access)
+                    .sign(),
+            ),
             "invalid_dpop_proof",
         ),
         (
@@ -212,7 +237,14 @@ async fn a_bound_session_end_to_end(kind: DbKind) {
     let (_, claims) = parts(&text(&pair, "access"));
     assert_eq!(claims["cnf"]["jkt"], key.thumbprint());
     let access = text(&pair, "access");
-    let res = get(&app, "/me", "DPoP", &access, Some(proof_for(&key, "/me", &access))).await;
+    let res = get(
+        &app,
+        "/me",
+        "DPoP",
+        &access,
+        Some(proof_for(&key, "/me", &access)),
+    )
+    .await;
     assert_eq!(res.status(), Status::Ok);
 
     // The device's permanent token: only with the key, and the device stays bound.
@@ -227,7 +259,10 @@ async fn a_bound_session_end_to_end(kind: DbKind) {
         }
         req.dispatch()
     };
-    let res = device_refresh(Some(thief.proof("POST", &url("/auth/device/refresh")).sign())).await;
+    let res = device_refresh(Some(
+        thief.proof("POST", &url("/auth/device/refresh")).sign(),
+    ))
+    .await;
     assert_eq!(res.status(), Status::Unauthorized);
     let res = device_refresh(None).await;
     assert_eq!(res.status(), Status::BadRequest);
@@ -249,14 +284,25 @@ async fn a_bound_session_end_to_end(kind: DbKind) {
     .await;
     assert_eq!(res.status(), Status::Ok);
     let devices = json_body(res).await;
-    let listed = devices.as_array().and_then(|d| d.first()).cloned().unwrap_or_default();
-    assert_eq!(listed["dpop_key"], json!(&key.thumbprint()[..8]), "{devices}");
+    let listed = devices
+        .as_array()
+        .and_then(|d| d.first())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        listed["dpop_key"],
+        json!(&key.thumbprint()[..8]),
+        "{devices}"
+    );
     let audit = app
         .store()
         .audit_log(Some("alice"), 50)
         .await
         .unwrap_or_default();
-    let mismatches = audit.iter().filter(|a| a.event == "dpop_key_mismatch").count();
+    let mismatches = audit
+        .iter()
+        .filter(|a| a.event == "dpop_key_mismatch")
+        .count();
     assert_eq!(mismatches, 4, "{audit:?}");
     app.finish().await;
 }
@@ -282,20 +328,33 @@ async fn bearer_clients_keep_working(kind: DbKind) {
     let all: Vec<&str> = res.headers().get("WWW-Authenticate").collect();
     assert_eq!(all.len(), 2, "{all:?}");
     assert!(all[0].starts_with("Bearer "), "{all:?}");
-    assert!(all[1].starts_with("DPoP ") && all[1].contains("algs="), "{all:?}");
+    assert!(
+        all[1].starts_with("DPoP ") && all[1].contains("algs="),
+        "{all:?}"
+    );
 
     let res = get(&app, "/bound-only", "Bearer", &access, None).await;
     assert_eq!(res.status(), Status::Unauthorized);
     let all: Vec<&str> = res.headers().get("WWW-Authenticate").collect();
     assert_eq!(all.len(), 1, "{all:?}");
-    assert!(all[0].starts_with("DPoP ") && all[0].contains("invalid_token"), "{all:?}");
+    assert!(
+        all[0].starts_with("DPoP ") && all[0].contains("invalid_token"),
+        "{all:?}"
+    );
     let res = get(&app, "/bound-only", "DPoP", &access, None).await;
     assert_eq!(res.status(), Status::Unauthorized);
 
     let key = es256();
     let bound = bound_login(&app, "bob", &key).await;
     let token = text(&bound, "access");
-    let res = get(&app, "/bound-only", "DPoP", &token, Some(proof_for(&key, "/bound-only", &token))).await;
+    let res = get(
+        &app,
+        "/bound-only",
+        "DPoP",
+        &token,
+        Some(proof_for(&key, "/bound-only", &token)),
+    )
+    .await;
     assert_eq!(res.status(), Status::Ok);
     assert_eq!(json_body(res).await["jkt"], key.thumbprint());
     app.finish().await;
@@ -318,7 +377,14 @@ async fn a_proof_is_used_once_across_instances(kind: DbKind) {
     assert_eq!(res.status(), Status::Unauthorized);
     assert_eq!(json_body(res).await["error"], "invalid_dpop_proof");
     // A fresh proof works on B: the token and key are good there too.
-    let res = get(&b, "/me", "DPoP", &access, Some(proof_for(&key, "/me", &access))).await;
+    let res = get(
+        &b,
+        "/me",
+        "DPoP",
+        &access,
+        Some(proof_for(&key, "/me", &access)),
+    )
+    .await;
     assert_eq!(res.status(), Status::Ok);
     // The same at a token endpoint: a sign-in proof replayed elsewhere.
     let sign_in = key.proof("POST", &url("/auth/token")).sign();
@@ -355,31 +421,54 @@ async fn each_check_of_section_4_3_refuses() {
     let (header, payload) = {
         let token = proof().sign();
         let mut it = token.split('.');
-        (it.next().unwrap_or_default().to_owned(), it.next().unwrap_or_default().to_owned())
+        (
+            it.next().unwrap_or_default().to_owned(),
+            it.next().unwrap_or_default().to_owned(),
+        )
     };
     let cases: Vec<(&str, String)> = vec![
         ("2: not a JWT", "not-a-jwt".into()),
         ("2: two parts", format!("{header}.{payload}")),
         ("2: too large", format!("{}.x.y", "a".repeat(9000))),
         ("3: no jti", proof().claim("jti", Value::Null).sign()),
-        ("3: jti too long", proof().claim("jti", json!("j".repeat(300))).sign()),
+        (
+            "3: jti too long",
+            proof().claim("jti", json!("j".repeat(300))).sign(),
+        ),
         ("3: no htm", proof().claim("htm", Value::Null).sign()),
         ("3: no htu", proof().claim("htu", Value::Null).sign()),
         ("3: no iat", proof().claim("iat", Value::Null).sign()),
         ("4: typ", proof().typ("JWT").sign()),
         ("5: alg none", unsigned(&proof().sign())),
-        ("5: alg not accepted", DpopKey::from_pem(Algorithm::RS384, &key_pem("rsa.pem")).proof("POST", &login_url).sign()),
-        ("6: signed by another key", proof().header_jwk(serde_json::to_value(rsa2.jwk()).unwrap_or_default()).sign()),
+        (
+            "5: alg not accepted",
+            DpopKey::from_pem(Algorithm::RS384, &key_pem("rsa.pem"))
+                .proof("POST", &login_url)
+                .sign(),
+        ),
+        (
+            "6: signed by another key",
+            proof()
+                .header_jwk(serde_json::to_value(rsa2.jwk()).unwrap_or_default())
+                .sign(),
+        ),
         ("7: private key", proof().header_jwk(private).sign()),
         ("7: no key", proof().header_jwk(Value::Null).sign()),
         ("8: htm", key.proof("GET", &login_url).sign()),
-        ("9: htu", key.proof("POST", &url("/auth/token/refresh")).sign()),
+        (
+            "9: htu",
+            key.proof("POST", &url("/auth/token/refresh")).sign(),
+        ),
         ("11: iat", proof().claim("iat", json!(now() - 3600)).sign()),
     ];
     for (what, proof) in cases {
         let res = login(&app, "alice", Some(proof)).await;
         assert_eq!(res.status(), Status::BadRequest, "{what}");
-        assert_eq!(json_body(res).await["error"], "invalid_dpop_proof", "{what}");
+        assert_eq!(
+            json_body(res).await["error"],
+            "invalid_dpop_proof",
+            "{what}"
+        );
     }
     // 1: two DPoP headers.
     let res = app
@@ -452,7 +541,14 @@ async fn thumbprints_of_rsa_ec_and_okp_keys() {
         let access = text(&login, "access");
         let (_, claims) = parts(&access);
         assert_eq!(claims["cnf"]["jkt"], key.thumbprint());
-        let res = get(&app, "/me", "DPoP", &access, Some(proof_for(&key, "/me", &access))).await;
+        let res = get(
+            &app,
+            "/me",
+            "DPoP",
+            &access,
+            Some(proof_for(&key, "/me", &access)),
+        )
+        .await;
         assert_eq!(res.status(), Status::Ok);
     }
 }
@@ -478,7 +574,14 @@ async fn required_mode_refuses_bearer_sessions() {
     let key = es256();
     let login = bound_login(&app, "alice", &key).await;
     let access = text(&login, "access");
-    let res = get(&app, "/me", "DPoP", &access, Some(proof_for(&key, "/me", &access))).await;
+    let res = get(
+        &app,
+        "/me",
+        "DPoP",
+        &access,
+        Some(proof_for(&key, "/me", &access)),
+    )
+    .await;
     assert_eq!(res.status(), Status::Ok);
 }
 
@@ -494,9 +597,18 @@ async fn nonces_are_asked_for_and_accepted_across_instances() {
     });
     let app = TestApp::with_jwt(config.clone()).await;
     let key = es256();
-    let res = login(&app, "alice", Some(key.proof("POST", &url("/auth/token")).sign())).await;
+    let res = login(
+        &app,
+        "alice",
+        Some(key.proof("POST", &url("/auth/token")).sign()),
+    )
+    .await;
     assert_eq!(res.status(), Status::BadRequest);
-    let nonce = res.headers().get_one("DPoP-Nonce").unwrap_or_default().to_owned();
+    let nonce = res
+        .headers()
+        .get_one("DPoP-Nonce")
+        .unwrap_or_default()
+        .to_owned();
     assert!(!nonce.is_empty());
     assert_eq!(json_body(res).await["error"], "use_dpop_nonce");
     let with_nonce = key.proof("POST", &url("/auth/token")).nonce(&nonce).sign();
@@ -505,16 +617,43 @@ async fn nonces_are_asked_for_and_accepted_across_instances() {
     assert!(res.headers().get_one("DPoP-Nonce").is_some());
     let access = text(&json_body(res).await, "access");
 
-    let res = get(&app, "/me", "DPoP", &access, Some(proof_for(&key, "/me", &access))).await;
+    let res = get(
+        &app,
+        "/me",
+        "DPoP",
+        &access,
+        Some(proof_for(&key, "/me", &access)),
+    )
+    .await;
     assert_eq!(res.status(), Status::Unauthorized);
     let c = challenge(&res);
-    assert!(c.starts_with("DPoP ") && c.contains("error=\"use_dpop_nonce\""), "{c}");
-    let nonce = res.headers().get_one("DPoP-Nonce").unwrap_or_default().to_owned();
-    let other = TestApp::start_on(&jwt_guard_tests::temp_sqlite_url(), config, app.clock.clone()).await;
-    let proof = key.proof("GET", &url("/me")).access_token(&access).nonce(&nonce).sign();
+    assert!(
+        c.starts_with("DPoP ") && c.contains("error=\"use_dpop_nonce\""),
+        "{c}"
+    );
+    let nonce = res
+        .headers()
+        .get_one("DPoP-Nonce")
+        .unwrap_or_default()
+        .to_owned();
+    let other = TestApp::start_on(
+        &jwt_guard_tests::temp_sqlite_url(),
+        config,
+        app.clock.clone(),
+    )
+    .await;
+    let proof = key
+        .proof("GET", &url("/me"))
+        .access_token(&access)
+        .nonce(&nonce)
+        .sign();
     let res = get(&other, "/me", "DPoP", &access, Some(proof)).await;
     assert_eq!(res.status(), Status::Ok);
-    let forged = key.proof("GET", &url("/me")).access_token(&access).nonce("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").sign();
+    let forged = key
+        .proof("GET", &url("/me"))
+        .access_token(&access)
+        .nonce("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+        .sign();
     let res = get(&app, "/me", "DPoP", &access, Some(forged)).await;
     assert_eq!(res.status(), Status::Unauthorized);
 }
@@ -536,9 +675,16 @@ async fn introspection_metadata_and_manifest_tell_of_binding() {
         ],
     }))
     .await;
-    let res = app.client.get("/.well-known/oauth-protected-resource/v1").dispatch().await;
+    let res = app
+        .client
+        .get("/.well-known/oauth-protected-resource/v1")
+        .dispatch()
+        .await;
     let doc = json_body(res).await;
-    assert_eq!(doc["dpop_signing_alg_values_supported"], json!(["ES256", "ES384", "EdDSA", "RS256", "PS256"]));
+    assert_eq!(
+        doc["dpop_signing_alg_values_supported"],
+        json!(["ES256", "ES384", "EdDSA", "RS256", "PS256"])
+    );
     assert_eq!(doc["dpop_bound_access_tokens_required"], json!(false));
 
     let key = es256();
@@ -566,4 +712,93 @@ async fn introspection_metadata_and_manifest_tell_of_binding() {
         .and_then(|e| serde_json::to_value(e).ok())
         .unwrap_or_default();
     assert_eq!(entry["protection"]["dpop"], json!(true), "{entry}");
+}
+
+/// The replay cache is the database: when it cannot be reached, a bound request
+/// gets `503` with `Retry-After`, quickly (never a 401 that would end the
+/// session), and works again once the database is back; bearer sessions,
+/// verified from memory, keep answering meanwhile.
+#[rocket::async_test]
+async fn a_replay_check_that_cannot_be_made_answers_503() {
+    let Some(pg) = PgDatabase::create().await else {
+        return;
+    };
+    let figment = base_figment(&pg.url).merge(("databases.jwt_guard.connect_timeout", 1));
+    let jwt = json!({
+        "secret": TEST_SECRET,
+        "revocation_staleness": "serve",
+        "dpop": { "mode": "allowed", "public_url": PUBLIC },
+    });
+    let app = TestApp::start_with(figment, jwt, Clock::offset()).await;
+    let key = es256();
+    let bound = text(&bound_login(&app, "alice", &key).await, "access");
+    let bearer = app.access_token("bob").await;
+
+    pg.cut().await;
+    let started = Instant::now();
+    let res = get(
+        &app,
+        "/me",
+        "DPoP",
+        &bound,
+        Some(proof_for(&key, "/me", &bound)),
+    )
+    .await;
+    assert_eq!(
+        res.status(),
+        Status::ServiceUnavailable,
+        "never a 401 for an outage"
+    );
+    assert!(res.headers().get_one("Retry-After").is_some());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        get(&app, "/me", "Bearer", &bearer, None).await.status(),
+        Status::Ok
+    );
+
+    pg.restore().await;
+    eventually(
+        "a bound call after the outage",
+        Duration::from_secs(10),
+        || async {
+            let res = get(
+                &app,
+                "/me",
+                "DPoP",
+                &bound,
+                Some(proof_for(&key, "/me", &bound)),
+            )
+            .await;
+            res.status() == Status::Ok
+        },
+    )
+    .await;
+    pg.drop_database().await;
+}
+
+/// `replay_cache = "memory"` (one instance, or a verify-only app): a proof is
+/// accepted once by this process.
+#[rocket::async_test]
+async fn the_memory_replay_cache_refuses_a_second_use() {
+    let app = TestApp::with_jwt(json!({
+        "secret": TEST_SECRET,
+        "dpop": { "mode": "allowed", "public_url": PUBLIC, "replay_cache": "memory" },
+    }))
+    .await;
+    let key = es256();
+    let access = text(&bound_login(&app, "alice", &key).await, "access");
+    let proof = proof_for(&key, "/me", &access);
+    let first = get(&app, "/me", "DPoP", &access, Some(proof.clone())).await;
+    assert_eq!(first.status(), Status::Ok);
+    let again = get(&app, "/me", "DPoP", &access, Some(proof)).await;
+    assert_eq!(again.status(), Status::Unauthorized);
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jwt_guard_dpop_proofs")
+        .fetch_one(app.pool())
+        .await
+        .unwrap_or(-1);
+    assert_eq!(rows, 0, "memory mode writes no proof to the database");
 }

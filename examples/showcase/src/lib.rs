@@ -43,9 +43,16 @@ pub fn figment() -> std::io::Result<Figment> {
 ///   a JWKS file that ships with the showcase, so no network is needed;
 /// - an OAuth protected resource (`jwt.resource`, RFC 9728) for its MCP endpoint:
 ///   the address it listens on plus `/mcp`, which is also the audience partner
-///   tokens must carry.
+///   tokens must carry;
+/// - DPoP allowed (`jwt.dpop.mode = "allowed"`, RFC 9449): a client that signs in
+///   with a proof gets tokens bound to its key; proofs name the address the
+///   showcase listens on (`http://127.0.0.1:8000/…`) unless `jwt.dpop.public_url`
+///   says otherwise.
 pub fn with_defaults(mut figment: Figment) -> std::io::Result<Figment> {
     figment = with_storage_defaults(figment)?;
+    if figment.find_value("jwt.dpop.mode").is_err() {
+        figment = figment.merge(("jwt.dpop.mode", "allowed"));
+    }
     let resource = match figment.extract_inner::<String>("jwt.resource.resource") {
         Ok(resource) => resource,
         Err(_) => {

@@ -1,6 +1,8 @@
 //! The showcase in a real headless Chromium (Debian's `chromium` and
 //! `chromium-driver`, driven over WebDriver by `fantoccini`): the `/app` page logs
-//! in, survives a reload through its `HttpOnly` refresh cookie, lists devices and
+//! in with its session bound to a non-extractable WebCrypto key (DPoP), so a
+//! token read out of the page is refused elsewhere; it survives a reload through
+//! its `HttpOnly` refresh cookie and the key kept in IndexedDB, lists devices and
 //! logs out; a confirm link's page uses nothing until its button is pressed.
 //!
 //! Outside CI, with no browser installed, the test says why and returns; in CI
@@ -92,6 +94,25 @@ async fn text(c: &Client, css: &str) -> String {
     shown(c, css).await.text().await.unwrap_or_default()
 }
 
+/// The access token the page holds, and the key thumbprint it is bound to.
+async fn page_token(c: &Client) -> (String, String) {
+    let read: Value = c
+        .execute("return [access, tokenType]", vec![])
+        .await
+        .unwrap_or(Value::Null);
+    let token = read[0].as_str().unwrap_or_default().to_owned();
+    assert_eq!(read[1], "DPoP", "{read}");
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).unwrap_or_default();
+    let claims: Value = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or(Value::Null);
+    let jkt = claims["cnf"]["jkt"].as_str().unwrap_or_default().to_owned();
+    (token, jkt)
+}
+
 /// A JSON request to the showcase from the test itself (not the browser).
 async fn api(port: u16, method: &str, path: &str, bearer: Option<&str>, body: Value) -> Value {
     let url = format!("http://127.0.0.1:{port}{path}");
@@ -160,6 +181,22 @@ async fn the_app_page_keeps_its_session_in_a_real_browser() {
     shown(&c, "#session:not([hidden])").await;
     assert_eq!(text(&c, "#who").await, "alice");
 
+    // DPoP: the session is bound to the page's key. A script that reads the access
+    // token out of the page (what an injected script could) gets nothing usable
+    // outside the browser: as a bearer token, or with the DPoP scheme and no proof
+    // by the key, it is refused.
+    let (stolen, bound_to) = page_token(&c).await;
+    assert!(!bound_to.is_empty(), "the page's session is bound to a key");
+    for scheme in ["Bearer", "DPoP"] {
+        let res = reqwest::Client::new()
+            .get(format!("http://127.0.0.1:{port}/me"))
+            .header("Authorization", format!("{scheme} {stolen}"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(res.status(), 401, "the stolen token as {scheme}");
+    }
+
     // The refresh token is a cookie the page's script cannot read, sent only below
     // `/auth` (so WebDriver lists it on a page there).
     let readable: Value = c
@@ -190,6 +227,9 @@ async fn the_app_page_keeps_its_session_in_a_real_browser() {
     c.refresh().await.unwrap_or_else(|e| panic!("{e}"));
     shown(&c, "#session:not([hidden])").await;
     assert_eq!(text(&c, "#who").await, "alice");
+    // The refresh after the reload proved the same key (kept in IndexedDB).
+    let (_, after_reload) = page_token(&c).await;
+    assert_eq!(after_reload, bound_to);
     shown(&c, "#refresh-button")
         .await
         .click()

@@ -128,7 +128,11 @@ impl DpopConfig {
             }
         }
         p.positive("proof_lifetime", self.proof_lifetime);
-        p.at_most("proof_lifetime", self.proof_lifetime, MAX_PROOF_LIFETIME_SECS);
+        p.at_most(
+            "proof_lifetime",
+            self.proof_lifetime,
+            MAX_PROOF_LIFETIME_SECS,
+        );
         p.at_most("skew", self.skew, MAX_LEEWAY_SECS);
         p.positive("nonce_lifetime", self.nonce_lifetime);
         if let Some(url) = &self.public_url {

@@ -26,7 +26,9 @@ fn normalize_percent_encoding(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).filter(|h| h.iter().all(u8::is_ascii_hexdigit));
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .filter(|h| h.iter().all(u8::is_ascii_hexdigit));
         if let (b'%', Some(hex)) = (bytes[i], hex) {
             let hex = std::str::from_utf8(hex).unwrap_or("00");
             if let Ok(value) = u8::from_str_radix(hex, 16) {

@@ -118,7 +118,11 @@ impl Dpop {
     /// Checks the request's proof (§4.3, but the replay and binding checks),
     /// `access_token` being the token it came with (for `ath`). `Ok(None)`: no
     /// `DPoP` header.
-    fn check(&self, req: &Request<'_>, access_token: Option<&str>) -> Result<Option<Proof>, ProofError> {
+    fn check(
+        &self,
+        req: &Request<'_>,
+        access_token: Option<&str>,
+    ) -> Result<Option<Proof>, ProofError> {
         let mut values = req.headers().get(DPOP_HEADER);
         let Some(value) = values.next() else {
             return Ok(None);
@@ -155,7 +159,11 @@ impl Dpop {
             .saturating_add(self.lifetime)
             .saturating_add(self.skew);
         let store = req.rocket().state::<Store>();
-        match self.replays.first_use(store, key, self.clock.now(), until).await {
+        match self
+            .replays
+            .first_use(store, key, self.clock.now(), until)
+            .await
+        {
             Ok(true) => Ok(()),
             Ok(false) => Err(refusal(ProofError::Replayed, at)),
             Err(e) => Err(e.into()),
@@ -288,7 +296,12 @@ pub(crate) async fn continue_session(
                 Some(p) => format!("proof by key {}…", &p.jkt[..p.jkt.len().min(8)]),
                 None => "no proof".to_owned(),
             };
-            let audit = store.audit(AuditEvent::DpopKeyMismatch, Some(whose.subject), whose.device_id, &detail);
+            let audit = store.audit(
+                AuditEvent::DpopKeyMismatch,
+                Some(whose.subject),
+                whose.device_id,
+                &detail,
+            );
             if let Err(e) = audit.await {
                 rocket::warn!("jwt-guard: cannot audit a DPoP key mismatch: {e}");
             }

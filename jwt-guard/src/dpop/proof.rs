@@ -150,8 +150,12 @@ pub fn thumbprint(jwk: &Jwk) -> Option<String> {
 /// Whether `jwk` is a public key of the family and curve `alg` signs with.
 fn key_fits(alg: Algorithm, jwk: &Jwk) -> bool {
     match (&jwk.algorithm, alg) {
-        (AlgorithmParameters::EllipticCurve(ec), Algorithm::ES256) => ec.curve == EllipticCurve::P256,
-        (AlgorithmParameters::EllipticCurve(ec), Algorithm::ES384) => ec.curve == EllipticCurve::P384,
+        (AlgorithmParameters::EllipticCurve(ec), Algorithm::ES256) => {
+            ec.curve == EllipticCurve::P256
+        }
+        (AlgorithmParameters::EllipticCurve(ec), Algorithm::ES384) => {
+            ec.curve == EllipticCurve::P384
+        }
         (AlgorithmParameters::OctetKeyPair(okp), Algorithm::EdDSA) => {
             okp.curve == EllipticCurve::Ed25519
         }
@@ -233,7 +237,10 @@ pub(crate) fn check(proof: &str, expected: &Expected<'_>) -> Result<Proof, Proof
     let iat = claims
         .iat
         .as_ref()
-        .and_then(|v| v.as_u64().or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)))
+        .and_then(|v| {
+            v.as_u64()
+                .or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
+        })
         .ok_or(ProofError::MissingClaim("iat"))?;
     // Check 8: the method, exactly (RFC 9110 §9.1: methods are case-sensitive).
     if htm != expected.method {

@@ -447,7 +447,10 @@ impl AuthError {
             // A token endpoint's refusal (RFC 9449 §5): the JSON body says it.
             return Vec::new();
         }
-        let Some(algs) = app.dpop_algs.filter(|_| self.status == Status::Unauthorized) else {
+        let Some(algs) = app
+            .dpop_algs
+            .filter(|_| self.status == Status::Unauthorized)
+        else {
             return self
                 .challenge_for(app.realm, app.resource_metadata)
                 .into_iter()

@@ -31,7 +31,7 @@ impl From<sqlx::Error> for PermanentRotateError {
 #[derive(Debug)]
 pub(crate) enum PermanentLookup {
     /// An active device.
-    Active(DeviceRecord),
+    Active(Box<DeviceRecord>),
     /// No device has this token (or it was revoked).
     Unknown,
     /// A superseded token of an active device: reuse. The device has been revoked.
@@ -72,7 +72,7 @@ impl Store {
                 .await?;
             return Ok(PermanentLookup::Expired);
         }
-        Ok(PermanentLookup::Active(device))
+        Ok(PermanentLookup::Active(Box::new(device)))
     }
 
     /// The active, unexpired device whose current permanent token is `token`.
