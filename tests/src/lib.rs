@@ -9,6 +9,7 @@ pub mod app;
 pub struct RootReadme;
 
 pub mod relay;
+pub mod wire;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};

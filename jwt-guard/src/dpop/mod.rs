@@ -7,7 +7,7 @@
 //! by that key. A token lifted from a log, a proxy or a page script is useless
 //! without the key.
 //!
-//! The checks of §4.3 are in [`proof`] (pure), the replay check in a cache shared
+//! The checks of §4.3 are in `proof.rs` (pure), the replay check in a cache shared
 //! by every instance ([`ReplayCache::Database`](crate::config::ReplayCache)), and
 //! the binding rules here: token endpoints (§5) answer refusals `400`, protected
 //! resources (§7) `401`.

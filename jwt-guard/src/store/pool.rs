@@ -213,7 +213,12 @@ impl JwtPool {
     pub async fn connect(settings: &PoolSettings) -> Result<Self, sqlx::Error> {
         let (url, backend) = normalize_url(&settings.url)?;
         sqlx::any::install_default_drivers();
-        let mut options = settings.pool_options::<sqlx::Any>();
+        // No liveness ping on every acquire: it is a round trip before each
+        // request's first statement. A connection that died is caught by that
+        // statement instead (the request answers 503, the connection is dropped).
+        let mut options = settings
+            .pool_options::<sqlx::Any>()
+            .test_before_acquire(false);
         if backend == Backend::Sqlite {
             let busy_ms = settings.timeout().as_millis();
             options = options.after_connect(move |conn, _meta| {

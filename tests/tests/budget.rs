@@ -1,0 +1,248 @@
+//! What each stateful route costs the database, counted — not timed, so it is the
+//! same on a loaded machine: SQL statements per request on SQLite (sqlx's
+//! statement log), round trips per request on PostgreSQL (on the wire, through a
+//! counting relay). A route that needs more than its budget fails the build.
+//!
+//! Steady state: each route is warmed up first (connections open, statements
+//! prepared), then measured over sequential requests. Its own test binary, so
+//! the process-wide statement log hears this test alone.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use jwt_guard::Clock;
+use jwt_guard_tests::wire::WireCounter;
+use jwt_guard_tests::{base_figment, json_body, temp_sqlite_url, PgDatabase, TestApp, TEST_SECRET};
+use rocket::http::{ContentType, Header, Status};
+use serde_json::{json, Value};
+
+/// Statements sqlx logged (target `sqlx::query`).
+static STATEMENTS: AtomicU64 = AtomicU64::new(0);
+
+struct StatementLog;
+
+impl log::Log for StatementLog {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.target().starts_with("sqlx::query")
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if self.enabled(record.metadata()) {
+            STATEMENTS.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+/// Requests measured per route, after as many for warming up.
+const MEASURED: u64 = 12;
+
+/// The budgets: (route, SQL statements per request on SQLite, round trips per
+/// request on PostgreSQL). Today's costs; lower them as routes get cheaper (the
+/// floor is one round trip per stateful route, three for a login).
+const BUDGETS: &[(&str, f64, f64)] = &[
+    ("login", 8.0, 15.0),
+    ("refresh", 4.0, 8.0),
+    ("device refresh", 5.0, 10.0),
+    ("link use", 2.0, 4.0),
+    ("logout", 6.0, 9.0),
+];
+
+fn jwt() -> Value {
+    json!({
+        "secret": TEST_SECRET,
+        // Nothing in the background during the count.
+        "revocation_poll": "1h",
+        "revocation_listen": false,
+    })
+}
+
+fn text(v: &Value, key: &str) -> String {
+    v[key].as_str().unwrap_or_default().to_owned()
+}
+
+async fn login(app: &TestApp) -> Value {
+    let res = app
+        .client
+        .post("/auth/token")
+        .header(ContentType::JSON)
+        .body(json!({ "username": "alice", "password": "alice-password" }).to_string())
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    json_body(res).await
+}
+
+/// One client's requests of `route`: what each needs is prepared before the
+/// count starts (sessions, links), so only the route itself is counted.
+struct Route<'a> {
+    app: &'a TestApp,
+    refresh: String,
+    permanent: String,
+    links: Vec<String>,
+    sessions: Vec<String>,
+}
+
+impl<'a> Route<'a> {
+    async fn prepare(app: &'a TestApp, route: &str, n: u64) -> Route<'a> {
+        let first = login(app).await;
+        let mut links = Vec::new();
+        let mut sessions = Vec::new();
+        if route == "link use" {
+            let bearer = format!("Bearer {}", text(&first, "access"));
+            for _ in 0..n {
+                let res = app
+                    .client
+                    .post("/links/unsubscribe")
+                    .header(Header::new("Authorization", bearer.clone()))
+                    .dispatch()
+                    .await;
+                let url = text(&json_body(res).await, "url");
+                let path = url.find("/newsletter").map(|at| url[at..].to_owned());
+                links.push(path.unwrap_or_default());
+            }
+        }
+        if route == "logout" {
+            for _ in 0..n {
+                sessions.push(text(&login(app).await, "access"));
+            }
+        }
+        Route {
+            app,
+            refresh: text(&first, "refresh"),
+            permanent: text(&first, "permanent_token"),
+            links,
+            sessions,
+        }
+    }
+
+    /// One request of `route`; asserts it succeeded.
+    async fn once(&mut self, route: &str) {
+        let client = &self.app.client;
+        let status = match route {
+            "login" => {
+                login(self.app).await;
+                Status::Ok
+            }
+            "refresh" => {
+                let res = client
+                    .post("/auth/token/refresh")
+                    .header(ContentType::JSON)
+                    .body(json!({ "refresh": self.refresh }).to_string())
+                    .dispatch()
+                    .await;
+                let status = res.status();
+                self.refresh = text(&json_body(res).await, "refresh");
+                status
+            }
+            "device refresh" => {
+                let res = client
+                    .post("/auth/device/refresh")
+                    .header(Header::new("Permanent-Token", self.permanent.clone()))
+                    .dispatch()
+                    .await;
+                let status = res.status();
+                self.permanent = text(&json_body(res).await, "permanent_token");
+                status
+            }
+            "link use" => {
+                let path = self.links.pop().unwrap_or_default();
+                client.get(path).dispatch().await.status()
+            }
+            _ => {
+                let token = self.sessions.pop().unwrap_or_default();
+                let res = client
+                    .post("/auth/logout")
+                    .header(Header::new("Authorization", format!("Bearer {token}")))
+                    .dispatch()
+                    .await;
+                match res.status() {
+                    Status::NoContent => Status::Ok,
+                    other => other,
+                }
+            }
+        };
+        assert_eq!(status, Status::Ok, "{route}");
+    }
+}
+
+/// Each route's cost per request in steady state, by `count`: the median of the
+/// measured requests (a whole number: a request that happened to open a
+/// connection or prepare a statement again is the exception, not the cost).
+async fn costs(app: &TestApp, count: &dyn Fn() -> u64) -> Vec<(&'static str, f64)> {
+    let mut found = Vec::new();
+    for (route, _, _) in BUDGETS {
+        let mut requests = Route::prepare(app, route, 2 * MEASURED).await;
+        for _ in 0..MEASURED {
+            requests.once(route).await;
+        }
+        let mut each = Vec::new();
+        for _ in 0..MEASURED {
+            let before = count();
+            requests.once(route).await;
+            each.push(count() - before);
+        }
+        each.sort_unstable();
+        found.push((*route, each[each.len() / 2] as f64));
+    }
+    found
+}
+
+#[rocket::async_test]
+async fn every_stateful_route_stays_within_its_database_budget() {
+    // Before any Rocket starts: Rocket then keeps its own logger out.
+    let _ = log::set_logger(&StatementLog);
+    log::set_max_level(log::LevelFilter::Info);
+    let statements = || STATEMENTS.load(Ordering::SeqCst);
+    let mut over = Vec::new();
+    let mut table = String::from("| route | SQLite statements | PostgreSQL round trips |\n");
+
+    let figment =
+        base_figment(&temp_sqlite_url()).merge(("databases.jwt_guard.log_statements", true));
+    let sqlite = TestApp::start_with(figment, jwt(), Clock::offset()).await;
+    let sqlite_costs = costs(&sqlite, &statements).await;
+
+    let mut pg_costs = None;
+    if let Some(pg) = PgDatabase::create().await {
+        let upstream = pg
+            .url
+            .rsplit_once('@')
+            .and_then(|(_, rest)| rest.split('/').next())
+            .unwrap_or("127.0.0.1:5432")
+            .to_owned();
+        let wire = WireCounter::start(&upstream).await;
+        let app = TestApp::start_on(&wire.url_for(&pg.url), jwt(), Clock::offset()).await;
+        let round_trips = || wire.round_trips();
+        pg_costs = Some(costs(&app, &round_trips).await);
+        pg.drop_database().await;
+    }
+
+    for (i, (route, statement_budget, trip_budget)) in BUDGETS.iter().enumerate() {
+        let statements = sqlite_costs[i].1;
+        let trips = pg_costs.as_ref().map(|c| c[i].1);
+        table.push_str(&format!(
+            "| {route} | {statements:.1} (budget {statement_budget}) | {} |\n",
+            trips.map_or("not run".to_owned(), |t| format!(
+                "{t:.1} (budget {trip_budget})"
+            ))
+        ));
+        if statements > *statement_budget {
+            over.push(format!(
+                "{route}: {statements:.1} statements on SQLite > {statement_budget}"
+            ));
+        }
+        if trips.is_some_and(|t| t > *trip_budget) {
+            over.push(format!(
+                "{route}: {trips:?} round trips on PostgreSQL > {trip_budget}"
+            ));
+        }
+        // A count of zero would mean the counter is not counting.
+        assert!(statements > 0.0, "{route}: no statement counted\n{table}");
+        assert!(
+            trips.is_none_or(|t| t > 0.0),
+            "{route}: no round trip counted\n{table}"
+        );
+    }
+    println!("{table}");
+    assert!(over.is_empty(), "over budget: {over:#?}\n{table}");
+}
