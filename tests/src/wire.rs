@@ -1,7 +1,11 @@
 //! A relay that counts round trips to PostgreSQL on the wire: every `Sync` (`S`)
-//! or simple `Query` (`Q`) message a client sends ends one exchange the client
-//! waits for. What `examples/load` counts under load, here in-process for the
-//! per-route budget test.
+//! or simple `Query` (`Q`) message a client sends ends one exchange. What
+//! `examples/load` counts under load, here in-process for the per-route budget
+//! test.
+//!
+//! A `Sync` alone — no extended-protocol message since the last one — is sqlx's
+//! liveness ping, which its pool sends when a connection is handed back: a round
+//! trip, but one no request waits for. Those are counted apart.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -14,8 +18,17 @@ use rocket::tokio::task::JoinHandle;
 pub struct WireCounter {
     /// Where clients connect.
     pub addr: std::net::SocketAddr,
-    round_trips: Arc<AtomicU64>,
+    counts: Arc<Counts>,
     accept: JoinHandle<()>,
+}
+
+/// What the relay counted.
+#[derive(Default)]
+struct Counts {
+    /// Exchanges that carried a statement (a request waits for each).
+    round_trips: AtomicU64,
+    /// Lone `Sync`s: pings when a connection goes back to the pool.
+    pings: AtomicU64,
 }
 
 impl WireCounter {
@@ -27,8 +40,8 @@ impl WireCounter {
         let addr = listener
             .local_addr()
             .unwrap_or_else(|e| panic!("wire counter address: {e}"));
-        let round_trips = Arc::new(AtomicU64::new(0));
-        let (trips, upstream) = (round_trips.clone(), upstream.to_owned());
+        let counts = Arc::new(Counts::default());
+        let (trips, upstream) = (counts.clone(), upstream.to_owned());
         let accept = rocket::tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 if let Ok(server) = TcpStream::connect(&upstream).await {
@@ -38,14 +51,19 @@ impl WireCounter {
         });
         WireCounter {
             addr,
-            round_trips,
+            counts,
             accept,
         }
     }
 
-    /// Round trips so far, over every connection.
+    /// Round trips that carried a statement so far, over every connection.
     pub fn round_trips(&self) -> u64 {
-        self.round_trips.load(Ordering::SeqCst)
+        self.counts.round_trips.load(Ordering::SeqCst)
+    }
+
+    /// Pings on release so far (round trips no request waits for).
+    pub fn pings(&self) -> u64 {
+        self.counts.pings.load(Ordering::SeqCst)
     }
 
     /// `url` through the relay (TLS off: the relay reads the messages).
@@ -67,7 +85,7 @@ impl Drop for WireCounter {
     }
 }
 
-async fn relay(client: TcpStream, server: TcpStream, trips: Arc<AtomicU64>) {
+async fn relay(client: TcpStream, server: TcpStream, counts: Arc<Counts>) {
     let _ = client.set_nodelay(true);
     let _ = server.set_nodelay(true);
     let (mut client_read, mut client_write) = client.into_split();
@@ -87,6 +105,8 @@ async fn relay(client: TcpStream, server: TcpStream, trips: Arc<AtomicU64>) {
     {
         return;
     }
+    // Whether an extended-protocol message came since the last `Sync`.
+    let mut pending = false;
     loop {
         let mut head = [0u8; 5];
         if client_read.read_exact(&mut head).await.is_err() {
@@ -101,8 +121,18 @@ async fn relay(client: TcpStream, server: TcpStream, trips: Arc<AtomicU64>) {
             return;
         }
         // Counted once forwarded: the server now has what ends an exchange.
-        if head[0] == b'S' || head[0] == b'Q' {
-            trips.fetch_add(1, Ordering::SeqCst);
+        match head[0] {
+            b'Q' => {
+                counts.round_trips.fetch_add(1, Ordering::SeqCst);
+            }
+            b'S' if pending => {
+                counts.round_trips.fetch_add(1, Ordering::SeqCst);
+            }
+            b'S' => {
+                counts.pings.fetch_add(1, Ordering::SeqCst);
+            }
+            _ => {}
         }
+        pending = !matches!(head[0], b'S' | b'Q');
     }
 }

@@ -4,8 +4,11 @@
 use super::audit::AuditEvent;
 use super::handle::{Store, StoreError};
 use super::ids::{DeviceId, Subject};
+use super::pool::Backend;
+use super::revocations::{Announcement, REVOCATION_CHANNEL};
 use super::sql::ts;
 use crate::revocation::Revocation;
+use crate::secret::random_id;
 
 impl Store {
     /// Revokes a device and its whole token family, if `subject` owns it. Returns
@@ -37,6 +40,11 @@ impl Store {
         reason: &str,
     ) -> Result<bool, StoreError> {
         let now = self.now();
+        if self.backend == Backend::Postgres {
+            return self
+                .revoke_device_at_once(subject, device_id, reason, now)
+                .await;
+        }
         // The revoking statement checks the owner too.
         let mut tx = self.begin_write().await?;
         let owner: Option<String> = sqlx::query_scalar(
@@ -62,6 +70,73 @@ impl Store {
         )
         .await?;
         self.commit_revoking(tx, &[revoked]).await?;
+        Ok(true)
+    }
+
+    /// [`Store::revoke_device`] on PostgreSQL: one statement, one round trip. Its
+    /// data-modifying CTEs revoke the device (if `subject` owns it) and its tokens,
+    /// audit it, take the next revocation number and write the revocation stamped
+    /// with it, and announce it (`pg_notify`, delivered at commit). PostgreSQL runs
+    /// one statement atomically: the number is taken under the counter's row lock,
+    /// held to the commit, so numbers follow the order of commits as
+    /// [`Store::poll_revocations`] needs.
+    async fn revoke_device_at_once(
+        &self,
+        subject: Option<&str>,
+        device_id: &str,
+        reason: &str,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        let revocation = self.device_revocation(device_id, now);
+        let payload = serde_json::to_string(&Announcement {
+            revocation: revocation.clone(),
+            committed_ms: Some(crate::observe::wall_ms()),
+        })
+        .unwrap_or_default();
+        let owner: Option<String> = sqlx::query_scalar(
+            "WITH device AS (
+                 UPDATE jwt_guard_devices SET revoked_at = $1, permanent_digest = NULL
+                 WHERE id = $2 AND revoked_at IS NULL AND ($3 IS NULL OR subject = $3)
+                 RETURNING subject
+             ), tokens AS (
+                 UPDATE jwt_guard_tokens SET revoked_at = $1
+                 WHERE device_id = $2 AND revoked_at IS NULL AND EXISTS (SELECT 1 FROM device)
+             ), audit AS (
+                 INSERT INTO jwt_guard_audit (id, at, event, subject, device_id, detail)
+                 SELECT $4, $1, $5, subject, $2, $6 FROM device
+             ), seq AS (
+                 UPDATE jwt_guard_counters SET value = value + 1
+                 WHERE name = 'revocation_seq' AND EXISTS (SELECT 1 FROM device)
+                 RETURNING value
+             ), revocation AS (
+                 INSERT INTO jwt_guard_revocations (kind, value, not_before, until, created_at, seq)
+                 SELECT $7, $2, 0, $8, $1, seq.value FROM seq
+                 ON CONFLICT (kind, value) DO UPDATE SET
+                     until = CASE WHEN excluded.until > jwt_guard_revocations.until
+                                  THEN excluded.until ELSE jwt_guard_revocations.until END,
+                     created_at = excluded.created_at,
+                     seq = excluded.seq
+                 RETURNING kind
+             )
+             SELECT device.subject, pg_notify($9, $10)::TEXT AS announced FROM device, revocation",
+        )
+        .bind(ts(now))
+        .bind(device_id)
+        .bind(subject)
+        .bind(random_id())
+        .bind(AuditEvent::DeviceRevoked.as_str())
+        .bind(reason)
+        .bind(revocation.kind())
+        .bind(ts(revocation.until()))
+        .bind(REVOCATION_CHANNEL)
+        .bind(payload)
+        .fetch_optional(&self.pool)
+        .await?;
+        if owner.is_none() {
+            return Ok(false);
+        }
+        crate::observe::revoked(revocation.kind());
+        self.revocations.apply(&revocation);
         Ok(true)
     }
 

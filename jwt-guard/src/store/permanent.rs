@@ -4,7 +4,9 @@
 use super::audit::AuditEvent;
 use super::devices::{device_from_row, DeviceRecord, DEVICE_COLUMNS};
 use super::handle::{Store, StoreError};
+use super::pool::Backend;
 use super::sql::{opt, ts};
+use super::tokens::{bind_token_rows, token_rows, TOKEN_ROW_COLUMNS};
 use crate::claims::RegisteredClaims;
 use crate::secret::{PermanentToken, TokenDigest};
 
@@ -160,6 +162,47 @@ impl Store {
         let now = self.now();
         let next = PermanentToken::generate();
         let expires_at = self.sliding_expiry(now, device.orig_iat);
+        if self.backend == Backend::Postgres {
+            // One statement, one round trip: its data-modifying CTEs rotate the
+            // token (if the presented one is current), keep the presented one as
+            // superseded and record the access token, atomically.
+            let sql = format!(
+                "WITH rotated AS (
+                     UPDATE jwt_guard_devices
+                     SET permanent_digest = $1, last_used = $3, expires_at = $4,
+                         dpop_jkt = COALESCE(dpop_jkt, $6)
+                     WHERE id = $5 AND permanent_digest = $2 AND revoked_at IS NULL
+                       AND expires_at > $3
+                     RETURNING id
+                 ), superseded AS (
+                     INSERT INTO jwt_guard_superseded_permanent (digest, device_id, superseded_at)
+                     SELECT $2, id, $3 FROM rotated
+                 ), issued AS (
+                     INSERT INTO {TOKEN_ROW_COLUMNS}
+                     SELECT * FROM (VALUES {rows}) AS issued
+                     WHERE EXISTS (SELECT 1 FROM rotated)
+                 )
+                 SELECT id FROM rotated",
+                rows = token_rows(1, 6),
+            );
+            let tokens = [(access, None)];
+            let next_digest = next.digest();
+            let query = sqlx::query(&sql)
+                .bind(next_digest.as_str())
+                .bind(presented.as_str())
+                .bind(ts(now))
+                .bind(ts(expires_at))
+                .bind(&device.id)
+                .bind(bind);
+            let rotated = bind_token_rows(query, &device.id, &tokens)
+                .fetch_optional(&self.pool)
+                .await?;
+            if rotated.is_none() {
+                self.permanent_reused(device).await?;
+                return Err(PermanentRotateError::Reused);
+            }
+            return Ok((next, expires_at));
+        }
         let mut tx = self.begin_write().await?;
         let rotated: Option<String> = sqlx::query_scalar(
             "UPDATE jwt_guard_devices

@@ -120,10 +120,27 @@ where
     if tokens.is_empty() {
         return Ok(());
     }
+    let sql = format!(
+        "INSERT INTO {TOKEN_ROW_COLUMNS} VALUES {}",
+        token_rows(tokens.len(), 0)
+    );
+    bind_token_rows(sqlx::query(&sql), device_id, tokens)
+        .execute(executor)
+        .await?;
+    Ok(())
+}
+
+/// The registry's table and the columns a token row fills.
+pub(super) const TOKEN_ROW_COLUMNS: &str = "jwt_guard_tokens
+         (jti, device_id, parent_jti, kind, subject, issued_at, expires_at, depth, root_jti, root_at)";
+
+/// The `VALUES` rows of `count` tokens, their parameters numbered from
+/// `offset + 1` (what [`bind_token_rows`] binds).
+pub(super) fn token_rows(count: usize, offset: usize) -> String {
     const PARAMS: usize = 11;
-    let rows: Vec<String> = (0..tokens.len())
+    let rows: Vec<String> = (0..count)
         .map(|i| {
-            let p = |k: usize| format!("${}", i * PARAMS + k);
+            let p = |k: usize| format!("${}", offset + i * PARAMS + k);
             let stored = |column: &str| {
                 format!(
                     "(SELECT {column} FROM jwt_guard_tokens WHERE jti = {})",
@@ -148,13 +165,15 @@ where
             )
         })
         .collect();
-    let sql = format!(
-        "INSERT INTO jwt_guard_tokens
-         (jti, device_id, parent_jti, kind, subject, issued_at, expires_at, depth, root_jti, root_at)
-         VALUES {}",
-        rows.join(", ")
-    );
-    let mut query = sqlx::query(&sql);
+    rows.join(", ")
+}
+
+/// Binds the parameters of [`token_rows`] after those already bound to `query`.
+pub(super) fn bind_token_rows<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    device_id: &'q str,
+    tokens: &[(&'q RegisteredClaims, Option<&'q str>)],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
     for (claims, parent) in tokens {
         // Up through parents in this batch to the topmost: its parent (if any) is
         // a stored token.
@@ -182,8 +201,7 @@ where
             .bind(&top.jti)
             .bind(ts(top.iat));
     }
-    query.execute(executor).await?;
-    Ok(())
+    query
 }
 
 impl Store {
@@ -216,6 +234,11 @@ impl Store {
     ) -> Result<Rotation, RotateError> {
         let now = self.now();
         let device_id = old.did.as_deref().ok_or(RotateError::Invalid)?;
+        if self.backend == Backend::Postgres {
+            return self
+                .rotate_refresh_at_once(old, device_id, refresh, access, now)
+                .await;
+        }
 
         // One statement consumes the token, if it and its device are live; the
         // successors and the device's sliding expiry follow in the same transaction.
@@ -254,6 +277,66 @@ impl Store {
         self.slide_expiry_in(&mut tx, device_id, now).await?;
         tx.commit().await?;
         Ok(Rotation::Rotated)
+    }
+
+    /// [`Store::rotate_refresh`] on PostgreSQL: one statement, one round trip.
+    /// Its data-modifying CTEs consume the token (if it and its device are
+    /// live), record both successors and slide the device's expiry; PostgreSQL
+    /// runs a statement atomically, so no `BEGIN`/`COMMIT` is needed, and of
+    /// concurrent uses of one token exactly one finds it unused (the others wait
+    /// on its row lock and then see it used). The rarely taken paths — reuse, a
+    /// retry within the grace — go on as before.
+    async fn rotate_refresh_at_once(
+        &self,
+        old: &RegisteredClaims,
+        device_id: &str,
+        refresh: Successor<'_>,
+        access: Successor<'_>,
+        now: u64,
+    ) -> Result<Rotation, RotateError> {
+        let tokens = [
+            (refresh.claims, Some(old.jti.as_str())),
+            (access.claims, Some(refresh.claims.jti.as_str())),
+        ];
+        let sql = format!(
+            "WITH consumed AS (
+                UPDATE jwt_guard_tokens SET used_at = $1, replaced_by = $2,
+                       successor_refresh = $3, successor_access = $4
+                WHERE jti = $5 AND kind = 'refresh' AND device_id = $6
+                  AND used_at IS NULL AND revoked_at IS NULL
+                  AND EXISTS (SELECT 1 FROM jwt_guard_devices d
+                              WHERE d.id = $6 AND d.revoked_at IS NULL AND d.expires_at > $1)
+                RETURNING jti
+             ), successors AS (
+                INSERT INTO {TOKEN_ROW_COLUMNS}
+                SELECT * FROM (VALUES {rows}) AS successor
+                WHERE EXISTS (SELECT 1 FROM consumed)
+             ), slid AS (
+                UPDATE jwt_guard_devices SET last_used = $1,
+                       expires_at = CASE WHEN $7 < orig_iat + $9 THEN $7 ELSE orig_iat + $9 END
+                WHERE id = $6 AND last_used <= $8 AND revoked_at IS NULL
+                  AND EXISTS (SELECT 1 FROM consumed)
+             )
+             SELECT jti FROM consumed",
+            rows = token_rows(tokens.len(), 9),
+        );
+        let query = sqlx::query(&sql)
+            .bind(ts(now))
+            .bind(&refresh.claims.jti)
+            .bind(refresh.signing_input)
+            .bind(access.signing_input)
+            .bind(&old.jti)
+            .bind(device_id)
+            .bind(ts(now.saturating_add(self.settings.permanent_ttl)))
+            .bind(ts(now.saturating_sub(self.settings.permanent_accuracy)))
+            .bind(ts(self.settings.permanent_lifetime));
+        let consumed = bind_token_rows(query, device_id, &tokens)
+            .fetch_optional(&self.pool)
+            .await?;
+        match consumed {
+            Some(_) => Ok(Rotation::Rotated),
+            None => self.rotate_used(old, device_id, now).await,
+        }
     }
 
     async fn device_active_in(
