@@ -149,3 +149,72 @@ async fn the_pool_fails_fast_by_default() {
     pg.restore().await;
     pg.drop_database().await;
 }
+
+/// SQLite has one writer at a time: jwt-guard's writes queue for one write
+/// connection of their own. Sixteen clients signing in, refreshing, refreshing
+/// devices and logging out at once all succeed — no write waits on another
+/// while holding the writer, and none is answered 503. (Under a saturating load
+/// the difference to many writers polling SQLite's lock shows in `route-load`.)
+#[rocket::async_test]
+async fn sixteen_writers_at_once_never_wait_out_the_busy_timeout() {
+    let app = TestApp::with_jwt(json!({
+        "secret": TEST_SECRET,
+        "max_devices": 1000,
+        "login_throttle": { "ip_attempts": 100000, "account_attempts": 100000 },
+    }))
+    .await;
+    let client = |n: usize| {
+        let app = &app;
+        async move {
+            let user = ["alice", "bob", "admin"][n % 3];
+            let mut statuses = Vec::new();
+            for _ in 0..3 {
+                let res = app
+                    .client
+                    .post("/auth/token")
+                    .header(rocket::http::ContentType::JSON)
+                    .body(
+                        json!({ "username": user, "password": format!("{user}-password") })
+                            .to_string(),
+                    )
+                    .dispatch()
+                    .await;
+                statuses.push(res.status().code);
+                let login = json_body(res).await;
+                let res = app
+                    .client
+                    .post("/auth/token/refresh")
+                    .header(rocket::http::ContentType::JSON)
+                    .body(json!({ "refresh": s(&login["refresh"]) }).to_string())
+                    .dispatch()
+                    .await;
+                statuses.push(res.status().code);
+                let pair = json_body(res).await;
+                let res = app.device_refresh(&s(&login["permanent_token"])).await;
+                statuses.push(res.status().code);
+                let res = app
+                    .send_with_token(
+                        rocket::http::Method::Post,
+                        "/auth/logout",
+                        &s(&pair["access"]),
+                    )
+                    .await;
+                statuses.push(res.status().code);
+            }
+            statuses
+        }
+    };
+    let all = rocket::futures::future::join_all((0..16).map(client)).await;
+    let statuses: Vec<u16> = all.into_iter().flatten().collect();
+    assert_eq!(statuses.len(), 16 * 3 * 4);
+    let failed: Vec<&u16> = statuses
+        .iter()
+        .filter(|c| !matches!(**c, 200 | 204))
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {} failed: {failed:?}",
+        failed.len(),
+        statuses.len()
+    );
+}

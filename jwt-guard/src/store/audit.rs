@@ -119,7 +119,7 @@ impl Store {
         detail: &str,
     ) -> Result<(), StoreError> {
         audit_row(self.now(), event, subject, device_id, detail)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }

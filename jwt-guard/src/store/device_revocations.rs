@@ -130,7 +130,7 @@ impl Store {
         .bind(ts(revocation.until()))
         .bind(REVOCATION_CHANNEL)
         .bind(payload)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writer)
         .await?;
         if owner.is_none() {
             return Ok(false);

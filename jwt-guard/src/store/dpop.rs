@@ -18,7 +18,7 @@ impl Store {
         )
         .bind(proof_key)
         .bind(ts(expires_at))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?
         .rows_affected();
         Ok(inserted == 1)

@@ -70,6 +70,8 @@ impl StoreSettings {
 #[derive(Clone)]
 pub struct Store {
     pub(super) pool: AnyPool,
+    /// Where writes go (one connection on SQLite; the pool on PostgreSQL).
+    pub(super) writer: AnyPool,
     pub(super) backend: Backend,
     pub(super) url: String,
     pub(super) clock: Clock,
@@ -99,6 +101,7 @@ impl Store {
     ) -> Self {
         Self {
             pool: (**pool).clone(),
+            writer: pool.writer().clone(),
             backend: pool.backend(),
             url: pool.url().to_owned(),
             clock,
@@ -133,9 +136,9 @@ impl Store {
         &self,
     ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
         if self.backend == Backend::Sqlite {
-            self.pool.begin_with("BEGIN IMMEDIATE").await
+            self.writer.begin_with("BEGIN IMMEDIATE").await
         } else {
-            self.pool.begin().await
+            self.writer.begin().await
         }
     }
 }

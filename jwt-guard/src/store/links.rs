@@ -205,7 +205,7 @@ impl Store {
         .bind(i64::from(max_uses.unwrap_or(0)))
         .bind(ts(self.now()))
         .bind(ts(expires_at))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -217,7 +217,7 @@ impl Store {
         id: LinkId<'_>,
         target: &str,
     ) -> Result<LinkConsumed, LinkUseError> {
-        match consume_link_in(&self.pool, id, target, self.now()).await? {
+        match consume_link_in(&self.writer, id, target, self.now()).await? {
             Some(consumed) => Ok(consumed),
             None => Err(LinkUseError::Denied(self.link_denial(id, target).await?)),
         }
@@ -291,7 +291,7 @@ impl Store {
         )
         .bind(ts(self.now()))
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?
         .rows_affected();
         Ok(n == 1)
@@ -352,7 +352,7 @@ impl Store {
         .bind(i64::from(status))
         .bind(outcome)
         .bind(i64::from(use_number.unwrap_or(0)))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }

@@ -195,7 +195,7 @@ impl Store {
                 .bind(&device.id)
                 .bind(bind);
             let rotated = bind_token_rows(query, &device.id, &tokens)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.writer)
                 .await?;
             if rotated.is_none() {
                 self.permanent_reused(device).await?;

@@ -192,6 +192,10 @@ impl<DB: sqlx::Database> Pool for SqlxPool<DB> {
 /// connect timeout as its busy timeout.
 pub struct JwtPool {
     pool: AnyPool,
+    /// Where writes go: on SQLite one connection of its own, so writers queue in
+    /// this process instead of polling SQLite's lock against each other (none
+    /// waits out the busy timeout); on PostgreSQL the pool itself.
+    writer: AnyPool,
     backend: Backend,
     /// Kept for connections outside the pool (PostgreSQL `LISTEN`).
     url: String,
@@ -201,6 +205,11 @@ impl JwtPool {
     /// The backend behind the pool.
     pub(crate) fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The pool writes go through (see the field).
+    pub(crate) fn writer(&self) -> &AnyPool {
+        &self.writer
     }
 
     /// The URL the pool connects to.
@@ -239,8 +248,21 @@ impl JwtPool {
             });
         }
         let any_options = settings.logging(url.parse::<sqlx::any::AnyConnectOptions>()?);
+        let writer = (backend == Backend::Sqlite).then(|| {
+            options
+                .clone()
+                .max_connections(1)
+                .min_connections(0)
+                .connect_lazy_with(any_options.clone())
+        });
         let pool = options.connect_with(any_options).await?;
-        Ok(Self { pool, backend, url })
+        let writer = writer.unwrap_or_else(|| pool.clone());
+        Ok(Self {
+            pool,
+            writer,
+            backend,
+            url,
+        })
     }
 }
 

@@ -65,7 +65,7 @@ impl Store {
         .bind(ts(now))
         .bind(ts(window_over))
         .bind(i64::from(rule.limit))
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writer)
         .await?;
         if let Some(n) = granted {
             return Ok(Reservation::Granted(u32::try_from(n).unwrap_or(u32::MAX)));
@@ -128,7 +128,7 @@ impl Store {
         )
         .bind(ts(until))
         .bind(key)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(Some(lockout))
     }

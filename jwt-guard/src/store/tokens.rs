@@ -213,7 +213,7 @@ impl Store {
         device_id: &str,
         parent: Option<&str>,
     ) -> Result<(), StoreError> {
-        insert_tokens(&self.pool, device_id, &[(claims, parent)]).await?;
+        insert_tokens(&self.writer, device_id, &[(claims, parent)]).await?;
         Ok(())
     }
 
@@ -331,7 +331,7 @@ impl Store {
             .bind(ts(now.saturating_sub(self.settings.permanent_accuracy)))
             .bind(ts(self.settings.permanent_lifetime));
         let consumed = bind_token_rows(query, device_id, &tokens)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.writer)
             .await?;
         match consumed {
             Some(_) => Ok(Rotation::Rotated),
