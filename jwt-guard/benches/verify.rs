@@ -181,11 +181,28 @@ fn revocation_check(c: &mut Criterion) {
     });
 }
 
+/// Where criterion wrote this run's results: `CRITERION_HOME`, else the
+/// `criterion` folder of the target directory this bench was built into (its
+/// binary is `<target>/<profile>/deps/<name>`), wherever `CARGO_TARGET_DIR` put it.
+fn criterion_dir() -> std::path::PathBuf {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        return home.into();
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| {
+            exe.ancestors()
+                .nth(3)
+                .map(|target| target.join("criterion"))
+        })
+        .unwrap_or_else(|| format!("{}/../target/criterion", env!("CARGO_MANIFEST_DIR")).into())
+}
+
 fn estimate_ns(group: &str, function: &str) -> Option<f64> {
-    let path = format!(
-        "{}/../target/criterion/{group}/{function}/new/estimates.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = criterion_dir()
+        .join(group)
+        .join(function)
+        .join("new/estimates.json");
     let text = std::fs::read_to_string(path).ok()?;
     let json: serde_json::Value = serde_json::from_str(&text).ok()?;
     json["median"]["point_estimate"].as_f64()
@@ -212,10 +229,7 @@ fn print_ratios(families: &[&str]) {
             );
         }
     }
-    let path = format!(
-        "{}/../target/criterion/revocation_check_3000_entries/new/estimates.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = criterion_dir().join("revocation_check_3000_entries/new/estimates.json");
     let check = std::fs::read_to_string(path)
         .ok()
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())

@@ -274,18 +274,8 @@ fn manage_dpop(
         clock.clone(),
         database,
     ) {
-        Some(dpop) => {
-            rocket::info!(
-                "jwt-guard: DPoP {:?}: proofs name {public_url}; used proofs kept in {}",
-                config.dpop.mode,
-                if dpop.replays_in_memory() {
-                    "memory"
-                } else {
-                    "the database"
-                }
-            );
-            rocket.manage(dpop)
-        }
+        // Said at liftoff (`--print-openapi` ignites, and prints nothing else).
+        Some(dpop) => rocket.manage(dpop),
         None => rocket,
     }
 }
@@ -497,6 +487,9 @@ impl Fairing for JwtGuard {
                     "; no key of its own: only trusted issuers' tokens are accepted"
                 }
             );
+        }
+        if let Some(dpop) = rocket.state::<Dpop>() {
+            rocket::info!("jwt-guard: {}", dpop.describe());
         }
         for entry in manifest::table(rocket.routes()) {
             if entry.protection.is_none() {

@@ -139,14 +139,55 @@ impl Drop for Instances {
     }
 }
 
-/// Starts the showcase on `port` with `env`; its log lines that contain `count`
-/// (if given) are counted into the returned counter.
+/// What a showcase's statement log (sqlx's, `log_statements = true`) has said.
+#[derive(Clone, Default)]
+pub struct StatementLog {
+    /// Statements logged so far.
+    pub statements: Arc<AtomicU64>,
+    /// Marker lines seen so far (see [`StatementLog::drain`]).
+    markers: Arc<AtomicU64>,
+    /// `statements` when the last marker line was read.
+    at_marker: Arc<AtomicU64>,
+}
+
+/// The statement only `GET /auth/devices` runs: the marker [`StatementLog::drain`]
+/// waits for.
+pub const MARKER_STATEMENT: &str = "COUNT(*) OVER ()";
+
+impl StatementLog {
+    /// Statements logged up to now, every earlier request's included: sends a
+    /// marker request (`GET /auth/devices` with `bearer`) and waits until its
+    /// statement comes through the log. A statement is logged before its request
+    /// answers, so everything answered before the marker is in by then — no fixed
+    /// wait that a slow pipe could outlast. `None` if the marker never came (10 s).
+    pub fn drain(&self, port: u16, bearer: &str) -> Option<u64> {
+        let seen = self.markers.load(Ordering::SeqCst);
+        request(
+            port,
+            "GET",
+            "/auth/devices",
+            &[("Authorization", bearer)],
+            "",
+        )?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.markers.load(Ordering::SeqCst) == seen {
+            if Instant::now() > deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(1));
+        }
+        Some(self.at_marker.load(Ordering::SeqCst))
+    }
+}
+
+/// Starts the showcase on `port` with `env`; with `log` its log lines that contain
+/// `count` are counted into it (marker lines apart).
 pub fn spawn_showcase(
     binary: &PathBuf,
     port: u16,
     env: &[(&str, String)],
     count: Option<&'static str>,
-) -> Option<(Child, Arc<AtomicU64>)> {
+) -> Option<(Child, StatementLog)> {
     let mut command = Command::new(binary);
     command.env("ROCKET_PORT", port.to_string());
     for (name, value) in env {
@@ -159,13 +200,17 @@ pub fn spawn_showcase(
         Stdio::null()
     });
     let mut child = command.spawn().ok()?;
-    let counter = Arc::new(AtomicU64::new(0));
+    let log = StatementLog::default();
     if let (Some(needle), Some(stdout)) = (count, child.stdout.take()) {
-        let counter = counter.clone();
+        let log = log.clone();
         thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if line.contains(needle) {
-                    counter.fetch_add(1, Ordering::Relaxed);
+                if line.contains(MARKER_STATEMENT) {
+                    log.at_marker
+                        .store(log.statements.load(Ordering::SeqCst), Ordering::SeqCst);
+                    log.markers.fetch_add(1, Ordering::SeqCst);
+                } else if line.contains(needle) {
+                    log.statements.fetch_add(1, Ordering::SeqCst);
                 } else if line.contains("temporarily unavailable")
                     || line.contains("locked")
                     || line.contains("timed out")
@@ -176,38 +221,22 @@ pub fn spawn_showcase(
             }
         });
     }
-    Some((child, counter))
-}
-
-/// A numeric command-line argument `name value`, or `default`.
-pub fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// A text command-line argument `name value`, or `default`.
-pub fn text_arg(name: &str, default: &str) -> String {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-        .unwrap_or_else(|| default.to_owned())
+    Some((child, log))
 }
 
 /// A relay between the showcase and PostgreSQL that reads the frontend protocol
 /// and counts round trips: every `Sync` (end of an extended-query exchange) and
-/// every simple `Query` is one wait for the server. SSL must be off
+/// every simple `Query` is one wait for the server. A `Sync` alone (nothing sent
+/// since the last one) is sqlx's ping when a connection goes back to its pool: no
+/// request waits for it, so it is counted apart. SSL must be off
 /// (`sslmode=disable`) so the messages can be read.
 pub struct WireCounter {
     /// The relay's port.
     pub port: u16,
-    /// Round trips so far.
+    /// Round trips that carried a statement, so far.
     pub round_trips: Arc<AtomicU64>,
+    /// Pings on release so far.
+    pub pings: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
 }
 
@@ -218,8 +247,13 @@ impl WireCounter {
         let port = listener.local_addr().ok()?.port();
         listener.set_nonblocking(true).ok()?;
         let round_trips = Arc::new(AtomicU64::new(0));
+        let pings = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
-        let (trips, halt, server) = (round_trips.clone(), stop.clone(), server.to_owned());
+        let (trips, halt, server) = (
+            [round_trips.clone(), pings.clone()],
+            stop.clone(),
+            server.to_owned(),
+        );
         thread::spawn(move || {
             while !halt.load(Ordering::Relaxed) {
                 match listener.accept() {
@@ -236,6 +270,7 @@ impl WireCounter {
         Some(WireCounter {
             port,
             round_trips,
+            pings,
             stop,
         })
     }
@@ -247,7 +282,7 @@ impl Drop for WireCounter {
     }
 }
 
-fn relay(client: TcpStream, server: TcpStream, trips: Arc<AtomicU64>) {
+fn relay(client: TcpStream, server: TcpStream, trips: [Arc<AtomicU64>; 2]) {
     // Messages are forwarded one by one: without NODELAY, Nagle's algorithm would
     // hold each small write back for the previous one's acknowledgement.
     let _ = client.set_nodelay(true);
@@ -273,14 +308,26 @@ fn relay(client: TcpStream, server: TcpStream, trips: Arc<AtomicU64>) {
         {
             return;
         }
+        // Whether an extended-protocol message came since the last `Sync`.
+        let mut pending = false;
         loop {
             let mut head = [0u8; 5];
             if client_read.read_exact(&mut head).is_err() {
                 return;
             }
-            if head[0] == b'S' || head[0] == b'Q' {
-                trips.fetch_add(1, Ordering::Relaxed);
+            match head[0] {
+                b'Q' => {
+                    trips[0].fetch_add(1, Ordering::SeqCst);
+                }
+                b'S' if pending => {
+                    trips[0].fetch_add(1, Ordering::SeqCst);
+                }
+                b'S' => {
+                    trips[1].fetch_add(1, Ordering::SeqCst);
+                }
+                _ => {}
             }
+            pending = !matches!(head[0], b'S' | b'Q');
             let body_len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
             let mut message = vec![0u8; 5 + body_len.saturating_sub(4)];
             message[..5].copy_from_slice(&head);

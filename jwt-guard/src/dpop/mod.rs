@@ -103,6 +103,25 @@ impl Dpop {
         matches!(self.replays, Replays::Memory(_))
     }
 
+    /// What the launch log says about DPoP.
+    pub(crate) fn describe(&self) -> String {
+        format!(
+            "DPoP {:?}: proofs name {}/…; used proofs are remembered in {}{}",
+            self.mode,
+            self.public_url,
+            if self.replays_in_memory() {
+                "this process's memory"
+            } else {
+                "the database (shared by every instance)"
+            },
+            if self.nonces.is_some() {
+                "; nonces required"
+            } else {
+                ""
+            }
+        )
+    }
+
     /// The nonce to send in `DPoP-Nonce` now, when nonces are on.
     pub(crate) fn current_nonce(&self) -> Option<String> {
         let now = self.clock.now();

@@ -7,9 +7,21 @@
 //! ```sh
 //! cargo build --release -p showcase -p load
 //! target/release/route-load                  # both backends, 8 clients, 3 s a route
-//! target/release/route-load --db sqlite --clients 4 --seconds 5
+//! target/release/route-load --db sqlite --clients 16 --seconds 5
 //! target/release/route-load --compare /path/to/older/showcase   # two builds, one run
 //! ```
+//!
+//! How each figure is measured:
+//! - requests/s and p50/p99 over every request of the timed window, errors
+//!   included (an error is not a fast success); errors are also counted apart;
+//! - statements: sqlx's statement log, drained by a marker request (its own
+//!   statement is the end of the window) — not a fixed wait;
+//! - round trips (PostgreSQL): counted on the wire by a relay; pool pings on
+//!   release (a lone `Sync`, which no request waits for) are counted apart;
+//! - per request for one client alone, whole counts: the route's first request
+//!   (`cold`: its statements not yet prepared) and, after the load, the median of
+//!   five (`steady`: every pooled connection has met them); and as averages over
+//!   the concurrent load.
 //!
 //! Logins use argon2's cheapest parameters for the run (`SHOWCASE_CHEAP_PASSWORD_HASHES`)
 //! so they measure jwt-guard's work, not the password hash. Traffic goes to
@@ -20,10 +32,36 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use clap::{Parser, ValueEnum};
 use load::{
-    arg, field, request, showcase_binary, spawn_showcase, text_arg, wait_until_up, Instances,
-    ScratchDatabase, WireCounter,
+    field, request, showcase_binary, spawn_showcase, wait_until_up, Instances, ScratchDatabase,
+    StatementLog, WireCounter,
 };
+
+/// The stateful routes of a release showcase under load, on SQLite and PostgreSQL.
+#[derive(Parser, Debug)]
+#[command(name = "route-load")]
+struct Args {
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=512))]
+    clients: u16,
+    /// Seconds of load per route.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=600))]
+    seconds: u64,
+    /// Which database(s).
+    #[arg(long, value_enum, default_value_t = Db::Both)]
+    db: Db,
+    /// Another showcase binary (an older build, say), measured in the same run.
+    #[arg(long)]
+    compare: Option<std::path::PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Db {
+    Sqlite,
+    Postgres,
+    Both,
+}
 
 const PORT: u16 = 8111;
 const JSON: (&str, &str) = ("Content-Type", "application/json");
@@ -43,6 +81,53 @@ struct Row {
     statements: f64,
     round_trips: Option<f64>,
     errors: u64,
+    /// One client alone: (cold, steady) statements and round trips per request.
+    alone: Alone,
+}
+
+/// Per-request counts of one client alone.
+#[derive(Default)]
+struct Alone {
+    statements: (u64, u64),
+    round_trips: Option<(u64, u64)>,
+}
+
+/// What a run counts with: the statement log, the wire relay (PostgreSQL), and a
+/// token for the marker request.
+struct Counters<'a> {
+    log: &'a StatementLog,
+    wire: Option<&'a WireCounter>,
+    marker_bearer: String,
+}
+
+/// Round trips of the marker request itself (one query), inside every interval
+/// between two [`Counters::now`].
+const MARKER_TRIPS: u64 = 1;
+
+impl Counters<'_> {
+    /// (statements, round trips) up to now, the log drained by a marker request.
+    fn now(&self) -> (u64, Option<u64>) {
+        // The wire is counted as messages pass: nothing to wait for.
+        let trips = self.wire.map(|w| w.round_trips.load(Ordering::SeqCst));
+        let statements = self
+            .log
+            .drain(PORT, &self.marker_bearer)
+            .unwrap_or_else(|| {
+                eprintln!("the statement log's marker never came: statement counts are short");
+                self.log.statements.load(Ordering::SeqCst)
+            });
+        (statements, trips)
+    }
+
+    /// What happened between two [`Counters::now`]: the marker request's own
+    /// round trip taken out (its statement is never counted).
+    fn between(before: (u64, Option<u64>), after: (u64, Option<u64>)) -> (u64, Option<u64>) {
+        let trips = after
+            .1
+            .zip(before.1)
+            .map(|(a, b)| a.saturating_sub(b).saturating_sub(MARKER_TRIPS));
+        (after.0.saturating_sub(before.0), trips)
+    }
 }
 
 fn login(user: &str) -> Option<String> {
@@ -145,14 +230,41 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[at.min(sorted.len() - 1)].as_secs_f64() * 1000.0
 }
 
+/// Requests one client sends alone: one before the load (cold), the rest after
+/// it (steady).
+const ALONE: usize = 6;
+
+fn median(mut counts: Vec<u64>) -> u64 {
+    counts.sort_unstable();
+    counts.get(counts.len() / 2).copied().unwrap_or(0)
+}
+
+/// One client alone sends `n` requests of `route`; their per-request counts.
+fn alone(route: &'static str, n: usize, counters: &Counters<'_>) -> (Vec<u64>, Vec<u64>) {
+    let mut step = prepare(route, 0, Duration::from_secs(1));
+    let (mut statements, mut trips) = (Vec::new(), Vec::new());
+    for _ in 0..n {
+        let before = counters.now();
+        if step().is_none() {
+            break;
+        }
+        let (s, t) = Counters::between(before, counters.now());
+        statements.push(s);
+        trips.extend(t);
+    }
+    (statements, trips)
+}
+
 fn measure(
     route: &'static str,
     backend: &'static str,
     clients: usize,
     seconds: u64,
-    statements: &AtomicU64,
-    round_trips: Option<&AtomicU64>,
+    counters: &Counters<'_>,
 ) -> Row {
+    // The route's first request: its statements not yet prepared on the
+    // connection (cold).
+    let (cold_statements, cold_trips) = alone(route, 1, counters);
     let expected = if route == "logout" { 204 } else { 200 };
     // Setup runs on the clients' own threads, then every client starts together.
     let steps: Vec<Step> = thread::scope(|scope| {
@@ -161,11 +273,7 @@ fn measure(
             .collect();
         handles.into_iter().filter_map(|h| h.join().ok()).collect()
     });
-    thread::sleep(Duration::from_millis(300));
-    let (statements_before, trips_before) = (
-        statements.load(Ordering::Relaxed),
-        round_trips.map(|t| t.load(Ordering::Relaxed)),
-    );
+    let before = counters.now();
     let latencies = Arc::new(Mutex::new(Vec::new()));
     let errors = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
@@ -177,9 +285,12 @@ fn measure(
                 let mut mine = Vec::new();
                 while Instant::now() < deadline {
                     let sent = Instant::now();
-                    match step() {
+                    let answer = step();
+                    // Every request's time counts, an error's too.
+                    match answer {
                         Some((status, _)) if status == expected => mine.push(sent.elapsed()),
                         Some((status, body)) => {
+                            mine.push(sent.elapsed());
                             if errors.fetch_add(1, Ordering::Relaxed) == 0 {
                                 eprintln!("{backend} {route}: first error: {status} {body}");
                             }
@@ -194,8 +305,15 @@ fn measure(
         }
     });
     let elapsed = started.elapsed().as_secs_f64();
-    // The last statements of the last requests may still be in the log pipe.
-    thread::sleep(Duration::from_millis(300));
+    let (statements, trips) = Counters::between(before, counters.now());
+    // Steady state: after the load, every connection of the pool has met the
+    // route's statements.
+    let (steady_statements, steady_trips) = alone(route, ALONE - 1, counters);
+    let first = |v: &[u64]| v.first().copied().unwrap_or(0);
+    let alone = Alone {
+        statements: (first(&cold_statements), median(steady_statements)),
+        round_trips: (!steady_trips.is_empty()).then(|| (first(&cold_trips), median(steady_trips))),
+    };
     let mut latencies = latencies.lock().map(|l| l.clone()).unwrap_or_default();
     latencies.sort();
     let requests = latencies.len() as u64;
@@ -207,11 +325,10 @@ fn measure(
         per_second: requests as f64 / elapsed,
         p50_ms: percentile(&latencies, 0.50),
         p99_ms: percentile(&latencies, 0.99),
-        statements: per_request(statements.load(Ordering::Relaxed) - statements_before),
-        round_trips: round_trips
-            .zip(trips_before)
-            .map(|(t, before)| per_request(t.load(Ordering::Relaxed) - before)),
+        statements: per_request(statements),
+        round_trips: trips.map(per_request),
         errors: errors.load(Ordering::Relaxed),
+        alone,
     }
 }
 
@@ -267,28 +384,29 @@ fn run_backend(
             // refresh tokens travel in the body (no cookie mode).
             format!(
                 "{{secret=\"load-test-secret-load-test-secret-0123\", revocation_poll=\"1h\", \
-                 max_devices=1000000, {}login_throttle={{ip_attempts=100000000, account_attempts=100000000}}}}",
+                 max_devices=1000000, {}login_throttle={{ip_attempts=100000000, account_attempts=100000000, refreshes_per_device_per_minute=100000000}}}}",
                 if knows_cookies { "cookies={enabled=false}, " } else { "" }
             ),
         ),
     ];
-    let (child, statements) = spawn_showcase(showcase, PORT, &env, Some("summary=\""))?;
+    let (child, log) = spawn_showcase(showcase, PORT, &env, Some("summary=\""))?;
     let instances = Instances(vec![child]);
     if !wait_until_up(PORT) {
         eprintln!("the showcase did not start on {backend}");
         return None;
     }
+    // The marker request's token (a session of its own).
+    let marker_bearer = login("admin")
+        .map(|b| format!("Bearer {}", field(&b, "access")))
+        .unwrap_or_default();
+    let counters = Counters {
+        log: &log,
+        wire: counter.as_ref(),
+        marker_bearer,
+    };
     let mut rows = Vec::new();
     for route in ["login", "refresh", "device refresh", "link use", "logout"] {
-        let trips = counter.as_ref().map(|c| c.round_trips.as_ref());
-        rows.push(measure(
-            route,
-            backend,
-            clients,
-            seconds,
-            &statements,
-            trips,
-        ));
+        rows.push(measure(route, backend, clients, seconds, &counters));
     }
     drop(instances);
     drop(counter);
@@ -297,33 +415,39 @@ fn run_backend(
 }
 
 fn main() {
-    let clients = arg("--clients", 8).max(1) as usize;
-    let seconds = arg("--seconds", 3).max(1);
-    let which = text_arg("--db", "both");
+    let args = Args::parse();
+    let (clients, seconds) = (usize::from(args.clients), args.seconds);
     let Some(current) = showcase_binary() else {
         eprintln!("build the showcase first: cargo build --release -p showcase -p load");
         std::process::exit(2);
     };
     // `--compare OTHER_SHOWCASE` measures another build (an older commit, say) in the
     // same run, backend by backend, so the two are compared under the same load.
-    let other = text_arg("--compare", "");
     // (label, binary, whether it knows cookie mode: older builds refuse the setting)
     let mut builds = vec![("this build", current, true)];
-    if !other.is_empty() {
-        builds.insert(0, ("compared", std::path::PathBuf::from(other), false));
+    if let Some(other) = args.compare {
+        if !other.exists() {
+            eprintln!("--compare {}: no such file", other.display());
+            std::process::exit(2);
+        }
+        builds.insert(0, ("compared", other, false));
     }
-    let backends: Vec<&'static str> = match which.as_str() {
-        "sqlite" => vec!["sqlite"],
-        "postgres" => vec!["postgres"],
-        _ => vec!["sqlite", "postgres"],
+    let backends: Vec<&'static str> = match args.db {
+        Db::Sqlite => vec!["sqlite"],
+        Db::Postgres => vec!["postgres"],
+        Db::Both => vec!["sqlite", "postgres"],
     };
     println!(
         "{clients} clients, {seconds} s per route, one release showcase, new connection per request; \
-         logins use argon2's cheapest parameters (this run measures jwt-guard, not the hash)"
+         logins use argon2's cheapest parameters (this run measures jwt-guard, not the hash). \
+         Latencies include errored requests. `alone`: one client, the route's first request (cold) / \
+         the median of {} after the load (steady; whole counts); `under load`: averages over the window. \
+         Round trips exclude pool pings on release (no request waits for them).",
+        ALONE - 1
     );
     println!();
-    println!("| build | route | backend | requests/s | p50 ms | p99 ms | SQL statements/request | round trips/request | errors |");
-    println!("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| build | route | backend | requests/s | p50 ms | p99 ms | errors | statements alone | statements under load | round trips alone | round trips under load |");
+    println!("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     let mut failed = false;
     for backend in backends {
         for (label, binary, knows_cookies) in &builds {
@@ -333,18 +457,23 @@ fn main() {
                 continue;
             };
             for r in rows {
+                let (first, steady) = r.alone.statements;
                 println!(
-                    "| {label} | {} | {} | {:.0} | {:.2} | {:.2} | {:.1} | {} | {} |",
+                    "| {label} | {} | {} | {:.0} | {:.2} | {:.2} | {} | {first} / {steady} | {:.1} | {} | {} |",
                     r.route,
                     r.backend,
                     r.per_second,
                     r.p50_ms,
                     r.p99_ms,
+                    r.errors,
                     r.statements,
+                    r.alone
+                        .round_trips
+                        .map(|(first, steady)| format!("{first} / {steady}"))
+                        .unwrap_or_else(|| "(in-process)".to_owned()),
                     r.round_trips
                         .map(|t| format!("{t:.1}"))
                         .unwrap_or_else(|| "(in-process)".to_owned()),
-                    r.errors
                 );
                 if r.requests == 0 {
                     failed = true;
