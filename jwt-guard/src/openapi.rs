@@ -225,7 +225,8 @@ pub fn security_schemes(config: &JwtConfig) -> Value {
         schemes.insert(
             DPOP.into(),
             json!({
-                "type": "http", "scheme": "DPoP", "bearerFormat": "JWT",
+                // (OpenAPI allows `bearerFormat` with the `bearer` scheme only.)
+                "type": "http", "scheme": "DPoP",
                 "description": format!(
                     "an access token bound to the client's key, with a `DPoP` proof header \
                      (RFC 9449; proof algorithms: {})",
