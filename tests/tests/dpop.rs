@@ -802,3 +802,48 @@ async fn the_memory_replay_cache_refuses_a_second_use() {
         .unwrap_or(-1);
     assert_eq!(rows, 0, "memory mode writes no proof to the database");
 }
+
+/// A device that binds later (an app already signed in sends its first proof
+/// with a device refresh): from then on its refresh token from before, a bearer
+/// one, is no longer current — and the bound tokens work with the key.
+async fn a_device_bound_later_retires_its_bearer_refresh_token(kind: DbKind) {
+    let Some(app) = TestApp::on(kind, config()).await else {
+        return;
+    };
+    let login = json_body(login(&app, "alice", None).await).await;
+    assert_eq!(login["token_type"], "Bearer");
+    let key = es256();
+    let res = app
+        .client
+        .post("/auth/device/refresh")
+        .header(Header::new(
+            "Permanent-Token",
+            text(&login, "permanent_token"),
+        ))
+        .header(Header::new(
+            "DPoP",
+            key.proof("POST", &url("/auth/device/refresh")).sign(),
+        ))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let device = json_body(res).await;
+    assert_eq!(device["token_type"], "DPoP");
+    let access = text(&device, "access");
+    let (_, claims) = parts(&access);
+    assert_eq!(claims["cnf"]["jkt"], key.thumbprint());
+    let res = refresh(&app, &text(&login, "refresh"), None).await;
+    assert_eq!(res.status(), Status::Unauthorized);
+    let res = get(
+        &app,
+        "/me",
+        "DPoP",
+        &access,
+        Some(proof_for(&key, "/me", &access)),
+    )
+    .await;
+    assert_eq!(res.status(), Status::Ok);
+    app.finish().await;
+}
+
+storage_tests!(a_device_bound_later_retires_its_bearer_refresh_token);

@@ -219,7 +219,9 @@ impl Store {
 
     /// Consumes refresh token `old` and records its successors `refresh` and
     /// `access`, in one conditional statement inside one transaction: of any number
-    /// of concurrent calls with the same token, exactly one succeeds.
+    /// of concurrent calls with the same token, exactly one succeeds. A device
+    /// bound to a DPoP key takes only refresh tokens bound to that key (one issued
+    /// before the device was bound is not current any more).
     ///
     /// A token that was already rotated is reuse: the device and every token of it
     /// are revoked and [`RotateError::Reused`] returned — unless the reuse grace
@@ -249,7 +251,8 @@ impl Store {
              WHERE jti = $5 AND kind = 'refresh' AND device_id = $6
                AND used_at IS NULL AND revoked_at IS NULL
                AND EXISTS (SELECT 1 FROM jwt_guard_devices d
-                           WHERE d.id = $6 AND d.revoked_at IS NULL AND d.expires_at > $1)
+                           WHERE d.id = $6 AND d.revoked_at IS NULL AND d.expires_at > $1
+                             AND (d.dpop_jkt IS NULL OR d.dpop_jkt = $7))
              RETURNING jti",
         )
         .bind(ts(now))
@@ -258,6 +261,7 @@ impl Store {
         .bind(access.signing_input)
         .bind(&old.jti)
         .bind(device_id)
+        .bind(old.dpop_jkt())
         .fetch_optional(&mut *tx)
         .await?;
 
@@ -305,7 +309,8 @@ impl Store {
                 WHERE jti = $5 AND kind = 'refresh' AND device_id = $6
                   AND used_at IS NULL AND revoked_at IS NULL
                   AND EXISTS (SELECT 1 FROM jwt_guard_devices d
-                              WHERE d.id = $6 AND d.revoked_at IS NULL AND d.expires_at > $1)
+                              WHERE d.id = $6 AND d.revoked_at IS NULL AND d.expires_at > $1
+                                AND (d.dpop_jkt IS NULL OR d.dpop_jkt = $10))
                 RETURNING jti
              ), successors AS (
                 INSERT INTO {TOKEN_ROW_COLUMNS}
@@ -318,7 +323,7 @@ impl Store {
                   AND EXISTS (SELECT 1 FROM consumed)
              )
              SELECT jti FROM consumed",
-            rows = token_rows(tokens.len(), 9),
+            rows = token_rows(tokens.len(), 10),
         );
         let query = sqlx::query(&sql)
             .bind(ts(now))
@@ -329,7 +334,8 @@ impl Store {
             .bind(device_id)
             .bind(ts(now.saturating_add(self.settings.permanent_ttl)))
             .bind(ts(now.saturating_sub(self.settings.permanent_accuracy)))
-            .bind(ts(self.settings.permanent_lifetime));
+            .bind(ts(self.settings.permanent_lifetime))
+            .bind(old.dpop_jkt());
         let consumed = bind_token_rows(query, device_id, &tokens)
             .fetch_optional(&self.writer)
             .await?;
