@@ -125,7 +125,9 @@ async fn confirm_binding(
     let Some((scheme, token)) = presented(req, rt)? else {
         return Err(AuthError::missing_token());
     };
-    dpop::confirm(req, registered, token, scheme, route_requires).await
+    dpop::confirm(req, registered, token, scheme, route_requires)
+        .await
+        .map_err(AuthError::from)
 }
 
 type Verification<C> = Result<Option<Arc<Token<C>>>, AuthError>;

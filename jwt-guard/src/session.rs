@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::claims::{Claims, NoClaims, RegisteredClaims, TokenKind, REGISTERED_CLAIM_NAMES};
 use crate::client::describe_device;
-use crate::error::AuthError;
+use crate::dpop::DpopRefusal;
 use crate::runtime::JwtRuntime;
 use crate::secret::{random_id, TokenDigest};
 use crate::signer::{decode_part, Grant, IssueError, IssuedToken, Issuer, TokenPair};
@@ -266,7 +266,7 @@ pub enum SessionError {
     /// The DPoP proof was refused (RFC 9449), or the session it continues is
     /// bound to another key: the answer is the refusal's own.
     #[error("the DPoP proof was refused: {0}")]
-    Proof(Box<AuthError>),
+    Proof(DpopRefusal),
     /// Storage, the user store or the signer failed; nothing was changed.
     #[error("a session step could not be completed")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -279,9 +279,9 @@ impl SessionError {
     }
 }
 
-impl From<AuthError> for SessionError {
-    fn from(e: AuthError) -> Self {
-        SessionError::Proof(Box::new(e))
+impl From<DpopRefusal> for SessionError {
+    fn from(e: DpopRefusal) -> Self {
+        SessionError::Proof(e)
     }
 }
 

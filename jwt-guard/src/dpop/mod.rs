@@ -26,9 +26,8 @@ pub use proof::{access_token_hash, thumbprint, Proof, ProofError, MAX_JTI_BYTES,
 use crate::claims::RegisteredClaims;
 use crate::clock::Clock;
 use crate::config::{DpopConfig, DpopMode, ReplayCache};
-use crate::error::AuthError;
 use crate::keys::KeyRing;
-use crate::store::{AuditEvent, Store};
+use crate::store::{AuditEvent, Store, StoreError};
 use nonce::Nonces;
 use replay::Replays;
 
@@ -170,7 +169,7 @@ impl Dpop {
     }
 
     /// Records `proof` as used (§11.1), after every other check passed.
-    async fn accept(&self, req: &Request<'_>, proof: &Proof, at: At) -> Result<(), AuthError> {
+    async fn accept(&self, req: &Request<'_>, proof: &Proof, at: At) -> Result<(), DpopRefusal> {
         let key = replay::proof_key(&proof.jkt, &proof.jti);
         // Remembered until its `iat` could no longer pass, on any instance.
         let until = proof
@@ -185,21 +184,54 @@ impl Dpop {
         {
             Ok(true) => Ok(()),
             Ok(false) => Err(refusal(ProofError::Replayed, at)),
-            Err(e) => Err(e.into()),
+            Err(e) => Err(DpopRefusal::Unavailable(std::sync::Arc::new(e))),
         }
     }
+}
+
+/// Why DPoP refused a request, or could not decide (RFC 9449). What each answers
+/// is `AuthError`'s `From` table: `invalid_dpop_proof` or `use_dpop_nonce` (400 at
+/// a token endpoint, 401 at a resource), `invalid_token` in a `DPoP` challenge
+/// for a binding, 503 when the replay cache is unreachable.
+#[derive(Clone, Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DpopRefusal {
+    /// A proof failed a check of §4.3, or was used before (§11.1).
+    #[error("{0}")]
+    Proof(ProofError, At),
+    /// A proof is needed and none came.
+    #[error("{0}")]
+    NoProof(&'static str, At),
+    /// The token or session is bound to another key, or presented the wrong
+    /// way for its binding; `bound_only`: the route or app takes bound tokens only.
+    #[error("{reason}")]
+    Binding {
+        /// What the client is told.
+        reason: &'static str,
+        /// Whether bearer tokens are refused here altogether.
+        bound_only: bool,
+    },
+    /// A bound token or session, and this server does not check DPoP proofs.
+    #[error("{0}")]
+    Unchecked(&'static str),
+    /// The replay cache could not be reached: nothing was decided.
+    #[error("the DPoP replay cache is unavailable")]
+    Unavailable(#[source] std::sync::Arc<StoreError>),
 }
 
 /// Where a proof is presented: refusals are `400` at a token endpoint (RFC 9449
 /// §5) and `401` at a protected resource (§7.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum At {
+pub enum At {
+    /// Sign-in, refresh, device refresh.
     TokenEndpoint,
+    /// A protected route.
     Resource,
 }
 
 impl At {
-    fn status(self) -> Status {
+    /// The status a refusal here answers with.
+    pub(crate) fn status(self) -> Status {
         match self {
             At::TokenEndpoint => Status::BadRequest,
             At::Resource => Status::Unauthorized,
@@ -207,13 +239,10 @@ impl At {
     }
 }
 
-/// The answer to a proof that failed a check.
-fn refusal(e: ProofError, at: At) -> AuthError {
+/// A proof that failed a check, counted.
+fn refusal(e: ProofError, at: At) -> DpopRefusal {
     crate::observe::dpop_refused(e.reason());
-    match e {
-        ProofError::Nonce => AuthError::use_dpop_nonce(at.status()),
-        e => AuthError::invalid_dpop_proof(at.status(), e.to_string()),
-    }
+    DpopRefusal::Proof(e, at)
 }
 
 /// Whose session a token-endpoint request continues (for the audit log).
@@ -236,16 +265,16 @@ pub(crate) enum Scheme {
 
 /// The token endpoint's proof, checked once per request: `Ok(None)` when DPoP is
 /// off or no proof was sent (refused when every session must be bound).
-fn endpoint_proof(req: &Request<'_>) -> Result<Option<Proof>, AuthError> {
-    struct Cached(Result<Option<Proof>, AuthError>);
+fn endpoint_proof(req: &Request<'_>) -> Result<Option<Proof>, DpopRefusal> {
+    struct Cached(Result<Option<Proof>, DpopRefusal>);
     let Some(dpop) = Dpop::of(req) else {
         return Ok(None);
     };
     req.local_cache(|| {
         Cached(match dpop.check(req, None) {
-            Ok(None) if dpop.required() => Err(AuthError::invalid_dpop_proof(
-                Status::BadRequest,
+            Ok(None) if dpop.required() => Err(DpopRefusal::NoProof(
                 "a DPoP proof is required (RFC 9449 §5)",
+                At::TokenEndpoint,
             )),
             Ok(proof) => Ok(proof),
             Err(e) => Err(refusal(e, At::TokenEndpoint)),
@@ -257,13 +286,13 @@ fn endpoint_proof(req: &Request<'_>) -> Result<Option<Proof>, AuthError> {
 
 /// Refuses a sign-in whose proof fails a check before any password is looked
 /// at; `Ok` without a proof (unless every session must be bound).
-pub(crate) fn precheck_sign_in(req: &Request<'_>) -> Result<(), AuthError> {
+pub(crate) fn precheck_sign_in(req: &Request<'_>) -> Result<(), DpopRefusal> {
     endpoint_proof(req).map(|_| ())
 }
 
 /// The key a new session binds to: the thumbprint of the request's valid proof,
 /// now recorded as used; `None` without one.
-pub(crate) async fn bind_sign_in(req: &Request<'_>) -> Result<Option<String>, AuthError> {
+pub(crate) async fn bind_sign_in(req: &Request<'_>) -> Result<Option<String>, DpopRefusal> {
     let Some(proof) = endpoint_proof(req)? else {
         return Ok(None);
     };
@@ -282,11 +311,11 @@ pub(crate) async fn continue_session(
     req: &Request<'_>,
     bound: Option<&str>,
     whose: Whose<'_>,
-) -> Result<Option<String>, AuthError> {
+) -> Result<Option<String>, DpopRefusal> {
     let Some(dpop) = Dpop::of(req) else {
         return match bound {
             // Bound while DPoP was on: without proofs checked, nobody may use it.
-            Some(_) => Err(AuthError::invalid_token(
+            Some(_) => Err(DpopRefusal::Unchecked(
                 "this session is bound to a DPoP key, and this server does not check DPoP proofs",
             )),
             None => Ok(None),
@@ -294,15 +323,13 @@ pub(crate) async fn continue_session(
     };
     let proof = endpoint_proof(req)?;
     let refusal = match (bound, &proof) {
-        (Some(bound), Some(proof)) if proof.jkt != bound => Some(
-            AuthError::invalid_token(
-                "the DPoP proof is signed by another key than the one this session is bound to",
-            )
-            .in_dpop_challenge(),
-        ),
-        (Some(_), None) => Some(AuthError::invalid_dpop_proof(
-            Status::BadRequest,
+        (Some(bound), Some(proof)) if proof.jkt != bound => Some(DpopRefusal::Binding {
+            reason: "the DPoP proof is signed by another key than the one this session is bound to",
+            bound_only: false,
+        }),
+        (Some(_), None) => Some(DpopRefusal::NoProof(
             "this session is bound to a DPoP key: send a DPoP proof signed with it",
+            At::TokenEndpoint,
         )),
         _ => None,
     };
@@ -347,60 +374,60 @@ pub(crate) async fn confirm(
     token: &str,
     scheme: Scheme,
     route_requires: bool,
-) -> Result<(), AuthError> {
+) -> Result<(), DpopRefusal> {
     let dpop = Dpop::of(req);
     let bound = registered.dpop_jkt();
     let Some(dpop) = dpop else {
         return match bound {
             None => Ok(()),
-            Some(_) => Err(AuthError::invalid_token(
+            Some(_) => Err(DpopRefusal::Unchecked(
                 "this token is bound to a DPoP key, and this server does not check DPoP proofs",
             )),
         };
     };
     let Some(jkt) = bound else {
         if scheme == Scheme::Dpop {
-            return Err(AuthError::invalid_token(
-                "this token is not bound to a key: send it with the Bearer scheme",
-            )
-            .in_dpop_challenge());
+            return Err(DpopRefusal::Binding {
+                reason: "this token is not bound to a key: send it with the Bearer scheme",
+                bound_only: false,
+            });
         }
         if route_requires || dpop.required() {
-            return Err(AuthError::invalid_token(
-                "this route needs a DPoP-bound token: sign in with a DPoP proof",
-            )
-            .in_dpop_challenge()
-            .dpop_only());
+            return Err(DpopRefusal::Binding {
+                reason: "this route needs a DPoP-bound token: sign in with a DPoP proof",
+                bound_only: true,
+            });
         }
         return Ok(());
     };
     if scheme != Scheme::Dpop {
-        return Err(AuthError::invalid_token(
-            "this token is bound to a key: send it as `Authorization: DPoP <token>` with a \
-             DPoP proof (RFC 9449 §7.2)",
-        )
-        .in_dpop_challenge());
+        return Err(DpopRefusal::Binding {
+            reason: "this token is bound to a key: send it as `Authorization: DPoP <token>` \
+                     with a DPoP proof (RFC 9449 §7.2)",
+            bound_only: false,
+        });
     }
     // Checked once per request, however many guards ask.
-    struct Confirmed(Result<(), AuthError>);
+    struct Confirmed(Result<(), DpopRefusal>);
     req.local_cache_async(async {
         let outcome = async {
             let proof = match dpop.check(req, Some(token)) {
                 Ok(Some(proof)) => proof,
                 Ok(None) => {
-                    return Err(AuthError::invalid_dpop_proof(
-                        Status::Unauthorized,
+                    return Err(DpopRefusal::NoProof(
                         "a DPoP proof is required with a DPoP-bound token",
+                        At::Resource,
                     ))
                 }
                 Err(e) => return Err(refusal(e, At::Resource)),
             };
             // §4.3 check 12, second half: the key the token is bound to.
             if proof.jkt != jkt {
-                return Err(AuthError::invalid_token(
-                    "the DPoP proof is signed by another key than the one this token is bound to",
-                )
-                .in_dpop_challenge());
+                return Err(DpopRefusal::Binding {
+                    reason: "the DPoP proof is signed by another key than the one this token is \
+                             bound to",
+                    bound_only: false,
+                });
             }
             dpop.accept(req, &proof, At::Resource).await
         }

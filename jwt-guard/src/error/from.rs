@@ -4,6 +4,7 @@
 //! sent); refusals carry one safe description each.
 
 use super::AuthError;
+use crate::dpop::{DpopRefusal, ProofError};
 use crate::runtime::StaleRevocations;
 use crate::session::{SessionError, Unavailable};
 use crate::signer::IssueError;
@@ -39,11 +40,35 @@ impl From<LinkDenial> for AuthError {
 }
 
 /// What a session step refused or could not do.
+/// A DPoP refusal (RFC 9449): `invalid_dpop_proof` / `use_dpop_nonce` with the
+/// status of where the proof came (§5: 400 at a token endpoint, §7.1: 401 at a
+/// resource), `invalid_token` in a `DPoP` challenge for a binding (§7.1), 503
+/// when the replay cache cannot be reached.
+impl From<DpopRefusal> for AuthError {
+    fn from(r: DpopRefusal) -> Self {
+        match r {
+            DpopRefusal::Proof(ProofError::Nonce, at) => AuthError::use_dpop_nonce(at.status()),
+            DpopRefusal::Proof(e, at) => AuthError::invalid_dpop_proof(at.status(), e.to_string()),
+            DpopRefusal::NoProof(why, at) => AuthError::invalid_dpop_proof(at.status(), why),
+            DpopRefusal::Binding { reason, bound_only } => {
+                let e = AuthError::invalid_token(reason).in_dpop_challenge();
+                if bound_only {
+                    e.dpop_only()
+                } else {
+                    e
+                }
+            }
+            DpopRefusal::Unchecked(why) => AuthError::invalid_token(why),
+            r @ DpopRefusal::Unavailable(_) => AuthError::unavailable(r),
+        }
+    }
+}
+
 impl From<SessionError> for AuthError {
     fn from(e: SessionError) -> Self {
         match e {
             SessionError::DeviceCap => AuthError::device_limit(),
-            SessionError::Proof(refusal) => *refusal,
+            SessionError::Proof(refusal) => refusal.into(),
             SessionError::Link(denial) => denial.into(),
             SessionError::Token(e) => e.into(),
             SessionError::WindowPassed => {
