@@ -265,7 +265,7 @@ impl Verifier {
         kind: TokenKind,
         audience: Option<&str>,
     ) -> Result<Token<C>, VerifyError> {
-        let entry = self.key_for_header(token)?;
+        let (entry, known) = self.key_for_header(token)?;
         let base = &entry.validation;
         let overridden;
         let validation = match audience {
@@ -300,7 +300,9 @@ impl Verifier {
             }
             Err(e) => return Err(map_error(&e)),
         };
-        self.remember_header(token, &entry);
+        if !known {
+            self.remember_header(token, &entry);
+        }
         if data.claims.registered.typ != kind {
             return Err(VerifyError::WrongKind { expected: kind });
         }
@@ -310,11 +312,13 @@ impl Verifier {
     /// Which key verifies a token with this header: the header's `kid`, checked for
     /// `crit` and for an algorithm matching the key. Tokens signed by one key share
     /// one header text, so accepted headers are remembered (a few dozen at most).
-    fn key_for_header(&self, token: &str) -> Result<Arc<KidEntry>, VerifyError> {
+    /// Also says whether the header was already known (then nothing needs
+    /// remembering: no write lock on the common path).
+    fn key_for_header(&self, token: &str) -> Result<(Arc<KidEntry>, bool), VerifyError> {
         let segment = token.split('.').next().unwrap_or_default();
         if let Ok(known) = self.headers.read() {
             if let Some((_, entry)) = known.iter().find(|(text, _)| **text == *segment) {
-                return Ok(entry.clone());
+                return Ok((entry.clone(), true));
             }
         }
         let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Malformed)?;
@@ -326,7 +330,7 @@ impl Verifier {
         if header.alg != entry.algorithm {
             return Err(VerifyError::AlgorithmMismatch);
         }
-        Ok(entry)
+        Ok((entry, false))
     }
 
     /// Remembers the header of `token`, whose signature has just verified: only
