@@ -257,24 +257,19 @@ fn realm_of(config: &JwtConfig) -> Realm {
 }
 
 /// With DPoP on, its state: the public URL proofs name (`dpop.public_url`, else
-/// the app's base URL) and the replay cache (the database unless verify-only).
+/// the app's base URL) and the replay cache (`store`, unless verify-only or
+/// configured to memory). Said at liftoff (`--print-openapi` ignites, and prints
+/// nothing else).
 fn manage_dpop(
     rocket: Rocket<Build>,
     config: &JwtConfig,
     runtime: &JwtRuntime,
     base_url: &str,
     clock: &Clock,
-    database: bool,
+    store: Option<&Store>,
 ) -> Rocket<Build> {
     let public_url = config.dpop.public_url.as_deref().unwrap_or(base_url);
-    match Dpop::new(
-        &config.dpop,
-        public_url,
-        runtime.keys(),
-        clock.clone(),
-        database,
-    ) {
-        // Said at liftoff (`--print-openapi` ignites, and prints nothing else).
+    match Dpop::new(&config.dpop, public_url, runtime.keys(), clock, store) {
         Some(dpop) => rocket.manage(dpop),
         None => rocket,
     }
@@ -395,15 +390,8 @@ impl Fairing for JwtGuard {
             );
             return Err(rocket);
         }
-        let rocket = manage_dpop(
-            rocket,
-            &config,
-            &runtime,
-            &base_url,
-            &self.clock,
-            !self.verify_only,
-        );
         if self.verify_only {
+            let rocket = manage_dpop(rocket, &config, &runtime, &base_url, &self.clock, None);
             let mut rocket = rocket
                 .manage(realm_of(&config))
                 .manage(trusted)
@@ -435,6 +423,14 @@ impl Fairing for JwtGuard {
             }
         };
 
+        let rocket = manage_dpop(
+            rocket,
+            &config,
+            &runtime,
+            &base_url,
+            &self.clock,
+            Some(&store),
+        );
         let issuer = runtime.issuer().clone();
         let link_routes = Arc::new(LinkRoutes::default());
         let links = Links::new(

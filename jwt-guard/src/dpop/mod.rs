@@ -53,21 +53,21 @@ pub(crate) struct Dpop {
 
 impl Dpop {
     /// The DPoP state for `config`, or `None` when DPoP is off. `public_url` is
-    /// the configured one or the app's own address; `database` says whether a
-    /// shared replay cache can be had.
+    /// the configured one or the app's own address; `store`, when there is one,
+    /// is the replay cache every instance shares (unless memory is configured).
     pub(crate) fn new(
         config: &DpopConfig,
         public_url: &str,
         keys: &KeyRing,
-        clock: Clock,
-        database: bool,
+        clock: &Clock,
+        store: Option<&Store>,
     ) -> Option<Self> {
         if !config.enabled() {
             return None;
         }
-        let replays = match (config.replay_cache, database) {
-            (Some(ReplayCache::Memory), _) | (_, false) => Replays::Memory(Default::default()),
-            (_, true) => Replays::Database,
+        let replays = match (config.replay_cache, store) {
+            (Some(ReplayCache::Memory), _) | (_, None) => Replays::Memory(Default::default()),
+            (_, Some(store)) => Replays::Database(store.clone()),
         };
         let nonces = config.nonce.then(|| {
             Nonces::new(
@@ -83,7 +83,7 @@ impl Dpop {
             skew: config.skew.as_secs(),
             replays,
             nonces,
-            clock,
+            clock: clock.clone(),
         })
     }
 
@@ -151,10 +151,6 @@ impl Dpop {
         }
         let uri = self.expected_uri(req).ok_or(ProofError::WrongUri)?;
         let now = self.clock.now();
-        let nonce_ok = self
-            .nonces
-            .as_ref()
-            .map(|nonces| move |nonce: &str| nonces.is_valid(nonce, now));
         let expected = proof::Expected {
             method: req.method().as_str(),
             uri: &uri,
@@ -163,25 +159,20 @@ impl Dpop {
             now,
             lifetime: self.lifetime,
             skew: self.skew,
-            nonce: nonce_ok.as_ref().map(|f| f as &dyn Fn(&str) -> bool),
+            nonces: self.nonces.as_ref(),
         };
         proof::check(value, &expected).map(Some)
     }
 
     /// Records `proof` as used (§11.1), after every other check passed.
-    async fn accept(&self, req: &Request<'_>, proof: &Proof, at: At) -> Result<(), DpopRefusal> {
+    async fn accept(&self, proof: &Proof, at: At) -> Result<(), DpopRefusal> {
         let key = replay::proof_key(&proof.jkt, &proof.jti);
         // Remembered until its `iat` could no longer pass, on any instance.
         let until = proof
             .iat
             .saturating_add(self.lifetime)
             .saturating_add(self.skew);
-        let store = req.rocket().state::<Store>();
-        match self
-            .replays
-            .first_use(store, key, self.clock.now(), until)
-            .await
-        {
+        match self.replays.first_use(key, self.clock.now(), until).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(refusal(ProofError::Replayed, at)),
             Err(e) => Err(DpopRefusal::Unavailable(std::sync::Arc::new(e))),
@@ -297,7 +288,7 @@ pub(crate) async fn bind_sign_in(req: &Request<'_>) -> Result<Option<String>, Dp
         return Ok(None);
     };
     if let Some(dpop) = Dpop::of(req) {
-        dpop.accept(req, &proof, At::TokenEndpoint).await?;
+        dpop.accept(&proof, At::TokenEndpoint).await?;
     }
     Ok(Some(proof.jkt))
 }
@@ -356,7 +347,7 @@ pub(crate) async fn continue_session(
     }
     match proof {
         Some(proof) => {
-            dpop.accept(req, &proof, At::TokenEndpoint).await?;
+            dpop.accept(&proof, At::TokenEndpoint).await?;
             Ok(Some(proof.jkt))
         }
         None => Ok(None),
@@ -429,7 +420,7 @@ pub(crate) async fn confirm(
                     bound_only: false,
                 });
             }
-            dpop.accept(req, &proof, At::Resource).await
+            dpop.accept(&proof, At::Resource).await
         }
         .await;
         Confirmed(outcome)

@@ -10,6 +10,8 @@ use sha2::{Digest as _, Sha256};
 
 use jwt_guard_grammar::is_token68;
 
+use super::nonce::Nonces;
+
 /// Largest `DPoP` header read, in bytes (an RSA-4096 key and the claims fit).
 pub const MAX_PROOF_BYTES: usize = 8 * 1024;
 /// Longest proof `jti` accepted, in bytes.
@@ -113,8 +115,8 @@ pub(crate) struct Expected<'a> {
     pub(crate) now: u64,
     pub(crate) lifetime: u64,
     pub(crate) skew: u64,
-    /// Checks a nonce, when nonces are required.
-    pub(crate) nonce: Option<&'a dyn Fn(&str) -> bool>,
+    /// The server's nonces, when proofs must carry one.
+    pub(crate) nonces: Option<&'a Nonces>,
 }
 
 /// The proof's payload (RFC 9449 §4.2).
@@ -251,8 +253,9 @@ pub(crate) fn check(proof: &str, expected: &Expected<'_>) -> Result<Proof, Proof
         return Err(ProofError::WrongUri);
     }
     // Check 10: the server's nonce, when it asks for one (§8, §9).
-    if let Some(valid) = expected.nonce {
-        if !claims.nonce.as_deref().is_some_and(valid) {
+    if let Some(nonces) = expected.nonces {
+        let current = claims.nonce.as_deref();
+        if !current.is_some_and(|nonce| nonces.is_valid(nonce, expected.now)) {
             return Err(ProofError::Nonce);
         }
     }

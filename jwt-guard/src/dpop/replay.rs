@@ -15,7 +15,7 @@ const SWEEP_AT: usize = 4096;
 /// Where used proofs are remembered.
 pub(crate) enum Replays {
     /// jwt-guard's database.
-    Database,
+    Database(Store),
     /// This process: proof key → when it may be forgotten.
     Memory(Mutex<HashMap<String, u64>>),
 }
@@ -33,20 +33,15 @@ pub(crate) fn proof_key(jkt: &str, jti: &str) -> String {
 
 impl Replays {
     /// Records the proof as used until `expires_at`: `Ok(false)` when it was used
-    /// before. `store` is needed in database mode (`None` there is an outage:
-    /// the check cannot be made, so the proof is not accepted).
+    /// before.
     pub(crate) async fn first_use(
         &self,
-        store: Option<&Store>,
         key: String,
         now: u64,
         expires_at: u64,
     ) -> Result<bool, StoreError> {
         match self {
-            Replays::Database => match store {
-                Some(store) => store.use_dpop_proof(&key, expires_at).await,
-                None => Err(StoreError(sqlx::Error::PoolClosed)),
-            },
+            Replays::Database(store) => store.use_dpop_proof(&key, expires_at).await,
             Replays::Memory(seen) => {
                 let mut seen = match seen.lock() {
                     Ok(seen) => seen,

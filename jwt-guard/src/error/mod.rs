@@ -23,31 +23,19 @@ pub(crate) struct Realm {
     pub(crate) dpop_required: bool,
 }
 
-/// What the challenges of one application say besides each failure's own.
-struct Challenges<'r> {
-    realm: &'r str,
-    resource_metadata: Option<&'r str>,
-    dpop_algs: Option<&'r str>,
-    dpop_required: bool,
-}
-
 impl Realm {
-    /// The realm, metadata URL and DPoP settings of the application serving `req`.
-    fn of<'r>(req: &'r Request<'_>) -> Challenges<'r> {
-        match req.rocket().state::<Realm>() {
-            Some(r) => Challenges {
-                realm: r.name.as_str(),
-                resource_metadata: r.resource_metadata.as_deref(),
-                dpop_algs: r.dpop_algs.as_deref(),
-                dpop_required: r.dpop_required,
-            },
-            None => Challenges {
-                realm: "jwt-guard",
+    /// The realm, metadata URL and DPoP settings of the application serving `req`
+    /// (jwt-guard's defaults without the fairing).
+    fn of<'r>(req: &'r Request<'_>) -> &'r Realm {
+        static DEFAULT: OnceLock<Realm> = OnceLock::new();
+        req.rocket().state::<Realm>().unwrap_or_else(|| {
+            DEFAULT.get_or_init(|| Realm {
+                name: "jwt-guard".to_owned(),
                 resource_metadata: None,
                 dpop_algs: None,
                 dpop_required: false,
-            },
-        }
+            })
+        })
     }
 }
 
@@ -442,24 +430,22 @@ impl AuthError {
     /// Every challenge of this failure, first the one carrying its error: with
     /// DPoP on, a `DPoP` challenge naming the accepted algorithms beside the
     /// `Bearer` one (RFC 9449 §7.1), or alone where bearer tokens are refused.
-    fn challenges(&self, app: &Challenges<'_>) -> Vec<String> {
+    fn challenges(&self, app: &Realm) -> Vec<String> {
         if self.dpop && self.status != Status::Unauthorized {
             // A token endpoint's refusal (RFC 9449 §5): the JSON body says it.
             return Vec::new();
         }
-        let Some(algs) = app
-            .dpop_algs
-            .filter(|_| self.status == Status::Unauthorized)
-        else {
+        let metadata = app.resource_metadata.as_deref();
+        // DPoP is named beside the failure's own challenge on 401s of our tokens
+        // (a client failing `Basic` is told `Basic` alone).
+        let dpop_401 = self.status == Status::Unauthorized && self.code != ErrorCode::InvalidClient;
+        let Some(algs) = app.dpop_algs.as_deref().filter(|_| dpop_401) else {
             return self
-                .challenge_for(app.realm, app.resource_metadata)
+                .challenge_for(&app.name, metadata)
                 .into_iter()
                 .collect();
         };
-        if self.code == ErrorCode::InvalidClient {
-            return self.challenge_for(app.realm, None).into_iter().collect();
-        }
-        let realm = quote(app.realm);
+        let realm = quote(&app.name);
         let algs = format!("algs=\"{}\"", quote(algs));
         let bearer_too = !(self.dpop_only || app.dpop_required);
         let mut found = Vec::new();
@@ -473,12 +459,12 @@ impl AuthError {
                 ));
             }
             c.push_str(&format!(", {algs}"));
-            found.push(self.with_parameters(c, app.resource_metadata));
+            found.push(self.with_parameters(c, metadata));
             if bearer_too {
                 found.push(format!("Bearer realm=\"{realm}\""));
             }
         } else {
-            found.extend(self.challenge_for(app.realm, app.resource_metadata));
+            found.extend(self.challenge_for(&app.name, metadata));
             found.push(format!("DPoP realm=\"{realm}\", {algs}"));
         }
         found
@@ -564,7 +550,7 @@ impl AuthError {
         }
         // Written whole each time (a catcher's answer may be finished again).
         response.remove_header("WWW-Authenticate");
-        for challenge in self.challenges(&app) {
+        for challenge in self.challenges(app) {
             response.adjoin_header(Header::new("WWW-Authenticate", challenge));
         }
         response.set_sized_body(body.len(), Cursor::new(body));

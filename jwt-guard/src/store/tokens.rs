@@ -130,6 +130,37 @@ where
     Ok(())
 }
 
+/// Consumes refresh token `$5` of device `$6`, if it is unused and unrevoked and
+/// its device live and not bound to a DPoP key other than `$7` (the token's own),
+/// naming its successors (`$2`–`$4`) at `$1`; returns its `jti`. The one rule of
+/// a rotation, for both databases ([`bind_consume`] binds it).
+const CONSUME_REFRESH: &str = "UPDATE jwt_guard_tokens SET used_at = $1, replaced_by = $2,
+            successor_refresh = $3, successor_access = $4
+     WHERE jti = $5 AND kind = 'refresh' AND device_id = $6
+       AND used_at IS NULL AND revoked_at IS NULL
+       AND EXISTS (SELECT 1 FROM jwt_guard_devices d
+                   WHERE d.id = $6 AND d.revoked_at IS NULL AND d.expires_at > $1
+                     AND (d.dpop_jkt IS NULL OR d.dpop_jkt = $7))
+     RETURNING jti";
+
+/// Binds [`CONSUME_REFRESH`]'s `$1`–`$7`.
+fn bind_consume<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    now: u64,
+    old: &'q RegisteredClaims,
+    refresh: &Successor<'q>,
+    access: &Successor<'q>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    query
+        .bind(ts(now))
+        .bind(&refresh.claims.jti)
+        .bind(refresh.signing_input)
+        .bind(access.signing_input)
+        .bind(&old.jti)
+        .bind(old.did.as_deref())
+        .bind(old.dpop_jkt())
+}
+
 /// The registry's table and the columns a token row fills.
 pub(super) const TOKEN_ROW_COLUMNS: &str = "jwt_guard_tokens
          (jti, device_id, parent_jti, kind, subject, issued_at, expires_at, depth, root_jti, root_at)";
@@ -245,25 +276,9 @@ impl Store {
         // One statement consumes the token, if it and its device are live; the
         // successors and the device's sliding expiry follow in the same transaction.
         let mut tx = self.begin_write().await?;
-        let consumed: Option<String> = sqlx::query_scalar(
-            "UPDATE jwt_guard_tokens SET used_at = $1, replaced_by = $2,
-                    successor_refresh = $3, successor_access = $4
-             WHERE jti = $5 AND kind = 'refresh' AND device_id = $6
-               AND used_at IS NULL AND revoked_at IS NULL
-               AND EXISTS (SELECT 1 FROM jwt_guard_devices d
-                           WHERE d.id = $6 AND d.revoked_at IS NULL AND d.expires_at > $1
-                             AND (d.dpop_jkt IS NULL OR d.dpop_jkt = $7))
-             RETURNING jti",
-        )
-        .bind(ts(now))
-        .bind(&refresh.claims.jti)
-        .bind(refresh.signing_input)
-        .bind(access.signing_input)
-        .bind(&old.jti)
-        .bind(device_id)
-        .bind(old.dpop_jkt())
-        .fetch_optional(&mut *tx)
-        .await?;
+        let consumed = bind_consume(sqlx::query(CONSUME_REFRESH), now, old, &refresh, &access)
+            .fetch_optional(&mut *tx)
+            .await?;
 
         if consumed.is_none() {
             drop(tx);
@@ -303,39 +318,23 @@ impl Store {
             (access.claims, Some(refresh.claims.jti.as_str())),
         ];
         let sql = format!(
-            "WITH consumed AS (
-                UPDATE jwt_guard_tokens SET used_at = $1, replaced_by = $2,
-                       successor_refresh = $3, successor_access = $4
-                WHERE jti = $5 AND kind = 'refresh' AND device_id = $6
-                  AND used_at IS NULL AND revoked_at IS NULL
-                  AND EXISTS (SELECT 1 FROM jwt_guard_devices d
-                              WHERE d.id = $6 AND d.revoked_at IS NULL AND d.expires_at > $1
-                                AND (d.dpop_jkt IS NULL OR d.dpop_jkt = $10))
-                RETURNING jti
-             ), successors AS (
+            "WITH consumed AS ({CONSUME_REFRESH}), successors AS (
                 INSERT INTO {TOKEN_ROW_COLUMNS}
                 SELECT * FROM (VALUES {rows}) AS successor
                 WHERE EXISTS (SELECT 1 FROM consumed)
              ), slid AS (
                 UPDATE jwt_guard_devices SET last_used = $1,
-                       expires_at = CASE WHEN $7 < orig_iat + $9 THEN $7 ELSE orig_iat + $9 END
-                WHERE id = $6 AND last_used <= $8 AND revoked_at IS NULL
+                       expires_at = CASE WHEN $8 < orig_iat + $10 THEN $8 ELSE orig_iat + $10 END
+                WHERE id = $6 AND last_used <= $9 AND revoked_at IS NULL
                   AND EXISTS (SELECT 1 FROM consumed)
              )
              SELECT jti FROM consumed",
             rows = token_rows(tokens.len(), 10),
         );
-        let query = sqlx::query(&sql)
-            .bind(ts(now))
-            .bind(&refresh.claims.jti)
-            .bind(refresh.signing_input)
-            .bind(access.signing_input)
-            .bind(&old.jti)
-            .bind(device_id)
+        let query = bind_consume(sqlx::query(&sql), now, old, &refresh, &access)
             .bind(ts(now.saturating_add(self.settings.permanent_ttl)))
             .bind(ts(now.saturating_sub(self.settings.permanent_accuracy)))
-            .bind(ts(self.settings.permanent_lifetime))
-            .bind(old.dpop_jkt());
+            .bind(ts(self.settings.permanent_lifetime));
         let consumed = bind_token_rows(query, device_id, &tokens)
             .fetch_optional(&self.writer)
             .await?;
