@@ -111,7 +111,7 @@ async fn seed(rocket: Rocket<Build>) -> fairing::Result {
                 last_login BIGINT
             )",
         )
-        .execute(&**db.pool())
+        .execute(db.pool())
         .await?;
         for (name, roles, scope) in USERS {
             sqlx::query(
@@ -121,7 +121,7 @@ async fn seed(rocket: Rocket<Build>) -> fairing::Result {
             .bind(*name)
             .bind(*roles)
             .bind(*scope)
-            .execute(&**db.pool())
+            .execute(db.pool())
             .await?;
         }
         Ok(())
@@ -195,7 +195,7 @@ async fn notes(jwt: Jwt<AppClaims>, mut db: Connection<NotesDb>) -> Result<Json<
 pub async fn claims_of(db: &JwtDb, username: &str) -> Result<Option<AppClaims>, Unavailable> {
     let row = sqlx::query("SELECT roles, scope FROM app_users WHERE username = $1")
         .bind(username)
-        .fetch_optional(&**db.pool())
+        .fetch_optional(db.pool())
         .await?;
     let Some(row) = row else {
         return Ok(None);
@@ -259,7 +259,7 @@ impl Authenticator for TableUsers {
             let _ = sqlx::query("UPDATE app_users SET last_login = $1 WHERE username = $2")
                 .bind(i64::try_from(at).unwrap_or(i64::MAX))
                 .bind(subject)
-                .execute(&**db.pool())
+                .execute(db.pool())
                 .await;
         }
     }

@@ -8,6 +8,7 @@ pub mod app;
 #[doc = include_str!("../../README.md")]
 pub struct RootReadme;
 
+pub mod pgbouncer;
 pub mod relay;
 pub mod wire;
 
@@ -309,7 +310,7 @@ impl TestApp {
     }
 
     /// The database pool, for checking rows directly.
-    pub fn pool(&self) -> &sqlx::AnyPool {
+    pub fn pool(&self) -> &jwt_guard::store::JwtPool {
         use rocket_db_pools::Database;
         let db = jwt_guard::store::JwtDb::fetch(self.client.rocket())
             .unwrap_or_else(|| panic!("JwtDb is not managed"));

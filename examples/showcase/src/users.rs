@@ -68,11 +68,11 @@ async fn seed_users(rocket: Rocket<Build>) -> fairing::Result {
         rocket::warn!("showcase: {CHEAP_HASHES_ENV} is set: demo passwords use argon2's cheapest parameters (load runs only)");
     }
     let result: Result<(), Box<dyn std::error::Error>> = async {
-        sqlx::query(CREATE_TABLE).execute(&**db.pool()).await?;
+        sqlx::query(CREATE_TABLE).execute(db.pool()).await?;
         for (name, roles, scope) in DEMO_USERS {
             let exists = sqlx::query("SELECT 1 FROM showcase_users WHERE username = $1")
                 .bind(*name)
-                .fetch_optional(&**db.pool())
+                .fetch_optional(db.pool())
                 .await?
                 .is_some();
             if exists {
@@ -87,7 +87,7 @@ async fn seed_users(rocket: Rocket<Build>) -> fairing::Result {
             .bind(hash_password(&format!("{name}-password")).map_err(|e| e.to_string())?)
             .bind(roles.join(" "))
             .bind(*scope)
-            .execute(&**db.pool())
+            .execute(db.pool())
             .await?;
         }
         Ok(())
@@ -162,7 +162,7 @@ async fn load_user_from(db: &JwtDb, username: &str) -> Result<Option<UserRow>, U
     let row =
         sqlx::query("SELECT password_hash, roles, scope FROM showcase_users WHERE username = $1")
             .bind(username)
-            .fetch_optional(&**db.pool())
+            .fetch_optional(db.pool())
             .await?;
     let Some(row) = row else {
         return Ok(None);
@@ -234,7 +234,7 @@ impl Authenticator for DemoUsers {
         if let Err(e) = sqlx::query("UPDATE showcase_users SET last_login = $1 WHERE username = $2")
             .bind(at)
             .bind(subject)
-            .execute(&**db.pool())
+            .execute(db.pool())
             .await
         {
             rocket::error!("showcase: cannot record login: {e}");

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::handle::{Store, StoreError};
+use super::pooler::Tx;
 use super::sql::ts;
 
 /// How long an attempt counter is kept once it is quiet (its window over, its
@@ -124,11 +125,7 @@ impl Store {
 }
 
 /// Runs a `DELETE` whose only parameter is a time; returns how many rows went.
-async fn delete(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    sql: &str,
-    time: i64,
-) -> Result<u64, sqlx::Error> {
+async fn delete(tx: &mut Tx, sql: &str, time: i64) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query(sql)
         .bind(time)
         .execute(&mut **tx)

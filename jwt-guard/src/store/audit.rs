@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use super::handle::{Store, StoreError};
+use super::pooler::Tx;
 use super::sql::{opt, secs, ts};
 use crate::secret::random_id;
 
@@ -98,7 +99,7 @@ fn audit_row<'q>(
 impl Store {
     pub(crate) async fn audit_in(
         &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        tx: &mut Tx,
         event: AuditEvent,
         subject: Option<&str>,
         device_id: Option<&str>,

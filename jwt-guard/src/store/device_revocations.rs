@@ -5,6 +5,7 @@ use super::audit::AuditEvent;
 use super::handle::{Store, StoreError};
 use super::ids::{DeviceId, Subject};
 use super::pool::Backend;
+use super::pooler::Tx;
 use super::revocations::{Announcement, REVOCATION_CHANNEL};
 use super::sql::ts;
 use crate::revocation::Revocation;
@@ -182,7 +183,7 @@ impl Store {
     /// `tx` commits.
     pub(crate) async fn revoke_device_in(
         &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        tx: &mut Tx,
         device_id: &str,
         now: u64,
     ) -> Result<Revocation, sqlx::Error> {
@@ -206,7 +207,7 @@ impl Store {
     /// instances pick up. Returns the revocation, to apply once `tx` commits.
     async fn revoke_family_in(
         &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        tx: &mut Tx,
         device_id: &str,
         now: u64,
     ) -> Result<Revocation, sqlx::Error> {

@@ -6,6 +6,7 @@ use sqlx::Row;
 
 use super::audit::AuditEvent;
 use super::handle::{Store, StoreError};
+use super::pooler::Tx;
 use super::sql::{opt, secs, ts};
 
 /// Longest device name kept (from `X-Device-Model` or the user agent).
@@ -114,7 +115,7 @@ impl Store {
     /// conditional, so of several concurrent requests only one writes.
     pub(crate) async fn slide_expiry_in(
         &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        tx: &mut Tx,
         device_id: &str,
         now: u64,
     ) -> Result<(), sqlx::Error> {

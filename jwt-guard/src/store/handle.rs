@@ -4,9 +4,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use sqlx::AnyPool;
-
 use super::pool::{Backend, JwtPool};
+use super::pooler::{Db, Tx};
 use crate::clock::Clock;
 use crate::config::{CapPolicy, JwtConfig};
 use crate::revocation::RevocationSet;
@@ -69,11 +68,12 @@ impl StoreSettings {
 /// fairing; take it as `&State<Store>`. Clones share the pool and the revocations.
 #[derive(Clone)]
 pub struct Store {
-    pub(super) pool: AnyPool,
+    pub(super) pool: Db,
     /// Where writes go (one connection on SQLite; the pool on PostgreSQL).
-    pub(super) writer: AnyPool,
+    pub(super) writer: Db,
     pub(super) backend: Backend,
-    pub(super) url: String,
+    /// Where PostgreSQL `LISTEN` connects, if anywhere.
+    pub(super) listen_url: Option<String>,
     pub(super) clock: Clock,
     pub(super) settings: StoreSettings,
     pub(super) revocations: Arc<RevocationSet>,
@@ -100,10 +100,10 @@ impl Store {
         revocations: Arc<RevocationSet>,
     ) -> Self {
         Self {
-            pool: (**pool).clone(),
+            pool: pool.reader().clone(),
             writer: pool.writer().clone(),
             backend: pool.backend(),
-            url: pool.url().to_owned(),
+            listen_url: pool.listen_url().map(str::to_owned),
             clock,
             settings: StoreSettings::from_config(config),
             revocations,
@@ -132,13 +132,8 @@ impl Store {
     /// SQLite transaction whose snapshot went stale fails its first write at once
     /// (`SQLITE_BUSY_SNAPSHOT`, no busy wait). PostgreSQL callers add row or advisory
     /// locks where they read before writing.
-    pub(crate) async fn begin_write(
-        &self,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
-        if self.backend == Backend::Sqlite {
-            self.writer.begin_with("BEGIN IMMEDIATE").await
-        } else {
-            self.writer.begin().await
-        }
+    pub(crate) async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
+        let begin = (self.backend == Backend::Sqlite).then_some("BEGIN IMMEDIATE");
+        self.writer.begin_with(begin).await
     }
 }

@@ -7,6 +7,7 @@ use sqlx::Row;
 
 use super::handle::{Store, StoreError};
 use super::ids::{LinkId, Subject};
+use super::pooler::Tx;
 use super::sql::{opt, secs, ts};
 use crate::secret::random_id;
 
@@ -311,7 +312,7 @@ impl Store {
     /// user): a magic-login link must not outlive the sessions it could start.
     pub(crate) async fn revoke_links_of_in(
         &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        tx: &mut Tx,
         subject: &str,
         now: u64,
     ) -> Result<u64, sqlx::Error> {

@@ -18,6 +18,7 @@ mod links;
 mod migrate;
 mod permanent;
 mod pool;
+mod pooler;
 mod revocations;
 mod sessions;
 mod sql;
@@ -36,6 +37,8 @@ pub use links::{LinkDenial, LinkRecord, LinkUseError, LinkUseRecord};
 pub(crate) use permanent::PermanentLookup;
 pub use permanent::PermanentRotateError;
 pub use pool::{JwtDb, JwtPool, PoolSettings, SqlxPool, DEFAULT_CONNECT_TIMEOUT_SECS};
+pub use pooler::Pooler;
+
 pub use revocations::RevocationCursor;
 pub(crate) use revocations::{Announcement, RevocationListener};
 pub use sessions::CreateDeviceError;

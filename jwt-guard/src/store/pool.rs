@@ -12,6 +12,8 @@ use rocket_db_pools::{Database, Pool};
 use sqlx::pool::{PoolConnection, PoolOptions};
 use sqlx::{AnyPool, ConnectOptions};
 
+use super::pooler::{Db, Pooler};
+
 /// Which SQL dialect the pool speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Backend {
@@ -54,6 +56,17 @@ pub struct PoolSettings {
     /// what a request costs. Default `false`.
     #[serde(default)]
     pub log_statements: bool,
+    /// What sits between the application and PostgreSQL: `"none"` (the default)
+    /// or `"transaction"` for a transaction-mode pooler such as PgBouncer
+    /// (jwt-guard's statements are then unnamed and run inside transactions).
+    #[serde(default)]
+    pub pooler: Pooler,
+    /// A direct `postgres://` URL for the one `LISTEN` connection that brings
+    /// other instances' revocations at once, when `url` goes through a
+    /// transaction-mode pooler (which cannot hold a `LISTEN`). Without it such an
+    /// instance learns of revocations by polling alone (`jwt.revocation_poll`).
+    #[serde(default)]
+    pub listen_url: Option<String>,
 }
 
 fn default_max_connections() -> u32 {
@@ -190,15 +203,23 @@ impl<DB: sqlx::Database> Pool for SqlxPool<DB> {
 /// jwt-guard's pool: sqlx's `Any` driver over SQLite or PostgreSQL, chosen by the
 /// URL. A SQLite file is created when missing and runs in WAL mode, with the
 /// connect timeout as its busy timeout.
+///
+/// Behind a transaction-mode pooler (`pooler = "transaction"`), run an
+/// application's own statements with `&JwtPool` as the executor (not the
+/// `AnyPool` it derefs to, nor a `Connection<JwtDb>`): it makes them unnamed and
+/// wraps each in a transaction, as jwt-guard's own.
 pub struct JwtPool {
-    pool: AnyPool,
+    pool: Db,
     /// Where writes go: on SQLite one connection of its own, so writers queue in
     /// this process instead of polling SQLite's lock against each other (none
     /// waits out the busy timeout); on PostgreSQL the pool itself.
-    writer: AnyPool,
+    writer: Db,
     backend: Backend,
-    /// Kept for connections outside the pool (PostgreSQL `LISTEN`).
+    /// The URL of the pool's connections.
     url: String,
+    /// Where PostgreSQL `LISTEN` connects: `listen_url`, else `url` unless that
+    /// goes through a transaction-mode pooler (then nowhere: polling alone).
+    listen_url: Option<String>,
 }
 
 impl JwtPool {
@@ -207,9 +228,19 @@ impl JwtPool {
         self.backend
     }
 
+    /// The pool reads go through, as an executor.
+    pub(crate) fn reader(&self) -> &Db {
+        &self.pool
+    }
+
     /// The pool writes go through (see the field).
-    pub(crate) fn writer(&self) -> &AnyPool {
+    pub(crate) fn writer(&self) -> &Db {
         &self.writer
+    }
+
+    /// Where PostgreSQL `LISTEN` connects, if anywhere (see the field).
+    pub(crate) fn listen_url(&self) -> Option<&str> {
+        self.listen_url.as_deref()
     }
 
     /// The URL the pool connects to.
@@ -221,6 +252,7 @@ impl JwtPool {
     /// `postgres://…`).
     pub async fn connect(settings: &PoolSettings) -> Result<Self, sqlx::Error> {
         let (url, backend) = normalize_url(&settings.url)?;
+        let listen_url = listen_url(settings, backend, &url)?;
         sqlx::any::install_default_drivers();
         // No liveness ping on every acquire: it is a round trip before each
         // request's first statement. A connection that died is caught by that
@@ -258,11 +290,42 @@ impl JwtPool {
         let pool = options.connect_with(any_options).await?;
         let writer = writer.unwrap_or_else(|| pool.clone());
         Ok(Self {
-            pool,
-            writer,
+            pool: Db::new(pool, settings.pooler),
+            writer: Db::new(writer, settings.pooler),
             backend,
             url,
+            listen_url,
         })
+    }
+}
+
+/// Where `LISTEN` goes (see [`JwtPool`]'s field); a `pooler` on SQLite or a
+/// `listen_url` that is not PostgreSQL's is a configuration error.
+fn listen_url(
+    settings: &PoolSettings,
+    backend: Backend,
+    url: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    let wrong = |why: String| Err(sqlx::Error::Configuration(why.into()));
+    if backend == Backend::Sqlite {
+        if settings.pooler != Pooler::None {
+            return wrong("`pooler` is for PostgreSQL URLs; SQLite has no pooler".into());
+        }
+        if settings.listen_url.is_some() {
+            return wrong("`listen_url` is for PostgreSQL URLs (SQLite has no LISTEN)".into());
+        }
+        return Ok(None);
+    }
+    match (&settings.listen_url, settings.pooler) {
+        (Some(direct), _) => match normalize_url(direct)? {
+            (direct, Backend::Postgres) => Ok(Some(direct)),
+            _ => wrong(format!(
+                "`listen_url` must be a direct `postgres://` URL, not `{}:…`",
+                direct.split(':').next().unwrap_or_default()
+            )),
+        },
+        (None, Pooler::None) => Ok(Some(url.to_owned())),
+        (None, Pooler::Transaction) => Ok(None),
     }
 }
 
@@ -270,7 +333,66 @@ impl Deref for JwtPool {
     type Target = AnyPool;
 
     fn deref(&self) -> &AnyPool {
-        &self.pool
+        self.pool.pool()
+    }
+}
+
+impl<'p> sqlx::Executor<'p> for &'p JwtPool {
+    type Database = sqlx::Any;
+
+    fn fetch_many<'e, 'q: 'e, E>(
+        self,
+        query: E,
+    ) -> rocket::futures::stream::BoxStream<
+        'e,
+        Result<sqlx::Either<sqlx::any::AnyQueryResult, sqlx::any::AnyRow>, sqlx::Error>,
+    >
+    where
+        'p: 'e,
+        E: 'q + sqlx::Execute<'q, sqlx::Any>,
+    {
+        self.pool.fetch_many(query)
+    }
+
+    fn fetch_optional<'e, 'q: 'e, E>(
+        self,
+        query: E,
+    ) -> rocket::futures::future::BoxFuture<'e, Result<Option<sqlx::any::AnyRow>, sqlx::Error>>
+    where
+        'p: 'e,
+        E: 'q + sqlx::Execute<'q, sqlx::Any>,
+    {
+        self.pool.fetch_optional(query)
+    }
+
+    fn prepare_with<'e, 'q: 'e>(
+        self,
+        sql: &'q str,
+        parameters: &'e [sqlx::any::AnyTypeInfo],
+    ) -> rocket::futures::future::BoxFuture<'e, Result<sqlx::any::AnyStatement<'q>, sqlx::Error>>
+    where
+        'p: 'e,
+    {
+        self.pool.prepare_with(sql, parameters)
+    }
+
+    fn describe<'e, 'q: 'e>(
+        self,
+        sql: &'q str,
+    ) -> rocket::futures::future::BoxFuture<'e, Result<sqlx::Describe<sqlx::Any>, sqlx::Error>>
+    where
+        'p: 'e,
+    {
+        self.pool.describe(sql)
+    }
+}
+
+impl std::fmt::Debug for JwtPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtPool")
+            .field("backend", &self.backend)
+            .field("pool", &self.pool)
+            .finish_non_exhaustive()
     }
 }
 
@@ -321,13 +443,14 @@ impl Pool for JwtPool {
 
     async fn get(&self) -> Result<Self::Connection, Self::Error> {
         self.pool
+            .pool()
             .acquire()
             .await
             .map_err(rocket_db_pools::Error::Get)
     }
 
     async fn close(&self) {
-        self.pool.close().await;
+        self.pool.pool().close().await;
     }
 }
 

@@ -8,6 +8,7 @@ use super::audit::AuditEvent;
 use super::handle::{PendingLogout, Store, StoreError};
 use super::ids::{DeviceId, Subject};
 use super::pool::Backend;
+use super::pooler::Tx;
 use super::sql::{secs, ts};
 use crate::revocation::Revocation;
 
@@ -20,7 +21,7 @@ impl Store {
     /// with [`Store::commit_revoking`], which stamps (and on PostgreSQL announces) it.
     pub(crate) async fn insert_revocation_in(
         &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        tx: &mut Tx,
         revocation: &Revocation,
         now: u64,
     ) -> Result<(), sqlx::Error> {
@@ -51,7 +52,7 @@ impl Store {
     /// the order of the commits (what [`Store::poll_revocations`] relies on).
     pub(crate) async fn commit_revoking(
         &self,
-        mut tx: sqlx::Transaction<'_, sqlx::Any>,
+        mut tx: Tx,
         revocations: &[Revocation],
     ) -> Result<(), sqlx::Error> {
         for revocation in revocations {
@@ -179,7 +180,16 @@ impl Store {
         if self.backend != Backend::Postgres {
             return None;
         }
-        Some(RevocationListener::connect(&self.url).await)
+        match &self.listen_url {
+            Some(url) => Some(RevocationListener::connect(url).await),
+            None => {
+                rocket::info!(
+                    "jwt-guard: behind a transaction-mode pooler with no `listen_url`: \
+                     revocations arrive by polling alone"
+                );
+                None
+            }
+        }
     }
 
     /// Revokes everything of `subject`: every token issued before now (tokens carry

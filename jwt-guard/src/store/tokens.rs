@@ -9,6 +9,7 @@ use super::audit::AuditEvent;
 use super::handle::{Store, StoreError};
 use super::ids::{Jti, Subject};
 use super::pool::Backend;
+use super::pooler::Tx;
 use super::sql::{opt, secs, ts};
 use crate::claims::{RegisteredClaims, TokenKind};
 use crate::revocation::Revocation;
@@ -346,7 +347,7 @@ impl Store {
 
     async fn device_active_in(
         &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        tx: &mut Tx,
         device_id: &str,
         now: u64,
     ) -> Result<bool, sqlx::Error> {

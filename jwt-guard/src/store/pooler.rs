@@ -1,0 +1,300 @@
+//! Statements that survive a transaction-mode pooler (PgBouncer's
+//! `pool_mode = transaction`, or a managed pooler that behaves like it).
+//!
+//! Such a pooler lends a server connection to a client for one transaction at a
+//! time: whenever the server reports itself idle, the next message may go to
+//! another server. sqlx runs a statement with arguments as two exchanges —
+//! `Parse`/`Describe`/`Sync`, then `Bind`/`Execute`/`Sync` — and names the
+//! statements it caches (`sqlx_s_1`, …) per client connection. Behind such a
+//! pooler the second exchange can land on a server that never saw the first, and
+//! two clients' names collide on one server (`prepared statement "sqlx_s_1"
+//! already exists`).
+//!
+//! So when [`Pooler::Transaction`] is set, every statement jwt-guard runs is
+//! *unnamed* (nothing outlives its transaction on the server) and runs inside an
+//! explicit transaction (the pooler keeps one server for the whole of it): a
+//! statement of its own gets a `BEGIN`/`COMMIT` around it, a statement in a
+//! transaction already has one. Direct connections ([`Pooler::None`]) keep sqlx's
+//! cached named statements and pay none of this.
+
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+
+use rocket::futures::{future, stream, FutureExt, StreamExt, TryStreamExt};
+use sqlx::any::{AnyArguments, AnyQueryResult, AnyRow, AnyStatement, AnyTypeInfo};
+use sqlx::database::Database;
+use sqlx::error::BoxDynError;
+use sqlx::{Any, AnyPool, Either, Execute, Executor};
+
+type BoxFuture<'a, T> = rocket::futures::future::BoxFuture<'a, T>;
+type BoxStream<'a, T> = rocket::futures::stream::BoxStream<'a, T>;
+
+/// What sits between the application and PostgreSQL
+/// (`databases.jwt_guard.pooler`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Pooler {
+    /// Nothing, or a pooler in session mode: connections are the database's own.
+    /// Statements are prepared once per connection and cached (the default).
+    #[default]
+    None,
+    /// A transaction-mode pooler (PgBouncer `pool_mode = transaction`): statements
+    /// are unnamed and each runs inside a transaction. Costs a `BEGIN` and a
+    /// `COMMIT` round trip around a statement of its own, and a second round trip
+    /// per statement (sqlx parses before it binds); PostgreSQL `LISTEN` needs a
+    /// direct connection (`listen_url`).
+    Transaction,
+}
+
+/// A pool as an executor: the pool itself when connections are direct; a
+/// transaction with an unnamed statement per call behind a transaction-mode
+/// pooler.
+#[derive(Clone)]
+pub(crate) struct Db {
+    pool: AnyPool,
+    pooler: Pooler,
+}
+
+impl Db {
+    pub(crate) fn new(pool: AnyPool, pooler: Pooler) -> Self {
+        Self { pool, pooler }
+    }
+
+    /// The sqlx pool underneath.
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Starts a transaction with `begin` (`None`: the backend's default).
+    pub(crate) async fn begin_with(&self, begin: Option<&'static str>) -> Result<Tx, sqlx::Error> {
+        let tx = match begin {
+            Some(sql) => self.pool.begin_with(sql).await?,
+            None => self.pool.begin().await?,
+        };
+        Ok(Tx(TxConn {
+            tx,
+            pooler: self.pooler,
+        }))
+    }
+}
+
+impl fmt::Debug for Db {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Db").field("pooler", &self.pooler).finish()
+    }
+}
+
+impl<'p> Executor<'p> for &'p Db {
+    type Database = Any;
+
+    fn fetch_many<'e, 'q: 'e, E>(
+        self,
+        query: E,
+    ) -> BoxStream<'e, Result<Either<AnyQueryResult, AnyRow>, sqlx::Error>>
+    where
+        'p: 'e,
+        E: 'q + Execute<'q, Any>,
+    {
+        if self.pooler == Pooler::None {
+            return (&self.pool).fetch_many(query);
+        }
+        let query = match Unnamed::new(query) {
+            Ok(query) => query,
+            Err(e) => return stream::once(future::ready(Err(e))).boxed(),
+        };
+        if query.arguments.is_none() {
+            // The simple protocol: one message, nothing prepared, no pinning needed.
+            return (&self.pool).fetch_many(query);
+        }
+        let pool = self.pool.clone();
+        stream::once(async move {
+            let mut tx = pool.begin().await?;
+            let results: Vec<_> = (&mut *tx).fetch_many(query).try_collect().await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(stream::iter(results.into_iter().map(Ok)))
+        })
+        .try_flatten()
+        .boxed()
+    }
+
+    fn fetch_optional<'e, 'q: 'e, E>(
+        self,
+        query: E,
+    ) -> BoxFuture<'e, Result<Option<AnyRow>, sqlx::Error>>
+    where
+        'p: 'e,
+        E: 'q + Execute<'q, Any>,
+    {
+        if self.pooler == Pooler::None {
+            return (&self.pool).fetch_optional(query);
+        }
+        let query = match Unnamed::new(query) {
+            Ok(query) => query,
+            Err(e) => return future::ready(Err(e)).boxed(),
+        };
+        if query.arguments.is_none() {
+            return (&self.pool).fetch_optional(query);
+        }
+        let pool = self.pool.clone();
+        async move {
+            let mut tx = pool.begin().await?;
+            let row = (&mut *tx).fetch_optional(query).await?;
+            tx.commit().await?;
+            Ok(row)
+        }
+        .boxed()
+    }
+
+    fn prepare_with<'e, 'q: 'e>(
+        self,
+        sql: &'q str,
+        parameters: &'e [AnyTypeInfo],
+    ) -> BoxFuture<'e, Result<AnyStatement<'q>, sqlx::Error>>
+    where
+        'p: 'e,
+    {
+        (&self.pool).prepare_with(sql, parameters)
+    }
+
+    fn describe<'e, 'q: 'e>(
+        self,
+        sql: &'q str,
+    ) -> BoxFuture<'e, Result<sqlx::Describe<Any>, sqlx::Error>>
+    where
+        'p: 'e,
+    {
+        (&self.pool).describe(sql)
+    }
+}
+
+/// A transaction of jwt-guard's: statements run in it through `&mut *tx` (a
+/// [`TxConn`]), unnamed behind a transaction-mode pooler.
+pub(crate) struct Tx(TxConn);
+
+impl Tx {
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        self.0.tx.commit().await
+    }
+}
+
+impl Deref for Tx {
+    type Target = TxConn;
+
+    fn deref(&self) -> &TxConn {
+        &self.0
+    }
+}
+
+impl DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut TxConn {
+        &mut self.0
+    }
+}
+
+/// The connection of a [`Tx`], as an executor.
+pub(crate) struct TxConn {
+    tx: sqlx::Transaction<'static, Any>,
+    pooler: Pooler,
+}
+
+impl fmt::Debug for TxConn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TxConn")
+            .field("pooler", &self.pooler)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'c> Executor<'c> for &'c mut TxConn {
+    type Database = Any;
+
+    fn fetch_many<'e, 'q: 'e, E>(
+        self,
+        query: E,
+    ) -> BoxStream<'e, Result<Either<AnyQueryResult, AnyRow>, sqlx::Error>>
+    where
+        'c: 'e,
+        E: 'q + Execute<'q, Any>,
+    {
+        match self.pooler {
+            Pooler::None => (&mut *self.tx).fetch_many(query),
+            Pooler::Transaction => match Unnamed::new(query) {
+                Ok(query) => (&mut *self.tx).fetch_many(query),
+                Err(e) => stream::once(future::ready(Err(e))).boxed(),
+            },
+        }
+    }
+
+    fn fetch_optional<'e, 'q: 'e, E>(
+        self,
+        query: E,
+    ) -> BoxFuture<'e, Result<Option<AnyRow>, sqlx::Error>>
+    where
+        'c: 'e,
+        E: 'q + Execute<'q, Any>,
+    {
+        match self.pooler {
+            Pooler::None => (&mut *self.tx).fetch_optional(query),
+            Pooler::Transaction => match Unnamed::new(query) {
+                Ok(query) => (&mut *self.tx).fetch_optional(query),
+                Err(e) => future::ready(Err(e)).boxed(),
+            },
+        }
+    }
+
+    fn prepare_with<'e, 'q: 'e>(
+        self,
+        sql: &'q str,
+        parameters: &'e [AnyTypeInfo],
+    ) -> BoxFuture<'e, Result<AnyStatement<'q>, sqlx::Error>>
+    where
+        'c: 'e,
+    {
+        (&mut *self.tx).prepare_with(sql, parameters)
+    }
+
+    fn describe<'e, 'q: 'e>(
+        self,
+        sql: &'q str,
+    ) -> BoxFuture<'e, Result<sqlx::Describe<Any>, sqlx::Error>>
+    where
+        'c: 'e,
+    {
+        (&mut *self.tx).describe(sql)
+    }
+}
+
+/// A query run as an unnamed statement: sqlx neither names nor caches it, so
+/// nothing of it stays on the server past its transaction.
+struct Unnamed<'q> {
+    sql: &'q str,
+    arguments: Option<AnyArguments<'q>>,
+}
+
+impl<'q> Unnamed<'q> {
+    fn new<E: Execute<'q, Any>>(mut query: E) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            sql: query.sql(),
+            arguments: query.take_arguments().map_err(sqlx::Error::Encode)?,
+        })
+    }
+}
+
+impl<'q> Execute<'q, Any> for Unnamed<'q> {
+    fn sql(&self) -> &'q str {
+        self.sql
+    }
+
+    fn statement(&self) -> Option<&<Any as Database>::Statement<'q>> {
+        None
+    }
+
+    fn take_arguments(&mut self) -> Result<Option<AnyArguments<'q>>, BoxDynError> {
+        Ok(self.arguments.take())
+    }
+
+    fn persistent(&self) -> bool {
+        false
+    }
+}

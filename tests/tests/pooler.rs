@@ -1,0 +1,161 @@
+//! Behind a real transaction-mode PgBouncer (`pooler = "transaction"`): an
+//! instance through the pooler and one direct on one database launch, log in,
+//! refresh, device-refresh and log out on either, keep the one-winner promise
+//! when many clients share two server connections, and refuse the other's
+//! revocations within the poll bound (or at once with a direct `listen_url`).
+
+use std::time::{Duration, Instant};
+
+use jwt_guard::Clock;
+use jwt_guard_tests::pgbouncer::PgBouncer;
+use jwt_guard_tests::{base_figment, json_body, PgDatabase, TestApp, TEST_SECRET};
+use rocket::http::{ContentType, Method, Status};
+use serde_json::{json, Value};
+
+fn s(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+/// Login, refresh, device refresh and logout on `app`, each answered as promised.
+async fn every_stateful_route_works(app: &TestApp, who: &str) {
+    let login = app.login(who).await;
+    let access = s(&login["access"]);
+    assert!(!access.is_empty(), "{who}: login answered {login}");
+    assert_eq!(
+        app.get_with_token("/me", &access).await.status(),
+        Status::Ok
+    );
+
+    let res = app
+        .post_json(
+            "/auth/token/refresh",
+            json!({ "refresh": s(&login["refresh"]) }),
+        )
+        .await;
+    assert_eq!(res.status(), Status::Ok, "{who}: refresh");
+    let rotated = json_body(res).await;
+    assert!(rotated["refresh"].is_string(), "{who}: {rotated}");
+
+    let res = app.device_refresh(&s(&login["permanent_token"])).await;
+    assert_eq!(res.status(), Status::Ok, "{who}: device refresh");
+    assert!(json_body(res).await["permanent_token"].is_string());
+
+    let res = app
+        .send_with_token(Method::Post, "/auth/logout", &access)
+        .await;
+    assert_eq!(res.status(), Status::NoContent, "{who}: logout");
+    assert_eq!(
+        app.get_with_token("/me", &access).await.status(),
+        Status::Unauthorized,
+        "{who}: a logged-out token is refused on its own instance at once"
+    );
+}
+
+/// Waits until `app` refuses `access`; fails after `bound`. Returns the wait.
+async fn refused_within(app: &TestApp, access: &str, bound: Duration, what: &str) -> Duration {
+    let start = Instant::now();
+    while app.get_with_token("/me", access).await.status() != Status::Unauthorized {
+        assert!(
+            start.elapsed() < bound,
+            "{what}: still accepted after {bound:?}"
+        );
+        rocket::tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    start.elapsed()
+}
+
+#[rocket::async_test]
+async fn instances_behind_a_transaction_mode_pgbouncer_work_beside_direct_ones() {
+    let Some(pg) = PgDatabase::create().await else {
+        return;
+    };
+    let Some(bouncer) = PgBouncer::start(("127.0.0.1", 5432), 2) else {
+        pg.drop_database().await;
+        return;
+    };
+    let poll = json!({ "secret": TEST_SECRET, "revocation_poll": "1s" });
+    let direct = TestApp::start_on(&pg.url, poll.clone(), Clock::offset()).await;
+    let pooled_url = bouncer.url_for(&pg.url);
+    let pooled = TestApp::start_with(
+        base_figment(&pooled_url).merge(("databases.jwt_guard.pooler", "transaction")),
+        poll,
+        Clock::offset(),
+    )
+    .await;
+    // A second pooled instance that hears revocations at once over a direct
+    // `LISTEN` connection, though it polls only once a minute.
+    let listening = TestApp::start_with(
+        base_figment(&pooled_url)
+            .merge(("databases.jwt_guard.pooler", "transaction"))
+            .merge(("databases.jwt_guard.listen_url", pg.url.as_str())),
+        json!({ "secret": TEST_SECRET, "revocation_poll": "60s" }),
+        Clock::offset(),
+    )
+    .await;
+
+    every_stateful_route_works(&pooled, "alice").await;
+    every_stateful_route_works(&direct, "bob").await;
+
+    // Twenty clients refresh one token at once through two server connections:
+    // exactly one wins, the rest are refused (no statement of one client runs
+    // with another's arguments, none fails as a server error).
+    let refresh = s(&pooled.login("admin").await["refresh"]);
+    let requests = (0..20).map(|_| {
+        pooled
+            .client
+            .post("/auth/token/refresh")
+            .header(ContentType::JSON)
+            .body(json!({ "refresh": refresh }).to_string())
+            .dispatch()
+    });
+    let statuses: Vec<u16> = rocket::futures::future::join_all(requests)
+        .await
+        .iter()
+        .map(|r| r.status().code)
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|c| **c == 200).count(),
+        1,
+        "exactly one rotation wins behind the pooler: {statuses:?}; PgBouncer log:\n{}",
+        bouncer.log()
+    );
+    assert!(
+        statuses.iter().all(|c| *c == 200 || *c == 401),
+        "{statuses:?}"
+    );
+
+    // A logout on the direct instance reaches the pooled one by its poll (1 s)
+    // and the listening one by its announcement (its poll is a minute).
+    let access = s(&direct.login("alice").await["access"]);
+    assert_eq!(
+        pooled.get_with_token("/me", &access).await.status(),
+        Status::Ok
+    );
+    assert_eq!(
+        listening.get_with_token("/me", &access).await.status(),
+        Status::Ok
+    );
+    direct
+        .send_with_token(Method::Post, "/auth/logout", &access)
+        .await;
+    let polled = refused_within(&pooled, &access, Duration::from_millis(3500), "pooled").await;
+    let heard = refused_within(&listening, &access, Duration::from_secs(5), "listen_url").await;
+    println!("behind PgBouncer: refused after {polled:?} (poll 1 s), {heard:?} (LISTEN)");
+
+    // And the other way: a logout through the pooler reaches the direct instance.
+    let access = s(&pooled.login("bob").await["access"]);
+    assert_eq!(
+        direct.get_with_token("/me", &access).await.status(),
+        Status::Ok
+    );
+    pooled
+        .send_with_token(Method::Post, "/auth/logout", &access)
+        .await;
+    refused_within(&direct, &access, Duration::from_millis(3500), "direct").await;
+
+    drop(listening);
+    drop(pooled);
+    drop(direct);
+    drop(bouncer);
+    pg.drop_database().await;
+}
