@@ -300,6 +300,7 @@ pub fn app(figment: Figment, clock: Clock) -> Rocket<Build> {
         .manage(outbox)
         .manage(routes::Visits::default())
         .mount("/", routes::routes())
+        .mount("/", routes::bench_routes())
         .mount("/", links::routes())
         .mount("/", partner::routes())
         .mount("/", browser::routes())

@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::executor::Tx;
 use super::handle::{Store, StoreError};
-use super::pooler::Tx;
 use super::sql::ts;
 
 /// How long an attempt counter is kept once it is quiet (its window over, its

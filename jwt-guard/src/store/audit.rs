@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
+use super::executor::Tx;
 use super::handle::{Store, StoreError};
-use super::pooler::Tx;
 use super::sql::{opt, secs, ts};
 use crate::secret::random_id;
 

@@ -2,10 +2,10 @@
 //! database, then on every instance.
 
 use super::audit::AuditEvent;
+use super::executor::Tx;
 use super::handle::{Store, StoreError};
 use super::ids::{DeviceId, Subject};
 use super::pool::Backend;
-use super::pooler::Tx;
 use super::revocations::{Announcement, REVOCATION_CHANNEL};
 use super::sql::ts;
 use crate::revocation::Revocation;

@@ -5,8 +5,8 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::audit::AuditEvent;
+use super::executor::Tx;
 use super::handle::{Store, StoreError};
-use super::pooler::Tx;
 use super::sql::{opt, secs, ts};
 
 /// Longest device name kept (from `X-Device-Model` or the user agent).

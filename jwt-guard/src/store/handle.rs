@@ -4,8 +4,8 @@
 use std::fmt;
 use std::sync::Arc;
 
+use super::executor::{Db, Tx};
 use super::pool::{Backend, JwtPool};
-use super::pooler::{Db, Tx};
 use crate::clock::Clock;
 use crate::config::{CapPolicy, JwtConfig};
 use crate::revocation::RevocationSet;

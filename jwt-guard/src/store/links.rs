@@ -5,9 +5,9 @@ use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::executor::Tx;
 use super::handle::{Store, StoreError};
 use super::ids::{LinkId, Subject};
-use super::pooler::Tx;
 use super::sql::{opt, secs, ts};
 use crate::secret::random_id;
 

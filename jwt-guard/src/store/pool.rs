@@ -12,7 +12,7 @@ use rocket_db_pools::{Database, Pool};
 use sqlx::pool::{PoolConnection, PoolOptions};
 use sqlx::{AnyPool, ConnectOptions};
 
-use super::pooler::{Db, Pooler};
+use super::executor::{Db, Pooler, TxLog};
 
 /// Which SQL dialect the pool speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -289,9 +289,13 @@ impl JwtPool {
         });
         let pool = options.connect_with(any_options).await?;
         let writer = writer.unwrap_or_else(|| pool.clone());
+        let log = TxLog {
+            begin: settings.log_statements,
+            commit: settings.log_statements && backend == Backend::Sqlite,
+        };
         Ok(Self {
-            pool: Db::new(pool, settings.pooler),
-            writer: Db::new(writer, settings.pooler),
+            pool: Db::new(pool, settings.pooler, log),
+            writer: Db::new(writer, settings.pooler, log),
             backend,
             url,
             listen_url,

@@ -5,10 +5,10 @@
 use sqlx::Row;
 
 use super::audit::AuditEvent;
+use super::executor::Tx;
 use super::handle::{PendingLogout, Store, StoreError};
 use super::ids::{DeviceId, Subject};
 use super::pool::Backend;
-use super::pooler::Tx;
 use super::sql::{secs, ts};
 use crate::revocation::Revocation;
 

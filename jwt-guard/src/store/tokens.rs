@@ -6,10 +6,10 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::audit::AuditEvent;
+use super::executor::Tx;
 use super::handle::{Store, StoreError};
 use super::ids::{Jti, Subject};
 use super::pool::Backend;
-use super::pooler::Tx;
 use super::sql::{opt, secs, ts};
 use crate::claims::{RegisteredClaims, TokenKind};
 use crate::revocation::Revocation;

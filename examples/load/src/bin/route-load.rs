@@ -9,15 +9,21 @@
 //! target/release/route-load                  # both backends, 8 clients, 3 s a route
 //! target/release/route-load --db sqlite --clients 16 --seconds 5
 //! target/release/route-load --compare /path/to/older/showcase   # two builds, one run
+//! target/release/route-load --db pgbouncer   # PostgreSQL behind a transaction-mode PgBouncer
 //! ```
 //!
 //! How each figure is measured:
 //! - requests/s and p50/p99 over every request of the timed window, errors
 //!   included (an error is not a fast success); errors are also counted apart;
 //! - statements: sqlx's statement log, drained by a marker request (its own
-//!   statement is the end of the window) — not a fixed wait;
+//!   statement is the end of the window) — not a fixed wait; with the `BEGIN`,
+//!   `COMMIT` and `ROLLBACK` sqlx does not log itself, which jwt-guard logs
+//!   beside it (builds before that count them out);
 //! - round trips (PostgreSQL): counted on the wire by a relay; pool pings on
 //!   release (a lone `Sync`, which no request waits for) are counted apart;
+//!   behind PgBouncer (`--db pgbouncer`, Debian's, `pool_mode = transaction`, 8
+//!   server connections) the relay sits between the showcase and PgBouncer, and
+//!   the showcase runs with `pooler = "transaction"` and a direct `listen_url`;
 //! - per request for one client alone, whole counts: the route's first request
 //!   (`cold`: its statements not yet prepared) and, after the load, the median of
 //!   five (`steady`: every pooled connection has met them); and as averages over
@@ -34,8 +40,8 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
 use load::{
-    field, request, showcase_binary, spawn_showcase, wait_until_up, Instances, ScratchDatabase,
-    StatementLog, WireCounter,
+    field, request, showcase_binary, spawn_showcase, wait_until_up, Instances, PgBouncer,
+    ScratchDatabase, StatementLog, WireCounter,
 };
 
 /// The stateful routes of a release showcase under load, on SQLite and PostgreSQL.
@@ -60,7 +66,13 @@ struct Args {
 enum Db {
     Sqlite,
     Postgres,
+    /// PostgreSQL behind a transaction-mode PgBouncer (this build only: older
+    /// builds have no `pooler` setting).
+    Pgbouncer,
+    /// SQLite and PostgreSQL.
     Both,
+    /// SQLite, PostgreSQL and PostgreSQL behind PgBouncer.
+    All,
 }
 
 const PORT: u16 = 8111;
@@ -98,11 +110,11 @@ struct Counters<'a> {
     log: &'a StatementLog,
     wire: Option<&'a WireCounter>,
     marker_bearer: String,
+    /// Statements and round trips of the marker request itself inside every
+    /// interval between two [`Counters::now`], measured once: one round trip and
+    /// none of its statements directly; behind a pooler its `COMMIT` and more.
+    marker: (u64, u64),
 }
-
-/// Round trips of the marker request itself (one query), inside every interval
-/// between two [`Counters::now`].
-const MARKER_TRIPS: u64 = 1;
 
 impl Counters<'_> {
     /// (statements, round trips) up to now, the log drained by a marker request.
@@ -121,12 +133,16 @@ impl Counters<'_> {
 
     /// What happened between two [`Counters::now`]: the marker request's own
     /// round trip taken out (its statement is never counted).
-    fn between(before: (u64, Option<u64>), after: (u64, Option<u64>)) -> (u64, Option<u64>) {
+    fn between(&self, before: (u64, Option<u64>), after: (u64, Option<u64>)) -> (u64, Option<u64>) {
         let trips = after
             .1
             .zip(before.1)
-            .map(|(a, b)| a.saturating_sub(b).saturating_sub(MARKER_TRIPS));
-        (after.0.saturating_sub(before.0), trips)
+            .map(|(a, b)| a.saturating_sub(b).saturating_sub(self.marker.1));
+        let statements = after
+            .0
+            .saturating_sub(before.0)
+            .saturating_sub(self.marker.0);
+        (statements, trips)
     }
 }
 
@@ -248,7 +264,7 @@ fn alone(route: &'static str, n: usize, counters: &Counters<'_>) -> (Vec<u64>, V
         if step().is_none() {
             break;
         }
-        let (s, t) = Counters::between(before, counters.now());
+        let (s, t) = counters.between(before, counters.now());
         statements.push(s);
         trips.extend(t);
     }
@@ -305,7 +321,7 @@ fn measure(
         }
     });
     let elapsed = started.elapsed().as_secs_f64();
-    let (statements, trips) = Counters::between(before, counters.now());
+    let (statements, trips) = counters.between(before, counters.now());
     // Steady state: after the load, every connection of the pool has met the
     // route's statements.
     let (steady_statements, steady_trips) = alone(route, ALONE - 1, counters);
@@ -341,10 +357,21 @@ fn run_backend(
 ) -> Option<Vec<Row>> {
     let mut scratch = None;
     let mut counter = None;
+    let mut bouncer = None;
+    let mut pooler = String::new();
     let url = match backend {
-        "postgres" => {
+        "postgres" | "pgbouncer" => {
             let db = ScratchDatabase::create("routeload")?;
-            let wire = WireCounter::start(&db.server())?;
+            let upstream = if backend == "pgbouncer" {
+                let started = PgBouncer::start(&db.server(), 8)?;
+                let upstream = format!("127.0.0.1:{}", started.port);
+                pooler = format!(",pooler=\"transaction\",listen_url=\"{}\"", db.url);
+                bouncer = Some(started);
+                upstream
+            } else {
+                db.server()
+            };
+            let wire = WireCounter::start(&upstream)?;
             let name = db.url.rsplit_once('/').map(|(_, n)| n.to_owned())?;
             let user = db
                 .url
@@ -375,7 +402,9 @@ fn run_backend(
         ("SHOWCASE_CHEAP_PASSWORD_HASHES", "1".to_owned()),
         (
             "ROCKET_DATABASES",
-            format!("{{jwt_guard={{url=\"{url}\",log_statements=true,max_connections=16}}}}"),
+            format!(
+                "{{jwt_guard={{url=\"{url}\",log_statements=true,max_connections=16{pooler}}}}}"
+            ),
         ),
         (
             "ROCKET_JWT",
@@ -399,17 +428,30 @@ fn run_backend(
     let marker_bearer = login("admin")
         .map(|b| format!("Bearer {}", field(&b, "access")))
         .unwrap_or_default();
-    let counters = Counters {
+    let mut counters = Counters {
         log: &log,
         wire: counter.as_ref(),
         marker_bearer,
+        marker: (0, 0),
     };
+    // Markers back to back: each interval holds one marker alone; the fewest (a
+    // connection that has met the marker's statement) is its cost.
+    let marks: Vec<_> = (0..4).map(|_| counters.now()).collect();
+    let alone: Vec<_> = marks
+        .windows(2)
+        .map(|w| counters.between(w[0], w[1]))
+        .collect();
+    counters.marker = (
+        alone.iter().map(|m| m.0).min().unwrap_or(0),
+        alone.iter().filter_map(|m| m.1).min().unwrap_or(0),
+    );
     let mut rows = Vec::new();
     for route in ["login", "refresh", "device refresh", "link use", "logout"] {
         rows.push(measure(route, backend, clients, seconds, &counters));
     }
     drop(instances);
     drop(counter);
+    drop(bouncer);
     drop(scratch);
     Some(rows)
 }
@@ -435,7 +477,9 @@ fn main() {
     let backends: Vec<&'static str> = match args.db {
         Db::Sqlite => vec!["sqlite"],
         Db::Postgres => vec!["postgres"],
+        Db::Pgbouncer => vec!["pgbouncer"],
         Db::Both => vec!["sqlite", "postgres"],
+        Db::All => vec!["sqlite", "postgres", "pgbouncer"],
     };
     println!(
         "{clients} clients, {seconds} s per route, one release showcase, new connection per request; \
@@ -451,6 +495,10 @@ fn main() {
     let mut failed = false;
     for backend in backends {
         for (label, binary, knows_cookies) in &builds {
+            if backend == "pgbouncer" && *label == "compared" {
+                // Older builds cannot run behind a transaction-mode pooler.
+                continue;
+            }
             let Some(rows) = run_backend(binary, *knows_cookies, backend, clients, seconds) else {
                 eprintln!("{label} on {backend}: could not run");
                 failed = true;

@@ -1,7 +1,12 @@
-//! Statements that survive a transaction-mode pooler (PgBouncer's
-//! `pool_mode = transaction`, or a managed pooler that behaves like it).
+//! How jwt-guard runs its statements: the pool ([`Db`]) and its transactions
+//! ([`Tx`]) as sqlx executors, so that two things hold for every statement
+//! without each call site knowing: they survive a transaction-mode pooler, and
+//! with `log_statements` the transaction statements sqlx itself does not log
+//! (`BEGIN` on both backends, SQLite's `COMMIT`, a rollback) are logged beside
+//! its own, so a count of the log counts them.
 //!
-//! Such a pooler lends a server connection to a client for one transaction at a
+//! A transaction-mode pooler (PgBouncer's `pool_mode = transaction`, or a
+//! managed pooler that behaves like it) lends a server connection to a client for one transaction at a
 //! time: whenever the server reports itself idle, the next message may go to
 //! another server. sqlx runs a statement with arguments as two exchanges —
 //! `Parse`/`Describe`/`Sync`, then `Bind`/`Execute`/`Sync` — and names the
@@ -54,11 +59,29 @@ pub enum Pooler {
 pub(crate) struct Db {
     pool: AnyPool,
     pooler: Pooler,
+    log: TxLog,
+}
+
+/// Which transaction statements jwt-guard logs itself (sqlx logs the others).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct TxLog {
+    /// `BEGIN` and a rollback (sqlx logs neither, on either backend).
+    pub(crate) begin: bool,
+    /// `COMMIT` (sqlx logs it on PostgreSQL, not on SQLite).
+    pub(crate) commit: bool,
+}
+
+/// One line in sqlx's statement log (target `sqlx::query`, its format).
+fn log_statement(sql: &str) {
+    log::info!(
+        target: "sqlx::query",
+        "summary=\"{sql}\" db.statement=\"\" rows_affected=0 rows_returned=0 (logged by jwt-guard)"
+    );
 }
 
 impl Db {
-    pub(crate) fn new(pool: AnyPool, pooler: Pooler) -> Self {
-        Self { pool, pooler }
+    pub(crate) fn new(pool: AnyPool, pooler: Pooler, log: TxLog) -> Self {
+        Self { pool, pooler, log }
     }
 
     /// The sqlx pool underneath.
@@ -72,10 +95,17 @@ impl Db {
             Some(sql) => self.pool.begin_with(sql).await?,
             None => self.pool.begin().await?,
         };
-        Ok(Tx(TxConn {
-            tx,
-            pooler: self.pooler,
-        }))
+        if self.log.begin {
+            log_statement(begin.unwrap_or("BEGIN"));
+        }
+        Ok(Tx {
+            conn: TxConn {
+                tx,
+                pooler: self.pooler,
+            },
+            log: self.log,
+            rollback: RollbackLog(self.log.begin),
+        })
     }
 }
 
@@ -107,9 +137,9 @@ impl<'p> Executor<'p> for &'p Db {
             // The simple protocol: one message, nothing prepared, no pinning needed.
             return (&self.pool).fetch_many(query);
         }
-        let pool = self.pool.clone();
+        let db = self.clone();
         stream::once(async move {
-            let mut tx = pool.begin().await?;
+            let mut tx = db.begin_with(None).await?;
             let results: Vec<_> = (&mut *tx).fetch_many(query).try_collect().await?;
             tx.commit().await?;
             Ok::<_, sqlx::Error>(stream::iter(results.into_iter().map(Ok)))
@@ -136,9 +166,9 @@ impl<'p> Executor<'p> for &'p Db {
         if query.arguments.is_none() {
             return (&self.pool).fetch_optional(query);
         }
-        let pool = self.pool.clone();
+        let db = self.clone();
         async move {
-            let mut tx = pool.begin().await?;
+            let mut tx = db.begin_with(None).await?;
             let row = (&mut *tx).fetch_optional(query).await?;
             tx.commit().await?;
             Ok(row)
@@ -170,11 +200,37 @@ impl<'p> Executor<'p> for &'p Db {
 
 /// A transaction of jwt-guard's: statements run in it through `&mut *tx` (a
 /// [`TxConn`]), unnamed behind a transaction-mode pooler.
-pub(crate) struct Tx(TxConn);
+/// Dropped without [`Tx::commit`], it rolls back (sqlx queues the `ROLLBACK`).
+pub(crate) struct Tx {
+    conn: TxConn,
+    log: TxLog,
+    rollback: RollbackLog,
+}
+
+/// Logs the `ROLLBACK` of a transaction dropped uncommitted (when armed).
+struct RollbackLog(bool);
+
+impl Drop for RollbackLog {
+    fn drop(&mut self) {
+        if self.0 {
+            log_statement("ROLLBACK");
+        }
+    }
+}
 
 impl Tx {
     pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
-        self.0.tx.commit().await
+        let Tx {
+            conn,
+            log,
+            mut rollback,
+        } = self;
+        conn.tx.commit().await?;
+        rollback.0 = false;
+        if log.commit {
+            log_statement("COMMIT");
+        }
+        Ok(())
     }
 }
 
@@ -182,13 +238,13 @@ impl Deref for Tx {
     type Target = TxConn;
 
     fn deref(&self) -> &TxConn {
-        &self.0
+        &self.conn
     }
 }
 
 impl DerefMut for Tx {
     fn deref_mut(&mut self) -> &mut TxConn {
-        &mut self.0
+        &mut self.conn
     }
 }
 

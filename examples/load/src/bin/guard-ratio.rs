@@ -1,0 +1,198 @@
+//! What `#[use_jwt]` costs at the HTTP level: a release showcase's two bench
+//! routes, identical but for the guard (`GET /bench/open`, `GET /bench/guarded`
+//! with a valid access token), measured in interleaved rounds in one run.
+//!
+//! ```sh
+//! cargo build --release -p showcase -p load
+//! target/release/guard-ratio                    # 4 clients, 12 rounds of 1 s per route
+//! target/release/guard-ratio --clients 8 --rounds 20 --millis 500
+//! ```
+//!
+//! How it is measured: keep-alive connections (one per client, the steady state
+//! of an API client; a new connection per request would bury the guard under the
+//! TCP handshake). Each round runs both routes back to back, alternating which
+//! goes first so drift on a shared machine falls on both; the figure is the
+//! median of the rounds' guarded/open ratios of requests per second, with the
+//! spread of the middle half. The token is verified once, then served from the
+//! verified-token cache — the steady state of a client that sends one token
+//! many times; every request still runs the revocation check. A request that
+//! does not answer 200 is an error: the run fails rather than report it.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use load::{field, request, showcase_binary, spawn_showcase, wait_until_up, Instances, KeepAlive};
+
+/// The guard's cost: `#[use_jwt]` route against the same open route.
+#[derive(Parser, Debug)]
+#[command(name = "guard-ratio")]
+struct Args {
+    /// Concurrent keep-alive clients.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    clients: u16,
+    /// Rounds (each runs both routes once).
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(2..=1000))]
+    rounds: u32,
+    /// Milliseconds per route per round.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(100..=60_000))]
+    millis: u64,
+}
+
+const PORT: u16 = 8112;
+
+/// Requests per second of `path` over `window` with `clients` keep-alive clients;
+/// `Err` with the first wrong answer.
+fn rate(path: &str, bearer: Option<&str>, clients: usize, window: Duration) -> Result<f64, String> {
+    let done = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let deadline = started + window;
+    let errors: Vec<String> = thread::scope(|scope| {
+        let handles: Vec<_> = (0..clients)
+            .map(|_| {
+                let (done, failed) = (done.clone(), failed.clone());
+                scope.spawn(move || -> Option<String> {
+                    let headers: Vec<(&str, &str)> =
+                        bearer.map(|b| ("Authorization", b)).into_iter().collect();
+                    let Some(mut conn) = KeepAlive::connect(PORT) else {
+                        failed.store(true, Ordering::SeqCst);
+                        return Some(format!("{path}: cannot connect"));
+                    };
+                    while Instant::now() < deadline && !failed.load(Ordering::Relaxed) {
+                        match conn.get(path, &headers) {
+                            Some(200) => {
+                                done.fetch_add(1, Ordering::Relaxed);
+                            }
+                            other => {
+                                failed.store(true, Ordering::SeqCst);
+                                return Some(format!("{path}: answered {other:?}"));
+                            }
+                        }
+                    }
+                    None
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .filter_map(|h| h.join().ok().flatten())
+            .collect()
+    });
+    if let Some(first) = errors.into_iter().next() {
+        return Err(first);
+    }
+    Ok(done.load(Ordering::SeqCst) as f64 / started.elapsed().as_secs_f64())
+}
+
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let at = ((sorted.len().saturating_sub(1)) as f64 * q).round() as usize;
+    sorted.get(at).copied().unwrap_or(f64::NAN)
+}
+
+fn main() {
+    let args = Args::parse();
+    let Some(showcase) = showcase_binary() else {
+        eprintln!("build the showcase first: cargo build --release -p showcase -p load");
+        std::process::exit(2);
+    };
+    let path = std::env::temp_dir().join(format!("guard-ratio-{}.sqlite", std::process::id()));
+    for suffix in ["", "-wal", "-shm", ".jwt-secret"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    let env = [
+        ("ROCKET_LOG_LEVEL", "off".to_owned()),
+        ("SHOWCASE_BENCH_ROUTES", "1".to_owned()),
+        ("SHOWCASE_CHEAP_PASSWORD_HASHES", "1".to_owned()),
+        (
+            "ROCKET_DATABASES",
+            format!("{{jwt_guard={{url=\"sqlite://{}\"}}}}", path.display()),
+        ),
+        (
+            "ROCKET_JWT",
+            "{secret=\"load-test-secret-load-test-secret-0123\", revocation_poll=\"1h\"}"
+                .to_owned(),
+        ),
+    ];
+    let Some((child, _)) = spawn_showcase(&showcase, PORT, &env, None) else {
+        eprintln!("cannot start {}", showcase.display());
+        std::process::exit(2);
+    };
+    let _instances = Instances(vec![child]);
+    if !wait_until_up(PORT) {
+        eprintln!("the showcase did not start");
+        std::process::exit(1);
+    }
+    let body = r#"{"username":"alice","password":"alice-password"}"#;
+    let access = match request(
+        PORT,
+        "POST",
+        "/auth/token",
+        &[("Content-Type", "application/json")],
+        body,
+    ) {
+        Some((200, answer)) => field(&answer, "access"),
+        other => {
+            eprintln!("login failed: {other:?}");
+            std::process::exit(1);
+        }
+    };
+    let bearer = format!("Bearer {access}");
+    let clients = usize::from(args.clients);
+    let window = Duration::from_millis(args.millis);
+    let run = |guarded: bool| {
+        let result = if guarded {
+            rate("/bench/guarded", Some(&bearer), clients, window)
+        } else {
+            rate("/bench/open", Some(&bearer), clients, window)
+        };
+        result.unwrap_or_else(|e| {
+            eprintln!("{e}");
+            std::process::exit(1);
+        })
+    };
+    // Warm-up: connections, caches, the token's first verification.
+    run(false);
+    run(true);
+    let (mut ratios, mut open, mut guarded) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..args.rounds {
+        let (o, g) = if round % 2 == 0 {
+            let o = run(false);
+            (o, run(true))
+        } else {
+            let g = run(true);
+            (run(false), g)
+        };
+        open.push(o);
+        guarded.push(g);
+        ratios.push(g / o);
+    }
+    for v in [&mut ratios, &mut open, &mut guarded] {
+        v.sort_by(f64::total_cmp);
+    }
+    println!(
+        "{clients} keep-alive clients, {} rounds of {} ms per route, interleaved; SQLite showcase",
+        args.rounds, args.millis
+    );
+    println!();
+    println!("| route | requests/s (median) |");
+    println!("| --- | ---: |");
+    println!(
+        "| GET /bench/open (no guard) | {:.0} |",
+        quantile(&open, 0.5)
+    );
+    println!(
+        "| GET /bench/guarded (`#[use_jwt]`) | {:.0} |",
+        quantile(&guarded, 0.5)
+    );
+    println!();
+    println!(
+        "guarded/open: {:.3}× (median of {} rounds; middle half {:.3}–{:.3})",
+        quantile(&ratios, 0.5),
+        ratios.len(),
+        quantile(&ratios, 0.25),
+        quantile(&ratios, 0.75)
+    );
+}
