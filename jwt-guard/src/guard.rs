@@ -38,7 +38,9 @@ pub(crate) fn parse_bearer<'a>(
     values: impl Iterator<Item = &'a str>,
     prefixes: &[String],
 ) -> Result<Option<&'a str>, AuthError> {
-    Ok(parse_authorization(values, prefixes, false)?.map(|(_, token)| token))
+    let token = parse_authorization(values, prefixes, false)?.map(|(_, token)| token);
+    token.map(check_token68).transpose()?;
+    Ok(token)
 }
 
 /// The token in `Authorization` and its scheme: one of `prefixes`, or `DPoP`
@@ -74,17 +76,35 @@ fn parse_authorization<'a>(
     if token.len() > MAX_TOKEN_BYTES {
         return Err(AuthError::invalid_token("token is too large"));
     }
-    if !is_token68(token) {
-        return Err(AuthError::invalid_request(
-            "the Authorization header is malformed",
-        ));
-    }
     Ok(Some((scheme, token)))
+}
+
+/// RFC 6750 §2.1: a bearer credential is token68 text; anything else is a
+/// malformed request.
+fn check_token68(token: &str) -> Result<(), AuthError> {
+    if is_token68(token) {
+        Ok(())
+    } else {
+        Err(AuthError::invalid_request(
+            "the Authorization header is malformed",
+        ))
+    }
 }
 
 /// The request's access token in `Authorization` (any of our schemes), and how
 /// it came.
 fn authorization<'r>(
+    req: &'r Request<'_>,
+    rt: &JwtRuntime,
+) -> Result<Option<(Scheme, &'r str)>, AuthError> {
+    let found = unchecked_authorization(req, rt)?;
+    found.map(|(_, token)| check_token68(token)).transpose()?;
+    Ok(found)
+}
+
+/// [`authorization`] without the token68 check, for a caller that makes it only
+/// for a token it has not verified before.
+fn unchecked_authorization<'r>(
     req: &'r Request<'_>,
     rt: &JwtRuntime,
 ) -> Result<Option<(Scheme, &'r str)>, AuthError> {
@@ -102,9 +122,13 @@ fn presented<'r>(
 ) -> Result<Option<(Scheme, &'r str)>, AuthError> {
     match authorization(req, rt)? {
         Some(found) => Ok(Some(found)),
-        // Server-rendered apps: the access cookie (cookie mode).
-        None => Ok(cookies::access_from_cookie(req)?.map(|token| (Scheme::Cookie, token))),
+        None => Ok(from_cookie(req)?),
     }
+}
+
+/// Server-rendered apps: the access cookie (cookie mode).
+fn from_cookie<'r>(req: &'r Request<'_>) -> Result<Option<(Scheme, &'r str)>, AuthError> {
+    Ok(cookies::access_from_cookie(req)?.map(|token| (Scheme::Cookie, token)))
 }
 
 /// RFC 9449: a verified token may be used as it was presented — a bound one
@@ -119,6 +143,12 @@ async fn confirm_binding(
     if registered.cnf.is_none() && Dpop::of(req).is_none() {
         return Ok(());
     }
+    // An unbound token: only the scheme it came with matters (the request was
+    // parsed whole when the token was verified; no need to read it again).
+    if registered.cnf.is_none() {
+        return dpop::confirm_unbound(req, came_as_dpop(req), route_requires)
+            .map_err(AuthError::from);
+    }
     let rt = JwtRuntime::from_request(req).ok_or_else(|| {
         AuthError::invalid_token("authentication is not configured on this server")
     })?;
@@ -128,6 +158,14 @@ async fn confirm_binding(
     dpop::confirm(req, registered, token, scheme, route_requires)
         .await
         .map_err(AuthError::from)
+}
+
+/// Whether `Authorization` names the `DPoP` scheme (its first word only).
+fn came_as_dpop(req: &Request<'_>) -> bool {
+    req.headers()
+        .get_one("Authorization")
+        .and_then(|value| value.split_ascii_whitespace().next())
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case(DPOP_SCHEME))
 }
 
 type Verification<C> = Result<Option<Arc<Token<C>>>, AuthError>;
@@ -145,8 +183,18 @@ fn verify_own<C: Claims>(req: &Request<'_>) -> Verification<C> {
     let rt = JwtRuntime::from_request(req).ok_or_else(|| {
         AuthError::invalid_token("authentication is not configured on this server")
     })?;
-    let Some((_, token)) = presented(req, rt)? else {
-        return Ok(None);
+    let token = match unchecked_authorization(req, rt)? {
+        // The exact bytes of a token verified before were token68 then: the
+        // check (a pass over hundreds of bytes) is for new tokens only.
+        Some((_, token)) if rt.verifier().remembers(token) => token,
+        Some((_, token)) => {
+            check_token68(token)?;
+            token
+        }
+        None => match from_cookie(req)? {
+            Some((_, token)) => token,
+            None => return Ok(None),
+        },
     };
     rt.fresh_revocations()?;
     Ok(Some(rt.verifier().verify_access::<C>(token)?))
@@ -326,7 +374,9 @@ impl<'r, C: Claims> FromRequest<'r> for Jwt<C> {
         // A route that takes `Jwt` without `#[use_jwt]` (jwt-guard's own device
         // routes): any valid own token is authorized.
         let started = std::time::Instant::now();
-        let span = start_span(req, None);
+        let route = route_template(req);
+        let scheme = scheme_of(req, None);
+        let span = start_span(req, &route, scheme, None);
         let verified = match span.in_scope(|| verify_request::<C>(req)) {
             Ok(Some(token)) => match confirm_binding(req, &token.registered, false).await {
                 Ok(()) => Ok(Some(token.clone())),
@@ -337,7 +387,7 @@ impl<'r, C: Claims> FromRequest<'r> for Jwt<C> {
         };
         match &verified {
             Ok(Some(token)) => {
-                observe(req, &span, None, Ok(()), started);
+                observe(&span, &route, scheme, Ok(()), started);
                 mark_private(req);
                 Outcome::Success(Jwt {
                     token: token.clone(),
@@ -345,11 +395,11 @@ impl<'r, C: Claims> FromRequest<'r> for Jwt<C> {
             }
             Ok(None) => {
                 let e = no_token(req);
-                observe(req, &span, None, Err(&e), started);
+                observe(&span, &route, scheme, Err(&e), started);
                 fail(req, e)
             }
             Err(e) => {
-                observe(req, &span, None, Err(e), started);
+                observe(&span, &route, scheme, Err(e), started);
                 fail(req, e.clone())
             }
         }
@@ -382,7 +432,10 @@ impl<'r, P: Policy> FromRequest<'r> for Authorized<P> {
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AuthError> {
         let started = std::time::Instant::now();
-        let span = start_span(req, P::ISSUER);
+        // Read once for the span and the counters: each is a look-up by name.
+        let route = route_template(req);
+        let scheme = scheme_of(req, P::ISSUER);
+        let span = start_span(req, &route, scheme, P::ISSUER);
         #[cfg(feature = "tracing")]
         let outcome = {
             use tracing::Instrument as _;
@@ -391,8 +444,8 @@ impl<'r, P: Policy> FromRequest<'r> for Authorized<P> {
         #[cfg(not(feature = "tracing"))]
         let outcome = authorize::<P>(req).await;
         match &outcome {
-            Outcome::Success(_) => observe(req, &span, P::ISSUER, Ok(()), started),
-            Outcome::Error((_, e)) => observe(req, &span, P::ISSUER, Err(e), started),
+            Outcome::Success(_) => observe(&span, &route, scheme, Ok(()), started),
+            Outcome::Error((_, e)) => observe(&span, &route, scheme, Err(e), started),
             Outcome::Forward(_) => {}
         }
         outcome
@@ -403,25 +456,23 @@ impl<'r, P: Policy> FromRequest<'r> for Authorized<P> {
 /// duration) and, for a token that authenticated, the authorization on the
 /// route's template.
 fn observe(
-    req: &Request<'_>,
     span: &AuthSpan,
-    issuer: Option<&'static str>,
+    route: &str,
+    scheme: &'static str,
     outcome: Result<(), &AuthError>,
     started: std::time::Instant,
 ) {
-    let scheme = scheme_of(req, issuer);
     let seconds = started.elapsed().as_secs_f64();
-    let route = route_template(req);
     match outcome {
         Ok(()) => {
             span.finish("success", None);
             crate::observe::authenticated(scheme, "success", seconds);
-            crate::observe::authorized(&route, "allowed");
+            crate::observe::authorized(route, "allowed");
         }
         Err(e) if e.code() == crate::error::ErrorCode::InsufficientScope => {
             span.finish("denied", Some(e.code().as_str()));
             crate::observe::authenticated(scheme, "success", seconds);
-            crate::observe::authorized(&route, "denied");
+            crate::observe::authorized(route, "denied");
         }
         Err(e) => {
             span.finish("failure", Some(e.code().as_str()));
@@ -441,14 +492,19 @@ fn scheme_of(req: &Request<'_>, issuer: Option<&'static str>) -> &'static str {
 }
 
 /// The span of this request's authentication.
-fn start_span(req: &Request<'_>, issuer: Option<&'static str>) -> AuthSpan {
+fn start_span(
+    req: &Request<'_>,
+    route: &str,
+    scheme: &'static str,
+    issuer: Option<&'static str>,
+) -> AuthSpan {
     let token = || {
         let rt = JwtRuntime::from_request(req)?;
         bearer_token(req, &rt.config().header_prefixes)
             .ok()
             .flatten()
     };
-    AuthSpan::start(&route_template(req), scheme_of(req, issuer), issuer, token)
+    AuthSpan::start(route, scheme, issuer, token)
 }
 
 /// The decision of [`Authorized`]: verification, step-up, the policy.

@@ -194,6 +194,13 @@ impl Verifier {
         &self.revocations
     }
 
+    /// Whether `token` (its exact bytes) is among the verified tokens remembered.
+    /// It may still have expired or been revoked since: [`Verifier::verify_access`]
+    /// checks that.
+    pub(crate) fn remembers(&self, token: &str) -> bool {
+        self.cache.get(token).is_some()
+    }
+
     /// Verifies an access token, remembering it so that the same token costs a map
     /// look-up next time (expiry and revocation are still checked then).
     pub fn verify_access<C>(&self, token: &str) -> Result<Arc<Token<C>>, VerifyError>

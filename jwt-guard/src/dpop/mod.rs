@@ -354,6 +354,30 @@ pub(crate) async fn continue_session(
     }
 }
 
+/// RFC 9449 §7 for a token bound to no key, presented with the `DPoP` scheme
+/// (`as_dpop`) or not: the `DPoP` scheme is for bound tokens (§7.1), and where a
+/// bound token is required (the app's `required` mode or the route's
+/// `#[use_jwt(dpop)]`) an unbound one is refused.
+pub(crate) fn confirm_unbound(
+    req: &Request<'_>,
+    as_dpop: bool,
+    route_requires: bool,
+) -> Result<(), DpopRefusal> {
+    if as_dpop {
+        return Err(DpopRefusal::Binding {
+            reason: "this token is not bound to a key: send it with the Bearer scheme",
+            bound_only: false,
+        });
+    }
+    if route_requires || Dpop::of(req).is_some_and(|dpop| dpop.required()) {
+        return Err(DpopRefusal::Binding {
+            reason: "this route needs a DPoP-bound token: sign in with a DPoP proof",
+            bound_only: true,
+        });
+    }
+    Ok(())
+}
+
 /// RFC 9449 §7: whether a protected resource may accept `registered`'s token,
 /// presented as `scheme`: a bound token needs the `DPoP` scheme and a valid proof
 /// by its key (§4.3 check 12; a bound token sent as `Bearer` is a downgrade,
@@ -377,19 +401,7 @@ pub(crate) async fn confirm(
         };
     };
     let Some(jkt) = bound else {
-        if scheme == Scheme::Dpop {
-            return Err(DpopRefusal::Binding {
-                reason: "this token is not bound to a key: send it with the Bearer scheme",
-                bound_only: false,
-            });
-        }
-        if route_requires || dpop.required() {
-            return Err(DpopRefusal::Binding {
-                reason: "this route needs a DPoP-bound token: sign in with a DPoP proof",
-                bound_only: true,
-            });
-        }
-        return Ok(());
+        return confirm_unbound(req, scheme == Scheme::Dpop, route_requires);
     };
     if scheme != Scheme::Dpop {
         return Err(DpopRefusal::Binding {
