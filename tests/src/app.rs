@@ -111,7 +111,7 @@ async fn seed(rocket: Rocket<Build>) -> fairing::Result {
                 last_login BIGINT
             )",
         )
-        .execute(db.pool())
+        .execute(db.pool().writes())
         .await?;
         for (name, roles, scope) in USERS {
             sqlx::query(
@@ -121,7 +121,7 @@ async fn seed(rocket: Rocket<Build>) -> fairing::Result {
             .bind(*name)
             .bind(*roles)
             .bind(*scope)
-            .execute(db.pool())
+            .execute(db.pool().writes())
             .await?;
         }
         Ok(())
@@ -259,7 +259,7 @@ impl Authenticator for TableUsers {
             let _ = sqlx::query("UPDATE app_users SET last_login = $1 WHERE username = $2")
                 .bind(i64::try_from(at).unwrap_or(i64::MAX))
                 .bind(subject)
-                .execute(db.pool())
+                .execute(db.pool().writes())
                 .await;
         }
     }

@@ -68,7 +68,9 @@ async fn seed_users(rocket: Rocket<Build>) -> fairing::Result {
         rocket::warn!("showcase: {CHEAP_HASHES_ENV} is set: demo passwords use argon2's cheapest parameters (load runs only)");
     }
     let result: Result<(), Box<dyn std::error::Error>> = async {
-        sqlx::query(CREATE_TABLE).execute(db.pool()).await?;
+        sqlx::query(CREATE_TABLE)
+            .execute(db.pool().writes())
+            .await?;
         for (name, roles, scope) in DEMO_USERS {
             let exists = sqlx::query("SELECT 1 FROM showcase_users WHERE username = $1")
                 .bind(*name)
@@ -87,7 +89,7 @@ async fn seed_users(rocket: Rocket<Build>) -> fairing::Result {
             .bind(hash_password(&format!("{name}-password")).map_err(|e| e.to_string())?)
             .bind(roles.join(" "))
             .bind(*scope)
-            .execute(db.pool())
+            .execute(db.pool().writes())
             .await?;
         }
         Ok(())
@@ -234,7 +236,7 @@ impl Authenticator for DemoUsers {
         if let Err(e) = sqlx::query("UPDATE showcase_users SET last_login = $1 WHERE username = $2")
             .bind(at)
             .bind(subject)
-            .execute(db.pool())
+            .execute(db.pool().writes())
             .await
         {
             rocket::error!("showcase: cannot record login: {e}");

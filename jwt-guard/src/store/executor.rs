@@ -1,4 +1,4 @@
-//! How jwt-guard runs its statements: the pool ([`Db`]) and its transactions
+//! How jwt-guard runs its statements: the pool ([`PoolExecutor`]) and its transactions
 //! ([`Tx`]) as sqlx executors, so that two things hold for every statement
 //! without each call site knowing: they survive a transaction-mode pooler, and
 //! with `log_statements` the transaction statements sqlx itself does not log
@@ -55,8 +55,12 @@ pub enum Pooler {
 /// A pool as an executor: the pool itself when connections are direct; a
 /// transaction with an unnamed statement per call behind a transaction-mode
 /// pooler.
+///
+/// [`JwtPool::reads`](super::JwtPool::reads) and
+/// [`JwtPool::writes`](super::JwtPool::writes) hand these out for an
+/// application's own statements on jwt-guard's database.
 #[derive(Clone)]
-pub(crate) struct Db {
+pub struct PoolExecutor {
     pool: AnyPool,
     pooler: Pooler,
     log: TxLog,
@@ -79,7 +83,7 @@ fn log_statement(sql: &str) {
     );
 }
 
-impl Db {
+impl PoolExecutor {
     pub(crate) fn new(pool: AnyPool, pooler: Pooler, log: TxLog) -> Self {
         Self { pool, pooler, log }
     }
@@ -109,13 +113,15 @@ impl Db {
     }
 }
 
-impl fmt::Debug for Db {
+impl fmt::Debug for PoolExecutor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Db").field("pooler", &self.pooler).finish()
+        f.debug_struct("PoolExecutor")
+            .field("pooler", &self.pooler)
+            .finish()
     }
 }
 
-impl<'p> Executor<'p> for &'p Db {
+impl<'p> Executor<'p> for &'p PoolExecutor {
     type Database = Any;
 
     fn fetch_many<'e, 'q: 'e, E>(

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::executor::{Db, Tx};
+use super::executor::{PoolExecutor, Tx};
 use super::pool::{Backend, JwtPool};
 use crate::clock::Clock;
 use crate::config::{CapPolicy, JwtConfig};
@@ -68,9 +68,9 @@ impl StoreSettings {
 /// fairing; take it as `&State<Store>`. Clones share the pool and the revocations.
 #[derive(Clone)]
 pub struct Store {
-    pub(super) pool: Db,
+    pub(super) pool: PoolExecutor,
     /// Where writes go (one connection on SQLite; the pool on PostgreSQL).
-    pub(super) writer: Db,
+    pub(super) writer: PoolExecutor,
     pub(super) backend: Backend,
     /// Where PostgreSQL `LISTEN` connects, if anywhere.
     pub(super) listen_url: Option<String>,
@@ -100,8 +100,8 @@ impl Store {
         revocations: Arc<RevocationSet>,
     ) -> Self {
         Self {
-            pool: pool.reader().clone(),
-            writer: pool.writer().clone(),
+            pool: pool.reads().clone(),
+            writer: pool.writes().clone(),
             backend: pool.backend(),
             listen_url: pool.listen_url().map(str::to_owned),
             clock,

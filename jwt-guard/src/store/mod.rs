@@ -29,7 +29,7 @@ pub use crate::config::CapPolicy;
 pub use archive::ArchiveReport;
 pub use audit::{AuditEvent, AuditRecord};
 pub use devices::{DeviceDescription, DeviceRecord, NewDevice, DEVICE_NAME_MAX};
-pub use executor::Pooler;
+pub use executor::{PoolExecutor, Pooler};
 pub(crate) use handle::PendingLogout;
 pub use handle::{Store, StoreError};
 pub use ids::{DeviceId, Jti, LinkId, Subject};

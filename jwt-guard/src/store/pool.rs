@@ -12,7 +12,7 @@ use rocket_db_pools::{Database, Pool};
 use sqlx::pool::{PoolConnection, PoolOptions};
 use sqlx::{AnyPool, ConnectOptions};
 
-use super::executor::{Db, Pooler, TxLog};
+use super::executor::{PoolExecutor, Pooler, TxLog};
 
 /// Which SQL dialect the pool speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -209,11 +209,11 @@ impl<DB: sqlx::Database> Pool for SqlxPool<DB> {
 /// `AnyPool` it derefs to, nor a `Connection<JwtDb>`): it makes them unnamed and
 /// wraps each in a transaction, as jwt-guard's own.
 pub struct JwtPool {
-    pool: Db,
+    pool: PoolExecutor,
     /// Where writes go: on SQLite one connection of its own, so writers queue in
     /// this process instead of polling SQLite's lock against each other (none
     /// waits out the busy timeout); on PostgreSQL the pool itself.
-    writer: Db,
+    writer: PoolExecutor,
     backend: Backend,
     /// The URL of the pool's connections.
     url: String,
@@ -228,13 +228,29 @@ impl JwtPool {
         self.backend
     }
 
-    /// The pool reads go through, as an executor.
-    pub(crate) fn reader(&self) -> &Db {
+    /// Where an application's own reads of jwt-guard's database go, as an
+    /// executor (also what `&JwtPool` itself executes on).
+    pub fn reads(&self) -> &PoolExecutor {
         &self.pool
     }
 
-    /// The pool writes go through (see the field).
-    pub(crate) fn writer(&self) -> &Db {
+    /// Where an application's own writes to jwt-guard's database go, so they
+    /// queue with jwt-guard's: on SQLite its one write connection (a write
+    /// through the read pool polls SQLite's lock against it, and under load can
+    /// wait out the busy timeout); on PostgreSQL the pool.
+    ///
+    /// ```no_run
+    /// # async fn f(db: &jwt_guard::store::JwtDb) -> Result<(), jwt_guard::store::sqlx::Error> {
+    /// use jwt_guard::store::sqlx;
+    /// sqlx::query("UPDATE app_users SET last_login = $1 WHERE name = $2")
+    ///     .bind(1_700_000_000_i64)
+    ///     .bind("alice")
+    ///     .execute(db.pool().writes())
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn writes(&self) -> &PoolExecutor {
         &self.writer
     }
 
@@ -294,8 +310,8 @@ impl JwtPool {
             commit: settings.log_statements && backend == Backend::Sqlite,
         };
         Ok(Self {
-            pool: Db::new(pool, settings.pooler, log),
-            writer: Db::new(writer, settings.pooler, log),
+            pool: PoolExecutor::new(pool, settings.pooler, log),
+            writer: PoolExecutor::new(writer, settings.pooler, log),
             backend,
             url,
             listen_url,
