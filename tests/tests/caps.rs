@@ -3,14 +3,66 @@
 //! token write a bounded number of log rows.
 
 use jwt_guard_tests::{json_body, storage_tests, DbKind, TestApp, TEST_SECRET};
-use rocket::http::Status;
+use rocket::http::{ContentType, Status};
 use serde_json::{json, Value};
 
 fn s(v: &Value) -> String {
     v.as_str().unwrap_or_default().to_owned()
 }
 
-storage_tests!(a_user_has_at_most_fifty_devices_by_default);
+storage_tests!(
+    a_user_has_at_most_fifty_devices_by_default,
+    logins_at_once_never_pass_the_device_cap,
+);
+
+/// Twelve logins of one user at once against a cap of three: exactly three get a
+/// device when the cap rejects, and three devices are left when it evicts. (On
+/// PostgreSQL a login below the cap is one statement whose count is taken under
+/// the subject's lock with a snapshot of its own: a login that committed while
+/// another waited must be counted.)
+async fn logins_at_once_never_pass_the_device_cap(db: DbKind) {
+    for policy in ["reject", "evict_oldest"] {
+        let jwt = json!({
+            "secret": TEST_SECRET,
+            "max_devices": 3,
+            "device_cap_policy": policy,
+            "login_throttle": { "ip_attempts": 1000, "account_attempts": 1000 },
+        });
+        let Some(app) = TestApp::on(db, jwt).await else {
+            return;
+        };
+        let logins = (0..12).map(|_| {
+            app.client
+                .post("/auth/token")
+                .header(ContentType::JSON)
+                .body(json!({ "username": "alice", "password": "alice-password" }).to_string())
+                .dispatch()
+        });
+        let statuses: Vec<u16> = rocket::futures::future::join_all(logins)
+            .await
+            .iter()
+            .map(|r| r.status().code)
+            .collect();
+        let live: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM jwt_guard_devices WHERE subject = 'alice' AND revoked_at IS NULL",
+        )
+        .fetch_one(app.pool())
+        .await
+        .unwrap_or(-1);
+        assert_eq!(live, 3, "{policy}: live devices after {statuses:?}");
+        let signed_in = statuses.iter().filter(|c| **c == 200).count();
+        if policy == "reject" {
+            assert_eq!(signed_in, 3, "{statuses:?}");
+            assert!(
+                statuses.iter().all(|c| *c == 200 || (400..500).contains(c)),
+                "a refused login is a 4xx, never a server error: {statuses:?}"
+            );
+        } else {
+            assert_eq!(signed_in, 12, "{statuses:?}");
+        }
+        app.finish().await;
+    }
+}
 
 async fn a_user_has_at_most_fifty_devices_by_default(db: DbKind) {
     let Some(app) = TestApp::on(db, json!({ "secret": TEST_SECRET })).await else {

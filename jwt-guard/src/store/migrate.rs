@@ -21,7 +21,16 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/0006_token_tree_order.sql"),
     ),
     (7, include_str!("../../migrations/0007_dpop.sql")),
+    // PostgreSQL only (below): SQLite records the version and runs nothing.
+    (8, ""),
 ];
+
+/// Migrations for PostgreSQL alone, each run whole (a function body holds
+/// semicolons), by version.
+const POSTGRES_ONLY: &[(i64, &str)] = &[(
+    8,
+    include_str!("../../migrations/0008_session_lock.postgres.sql"),
+)];
 
 impl Store {
     /// Applies jwt-guard's embedded migrations that have not run yet. Tracked in its
@@ -51,6 +60,10 @@ impl Store {
                     .await?;
             if applied.is_some() {
                 continue;
+            }
+            let whole = POSTGRES_ONLY.iter().find(|(v, _)| v == version);
+            if let (Some((_, sql)), Backend::Postgres) = (whole, self.backend) {
+                sqlx::query(sql).execute(&mut *tx).await?;
             }
             for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
                 let statement: String = statement

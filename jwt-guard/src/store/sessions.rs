@@ -1,5 +1,8 @@
 //! Opening a session: one transaction over links, devices, tokens, attempt
-//! counters, the audit log and revocations.
+//! counters, the audit log and revocations — or, on PostgreSQL below the device
+//! cap and without a login link, one statement.
+
+use sqlx::Row;
 
 use super::audit::AuditEvent;
 use super::devices::{DeviceRecord, NewDevice};
@@ -8,6 +11,7 @@ use super::ids::LinkId;
 use super::links::{consume_link_in, LinkConsumed, LinkDenial};
 use super::pool::Backend;
 use super::sql::ts;
+use super::tokens::{bind_token_rows, token_rows, TOKEN_ROW_COLUMNS};
 use crate::claims::RegisteredClaims;
 use crate::config::CapPolicy;
 use crate::secret::{random_id, PermanentToken};
@@ -83,8 +87,28 @@ impl Store {
     ) -> Result<(DeviceRecord, PermanentToken, Option<LinkConsumed>), CreateDeviceError> {
         let now = self.now();
         let token = PermanentToken::generate();
-        let id = start.device_id;
         let expires_at = self.sliding_expiry(now, orig_iat);
+        // PostgreSQL, no login link, below the cap: one statement. A login link
+        // to use or a cap to act on takes the transaction below.
+        if self.backend == Backend::Postgres
+            && start.link.is_none()
+            && self
+                .open_session_at_once(&new, &start, &token, now, expires_at, orig_iat)
+                .await?
+        {
+            let record = DeviceRecord {
+                id: start.device_id,
+                subject: new.subject,
+                description: new.description,
+                created_at: now,
+                last_used: now,
+                expires_at,
+                orig_iat,
+                dpop_jkt: start.dpop_jkt.map(str::to_owned),
+            };
+            return Ok((record, token, None));
+        }
+        let id = start.device_id;
         let mut evicted = Vec::new();
         let mut revoked = Vec::new();
 
@@ -191,5 +215,81 @@ impl Store {
             dpop_jkt: start.dpop_jkt.map(str::to_owned),
         };
         Ok((record, token, consumed))
+    }
+
+    /// [`Store::open_session`] in one PostgreSQL statement (no `BEGIN`/`COMMIT`:
+    /// a statement is atomic): the cap check under the subject's lock
+    /// (`jwt_guard_lock_live_devices`, migration 8, which counts after the lock
+    /// with a snapshot of its own), then — only below the cap — the device, its
+    /// first tokens, the cleared attempt counter and the audit row. `false`: at the
+    /// cap, nothing written.
+    async fn open_session_at_once(
+        &self,
+        new: &NewDevice,
+        start: &SessionRows<'_>,
+        token: &PermanentToken,
+        now: u64,
+        expires_at: u64,
+        orig_iat: u64,
+    ) -> Result<bool, sqlx::Error> {
+        let sql = format!(
+            "WITH live AS (SELECT jwt_guard_lock_live_devices($2, $10) AS n),
+             device AS (
+                 INSERT INTO jwt_guard_devices
+                 (id, subject, name, user_agent, browser, os, device_kind, ip,
+                  permanent_digest, created_at, last_used, expires_at, orig_iat, dpop_jkt)
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13
+                 FROM live WHERE $14::BIGINT IS NULL OR live.n < $14
+                 RETURNING id
+             ),
+             {tokens}
+             cleared AS (
+                 DELETE FROM jwt_guard_attempts
+                 WHERE key = $15 AND EXISTS (SELECT 1 FROM device)
+             ),
+             audited AS (
+                 INSERT INTO jwt_guard_audit (id, at, event, subject, device_id, detail)
+                 SELECT $16, $10, $17, $2, $1, $18
+                 WHERE $18::TEXT IS NOT NULL AND EXISTS (SELECT 1 FROM device)
+             )
+             SELECT COUNT(*) FROM device",
+            tokens = if start.tokens.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "tokens AS (
+                         INSERT INTO {TOKEN_ROW_COLUMNS}
+                         SELECT * FROM (VALUES {}) AS first_tokens
+                         WHERE EXISTS (SELECT 1 FROM device)
+                     ),",
+                    token_rows(start.tokens.len(), 18)
+                )
+            },
+        );
+        let digest = token.digest();
+        let query = sqlx::query(&sql)
+            .bind(&start.device_id)
+            .bind(&new.subject)
+            .bind(&new.description.name)
+            .bind(new.user_agent.as_deref())
+            .bind(new.description.browser.as_deref())
+            .bind(new.description.os.as_deref())
+            .bind(new.description.kind.as_deref())
+            .bind(new.description.ip.as_deref())
+            .bind(digest.as_str())
+            .bind(ts(now))
+            .bind(ts(expires_at))
+            .bind(ts(orig_iat))
+            .bind(start.dpop_jkt)
+            .bind(self.settings.max_devices.map(i64::from))
+            .bind(start.clear_attempts)
+            .bind(random_id())
+            .bind(AuditEvent::LoginSucceeded.as_str())
+            .bind(start.audit_login);
+        let row = bind_token_rows(query, &start.device_id, &start.tokens)
+            .fetch_one(&self.writer)
+            .await?;
+        let created: i64 = row.try_get(0)?;
+        Ok(created == 1)
     }
 }
