@@ -96,6 +96,18 @@ async fn instances_behind_a_transaction_mode_pgbouncer_work_beside_direct_ones()
     every_stateful_route_works(&pooled, "alice").await;
     every_stateful_route_works(&direct, "bob").await;
 
+    // A kept (named) prepared statement cannot work behind such a pooler: asking
+    // for one is an error at once, not a failure later on another connection.
+    let prepared = sqlx::Executor::prepare(pooled.pool(), "SELECT 1").await;
+    assert!(
+        matches!(&prepared, Err(sqlx::Error::Configuration(why)) if why.to_string().contains("pooler")),
+        "{:?}",
+        prepared.map(|_| ())
+    );
+    assert!(sqlx::Executor::prepare(direct.pool(), "SELECT 1")
+        .await
+        .is_ok());
+
     // Twenty clients refresh one token at once through two server connections:
     // exactly one wins, the rest are refused (no statement of one client runs
     // with another's arguments, none fails as a server error).

@@ -190,6 +190,17 @@ impl<'p> Executor<'p> for &'p PoolExecutor {
     where
         'p: 'e,
     {
+        if self.pooler == Pooler::Transaction {
+            // A prepared statement is named, and a name outlives the transaction
+            // that prepared it: behind such a pooler it would be used on another
+            // server connection. Say so rather than fail later and elsewhere.
+            return future::ready(Err(sqlx::Error::Configuration(
+                "prepared statements cannot be kept behind a transaction-mode pooler \
+                 (`pooler = \"transaction\"`): run the query directly"
+                    .into(),
+            )))
+            .boxed();
+        }
         (&self.pool).prepare_with(sql, parameters)
     }
 
