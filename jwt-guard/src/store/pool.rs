@@ -204,10 +204,11 @@ impl<DB: sqlx::Database> Pool for SqlxPool<DB> {
 /// URL. A SQLite file is created when missing and runs in WAL mode, with the
 /// connect timeout as its busy timeout.
 ///
-/// Behind a transaction-mode pooler (`pooler = "transaction"`), run an
-/// application's own statements with `&JwtPool` as the executor (not the
-/// `AnyPool` it derefs to, nor a `Connection<JwtDb>`): it makes them unnamed and
-/// wraps each in a transaction, as jwt-guard's own.
+/// Run an application's own statements with `&JwtPool` (or [`JwtPool::reads`])
+/// and [`JwtPool::writes`] as the executor, not the `AnyPool` it derefs to nor a
+/// `Connection<JwtDb>`: on SQLite the writes then queue on jwt-guard's one write
+/// connection, and behind a transaction-mode pooler (`pooler = "transaction"`)
+/// every statement is unnamed and inside a transaction, as jwt-guard's own.
 pub struct JwtPool {
     pool: PoolExecutor,
     /// Where writes go: on SQLite one connection of its own, so writers queue in
@@ -505,6 +506,40 @@ mod tests {
         let (url, _) = normalize_url("sqlite://x.db?mode=ro").unwrap();
         assert_eq!(url, "sqlite://x.db?mode=ro");
         assert!(normalize_url("mysql://x").is_err());
+    }
+
+    #[test]
+    fn a_pooler_and_a_listen_url_are_for_postgresql() {
+        let settings = |extra: &[(&str, &str)]| {
+            let mut figment = Figment::from(("url", "postgres://db/app"));
+            for (key, value) in extra {
+                figment = figment.merge((*key, *value));
+            }
+            PoolSettings::from_figment(&figment).unwrap()
+        };
+        let direct = settings(&[]);
+        assert_eq!(direct.pooler, Pooler::None);
+        let url = "postgres://db/app";
+        let pg = Backend::Postgres;
+        // Direct: LISTEN on the pool's own URL.
+        assert_eq!(listen_url(&direct, pg, url).unwrap().as_deref(), Some(url));
+        // Behind a pooler: nowhere (polling alone), or the direct URL given.
+        let pooled = settings(&[("pooler", "transaction")]);
+        assert_eq!(listen_url(&pooled, pg, url).unwrap(), None);
+        let listening = settings(&[
+            ("pooler", "transaction"),
+            ("listen_url", "postgres://db:5432/app"),
+        ]);
+        assert_eq!(
+            listen_url(&listening, pg, url).unwrap().as_deref(),
+            Some("postgres://db:5432/app")
+        );
+        let sqlite_listen = settings(&[("listen_url", "sqlite://x.db")]);
+        assert!(listen_url(&sqlite_listen, pg, url).is_err());
+        assert!(listen_url(&pooled, Backend::Sqlite, "sqlite://x.db").is_err());
+        assert!(listen_url(&listening, Backend::Sqlite, "sqlite://x.db").is_err());
+        let typo = Figment::from(("url", url)).merge(("pooler", "transactions"));
+        assert!(PoolSettings::from_figment(&typo).is_err());
     }
 
     #[test]
