@@ -162,24 +162,10 @@ impl<'p> Executor<'p> for &'p PoolExecutor {
         'p: 'e,
         E: 'q + Execute<'q, Any>,
     {
-        if self.pooler == Pooler::None {
-            return (&self.pool).fetch_optional(query);
+        match self.pooler {
+            Pooler::None => (&self.pool).fetch_optional(query),
+            Pooler::Transaction => first_row(self.fetch_many(query)),
         }
-        let query = match Unnamed::new(query) {
-            Ok(query) => query,
-            Err(e) => return future::ready(Err(e)).boxed(),
-        };
-        if query.arguments.is_none() {
-            return (&self.pool).fetch_optional(query);
-        }
-        let db = self.clone();
-        async move {
-            let mut tx = db.begin_with(None).await?;
-            let row = (&mut *tx).fetch_optional(query).await?;
-            tx.commit().await?;
-            Ok(row)
-        }
-        .boxed()
     }
 
     fn prepare_with<'e, 'q: 'e>(
@@ -191,15 +177,7 @@ impl<'p> Executor<'p> for &'p PoolExecutor {
         'p: 'e,
     {
         if self.pooler == Pooler::Transaction {
-            // A prepared statement is named, and a name outlives the transaction
-            // that prepared it: behind such a pooler it would be used on another
-            // server connection. Say so rather than fail later and elsewhere.
-            return future::ready(Err(sqlx::Error::Configuration(
-                "prepared statements cannot be kept behind a transaction-mode pooler \
-                 (`pooler = \"transaction\"`): run the query directly"
-                    .into(),
-            )))
-            .boxed();
+            return no_kept_statements();
         }
         (&self.pool).prepare_with(sql, parameters)
     }
@@ -309,10 +287,7 @@ impl<'c> Executor<'c> for &'c mut TxConn {
     {
         match self.pooler {
             Pooler::None => (&mut *self.tx).fetch_optional(query),
-            Pooler::Transaction => match Unnamed::new(query) {
-                Ok(query) => (&mut *self.tx).fetch_optional(query),
-                Err(e) => future::ready(Err(e)).boxed(),
-            },
+            Pooler::Transaction => first_row(self.fetch_many(query)),
         }
     }
 
@@ -324,6 +299,9 @@ impl<'c> Executor<'c> for &'c mut TxConn {
     where
         'c: 'e,
     {
+        if self.pooler == Pooler::Transaction {
+            return no_kept_statements();
+        }
         (&mut *self.tx).prepare_with(sql, parameters)
     }
 
@@ -336,6 +314,34 @@ impl<'c> Executor<'c> for &'c mut TxConn {
     {
         (&mut *self.tx).describe(sql)
     }
+}
+
+/// A prepared statement is named, and a name outlives the transaction that
+/// prepared it: behind a transaction-mode pooler it would later be used on
+/// another server connection. Said at once rather than failing later, elsewhere.
+fn no_kept_statements<'e, 'q: 'e>() -> BoxFuture<'e, Result<AnyStatement<'q>, sqlx::Error>> {
+    future::ready(Err(sqlx::Error::Configuration(
+        "prepared statements cannot be kept behind a transaction-mode pooler \
+         (`pooler = \"transaction\"`): run the query directly"
+            .into(),
+    )))
+    .boxed()
+}
+
+/// The first row of `results` (behind a pooler, where a query's results are
+/// read whole anyway).
+fn first_row(
+    mut results: BoxStream<'_, Result<Either<AnyQueryResult, AnyRow>, sqlx::Error>>,
+) -> BoxFuture<'_, Result<Option<AnyRow>, sqlx::Error>> {
+    async move {
+        while let Some(result) = results.try_next().await? {
+            if let Either::Right(row) = result {
+                return Ok(Some(row));
+            }
+        }
+        Ok(None)
+    }
+    .boxed()
 }
 
 /// A query run as an unnamed statement: sqlx neither names nor caches it, so

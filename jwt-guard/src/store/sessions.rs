@@ -54,6 +54,69 @@ pub(crate) struct SessionRows<'a> {
     pub(crate) dpop_jkt: Option<&'a str>,
 }
 
+/// A new device's row: [`DEVICE_COLUMNS`], valued by [`DEVICE_VALUES`] (`$1`–`$13`,
+/// which [`DeviceRow::bind`] binds).
+const DEVICE_COLUMNS: &str = "jwt_guard_devices
+     (id, subject, name, user_agent, browser, os, device_kind, ip,
+      permanent_digest, created_at, last_used, expires_at, orig_iat, dpop_jkt)";
+const DEVICE_VALUES: &str = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13";
+
+/// What a new device's row holds.
+struct DeviceRow<'a> {
+    id: &'a str,
+    new: &'a NewDevice,
+    digest: &'a str,
+    now: u64,
+    expires_at: u64,
+    orig_iat: u64,
+    dpop_jkt: Option<&'a str>,
+}
+
+impl<'a> DeviceRow<'a> {
+    /// Binds [`DEVICE_VALUES`]' `$1`–`$13`.
+    fn bind(
+        &self,
+        query: sqlx::query::Query<'a, sqlx::Any, sqlx::any::AnyArguments<'a>>,
+    ) -> sqlx::query::Query<'a, sqlx::Any, sqlx::any::AnyArguments<'a>> {
+        let description = &self.new.description;
+        query
+            .bind(self.id)
+            .bind(&self.new.subject)
+            .bind(&description.name)
+            .bind(self.new.user_agent.as_deref())
+            .bind(description.browser.as_deref())
+            .bind(description.os.as_deref())
+            .bind(description.kind.as_deref())
+            .bind(description.ip.as_deref())
+            .bind(self.digest)
+            .bind(ts(self.now))
+            .bind(ts(self.expires_at))
+            .bind(ts(self.orig_iat))
+            .bind(self.dpop_jkt)
+    }
+}
+
+/// The device a session opened at `now`, as stored.
+fn opened(
+    id: String,
+    new: NewDevice,
+    now: u64,
+    expires_at: u64,
+    orig_iat: u64,
+    dpop_jkt: Option<&str>,
+) -> DeviceRecord {
+    DeviceRecord {
+        id,
+        subject: new.subject,
+        description: new.description,
+        created_at: now,
+        last_used: now,
+        expires_at,
+        orig_iat,
+        dpop_jkt: dpop_jkt.map(str::to_owned),
+    }
+}
+
 impl Store {
     /// Creates a device for a login and its permanent token, enforcing the
     /// per-subject cap in the same transaction.
@@ -96,16 +159,14 @@ impl Store {
                 .open_session_at_once(&new, &start, &token, now, expires_at, orig_iat)
                 .await?
         {
-            let record = DeviceRecord {
-                id: start.device_id,
-                subject: new.subject,
-                description: new.description,
-                created_at: now,
-                last_used: now,
+            let record = opened(
+                start.device_id,
+                new,
+                now,
                 expires_at,
                 orig_iat,
-                dpop_jkt: start.dpop_jkt.map(str::to_owned),
-            };
+                start.dpop_jkt,
+            );
             return Ok((record, token, None));
         }
         let id = start.device_id;
@@ -157,28 +218,18 @@ impl Store {
                 }
             }
         }
-        sqlx::query(
-            "INSERT INTO jwt_guard_devices
-             (id, subject, name, user_agent, browser, os, device_kind, ip,
-              permanent_digest, created_at, last_used, expires_at, orig_iat, dpop_jkt)
-             VALUES ($1, $2, $3, $4, $5, $6,
-                     $7, $8, $9, $10, $10, $11, $12, $13)",
-        )
-        .bind(&id)
-        .bind(&new.subject)
-        .bind(&new.description.name)
-        .bind(new.user_agent.as_deref())
-        .bind(new.description.browser.as_deref())
-        .bind(new.description.os.as_deref())
-        .bind(new.description.kind.as_deref())
-        .bind(new.description.ip.as_deref())
-        .bind(token.digest().as_str())
-        .bind(ts(now))
-        .bind(ts(expires_at))
-        .bind(ts(orig_iat))
-        .bind(start.dpop_jkt)
-        .execute(&mut *tx)
-        .await?;
+        let digest = token.digest();
+        let row = DeviceRow {
+            id: &id,
+            new: &new,
+            digest: digest.as_str(),
+            now,
+            expires_at,
+            orig_iat,
+            dpop_jkt: start.dpop_jkt,
+        };
+        let sql = format!("INSERT INTO {DEVICE_COLUMNS} VALUES ({DEVICE_VALUES})");
+        row.bind(sqlx::query(&sql)).execute(&mut *tx).await?;
         super::tokens::insert_tokens(&mut *tx, &id, &start.tokens).await?;
         if let Some(key) = start.clear_attempts {
             super::throttle::clear_attempts(&mut *tx, key).await?;
@@ -204,16 +255,7 @@ impl Store {
             .await?;
         }
         self.commit_revoking(tx, &revoked).await?;
-        let record = DeviceRecord {
-            id,
-            subject: new.subject,
-            description: new.description,
-            created_at: now,
-            last_used: now,
-            expires_at,
-            orig_iat,
-            dpop_jkt: start.dpop_jkt.map(str::to_owned),
-        };
+        let record = opened(id, new, now, expires_at, orig_iat, start.dpop_jkt);
         Ok((record, token, consumed))
     }
 
@@ -235,10 +277,8 @@ impl Store {
         let sql = format!(
             "WITH live AS (SELECT jwt_guard_lock_live_devices($2, $10) AS n),
              device AS (
-                 INSERT INTO jwt_guard_devices
-                 (id, subject, name, user_agent, browser, os, device_kind, ip,
-                  permanent_digest, created_at, last_used, expires_at, orig_iat, dpop_jkt)
-                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13
+                 INSERT INTO {DEVICE_COLUMNS}
+                 SELECT {DEVICE_VALUES}
                  FROM live WHERE $14::BIGINT IS NULL OR live.n < $14
                  RETURNING id
              ),
@@ -267,20 +307,17 @@ impl Store {
             },
         );
         let digest = token.digest();
-        let query = sqlx::query(&sql)
-            .bind(&start.device_id)
-            .bind(&new.subject)
-            .bind(&new.description.name)
-            .bind(new.user_agent.as_deref())
-            .bind(new.description.browser.as_deref())
-            .bind(new.description.os.as_deref())
-            .bind(new.description.kind.as_deref())
-            .bind(new.description.ip.as_deref())
-            .bind(digest.as_str())
-            .bind(ts(now))
-            .bind(ts(expires_at))
-            .bind(ts(orig_iat))
-            .bind(start.dpop_jkt)
+        let row = DeviceRow {
+            id: &start.device_id,
+            new,
+            digest: digest.as_str(),
+            now,
+            expires_at,
+            orig_iat,
+            dpop_jkt: start.dpop_jkt,
+        };
+        let query = row
+            .bind(sqlx::query(&sql))
             .bind(self.settings.max_devices.map(i64::from))
             .bind(start.clear_attempts)
             .bind(random_id())
