@@ -83,7 +83,46 @@ storage_tests!(
     magic_login_link_creates_a_device,
     admins_read_the_log_of_a_link,
     archiver_purges_old_links_and_log_rows,
+    the_log_records_what_the_handler_answered,
 );
+
+/// A use's log row carries the handler's own answer: on PostgreSQL it is written
+/// with the use (as 200, in the one statement that counts it) and corrected when
+/// the handler answers otherwise; on SQLite written after the answer.
+async fn the_log_records_what_the_handler_answered(db: DbKind) {
+    let Some(app) = TestApp::on(db, jwt()).await else {
+        return;
+    };
+    let links = app
+        .client
+        .rocket()
+        .state::<jwt_guard::Links>()
+        .unwrap_or_else(|| panic!("Links is not managed"));
+    let minted = links
+        .mint::<jwt_guard_tests::app::queued>("alice")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for _ in 0..2 {
+        assert_eq!(open(&app, &minted.url).await.status(), Status::Accepted);
+    }
+    assert_eq!(open(&app, &minted.url).await.status(), Status::Gone);
+    let uses = app.store().link_uses(&minted.id).await.unwrap_or_default();
+    let summary: Vec<(String, u16, Option<u32>)> = uses
+        .iter()
+        .map(|u| (u.outcome.clone(), u.status, u.use_number))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("used".to_owned(), 202, Some(1)),
+            ("used".to_owned(), 202, Some(2)),
+            ("used_up".to_owned(), 410, None),
+        ]
+    );
+    assert_eq!(uses[0].ip.as_deref(), Some("198.51.100.7"));
+    assert_eq!(uses[0].user_agent.as_deref(), Some("link-test/1.0"));
+    app.finish().await;
+}
 
 async fn one_time_link_works_once_then_is_gone(db: DbKind) {
     let Some(app) = TestApp::on(db, jwt()).await else {

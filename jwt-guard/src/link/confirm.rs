@@ -159,6 +159,7 @@ pub(crate) async fn link_confirm(req: RequestRef<'_>) -> ConfirmPage {
                         LinkOutcome::ConfirmPage
                     },
                     use_number: None,
+                    logged: None,
                 },
             );
             let action = format!("{path}?{LINK_TOKEN_PARAM}={}", encode_query(token));
@@ -179,6 +180,7 @@ pub(crate) async fn link_confirm(req: RequestRef<'_>) -> ConfirmPage {
                     link_id: id,
                     outcome: denial.map_or(LinkOutcome::Unavailable, LinkOutcome::Denied),
                     use_number: None,
+                    logged: None,
                 },
             );
             let error = match denial {

@@ -8,10 +8,12 @@ use std::sync::{Arc, OnceLock};
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::{Ignite, Rocket, Sentinel};
 
+use super::log::ASSUMED_STATUS;
 use super::{
     claimed_link_id, link_token, verify_link, LinkAttempt, LinkOutcome, LinkRoutes, LinkTarget,
     RecordedAttempt,
 };
+use crate::client::{client_ip, user_agent};
 use crate::error::{fail, AuthError};
 use crate::request::Services;
 use crate::session::{start_session, LoginResponse, SessionError, SessionOrigin};
@@ -116,31 +118,44 @@ impl Refusal {
     }
 }
 
-async fn use_link<T: LinkTarget>(req: &Request<'_>) -> Result<LinkUse, Refusal> {
+/// Uses the request's link; also the id of the log row written with the use, if
+/// one was (see [`LinkAttempt::logged`](super::LinkAttempt)).
+async fn use_link<T: LinkTarget>(req: &Request<'_>) -> Result<(LinkUse, Option<String>), Refusal> {
     let token = link_token(req).map_err(|d| Refusal::denied(d, None))?;
     let claimed = claimed_link_id(token);
     let services = Services::of(req).map_err(|e| Refusal::unavailable(e, claimed.clone()))?;
     let (link_id, subject) = verify_link(services.rt, token, T::TARGET)
         .map_err(|d| Refusal::denied(d, claimed.clone()))?;
     if T::LOGIN {
-        return login_with_link::<T>(&services, link_id, &subject).await;
+        return Ok((
+            login_with_link::<T>(&services, link_id, &subject).await?,
+            None,
+        ));
     }
-    let consumed = match services
+    let used = services
         .store
-        .consume_link(LinkId(&link_id), T::TARGET)
-        .await
-    {
-        Ok(consumed) => consumed,
+        .consume_link_logged(
+            LinkId(&link_id),
+            T::TARGET,
+            client_ip(req).as_deref(),
+            user_agent(req).as_deref(),
+            LinkOutcome::Used.as_str(),
+            ASSUMED_STATUS,
+        )
+        .await;
+    let (consumed, logged) = match used {
+        Ok(used) => used,
         Err(LinkUseError::Denied(d)) => return Err(Refusal::denied(d, Some(link_id))),
         Err(LinkUseError::Store(e)) => return Err(Refusal::unavailable(e.into(), Some(link_id))),
     };
-    Ok(LinkUse {
+    let used = LinkUse {
         subject: consumed.subject,
         link_id,
         use_number: consumed.use_number,
         target: T::TARGET,
         login: None,
-    })
+    };
+    Ok((used, logged))
 }
 
 /// A magic-login link: the recipient's claims first (nothing is written if the
@@ -199,7 +214,7 @@ impl<'r, T: LinkTarget> FromRequest<'r> for LinkGuard<T> {
         let route = crate::observe::route_template(req);
         let code = |r: &Refusal| r.error.code().as_str();
         match crate::observe::checking(&route, "link", use_link::<T>(req), code).await {
-            Ok(used) => {
+            Ok((used, logged)) => {
                 RecordedAttempt::record(
                     req,
                     LinkAttempt {
@@ -207,6 +222,7 @@ impl<'r, T: LinkTarget> FromRequest<'r> for LinkGuard<T> {
                         link_id: Some(used.link_id.clone()),
                         outcome: LinkOutcome::Used,
                         use_number: Some(used.use_number),
+                        logged,
                     },
                 );
                 let _ = req.local_cache(CachedUse::default).0.set(used);
@@ -226,6 +242,7 @@ impl<'r, T: LinkTarget> FromRequest<'r> for LinkGuard<T> {
                         link_id,
                         outcome,
                         use_number: None,
+                        logged: None,
                     },
                 );
                 fail(req, error)

@@ -44,6 +44,11 @@ impl UnverifiedLogBudget {
     }
 }
 
+/// The status a link's handler is expected to answer with: a use logged in the
+/// statement that counted it (PostgreSQL) carries it, and only a handler that
+/// answers otherwise costs a second write.
+pub(crate) const ASSUMED_STATUS: u16 = 200;
+
 /// After the response: link headers, and one log row per attempt.
 pub(crate) async fn finish_link_response(req: &Request<'_>, res: &mut Response<'_>) {
     let Some(attempt) = RecordedAttempt::get(req) else {
@@ -54,6 +59,15 @@ pub(crate) async fn finish_link_response(req: &Request<'_>, res: &mut Response<'
     let Some(store) = req.rocket().state::<Store>() else {
         return;
     };
+    if let Some(row) = &attempt.logged {
+        let status = res.status().code;
+        if status != ASSUMED_STATUS {
+            if let Err(e) = store.set_link_use_status(row, status).await {
+                rocket::warn!("jwt-guard: cannot log link use: {e}");
+            }
+        }
+        return;
+    }
     // Anyone can send requests without a verified link token, without limit: the
     // rows they write are budgeted per client address.
     if attempt.outcome.unverified() {

@@ -115,6 +115,9 @@ pub(crate) struct LinkAttempt {
     pub(crate) link_id: Option<String>,
     pub(crate) outcome: LinkOutcome,
     pub(crate) use_number: Option<u32>,
+    /// The log row already written with the use (PostgreSQL), with
+    /// [`log::ASSUMED_STATUS`]: only a different answer is written after.
+    pub(crate) logged: Option<String>,
 }
 
 #[derive(Default)]

@@ -8,6 +8,7 @@ use sqlx::Row;
 use super::executor::Tx;
 use super::handle::{Store, StoreError};
 use super::ids::{LinkId, Subject};
+use super::pool::Backend;
 use super::sql::{opt, secs, ts};
 use crate::secret::random_id;
 
@@ -138,6 +139,14 @@ fn to_u32(v: i64) -> u32 {
     u32::try_from(v).unwrap_or(u32::MAX)
 }
 
+/// Counts one use of link `$1` at target `$2` at `$3`, if it can be used (live,
+/// unrevoked, uses left, that target); returns the use's number and the subject.
+/// The one rule of a link use, for both databases.
+const CONSUME_LINK: &str = "UPDATE jwt_guard_links SET use_count = use_count + 1
+     WHERE id = $1 AND target = $2 AND revoked_at IS NULL AND expires_at > $3
+       AND (max_uses = 0 OR use_count < max_uses)
+     RETURNING use_count, subject";
+
 /// Counts one use of link `id` at `target` in `tx`; `None` when it cannot be used
 /// (expired, used up, revoked, another target, unknown).
 pub(crate) async fn consume_link_in<'e, E>(
@@ -150,17 +159,12 @@ where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
     let id = id.0;
-    let row = sqlx::query(
-        "UPDATE jwt_guard_links SET use_count = use_count + 1
-         WHERE id = $1 AND target = $2 AND revoked_at IS NULL AND expires_at > $3
-           AND (max_uses = 0 OR use_count < max_uses)
-         RETURNING use_count, subject",
-    )
-    .bind(id)
-    .bind(target)
-    .bind(ts(now))
-    .fetch_optional(executor)
-    .await?;
+    let row = sqlx::query(CONSUME_LINK)
+        .bind(id)
+        .bind(target)
+        .bind(ts(now))
+        .fetch_optional(executor)
+        .await?;
     row.map(|row| {
         Ok(LinkConsumed {
             use_number: to_u32(row.try_get("use_count")?),
@@ -222,6 +226,72 @@ impl Store {
             Some(consumed) => Ok(consumed),
             None => Err(LinkUseError::Denied(self.link_denial(id, target).await?)),
         }
+    }
+
+    /// [`Store::consume_link`] with the attempt's log row: on PostgreSQL written in
+    /// the same statement (one round trip), with `outcome` and the `status` the
+    /// handler is expected to answer — [`Store::set_link_use_status`] corrects it
+    /// when the answer differs — and its id returned; on SQLite not written (`None`:
+    /// the caller logs the attempt after the response, as any other).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn consume_link_logged(
+        &self,
+        id: LinkId<'_>,
+        target: &str,
+        ip: Option<&str>,
+        user_agent: Option<&str>,
+        outcome: &str,
+        status: u16,
+    ) -> Result<(LinkConsumed, Option<String>), LinkUseError> {
+        if self.backend != Backend::Postgres {
+            return self.consume_link(id, target).await.map(|c| (c, None));
+        }
+        let row_id = log_row_id();
+        let sql = format!(
+            "WITH used AS ({CONSUME_LINK}),
+             logged AS (
+                 INSERT INTO jwt_guard_link_uses
+                 (id, link_id, target, at, ip, user_agent, status, outcome, use_number)
+                 SELECT $4, $1, $2, $3, $5, $6, $7, $8, use_count FROM used
+             )
+             SELECT use_count, subject FROM used"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id.0)
+            .bind(target)
+            .bind(ts(self.now()))
+            .bind(&row_id)
+            .bind(ip)
+            .bind(user_agent)
+            .bind(i64::from(status))
+            .bind(outcome)
+            .fetch_optional(&self.writer)
+            .await?;
+        match row {
+            Some(row) => {
+                let consumed = LinkConsumed {
+                    use_number: to_u32(row.try_get("use_count")?),
+                    subject: row.try_get("subject")?,
+                };
+                Ok((consumed, Some(row_id)))
+            }
+            None => Err(LinkUseError::Denied(self.link_denial(id, target).await?)),
+        }
+    }
+
+    /// Sets the status of the link-use log row `row_id` (written before the
+    /// handler answered, see [`Store::consume_link_logged`]).
+    pub(crate) async fn set_link_use_status(
+        &self,
+        row_id: &str,
+        status: u16,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE jwt_guard_link_uses SET status = $1 WHERE id = $2")
+            .bind(i64::from(status))
+            .bind(row_id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
     }
 
     /// Whether link `id` could be used at `target` now, without using it (for the
