@@ -183,21 +183,26 @@ fn verify_own<C: Claims>(req: &Request<'_>) -> Verification<C> {
     let rt = JwtRuntime::from_request(req).ok_or_else(|| {
         AuthError::invalid_token("authentication is not configured on this server")
     })?;
-    let token = match unchecked_authorization(req, rt)? {
-        // The exact bytes of a token verified before were token68 then: the
-        // check (a pass over hundreds of bytes) is for new tokens only.
-        Some((_, token)) if rt.verifier().remembers(token) => token,
-        Some((_, token)) => {
-            check_token68(token)?;
-            token
-        }
+    let (token, in_header) = match unchecked_authorization(req, rt)? {
+        Some((_, token)) => (token, true),
         None => match from_cookie(req)? {
-            Some((_, token)) => token,
+            Some((_, token)) => (token, false),
             None => return Ok(None),
         },
     };
+    // One cache look-up. The exact bytes of a token verified before were token68
+    // then: the check (a pass over hundreds of bytes) is for new tokens only.
+    let verifier = rt.verifier();
+    let remembered = verifier.remembered::<C>(token);
+    if remembered.is_none() && in_header {
+        check_token68(token)?;
+    }
     rt.fresh_revocations()?;
-    Ok(Some(rt.verifier().verify_access::<C>(token)?))
+    let verified = match remembered {
+        Some(verdict) => verdict?,
+        None => verifier.verify_first_seen::<C>(token)?,
+    };
+    Ok(Some(verified))
 }
 
 /// The token the route's policy (`#[use_jwt]`, which runs first) accepted: what

@@ -194,16 +194,36 @@ impl Verifier {
         &self.revocations
     }
 
-    /// Whether `token` (its exact bytes) is among the verified tokens remembered.
-    /// It may still have expired or been revoked since: [`Verifier::verify_access`]
-    /// checks that.
-    pub(crate) fn remembers(&self, token: &str) -> bool {
-        self.cache.get(token).is_some()
-    }
-
     /// Verifies an access token, remembering it so that the same token costs a map
     /// look-up next time (expiry and revocation are still checked then).
     pub fn verify_access<C>(&self, token: &str) -> Result<Arc<Token<C>>, VerifyError>
+    where
+        C: DeserializeOwned + Send + Sync + 'static,
+    {
+        match self.remembered(token) {
+            Some(verdict) => verdict,
+            None => self.verify_first_seen(token),
+        }
+    }
+
+    /// The verdict on an access token verified before (its exact bytes, as claims
+    /// `C`), its times and revocation checked again; `None` when it is not
+    /// remembered.
+    pub(crate) fn remembered<C>(&self, token: &str) -> Option<Result<Arc<Token<C>>, VerifyError>>
+    where
+        C: Send + Sync + 'static,
+    {
+        let hit = self.cache.get(token)?;
+        let decoded = hit.token.downcast::<Token<C>>().ok()?;
+        let checked = self
+            .check_times(hit.exp, hit.nbf, hit.iat, self.clock.now())
+            .and_then(|()| self.check_revocation(&decoded));
+        Some(checked.map(|()| decoded))
+    }
+
+    /// [`Verifier::verify_access`] for a token not [`Verifier::remembered`] (an
+    /// oversized one never is): checked whole, then remembered.
+    pub(crate) fn verify_first_seen<C>(&self, token: &str) -> Result<Arc<Token<C>>, VerifyError>
     where
         C: DeserializeOwned + Send + Sync + 'static,
     {
@@ -211,13 +231,6 @@ impl Verifier {
             return Err(VerifyError::TooLarge);
         }
         let now = self.clock.now();
-        if let Some(hit) = self.cache.get(token) {
-            if let Ok(decoded) = hit.token.downcast::<Token<C>>() {
-                self.check_times(hit.exp, hit.nbf, hit.iat, now)?;
-                self.check_revocation(&decoded)?;
-                return Ok(decoded);
-            }
-        }
         let decoded: Token<C> = self.decode(token, TokenKind::Access, None)?;
         self.check_times(
             decoded.registered.exp,

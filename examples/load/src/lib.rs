@@ -74,6 +74,16 @@ pub fn psql(admin: &str, sql: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// A fresh SQLite database URL in the temporary directory, named for `tag` and
+/// this process (any file an earlier run left under that name removed).
+pub fn scratch_sqlite(tag: &str) -> String {
+    let path = std::env::temp_dir().join(format!("{tag}-{}.sqlite", std::process::id()));
+    for suffix in ["", "-wal", "-shm", ".jwt-secret"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    format!("sqlite://{}", path.display())
+}
+
 /// A scratch PostgreSQL database, dropped at the end.
 pub struct ScratchDatabase {
     admin: String,

@@ -6,9 +6,9 @@
 //! its own, so a count of the log counts them.
 //!
 //! A transaction-mode pooler (PgBouncer's `pool_mode = transaction`, or a
-//! managed pooler that behaves like it) lends a server connection to a client for one transaction at a
-//! time: whenever the server reports itself idle, the next message may go to
-//! another server. sqlx runs a statement with arguments as two exchanges —
+//! managed pooler that behaves like it) lends a server connection to a client
+//! for one transaction at a time: whenever the server reports itself idle, the
+//! next message may go to another server. sqlx runs a statement with arguments as two exchanges —
 //! `Parse`/`Describe`/`Sync`, then `Bind`/`Execute`/`Sync` — and names the
 //! statements it caches (`sqlx_s_1`, …) per client connection. Behind such a
 //! pooler the second exchange can land on a server that never saw the first, and
@@ -107,7 +107,7 @@ impl PoolExecutor {
                 tx,
                 pooler: self.pooler,
             },
-            log: self.log,
+            log_commit: self.log.commit,
             rollback: RollbackLog(self.log.begin),
         })
     }
@@ -198,7 +198,8 @@ impl<'p> Executor<'p> for &'p PoolExecutor {
 /// Dropped without [`Tx::commit`], it rolls back (sqlx queues the `ROLLBACK`).
 pub(crate) struct Tx {
     conn: TxConn,
-    log: TxLog,
+    /// Whether jwt-guard logs the `COMMIT` (see [`TxLog`]).
+    log_commit: bool,
     rollback: RollbackLog,
 }
 
@@ -217,12 +218,12 @@ impl Tx {
     pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
         let Tx {
             conn,
-            log,
+            log_commit,
             mut rollback,
         } = self;
         conn.tx.commit().await?;
         rollback.0 = false;
-        if log.commit {
+        if log_commit {
             log_statement("COMMIT");
         }
         Ok(())

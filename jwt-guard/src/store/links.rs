@@ -165,13 +165,15 @@ where
         .bind(ts(now))
         .fetch_optional(executor)
         .await?;
-    row.map(|row| {
-        Ok(LinkConsumed {
-            use_number: to_u32(row.try_get("use_count")?),
-            subject: row.try_get("subject")?,
-        })
+    row.as_ref().map(consumed).transpose()
+}
+
+/// The use [`CONSUME_LINK`] returned.
+fn consumed(row: &AnyRow) -> Result<LinkConsumed, sqlx::Error> {
+    Ok(LinkConsumed {
+        use_number: to_u32(row.try_get("use_count")?),
+        subject: row.try_get("subject")?,
     })
-    .transpose()
 }
 
 fn link_from_row(row: &AnyRow) -> Result<LinkRecord, sqlx::Error> {
@@ -268,13 +270,7 @@ impl Store {
             .fetch_optional(&self.writer)
             .await?;
         match row {
-            Some(row) => {
-                let consumed = LinkConsumed {
-                    use_number: to_u32(row.try_get("use_count")?),
-                    subject: row.try_get("subject")?,
-                };
-                Ok((consumed, Some(row_id)))
-            }
+            Some(row) => Ok((consumed(&row)?, Some(row_id))),
             None => Err(LinkUseError::Denied(self.link_denial(id, target).await?)),
         }
     }

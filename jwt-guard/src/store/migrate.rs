@@ -4,33 +4,52 @@ use super::handle::{Store, StoreError};
 use super::pool::Backend;
 use super::sql::ts;
 
-const MIGRATIONS: &[(i64, &str)] = &[
+/// How a migration's SQL runs.
+enum Sql {
+    /// Statements split at `;`, on both databases.
+    Both(&'static str),
+    /// One piece, run whole (a function body holds semicolons), on PostgreSQL
+    /// alone; SQLite only records the version.
+    PostgresWhole(&'static str),
+}
+
+const MIGRATIONS: &[(i64, Sql)] = &[
     (
         1,
-        include_str!("../../migrations/0001_devices_tokens_revocations.sql"),
+        Sql::Both(include_str!(
+            "../../migrations/0001_devices_tokens_revocations.sql"
+        )),
     ),
-    (2, include_str!("../../migrations/0002_links.sql")),
+    (
+        2,
+        Sql::Both(include_str!("../../migrations/0002_links.sql")),
+    ),
     (
         3,
-        include_str!("../../migrations/0003_revocation_sequence.sql"),
+        Sql::Both(include_str!(
+            "../../migrations/0003_revocation_sequence.sql"
+        )),
     ),
-    (4, include_str!("../../migrations/0004_rotation.sql")),
-    (5, include_str!("../../migrations/0005_attempts.sql")),
+    (
+        4,
+        Sql::Both(include_str!("../../migrations/0004_rotation.sql")),
+    ),
+    (
+        5,
+        Sql::Both(include_str!("../../migrations/0005_attempts.sql")),
+    ),
     (
         6,
-        include_str!("../../migrations/0006_token_tree_order.sql"),
+        Sql::Both(include_str!("../../migrations/0006_token_tree_order.sql")),
     ),
-    (7, include_str!("../../migrations/0007_dpop.sql")),
-    // PostgreSQL only (below): SQLite records the version and runs nothing.
-    (8, ""),
+    (7, Sql::Both(include_str!("../../migrations/0007_dpop.sql"))),
+    (
+        8,
+        Sql::PostgresWhole(include_str!(
+            "../../migrations/0008_session_lock.postgres.sql"
+        )),
+    ),
 ];
-
-/// Migrations for PostgreSQL alone, each run whole (a function body holds
-/// semicolons), by version.
-const POSTGRES_ONLY: &[(i64, &str)] = &[(
-    8,
-    include_str!("../../migrations/0008_session_lock.postgres.sql"),
-)];
 
 impl Store {
     /// Applies jwt-guard's embedded migrations that have not run yet. Tracked in its
@@ -61,11 +80,19 @@ impl Store {
             if applied.is_some() {
                 continue;
             }
-            let whole = POSTGRES_ONLY.iter().find(|(v, _)| v == version);
-            if let (Some((_, sql)), Backend::Postgres) = (whole, self.backend) {
-                sqlx::query(sql).execute(&mut *tx).await?;
-            }
-            for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            let statements = match (sql, self.backend) {
+                (Sql::Both(sql), _) => sql,
+                (Sql::PostgresWhole(sql), Backend::Postgres) => {
+                    sqlx::query(sql).execute(&mut *tx).await?;
+                    ""
+                }
+                (Sql::PostgresWhole(_), Backend::Sqlite) => "",
+            };
+            for statement in statements
+                .split(';')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+            {
                 let statement: String = statement
                     .lines()
                     .filter(|l| !l.trim_start().starts_with("--"))

@@ -55,66 +55,35 @@ pub(crate) struct SessionRows<'a> {
 }
 
 /// A new device's row: [`DEVICE_COLUMNS`], valued by [`DEVICE_VALUES`] (`$1`–`$13`,
-/// which [`DeviceRow::bind`] binds).
+/// which [`bind_device`] binds).
 const DEVICE_COLUMNS: &str = "jwt_guard_devices
      (id, subject, name, user_agent, browser, os, device_kind, ip,
       permanent_digest, created_at, last_used, expires_at, orig_iat, dpop_jkt)";
 const DEVICE_VALUES: &str = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13";
 
-/// What a new device's row holds.
-struct DeviceRow<'a> {
-    id: &'a str,
-    new: &'a NewDevice,
+/// Binds [`DEVICE_VALUES`]' `$1`–`$13` for `device`, which stores `user_agent`
+/// and its permanent token's `digest` beside what it lists.
+fn bind_device<'a>(
+    query: sqlx::query::Query<'a, sqlx::Any, sqlx::any::AnyArguments<'a>>,
+    device: &'a DeviceRecord,
+    user_agent: Option<&'a str>,
     digest: &'a str,
-    now: u64,
-    expires_at: u64,
-    orig_iat: u64,
-    dpop_jkt: Option<&'a str>,
-}
-
-impl<'a> DeviceRow<'a> {
-    /// Binds [`DEVICE_VALUES`]' `$1`–`$13`.
-    fn bind(
-        &self,
-        query: sqlx::query::Query<'a, sqlx::Any, sqlx::any::AnyArguments<'a>>,
-    ) -> sqlx::query::Query<'a, sqlx::Any, sqlx::any::AnyArguments<'a>> {
-        let description = &self.new.description;
-        query
-            .bind(self.id)
-            .bind(&self.new.subject)
-            .bind(&description.name)
-            .bind(self.new.user_agent.as_deref())
-            .bind(description.browser.as_deref())
-            .bind(description.os.as_deref())
-            .bind(description.kind.as_deref())
-            .bind(description.ip.as_deref())
-            .bind(self.digest)
-            .bind(ts(self.now))
-            .bind(ts(self.expires_at))
-            .bind(ts(self.orig_iat))
-            .bind(self.dpop_jkt)
-    }
-}
-
-/// The device a session opened at `now`, as stored.
-fn opened(
-    id: String,
-    new: NewDevice,
-    now: u64,
-    expires_at: u64,
-    orig_iat: u64,
-    dpop_jkt: Option<&str>,
-) -> DeviceRecord {
-    DeviceRecord {
-        id,
-        subject: new.subject,
-        description: new.description,
-        created_at: now,
-        last_used: now,
-        expires_at,
-        orig_iat,
-        dpop_jkt: dpop_jkt.map(str::to_owned),
-    }
+) -> sqlx::query::Query<'a, sqlx::Any, sqlx::any::AnyArguments<'a>> {
+    let description = &device.description;
+    query
+        .bind(&device.id)
+        .bind(&device.subject)
+        .bind(&description.name)
+        .bind(user_agent)
+        .bind(description.browser.as_deref())
+        .bind(description.os.as_deref())
+        .bind(description.kind.as_deref())
+        .bind(description.ip.as_deref())
+        .bind(digest)
+        .bind(ts(device.created_at))
+        .bind(ts(device.expires_at))
+        .bind(ts(device.orig_iat))
+        .bind(device.dpop_jkt.as_deref())
 }
 
 impl Store {
@@ -150,26 +119,34 @@ impl Store {
     ) -> Result<(DeviceRecord, PermanentToken, Option<LinkConsumed>), CreateDeviceError> {
         let now = self.now();
         let token = PermanentToken::generate();
-        let expires_at = self.sliding_expiry(now, orig_iat);
+        let digest = token.digest();
+        let NewDevice {
+            subject,
+            description,
+            user_agent,
+        } = new;
+        let device = DeviceRecord {
+            id: start.device_id.clone(),
+            subject,
+            description,
+            created_at: now,
+            last_used: now,
+            expires_at: self.sliding_expiry(now, orig_iat),
+            orig_iat,
+            dpop_jkt: start.dpop_jkt.map(str::to_owned),
+        };
+        let user_agent = user_agent.as_deref();
         // PostgreSQL, no login link, below the cap: one statement. A login link
         // to use or a cap to act on takes the transaction below.
         if self.backend == Backend::Postgres
             && start.link.is_none()
             && self
-                .open_session_at_once(&new, &start, &token, now, expires_at, orig_iat)
+                .open_session_at_once(&device, user_agent, digest.as_str(), &start)
                 .await?
         {
-            let record = opened(
-                start.device_id,
-                new,
-                now,
-                expires_at,
-                orig_iat,
-                start.dpop_jkt,
-            );
-            return Ok((record, token, None));
+            return Ok((device, token, None));
         }
-        let id = start.device_id;
+        let id = &device.id;
         let mut evicted = Vec::new();
         let mut revoked = Vec::new();
 
@@ -190,7 +167,7 @@ impl Store {
         if self.backend == Backend::Postgres {
             // Two logins of one subject must not both pass the cap check.
             sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
-                .bind(&new.subject)
+                .bind(&device.subject)
                 .execute(&mut *tx)
                 .await?;
         }
@@ -200,7 +177,7 @@ impl Store {
                  WHERE subject = $1 AND revoked_at IS NULL AND expires_at > $2
                  ORDER BY last_used ASC, created_at ASC",
             )
-            .bind(&new.subject)
+            .bind(&device.subject)
             .bind(ts(now))
             .fetch_all(&mut *tx)
             .await?;
@@ -218,19 +195,11 @@ impl Store {
                 }
             }
         }
-        let digest = token.digest();
-        let row = DeviceRow {
-            id: &id,
-            new: &new,
-            digest: digest.as_str(),
-            now,
-            expires_at,
-            orig_iat,
-            dpop_jkt: start.dpop_jkt,
-        };
         let sql = format!("INSERT INTO {DEVICE_COLUMNS} VALUES ({DEVICE_VALUES})");
-        row.bind(sqlx::query(&sql)).execute(&mut *tx).await?;
-        super::tokens::insert_tokens(&mut *tx, &id, &start.tokens).await?;
+        bind_device(sqlx::query(&sql), &device, user_agent, digest.as_str())
+            .execute(&mut *tx)
+            .await?;
+        super::tokens::insert_tokens(&mut *tx, id, &start.tokens).await?;
         if let Some(key) = start.clear_attempts {
             super::throttle::clear_attempts(&mut *tx, key).await?;
         }
@@ -238,8 +207,8 @@ impl Store {
             self.audit_in(
                 &mut tx,
                 AuditEvent::LoginSucceeded,
-                Some(&new.subject),
-                Some(&id),
+                Some(&device.subject),
+                Some(id),
                 detail,
             )
             .await?;
@@ -248,15 +217,14 @@ impl Store {
             self.audit_in(
                 &mut tx,
                 AuditEvent::DeviceEvicted,
-                Some(&new.subject),
+                Some(&device.subject),
                 Some(device_id),
                 "device cap reached",
             )
             .await?;
         }
         self.commit_revoking(tx, &revoked).await?;
-        let record = opened(id, new, now, expires_at, orig_iat, start.dpop_jkt);
-        Ok((record, token, consumed))
+        Ok((device, token, consumed))
     }
 
     /// [`Store::open_session`] in one PostgreSQL statement (no `BEGIN`/`COMMIT`:
@@ -267,12 +235,10 @@ impl Store {
     /// cap, nothing written.
     async fn open_session_at_once(
         &self,
-        new: &NewDevice,
+        device: &DeviceRecord,
+        user_agent: Option<&str>,
+        digest: &str,
         start: &SessionRows<'_>,
-        token: &PermanentToken,
-        now: u64,
-        expires_at: u64,
-        orig_iat: u64,
     ) -> Result<bool, sqlx::Error> {
         let sql = format!(
             "WITH live AS (SELECT jwt_guard_lock_live_devices($2, $10) AS n),
@@ -306,24 +272,13 @@ impl Store {
                 )
             },
         );
-        let digest = token.digest();
-        let row = DeviceRow {
-            id: &start.device_id,
-            new,
-            digest: digest.as_str(),
-            now,
-            expires_at,
-            orig_iat,
-            dpop_jkt: start.dpop_jkt,
-        };
-        let query = row
-            .bind(sqlx::query(&sql))
+        let query = bind_device(sqlx::query(&sql), device, user_agent, digest)
             .bind(self.settings.max_devices.map(i64::from))
             .bind(start.clear_attempts)
             .bind(random_id())
             .bind(AuditEvent::LoginSucceeded.as_str())
             .bind(start.audit_login);
-        let row = bind_token_rows(query, &start.device_id, &start.tokens)
+        let row = bind_token_rows(query, &device.id, &start.tokens)
             .fetch_one(&self.writer)
             .await?;
         let created: i64 = row.try_get(0)?;

@@ -24,7 +24,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use load::{field, request, showcase_binary, spawn_showcase, wait_until_up, Instances, KeepAlive};
+use load::{
+    field, request, scratch_sqlite, showcase_binary, spawn_showcase, wait_until_up, Instances,
+    KeepAlive,
+};
 
 /// The guard's cost: `#[use_jwt]` route against the same open route.
 #[derive(Parser, Debug)]
@@ -98,17 +101,14 @@ fn main() {
         eprintln!("build the showcase first: cargo build --release -p showcase -p load");
         std::process::exit(2);
     };
-    let path = std::env::temp_dir().join(format!("guard-ratio-{}.sqlite", std::process::id()));
-    for suffix in ["", "-wal", "-shm", ".jwt-secret"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
+    let url = scratch_sqlite("guard-ratio");
     let env = [
         ("ROCKET_LOG_LEVEL", "off".to_owned()),
         ("SHOWCASE_BENCH_ROUTES", "1".to_owned()),
         ("SHOWCASE_CHEAP_PASSWORD_HASHES", "1".to_owned()),
         (
             "ROCKET_DATABASES",
-            format!("{{jwt_guard={{url=\"sqlite://{}\"}}}}", path.display()),
+            format!("{{jwt_guard={{url=\"{url}\"}}}}"),
         ),
         (
             "ROCKET_JWT",

@@ -40,8 +40,8 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
 use load::{
-    field, request, showcase_binary, spawn_showcase, wait_until_up, Instances, PgBouncer,
-    ScratchDatabase, StatementLog, WireCounter,
+    field, request, scratch_sqlite, showcase_binary, spawn_showcase, wait_until_up, Instances,
+    PgBouncer, ScratchDatabase, StatementLog, WireCounter,
 };
 
 /// The stateful routes of a release showcase under load, on SQLite and PostgreSQL.
@@ -387,14 +387,7 @@ fn run_backend(
             counter = Some(wire);
             url
         }
-        _ => {
-            let path =
-                std::env::temp_dir().join(format!("route-load-{}.sqlite", std::process::id()));
-            for suffix in ["", "-wal", "-shm", ".jwt-secret"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-            }
-            format!("sqlite://{}", path.display())
-        }
+        _ => scratch_sqlite("route-load"),
     };
     let env = [
         // `debug` lets sqlx's statement log through Rocket's logger.
