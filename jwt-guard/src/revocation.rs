@@ -180,6 +180,23 @@ impl RevocationSet {
         false
     }
 
+    /// Whether device `device_id` of `subject` is revoked for a credential issued
+    /// at `issued_at`: the device's family, or every token of the subject issued
+    /// up to a later time.
+    pub(crate) fn revokes_device(&self, device_id: &str, subject: &str, issued_at: u64) -> bool {
+        if !self.any.load(Ordering::Acquire) {
+            return false;
+        }
+        let Ok(inner) = self.inner.read() else {
+            return true;
+        };
+        inner.devices.contains_key(device_id)
+            || inner
+                .not_before
+                .get(subject)
+                .is_some_and(|(nbf, _)| issued_at < *nbf)
+    }
+
     /// Whether `revocation` is already in force here (applied at its commit, or
     /// announced before a poll reads it again).
     pub(crate) fn covers(&self, revocation: &Revocation) -> bool {

@@ -263,6 +263,12 @@ pub enum SessionError {
     /// The permanent token was already rotated: reuse. Its device has been revoked.
     #[error("the permanent token was already used; its device has been revoked")]
     PermanentReused,
+    /// The permanent token is no longer any device's (signed out or removed).
+    #[error("the permanent token is not current")]
+    PermanentNotCurrent,
+    /// The device expired; it has been removed.
+    #[error("the device has expired")]
+    DeviceExpired,
     /// The DPoP proof was refused (RFC 9449), or the session it continues is
     /// bound to another key: the answer is the refusal's own.
     #[error("the DPoP proof was refused: {0}")]
@@ -327,6 +333,8 @@ impl From<PermanentRotateError> for SessionError {
     fn from(e: PermanentRotateError) -> Self {
         match e {
             PermanentRotateError::Reused => SessionError::PermanentReused,
+            PermanentRotateError::NotCurrent => SessionError::PermanentNotCurrent,
+            PermanentRotateError::Expired => SessionError::DeviceExpired,
             PermanentRotateError::Store(e) => e.into(),
         }
     }

@@ -26,6 +26,7 @@ storage_tests!(
     permanent_tokens_have_an_absolute_lifetime,
     permanent_tokens_rotate_and_a_superseded_one_revokes_the_device,
     concurrent_permanent_refreshes_rotate_exactly_once,
+    a_remembered_device_is_refused_after_changes_made_elsewhere,
     last_used_is_written_once_per_accuracy_window,
     permanent_token_header_is_refused_everywhere_else,
     device_cap_rejects_or_evicts,
@@ -465,6 +466,67 @@ async fn permanent_tokens_rotate_and_a_superseded_one_revokes_the_device(db: DbK
     let log = app.store().audit_log(None, 10).await.unwrap_or_default();
     assert!(log.iter().any(|e| e.event == "permanent_reuse"), "{log:?}");
     app.finish().await;
+}
+
+/// The instance that issued a permanent token remembers its device and skips the
+/// device look-up when the token comes back; the rotation still asks the
+/// database. So a token superseded, or a device signed out, through another
+/// instance is refused there at once — reuse as reuse, a sign-out as a sign-out —
+/// though this instance has not heard of either.
+async fn a_remembered_device_is_refused_after_changes_made_elsewhere(db: DbKind) {
+    // Instance A learns nothing from B in the background.
+    let deaf = json!({
+        "secret": TEST_SECRET,
+        "revocation_poll": "1h",
+        "revocation_listen": false,
+    });
+    let Some(a) = TestApp::on(db, deaf.clone()).await else {
+        return;
+    };
+    let b = TestApp::start_on(&a.database_url, jwt(), a.clock.clone()).await;
+
+    // Superseded on B, then replayed on A (which remembers it as current): reuse.
+    let first = s(&a.login("alice").await["permanent_token"]);
+    let res = b.device_refresh(&first).await;
+    assert_eq!(res.status(), Status::Ok);
+    let second = s(&json_body(res).await["permanent_token"]);
+    let res = a.device_refresh(&first).await;
+    assert_eq!(res.status(), Status::Unauthorized);
+    assert!(s(&json_body(res).await["error_description"]).contains("already used"));
+    assert_eq!(
+        b.device_refresh(&second).await.status(),
+        Status::Unauthorized,
+        "the device died of the reuse"
+    );
+
+    // Signed out on B while A remembers the device: refused as signed out, and
+    // not mistaken for reuse.
+    let login = a.login("bob").await;
+    let (access, permanent) = (s(&login["access"]), s(&login["permanent_token"]));
+    let out = b
+        .send_with_token(Method::Post, "/auth/logout", &access)
+        .await;
+    assert_eq!(out.status(), Status::NoContent);
+    let res = a.device_refresh(&permanent).await;
+    assert_eq!(res.status(), Status::Unauthorized);
+    assert!(s(&json_body(res).await["error_description"]).contains("not valid"));
+    let log = a.store().audit_log(None, 50).await.unwrap_or_default();
+    let reuses: Vec<_> = log
+        .iter()
+        .filter(|e| e.event == "permanent_reuse")
+        .collect();
+    assert_eq!(reuses.len(), 1, "alice's only: {log:?}");
+    assert_eq!(reuses[0].subject.as_deref(), Some("alice"));
+
+    // A device remembered and untouched elsewhere refreshes as usual, again and again.
+    let mut current = s(&a.login("alice").await["permanent_token"]);
+    for _ in 0..3 {
+        let res = a.device_refresh(&current).await;
+        assert_eq!(res.status(), Status::Ok);
+        current = s(&json_body(res).await["permanent_token"]);
+    }
+    assert_eq!(b.device_refresh(&current).await.status(), Status::Ok);
+    a.finish().await;
 }
 
 async fn concurrent_permanent_refreshes_rotate_exactly_once(db: DbKind) {

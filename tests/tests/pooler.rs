@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use jwt_guard::Clock;
-use jwt_guard_tests::pgbouncer::PgBouncer;
+use jwt_guard_tests::pgbouncer;
 use jwt_guard_tests::{base_figment, json_body, PgDatabase, TestApp, TEST_SECRET};
 use rocket::http::{ContentType, Method, Status};
 use serde_json::{json, Value};
@@ -69,7 +69,7 @@ async fn instances_behind_a_transaction_mode_pgbouncer_work_beside_direct_ones()
     let Some(pg) = PgDatabase::create().await else {
         return;
     };
-    let Some(bouncer) = PgBouncer::start(("127.0.0.1", 5432), 2) else {
+    let Some(bouncer) = pgbouncer::start(("127.0.0.1", 5432), 2) else {
         pg.drop_database().await;
         return;
     };

@@ -350,87 +350,8 @@ fn relay(client: TcpStream, server: TcpStream, trips: [Arc<AtomicU64>; 2]) {
     });
 }
 
-/// A PgBouncer in transaction mode in front of a PostgreSQL server (Debian's
-/// `pgbouncer`, or `PGBOUNCER`), on a port of its own; stopped when dropped.
-pub struct PgBouncer {
-    /// Where clients connect (127.0.0.1).
-    pub port: u16,
-    child: Child,
-    dir: PathBuf,
-}
-
-impl PgBouncer {
-    /// Starts one before `server` (`host:port`, trust auth, user `postgres`) with
-    /// `server_connections` server connections per database; `None` (said on
-    /// stderr) when it cannot.
-    pub fn start(server: &str, server_connections: u32) -> Option<PgBouncer> {
-        let binary = std::env::var_os("PGBOUNCER")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("/usr/sbin/pgbouncer"));
-        let (host, server_port) = server.split_once(':')?;
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .ok()?
-            .port();
-        let dir = std::env::temp_dir().join(format!("load-pgbouncer-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).ok()?;
-        let ini = dir.join("pgbouncer.ini");
-        std::fs::write(
-            &ini,
-            format!(
-                "[databases]\n* = host={host} port={server_port} user=postgres\n\
-                 [pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n\
-                 auth_type = any\npool_mode = transaction\ndefault_pool_size = {server_connections}\n\
-                 max_client_conn = 1000\nignore_startup_parameters = extra_float_digits,options\n\
-                 logfile = {}\n",
-                dir.join("pgbouncer.log").display()
-            ),
-        )
-        .ok()?;
-        let mut command = Command::new(&binary);
-        // It refuses to run as root; as root it becomes `postgres`, who must read
-        // the configuration and write the log.
-        let root = Command::new("id")
-            .arg("-u")
-            .output()
-            .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
-        if root {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).ok()?;
-            command.args(["-u", "postgres"]);
-        }
-        let child = match command
-            .arg(&ini)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-        {
-            Ok(child) => child,
-            Err(e) => {
-                eprintln!("cannot start {}: {e}", binary.display());
-                return None;
-            }
-        };
-        let bouncer = PgBouncer { port, child, dir };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if Instant::now() > deadline {
-                eprintln!("PgBouncer did not listen on {port} within 10 s");
-                return None;
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
-        Some(bouncer)
-    }
-}
-
-impl Drop for PgBouncer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+/// PgBouncer in transaction mode, as the tests start it.
+pub use pgbouncer_harness::PgBouncer;
 
 /// An HTTP/1.1 connection kept alive across requests (the steady state of a
 /// browser or an API client), for measuring what a route itself costs.

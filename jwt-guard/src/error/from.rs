@@ -82,6 +82,12 @@ impl From<SessionError> for AuthError {
             SessionError::PermanentReused => AuthError::invalid_token(
                 "the permanent token was already used; the device has been signed out",
             ),
+            SessionError::PermanentNotCurrent => {
+                AuthError::invalid_token("permanent token is not valid")
+            }
+            SessionError::DeviceExpired => {
+                AuthError::invalid_token("the device has expired; sign in again")
+            }
             SessionError::Unavailable(cause) => AuthError::unavailable(cause),
         }
     }

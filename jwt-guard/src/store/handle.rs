@@ -4,6 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use super::device_memory::DeviceMemory;
 use super::executor::{PoolExecutor, Tx};
 use super::pool::{Backend, JwtPool};
 use crate::clock::Clock;
@@ -79,6 +80,8 @@ pub struct Store {
     pub(super) revocations: Arc<RevocationSet>,
     /// Logouts answered 503 during an outage, written once the database is back.
     pub(super) pending: Arc<std::sync::Mutex<Vec<PendingLogout>>>,
+    /// Devices whose current permanent token this instance issued.
+    pub(super) devices_issued: Arc<DeviceMemory>,
 }
 
 impl fmt::Debug for Store {
@@ -108,6 +111,7 @@ impl Store {
             settings: StoreSettings::from_config(config),
             revocations,
             pending: Arc::default(),
+            devices_issued: Arc::default(),
         }
     }
 

@@ -9,6 +9,7 @@
 
 mod archive;
 mod audit;
+mod device_memory;
 mod device_revocations;
 mod devices;
 mod dpop;

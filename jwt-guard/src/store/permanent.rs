@@ -18,6 +18,12 @@ pub enum PermanentRotateError {
     /// The device has been revoked.
     #[error("the permanent token was already used; its device has been revoked")]
     Reused,
+    /// The device was signed out (or removed) meanwhile.
+    #[error("the permanent token is no longer any device's")]
+    NotCurrent,
+    /// The device expired meanwhile; it has been removed.
+    #[error("the device has expired")]
+    Expired,
     /// The database failed; nothing was changed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -46,12 +52,26 @@ impl Store {
     /// The active device holding `token`. Reads only: the token rotates (and the
     /// expiry slides) when the device is issued an access token. A superseded token
     /// presented again is reuse: the device is revoked. An expired device is removed.
+    ///
+    /// A token this instance issued itself is recalled from memory, no round trip:
+    /// [`Store::rotate_permanent`] checks it against the database anyway.
     pub(crate) async fn device_for_permanent(
         &self,
         token: &PermanentToken,
     ) -> Result<PermanentLookup, StoreError> {
-        let now = self.now();
         let digest = token.digest();
+        if let Some(device) = self
+            .devices_issued
+            .recall(&digest, self.now(), &self.revocations)
+        {
+            return Ok(PermanentLookup::Active(Box::new(device)));
+        }
+        self.stored_permanent(&digest).await
+    }
+
+    /// [`Store::device_for_permanent`] as the database has it.
+    async fn stored_permanent(&self, digest: &TokenDigest) -> Result<PermanentLookup, StoreError> {
+        let now = self.now();
         let row = sqlx::query(&format!(
             "SELECT {DEVICE_COLUMNS}, permanent_digest FROM jwt_guard_devices
              WHERE permanent_digest = $1 AND revoked_at IS NULL"
@@ -60,11 +80,11 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else {
-            return self.superseded_permanent(&digest).await;
+            return self.superseded_permanent(digest).await;
         };
         let stored_matches = opt::<String>(&row, "permanent_digest")?
             .map(TokenDigest::from_stored)
-            .is_some_and(|d| d.matches(&digest));
+            .is_some_and(|d| d.matches(digest));
         if !stored_matches {
             return Ok(PermanentLookup::Unknown);
         }
@@ -198,10 +218,9 @@ impl Store {
                 .fetch_optional(&self.writer)
                 .await?;
             if rotated.is_none() {
-                self.permanent_reused(device).await?;
-                return Err(PermanentRotateError::Reused);
+                return Err(self.rotation_refused(device, presented).await?);
             }
-            return Ok((next, expires_at));
+            return Ok(self.rotated(device, presented, next, now, expires_at, bind));
         }
         let mut tx = self.begin_write().await?;
         let rotated: Option<String> = sqlx::query_scalar(
@@ -221,8 +240,7 @@ impl Store {
         .await?;
         if rotated.is_none() {
             drop(tx);
-            self.permanent_reused(device).await?;
-            return Err(PermanentRotateError::Reused);
+            return Err(self.rotation_refused(device, presented).await?);
         }
         sqlx::query(
             "INSERT INTO jwt_guard_superseded_permanent (digest, device_id, superseded_at)
@@ -235,6 +253,52 @@ impl Store {
         .await?;
         super::tokens::insert_tokens(&mut *tx, &device.id, &[(access, None)]).await?;
         tx.commit().await?;
-        Ok((next, expires_at))
+        Ok(self.rotated(device, presented, next, now, expires_at, bind))
+    }
+
+    /// A rotation committed: `next` is the device's token now, and this instance
+    /// remembers it (the device's next refresh here skips its look-up).
+    fn rotated(
+        &self,
+        device: &DeviceRecord,
+        presented: &TokenDigest,
+        next: PermanentToken,
+        now: u64,
+        expires_at: u64,
+        bind: Option<&str>,
+    ) -> (PermanentToken, u64) {
+        let current = DeviceRecord {
+            last_used: now,
+            expires_at,
+            dpop_jkt: device.dpop_jkt.clone().or_else(|| bind.map(str::to_owned)),
+            ..device.clone()
+        };
+        self.devices_issued.forget(presented);
+        let kept = self.settings.max_token_ttl;
+        self.devices_issued
+            .remember(&next.digest(), &current, now, kept);
+        (next, expires_at)
+    }
+
+    /// Why the rotation found `presented` no longer current, as the database has
+    /// it — the guard may have authenticated it from memory, so this is where a
+    /// token superseded or signed out on another instance is told apart. A token
+    /// still current here (a rotation refused for no reason the database shows)
+    /// counts as reuse, as a concurrent use does.
+    async fn rotation_refused(
+        &self,
+        device: &DeviceRecord,
+        presented: &TokenDigest,
+    ) -> Result<PermanentRotateError, StoreError> {
+        self.devices_issued.forget(presented);
+        Ok(match self.stored_permanent(presented).await? {
+            PermanentLookup::Reused => PermanentRotateError::Reused,
+            PermanentLookup::Active(_) => {
+                self.permanent_reused(device).await?;
+                PermanentRotateError::Reused
+            }
+            PermanentLookup::Expired => PermanentRotateError::Expired,
+            PermanentLookup::Unknown => PermanentRotateError::NotCurrent,
+        })
     }
 }

@@ -144,6 +144,8 @@ impl Store {
                 .open_session_at_once(&device, user_agent, digest.as_str(), &start)
                 .await?
         {
+            self.devices_issued
+                .remember(&digest, &device, now, self.settings.max_token_ttl);
             return Ok((device, token, None));
         }
         let id = &device.id;
@@ -224,6 +226,8 @@ impl Store {
             .await?;
         }
         self.commit_revoking(tx, &revoked).await?;
+        self.devices_issued
+            .remember(&digest, &device, now, self.settings.max_token_ttl);
         Ok((device, token, consumed))
     }
 

@@ -363,7 +363,11 @@ fn run_backend(
         "postgres" | "pgbouncer" => {
             let db = ScratchDatabase::create("routeload")?;
             let upstream = if backend == "pgbouncer" {
-                let started = PgBouncer::start(&db.server(), 8)?;
+                let server = db.server();
+                let (host, port) = server.split_once(':')?;
+                let started = PgBouncer::start(host, port.parse().ok()?, 8)
+                    .map_err(|why| eprintln!("PgBouncer: {why}"))
+                    .ok()?;
                 let upstream = format!("127.0.0.1:{}", started.port);
                 pooler = format!(",pooler=\"transaction\",listen_url=\"{}\"", db.url);
                 bouncer = Some(started);
