@@ -104,6 +104,10 @@ struct Alone {
     round_trips: Option<(u64, u64)>,
 }
 
+/// Back-to-back marker requests that measure the marker's own cost (more than
+/// the showcase's pool holds connections).
+const MARKERS: usize = 40;
+
 /// What a run counts with: the statement log, the wire relay (PostgreSQL), and a
 /// token for the marker request.
 struct Counters<'a> {
@@ -432,8 +436,11 @@ fn run_backend(
         marker: (0, 0),
     };
     // Markers back to back: each interval holds one marker alone; the fewest (a
-    // connection that has met the marker's statement) is its cost.
-    let marks: Vec<_> = (0..4).map(|_| counters.now()).collect();
+    // connection that has met the marker's statement) is its cost. The pool hands
+    // out its idle connections in turn, so a few markers may each meet a fresh
+    // one (and count its preparation): enough of them to go round every
+    // connection the pool may hold.
+    let marks: Vec<_> = (0..=MARKERS).map(|_| counters.now()).collect();
     let alone: Vec<_> = marks
         .windows(2)
         .map(|w| counters.between(w[0], w[1]))
