@@ -135,6 +135,15 @@ impl Counters<'_> {
         (statements, trips)
     }
 
+    /// Sends the marker round the pool: after a load has opened connections the
+    /// marker never met, a lone request's window would otherwise count the
+    /// marker preparing its statement on one of them.
+    fn warm_marker(&self) {
+        for _ in 0..MARKERS {
+            self.now();
+        }
+    }
+
     /// What happened between two [`Counters::now`]: the marker request's own
     /// round trip taken out (its statement is never counted).
     fn between(&self, before: (u64, Option<u64>), after: (u64, Option<u64>)) -> (u64, Option<u64>) {
@@ -327,7 +336,8 @@ fn measure(
     let elapsed = started.elapsed().as_secs_f64();
     let (statements, trips) = counters.between(before, counters.now());
     // Steady state: after the load, every connection of the pool has met the
-    // route's statements.
+    // route's statements, and (sent round) the marker's.
+    counters.warm_marker();
     let (steady_statements, steady_trips) = alone(route, ALONE - 1, counters);
     let first = |v: &[u64]| v.first().copied().unwrap_or(0);
     let alone = Alone {
