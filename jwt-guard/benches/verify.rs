@@ -181,6 +181,63 @@ fn revocation_check(c: &mut Criterion) {
     });
 }
 
+/// Rounds of the interleaved first-seen/plain comparison.
+const ROUNDS: usize = 15;
+
+/// First-seen verification against a plain decode of the same tokens, in
+/// alternating passes (the order flips every round) so that the drift of a shared
+/// machine falls on both alike: (median, lower quartile, upper quartile) of the
+/// per-round ratios. Criterion's estimates, taken minutes apart, can differ by a
+/// third on a busy machine; this ratio does not.
+fn interleaved_first_seen(s: &Setup) -> (f64, f64, f64) {
+    let plain = || {
+        let started = Instant::now();
+        for token in &s.tokens {
+            black_box(
+                jsonwebtoken::decode::<Token<StandardClaims>>(
+                    black_box(token),
+                    &s.plain_key,
+                    &s.plain_validation,
+                )
+                .expect("plain decode"),
+            );
+        }
+        started.elapsed().as_secs_f64()
+    };
+    // As in the criterion bench: forgetting the previous pass's tokens is part of
+    // what remembering them costs.
+    let first_seen = || {
+        let started = Instant::now();
+        s.verifier.forget_verified();
+        for token in &s.tokens {
+            black_box(
+                s.verifier
+                    .verify_access::<StandardClaims>(black_box(token))
+                    .expect("verify"),
+            );
+        }
+        started.elapsed().as_secs_f64()
+    };
+    let mut ratios: Vec<f64> = (0..ROUNDS)
+        .map(|round| {
+            let (p, f) = if round % 2 == 0 {
+                let p = plain();
+                (p, first_seen())
+            } else {
+                let f = first_seen();
+                (plain(), f)
+            };
+            f / p
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    (
+        ratios[ROUNDS / 2],
+        ratios[ROUNDS / 4],
+        ratios[3 * ROUNDS / 4],
+    )
+}
+
 /// Where criterion wrote this run's results: `CRITERION_HOME`, else the
 /// `criterion` folder of the target directory this bench was built into (its
 /// binary is `<target>/<profile>/deps/<name>`), wherever `CARGO_TARGET_DIR` put it.
@@ -208,7 +265,7 @@ fn estimate_ns(group: &str, function: &str) -> Option<f64> {
     json["median"]["point_estimate"].as_f64()
 }
 
-fn print_ratios(families: &[&str]) {
+fn print_ratios(families: &[&str], interleaved: &[(&str, (f64, f64, f64))]) {
     println!("\n== jwt-guard verify ratios (this run; medians) ==");
     for family in families {
         let plain = estimate_ns(family, "plain_decode");
@@ -228,6 +285,11 @@ fn print_ratios(families: &[&str]) {
                 (revoked - cached) / 1000.0,
             );
         }
+    }
+    for (family, (median, low, high)) in interleaved {
+        println!(
+            "{family:6} first-seen / plain, interleaved over {POOL} tokens: {median:.2}× (median of {ROUNDS} rounds; middle half {low:.2}–{high:.2}×)"
+        );
     }
     let path = criterion_dir().join("revocation_check_3000_entries/new/estimates.json");
     let check = std::fs::read_to_string(path)
@@ -270,5 +332,9 @@ fn main() {
     }
     revocation_check(&mut c);
     c.final_summary();
-    print_ratios(&["HS256", "RS256", "ES256"]);
+    let interleaved: Vec<_> = [&hs, &rs, &es]
+        .into_iter()
+        .map(|s| (s.name, interleaved_first_seen(s)))
+        .collect();
+    print_ratios(&["HS256", "RS256", "ES256"], &interleaved);
 }
