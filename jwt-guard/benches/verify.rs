@@ -255,11 +255,21 @@ fn criterion_dir() -> std::path::PathBuf {
         .unwrap_or_else(|| format!("{}/../target/criterion", env!("CARGO_MANIFEST_DIR")).into())
 }
 
+/// When this run started: estimates written before it are an earlier run's (a
+/// filter skipped that bench this time) and are not reported as this run's.
+static STARTED: std::sync::OnceLock<std::time::SystemTime> = std::sync::OnceLock::new();
+
+/// The median criterion estimated in this run for `group`/`function`.
 fn estimate_ns(group: &str, function: &str) -> Option<f64> {
-    let path = criterion_dir()
-        .join(group)
-        .join(function)
-        .join("new/estimates.json");
+    this_runs_median(&criterion_dir().join(group).join(function))
+}
+
+fn this_runs_median(bench_dir: &std::path::Path) -> Option<f64> {
+    let path = bench_dir.join("new/estimates.json");
+    let written = std::fs::metadata(&path).and_then(|m| m.modified()).ok()?;
+    if STARTED.get().is_some_and(|started| written < *started) {
+        return None;
+    }
     let text = std::fs::read_to_string(path).ok()?;
     let json: serde_json::Value = serde_json::from_str(&text).ok()?;
     json["median"]["point_estimate"].as_f64()
@@ -291,12 +301,7 @@ fn print_ratios(families: &[&str], interleaved: &[(&str, (f64, f64, f64))]) {
             "{family:6} first-seen / plain, interleaved over {POOL} tokens: {median:.2}× (median of {ROUNDS} rounds; middle half {low:.2}–{high:.2}×)"
         );
     }
-    let path = criterion_dir().join("revocation_check_3000_entries/new/estimates.json");
-    let check = std::fs::read_to_string(path)
-        .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .and_then(|j| j["median"]["point_estimate"].as_f64());
-    if let Some(check) = check {
+    if let Some(check) = this_runs_median(&criterion_dir().join("revocation_check_3000_entries")) {
         println!(
             "revocation check alone (3000 entries): {:.3} µs",
             check / 1000.0
@@ -305,6 +310,7 @@ fn print_ratios(families: &[&str], interleaved: &[(&str, (f64, f64, f64))]) {
 }
 
 fn main() {
+    STARTED.get_or_init(std::time::SystemTime::now);
     let mut c = Criterion::default().configure_from_args();
     let secret = "bench-secret-that-is-long-enough-for-hs256";
     let hs = setup(
