@@ -138,6 +138,7 @@ async fn confirm_binding(
     req: &Request<'_>,
     registered: &RegisteredClaims,
     route_requires: bool,
+    came_as_dpop: bool,
 ) -> Result<(), AuthError> {
     // Most requests: DPoP off and a bearer token — nothing to look at.
     if registered.cnf.is_none() && Dpop::of(req).is_none() {
@@ -146,8 +147,7 @@ async fn confirm_binding(
     // An unbound token: only the scheme it came with matters (the request was
     // parsed whole when the token was verified; no need to read it again).
     if registered.cnf.is_none() {
-        return dpop::confirm_unbound(req, came_as_dpop(req), route_requires)
-            .map_err(AuthError::from);
+        return dpop::confirm_unbound(req, came_as_dpop, route_requires).map_err(AuthError::from);
     }
     let rt = JwtRuntime::from_request(req).ok_or_else(|| {
         AuthError::invalid_token("authentication is not configured on this server")
@@ -160,31 +160,36 @@ async fn confirm_binding(
         .map_err(AuthError::from)
 }
 
-/// Whether `Authorization` names the `DPoP` scheme (its first word only).
-fn came_as_dpop(req: &Request<'_>) -> bool {
-    req.headers()
-        .get_one("Authorization")
-        .and_then(|value| value.split_ascii_whitespace().next())
-        .is_some_and(|scheme| scheme.eq_ignore_ascii_case(DPOP_SCHEME))
-}
-
 type Verification<C> = Result<Option<Arc<Token<C>>>, AuthError>;
 
-/// The request's access token, verified at most once per request and claims type.
-struct CachedVerification<C>(Verification<C>);
-
-fn verify_request<'r, C: Claims>(req: &'r Request<'_>) -> &'r Verification<C> {
-    &req.local_cache(|| CachedVerification::<C>(verify_own(req)))
-        .0
+/// The request's access token, verified at most once per request and claims
+/// type, and whether it came with the `DPoP` scheme (kept with it, so that
+/// `Authorization` is read once).
+struct CachedVerification<C> {
+    verdict: Verification<C>,
+    as_dpop: bool,
 }
 
-/// The request's own access token (bearer, else the access cookie), verified.
-fn verify_own<C: Claims>(req: &Request<'_>) -> Verification<C> {
+fn verify_request<'r, C: Claims>(req: &'r Request<'_>) -> (&'r Verification<C>, bool) {
+    let cached = req.local_cache(|| {
+        let mut as_dpop = false;
+        let verdict = verify_own(req, &mut as_dpop);
+        CachedVerification::<C> { verdict, as_dpop }
+    });
+    (&cached.verdict, cached.as_dpop)
+}
+
+/// The request's own access token (bearer, else the access cookie), verified;
+/// `as_dpop` set when it came with the `DPoP` scheme.
+fn verify_own<C: Claims>(req: &Request<'_>, as_dpop: &mut bool) -> Verification<C> {
     let rt = JwtRuntime::from_request(req).ok_or_else(|| {
         AuthError::invalid_token("authentication is not configured on this server")
     })?;
     let (token, in_header) = match unchecked_authorization(req, rt)? {
-        Some((_, token)) => (token, true),
+        Some((scheme, token)) => {
+            *as_dpop = scheme == Scheme::Dpop;
+            (token, true)
+        }
         None => match from_cookie(req)? {
             Some((_, token)) => (token, false),
             None => return Ok(None),
@@ -223,19 +228,27 @@ fn route_issuer<'r>(req: &'r Request<'_>) -> &'r OnceLock<Option<&'static str>> 
 }
 
 /// The request's token from the outside issuer `name`, verified at most once per
-/// request and claims type.
-struct CachedOutside<C>(Verification<C>);
+/// request and claims type, and whether it came with the `DPoP` scheme.
+struct CachedOutside<C> {
+    verdict: Verification<C>,
+    as_dpop: bool,
+}
 
-async fn verify_outside<'r, C: Claims>(req: &'r Request<'_>, name: &str) -> &'r Verification<C> {
-    &req.local_cache_async(async {
-        CachedOutside::<C>(
-            async {
+async fn verify_outside<'r, C: Claims>(
+    req: &'r Request<'_>,
+    name: &str,
+) -> (&'r Verification<C>, bool) {
+    let cached = req
+        .local_cache_async(async {
+            let mut as_dpop = false;
+            let verdict = async {
                 let rt = JwtRuntime::from_request(req).ok_or_else(|| {
                     AuthError::invalid_token("authentication is not configured on this server")
                 })?;
-                let Some((_, token)) = authorization(req, rt)? else {
+                let Some((scheme, token)) = authorization(req, rt)? else {
                     return Ok(None);
                 };
+                as_dpop = scheme == Scheme::Dpop;
                 rt.fresh_revocations()?;
                 let issuer = req
                     .rocket()
@@ -254,11 +267,11 @@ async fn verify_outside<'r, C: Claims>(req: &'r Request<'_>, name: &str) -> &'r 
                     Err(e) => Err(e.into()),
                 }
             }
-            .await,
-        )
-    })
-    .await
-    .0
+            .await;
+            CachedOutside::<C> { verdict, as_dpop }
+        })
+        .await;
+    (&cached.verdict, cached.as_dpop)
 }
 
 /// The `401` for a request without a token this app reads. A token sent with a
@@ -382,11 +395,14 @@ impl<'r, C: Claims> FromRequest<'r> for Jwt<C> {
         let route = route_template(req);
         let scheme = scheme_of(req, None);
         let span = start_span(req, &route, scheme, None);
-        let verified = match span.in_scope(|| verify_request::<C>(req)) {
-            Ok(Some(token)) => match confirm_binding(req, &token.registered, false).await {
-                Ok(()) => Ok(Some(token.clone())),
-                Err(e) => Err(e),
-            },
+        let (verification, as_dpop) = span.in_scope(|| verify_request::<C>(req));
+        let verified = match verification {
+            Ok(Some(token)) => {
+                match confirm_binding(req, &token.registered, false, as_dpop).await {
+                    Ok(()) => Ok(Some(token.clone())),
+                    Err(e) => Err(e),
+                }
+            }
             Ok(None) => Ok(None),
             Err(e) => Err(e.clone()),
         };
@@ -515,7 +531,7 @@ fn start_span(
 /// The decision of [`Authorized`]: verification, step-up, the policy.
 async fn authorize<P: Policy>(req: &Request<'_>) -> Outcome<Authorized<P>, AuthError> {
     let _ = route_issuer(req).set(P::ISSUER);
-    let verification = match P::ISSUER {
+    let (verification, as_dpop) = match P::ISSUER {
         Some(name) => verify_outside::<P::Claims>(req, name).await,
         None => verify_request::<P::Claims>(req),
     };
@@ -536,7 +552,7 @@ async fn authorize<P: Policy>(req: &Request<'_>) -> Outcome<Authorized<P>, AuthE
         Ok(None) => return refuse(no_token(req)),
         Ok(Some(token)) => token.clone(),
     };
-    if let Err(e) = confirm_binding(req, &token.registered, P::DPOP).await {
+    if let Err(e) = confirm_binding(req, &token.registered, P::DPOP, as_dpop).await {
         return refuse(e);
     }
     if let Err(e) = step_up::<P>(req, &token.registered) {
