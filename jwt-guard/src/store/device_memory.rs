@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-use super::devices::DeviceRecord;
+use super::device_record::DeviceRecord;
 use crate::revocation::RevocationSet;
 use crate::secret::TokenDigest;
 

@@ -10,6 +10,7 @@
 mod archive;
 mod audit;
 mod device_memory;
+mod device_record;
 mod device_revocations;
 mod devices;
 mod dpop;
@@ -29,7 +30,7 @@ mod tokens;
 pub use crate::config::CapPolicy;
 pub use archive::ArchiveReport;
 pub use audit::{AuditEvent, AuditRecord};
-pub use devices::{DeviceDescription, DeviceRecord, NewDevice, DEVICE_NAME_MAX};
+pub use device_record::{DeviceDescription, DeviceRecord, NewDevice, DEVICE_NAME_MAX};
 pub use executor::{PoolExecutor, Pooler};
 pub(crate) use handle::PendingLogout;
 pub use handle::{Store, StoreError};

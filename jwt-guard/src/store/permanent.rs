@@ -2,7 +2,7 @@
 //! on every use, reuse detected.
 
 use super::audit::AuditEvent;
-use super::devices::{device_from_row, DeviceRecord, DEVICE_COLUMNS};
+use super::device_record::{device_from_row, DeviceRecord, DEVICE_COLUMNS};
 use super::handle::{Store, StoreError};
 use super::pool::Backend;
 use super::sql::{opt, ts};

@@ -5,7 +5,7 @@
 use sqlx::Row;
 
 use super::audit::AuditEvent;
-use super::devices::{DeviceRecord, NewDevice};
+use super::device_record::{DeviceRecord, NewDevice};
 use super::handle::{Store, StoreError};
 use super::ids::LinkId;
 use super::links::{consume_link_in, LinkConsumed, LinkDenial};
