@@ -138,7 +138,7 @@ async fn confirm_binding(
     req: &Request<'_>,
     registered: &RegisteredClaims,
     route_requires: bool,
-    came_as_dpop: bool,
+    as_dpop: bool,
 ) -> Result<(), AuthError> {
     // Most requests: DPoP off and a bearer token — nothing to look at.
     if registered.cnf.is_none() && Dpop::of(req).is_none() {
@@ -147,7 +147,7 @@ async fn confirm_binding(
     // An unbound token: only the scheme it came with matters (the request was
     // parsed whole when the token was verified; no need to read it again).
     if registered.cnf.is_none() {
-        return dpop::confirm_unbound(req, came_as_dpop, route_requires).map_err(AuthError::from);
+        return dpop::confirm_unbound(req, as_dpop, route_requires).map_err(AuthError::from);
     }
     let rt = JwtRuntime::from_request(req).ok_or_else(|| {
         AuthError::invalid_token("authentication is not configured on this server")

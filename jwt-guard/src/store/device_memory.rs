@@ -31,25 +31,31 @@ struct Remembered {
 }
 
 /// Devices by the digest of the current permanent token this instance issued.
-#[derive(Default)]
 pub(crate) struct DeviceMemory {
     entries: RwLock<HashMap<String, Remembered>>,
+    /// Seconds a revocation stays in the in-memory set at least (the longest
+    /// token lifetime): no device is recalled for longer after it was issued.
+    revocations_kept: u64,
 }
 
 impl DeviceMemory {
+    /// An empty memory beside revocations kept `revocations_kept` seconds.
+    pub(crate) fn new(revocations_kept: u64) -> Self {
+        Self {
+            entries: RwLock::default(),
+            revocations_kept,
+        }
+    }
+
     /// Remembers that `digest` is `device`'s current permanent token, issued at
     /// `now`. It is recalled for at most `revocations_kept` seconds: every
     /// revocation of the device made after `now` stays in the in-memory set at
     /// least that long (its `until` is its own time plus the longest token
     /// lifetime), so memory never outlives the record that would refuse it.
-    pub(crate) fn remember(
-        &self,
-        digest: &TokenDigest,
-        device: &DeviceRecord,
-        now: u64,
-        revocations_kept: u64,
-    ) {
-        let until = device.expires_at.min(now.saturating_add(revocations_kept));
+    pub(crate) fn remember(&self, digest: &TokenDigest, device: DeviceRecord, now: u64) {
+        let until = device
+            .expires_at
+            .min(now.saturating_add(self.revocations_kept));
         let Ok(mut entries) = self.entries.write() else {
             return;
         };
@@ -67,7 +73,7 @@ impl DeviceMemory {
         entries.insert(
             digest.as_str().to_owned(),
             Remembered {
-                device: device.clone(),
+                device,
                 issued_at: now,
                 until,
             },
@@ -132,11 +138,11 @@ mod tests {
 
     #[test]
     fn recalled_until_expiry_or_the_end_of_the_revocation_window() {
-        let memory = DeviceMemory::default();
+        let memory = DeviceMemory::new(300);
         let revocations = RevocationSet::new();
         let (a, b) = (PermanentToken::generate(), PermanentToken::generate());
-        memory.remember(&a.digest(), &device("d1", 1_000), 100, 300);
-        memory.remember(&b.digest(), &device("d2", 200), 100, 300);
+        memory.remember(&a.digest(), device("d1", 1_000), 100);
+        memory.remember(&b.digest(), device("d2", 200), 100);
         assert!(memory.recall(&a.digest(), 399, &revocations).is_some());
         assert!(
             memory.recall(&a.digest(), 400, &revocations).is_none(),
@@ -151,11 +157,11 @@ mod tests {
 
     #[test]
     fn a_device_or_subject_revocation_ends_recall() {
-        let memory = DeviceMemory::default();
+        let memory = DeviceMemory::new(300);
         let revocations = RevocationSet::new();
         let (a, b) = (PermanentToken::generate(), PermanentToken::generate());
-        memory.remember(&a.digest(), &device("d1", 1_000), 100, 300);
-        memory.remember(&b.digest(), &device("d2", 1_000), 100, 300);
+        memory.remember(&a.digest(), device("d1", 1_000), 100);
+        memory.remember(&b.digest(), device("d2", 1_000), 100);
         revocations.apply(&Revocation::Device {
             device_id: "d1".to_owned(),
             until: 400,
@@ -172,16 +178,16 @@ mod tests {
 
     #[test]
     fn a_full_memory_drops_what_ends_first() {
-        let memory = DeviceMemory::default();
+        let memory = DeviceMemory::new(1_000);
         let revocations = RevocationSet::new();
         let first = PermanentToken::generate();
-        memory.remember(&first.digest(), &device("first", 150), 100, 1_000);
+        memory.remember(&first.digest(), device("first", 150), 100);
         for i in 1..CAPACITY {
             let t = PermanentToken::generate();
-            memory.remember(&t.digest(), &device(&i.to_string(), 500), 100, 1_000);
+            memory.remember(&t.digest(), device(&i.to_string(), 500), 100);
         }
         let last = PermanentToken::generate();
-        memory.remember(&last.digest(), &device("last", 900), 100, 1_000);
+        memory.remember(&last.digest(), device("last", 900), 100);
         assert!(memory.len() <= CAPACITY);
         assert!(memory.recall(&first.digest(), 101, &revocations).is_none());
         assert!(memory.recall(&last.digest(), 101, &revocations).is_some());

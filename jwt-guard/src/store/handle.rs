@@ -102,16 +102,17 @@ impl Store {
         config: &JwtConfig,
         revocations: Arc<RevocationSet>,
     ) -> Self {
+        let settings = StoreSettings::from_config(config);
         Self {
             pool: pool.reads().clone(),
             writer: pool.writes().clone(),
             backend: pool.backend(),
             listen_url: pool.listen_url().map(str::to_owned),
             clock,
-            settings: StoreSettings::from_config(config),
             revocations,
             pending: Arc::default(),
-            devices_issued: Arc::default(),
+            devices_issued: Arc::new(DeviceMemory::new(settings.max_token_ttl)),
+            settings,
         }
     }
 

@@ -274,9 +274,7 @@ impl Store {
             ..device.clone()
         };
         self.devices_issued.forget(presented);
-        let kept = self.settings.max_token_ttl;
-        self.devices_issued
-            .remember(&next.digest(), &current, now, kept);
+        self.devices_issued.remember(&next.digest(), current, now);
         (next, expires_at)
     }
 

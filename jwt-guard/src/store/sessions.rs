@@ -54,9 +54,9 @@ pub(crate) struct SessionRows<'a> {
     pub(crate) dpop_jkt: Option<&'a str>,
 }
 
-/// A new device's row: [`DEVICE_COLUMNS`], valued by [`DEVICE_VALUES`] (`$1`–`$13`,
+/// A new device's row: [`NEW_DEVICE_COLUMNS`], valued by [`DEVICE_VALUES`] (`$1`–`$13`,
 /// which [`bind_device`] binds).
-const DEVICE_COLUMNS: &str = "jwt_guard_devices
+const NEW_DEVICE_COLUMNS: &str = "jwt_guard_devices
      (id, subject, name, user_agent, browser, os, device_kind, ip,
       permanent_digest, created_at, last_used, expires_at, orig_iat, dpop_jkt)";
 const DEVICE_VALUES: &str = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13";
@@ -144,8 +144,7 @@ impl Store {
                 .open_session_at_once(&device, user_agent, digest.as_str(), &start)
                 .await?
         {
-            self.devices_issued
-                .remember(&digest, &device, now, self.settings.max_token_ttl);
+            self.devices_issued.remember(&digest, device.clone(), now);
             return Ok((device, token, None));
         }
         let id = &device.id;
@@ -197,7 +196,7 @@ impl Store {
                 }
             }
         }
-        let sql = format!("INSERT INTO {DEVICE_COLUMNS} VALUES ({DEVICE_VALUES})");
+        let sql = format!("INSERT INTO {NEW_DEVICE_COLUMNS} VALUES ({DEVICE_VALUES})");
         bind_device(sqlx::query(&sql), &device, user_agent, digest.as_str())
             .execute(&mut *tx)
             .await?;
@@ -226,8 +225,7 @@ impl Store {
             .await?;
         }
         self.commit_revoking(tx, &revoked).await?;
-        self.devices_issued
-            .remember(&digest, &device, now, self.settings.max_token_ttl);
+        self.devices_issued.remember(&digest, device.clone(), now);
         Ok((device, token, consumed))
     }
 
@@ -247,7 +245,7 @@ impl Store {
         let sql = format!(
             "WITH live AS (SELECT jwt_guard_lock_live_devices($2, $10) AS n),
              device AS (
-                 INSERT INTO {DEVICE_COLUMNS}
+                 INSERT INTO {NEW_DEVICE_COLUMNS}
                  SELECT {DEVICE_VALUES}
                  FROM live WHERE $14::BIGINT IS NULL OR live.n < $14
                  RETURNING id
