@@ -102,7 +102,7 @@ async fn resolve_session<'r>(req: &'r Request<'_>) -> &'r Result<DeviceSession, 
     &req.local_cache_async(async {
         let check = lookup_session(req);
         let code = |e: &AuthError| e.code().as_str();
-        CachedSession(crate::observe::checking(&route, "permanent", check, code).await)
+        CachedSession(crate::observe::checking(route, "permanent", check, code).await)
     })
     .await
     .0

@@ -14,6 +14,7 @@ use crate::config::MAX_TOKEN_BYTES;
 use crate::cookies;
 use crate::dpop::{self, Dpop, Scheme, DPOP_SCHEME};
 use crate::error::{fail, AuthError};
+use crate::header_scan;
 use crate::observe::{route_template, AuthSpan};
 use crate::policy::Policy;
 use crate::private_response::mark_private;
@@ -30,7 +31,10 @@ pub(crate) fn bearer_token<'r>(
     req: &'r Request<'_>,
     prefixes: &[String],
 ) -> Result<Option<&'r str>, AuthError> {
-    parse_bearer(req.headers().get("Authorization"), prefixes)
+    parse_bearer(
+        header_scan::values(req.headers(), "Authorization"),
+        prefixes,
+    )
 }
 
 /// [`bearer_token`] on the header's values, as sent.
@@ -109,7 +113,7 @@ fn unchecked_authorization<'r>(
     rt: &JwtRuntime,
 ) -> Result<Option<(Scheme, &'r str)>, AuthError> {
     parse_authorization(
-        req.headers().get("Authorization"),
+        header_scan::values(req.headers(), "Authorization"),
         &rt.config().header_prefixes,
         Dpop::of(req).is_some(),
     )
@@ -162,36 +166,55 @@ async fn confirm_binding(
 
 type Verification<C> = Result<Option<Arc<Token<C>>>, AuthError>;
 
-/// The request's access token, verified at most once per request and claims
-/// type, and whether it came with the `DPoP` scheme (kept with it, so that
-/// `Authorization` is read once).
+/// The verdict on the request's token and the scheme it came with (`None`: no
+/// token of ours was found), kept together so that `Authorization` is read once
+/// for the check, the DPoP rules and the span and counters.
 struct CachedVerification<C> {
     verdict: Verification<C>,
-    as_dpop: bool,
+    scheme: Option<Scheme>,
 }
 
-fn verify_request<'r, C: Claims>(req: &'r Request<'_>) -> (&'r Verification<C>, bool) {
-    let cached = req.local_cache(|| {
-        let mut as_dpop = false;
-        let verdict = verify_own(req, &mut as_dpop);
-        CachedVerification::<C> { verdict, as_dpop }
+/// What the guards of one request keep about its own token, per claims type: one
+/// request-local entry (each entry is a type-map insert on the request).
+struct OwnToken<C> {
+    /// Verified at most once per request.
+    verification: OnceLock<CachedVerification<C>>,
+    /// What the route's policy accepted (see [`accepted`]).
+    accepted: OnceLock<Arc<Token<C>>>,
+}
+
+fn own_token<'r, C: Claims>(req: &'r Request<'_>) -> &'r OwnToken<C> {
+    req.local_cache(|| OwnToken::<C> {
+        verification: OnceLock::new(),
+        accepted: OnceLock::new(),
+    })
+}
+
+fn verify_request<'r, C: Claims>(req: &'r Request<'_>) -> (&'r Verification<C>, Option<Scheme>) {
+    let cached = own_token::<C>(req).verification.get_or_init(|| {
+        let mut scheme = None;
+        let verdict = verify_own(req, &mut scheme);
+        CachedVerification::<C> { verdict, scheme }
     });
-    (&cached.verdict, cached.as_dpop)
+    (&cached.verdict, cached.scheme)
 }
 
 /// The request's own access token (bearer, else the access cookie), verified;
-/// `as_dpop` set when it came with the `DPoP` scheme.
-fn verify_own<C: Claims>(req: &Request<'_>, as_dpop: &mut bool) -> Verification<C> {
+/// `scheme` set to how it came as soon as that is known.
+fn verify_own<C: Claims>(req: &Request<'_>, scheme: &mut Option<Scheme>) -> Verification<C> {
     let rt = JwtRuntime::from_request(req).ok_or_else(|| {
         AuthError::invalid_token("authentication is not configured on this server")
     })?;
     let (token, in_header) = match unchecked_authorization(req, rt)? {
-        Some((scheme, token)) => {
-            *as_dpop = scheme == Scheme::Dpop;
+        Some((found, token)) => {
+            *scheme = Some(found);
             (token, true)
         }
         None => match from_cookie(req)? {
-            Some((_, token)) => (token, false),
+            Some((found, token)) => {
+                *scheme = Some(found);
+                (token, false)
+            }
             None => return Ok(None),
         },
     };
@@ -213,34 +236,33 @@ fn verify_own<C: Claims>(req: &Request<'_>, as_dpop: &mut bool) -> Verification<
 /// The token the route's policy (`#[use_jwt]`, which runs first) accepted: what
 /// `Jwt<C>` hands the handler, so a route of an outside issuer gets that issuer's
 /// token and nothing is verified twice.
-struct AcceptedToken<C>(OnceLock<Arc<Token<C>>>);
-
 fn accepted<'r, C: Claims>(req: &'r Request<'_>) -> &'r OnceLock<Arc<Token<C>>> {
-    &req.local_cache(|| AcceptedToken::<C>(OnceLock::new())).0
+    &own_token::<C>(req).accepted
 }
 
-/// Whose tokens this request's route takes (`None`: the app's own), as its
-/// `#[use_jwt]` policy said before anything was verified.
-struct RouteIssuer(OnceLock<Option<&'static str>>);
+/// The outside issuer whose tokens this request's route takes, as its
+/// `#[use_jwt]` policy said before anything was verified; never set on a route
+/// that takes the app's own tokens.
+struct RouteIssuer(OnceLock<&'static str>);
 
-fn route_issuer<'r>(req: &'r Request<'_>) -> &'r OnceLock<Option<&'static str>> {
+fn route_issuer<'r>(req: &'r Request<'_>) -> &'r OnceLock<&'static str> {
     &req.local_cache(|| RouteIssuer(OnceLock::new())).0
 }
 
 /// The request's token from the outside issuer `name`, verified at most once per
-/// request and claims type, and whether it came with the `DPoP` scheme.
+/// request and claims type, and the scheme it came with.
 struct CachedOutside<C> {
     verdict: Verification<C>,
-    as_dpop: bool,
+    scheme: Option<Scheme>,
 }
 
 async fn verify_outside<'r, C: Claims>(
     req: &'r Request<'_>,
     name: &str,
-) -> (&'r Verification<C>, bool) {
+) -> (&'r Verification<C>, Option<Scheme>) {
     let cached = req
         .local_cache_async(async {
-            let mut as_dpop = false;
+            let mut found = None;
             let verdict = async {
                 let rt = JwtRuntime::from_request(req).ok_or_else(|| {
                     AuthError::invalid_token("authentication is not configured on this server")
@@ -248,7 +270,7 @@ async fn verify_outside<'r, C: Claims>(
                 let Some((scheme, token)) = authorization(req, rt)? else {
                     return Ok(None);
                 };
-                as_dpop = scheme == Scheme::Dpop;
+                found = Some(scheme);
                 rt.fresh_revocations()?;
                 let issuer = req
                     .rocket()
@@ -268,10 +290,13 @@ async fn verify_outside<'r, C: Claims>(
                 }
             }
             .await;
-            CachedOutside::<C> { verdict, as_dpop }
+            CachedOutside::<C> {
+                verdict,
+                scheme: found,
+            }
         })
         .await;
-    (&cached.verdict, cached.as_dpop)
+    (&cached.verdict, cached.scheme)
 }
 
 /// The `401` for a request without a token this app reads. A token sent with a
@@ -386,18 +411,19 @@ impl<'r, C: Claims> FromRequest<'r> for Jwt<C> {
         }
         // The route's policy takes an outside issuer's tokens and accepted none:
         // the app's own token (a cookie, say) must not stand in for one.
-        if route_issuer(req).get().copied().flatten().is_some() {
+        if route_issuer(req).get().is_some() {
             return fail(req, no_token(req));
         }
         // A route that takes `Jwt` without `#[use_jwt]` (jwt-guard's own device
         // routes): any valid own token is authorized.
         let started = std::time::Instant::now();
         let route = route_template(req);
-        let scheme = scheme_of(req, None);
-        let span = start_span(req, &route, scheme, None);
-        let (verification, as_dpop) = span.in_scope(|| verify_request::<C>(req));
+        let span = start_span(req, route, None);
+        let (verification, found) = span.in_scope(|| verify_request::<C>(req));
+        let scheme = scheme_label(req, None, found);
         let verified = match verification {
             Ok(Some(token)) => {
+                let as_dpop = found == Some(Scheme::Dpop);
                 match confirm_binding(req, &token.registered, false, as_dpop).await {
                     Ok(()) => Ok(Some(token.clone())),
                     Err(e) => Err(e),
@@ -408,7 +434,7 @@ impl<'r, C: Claims> FromRequest<'r> for Jwt<C> {
         };
         match &verified {
             Ok(Some(token)) => {
-                observe(&span, &route, scheme, Ok(()), started);
+                observe(req, &span, route, scheme, Ok(()), started);
                 mark_private(req);
                 Outcome::Success(Jwt {
                     token: token.clone(),
@@ -416,11 +442,11 @@ impl<'r, C: Claims> FromRequest<'r> for Jwt<C> {
             }
             Ok(None) => {
                 let e = no_token(req);
-                observe(&span, &route, scheme, Err(&e), started);
+                observe(req, &span, route, scheme, Err(&e), started);
                 fail(req, e)
             }
             Err(e) => {
-                observe(&span, &route, scheme, Err(e), started);
+                observe(req, &span, route, scheme, Err(e), started);
                 fail(req, e.clone())
             }
         }
@@ -453,20 +479,19 @@ impl<'r, P: Policy> FromRequest<'r> for Authorized<P> {
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AuthError> {
         let started = std::time::Instant::now();
-        // Read once for the span and the counters: each is a look-up by name.
         let route = route_template(req);
-        let scheme = scheme_of(req, P::ISSUER);
-        let span = start_span(req, &route, scheme, P::ISSUER);
+        let span = start_span(req, route, P::ISSUER);
         #[cfg(feature = "tracing")]
-        let outcome = {
+        let (outcome, found) = {
             use tracing::Instrument as _;
             authorize::<P>(req).instrument(span.span().clone()).await
         };
         #[cfg(not(feature = "tracing"))]
-        let outcome = authorize::<P>(req).await;
+        let (outcome, found) = authorize::<P>(req).await;
+        let scheme = scheme_label(req, P::ISSUER, found);
         match &outcome {
-            Outcome::Success(_) => observe(&span, &route, scheme, Ok(()), started),
-            Outcome::Error((_, e)) => observe(&span, &route, scheme, Err(e), started),
+            Outcome::Success(_) => observe(req, &span, route, scheme, Ok(()), started),
+            Outcome::Error((_, e)) => observe(req, &span, route, scheme, Err(e), started),
             Outcome::Forward(_) => {}
         }
         outcome
@@ -475,8 +500,9 @@ impl<'r, P: Policy> FromRequest<'r> for Authorized<P> {
 
 /// Counts what [`Authorized`] decided: the authentication (scheme, result,
 /// duration) and, for a token that authenticated, the authorization on the
-/// route's template.
+/// route's template — through the handles the runtime holds.
 fn observe(
+    req: &Request<'_>,
     span: &AuthSpan,
     route: &str,
     scheme: &'static str,
@@ -484,57 +510,82 @@ fn observe(
     started: std::time::Instant,
 ) {
     let seconds = started.elapsed().as_secs_f64();
-    match outcome {
-        Ok(()) => {
-            span.finish("success", None);
-            crate::observe::authenticated(scheme, "success", seconds);
-            crate::observe::authorized(route, "allowed");
-        }
+    let (result, error, allowed) = match outcome {
+        Ok(()) => ("success", None, Some(true)),
         Err(e) if e.code() == crate::error::ErrorCode::InsufficientScope => {
-            span.finish("denied", Some(e.code().as_str()));
-            crate::observe::authenticated(scheme, "success", seconds);
-            crate::observe::authorized(route, "denied");
+            ("denied", Some(e.code().as_str()), Some(false))
         }
-        Err(e) => {
-            span.finish("failure", Some(e.code().as_str()));
-            crate::observe::authenticated(scheme, e.code().as_str(), seconds);
+        Err(e) => ("failure", Some(e.code().as_str()), None),
+    };
+    span.finish(scheme, result, error);
+    // Counted as authenticated unless the token itself failed.
+    let authentication = match (allowed, error) {
+        (None, Some(code)) => code,
+        _ => "success",
+    };
+    match JwtRuntime::from_request(req).map(JwtRuntime::held_metrics) {
+        Some(held) => {
+            held.authenticated(scheme, authentication, seconds);
+            if let Some(allowed) = allowed {
+                held.authorized(route, allowed);
+            }
         }
+        None => crate::observe::authenticated(scheme, authentication, seconds),
     }
 }
 
-/// How the credentials came: an outside issuer's bearer token, ours in
-/// `Authorization`, or ours in the access cookie.
-fn scheme_of(req: &Request<'_>, issuer: Option<&'static str>) -> &'static str {
-    match issuer {
-        Some(_) => "outside_bearer",
-        None if req.headers().contains("Authorization") => "bearer",
-        None => "cookie",
+/// How the credentials came, as a bounded label: an outside issuer's bearer
+/// token, ours in `Authorization` (`bearer`, whatever the scheme), or ours in
+/// the access cookie. `found` is the scheme the check read the token with; when
+/// none was read, a request with `Authorization` (another scheme, a malformed
+/// header) still counts as `bearer`.
+fn scheme_label(
+    req: &Request<'_>,
+    issuer: Option<&'static str>,
+    found: Option<Scheme>,
+) -> &'static str {
+    match (issuer, found) {
+        (Some(_), _) => "outside_bearer",
+        (None, Some(Scheme::Bearer | Scheme::Dpop)) => "bearer",
+        (None, Some(Scheme::Cookie)) => "cookie",
+        (None, None) if header_scan::contains(req.headers(), "Authorization") => "bearer",
+        (None, None) => "cookie",
     }
 }
 
 /// The span of this request's authentication.
-fn start_span(
-    req: &Request<'_>,
-    route: &str,
-    scheme: &'static str,
-    issuer: Option<&'static str>,
-) -> AuthSpan {
+fn start_span(req: &Request<'_>, route: &str, issuer: Option<&'static str>) -> AuthSpan {
     let token = || {
         let rt = JwtRuntime::from_request(req)?;
         bearer_token(req, &rt.config().header_prefixes)
             .ok()
             .flatten()
     };
-    AuthSpan::start(route, scheme, issuer, token)
+    AuthSpan::start(route, issuer, token)
 }
 
-/// The decision of [`Authorized`]: verification, step-up, the policy.
-async fn authorize<P: Policy>(req: &Request<'_>) -> Outcome<Authorized<P>, AuthError> {
-    let _ = route_issuer(req).set(P::ISSUER);
-    let (verification, as_dpop) = match P::ISSUER {
+/// The decision of [`Authorized`] — verification, step-up, the policy — and the
+/// scheme the token came with.
+async fn authorize<P: Policy>(
+    req: &Request<'_>,
+) -> (Outcome<Authorized<P>, AuthError>, Option<Scheme>) {
+    if let Some(name) = P::ISSUER {
+        let _ = route_issuer(req).set(name);
+    }
+    let (verification, found) = match P::ISSUER {
         Some(name) => verify_outside::<P::Claims>(req, name).await,
         None => verify_request::<P::Claims>(req),
     };
+    (decide::<P>(req, verification, found).await, found)
+}
+
+/// [`authorize`] once the token is verified (or refused).
+async fn decide<P: Policy>(
+    req: &Request<'_>,
+    verification: &Verification<P::Claims>,
+    found: Option<Scheme>,
+) -> Outcome<Authorized<P>, AuthError> {
+    let as_dpop = found == Some(Scheme::Dpop);
     // Every refusal names the route's scopes (RFC 6750 §3), and on a route that
     // takes bound tokens only, the `DPoP` challenge alone.
     let refuse = |e: AuthError| {

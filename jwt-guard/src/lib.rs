@@ -21,6 +21,7 @@ mod duration;
 mod error;
 mod fairing;
 mod guard;
+mod header_scan;
 pub mod keys;
 mod known_device;
 pub mod link;
@@ -33,6 +34,7 @@ mod private_response;
 #[cfg(feature = "prometheus")]
 pub mod prometheus;
 mod request;
+mod response_marks;
 pub mod revocation;
 pub mod routes;
 pub mod runtime;

@@ -23,9 +23,11 @@ macro_rules! security_event {
 }
 
 /// The span of one authentication (`jwt_guard.authenticate`, feature `tracing`):
-/// the route template (never the raw path), the scheme, the issuer, the token's
-/// `kid` and `alg` (from its header, read only when a subscriber listens), and
-/// at the end the result and the RFC 6750 error code.
+/// the route template (never the raw path), the issuer, the token's `kid` and
+/// `alg` (from its header, read only when a subscriber listens), and at the end
+/// the scheme the credentials came with, the result and the RFC 6750 error code.
+/// (The scheme is known once the request was read for its token: recording it
+/// then spares the guard a second look-up of `Authorization`.)
 pub(crate) struct AuthSpan {
     #[cfg(feature = "tracing")]
     span: tracing::Span,
@@ -37,7 +39,6 @@ impl AuthSpan {
     #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
     pub(crate) fn start<'t>(
         route: &str,
-        scheme: &'static str,
         issuer: Option<&'static str>,
         token: impl FnOnce() -> Option<&'t str>,
     ) -> Self {
@@ -46,7 +47,7 @@ impl AuthSpan {
             let span = tracing::info_span!(
                 "jwt_guard.authenticate",
                 route = %route,
-                scheme,
+                scheme = tracing::field::Empty,
                 issuer = issuer.unwrap_or("own"),
                 kid = tracing::field::Empty,
                 alg = tracing::field::Empty,
@@ -87,12 +88,18 @@ impl AuthSpan {
         f()
     }
 
-    /// Records how the check ended: `result` (`success`, `denied`, `failure`) and
-    /// the error code, if any.
+    /// Records how the check ended: the `scheme` the credentials came with,
+    /// `result` (`success`, `denied`, `failure`) and the error code, if any.
     #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
-    pub(crate) fn finish(&self, result: &'static str, error: Option<&'static str>) {
+    pub(crate) fn finish(
+        &self,
+        scheme: &'static str,
+        result: &'static str,
+        error: Option<&'static str>,
+    ) {
         #[cfg(feature = "tracing")]
         {
+            self.span.record("scheme", scheme);
             self.span.record("result", result);
             if let Some(error) = error {
                 self.span.record("error", error);
@@ -103,10 +110,8 @@ impl AuthSpan {
 
 /// The template of the route serving `req` (`/auth/devices/<id>`), never the raw
 /// path: a bounded label that carries no id.
-pub(crate) fn route_template(req: &rocket::Request<'_>) -> String {
-    req.route()
-        .map(|r| r.uri.path().to_string())
-        .unwrap_or_default()
+pub(crate) fn route_template<'r>(req: &'r rocket::Request<'_>) -> &'r str {
+    req.route().map_or("", |r| r.uri.path())
 }
 
 /// Runs `check` — an authentication by `scheme` (`link`, `permanent`) on `route`
@@ -118,7 +123,7 @@ pub(crate) async fn checking<T, E>(
     code: impl Fn(&E) -> &'static str,
 ) -> Result<T, E> {
     let started = std::time::Instant::now();
-    let span = AuthSpan::start(route, scheme, None, || None);
+    let span = AuthSpan::start(route, None, || None);
     #[cfg(feature = "tracing")]
     let outcome = {
         use tracing::Instrument as _;
@@ -129,11 +134,11 @@ pub(crate) async fn checking<T, E>(
     let seconds = started.elapsed().as_secs_f64();
     match &outcome {
         Ok(_) => {
-            span.finish("success", None);
+            span.finish(scheme, "success", None);
             authenticated(scheme, "success", seconds);
         }
         Err(e) => {
-            span.finish("failure", Some(code(e)));
+            span.finish(scheme, "failure", Some(code(e)));
             authenticated(scheme, code(e), seconds);
         }
     }
@@ -156,17 +161,104 @@ pub(crate) fn authenticated(scheme: &'static str, result: &'static str, seconds:
     let _ = (scheme, result, seconds);
 }
 
-/// Counts one authorization decision on `route` (its template).
-pub(crate) fn authorized(route: &str, result: &'static str) {
-    if result != "allowed" {
-        security_event!(info, "authz_fail", route = route, result = result);
-    }
+/// The guard's per-request metrics ([`authenticated`] and the authorization
+/// decisions), their
+/// handles held by the runtime of one Rocket instance.
+///
+/// The `metrics` facade finds a handle by name and labels on every call (a key
+/// built and hashed, a registry lock): per request that cost more than the token
+/// check itself. Its documentation's answer is to hold the handle, "to amortize
+/// the cost of registration". Each label set is registered once, with the
+/// recorder in force at its first use: install the recorder before launch (as
+/// [`PrometheusMetrics::install`](crate::prometheus::PrometheusMetrics::install)
+/// is) — one installed after the first request is not seen by this instance.
+#[derive(Default)]
+pub(crate) struct HeldMetrics {
     #[cfg(feature = "metrics")]
-    metrics::counter!(
-        "jwt_guard_authorizations_total",
-        "route" => route.to_owned(), "result" => result
-    )
-    .increment(1);
+    held: std::sync::RwLock<Held>,
+}
+
+/// The handles, by their labels. Both label sets are bounded (fixed schemes and
+/// results; the application's route templates), so the maps stay small.
+#[cfg(feature = "metrics")]
+#[derive(Default)]
+struct Held {
+    /// `(scheme, result)` → the attempts counter and the duration histogram.
+    authentications: Vec<(
+        (&'static str, &'static str),
+        metrics::Counter,
+        metrics::Histogram,
+    )>,
+    /// Route template → the decisions counter for `allowed` and for `denied`
+    /// (each registered when first counted).
+    authorizations: std::collections::HashMap<Box<str>, [Option<metrics::Counter>; 2]>,
+}
+
+impl std::fmt::Debug for HeldMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeldMetrics").finish_non_exhaustive()
+    }
+}
+
+impl HeldMetrics {
+    /// [`authenticated`], through held handles.
+    pub(crate) fn authenticated(&self, scheme: &'static str, result: &'static str, seconds: f64) {
+        #[cfg(feature = "metrics")]
+        {
+            let found = self.held.read().ok().and_then(|held| {
+                held.authentications
+                    .iter()
+                    .find(|(labels, _, _)| *labels == (scheme, result))
+                    .map(|(_, count, time)| {
+                        count.increment(1);
+                        time.record(seconds);
+                    })
+            });
+            if found.is_none() {
+                let count = metrics::counter!("jwt_guard_authentications_total", "scheme" => scheme, "result" => result);
+                let time = metrics::histogram!(
+                    "jwt_guard_authentication_duration_seconds",
+                    "scheme" => scheme, "result" => result
+                );
+                count.increment(1);
+                time.record(seconds);
+                if let Ok(mut held) = self.held.write() {
+                    held.authentications.push(((scheme, result), count, time));
+                }
+            }
+        }
+        #[cfg(not(feature = "metrics"))]
+        let _ = (scheme, result, seconds);
+    }
+
+    /// Counts one authorization decision (`allowed` or `denied`) on `route` (its
+    /// template), through held handles.
+    pub(crate) fn authorized(&self, route: &str, allowed: bool) {
+        let result = if allowed { "allowed" } else { "denied" };
+        if !allowed {
+            security_event!(info, "authz_fail", route = route, result = result);
+        }
+        #[cfg(feature = "metrics")]
+        {
+            let at = usize::from(!allowed);
+            let found = self.held.read().ok().and_then(|held| {
+                held.authorizations
+                    .get(route)
+                    .and_then(|counters| counters[at].as_ref())
+                    .map(|counter| counter.increment(1))
+            });
+            if found.is_none() {
+                let counter = metrics::counter!(
+                    "jwt_guard_authorizations_total",
+                    "route" => route.to_owned(), "result" => result
+                );
+                counter.increment(1);
+                if let Ok(mut held) = self.held.write() {
+                    held.authorizations.entry(route.into()).or_default()[at] = Some(counter);
+                }
+            }
+        }
+    }
 }
 
 /// A login by `method` (`password`, `link`, or the app's own) ended `result`

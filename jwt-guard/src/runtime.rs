@@ -7,6 +7,7 @@ use rocket::Request;
 use crate::clock::Clock;
 use crate::config::{ConfigError, JwtConfig, StalenessPolicy};
 use crate::keys::{KeyError, KeyRing};
+use crate::observe::HeldMetrics;
 use crate::revocation::RevocationSet;
 use crate::signer::Issuer;
 use crate::verifier::Verifier;
@@ -35,6 +36,8 @@ pub struct JwtRuntime {
     issuer: Issuer,
     /// `trusted_proxies`, parsed once.
     trusted_proxies: Vec<ipnet::IpNet>,
+    /// The guard's per-request metric handles.
+    metrics: HeldMetrics,
 }
 
 impl JwtRuntime {
@@ -54,7 +57,13 @@ impl JwtRuntime {
             keys,
             verifier,
             issuer,
+            metrics: HeldMetrics::default(),
         })
+    }
+
+    /// The guard's per-request metrics, their handles held for this instance.
+    pub(crate) fn held_metrics(&self) -> &HeldMetrics {
+        &self.metrics
     }
 
     /// The runtime of the application serving `req`, if the fairing is attached.

@@ -96,7 +96,8 @@ async fn counters_move_by_what_happened_and_labels_stay_bounded() {
     let token = app.access_token("bob").await;
     let path = |n: u32| format!("/auth/devices/random-{n}-{}", n * 7919);
     app.send_with_token(Method::Delete, &path(0), &token).await;
-    let known = series(&scrape(&app).await);
+    let before = scrape(&app).await;
+    let known = series(&before);
     for n in 1..=100 {
         let res = app.send_with_token(Method::Delete, &path(n), &token).await;
         assert_eq!(res.status(), Status::NotFound);
@@ -105,13 +106,45 @@ async fn counters_move_by_what_happened_and_labels_stay_bounded() {
     let text = scrape(&app).await;
     let new: Vec<String> = series(&text).difference(&known).cloned().collect();
     assert!(new.is_empty(), "new series: {new:?}");
-    assert!(
-        value(
-            &text,
-            "jwt_guard_authorizations_total",
-            &[r#"route="/auth/devices/<id>""#]
-        ) >= 100.0,
+    // Each request counted once, under its route and scheme (the guard holds
+    // its handles: the same series, not new ones).
+    let moved =
+        |name: &str, labels: &[&str]| value(&text, name, labels) - value(&before, name, labels);
+    let allowed = [r#"route="/auth/devices/<id>""#, r#"result="allowed""#];
+    assert_eq!(
+        moved("jwt_guard_authorizations_total", &allowed),
+        100.0,
         "{text}"
+    );
+    let bearer = [r#"scheme="bearer""#, r#"result="success""#];
+    assert_eq!(
+        moved("jwt_guard_authentications_total", &bearer),
+        100.0,
+        "{text}"
+    );
+    assert_eq!(
+        moved("jwt_guard_authentication_duration_seconds_count", &bearer),
+        100.0,
+        "{text}"
+    );
+    // A token that fails counts under its error, and is not an authorization.
+    let res = app.get_with_token("/me", "not.a.token").await;
+    assert_eq!(res.status(), Status::Unauthorized);
+    let after = scrape(&app).await;
+    let failed = [r#"scheme="bearer""#, r#"result="invalid_token""#];
+    assert_eq!(
+        value(&after, "jwt_guard_authentications_total", &failed)
+            - value(&text, "jwt_guard_authentications_total", &failed),
+        1.0,
+        "{after}"
+    );
+    assert_eq!(
+        value(
+            &after,
+            "jwt_guard_authorizations_total",
+            &[r#"route="/me""#]
+        ) - value(&text, "jwt_guard_authorizations_total", &[r#"route="/me""#]),
+        0.0
     );
     // A revocation made on another instance of the same database is timed from
     // its commit to its arrival here (by the poll, on SQLite).

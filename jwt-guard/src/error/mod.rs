@@ -9,6 +9,8 @@ use rocket::http::{ContentType, Header, Status};
 use rocket::request::Request;
 use rocket::response::{self, Responder, Response};
 
+use crate::response_marks::{is_marked, mark, Mark};
+
 mod from;
 
 /// The `realm` of every `WWW-Authenticate` challenge, and the protected
@@ -597,9 +599,13 @@ impl RecordedFailure {
             .local_cache(RecordedFailure::default)
             .0
             .set(error.clone());
+        mark(req, Mark::Failure);
     }
 
     pub(crate) fn get<'r>(req: &'r Request<'_>) -> Option<&'r AuthError> {
+        if !is_marked(req, Mark::Failure) {
+            return None;
+        }
         req.local_cache(RecordedFailure::default).0.get()
     }
 }

@@ -213,7 +213,7 @@ impl<'r, T: LinkTarget> FromRequest<'r> for LinkGuard<T> {
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AuthError> {
         let route = crate::observe::route_template(req);
         let code = |r: &Refusal| r.error.code().as_str();
-        match crate::observe::checking(&route, "link", use_link::<T>(req), code).await {
+        match crate::observe::checking(route, "link", use_link::<T>(req), code).await {
             Ok((used, logged)) => {
                 RecordedAttempt::record(
                     req,

@@ -18,6 +18,7 @@ use rocket::request::Request;
 
 use crate::claims::{NoClaims, TokenKind};
 use crate::config::MAX_TOKEN_BYTES;
+use crate::response_marks::{is_marked, mark, Mark};
 use crate::runtime::JwtRuntime;
 use crate::secret::is_opaque_id;
 use crate::store::LinkDenial;
@@ -127,9 +128,13 @@ impl RecordedAttempt {
     pub(crate) fn record(req: &Request<'_>, attempt: LinkAttempt) {
         crate::observe::link_used(attempt.target, attempt.outcome.as_str());
         let _ = req.local_cache(RecordedAttempt::default).0.set(attempt);
+        mark(req, Mark::LinkAttempt);
     }
 
     pub(crate) fn get<'r>(req: &'r Request<'_>) -> Option<&'r LinkAttempt> {
+        if !is_marked(req, Mark::LinkAttempt) {
+            return None;
+        }
         req.local_cache(RecordedAttempt::default).0.get()
     }
 }
