@@ -2,6 +2,7 @@
 //!
 //! `cargo run -p showcase` serves 127.0.0.1:8000 on SQLite with demo users.
 
+pub mod bench;
 pub mod browser;
 pub mod claims;
 pub mod links;
@@ -297,10 +298,10 @@ pub fn app(figment: Figment, clock: Clock) -> Rocket<Build> {
                 .introspection_endpoint(),
         )
         .attach(users::seed())
+        .attach(bench::stage())
         .manage(outbox)
         .manage(routes::Visits::default())
         .mount("/", routes::routes())
-        .mount("/", routes::bench_routes())
         .mount("/", links::routes())
         .mount("/", partner::routes())
         .mount("/", browser::routes())

@@ -110,38 +110,6 @@ fn openapi(manifest: RouteManifest, rt: &State<jwt_guard::runtime::JwtRuntime>) 
     ))
 }
 
-/// Set to `1` to mount [`bench_routes`] (for `examples/load`'s `guard-ratio`).
-pub const BENCH_ROUTES_ENV: &str = "SHOWCASE_BENCH_ROUTES";
-
-/// One answer for both bench routes: the only difference is the guard.
-fn bench_answer() -> Json<Value> {
-    Json(json!({ "ok": true }))
-}
-
-/// A route without a guard, the baseline of `guard-ratio`.
-#[public]
-#[get("/bench/open")]
-fn bench_open() -> Json<Value> {
-    bench_answer()
-}
-
-/// The same route behind `#[use_jwt]` (any valid access token).
-#[use_jwt(claims = AppClaims)]
-#[get("/bench/guarded")]
-fn bench_guarded(_jwt: Jwt<AppClaims>) -> Json<Value> {
-    bench_answer()
-}
-
-/// A pair of routes that differ only in `#[use_jwt]`, measured against each other
-/// by `guard-ratio`; mounted only when `SHOWCASE_BENCH_ROUTES=1`.
-pub fn bench_routes() -> Vec<Route> {
-    if std::env::var(BENCH_ROUTES_ENV).is_ok_and(|v| v == "1") {
-        routes![bench_open, bench_guarded]
-    } else {
-        Vec::new()
-    }
-}
-
 /// The showcase's routes.
 pub fn routes() -> Vec<Route> {
     routes![

@@ -1,6 +1,8 @@
-//! What `#[use_jwt]` costs at the HTTP level: a release showcase's two bench
-//! routes, identical but for the guard (`GET /bench/open`, `GET /bench/guarded`
-//! with a valid access token), measured in interleaved rounds in one run.
+//! What `#[use_jwt]` costs at the HTTP level: a release showcase's bench routes,
+//! identical but for the guard (`GET /bench/open`, `GET /bench/guarded` with a
+//! valid access token, and `GET /bench/handwritten` behind the guard an app
+//! without jwt-guard writes by hand: `jsonwebtoken::decode` per request and
+//! nothing else), measured in interleaved rounds in one run.
 //!
 //! ```sh
 //! cargo build --release -p showcase -p load
@@ -10,10 +12,11 @@
 //!
 //! How it is measured: keep-alive connections (one per client, the steady state
 //! of an API client; a new connection per request would bury the guard under the
-//! TCP handshake). Each round runs both routes back to back, alternating which
-//! goes first so drift on a shared machine falls on both; the figure is the
-//! median of the rounds' guarded/open ratios of requests per second, with the
-//! spread of the middle half. The token is verified once, then served from the
+//! TCP handshake). Each round runs the three routes back to back, rotating which
+//! goes first so drift on a shared machine falls on all; the figures are the
+//! medians of the rounds' guarded/open and hand-written/open ratios of requests
+//! per second, with the spread of the middle half. Every route is sent the same
+//! request, `Authorization` included. The token is verified once, then served from the
 //! verified-token cache — the steady state of a client that sends one token
 //! many times; every request still runs the revocation check. A request that
 //! does not answer 200 is an error: the run fails rather than report it.
@@ -142,36 +145,38 @@ fn main() {
     let bearer = format!("Bearer {access}");
     let clients = usize::from(args.clients);
     let window = Duration::from_millis(args.millis);
-    let run = |guarded: bool| {
-        let result = if guarded {
-            rate("/bench/guarded", Some(&bearer), clients, window)
-        } else {
-            rate("/bench/open", Some(&bearer), clients, window)
-        };
-        result.unwrap_or_else(|e| {
+    const PATHS: [&str; 3] = ["/bench/open", "/bench/guarded", "/bench/handwritten"];
+    let run = |route: usize| {
+        rate(PATHS[route], Some(&bearer), clients, window).unwrap_or_else(|e| {
             eprintln!("{e}");
             std::process::exit(1);
         })
     };
     // Warm-up: connections, caches, the token's first verification.
-    run(false);
-    run(true);
-    let (mut ratios, mut open, mut guarded) = (Vec::new(), Vec::new(), Vec::new());
-    for round in 0..args.rounds {
-        let (o, g) = if round % 2 == 0 {
-            let o = run(false);
-            (o, run(true))
-        } else {
-            let g = run(true);
-            (run(false), g)
-        };
-        open.push(o);
-        guarded.push(g);
-        ratios.push(g / o);
+    for route in 0..PATHS.len() {
+        run(route);
     }
-    for v in [&mut ratios, &mut open, &mut guarded] {
+    let mut rates: [Vec<f64>; 3] = Default::default();
+    let (mut ratios, mut handwritten_ratios) = (Vec::new(), Vec::new());
+    for round in 0..args.rounds as usize {
+        let mut this = [0.0; 3];
+        for step in 0..PATHS.len() {
+            let route = (round + step) % PATHS.len();
+            this[route] = run(route);
+        }
+        for (all, rate) in rates.iter_mut().zip(this) {
+            all.push(rate);
+        }
+        ratios.push(this[1] / this[0]);
+        handwritten_ratios.push(this[2] / this[0]);
+    }
+    for v in rates
+        .iter_mut()
+        .chain([&mut ratios, &mut handwritten_ratios])
+    {
         v.sort_by(f64::total_cmp);
     }
+    let [open, guarded, handwritten] = &rates;
     println!(
         "{clients} keep-alive clients, {} rounds of {} ms per route, interleaved; SQLite showcase",
         args.rounds, args.millis
@@ -181,18 +186,24 @@ fn main() {
     println!("| --- | ---: |");
     println!(
         "| GET /bench/open (no guard) | {:.0} |",
-        quantile(&open, 0.5)
+        quantile(open, 0.5)
     );
     println!(
         "| GET /bench/guarded (`#[use_jwt]`) | {:.0} |",
-        quantile(&guarded, 0.5)
+        quantile(guarded, 0.5)
+    );
+    println!(
+        "| GET /bench/handwritten (`jsonwebtoken::decode` per request) | {:.0} |",
+        quantile(handwritten, 0.5)
     );
     println!();
-    println!(
-        "guarded/open: {:.3}× (median of {} rounds; middle half {:.3}–{:.3})",
-        quantile(&ratios, 0.5),
-        ratios.len(),
-        quantile(&ratios, 0.25),
-        quantile(&ratios, 0.75)
-    );
+    for (name, ratios) in [("guarded", &ratios), ("handwritten", &handwritten_ratios)] {
+        println!(
+            "{name}/open: {:.3}× (median of {} rounds; middle half {:.3}–{:.3})",
+            quantile(ratios, 0.5),
+            ratios.len(),
+            quantile(ratios, 0.25),
+            quantile(ratios, 0.75)
+        );
+    }
 }
