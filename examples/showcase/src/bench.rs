@@ -14,11 +14,15 @@ use rocket::{get, routes, Route};
 
 use crate::claims::AppClaims;
 
-/// Set to `1` to mount [`routes`] (for `examples/load`'s `guard-ratio`).
+/// Set to `1` to mount the bench routes (for `examples/load`'s `guard-ratio`);
+/// the configuration key `bench_routes = true` does the same.
 pub const BENCH_ROUTES_ENV: &str = "SHOWCASE_BENCH_ROUTES";
 
-fn enabled() -> bool {
+fn enabled(figment: &rocket::figment::Figment) -> bool {
     std::env::var(BENCH_ROUTES_ENV).is_ok_and(|v| v == "1")
+        || figment
+            .extract_inner::<bool>("bench_routes")
+            .unwrap_or(false)
 }
 
 /// One answer for every bench route: the only difference is the guard.
@@ -91,11 +95,11 @@ impl<'r> FromRequest<'r> for Handwritten {
 }
 
 /// The bench routes, and the hand-written guard's key taken from jwt-guard's
-/// configuration at launch (attach after jwt-guard's fairing); nothing when
-/// `SHOWCASE_BENCH_ROUTES` is not `1`.
+/// configuration at launch (attach after jwt-guard's fairing); nothing unless
+/// `SHOWCASE_BENCH_ROUTES=1` or `bench_routes = true`.
 pub fn stage() -> AdHoc {
     AdHoc::on_ignite("bench routes", |rocket| async {
-        if !enabled() {
+        if !enabled(rocket.figment()) {
             return rocket;
         }
         let key = rocket

@@ -833,3 +833,57 @@ async fn metrics_are_for_the_scraper_with_the_token() {
     assert!(text.contains("jwt_guard_logins_total"), "{text}");
     assert!(!text.contains("eyJ") && !text.contains("alice"), "{text}");
 }
+
+/// `guard-ratio`'s routes answer alike for a valid token, and each guard refuses
+/// what it should: the numbers it reports compare like with like.
+#[rocket::async_test]
+async fn the_bench_routes_differ_only_in_their_guard() {
+    let dir = temp_dir();
+    let figment = showcase::with_defaults(figment_in(&dir))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .merge(("bench_routes", true));
+    let client = Client::tracked(showcase::app(figment, jwt_guard::Clock::system()))
+        .await
+        .unwrap_or_else(|e| panic!("showcase failed to launch: {:?}", e.kind()));
+    let access = login(&client, "alice").await;
+    let get = |path: &'static str, token: Option<String>| {
+        let client = &client;
+        async move {
+            let mut req = client.get(path);
+            if let Some(token) = token {
+                req = req.header(Header::new("Authorization", format!("Bearer {token}")));
+            }
+            let res = req.dispatch().await;
+            let status = res.status();
+            let no_store = res.headers().get_one("Cache-Control") == Some("no-store");
+            let body: Value = res.into_json().await.unwrap_or(Value::Null);
+            (status, body, no_store)
+        }
+    };
+    let ok = json!({ "ok": true });
+    for path in ["/bench/open", "/bench/guarded", "/bench/handwritten"] {
+        let (status, body, _) = get(path, Some(access.clone())).await;
+        assert_eq!((status, &body), (Status::Ok, &ok), "{path}");
+    }
+    // Only jwt-guard's guard marks its answer private.
+    assert!(get("/bench/guarded", Some(access.clone())).await.2);
+    assert!(!get("/bench/handwritten", Some(access.clone())).await.2);
+    // Without a token, or with a forged one, both guards refuse.
+    let mut forged = access.clone();
+    forged.push('x');
+    for path in ["/bench/guarded", "/bench/handwritten"] {
+        assert_eq!(get(path, None).await.0, Status::Unauthorized, "{path}");
+        assert_eq!(
+            get(path, Some(forged.clone())).await.0,
+            Status::Unauthorized,
+            "{path}"
+        );
+    }
+    assert_eq!(get("/bench/open", None).await.0, Status::Ok);
+    // Off by default.
+    let plain = crate::client(&temp_dir()).await;
+    assert_eq!(
+        plain.get("/bench/open").dispatch().await.status(),
+        Status::NotFound
+    );
+}
