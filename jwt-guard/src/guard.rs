@@ -159,7 +159,9 @@ async fn confirm_binding(
     let Some((scheme, token)) = presented(req, rt)? else {
         return Err(AuthError::missing_token());
     };
-    dpop::confirm(req, registered, token, scheme, route_requires)
+    // Boxed: the proof check's future is large, and every guard's future would
+    // otherwise carry (and copy) its space.
+    Box::pin(dpop::confirm(req, registered, token, scheme, route_requires))
         .await
         .map_err(AuthError::from)
 }
@@ -573,7 +575,10 @@ async fn authorize<P: Policy>(
         let _ = route_issuer(req).set(name);
     }
     let (verification, found) = match P::ISSUER {
-        Some(name) => verify_outside::<P::Claims>(req, name).await,
+        // Boxed: an outside issuer's check (its key fetch included) is a future
+        // of kilobytes; unboxed, every route's guard would copy that much per
+        // request.
+        Some(name) => Box::pin(verify_outside::<P::Claims>(req, name)).await,
         None => verify_request::<P::Claims>(req),
     };
     (decide::<P>(req, verification, found).await, found)
