@@ -100,29 +100,42 @@ impl VerifiedCache {
         let Ok(mut shard) = shard.write() else {
             return;
         };
+        // What is evicted is dropped after the lock is released: freeing a few
+        // hundred decoded tokens is not work for the shard's readers to wait out.
+        let mut evicted: Vec<Slot> = Vec::new();
         if shard.len() >= self.per_shard {
-            shard.retain(|_, slot| slot.entry.exp > now);
+            evicted.extend(
+                shard
+                    .extract_if(|_, slot| slot.entry.exp <= now)
+                    .map(|(_, slot)| slot),
+            );
             if shard.len() >= self.per_shard {
                 // Still full of live tokens: start this shard over rather than track
                 // recency on the hot path. A dropped entry only costs one re-verify.
-                shard.clear();
+                evicted.extend(shard.drain().map(|(_, slot)| slot));
             }
         }
-        shard.insert(
+        if let Some(replaced) = shard.insert(
             hash,
             Slot {
                 text: token.into(),
                 entry,
             },
-        );
+        ) {
+            evicted.push(replaced);
+        }
+        drop(shard);
+        drop(evicted);
     }
 
-    /// Forgets every token.
+    /// Forgets every token (dropped outside each shard's lock).
     pub(crate) fn clear(&self) {
         for shard in self.shards.iter() {
-            if let Ok(mut s) = shard.write() {
-                s.clear();
-            }
+            let forgotten: Vec<Slot> = match shard.write() {
+                Ok(mut s) => s.drain().map(|(_, slot)| slot).collect(),
+                Err(_) => continue,
+            };
+            drop(forgotten);
         }
     }
 
