@@ -161,9 +161,15 @@ async fn confirm_binding(
     };
     // Boxed: the proof check's future is large, and every guard's future would
     // otherwise carry (and copy) its space.
-    Box::pin(dpop::confirm(req, registered, token, scheme, route_requires))
-        .await
-        .map_err(AuthError::from)
+    Box::pin(dpop::confirm(
+        req,
+        registered,
+        token,
+        scheme,
+        route_requires,
+    ))
+    .await
+    .map_err(AuthError::from)
 }
 
 type Verification<C> = Result<Option<Arc<Token<C>>>, AuthError>;
