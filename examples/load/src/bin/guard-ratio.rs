@@ -45,24 +45,31 @@ struct Args {
     /// Milliseconds per route per round.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(100..=60_000))]
     millis: u64,
+    /// Distinct access tokens (sign-ins), shared round-robin by the clients: one
+    /// is a single user's many connections, as many as clients is that many users.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    tokens: u16,
 }
 
 const PORT: u16 = 8112;
 
 /// Requests per second of `path` over `window` with `clients` keep-alive clients;
 /// `Err` with the first wrong answer.
-fn rate(path: &str, bearer: Option<&str>, clients: usize, window: Duration) -> Result<f64, String> {
+fn rate(path: &str, bearers: &[String], clients: usize, window: Duration) -> Result<f64, String> {
     let done = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let deadline = started + window;
     let errors: Vec<String> = thread::scope(|scope| {
         let handles: Vec<_> = (0..clients)
-            .map(|_| {
+            .map(|client| {
                 let (done, failed) = (done.clone(), failed.clone());
+                let bearer = bearers.get(client % bearers.len().max(1));
                 scope.spawn(move || -> Option<String> {
-                    let headers: Vec<(&str, &str)> =
-                        bearer.map(|b| ("Authorization", b)).into_iter().collect();
+                    let headers: Vec<(&str, &str)> = bearer
+                        .map(|b| ("Authorization", b.as_str()))
+                        .into_iter()
+                        .collect();
                     let Some(mut conn) = KeepAlive::connect(PORT) else {
                         failed.store(true, Ordering::SeqCst);
                         return Some(format!("{path}: cannot connect"));
@@ -129,25 +136,28 @@ fn main() {
         std::process::exit(1);
     }
     let body = r#"{"username":"alice","password":"alice-password"}"#;
-    let access = match request(
-        PORT,
-        "POST",
-        "/auth/token",
-        &[("Content-Type", "application/json")],
-        body,
-    ) {
-        Some((200, answer)) => field(&answer, "access"),
-        other => {
-            eprintln!("login failed: {other:?}");
-            std::process::exit(1);
-        }
-    };
-    let bearer = format!("Bearer {access}");
+    let bearers: Vec<String> = (0..args.tokens)
+        .map(|_| {
+            match request(
+                PORT,
+                "POST",
+                "/auth/token",
+                &[("Content-Type", "application/json")],
+                body,
+            ) {
+                Some((200, answer)) => format!("Bearer {}", field(&answer, "access")),
+                other => {
+                    eprintln!("login failed: {other:?}");
+                    std::process::exit(1);
+                }
+            }
+        })
+        .collect();
     let clients = usize::from(args.clients);
     let window = Duration::from_millis(args.millis);
     const PATHS: [&str; 3] = ["/bench/open", "/bench/guarded", "/bench/handwritten"];
     let run = |route: usize| {
-        rate(PATHS[route], Some(&bearer), clients, window).unwrap_or_else(|e| {
+        rate(PATHS[route], &bearers, clients, window).unwrap_or_else(|e| {
             eprintln!("{e}");
             std::process::exit(1);
         })
