@@ -518,19 +518,16 @@ fn observe(
     started: std::time::Instant,
 ) {
     let seconds = started.elapsed().as_secs_f64();
-    let (result, error, allowed) = match outcome {
-        Ok(()) => ("success", None, Some(true)),
+    // (span result, error code, authentication counted as, authorization if
+    // the token authenticated)
+    let (result, error, authentication, allowed) = match outcome {
+        Ok(()) => ("success", None, "success", Some(true)),
         Err(e) if e.code() == crate::error::ErrorCode::InsufficientScope => {
-            ("denied", Some(e.code().as_str()), Some(false))
+            ("denied", Some(e.code().as_str()), "success", Some(false))
         }
-        Err(e) => ("failure", Some(e.code().as_str()), None),
+        Err(e) => ("failure", Some(e.code().as_str()), e.code().as_str(), None),
     };
     span.finish(scheme, result, error);
-    // Counted as authenticated unless the token itself failed.
-    let authentication = match (allowed, error) {
-        (None, Some(code)) => code,
-        _ => "success",
-    };
     match JwtRuntime::from_request(req).map(JwtRuntime::held_metrics) {
         Some(held) => {
             held.authenticated(scheme, authentication, seconds);

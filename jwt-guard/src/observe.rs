@@ -149,21 +149,31 @@ pub(crate) async fn checking<T, E>(
 pub(crate) fn authenticated(scheme: &'static str, result: &'static str, seconds: f64) {
     #[cfg(feature = "metrics")]
     {
-        metrics::counter!("jwt_guard_authentications_total", "scheme" => scheme, "result" => result)
-            .increment(1);
-        metrics::histogram!(
-            "jwt_guard_authentication_duration_seconds",
-            "scheme" => scheme, "result" => result
-        )
-        .record(seconds);
+        let (count, time) = authentication_handles(scheme, result);
+        count.increment(1);
+        time.record(seconds);
     }
     #[cfg(not(feature = "metrics"))]
     let _ = (scheme, result, seconds);
 }
 
+/// The handles [`authenticated`] counts with: attempts and their duration.
+#[cfg(feature = "metrics")]
+fn authentication_handles(
+    scheme: &'static str,
+    result: &'static str,
+) -> (metrics::Counter, metrics::Histogram) {
+    (
+        metrics::counter!("jwt_guard_authentications_total", "scheme" => scheme, "result" => result),
+        metrics::histogram!(
+            "jwt_guard_authentication_duration_seconds",
+            "scheme" => scheme, "result" => result
+        ),
+    )
+}
+
 /// The guard's per-request metrics ([`authenticated`] and the authorization
-/// decisions), their
-/// handles held by the runtime of one Rocket instance.
+/// decisions), their handles held by the runtime of one Rocket instance.
 ///
 /// The `metrics` facade finds a handle by name and labels on every call (a key
 /// built and hashed, a registry lock): per request that cost more than the token
@@ -215,11 +225,7 @@ impl HeldMetrics {
                     })
             });
             if found.is_none() {
-                let count = metrics::counter!("jwt_guard_authentications_total", "scheme" => scheme, "result" => result);
-                let time = metrics::histogram!(
-                    "jwt_guard_authentication_duration_seconds",
-                    "scheme" => scheme, "result" => result
-                );
+                let (count, time) = authentication_handles(scheme, result);
                 count.increment(1);
                 time.record(seconds);
                 if let Ok(mut held) = self.held.write() {

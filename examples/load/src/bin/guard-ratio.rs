@@ -64,12 +64,10 @@ fn rate(path: &str, bearers: &[String], clients: usize, window: Duration) -> Res
         let handles: Vec<_> = (0..clients)
             .map(|client| {
                 let (done, failed) = (done.clone(), failed.clone());
-                let bearer = bearers.get(client % bearers.len().max(1));
+                // `--tokens` is at least 1: there is always a bearer to send.
+                let bearer = &bearers[client % bearers.len()];
                 scope.spawn(move || -> Option<String> {
-                    let headers: Vec<(&str, &str)> = bearer
-                        .map(|b| ("Authorization", b.as_str()))
-                        .into_iter()
-                        .collect();
+                    let headers = [("Authorization", bearer.as_str())];
                     let Some(mut conn) = KeepAlive::connect(PORT) else {
                         failed.store(true, Ordering::SeqCst);
                         return Some(format!("{path}: cannot connect"));
