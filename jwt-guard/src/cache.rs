@@ -26,8 +26,10 @@ pub(crate) struct CachedToken {
     pub(crate) token: Arc<dyn Any + Send + Sync>,
 }
 
+/// Where a token's bytes sit in its shard's `texts`.
 struct Slot {
-    text: Box<str>,
+    start: usize,
+    end: usize,
     entry: CachedToken,
 }
 
@@ -49,9 +51,75 @@ impl Hasher for PassThrough {
     }
 }
 
-/// One slot per hash: a rare collision replaces the older token, which then just
-/// verifies again (no chains to allocate on the hot path).
-type Shard = HashMap<u64, Slot, BuildHasherDefault<PassThrough>>;
+/// A shard's tokens: one slot per hash (a rare collision replaces the older token,
+/// which then just verifies again: no chains to allocate on the hot path), and
+/// their bytes side by side in one buffer. One buffer rather than an allocation a
+/// token: remembering a token appends to it, and forgetting a shard's tokens frees
+/// nothing, where a few thousand separately allocated texts would each be freed
+/// cold.
+#[derive(Default)]
+struct Shard {
+    slots: HashMap<u64, Slot, BuildHasherDefault<PassThrough>>,
+    texts: String,
+    /// Bytes of `texts` that live slots point at; the rest is left by forgotten
+    /// tokens until the buffer is compacted.
+    live: usize,
+}
+
+/// `texts` is compacted when less than half of it is live (and past this size).
+const COMPACT_FROM: usize = 64 * 1024;
+
+impl Shard {
+    fn find(&self, hash: u64, token: &str) -> Option<&Slot> {
+        self.slots
+            .get(&hash)
+            .filter(|slot| self.texts.get(slot.start..slot.end) == Some(token))
+    }
+
+    /// Removes the slots `forget` picks, returning their entries.
+    fn forget(&mut self, mut forget: impl FnMut(&Slot) -> bool) -> Vec<CachedToken> {
+        let gone: Vec<CachedToken> = self
+            .slots
+            .extract_if(|_, slot| forget(slot))
+            .map(|(_, slot)| {
+                self.live -= slot.end - slot.start;
+                slot.entry
+            })
+            .collect();
+        if self.slots.is_empty() {
+            self.texts.clear();
+        }
+        gone
+    }
+
+    fn insert(&mut self, hash: u64, token: &str, entry: CachedToken) -> Option<CachedToken> {
+        if self.texts.len() >= COMPACT_FROM && self.texts.len() > 2 * self.live {
+            self.compact();
+        }
+        let start = self.texts.len();
+        self.texts.push_str(token);
+        self.live += token.len();
+        let slot = Slot {
+            start,
+            end: self.texts.len(),
+            entry,
+        };
+        let replaced = self.slots.insert(hash, slot)?;
+        self.live -= replaced.end - replaced.start;
+        Some(replaced.entry)
+    }
+
+    /// Copies the live texts into a buffer of their own size.
+    fn compact(&mut self) {
+        let mut texts = String::with_capacity(self.live);
+        for slot in self.slots.values_mut() {
+            let start = texts.len();
+            texts.push_str(self.texts.get(slot.start..slot.end).unwrap_or_default());
+            (slot.start, slot.end) = (start, texts.len());
+        }
+        self.texts = texts;
+    }
+}
 
 pub(crate) struct VerifiedCache {
     shards: Box<[RwLock<Shard>]>,
@@ -86,10 +154,7 @@ impl VerifiedCache {
         }
         let (hash, shard) = self.locate(token);
         let shard = shard.read().ok()?;
-        shard
-            .get(&hash)
-            .filter(|slot| &*slot.text == token)
-            .map(|slot| slot.entry.clone())
+        shard.find(hash, token).map(|slot| slot.entry.clone())
     }
 
     pub(crate) fn insert(&self, token: &str, entry: CachedToken, now: u64) {
@@ -102,28 +167,16 @@ impl VerifiedCache {
         };
         // What is evicted is dropped after the lock is released: freeing a few
         // hundred decoded tokens is not work for the shard's readers to wait out.
-        let mut evicted: Vec<Slot> = Vec::new();
-        if shard.len() >= self.per_shard {
-            evicted.extend(
-                shard
-                    .extract_if(|_, slot| slot.entry.exp <= now)
-                    .map(|(_, slot)| slot),
-            );
-            if shard.len() >= self.per_shard {
+        let mut evicted = Vec::new();
+        if shard.slots.len() >= self.per_shard {
+            evicted = shard.forget(|slot| slot.entry.exp <= now);
+            if shard.slots.len() >= self.per_shard {
                 // Still full of live tokens: start this shard over rather than track
                 // recency on the hot path. A dropped entry only costs one re-verify.
-                evicted.extend(shard.drain().map(|(_, slot)| slot));
+                evicted.extend(shard.forget(|_| true));
             }
         }
-        if let Some(replaced) = shard.insert(
-            hash,
-            Slot {
-                text: token.into(),
-                entry,
-            },
-        ) {
-            evicted.push(replaced);
-        }
+        evicted.extend(shard.insert(hash, token, entry));
         drop(shard);
         drop(evicted);
     }
@@ -131,8 +184,8 @@ impl VerifiedCache {
     /// Forgets every token (dropped outside each shard's lock).
     pub(crate) fn clear(&self) {
         for shard in self.shards.iter() {
-            let forgotten: Vec<Slot> = match shard.write() {
-                Ok(mut s) => s.drain().map(|(_, slot)| slot).collect(),
+            let forgotten = match shard.write() {
+                Ok(mut s) => s.forget(|_| true),
                 Err(_) => continue,
             };
             drop(forgotten);
@@ -143,7 +196,7 @@ impl VerifiedCache {
     pub(crate) fn len(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| s.read().map(|s| s.len()).unwrap_or(0))
+            .map(|s| s.read().map(|s| s.slots.len()).unwrap_or(0))
             .sum()
     }
 }
@@ -169,6 +222,30 @@ mod tests {
         }
         assert!(cache.len() <= 32 + SHARDS, "cache grew to {}", cache.len());
         assert!(cache.get("token-999").is_some());
+    }
+
+    #[test]
+    fn forgotten_bytes_are_reclaimed_and_live_tokens_still_found() {
+        let mut shard = Shard::default();
+        let token = |i: u64| format!("{i:04}.{}", "t".repeat(1000));
+        for i in 0..100 {
+            shard.insert(i, &token(i), entry(i));
+        }
+        // Three in four expire; their bytes stay in the buffer until it is compacted.
+        shard.forget(|slot| slot.entry.exp % 4 != 1);
+        assert_eq!(shard.slots.len(), 25);
+        assert!(shard.texts.len() > 2 * shard.live);
+        shard.insert(100, &token(100), entry(100));
+        assert_eq!(shard.texts.len(), shard.live, "compacted before appending");
+        for i in (1..100).step_by(4).chain([100]) {
+            assert!(shard.find(i, &token(i)).is_some(), "token {i} lost");
+        }
+        assert!(shard.find(2, &token(2)).is_none());
+        // A colliding insert gives back the entry it replaced.
+        let replaced = shard.insert(1, &token(1), entry(7));
+        assert_eq!(replaced.map(|e| e.exp), Some(1));
+        shard.forget(|_| true);
+        assert_eq!((shard.texts.len(), shard.live), (0, 0));
     }
 
     #[test]

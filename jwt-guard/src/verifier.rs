@@ -110,6 +110,9 @@ struct KidEntry {
     algorithm: jsonwebtoken::Algorithm,
     key: jsonwebtoken::DecodingKey,
     validation: Validation,
+    /// The `iss` and `aud` that `validation` requires, for [`decode_known`].
+    issuer: Option<String>,
+    audience: Option<String>,
 }
 
 /// Most distinct accepted headers remembered (one per key and `typ` spelling).
@@ -145,7 +148,8 @@ impl Verifier {
                 // A configured iss/aud must be present, not merely right when present.
                 // A key bound to an issuer of its own speaks for that issuer only.
                 let mut required = vec!["exp"];
-                if let Some(iss) = entry.issuer.as_ref().or(config.issuer.as_ref()) {
+                let issuer = entry.issuer.as_ref().or(config.issuer.as_ref());
+                if let Some(iss) = issuer {
                     v.set_issuer(&[iss]);
                     required.push("iss");
                 }
@@ -163,6 +167,8 @@ impl Verifier {
                         algorithm,
                         key,
                         validation: v,
+                        issuer: issuer.cloned(),
+                        audience: config.audience.clone(),
                     }),
                 ))
             })
@@ -286,6 +292,15 @@ impl Verifier {
         audience: Option<&str>,
     ) -> Result<Token<C>, VerifyError> {
         let (entry, known) = self.key_for_header(token)?;
+        if known && audience.is_none() {
+            if let Some(decoded) = decode_known::<C>(token, &entry) {
+                let decoded = decoded?;
+                if decoded.registered.typ != kind {
+                    return Err(VerifyError::WrongKind { expected: kind });
+                }
+                return Ok(decoded);
+            }
+        }
         let base = &entry.validation;
         let overridden;
         let validation = match audience {
@@ -392,6 +407,50 @@ impl Verifier {
         }
         Ok(())
     }
+}
+
+/// `jsonwebtoken::decode` for a token whose header text was accepted before (so
+/// its `kid`, `alg` and `crit` were checked, and `entry` is its key): the same
+/// checks with the header not parsed again (`decode` parses it twice) and the
+/// claims parsed once (`decode` parses them a second time for its own checks, of
+/// which only `iss` and `aud` apply here: times are checked by the verifier). The
+/// signature is checked by `jsonwebtoken::crypto::verify`, as `decode` checks it.
+///
+/// `None` when the token is not three segments, its signature is not base64url
+/// or its claims do not fit `C`: `decode` then runs and names the fault.
+fn decode_known<C: DeserializeOwned>(
+    token: &str,
+    entry: &KidEntry,
+) -> Option<Result<Token<C>, VerifyError>> {
+    let (message, signature) = token.rsplit_once('.')?;
+    let (_, payload) = message.split_once('.')?;
+    if payload.contains('.') {
+        return None;
+    }
+    // RFC 7515 §5.2 steps 6–8: the signature over the header and payload text.
+    match jsonwebtoken::crypto::verify(signature, message.as_bytes(), &entry.key, entry.algorithm) {
+        Ok(true) => {}
+        Ok(false) => return Some(Err(VerifyError::BadSignature)),
+        Err(_) => return None,
+    }
+    let claims = claims_of::<C>(payload)?;
+    // RFC 7519 §4.1.1 and §4.1.3, as `entry.validation` requires them.
+    if entry.issuer.is_some() && claims.registered.iss != entry.issuer {
+        return Some(Err(VerifyError::WrongIssuer));
+    }
+    if entry.audience.is_some() && claims.registered.aud != entry.audience {
+        return Some(Err(VerifyError::WrongAudience));
+    }
+    Some(Ok(claims))
+}
+
+/// A token's payload segment decoded as `jsonwebtoken` decodes it (base64url
+/// without padding, then JSON); `None` when it does not fit `C`.
+fn claims_of<C: DeserializeOwned>(payload: &str) -> Option<Token<C>> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    let json = URL_SAFE_NO_PAD.decode(payload).ok()?;
+    serde_json::from_slice(&json).ok()
 }
 
 /// `C`'s name without its module path (`AppClaims`).
@@ -510,6 +569,142 @@ mod tests {
             f.verifier.verify_access::<StandardClaims>(&token).err(),
             Some(VerifyError::Expired)
         );
+    }
+
+    #[test]
+    fn a_remembered_token_is_refused_once_revoked() {
+        let f = fixture(JwtConfig::hmac(SECRET), vec![]);
+        let token = access(&f, "ann");
+        assert!(f.verifier.verify_access::<StandardClaims>(&token).is_ok());
+        assert!(f.verifier.cache.get(&token).is_some(), "remembered");
+        // Another claims type reads the same token.
+        let other = f.verifier.verify_access::<NoClaims>(&token);
+        assert_eq!(
+            other.map(|t| t.registered.sub.clone()).ok().as_deref(),
+            Some("ann")
+        );
+        f.verifier.revocations().apply(&Revocation::Subject {
+            subject: "ann".into(),
+            not_before: f.clock.now() + 1,
+            until: u64::MAX,
+        });
+        assert_eq!(
+            f.verifier.verify_access::<StandardClaims>(&token).err(),
+            Some(VerifyError::Revoked)
+        );
+    }
+
+    /// Claims an app might need that the tokens above do not carry.
+    #[derive(Debug, serde::Deserialize)]
+    struct NeedsTenant {
+        #[allow(dead_code)]
+        tenant: String,
+    }
+
+    #[test]
+    fn a_known_header_gives_the_verdicts_of_a_full_decode() {
+        let mut config = JwtConfig::hmac(SECRET);
+        config.issuer = Some("https://issuer.example".into());
+        config.audience = Some("api".into());
+        let f = fixture(config.clone(), vec![]);
+        let genuine = access(&f, "ann");
+        let parts: Vec<&str> = genuine.split('.').collect();
+        let payload = String::from_utf8(URL_SAFE_NO_PAD.decode(parts[1]).unwrap_or_default())
+            .unwrap_or_default();
+        let grant = Grant {
+            subject: "ann",
+            device_id: None,
+            orig_iat: 0,
+            acr: None,
+            amr: &[],
+            dpop_jkt: None,
+        };
+        let only = |issuer: Option<&str>, audience: Option<&str>| {
+            let mut config = JwtConfig::hmac(SECRET);
+            config.issuer = issuer.map(str::to_owned);
+            config.audience = audience.map(str::to_owned);
+            fixture(config, vec![])
+        };
+        let with = |claims: &str| {
+            format!(
+                "{}.{}.{}",
+                parts[0],
+                URL_SAFE_NO_PAD.encode(claims),
+                parts[2]
+            )
+        };
+        let candidates = [
+            (
+                "changed payload",
+                with(&payload.replace("\"ann\"", "\"eve\"")),
+            ),
+            ("payload not JSON", with("{")),
+            (
+                "signature not base64url",
+                format!("{}.{}.!!", parts[0], parts[1]),
+            ),
+            ("four segments", format!("{genuine}.{}", parts[2])),
+            // (Either missing: `decode` names whichever it checks first.)
+            (
+                "no aud",
+                access(&only(Some("https://issuer.example"), None), "ann"),
+            ),
+            ("no iss", access(&only(None, Some("api")), "ann")),
+            (
+                "another iss",
+                access(&only(Some("https://else.example"), Some("api")), "ann"),
+            ),
+            (
+                "refresh token",
+                f.issuer
+                    .refresh(&grant)
+                    .map(|t| t.token)
+                    .unwrap_or_default(),
+            ),
+        ];
+        // `f` has accepted both headers now (the short path); a new verifier has not.
+        assert!(f.verifier.verify_access::<StandardClaims>(&genuine).is_ok());
+        let refresh = f
+            .issuer
+            .refresh(&grant)
+            .map(|t| t.token)
+            .unwrap_or_default();
+        assert!(f
+            .verifier
+            .verify_access::<StandardClaims>(&refresh)
+            .is_err());
+        let known = f
+            .verifier
+            .headers
+            .read()
+            .map(|h| h.len())
+            .unwrap_or_default();
+        assert_eq!(known, 2, "an access and a refresh header");
+        for (what, token) in &candidates {
+            let header = token.split('.').next().unwrap_or_default();
+            let short_path = f
+                .verifier
+                .headers
+                .read()
+                .map(|known| known.iter().any(|(text, _)| **text == *header));
+            assert!(short_path.unwrap_or(false), "{what}: a known header");
+            let fresh = fixture(config.clone(), vec![]);
+            let short = f.verifier.verify_access::<StandardClaims>(token).err();
+            let full = fresh.verifier.verify_access::<StandardClaims>(token).err();
+            assert!(short.is_some(), "{what}: accepted");
+            assert_eq!(short, full, "{what}");
+        }
+        // A genuine token whose claims do not fit the route's type is named as such.
+        let fresh = fixture(config, vec![]);
+        let short = f.verifier.verify_access::<NeedsTenant>(&access(&f, "bob"));
+        let full = fresh
+            .verifier
+            .verify_access::<NeedsTenant>(&access(&f, "bob"));
+        assert!(
+            matches!(short, Err(VerifyError::ClaimsMismatch { .. })),
+            "{short:?}"
+        );
+        assert_eq!(short.err(), full.err());
     }
 
     #[test]
