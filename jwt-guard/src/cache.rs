@@ -2,19 +2,21 @@
 //!
 //! A hit means "these very bytes verified before": entries keep the whole token and
 //! a hit compares it in full. Only the last bytes (the signature's tail) are hashed,
-//! which keeps a hit cheap; that is safe because only genuinely signed tokens are ever
-//! inserted, so their tails are unpredictable and cannot be made to collide. Expiry
-//! and revocation are still checked on every hit by the verifier.
+//! by one seeded multiplication rather than SipHash, which keeps a hit cheap; that is
+//! safe because only genuinely signed tokens are ever inserted, so their tails are
+//! unpredictable and cannot be made to collide (a made-up tail only finds a slot
+//! whose bytes then differ). Expiry and revocation are still checked on every hit by
+//! the verifier.
 
 use std::any::Any;
-use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, RwLock};
 
 const SHARDS: usize = 16;
-/// Bytes of the token (from its end) that are hashed.
-const HASHED_TAIL: usize = 32;
+/// Bytes of the token (from its end) that are hashed: 16 base64url characters of
+/// a signature, 96 unpredictable bits.
+const HASHED_TAIL: usize = 16;
 
 /// What is remembered about one verified token.
 #[derive(Clone)]
@@ -124,7 +126,8 @@ impl Shard {
 pub(crate) struct VerifiedCache {
     shards: Box<[RwLock<Shard>]>,
     per_shard: usize,
-    hasher: RandomState,
+    /// Per process, so that slots differ from one instance to the next.
+    seed: [u64; 2],
 }
 
 impl VerifiedCache {
@@ -137,14 +140,20 @@ impl VerifiedCache {
         Self {
             shards,
             per_shard,
-            hasher: RandomState::new(),
+            seed: [rand::random(), rand::random()],
         }
     }
 
     fn locate(&self, token: &str) -> (u64, &RwLock<Shard>) {
         let bytes = token.as_bytes();
         let tail = &bytes[bytes.len().saturating_sub(HASHED_TAIL)..];
-        let hash = self.hasher.hash_one(tail);
+        let mut word = [0u8; HASHED_TAIL];
+        word[HASHED_TAIL - tail.len()..].copy_from_slice(tail);
+        let [low, high] = [&word[..8], &word[8..]]
+            .map(|half| u64::from_le_bytes(half.try_into().unwrap_or_default()));
+        // A folded 64×64→128-bit multiply (as foldhash and ahash fold).
+        let product = u128::from(low ^ self.seed[0]) * u128::from(high ^ self.seed[1]);
+        let hash = (product as u64) ^ ((product >> 64) as u64);
         (hash, &self.shards[(hash as usize) % SHARDS])
     }
 
@@ -246,6 +255,26 @@ mod tests {
         assert_eq!(replaced.map(|e| e.exp), Some(1));
         shard.forget(|_| true);
         assert_eq!((shard.texts.len(), shard.live), (0, 0));
+    }
+
+    #[test]
+    fn tokens_spread_over_the_shards() {
+        // 2,000 tokens in room for 4,000: a shard gets 250 slots, so a hash that
+        // sent over 250 of them to one shard would start it over and lose some.
+        let cache = VerifiedCache::new(4000);
+        let tokens: Vec<String> = (0..2000_u64)
+            .map(|i| {
+                format!(
+                    "header.payload.{:016x}",
+                    i.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                )
+            })
+            .collect();
+        for token in &tokens {
+            cache.insert(token, entry(u64::MAX), 0);
+        }
+        assert_eq!(cache.len(), tokens.len());
+        assert!(tokens.iter().all(|t| cache.get(t).is_some()));
     }
 
     #[test]

@@ -178,4 +178,22 @@ async fn counters_move_by_what_happened_and_labels_stay_bounded() {
     for secret in ["eyJ", "jgp_", "alice", "bob", "random-"] {
         assert!(!text.contains(secret), "{secret} in the metrics");
     }
+
+    // Histogram samples are folded without a scrape too (an instance nobody
+    // scrapes would otherwise keep one a request): the recorder's upkeep thread.
+    let threads: Vec<String> = std::fs::read_dir("/proc/self/task")
+        .map(|tasks| {
+            tasks
+                .flatten()
+                .filter_map(|task| std::fs::read_to_string(task.path().join("comm")).ok())
+                .map(|name| name.trim().to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        threads
+            .iter()
+            .any(|name| name == jwt_guard::prometheus::UPKEEP_THREAD),
+        "{threads:?}"
+    );
 }
