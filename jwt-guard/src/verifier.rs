@@ -538,6 +538,19 @@ mod tests {
         assert_eq!(remembered(&f.verifier), 1);
     }
 
+    /// A grant for `subject` without a device (what refresh tokens are minted from
+    /// in these tests).
+    fn deviceless(subject: &str) -> Grant<'_> {
+        Grant {
+            subject,
+            device_id: None,
+            orig_iat: 0,
+            acr: None,
+            amr: &[],
+            dpop_jkt: None,
+        }
+    }
+
     fn access(f: &Fixture, subject: &str) -> String {
         let grant = Grant {
             subject,
@@ -611,14 +624,7 @@ mod tests {
         let parts: Vec<&str> = genuine.split('.').collect();
         let payload = String::from_utf8(URL_SAFE_NO_PAD.decode(parts[1]).unwrap_or_default())
             .unwrap_or_default();
-        let grant = Grant {
-            subject: "ann",
-            device_id: None,
-            orig_iat: 0,
-            acr: None,
-            amr: &[],
-            dpop_jkt: None,
-        };
+        let grant = deviceless("ann");
         let only = |issuer: Option<&str>, audience: Option<&str>| {
             let mut config = JwtConfig::hmac(SECRET);
             config.issuer = issuer.map(str::to_owned);
@@ -710,14 +716,7 @@ mod tests {
     #[test]
     fn other_kinds_are_refused_where_an_access_token_is_required() {
         let f = fixture(JwtConfig::hmac(SECRET), vec![]);
-        let grant = Grant {
-            subject: "ann",
-            device_id: None,
-            orig_iat: 0,
-            acr: None,
-            amr: &[],
-            dpop_jkt: None,
-        };
+        let grant = deviceless("ann");
         let refresh = f
             .issuer
             .refresh(&grant)
