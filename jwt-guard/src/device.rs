@@ -15,6 +15,7 @@ use rocket::{get, Ignite, Rocket, Sentinel};
 use crate::claims::Claims;
 use crate::cookies;
 use crate::error::{fail, AuthError};
+use crate::header_scan;
 use crate::manifest::{declare_route, Protection};
 use crate::private_response::mark_private;
 use crate::request::Services;
@@ -109,7 +110,7 @@ async fn resolve_session<'r>(req: &'r Request<'_>) -> &'r Result<DeviceSession, 
 }
 
 async fn lookup_session(req: &Request<'_>) -> Result<DeviceSession, AuthError> {
-    let mut values = req.headers().get(PERMANENT_TOKEN_HEADER);
+    let mut values = header_scan::values(req.headers(), PERMANENT_TOKEN_HEADER);
     let (raw, via_cookie) = match values.next() {
         Some(raw) => (raw, false),
         // A browser in cookie mode keeps it in an `HttpOnly` cookie.
@@ -252,7 +253,8 @@ impl<R: PermanentRoute> Sentinel for PermanentRefresh<R> {
 /// `#[permanent_refresh]` route where it can only get a 400: the app's handler never
 /// runs. Called by the fairing on every request.
 pub(crate) fn divert_misplaced_permanent_token(req: &mut Request<'_>) {
-    if !req.headers().contains(PERMANENT_TOKEN_HEADER) {
+    // Every request passes here: a scan, not Rocket's hashed look-up.
+    if !header_scan::contains(req.headers(), PERMANENT_TOKEN_HEADER) {
         return;
     }
     let allowed = req

@@ -26,6 +26,7 @@ pub use proof::{access_token_hash, thumbprint, Proof, ProofError, MAX_JTI_BYTES,
 use crate::claims::RegisteredClaims;
 use crate::clock::Clock;
 use crate::config::{DpopConfig, DpopMode, ReplayCache};
+use crate::header_scan;
 use crate::keys::KeyRing;
 use crate::store::{AuditEvent, Store, StoreError};
 use nonce::Nonces;
@@ -141,7 +142,7 @@ impl Dpop {
         req: &Request<'_>,
         access_token: Option<&str>,
     ) -> Result<Option<Proof>, ProofError> {
-        let mut values = req.headers().get(DPOP_HEADER);
+        let mut values = header_scan::values(req.headers(), DPOP_HEADER);
         let Some(value) = values.next() else {
             return Ok(None);
         };
@@ -450,7 +451,8 @@ pub(crate) fn finish_response(req: &Request<'_>, res: &mut rocket::Response<'_>)
     let Some(dpop) = Dpop::of(req) else {
         return;
     };
-    if !req.headers().contains(DPOP_HEADER) {
+    // Every response passes here: a scan, not Rocket's hashed look-up.
+    if !header_scan::contains(req.headers(), DPOP_HEADER) {
         return;
     }
     if let Some(nonce) = dpop.current_nonce() {
