@@ -4,6 +4,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, RwLock};
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use jsonwebtoken::{errors::ErrorKind, Validation};
 use serde::de::DeserializeOwned;
 
@@ -110,9 +112,6 @@ struct KidEntry {
     algorithm: jsonwebtoken::Algorithm,
     key: jsonwebtoken::DecodingKey,
     validation: Validation,
-    /// The `iss` and `aud` that `validation` requires, for [`decode_known`].
-    issuer: Option<String>,
-    audience: Option<String>,
 }
 
 /// Most distinct accepted headers remembered (one per key and `typ` spelling).
@@ -148,8 +147,7 @@ impl Verifier {
                 // A configured iss/aud must be present, not merely right when present.
                 // A key bound to an issuer of its own speaks for that issuer only.
                 let mut required = vec!["exp"];
-                let issuer = entry.issuer.as_ref().or(config.issuer.as_ref());
-                if let Some(iss) = issuer {
+                if let Some(iss) = entry.issuer.as_ref().or(config.issuer.as_ref()) {
                     v.set_issuer(&[iss]);
                     required.push("iss");
                 }
@@ -167,8 +165,6 @@ impl Verifier {
                         algorithm,
                         key,
                         validation: v,
-                        issuer: issuer.cloned(),
-                        audience: config.audience.clone(),
                     }),
                 ))
             })
@@ -433,24 +429,23 @@ fn decode_known<C: DeserializeOwned>(
         Ok(false) => return Some(Err(VerifyError::BadSignature)),
         Err(_) => return None,
     }
-    let claims = claims_of::<C>(payload)?;
-    // RFC 7519 §4.1.1 and §4.1.3, as `entry.validation` requires them.
-    if entry.issuer.is_some() && claims.registered.iss != entry.issuer {
+    // The payload as `decode` reads it: base64url without padding, then JSON.
+    let json = URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let claims: Token<C> = serde_json::from_slice(&json).ok()?;
+    // RFC 7519 §4.1.1 and §4.1.3: the `iss` and `aud` the key's validation
+    // requires (each set only when configured, and then required).
+    let accepted = |wanted: &Option<std::collections::HashSet<String>>, got: &Option<String>| {
+        wanted
+            .as_ref()
+            .is_none_or(|wanted| got.as_ref().is_some_and(|got| wanted.contains(got)))
+    };
+    if !accepted(&entry.validation.iss, &claims.registered.iss) {
         return Some(Err(VerifyError::WrongIssuer));
     }
-    if entry.audience.is_some() && claims.registered.aud != entry.audience {
+    if !accepted(&entry.validation.aud, &claims.registered.aud) {
         return Some(Err(VerifyError::WrongAudience));
     }
     Some(Ok(claims))
-}
-
-/// A token's payload segment decoded as `jsonwebtoken` decodes it (base64url
-/// without padding, then JSON); `None` when it does not fit `C`.
-fn claims_of<C: DeserializeOwned>(payload: &str) -> Option<Token<C>> {
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use base64::Engine as _;
-    let json = URL_SAFE_NO_PAD.decode(payload).ok()?;
-    serde_json::from_slice(&json).ok()
 }
 
 /// `C`'s name without its module path (`AppClaims`).
