@@ -17,7 +17,7 @@ use crate::cookies;
 use crate::error::{fail, AuthError};
 use crate::header_scan;
 use crate::manifest::{declare_route, Protection};
-use crate::private_response::mark_private;
+use crate::private_response::{mark_credential, mark_private};
 use crate::request::Services;
 use crate::runtime::JwtRuntime;
 use crate::secret::{PermanentToken, TokenDigest};
@@ -91,7 +91,7 @@ impl<'r> Responder<'r, 'static> for DeviceAccess {
                 cookies::move_next_permanent_into_cookie(req, rt, &mut self.permanent_token);
             }
         }
-        mark_private(req);
+        mark_credential(req);
         Json(self).respond_to(req)
     }
 }

@@ -60,6 +60,7 @@ pub use guard::Jwt;
 pub use link::guard::LinkUse;
 pub use link::mint::{Links, MintedLink};
 pub use login::Sessions;
+pub use private_response::CarriesCredentials;
 pub use session::{Authenticator, DeviceAccess, LoginResponse, Principal, Unavailable};
 
 /// Re-exported so applications need not depend on it to name algorithms.

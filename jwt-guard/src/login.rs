@@ -8,7 +8,7 @@ use crate::claims::Claims;
 use crate::client::{clean_text, client_ip};
 use crate::cookies;
 use crate::error::{fail, AuthError};
-use crate::private_response::mark_private;
+use crate::private_response::mark_credential;
 use crate::request::Services;
 use crate::session::{start_session, LoginResponse, Principal, SessionOrigin, Unavailable};
 use crate::store::counter_key;
@@ -81,7 +81,7 @@ impl Sessions<'_> {
         acr: Option<&str>,
     ) -> Result<LoginResponse, AuthError> {
         let Services { req, rt, store, .. } = self.services;
-        mark_private(req);
+        mark_credential(req);
         let claims = serde_json::to_value(&principal.claims).map_err(Unavailable::new)?;
         let attempts = counter_key("login", &principal.subject);
         let audit = serde_json::json!({

@@ -13,27 +13,51 @@ use rocket::Request;
 #[derive(Clone, Copy, Debug)]
 #[repr(u8)]
 pub(crate) enum Mark {
-    /// Credentials were used or issued: never stored by a cache.
+    /// The request was authenticated: its answer is never stored by a cache.
     Private = 1,
     /// A guard failed and recorded its error (`RecordedFailure`).
     Failure = 2,
     /// A link was used or refused and recorded (`RecordedAttempt`).
     LinkAttempt = 4,
+    /// The answer carries a credential (a token, a link): never stored by a
+    /// cache, `Pragma` included.
+    Credential = 8,
+}
+
+/// The marks a request carries, read once.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Marks(u8);
+
+impl Marks {
+    /// Whether this mark is among them.
+    pub(crate) fn has(self, mark: Mark) -> bool {
+        self.0 & mark as u8 != 0
+    }
+
+    /// Whether either mark is among them.
+    pub(crate) fn any(self, a: Mark, b: Mark) -> bool {
+        self.0 & (a as u8 | b as u8) != 0
+    }
 }
 
 #[derive(Default)]
-struct Marks(AtomicU8);
+struct MarkCell(AtomicU8);
 
-fn marks<'r>(req: &'r Request<'_>) -> &'r AtomicU8 {
-    &req.local_cache(Marks::default).0
+fn cell<'r>(req: &'r Request<'_>) -> &'r AtomicU8 {
+    &req.local_cache(MarkCell::default).0
 }
 
 /// Marks this request.
 pub(crate) fn mark(req: &Request<'_>, mark: Mark) {
-    marks(req).fetch_or(mark as u8, Ordering::Relaxed);
+    cell(req).fetch_or(mark as u8, Ordering::Relaxed);
 }
 
 /// Whether this request was marked so.
 pub(crate) fn is_marked(req: &Request<'_>, mark: Mark) -> bool {
-    marks(req).load(Ordering::Relaxed) & mark as u8 != 0
+    marks(req).has(mark)
+}
+
+/// All of this request's marks.
+pub(crate) fn marks(req: &Request<'_>) -> Marks {
+    Marks(cell(req).load(Ordering::Relaxed))
 }

@@ -334,8 +334,8 @@ fn visits(visits: &State<Visits>) -> Json<Value> {
 
 fn minted(
     result: Result<MintedLink, jwt_guard::link::LinkError>,
-) -> Result<Json<MintedLink>, AuthError> {
-    result.map(Json).map_err(AuthError::unavailable)
+) -> Result<MintedLink, AuthError> {
+    result.map_err(AuthError::unavailable)
 }
 
 #[use_jwt(claims = AppClaims)]
@@ -343,7 +343,7 @@ fn minted(
 async fn mint_unsubscribe(
     jwt: Jwt<AppClaims>,
     links: &State<Links>,
-) -> Result<Json<MintedLink>, AuthError> {
+) -> Result<MintedLink, AuthError> {
     minted(links.mint::<unsubscribe>(jwt.subject()).await)
 }
 
@@ -370,7 +370,7 @@ pub fn queue_job(link: LinkUse) -> (Status, Json<Value>) {
 async fn mint_verify_email(
     jwt: Jwt<AppClaims>,
     links: &State<Links>,
-) -> Result<Json<MintedLink>, AuthError> {
+) -> Result<MintedLink, AuthError> {
     minted(links.mint::<verify_email>(jwt.subject()).await)
 }
 
@@ -394,7 +394,7 @@ async fn mint_magic_login(
     links: &State<Links>,
     throttle: &State<LoginThrottle>,
     store: &State<Store>,
-) -> Result<Json<MintedLink>, AuthError> {
+) -> Result<MintedLink, AuthError> {
     let body = body.map_err(|_| AuthError::invalid_request("expected {\"username\": \"…\"}"))?;
     throttle.limit_messages(store, &body.username).await?;
     minted(links.mint::<magic_login>(&body.username).await)
@@ -414,7 +414,7 @@ fn magic(link: LinkUse) -> Result<Json<LoginResponse>, AuthError> {
 async fn mint_confirm(
     jwt: Jwt<AppClaims>,
     links: &State<Links>,
-) -> Result<Json<MintedLink>, AuthError> {
+) -> Result<MintedLink, AuthError> {
     minted(links.mint::<confirm_subscription>(jwt.subject()).await)
 }
 

@@ -1,5 +1,5 @@
 //! Fixes from the security review, each with the test that failed before it:
-//! token responses are never cached, secrets never print, impossible mint options
+//! token responses are never cached (and a protected route's data neither), secrets never print, impossible mint options
 //! fail closed, and a key of another party speaks only for that party.
 
 use jsonwebtoken::{EncodingKey, Header};
@@ -20,6 +20,17 @@ fn assert_not_cached(res: &LocalResponse<'_>, what: &str) {
         "{what}"
     );
     assert_eq!(res.headers().get_one("Pragma"), Some("no-cache"), "{what}");
+}
+
+/// A protected route's data: `Cache-Control: no-store`, without the HTTP/1.0
+/// `Pragma` of credential responses (RFC 9111 §5.4: undefined in a response).
+fn assert_private(res: &LocalResponse<'_>, what: &str) {
+    assert_eq!(
+        res.headers().get_one("Cache-Control"),
+        Some("no-store"),
+        "{what}"
+    );
+    assert_eq!(res.headers().get_one("Pragma"), None, "{what}");
 }
 
 #[rocket::async_test]
@@ -60,6 +71,8 @@ async fn every_response_carrying_a_token_or_link_is_no_store() {
     let res = app
         .post_json("/links/magic-login", json!({ "username": "bob" }))
         .await;
+    // A public route minting a link: the link itself marks the answer.
+    assert_not_cached(&res, "public link mint");
     let url = json_body(res).await["url"]
         .as_str()
         .unwrap_or_default()
@@ -70,9 +83,11 @@ async fn every_response_carrying_a_token_or_link_is_no_store() {
     let res = app.client.post(local.to_owned()).dispatch().await;
     assert_eq!(res.status(), Status::Ok);
     assert_not_cached(&res, "magic login");
-    // A protected route of the app's own, too; a public one is left alone.
-    assert_not_cached(&app.get_with_token("/me", &access).await, "/me");
+    // A protected route of the app's own: its data is private, not a credential; a
+    // public one is left alone.
+    assert_private(&app.get_with_token("/me", &access).await, "/me");
     let public = app.client.get("/visits").dispatch().await;
+    assert!(public.headers().get_one("Cache-Control").is_none());
     assert!(public.headers().get_one("Pragma").is_none());
 }
 

@@ -1,7 +1,9 @@
 //! Routes for `examples/load`'s `guard-ratio`, mounted only when
 //! `SHOWCASE_BENCH_ROUTES=1`: one handler body behind no guard, behind
-//! `#[use_jwt]`, and behind the guard an application without jwt-guard would
-//! write by hand, so that the guard's cost is measured against both.
+//! `#[use_jwt]`, behind the guard an application without jwt-guard would
+//! write by hand, and behind the least a guard can be (it finds the bearer token
+//! and checks nothing: what Rocket charges for any request guard), so that the
+//! guard's cost is measured against all three.
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use jwt_guard::runtime::JwtRuntime;
@@ -50,6 +52,30 @@ fn bench_guarded(_jwt: Jwt<AppClaims>) -> Json<Value> {
 #[get("/bench/handwritten")]
 fn bench_handwritten(_claims: Handwritten) -> Json<Value> {
     bench_answer()
+}
+
+/// The same route behind [`Floor`]: Rocket's price for a request guard that
+/// reads one header.
+#[public]
+#[get("/bench/floor")]
+fn bench_floor(_bearer: Floor) -> Json<Value> {
+    bench_answer()
+}
+
+/// The least a guard can be: it finds a bearer token and checks nothing about
+/// it. Not a guard to use: any string passes.
+pub struct Floor;
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Floor {
+    type Error = &'static str;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        match req.headers().get_one("Authorization") {
+            Some(value) if value.starts_with("Bearer ") => Outcome::Success(Floor),
+            _ => Outcome::Error((Status::Unauthorized, "no bearer token")),
+        }
+    }
 }
 
 /// The key and rules of the hand-written guard: the app's HS256 secret, read
@@ -118,5 +144,5 @@ pub fn stage() -> AdHoc {
 }
 
 fn routes() -> Vec<Route> {
-    routes![bench_open, bench_guarded, bench_handwritten]
+    routes![bench_open, bench_guarded, bench_handwritten, bench_floor]
 }

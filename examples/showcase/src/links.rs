@@ -8,7 +8,9 @@ use jwt_guard::link::{DevOutbox, LinkError, LinkMessage};
 use jwt_guard::store::JwtDb;
 use jwt_guard::store::Store;
 use jwt_guard::throttle::LoginThrottle;
-use jwt_guard::{expiring_link, public, use_jwt, AuthError, Jwt, LinkUse, Links, MintedLink};
+use jwt_guard::{
+    expiring_link, public, use_jwt, AuthError, CarriesCredentials, Jwt, LinkUse, Links, MintedLink,
+};
 use rocket::http::Status;
 use rocket::serde::json::{json, Json, Value};
 use rocket::{delete, get, post, routes, Route, State};
@@ -22,11 +24,10 @@ use crate::claims::{AppClaims, Role};
 async fn mint_unsubscribe(
     jwt: Jwt<AppClaims>,
     links: &State<Links>,
-) -> Result<Json<MintedLink>, AuthError> {
+) -> Result<MintedLink, AuthError> {
     links
         .mint::<unsubscribe>(jwt.subject())
         .await
-        .map(Json)
         .map_err(AuthError::unavailable)
 }
 
@@ -43,11 +44,10 @@ fn unsubscribe(link: LinkUse) -> Json<Value> {
 async fn mint_verify_email(
     jwt: Jwt<AppClaims>,
     links: &State<Links>,
-) -> Result<Json<MintedLink>, AuthError> {
+) -> Result<MintedLink, AuthError> {
     links
         .mint::<verify_email>(jwt.subject())
         .await
-        .map(Json)
         .map_err(AuthError::unavailable)
 }
 
@@ -106,8 +106,8 @@ async fn send_magic_login(
 /// The development outbox: every delivered link (administrators only).
 #[use_jwt(claims = AppClaims, role = Role::Admin)]
 #[get("/admin/outbox")]
-fn outbox(outbox: &State<DevOutbox>) -> Json<Vec<LinkMessage>> {
-    Json(outbox.messages())
+fn outbox(outbox: &State<DevOutbox>) -> CarriesCredentials<Json<Vec<LinkMessage>>> {
+    CarriesCredentials(Json(outbox.messages()))
 }
 
 /// Logs the recipient in: a new device and its tokens. Opening the link shows a
@@ -129,11 +129,10 @@ fn magic(link: LinkUse) -> Result<Json<jwt_guard::LoginResponse>, AuthError> {
 async fn mint_confirm(
     jwt: Jwt<AppClaims>,
     links: &State<Links>,
-) -> Result<Json<MintedLink>, AuthError> {
+) -> Result<MintedLink, AuthError> {
     links
         .mint::<confirm_subscription>(jwt.subject())
         .await
-        .map(Json)
         .map_err(AuthError::unavailable)
 }
 

@@ -3,7 +3,7 @@
 //! with no network; `POST /partner/demo-token` signs as that partner.
 
 use jwt_guard::{
-    public, use_jwt, AuthError, Claims, Jwt, LoginResponse, Principal, Scopes, Sessions,
+    public, use_jwt, AuthError, CarriesCredentials, Claims, Jwt, LoginResponse, Principal, Scopes, Sessions,
 };
 use rocket::serde::json::{json, Json, Value};
 use rocket::{get, post, routes, Route};
@@ -87,7 +87,7 @@ struct DemoTokenRequest {
 fn demo_token(
     body: Json<DemoTokenRequest>,
     rt: &rocket::State<jwt_guard::runtime::JwtRuntime>,
-) -> Result<Json<Value>, jwt_guard::AuthError> {
+) -> Result<CarriesCredentials<Json<Value>>, jwt_guard::AuthError> {
     let audience = body.aud.clone().or_else(|| {
         rt.config()
             .trusted_issuers
@@ -111,9 +111,9 @@ fn demo_token(
     });
     let token =
         jsonwebtoken::encode(&header, &claims, &key).map_err(jwt_guard::AuthError::unavailable)?;
-    Ok(Json(
+    Ok(CarriesCredentials(Json(
         json!({ "access": token, "note": "signed by the demo partner" }),
-    ))
+    )))
 }
 
 /// The partner routes.

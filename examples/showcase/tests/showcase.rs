@@ -125,6 +125,9 @@ async fn magic_login_links_are_delivered_not_returned() {
         .dispatch()
         .await;
     assert_eq!(res.status(), Status::Ok);
+    // Links are credentials: never cached, even by an HTTP/1.0 cache.
+    assert_eq!(res.headers().get_one("Cache-Control"), Some("no-store"));
+    assert_eq!(res.headers().get_one("Pragma"), Some("no-cache"));
     let outbox: Value =
         serde_json::from_str(&res.into_string().await.unwrap_or_default()).unwrap_or(Value::Null);
     let messages = outbox.as_array().cloned().unwrap_or_default();
@@ -200,6 +203,9 @@ async fn partner_tokens_reach_partner_me_and_nothing_else() {
         .dispatch()
         .await;
     assert_eq!(res.status(), Status::Ok);
+    // A public route, but its answer carries a token.
+    assert_eq!(res.headers().get_one("Cache-Control"), Some("no-store"));
+    assert_eq!(res.headers().get_one("Pragma"), Some("no-cache"));
     let body: Value =
         serde_json::from_str(&res.into_string().await.unwrap_or_default()).unwrap_or(Value::Null);
     let partner = body["access"].as_str().unwrap_or_default().to_owned();
@@ -861,16 +867,24 @@ async fn the_bench_routes_differ_only_in_their_guard() {
         }
     };
     let ok = json!({ "ok": true });
-    for path in ["/bench/open", "/bench/guarded", "/bench/handwritten"] {
+    for path in [
+        "/bench/open",
+        "/bench/guarded",
+        "/bench/handwritten",
+        "/bench/floor",
+    ] {
         let (status, body, _) = get(path, Some(access.clone())).await;
         assert_eq!((status, &body), (Status::Ok, &ok), "{path}");
     }
     // Only jwt-guard's guard marks its answer private.
     assert!(get("/bench/guarded", Some(access.clone())).await.2);
     assert!(!get("/bench/handwritten", Some(access.clone())).await.2);
-    // Without a token, or with a forged one, both guards refuse.
+    // Without a token, or with a forged one, both checking guards refuse; the
+    // floor takes any bearer string, and refuses none.
     let mut forged = access.clone();
     forged.push('x');
+    assert_eq!(get("/bench/floor", None).await.0, Status::Unauthorized);
+    assert_eq!(get("/bench/floor", Some(forged.clone())).await.0, Status::Ok);
     for path in ["/bench/guarded", "/bench/handwritten"] {
         assert_eq!(get(path, None).await.0, Status::Unauthorized, "{path}");
         assert_eq!(

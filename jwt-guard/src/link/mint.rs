@@ -4,12 +4,14 @@ use std::sync::Arc;
 
 use rocket::request::Request;
 use rocket::response::{self, Responder};
+use rocket::serde::json::Json;
 use rocket::{Build, Rocket};
 use serde::{Deserialize, Serialize};
 
 use super::delivery::{DeliveryError, LinkMailer, LinkMessage};
 use super::{LinkRoutes, LinkTarget, LINK_TOKEN_PARAM};
 use crate::error::AuthError;
+use crate::private_response::CarriesCredentials;
 use crate::secret::random_id;
 use crate::signer::{IssueError, Issuer};
 use crate::store::{LinkId, LinkRecord, LinkUseRecord, Store, StoreError, Subject};
@@ -28,7 +30,9 @@ pub(crate) fn default_base_url(rocket: &Rocket<Build>) -> String {
     }
 }
 
-/// A freshly minted link.
+/// A freshly minted link. As a handler's answer it is JSON carrying a credential
+/// (`Cache-Control: no-store`, `Pragma: no-cache`), on a protected route or a
+/// public one: return it as it is rather than wrapped in `Json`.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct MintedLink {
@@ -75,6 +79,12 @@ pub struct SentLink {
     pub id: String,
     /// When it expires.
     pub expires_at: u64,
+}
+
+impl<'r> Responder<'r, 'static> for MintedLink {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        CarriesCredentials(Json(self)).respond_to(req)
+    }
 }
 
 impl<'r> Responder<'r, 'static> for LinkError {

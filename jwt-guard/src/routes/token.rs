@@ -9,7 +9,7 @@ use crate::cookies;
 use crate::error::AuthError;
 use crate::known_device;
 use crate::manifest::{declare_route, Protection};
-use crate::private_response::mark_private;
+use crate::private_response::mark_credential;
 use crate::request::{json_body, RequestRef, Services};
 use crate::runtime::JwtRuntime;
 use crate::session::{
@@ -74,7 +74,7 @@ async fn obtain(
         throttle,
         ..
     } = services;
-    mark_private(req);
+    mark_credential(req);
     // A login is JSON (a form post or `text/plain` is what another site's page can
     // send without asking), and a browser's comes from this site.
     if !req.content_type().is_some_and(|ct| ct.is_json()) {
@@ -132,7 +132,7 @@ async fn refresh(
     services: Services<'_>,
 ) -> Result<Json<TokenPair>, AuthError> {
     let Services { req, rt, store, .. } = services;
-    mark_private(req);
+    mark_credential(req);
     let body = match body {
         // A browser refreshing through its cookie may send no body at all.
         Err(json::Error::Parse(input, _)) if input.trim().is_empty() => {
@@ -173,7 +173,7 @@ fn verify(
     rt: &State<JwtRuntime>,
     req: RequestRef<'_>,
 ) -> Result<Json<VerifyResponse>, AuthError> {
-    mark_private(req.0);
+    mark_credential(req.0);
     let body = json_body(body)?;
     rt.fresh_revocations()?;
     let token = rt

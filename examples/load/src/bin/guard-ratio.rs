@@ -1,8 +1,10 @@
 //! What `#[use_jwt]` costs at the HTTP level: a release showcase's bench routes,
 //! identical but for the guard (`GET /bench/open`, `GET /bench/guarded` with a
-//! valid access token, and `GET /bench/handwritten` behind the guard an app
+//! valid access token, `GET /bench/handwritten` behind the guard an app
 //! without jwt-guard writes by hand: `jsonwebtoken::decode` per request and
-//! nothing else), measured in interleaved rounds in one run.
+//! nothing else, and `GET /bench/floor` behind the least a guard can be: one that
+//! finds the bearer token and checks nothing), measured in interleaved rounds in
+//! one run.
 //!
 //! ```sh
 //! cargo build --release -p showcase -p load
@@ -12,10 +14,10 @@
 //!
 //! How it is measured: keep-alive connections (one per client, the steady state
 //! of an API client; a new connection per request would bury the guard under the
-//! TCP handshake). Each round runs the three routes back to back, rotating which
+//! TCP handshake). Each round runs the routes back to back, rotating which
 //! goes first so drift on a shared machine falls on all; the figures are the
-//! medians of the rounds' guarded/open and hand-written/open ratios of requests
-//! per second, with the spread of the middle half. Every route is sent the same
+//! medians of the rounds' ratios of each route's requests per second to the open
+//! route's, with the spread of the middle half. Every route is sent the same
 //! request, `Authorization` included. The token is verified once, then served from the
 //! verified-token cache — the steady state of a client that sends one token
 //! many times; every request still runs the revocation check. A request that
@@ -39,7 +41,7 @@ struct Args {
     /// Concurrent keep-alive clients.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
     clients: u16,
-    /// Rounds (each runs both routes once).
+    /// Rounds (each runs every route once).
     #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(2..=1000))]
     rounds: u32,
     /// Milliseconds per route per round.
@@ -52,6 +54,23 @@ struct Args {
 }
 
 const PORT: u16 = 8112;
+
+/// The bench routes: path, what guards it, the name of its ratio. The open route
+/// comes first: the others are measured against it.
+const ROUTES: [(&str, &str, &str); 4] = [
+    ("/bench/open", "no guard", "open"),
+    ("/bench/guarded", "`#[use_jwt]`", "guarded"),
+    (
+        "/bench/handwritten",
+        "`jsonwebtoken::decode` per request",
+        "handwritten",
+    ),
+    (
+        "/bench/floor",
+        "a guard that finds the bearer token and checks nothing",
+        "floor",
+    ),
+];
 
 /// Requests per second of `path` over `window` with `clients` keep-alive clients;
 /// `Err` with the first wrong answer.
@@ -153,38 +172,34 @@ fn main() {
         .collect();
     let clients = usize::from(args.clients);
     let window = Duration::from_millis(args.millis);
-    const PATHS: [&str; 3] = ["/bench/open", "/bench/guarded", "/bench/handwritten"];
     let run = |route: usize| {
-        rate(PATHS[route], &bearers, clients, window).unwrap_or_else(|e| {
+        rate(ROUTES[route].0, &bearers, clients, window).unwrap_or_else(|e| {
             eprintln!("{e}");
             std::process::exit(1);
         })
     };
     // Warm-up: connections, caches, the token's first verification.
-    for route in 0..PATHS.len() {
+    for route in 0..ROUTES.len() {
         run(route);
     }
-    let mut rates: [Vec<f64>; 3] = Default::default();
-    let (mut ratios, mut handwritten_ratios) = (Vec::new(), Vec::new());
+    // Per route: its rates, and its ratios to the open route's (route 0) in the
+    // same round.
+    let mut rates: [Vec<f64>; ROUTES.len()] = Default::default();
+    let mut ratios: [Vec<f64>; ROUTES.len()] = Default::default();
     for round in 0..args.rounds as usize {
-        let mut this = [0.0; 3];
-        for step in 0..PATHS.len() {
-            let route = (round + step) % PATHS.len();
+        let mut this = [0.0; ROUTES.len()];
+        for step in 0..ROUTES.len() {
+            let route = (round + step) % ROUTES.len();
             this[route] = run(route);
         }
-        for (all, rate) in rates.iter_mut().zip(this) {
-            all.push(rate);
+        for (route, rate) in this.into_iter().enumerate() {
+            rates[route].push(rate);
+            ratios[route].push(rate / this[0]);
         }
-        ratios.push(this[1] / this[0]);
-        handwritten_ratios.push(this[2] / this[0]);
     }
-    for v in rates
-        .iter_mut()
-        .chain([&mut ratios, &mut handwritten_ratios])
-    {
+    for v in rates.iter_mut().chain(ratios.iter_mut()) {
         v.sort_by(f64::total_cmp);
     }
-    let [open, guarded, handwritten] = &rates;
     println!(
         "{clients} keep-alive clients, {} rounds of {} ms per route, interleaved; SQLite showcase",
         args.rounds, args.millis
@@ -192,20 +207,11 @@ fn main() {
     println!();
     println!("| route | requests/s (median) |");
     println!("| --- | ---: |");
-    println!(
-        "| GET /bench/open (no guard) | {:.0} |",
-        quantile(open, 0.5)
-    );
-    println!(
-        "| GET /bench/guarded (`#[use_jwt]`) | {:.0} |",
-        quantile(guarded, 0.5)
-    );
-    println!(
-        "| GET /bench/handwritten (`jsonwebtoken::decode` per request) | {:.0} |",
-        quantile(handwritten, 0.5)
-    );
+    for ((path, guard, _), rates) in ROUTES.iter().zip(&rates) {
+        println!("| GET {path} ({guard}) | {:.0} |", quantile(rates, 0.5));
+    }
     println!();
-    for (name, ratios) in [("guarded", &ratios), ("handwritten", &handwritten_ratios)] {
+    for ((_, _, name), ratios) in ROUTES.iter().zip(&ratios).skip(1) {
         println!(
             "{name}/open: {:.3}× (median of {} rounds; middle half {:.3}–{:.3})",
             quantile(ratios, 0.5),
