@@ -332,9 +332,7 @@ fn visits(visits: &State<Visits>) -> Json<Value> {
     Json(json!({ "visits": visits.0.load(Ordering::SeqCst) }))
 }
 
-fn minted(
-    result: Result<MintedLink, jwt_guard::link::LinkError>,
-) -> Result<MintedLink, AuthError> {
+fn minted(result: Result<MintedLink, jwt_guard::link::LinkError>) -> Result<MintedLink, AuthError> {
     result.map_err(AuthError::unavailable)
 }
 
@@ -411,10 +409,7 @@ fn magic(link: LinkUse) -> Result<Json<LoginResponse>, AuthError> {
 
 #[use_jwt(claims = AppClaims)]
 #[post("/links/newsletter-confirm")]
-async fn mint_confirm(
-    jwt: Jwt<AppClaims>,
-    links: &State<Links>,
-) -> Result<MintedLink, AuthError> {
+async fn mint_confirm(jwt: Jwt<AppClaims>, links: &State<Links>) -> Result<MintedLink, AuthError> {
     minted(links.mint::<confirm_subscription>(jwt.subject()).await)
 }
 

@@ -126,10 +126,7 @@ fn magic(link: LinkUse) -> Result<Json<jwt_guard::LoginResponse>, AuthError> {
 /// shows a page; only its button uses the link.
 #[use_jwt(claims = AppClaims)]
 #[post("/links/newsletter-confirm")]
-async fn mint_confirm(
-    jwt: Jwt<AppClaims>,
-    links: &State<Links>,
-) -> Result<MintedLink, AuthError> {
+async fn mint_confirm(jwt: Jwt<AppClaims>, links: &State<Links>) -> Result<MintedLink, AuthError> {
     links
         .mint::<confirm_subscription>(jwt.subject())
         .await

@@ -3,7 +3,8 @@
 //! with no network; `POST /partner/demo-token` signs as that partner.
 
 use jwt_guard::{
-    public, use_jwt, AuthError, CarriesCredentials, Claims, Jwt, LoginResponse, Principal, Scopes, Sessions,
+    public, use_jwt, AuthError, CarriesCredentials, Claims, Jwt, LoginResponse, Principal, Scopes,
+    Sessions,
 };
 use rocket::serde::json::{json, Json, Value};
 use rocket::{get, post, routes, Route};

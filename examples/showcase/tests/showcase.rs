@@ -884,7 +884,10 @@ async fn the_bench_routes_differ_only_in_their_guard() {
     let mut forged = access.clone();
     forged.push('x');
     assert_eq!(get("/bench/floor", None).await.0, Status::Unauthorized);
-    assert_eq!(get("/bench/floor", Some(forged.clone())).await.0, Status::Ok);
+    assert_eq!(
+        get("/bench/floor", Some(forged.clone())).await.0,
+        Status::Ok
+    );
     for path in ["/bench/guarded", "/bench/handwritten"] {
         assert_eq!(get(path, None).await.0, Status::Unauthorized, "{path}");
         assert_eq!(
