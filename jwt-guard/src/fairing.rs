@@ -21,6 +21,7 @@ use crate::link::{
 };
 use crate::manifest::{self, RouteEntry};
 use crate::private_response::finish_private_response;
+use crate::response_marks::{self, Mark};
 use crate::revocation::RevocationSet;
 use crate::routes::{
     device_routes, introspection_routes, protected_resource_routes, revocation_routes,
@@ -525,9 +526,18 @@ impl Fairing for JwtGuard {
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
-        finish_link_response(req, res).await;
-        finish_failed_response(req, res);
-        finish_private_response(req, res);
+        // Every answer passes here, most with nothing to finish: the marks are
+        // read once.
+        let mut marks = response_marks::marks(req);
+        if marks.has(Mark::LinkAttempt) {
+            finish_link_response(req, res).await;
+            // It has just marked the answer a credential.
+            marks = response_marks::marks(req);
+        }
+        if marks.has(Mark::Failure) {
+            finish_failed_response(req, res);
+        }
+        finish_private_response(res, marks);
         crate::dpop::finish_response(req, res);
     }
 }

@@ -21,7 +21,7 @@ use rocket::response::{self, Responder};
 use rocket::{Request, Response};
 
 use crate::header_scan;
-use crate::response_marks::{mark, marks, Mark};
+use crate::response_marks::{mark, Mark, Marks};
 
 /// Marks this request's response as answering an authenticated request.
 pub(crate) fn mark_private(req: &Request<'_>) {
@@ -34,8 +34,7 @@ pub(crate) fn mark_credential(req: &Request<'_>) {
 }
 
 /// After the response: the no-store headers on a marked one.
-pub(crate) fn finish_private_response(req: &Request<'_>, res: &mut Response<'_>) {
-    let marks = marks(req);
+pub(crate) fn finish_private_response(res: &mut Response<'_>, marks: Marks) {
     if !marks.any(Mark::Private, Mark::Credential) {
         return;
     }
