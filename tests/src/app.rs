@@ -265,6 +265,23 @@ impl Authenticator for TableUsers {
     }
 }
 
+/// A protected answer its handler lets the user's own browser keep a minute.
+#[derive(rocket::Responder)]
+pub struct PrivatelyCached {
+    body: Json<Value>,
+    cache_control: rocket::http::Header<'static>,
+}
+
+/// The caller's subject, with the handler's own `Cache-Control`.
+#[use_jwt(claims = AppClaims)]
+#[get("/me/cacheable")]
+fn me_cacheable(jwt: Jwt<AppClaims>) -> PrivatelyCached {
+    PrivatelyCached {
+        body: Json(json!({ "sub": jwt.subject() })),
+        cache_control: rocket::http::Header::new("Cache-Control", "private, max-age=60"),
+    }
+}
+
 #[use_jwt(claims = AppClaims)]
 #[get("/me")]
 fn me(jwt: Jwt<AppClaims>) -> Json<Value> {
@@ -491,6 +508,7 @@ pub fn routes() -> Vec<Route> {
     routes![
         login_with_code,
         me,
+        me_cacheable,
         admin_stats,
         reports,
         bound_only,

@@ -86,6 +86,14 @@ async fn every_response_carrying_a_token_or_link_is_no_store() {
     // A protected route of the app's own: its data is private, not a credential; a
     // public one is left alone.
     assert_private(&app.get_with_token("/me", &access).await, "/me");
+    // A handler that chose its own caching keeps it.
+    let cacheable = app.get_with_token("/me/cacheable", &access).await;
+    assert_eq!(cacheable.status(), Status::Ok);
+    assert_eq!(
+        cacheable.headers().get_one("Cache-Control"),
+        Some("private, max-age=60")
+    );
+    assert!(cacheable.headers().get_one("Pragma").is_none());
     let public = app.client.get("/visits").dispatch().await;
     assert!(public.headers().get_one("Cache-Control").is_none());
     assert!(public.headers().get_one("Pragma").is_none());
