@@ -528,11 +528,9 @@ impl Fairing for JwtGuard {
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
         // Every answer passes here, most with nothing to finish: the marks are
         // read once.
-        let mut marks = response_marks::marks(req);
+        let marks = response_marks::marks(req);
         if marks.has(Mark::LinkAttempt) {
             finish_link_response(req, res).await;
-            // It has just marked the answer a credential.
-            marks = response_marks::marks(req);
         }
         if marks.has(Mark::Failure) {
             finish_failed_response(req, res);

@@ -10,7 +10,6 @@ use rocket::response::Response;
 
 use super::RecordedAttempt;
 use crate::client::{budget_key, client_addr, client_ip, user_agent};
-use crate::private_response::mark_credential;
 use crate::store::{LinkId, Store};
 
 /// How many log rows requests without a valid link token may write, per client
@@ -55,7 +54,6 @@ pub(crate) async fn finish_link_response(req: &Request<'_>, res: &mut Response<'
         return;
     };
     res.set_header(Header::new("Referrer-Policy", "no-referrer"));
-    mark_credential(req);
     let Some(store) = req.rocket().state::<Store>() else {
         return;
     };

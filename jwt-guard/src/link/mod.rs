@@ -18,6 +18,7 @@ use rocket::request::Request;
 
 use crate::claims::{NoClaims, TokenKind};
 use crate::config::MAX_TOKEN_BYTES;
+use crate::private_response::mark_credential;
 use crate::response_marks::{is_marked, mark, Mark};
 use crate::runtime::JwtRuntime;
 use crate::secret::is_opaque_id;
@@ -129,6 +130,8 @@ impl RecordedAttempt {
         crate::observe::link_used(attempt.target, attempt.outcome.as_str());
         let _ = req.local_cache(RecordedAttempt::default).0.set(attempt);
         mark(req, Mark::LinkAttempt);
+        // A link's answer (its page, its confirmation form) carries its token.
+        mark_credential(req);
     }
 
     pub(crate) fn get<'r>(req: &'r Request<'_>) -> Option<&'r LinkAttempt> {
