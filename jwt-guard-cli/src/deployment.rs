@@ -1,8 +1,6 @@
 //! The deployment the command works on: the app's configuration, read as the app
 //! reads it, and — for the commands that need it — its database.
 
-use std::sync::Arc;
-
 use jwt_guard::config::JwtConfig;
 use jwt_guard::runtime::JwtRuntime;
 use jwt_guard::store::sqlx::{self, Connection as _};
@@ -65,11 +63,7 @@ impl Deployment {
 
     /// The runtime (keys, verifier, issuer) alone, with no revocations loaded.
     pub(crate) fn runtime(&self) -> Result<JwtRuntime, CliError> {
-        Ok(JwtRuntime::new(
-            self.config.clone(),
-            Clock::system(),
-            Arc::default(),
-        )?)
+        Ok(JwtRuntime::new(self.config.clone(), Clock::system())?)
     }
 
     /// The runtime and the store, with the database's revocations loaded into the
@@ -105,13 +99,8 @@ impl Deployment {
             }
             Err(e) => return Err(fail(Box::new(e))),
         };
-        let revocations = Arc::default();
-        let runtime = JwtRuntime::new(
-            self.config.clone(),
-            Clock::system(),
-            Arc::clone(&revocations),
-        )?;
-        let store = Store::new(&pool, Clock::system(), &self.config, revocations);
+        let runtime = JwtRuntime::new(self.config.clone(), Clock::system())?;
+        let store = runtime.store(&pool);
         store.migrate().await.map_err(|e| fail(Box::new(e)))?;
         store
             .load_revocations()

@@ -331,7 +331,7 @@ fn generated_keys_work_as_the_apps_keys() {
         }
         // The app's own key loading (with its sign-and-verify probe) accepts it.
         let config = JwtConfig::asymmetric(algorithm, path.display().to_string());
-        let runtime = JwtRuntime::new(config, Clock::system(), Default::default());
+        let runtime = JwtRuntime::new(config, Clock::system());
         assert!(runtime.is_ok(), "{alg}: {:?}", runtime.err());
         // And its public JWKS is what `keys jwks` prints for that configuration.
         let jwks = Command::cargo_bin("jwt-guard")
@@ -358,7 +358,7 @@ fn generated_keys_work_as_the_apps_keys() {
     let secret = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     assert!(secret.len() >= 64, "{secret}");
     let config = JwtConfig::hmac(secret);
-    assert!(JwtRuntime::new(config, Clock::system(), Default::default()).is_ok());
+    assert!(JwtRuntime::new(config, Clock::system()).is_ok());
     let bad = cli("sqlite::memory:")
         .args(["keys", "generate", "--alg", "HS1"])
         .output()

@@ -1,6 +1,6 @@
 //! The guard's verify path against a plain `jsonwebtoken::decode` of the same token.
 //!
-//! `cargo bench -p jwt-guard`. After criterion's report, prints the ratios the
+//! `cargo bench -p jwt-guard --features testing`. After criterion's report, prints the ratios the
 //! project tracks, computed from this run's own estimates.
 
 use std::sync::Arc;
@@ -10,7 +10,7 @@ use criterion::{black_box, Criterion};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use jwt_guard::config::JwtConfig;
 use jwt_guard::keys::KeyRing;
-use jwt_guard::revocation::{Revocation, RevocationSet};
+use jwt_guard::testing::{Revocation, RevocationSet};
 use jwt_guard::token::{Grant, Issuer, RegisteredClaims, Token};
 use jwt_guard::verifier::Verifier;
 use jwt_guard::{Clock, StandardClaims};

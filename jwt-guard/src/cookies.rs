@@ -6,7 +6,7 @@ use rocket::http::{Cookie, CookieJar, Method, SameSite};
 use rocket::Request;
 
 use crate::config::{CookieClients, CookieConfig, SameSitePolicy};
-use crate::error::AuthError;
+use crate::error::Rejection;
 use crate::runtime::JwtRuntime;
 use crate::session::LoginResponse;
 use crate::signer::TokenPair;
@@ -30,7 +30,7 @@ pub(crate) fn from_browser(req: &Request<'_>) -> bool {
 /// logins): in cookie mode, a request a browser sent must come from this site, or
 /// a page elsewhere could log the visitor's browser into another account (login
 /// CSRF). Requests without `Origin` or `Sec-Fetch-Site` — API clients — pass.
-pub(crate) fn check_login_origin(req: &Request<'_>) -> Result<(), AuthError> {
+pub(crate) fn check_login_origin(req: &Request<'_>) -> Result<(), Rejection> {
     match cookie_mode(req) {
         Some(config) if from_browser(req) => check_origin(req, config),
         _ => Ok(()),
@@ -265,7 +265,7 @@ pub(crate) fn clear_session(req: &Request<'_>) {
 
 /// The refresh token in the refresh cookie, after the CSRF check (the cookie is
 /// sent by the browser whoever made it send the request).
-pub(crate) fn refresh_from_cookie<'r>(req: &'r Request<'_>) -> Result<Option<&'r str>, AuthError> {
+pub(crate) fn refresh_from_cookie<'r>(req: &'r Request<'_>) -> Result<Option<&'r str>, Rejection> {
     let Some(config) = cookie_mode(req) else {
         return Ok(None);
     };
@@ -283,7 +283,7 @@ pub(crate) fn refresh_from_cookie<'r>(req: &'r Request<'_>) -> Result<Option<&'r
 /// The permanent token in the permanent-token cookie, after the CSRF check.
 pub(crate) fn permanent_from_cookie<'r>(
     req: &'r Request<'_>,
-) -> Result<Option<&'r str>, AuthError> {
+) -> Result<Option<&'r str>, Rejection> {
     let Some(config) = cookie_mode(req) else {
         return Ok(None);
     };
@@ -300,7 +300,7 @@ pub(crate) fn permanent_from_cookie<'r>(
 
 /// The access token in the access cookie (when that cookie is on); for unsafe
 /// methods only after the CSRF check.
-pub(crate) fn access_from_cookie<'r>(req: &'r Request<'_>) -> Result<Option<&'r str>, AuthError> {
+pub(crate) fn access_from_cookie<'r>(req: &'r Request<'_>) -> Result<Option<&'r str>, Rejection> {
     let Some(config) = cookie_mode(req).filter(|c| c.access_cookie) else {
         return Ok(None);
     };
@@ -340,7 +340,7 @@ fn origin_of(url: &str) -> Option<&str> {
 /// `Sec-Fetch-Site: same-origin`, or come from one of `allowed_origins` (its
 /// `Origin`, or failing that its `Referer`). Otherwise 403: a page of another site made the
 /// browser send it.
-pub(crate) fn check_origin(req: &Request<'_>, config: &CookieConfig) -> Result<(), AuthError> {
+pub(crate) fn check_origin(req: &Request<'_>, config: &CookieConfig) -> Result<(), Rejection> {
     let allowed = |origin: &str| {
         config
             .allowed_origins
@@ -359,22 +359,16 @@ pub(crate) fn check_origin(req: &Request<'_>, config: &CookieConfig) -> Result<(
         return if allowed(origin) {
             Ok(())
         } else {
-            Err(AuthError::cross_site(
-                "this request comes from another site (Origin)",
-            ))
+            Err(Rejection::CrossSiteOrigin)
         };
     }
     if let Some(referer) = headers.get_one("Referer") {
         return match origin_of(referer) {
             Some(origin) if allowed(origin) => Ok(()),
-            _ => Err(AuthError::cross_site(
-                "this request comes from another site (Referer)",
-            )),
+            _ => Err(Rejection::CrossSiteReferer),
         };
     }
-    Err(AuthError::cross_site(
-        "a cookie-authenticated request must say where it comes from (Origin)",
-    ))
+    Err(Rejection::OriginUnknown)
 }
 
 #[cfg(test)]

@@ -14,14 +14,14 @@ use rocket::{get, Ignite, Rocket, Sentinel};
 
 use crate::claims::Claims;
 use crate::cookies;
-use crate::error::{fail, AuthError};
+use crate::error::{fail, AuthError, Rejection};
 use crate::header_scan;
 use crate::manifest::{declare_route, Protection};
 use crate::private_response::{mark_credential, mark_private};
 use crate::request::Services;
 use crate::runtime::JwtRuntime;
 use crate::secret::{PermanentToken, TokenDigest};
-use crate::session::{issue_device_access, DeviceAccess};
+use crate::session::{issue_device_access, DeviceAccess, SessionError};
 use crate::signer::Issuer;
 use crate::store::{DeviceRecord, PermanentLookup, Store};
 
@@ -116,16 +116,13 @@ async fn lookup_session(req: &Request<'_>) -> Result<DeviceSession, AuthError> {
         // A browser in cookie mode keeps it in an `HttpOnly` cookie.
         None => match cookies::permanent_from_cookie(req)? {
             Some(raw) => (raw, true),
-            None => return Err(AuthError::missing_permanent_token()),
+            None => return Err(Rejection::NoPermanentToken.into()),
         },
     };
     if values.next().is_some() {
-        return Err(AuthError::invalid_request(
-            "more than one Permanent-Token header was sent",
-        ));
+        return Err(Rejection::SeveralPermanentTokens.into());
     }
-    let token = PermanentToken::parse(raw.trim())
-        .ok_or_else(|| AuthError::invalid_token("permanent token is malformed"))?;
+    let token = PermanentToken::parse(raw.trim()).ok_or(Rejection::PermanentTokenMalformed)?;
     let services = Services::of(req)?;
     match services.store.device_for_permanent(&token).await {
         Ok(PermanentLookup::Active(device)) => {
@@ -146,15 +143,9 @@ async fn lookup_session(req: &Request<'_>) -> Result<DeviceSession, AuthError> {
                 store: services.store.clone(),
             })
         }
-        Ok(PermanentLookup::Reused) => Err(AuthError::invalid_token(
-            "the permanent token was already used; the device has been signed out",
-        )),
-        Ok(PermanentLookup::Expired) => Err(AuthError::invalid_token(
-            "the device has expired; sign in again",
-        )),
-        Ok(PermanentLookup::Unknown) => {
-            Err(AuthError::invalid_token("permanent token is not valid"))
-        }
+        Ok(PermanentLookup::Reused) => Err(SessionError::PermanentReused.into()),
+        Ok(PermanentLookup::Expired) => Err(SessionError::DeviceExpired.into()),
+        Ok(PermanentLookup::Unknown) => Err(SessionError::PermanentNotCurrent.into()),
         Err(e) => Err(e.into()),
     }
 }
@@ -281,7 +272,5 @@ declare_route!(
 /// app runs.
 #[get("/__jwt_guard/misplaced-permanent-token")]
 pub(crate) fn misplaced_permanent_token() -> AuthError {
-    AuthError::invalid_request(
-        "the Permanent-Token header is only accepted by the device refresh route",
-    )
+    Rejection::MisplacedPermanentToken.into()
 }

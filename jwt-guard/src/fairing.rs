@@ -20,9 +20,9 @@ use crate::link::{
     LinkMailer, LinkPages, LinkRoutes, Links, UnverifiedLogBudget,
 };
 use crate::manifest::{self, RouteEntry};
+use crate::peer::TrustedProxies;
 use crate::private_response::finish_private_response;
 use crate::response_marks::{self, Mark};
-use crate::revocation::RevocationSet;
 use crate::routes::{
     device_routes, introspection_routes, protected_resource_routes, revocation_routes,
     token_routes, verification_routes, ResourceMetadata,
@@ -325,15 +325,9 @@ impl Fairing for JwtGuard {
                 return Err(rocket);
             }
         };
-        if let Ok(header) = rocket.figment().extract_inner::<String>("ip_header") {
-            if config.trusted_proxies.is_empty() {
-                rocket::warn!(
-                    "jwt-guard: Rocket reads client addresses from `{header}`, but \
-                     jwt.trusted_proxies is empty: jwt-guard uses the peer's address and \
-                     ignores the header (list your proxies to take their word)"
-                );
-            }
-        }
+        let proxies = TrustedProxies::from_config(&config.trusted_proxies);
+        proxies.warn_if_header_ignored(&rocket);
+        let rocket = rocket.manage(proxies);
         let base_url = config
             .link_base_url
             .clone()
@@ -374,9 +368,7 @@ impl Fairing for JwtGuard {
             );
             return Err(rocket);
         }
-        let revocations = Arc::new(RevocationSet::new());
-        let runtime = match JwtRuntime::new(config.clone(), self.clock.clone(), revocations.clone())
-        {
+        let runtime = match JwtRuntime::new(config.clone(), self.clock.clone()) {
             Ok(runtime) => runtime,
             Err(e) => {
                 rocket::error!("jwt-guard: {e}");
@@ -411,7 +403,7 @@ impl Fairing for JwtGuard {
             rocket::error!("jwt-guard: the `jwt_guard` database did not initialise");
             return Err(rocket);
         };
-        let store = Store::new(db.pool(), self.clock.clone(), &config, revocations);
+        let store = runtime.store(db.pool());
         if let Err(e) = store.migrate().await {
             rocket::error!("jwt-guard: migrations failed: {e}");
             return Err(rocket);

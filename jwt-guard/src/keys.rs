@@ -26,6 +26,12 @@ pub enum KeyError {
         /// What it needs, e.g. "a secret of at least 32 bytes".
         needs: String,
     },
+    /// Two settings that say the same thing are both set: keep one.
+    #[error("{} and {} are both set; keep one of them", settings.0, settings.1)]
+    Conflict {
+        /// The two settings.
+        settings: (&'static str, &'static str),
+    },
     /// A setting that does not belong to the algorithm is set.
     #[error("{setting} is set but the algorithm is {algorithm:?}, which uses {instead}")]
     Misplaced {
@@ -226,6 +232,127 @@ fn wrong_key(
     }
 }
 
+/// The signing key's own verification key, and its public JWK (none for HMAC).
+struct OwnVerifier {
+    key: VerificationKey,
+    public: Option<Jwk>,
+}
+
+/// The HMAC signing key: `jwt.secret` or `jwt.secret_file` (exactly one), long
+/// enough for the algorithm; its `kid` is configured or derived from the secret.
+fn hmac_signing_key(config: &JwtConfig) -> Result<(SigningKey, OwnVerifier), KeyError> {
+    let algorithm = config.algorithm;
+    if config.private_key.is_some() {
+        return Err(KeyError::Misplaced {
+            setting: "jwt.private_key".into(),
+            algorithm,
+            instead: "jwt.secret",
+        });
+    }
+    let from_file = match (&config.secret, &config.secret_file) {
+        (Some(_), Some(_)) => {
+            return Err(KeyError::Conflict {
+                settings: ("jwt.secret", "jwt.secret_file"),
+            })
+        }
+        (None, Some(path)) => Some(read_secret_file(path)?),
+        _ => None,
+    };
+    let (setting, secret) = match (&from_file, &config.secret) {
+        (Some(secret), _) => ("jwt.secret_file", secret.expose()),
+        (None, Some(secret)) => ("jwt.secret", secret.expose()),
+        (None, None) => {
+            return Err(KeyError::Missing {
+                setting: "jwt.secret".into(),
+                algorithm,
+                needs: format!(
+                    "a secret of at least {} bytes (or jwt.secret_file)",
+                    min_secret_len(algorithm)
+                ),
+            })
+        }
+    };
+    hmac_secret(setting, algorithm, secret)?;
+    let kid = match &config.kid {
+        Some(kid) => kid.clone(),
+        None => {
+            // Deterministic across instances, and reveals nothing about the secret.
+            let digest = Sha256::new()
+                .chain_update(b"jwt-guard kid\0")
+                .chain_update(secret.as_bytes())
+                .finalize();
+            digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+        }
+    };
+    let own = OwnVerifier {
+        key: VerificationKey {
+            algorithm,
+            key: DecodingKey::from_secret(secret.as_bytes()),
+            issuer: None,
+        },
+        public: None,
+    };
+    let signing = SigningKey {
+        kid,
+        algorithm,
+        key: EncodingKey::from_secret(secret.as_bytes()),
+        seed: seed_of(secret.as_bytes()),
+    };
+    Ok((signing, own))
+}
+
+/// The RSA, EC or Ed25519 signing key of `jwt.private_key`; its `kid` is
+/// configured or its RFC 7638 thumbprint, and its public half goes in the JWKS.
+fn asymmetric_signing_key(config: &JwtConfig) -> Result<(SigningKey, OwnVerifier), KeyError> {
+    let algorithm = config.algorithm;
+    if config.secret.is_some() {
+        return Err(KeyError::Misplaced {
+            setting: "jwt.secret".into(),
+            algorithm,
+            instead: "jwt.private_key",
+        });
+    }
+    let source = config
+        .private_key
+        .as_ref()
+        .map(|s| s.expose())
+        .ok_or_else(|| KeyError::Missing {
+            setting: "jwt.private_key".into(),
+            algorithm,
+            needs: format!("a {} private key in PEM form", family_name(algorithm)),
+        })?;
+    let pem = Zeroizing::new(read_pem("jwt.private_key", source)?);
+    let not_private = || wrong_key("jwt.private_key", algorithm, "private");
+    let key = match algorithm.family() {
+        AlgorithmFamily::Rsa => EncodingKey::from_rsa_pem(&pem),
+        AlgorithmFamily::Ec => EncodingKey::from_ec_pem(&pem),
+        _ => EncodingKey::from_ed_pem(&pem),
+    }
+    .map_err(not_private())?;
+    let jwk = Jwk::from_encoding_key(&key, algorithm).map_err(not_private())?;
+    let kid = match &config.kid {
+        Some(kid) => kid.clone(),
+        None => jwk
+            .thumbprint(ThumbprintHash::SHA256)
+            .map_err(not_private())?,
+    };
+    let own = OwnVerifier {
+        key: VerificationKey {
+            algorithm,
+            key: DecodingKey::from_jwk(&jwk).map_err(not_private())?,
+            issuer: None,
+        },
+        public: Some(jwk),
+    };
+    let signing = SigningKey {
+        kid,
+        algorithm,
+        key,
+        seed: seed_of(&pem),
+    };
+    Ok((signing, own))
+}
+
 fn public_jwk(mut jwk: Jwk, kid: &str) -> Jwk {
     jwk.common.key_id = Some(kid.to_owned());
     jwk.common.public_key_use = Some(PublicKeyUse::Signature);
@@ -236,163 +363,60 @@ impl KeyRing {
     /// Builds the ring from configuration, checking every key: present, readable,
     /// of the type the algorithm needs, and (for HMAC) long enough.
     pub fn from_config(config: &JwtConfig) -> Result<Self, KeyError> {
-        let algorithm = config.algorithm;
-        let mut verifying = HashMap::new();
-        let mut jwks = Vec::new();
-
-        let signing = if algorithm.family() == AlgorithmFamily::Hmac {
-            if config.private_key.is_some() {
-                return Err(KeyError::Misplaced {
-                    setting: "jwt.private_key".into(),
-                    algorithm,
-                    instead: "jwt.secret",
-                });
-            }
-            let from_file = match (&config.secret, &config.secret_file) {
-                (Some(_), Some(_)) => {
-                    return Err(KeyError::Misplaced {
-                        setting: "jwt.secret_file".into(),
-                        algorithm,
-                        instead: "one of jwt.secret and jwt.secret_file",
-                    })
-                }
-                (None, Some(path)) => Some(read_secret_file(path)?),
-                _ => None,
-            };
-            let (setting, secret) = match (&from_file, &config.secret) {
-                (Some(secret), _) => ("jwt.secret_file", secret.expose()),
-                (None, Some(secret)) => ("jwt.secret", secret.expose()),
-                (None, None) => {
-                    return Err(KeyError::Missing {
-                        setting: "jwt.secret".into(),
-                        algorithm,
-                        needs: format!(
-                            "a secret of at least {} bytes (or jwt.secret_file)",
-                            min_secret_len(algorithm)
-                        ),
-                    })
-                }
-            };
-            hmac_secret(setting, algorithm, secret)?;
-            let kid = match &config.kid {
-                Some(kid) => kid.clone(),
-                None => {
-                    // Deterministic across instances, and reveals nothing about the secret.
-                    let digest = Sha256::new()
-                        .chain_update(b"jwt-guard kid\0")
-                        .chain_update(secret.as_bytes())
-                        .finalize();
-                    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
-                }
-            };
-            verifying.insert(
-                kid.clone(),
-                VerificationKey {
-                    algorithm,
-                    key: DecodingKey::from_secret(secret.as_bytes()),
-                    issuer: None,
-                },
-            );
-            SigningKey {
-                kid,
-                algorithm,
-                key: EncodingKey::from_secret(secret.as_bytes()),
-                seed: seed_of(secret.as_bytes()),
-            }
+        let (signing, own) = if config.algorithm.family() == AlgorithmFamily::Hmac {
+            hmac_signing_key(config)?
         } else {
-            if config.secret.is_some() {
-                return Err(KeyError::Misplaced {
-                    setting: "jwt.secret".into(),
-                    algorithm,
-                    instead: "jwt.private_key",
-                });
-            }
-            let source = config
-                .private_key
-                .as_ref()
-                .map(|s| s.expose())
-                .ok_or_else(|| KeyError::Missing {
-                    setting: "jwt.private_key".into(),
-                    algorithm,
-                    needs: format!("a {} private key in PEM form", family_name(algorithm)),
-                })?;
-            let pem = Zeroizing::new(read_pem("jwt.private_key", source)?);
-            let key = match algorithm.family() {
-                AlgorithmFamily::Rsa => EncodingKey::from_rsa_pem(&pem),
-                AlgorithmFamily::Ec => EncodingKey::from_ec_pem(&pem),
-                _ => EncodingKey::from_ed_pem(&pem),
-            }
-            .map_err(wrong_key("jwt.private_key", algorithm, "private"))?;
-            let jwk = Jwk::from_encoding_key(&key, algorithm).map_err(wrong_key(
-                "jwt.private_key",
-                algorithm,
-                "private",
-            ))?;
-            let kid = match &config.kid {
-                Some(kid) => kid.clone(),
-                None => jwk.thumbprint(ThumbprintHash::SHA256).map_err(wrong_key(
-                    "jwt.private_key",
-                    algorithm,
-                    "private",
-                ))?,
-            };
-            let decoding = DecodingKey::from_jwk(&jwk).map_err(wrong_key(
-                "jwt.private_key",
-                algorithm,
-                "private",
-            ))?;
-            verifying.insert(
-                kid.clone(),
-                VerificationKey {
-                    algorithm,
-                    key: decoding,
-                    issuer: None,
-                },
-            );
-            jwks.push(public_jwk(jwk, &kid));
-            SigningKey {
-                kid,
-                algorithm,
-                key,
-                seed: seed_of(&pem),
-            }
+            asymmetric_signing_key(config)?
         };
-
-        for (i, extra) in config.verification_keys.iter().enumerate() {
-            let setting = format!("jwt.verification_keys[{i}] (kid `{}`)", extra.kid);
-            if verifying.contains_key(&extra.kid) {
-                return Err(KeyError::DuplicateKid {
-                    setting,
-                    kid: extra.kid.clone(),
-                });
-            }
-            let (key, jwk) = load_verification_key(&setting, extra)?;
-            // The JWKS speaks for this app: a key of another party (one with an
-            // `issuer` of its own) is used to verify, never published as ours.
-            let anothers = extra
-                .issuer
-                .as_ref()
-                .is_some_and(|iss| Some(iss) != config.issuer.as_ref());
-            if let (Some(jwk), false) = (jwk, anothers) {
-                jwks.push(public_jwk(jwk, &extra.kid));
-            }
-            verifying.insert(
-                extra.kid.clone(),
-                VerificationKey {
-                    algorithm: extra.algorithm,
-                    key,
-                    issuer: extra.issuer.clone(),
-                },
-            );
-        }
-
-        let ring = Self {
+        let mut ring = Self {
             signing,
-            verifying,
-            jwks: JwkSet { keys: jwks },
+            verifying: HashMap::new(),
+            jwks: JwkSet { keys: Vec::new() },
         };
+        ring.add_verifier(ring.signing.kid.clone(), own.key, own.public);
+        for (i, extra) in config.verification_keys.iter().enumerate() {
+            ring.add_extra(config, i, extra)?;
+        }
         ring.self_test()?;
         Ok(ring)
+    }
+
+    /// Adds a key that verifies tokens carrying `kid`, published in the JWKS
+    /// when `public` is given.
+    fn add_verifier(&mut self, kid: String, key: VerificationKey, public: Option<Jwk>) {
+        if let Some(jwk) = public {
+            self.jwks.keys.push(public_jwk(jwk, &kid));
+        }
+        self.verifying.insert(kid, key);
+    }
+
+    /// Adds the `i`th of `jwt.verification_keys`: an older key of the app's own
+    /// (published), or another party's (verified with, never published as ours).
+    fn add_extra(
+        &mut self,
+        config: &JwtConfig,
+        i: usize,
+        extra: &VerificationKeyConfig,
+    ) -> Result<(), KeyError> {
+        let setting = format!("jwt.verification_keys[{i}] (kid `{}`)", extra.kid);
+        if self.verifying.contains_key(&extra.kid) {
+            return Err(KeyError::DuplicateKid {
+                setting,
+                kid: extra.kid.clone(),
+            });
+        }
+        let (key, jwk) = load_verification_key(&setting, extra)?;
+        let anothers = extra
+            .issuer
+            .as_ref()
+            .is_some_and(|iss| Some(iss) != config.issuer.as_ref());
+        let key = VerificationKey {
+            algorithm: extra.algorithm,
+            key,
+            issuer: extra.issuer.clone(),
+        };
+        self.add_verifier(extra.kid.clone(), key, jwk.filter(|_| !anothers));
+        Ok(())
     }
 
     /// Signs and verifies a probe so that a key pair that does not match its

@@ -11,11 +11,11 @@ mod background;
 mod cache;
 mod catchers;
 mod claims;
-mod client;
 mod clock;
 pub mod config;
 mod cookies;
 mod device;
+mod device_description;
 pub mod dpop;
 mod duration;
 mod error;
@@ -23,19 +23,21 @@ mod fairing;
 mod guard;
 mod header_scan;
 pub mod keys;
-mod known_device;
 pub mod link;
 mod login;
 pub mod manifest;
 mod observe;
 pub mod openapi;
+pub mod peer;
 mod policy;
 mod private_response;
 #[cfg(feature = "prometheus")]
 pub mod prometheus;
 mod request;
 mod response_marks;
-pub mod revocation;
+// Public for tests and benchmarks only (`jwt_guard::testing`).
+#[cfg_attr(not(feature = "testing"), allow(unreachable_pub))]
+mod revocation_set;
 pub mod routes;
 pub mod runtime;
 pub mod secret;
@@ -61,7 +63,7 @@ pub use link::guard::LinkUse;
 pub use link::mint::{Links, MintedLink};
 pub use login::Sessions;
 pub use private_response::CarriesCredentials;
-pub use session::{Authenticator, DeviceAccess, LoginResponse, Principal, Unavailable};
+pub use session::{Authenticator, DeviceAccess, LoginResponse, Principal, UserStoreUnavailable};
 
 /// Re-exported so applications need not depend on it to name algorithms.
 pub use jsonwebtoken::Algorithm;
@@ -80,8 +82,8 @@ pub mod token {
 
 /// The request headers jwt-guard reads besides `Authorization`.
 pub mod headers {
-    pub use crate::client::DEVICE_MODEL_HEADER;
     pub use crate::device::PERMANENT_TOKEN_HEADER;
+    pub use crate::device_description::DEVICE_MODEL_HEADER;
     pub use crate::dpop::{DPOP_HEADER, DPOP_NONCE_HEADER};
     pub use crate::routes::devices::DEVICE_ID_HEADER;
 }

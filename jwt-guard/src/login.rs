@@ -5,12 +5,12 @@ use rocket::request::{FromRequest, Outcome};
 use rocket::{Ignite, Request, Rocket, Sentinel};
 
 use crate::claims::Claims;
-use crate::client::{clean_text, client_ip};
-use crate::cookies;
+use crate::device_description::clean_text;
 use crate::error::{fail, AuthError};
+use crate::peer::client_ip;
 use crate::private_response::mark_credential;
 use crate::request::Services;
-use crate::session::{start_session, LoginResponse, Principal, SessionOrigin, Unavailable};
+use crate::session::{claims_json, start, LoginResponse, Principal, SessionOrigin};
 use crate::store::counter_key;
 
 /// Longest login method name written to the audit log.
@@ -82,7 +82,7 @@ impl Sessions<'_> {
     ) -> Result<LoginResponse, AuthError> {
         let Services { req, rt, store, .. } = self.services;
         mark_credential(req);
-        let claims = serde_json::to_value(&principal.claims).map_err(Unavailable::new)?;
+        let claims = claims_json(&principal.claims)?;
         let attempts = counter_key("login", &principal.subject);
         let audit = serde_json::json!({
             "method": clean_text(method, METHOD_MAX),
@@ -95,11 +95,9 @@ impl Sessions<'_> {
             audit: &audit,
             amr: &amr,
             acr,
+            method,
         };
-        let (mut login, _) =
-            start_session(req, rt, store, &principal.subject, &claims, origin).await?;
-        crate::observe::login(method, "success");
-        cookies::move_login_into_cookies(req, rt, &mut login);
+        let (login, _) = start(req, rt, store, &principal.subject, &claims, origin).await?;
         Ok(login)
     }
 }

@@ -80,14 +80,6 @@ impl AuthSpan {
         &self.span
     }
 
-    /// Runs `f` inside the span.
-    pub(crate) fn in_scope<T>(&self, f: impl FnOnce() -> T) -> T {
-        #[cfg(feature = "tracing")]
-        return self.span.in_scope(f);
-        #[cfg(not(feature = "tracing"))]
-        f()
-    }
-
     /// Records how the check ended: the `scheme` the credentials came with,
     /// `result` (`success`, `denied`, `failure`) and the error code, if any.
     #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]

@@ -22,6 +22,7 @@ use rocket::http::ContentType;
 use rocket::{get, routes, Route, State};
 
 use crate::error::AuthError;
+use crate::error::Rejection;
 use crate::guard::bearer_token;
 use crate::manifest::{declare_route, Protection};
 use crate::private_response::mark_private;
@@ -120,10 +121,10 @@ fn metrics(
     mark_private(req.0);
     let prefixes = ["Bearer".to_owned()];
     let Some(token) = bearer_token(req.0, &prefixes)? else {
-        return Err(AuthError::missing_token());
+        return Err(Rejection::NoToken.into());
     };
     if !TokenDigest::of(token.as_bytes()).matches(&state.token) {
-        return Err(AuthError::invalid_token("not the metrics token"));
+        return Err(Rejection::NotTheMetricsToken.into());
     }
     let text = ContentType::new("text", "plain").with_params(("version", "0.0.4"));
     Ok((text, state.render()))

@@ -6,7 +6,7 @@ use rocket::request::{FromRequest, Outcome};
 use rocket::serde::json::{self, Json};
 use rocket::{Ignite, Request, Rocket, Sentinel};
 
-use crate::error::{fail, AuthError};
+use crate::error::{fail, AuthError, Rejection};
 use crate::runtime::JwtRuntime;
 use crate::session::AppAuthenticator;
 use crate::store::Store;
@@ -42,11 +42,6 @@ pub(crate) struct Services<'r> {
     authenticator: Option<&'r AppAuthenticator>,
 }
 
-/// The answer when jwt-guard's fairing is not attached: the same everywhere.
-fn not_attached() -> AuthError {
-    AuthError::unavailable("jwt-guard's fairing is not attached")
-}
-
 impl<'r> Services<'r> {
     /// The services of the application serving `req`, or the `503` every built-in
     /// route gives when the fairing is missing.
@@ -57,7 +52,7 @@ impl<'r> Services<'r> {
             rocket.state::<Store>(),
             rocket.state::<LoginThrottle>(),
         ) else {
-            return Err(not_attached());
+            return Err(Rejection::NotAttached.into());
         };
         Ok(Self {
             req,
@@ -71,11 +66,8 @@ impl<'r> Services<'r> {
     /// The application's authenticator: routes that check passwords or reload
     /// claims need one (`503` when jwt-guard was attached without it).
     pub(crate) fn authenticator(&self) -> Result<&'r AppAuthenticator, AuthError> {
-        self.authenticator.ok_or_else(|| {
-            AuthError::unavailable(
-                "login needs an authenticator: `JwtGuard::fairing().authenticator(…)`",
-            )
-        })
+        self.authenticator
+            .ok_or_else(|| Rejection::NoAuthenticator.into())
     }
 }
 
@@ -110,17 +102,11 @@ impl Sentinel for Services<'_> {
 pub(crate) fn json_body<T>(body: Result<Json<T>, json::Error<'_>>) -> Result<T, AuthError> {
     match body {
         Ok(Json(value)) => Ok(value),
-        Err(json::Error::Io(_)) => Err(AuthError::invalid_request(
-            "the request body could not be read",
-        )),
-        Err(json::Error::Parse(_, e)) => Err(AuthError::invalid_request(
-            match field_problem(&e.to_string()) {
-                Some(problem) => {
-                    format!("the request body is not the expected JSON object: {problem}")
-                }
-                None => "the request body is not the expected JSON object".to_owned(),
-            },
-        )),
+        Err(json::Error::Io(_)) => Err(Rejection::BodyUnreadable.into()),
+        Err(json::Error::Parse(_, e)) => Err(Rejection::BodyNotExpected {
+            problem: field_problem(&e.to_string()).map(str::to_owned),
+        }
+        .into()),
     }
 }
 

@@ -8,8 +8,9 @@ use crate::clock::Clock;
 use crate::config::{ConfigError, JwtConfig, StalenessPolicy};
 use crate::keys::{KeyError, KeyRing};
 use crate::observe::HeldMetrics;
-use crate::revocation::RevocationSet;
+use crate::revocation_set::RevocationSet;
 use crate::signer::Issuer;
+use crate::store::{JwtPool, Store};
 use crate::verifier::Verifier;
 
 /// Why jwt-guard cannot start with a configuration.
@@ -34,31 +35,40 @@ pub struct JwtRuntime {
     keys: Arc<KeyRing>,
     verifier: Verifier,
     issuer: Issuer,
-    /// `trusted_proxies`, parsed once.
-    trusted_proxies: Vec<ipnet::IpNet>,
     /// The guard's per-request metric handles.
     metrics: HeldMetrics,
 }
 
 impl JwtRuntime {
-    /// Builds the runtime, checking configuration and keys.
-    pub fn new(
-        config: JwtConfig,
-        clock: Clock,
-        revocations: Arc<RevocationSet>,
-    ) -> Result<Self, SetupError> {
+    /// Builds the runtime, checking configuration and keys. Its revocations start
+    /// empty; a [`Store`](crate::store::Store) made for it
+    /// ([`Store::new`](crate::store::Store::new)) loads and keeps them current.
+    pub fn new(config: JwtConfig, clock: Clock) -> Result<Self, SetupError> {
         config.validate()?;
         let keys = Arc::new(KeyRing::from_config(&config)?);
-        let verifier = Verifier::new(keys.clone(), &config, clock.clone(), revocations);
+        let revocations = Arc::new(RevocationSet::new());
+        let verifier = Verifier::build(keys.clone(), &config, clock.clone(), revocations);
         let issuer = Issuer::new(keys.clone(), &config, clock);
         Ok(Self {
-            trusted_proxies: config.trusted_proxy_networks(),
             config,
             keys,
             verifier,
             issuer,
             metrics: HeldMetrics::default(),
         })
+    }
+
+    /// A store over `pool` for this runtime: its clock, the timing and limits of
+    /// its configuration, and its in-memory revocations, which the store loads
+    /// ([`Store::load_revocations`]) and keeps current. Call
+    /// [`Store::migrate`] before use.
+    pub fn store(&self, pool: &JwtPool) -> Store {
+        Store::new(
+            pool,
+            self.verifier.clock().clone(),
+            &self.config,
+            self.verifier.revocations().clone(),
+        )
     }
 
     /// The guard's per-request metrics, their handles held for this instance.
@@ -69,18 +79,6 @@ impl JwtRuntime {
     /// The runtime of the application serving `req`, if the fairing is attached.
     pub fn from_request<'r>(req: &'r Request<'_>) -> Option<&'r JwtRuntime> {
         req.rocket().state::<JwtRuntime>()
-    }
-
-    /// The client's address: the peer's own, or — when the peer is one of
-    /// `trusted_proxies` — what it says in Rocket's `ip_header`.
-    pub fn client_addr(&self, req: &Request<'_>) -> Option<std::net::IpAddr> {
-        let peer = req.remote().map(|addr| addr.ip());
-        match peer {
-            Some(ip) if self.trusted_proxies.iter().any(|net| net.contains(&ip)) => {
-                req.real_ip().or(peer)
-            }
-            _ => peer,
-        }
     }
 
     /// The configuration in force.

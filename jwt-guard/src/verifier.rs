@@ -14,7 +14,7 @@ use crate::claims::{NoClaims, Token, TokenKind};
 use crate::clock::Clock;
 use crate::config::{JwtConfig, MAX_TOKEN_BYTES};
 use crate::keys::KeyRing;
-use crate::revocation::RevocationSet;
+use crate::revocation_set::RevocationSet;
 
 /// Why a token was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -127,8 +127,21 @@ impl fmt::Debug for Verifier {
 }
 
 impl Verifier {
-    /// A verifier for `keys` under `config`.
+    /// A verifier for `keys` under `config`, consulting `revocations` (for
+    /// tests and benchmarks; an application's verifier is its runtime's,
+    /// [`JwtRuntime::verifier`](crate::runtime::JwtRuntime::verifier)).
+    #[cfg(feature = "testing")]
     pub fn new(
+        keys: Arc<KeyRing>,
+        config: &JwtConfig,
+        clock: Clock,
+        revocations: Arc<crate::testing::RevocationSet>,
+    ) -> Self {
+        Self::build(keys, config, clock, revocations)
+    }
+
+    /// A verifier for `keys` under `config`, consulting `revocations`.
+    pub(crate) fn build(
         keys: Arc<KeyRing>,
         config: &JwtConfig,
         clock: Clock,
@@ -488,7 +501,7 @@ mod tests {
 
     use super::*;
     use crate::claims::StandardClaims;
-    use crate::revocation::Revocation;
+    use crate::revocation_set::Revocation;
     use crate::signer::{Grant, Issuer};
 
     const SECRET: &str = "a verifier test secret of 32+ bytes";
@@ -504,7 +517,7 @@ mod tests {
         let keys = Arc::new(KeyRing::from_config(&config).unwrap_or_else(|e| panic!("{e}")));
         let revocations = Arc::new(revoked.into_iter().collect());
         Fixture {
-            verifier: Verifier::new(keys.clone(), &config, clock.clone(), revocations),
+            verifier: Verifier::build(keys.clone(), &config, clock.clone(), revocations),
             issuer: Issuer::new(keys, &config, clock.clone()),
             clock,
         }

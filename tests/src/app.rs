@@ -11,7 +11,7 @@ use jwt_guard::throttle::LoginThrottle;
 use jwt_guard::{
     expiring_link, permanent_refresh, public, use_jwt, AuthError, Authenticator, Claims, Clock,
     DeviceAccess, DeviceSession, Jwt, JwtGuard, LinkUse, Links, LoginResponse, MintedLink,
-    Principal, Scopes, Sessions, Unavailable,
+    Principal, Scopes, Sessions, UserStoreUnavailable,
 };
 use rocket::fairing::{self, AdHoc};
 use rocket::figment::Figment;
@@ -192,7 +192,10 @@ async fn notes(jwt: Jwt<AppClaims>, mut db: Connection<NotesDb>) -> Result<Json<
 
 /// The claims of `username` from `app_users`: `Ok(None)` if the user does not
 /// exist, `Err` if the database could not say.
-pub async fn claims_of(db: &JwtDb, username: &str) -> Result<Option<AppClaims>, Unavailable> {
+pub async fn claims_of(
+    db: &JwtDb,
+    username: &str,
+) -> Result<Option<AppClaims>, UserStoreUnavailable> {
     let row = sqlx::query("SELECT roles, scope FROM app_users WHERE username = $1")
         .bind(username)
         .fetch_optional(db.pool())
@@ -215,8 +218,8 @@ pub async fn claims_of(db: &JwtDb, username: &str) -> Result<Option<AppClaims>, 
     }))
 }
 
-fn app_db<'r>(req: &'r Request<'_>) -> Result<&'r JwtDb, Unavailable> {
-    JwtDb::fetch(req.rocket()).ok_or_else(|| Unavailable::new("no database"))
+fn app_db<'r>(req: &'r Request<'_>) -> Result<&'r JwtDb, UserStoreUnavailable> {
+    JwtDb::fetch(req.rocket()).ok_or_else(|| UserStoreUnavailable::new("no database"))
 }
 
 /// Users from `app_users`; the password of `name` is `<name>-password`.
@@ -231,7 +234,7 @@ impl Authenticator for TableUsers {
         req: &Request<'_>,
         username: &str,
         password: &str,
-    ) -> Result<Option<Principal<AppClaims>>, Unavailable> {
+    ) -> Result<Option<Principal<AppClaims>>, UserStoreUnavailable> {
         let slow = username.starts_with("sloth");
         let lookup = claims_of(app_db(req)?, username);
         let claims = match req.rocket().state::<PasswordChecks>() {
@@ -250,7 +253,7 @@ impl Authenticator for TableUsers {
         &self,
         req: &Request<'_>,
         subject: &str,
-    ) -> Result<Option<AppClaims>, Unavailable> {
+    ) -> Result<Option<AppClaims>, UserStoreUnavailable> {
         claims_of(app_db(req)?, subject).await
     }
 

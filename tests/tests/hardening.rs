@@ -115,7 +115,7 @@ async fn configuration_and_runtime_never_print_key_material() {
     // A malformed inline key is not echoed into the launch error.
     let garbled = pem.replace("-----BEGIN", "----BEGIN");
     let config = JwtConfig::asymmetric(jsonwebtoken::Algorithm::RS256, garbled.clone());
-    let err = JwtRuntime::new(config, jwt_guard::Clock::system(), Default::default())
+    let err = JwtRuntime::new(config, jwt_guard::Clock::system())
         .err()
         .map(|e| {
             let mut text = e.to_string();

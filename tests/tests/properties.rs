@@ -5,8 +5,6 @@
 //! `cargo test --test properties` runs a bounded number of cases (64 per property);
 //! `PROPTEST_CASES=20000 cargo test -p jwt-guard-tests --test properties` runs long.
 
-use std::sync::Arc;
-
 use jsonwebtoken::Algorithm;
 use jwt_guard::config::JwtConfig;
 use jwt_guard::runtime::JwtRuntime;
@@ -38,8 +36,7 @@ fn families() -> &'static [(JwtRuntime, String)] {
         configs
             .into_iter()
             .map(|config| {
-                let rt = JwtRuntime::new(config, Clock::system(), Arc::default())
-                    .unwrap_or_else(|e| panic!("{e}"));
+                let rt = JwtRuntime::new(config, Clock::system()).unwrap_or_else(|e| panic!("{e}"));
                 let grant = Grant {
                     subject: "alice",
                     device_id: None,
@@ -116,8 +113,7 @@ fn strict_hmac() -> &'static (JwtRuntime, serde_json::Value, serde_json::Value) 
         let mut config = JwtConfig::hmac(TEST_SECRET);
         config.issuer = Some("https://app.example".into());
         config.audience = Some("app-api".into());
-        let rt = JwtRuntime::new(config, Clock::system(), Arc::default())
-            .unwrap_or_else(|e| panic!("{e}"));
+        let rt = JwtRuntime::new(config, Clock::system()).unwrap_or_else(|e| panic!("{e}"));
         let grant = Grant {
             subject: "alice",
             device_id: None,

@@ -2,8 +2,6 @@
 //! `resource_metadata` its challenges point to, RFC 6750 §3 scopes in challenges,
 //! RFC 9470 step-up with the app's own tokens, RFC 9068 access-token typing.
 
-use std::sync::Arc;
-
 use jwt_guard::config::JwtConfig;
 use jwt_guard::runtime::JwtRuntime;
 use jwt_guard::Clock;
@@ -12,7 +10,7 @@ use rocket::http::Status;
 use serde_json::json;
 
 fn runtime(config: JwtConfig) -> Result<JwtRuntime, String> {
-    JwtRuntime::new(config, Clock::system(), Arc::default()).map_err(|e| e.to_string())
+    JwtRuntime::new(config, Clock::system()).map_err(|e| e.to_string())
 }
 
 /// Launch refuses a resource identifier that is not an https URL without a

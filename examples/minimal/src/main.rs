@@ -1,7 +1,9 @@
 //! The smallest complete jwt-guard app (`cargo run -p minimal`, from
 //! `examples/minimal` so that its `Rocket.toml` is read).
 
-use jwt_guard::{use_jwt, Authenticator, Claims, Jwt, JwtGuard, Principal, Scopes, Unavailable};
+use jwt_guard::{
+    use_jwt, Authenticator, Claims, Jwt, JwtGuard, Principal, Scopes, UserStoreUnavailable,
+};
 use rocket::{get, launch, routes, Request};
 use serde::{Deserialize, Serialize};
 
@@ -50,7 +52,7 @@ impl Authenticator for Users {
         _req: &Request<'_>,
         username: &str,
         password: &str,
-    ) -> Result<Option<Principal<AppClaims>>, Unavailable> {
+    ) -> Result<Option<Principal<AppClaims>>, UserStoreUnavailable> {
         let right = password == format!("{username}-password");
         let claims = Users::claims_of(username).filter(|_| right);
         Ok(claims.map(|claims| Principal {
@@ -63,7 +65,7 @@ impl Authenticator for Users {
         &self,
         _req: &Request<'_>,
         subject: &str,
-    ) -> Result<Option<AppClaims>, Unavailable> {
+    ) -> Result<Option<AppClaims>, UserStoreUnavailable> {
         Ok(Users::claims_of(subject))
     }
 }

@@ -4,7 +4,7 @@ use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, Salt
 use argon2::{Argon2, PasswordVerifier};
 use jwt_guard::store::sqlx::{self, Row};
 use jwt_guard::store::JwtDb;
-use jwt_guard::{Authenticator, Principal, Scopes, Unavailable};
+use jwt_guard::{Authenticator, Principal, Scopes, UserStoreUnavailable};
 use rocket::fairing::{self, AdHoc};
 use rocket::{Build, Request, Rocket};
 use rocket_db_pools::Database;
@@ -134,8 +134,11 @@ struct UserRow {
 }
 
 /// `Ok(None)`: no such user; `Err`: the database could not say.
-async fn load_user(req: &Request<'_>, username: &str) -> Result<Option<UserRow>, Unavailable> {
-    let db = JwtDb::fetch(req.rocket()).ok_or_else(|| Unavailable::new("no database"))?;
+async fn load_user(
+    req: &Request<'_>,
+    username: &str,
+) -> Result<Option<UserRow>, UserStoreUnavailable> {
+    let db = JwtDb::fetch(req.rocket()).ok_or_else(|| UserStoreUnavailable::new("no database"))?;
     load_user_from(db, username).await
 }
 
@@ -153,14 +156,20 @@ pub fn partner_claims() -> AppClaims {
 /// The current claims of `username`: `Ok(None)` if the user does not exist, `Err`
 /// if the database could not say. A partner's user (`partner:<sub>`) always has
 /// [`partner_claims`].
-pub async fn claims_of(db: &JwtDb, username: &str) -> Result<Option<AppClaims>, Unavailable> {
+pub async fn claims_of(
+    db: &JwtDb,
+    username: &str,
+) -> Result<Option<AppClaims>, UserStoreUnavailable> {
     if username.starts_with(PARTNER_PREFIX) {
         return Ok(Some(partner_claims()));
     }
     Ok(load_user_from(db, username).await?.map(|u| u.claims))
 }
 
-async fn load_user_from(db: &JwtDb, username: &str) -> Result<Option<UserRow>, Unavailable> {
+async fn load_user_from(
+    db: &JwtDb,
+    username: &str,
+) -> Result<Option<UserRow>, UserStoreUnavailable> {
     let row =
         sqlx::query("SELECT password_hash, roles, scope FROM showcase_users WHERE username = $1")
             .bind(username)
@@ -199,7 +208,7 @@ impl Authenticator for DemoUsers {
         req: &Request<'_>,
         username: &str,
         password: &str,
-    ) -> Result<Option<Principal<AppClaims>>, Unavailable> {
+    ) -> Result<Option<Principal<AppClaims>>, UserStoreUnavailable> {
         // An outage is not a wrong password: say so, and hash nothing.
         let user = load_user(req, username).await?;
         let hash = user
@@ -221,7 +230,7 @@ impl Authenticator for DemoUsers {
         &self,
         req: &Request<'_>,
         subject: &str,
-    ) -> Result<Option<AppClaims>, Unavailable> {
+    ) -> Result<Option<AppClaims>, UserStoreUnavailable> {
         if subject.starts_with(PARTNER_PREFIX) {
             return Ok(Some(partner_claims()));
         }

@@ -288,18 +288,6 @@ impl JwtConfig {
             .saturating_add(self.leeway.as_secs())
     }
 
-    /// `trusted_proxies` as networks (a bare address is a network of one).
-    pub fn trusted_proxy_networks(&self) -> Vec<ipnet::IpNet> {
-        self.trusted_proxies
-            .iter()
-            .filter_map(|net| {
-                net.parse::<ipnet::IpNet>()
-                    .ok()
-                    .or_else(|| net.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
-            })
-            .collect()
-    }
-
     /// The absolute lifetime of a device (`permanent_max_lifetime`, else
     /// `refresh_window`).
     pub fn permanent_lifetime(&self) -> HumanDuration {
@@ -394,9 +382,11 @@ impl JwtConfig {
             let needs = "one scheme, e.g. `Bearer`";
             p.add("header_prefixes", Problem::Empty { needs });
         }
-        for bad in self.trusted_proxies.iter().filter(|net| {
-            net.parse::<ipnet::IpNet>().is_err() && net.parse::<std::net::IpAddr>().is_err()
-        }) {
+        for bad in self
+            .trusted_proxies
+            .iter()
+            .filter(|net| crate::peer::parse_network(net).is_none())
+        {
             p.add("trusted_proxies", Problem::NotANetwork(bad.clone()));
         }
         for bad in self.header_prefixes.iter().filter(|s| !is_auth_scheme(s)) {

@@ -3,13 +3,127 @@
 //! status by hand. Outages keep their cause as the error's source (logged, never
 //! sent); refusals carry one safe description each.
 
-use super::AuthError;
+use rocket::http::Status;
+
+use super::{AuthError, Rejection};
 use crate::dpop::{DpopRefusal, ProofError};
 use crate::runtime::StaleRevocations;
-use crate::session::{SessionError, Unavailable};
+use crate::session::{SessionError, UserStoreUnavailable};
 use crate::signer::IssueError;
 use crate::store::{LinkDenial, StoreError};
 use crate::verifier::VerifyError;
+
+/// jwt-guard's own refusals: the one place their statuses and texts are written.
+impl From<Rejection> for AuthError {
+    fn from(r: Rejection) -> Self {
+        use Rejection as R;
+        match r {
+            R::SeveralAuthorizations => {
+                AuthError::invalid_request("more than one Authorization header was sent")
+            }
+            R::EmptyAuthorization => AuthError::invalid_request("the Authorization header has no token"),
+            R::TokenTooLarge => AuthError::invalid_token("token is too large"),
+            R::MalformedAuthorization => {
+                AuthError::invalid_request("the Authorization header is malformed")
+            }
+            R::NoToken => AuthError::missing_token(),
+            R::SchemeNotAccepted { scheme, accepted } => AuthError::missing_token_because(format!(
+                "the `{scheme}` scheme is not accepted here: send `Authorization: {accepted} <token>`, \
+                 or add \"{scheme}\" to jwt.header_prefixes"
+            )),
+            r @ (R::NotAttached
+            | R::NoAuthenticator
+            | R::IssuerNotConfigured(_)
+            | R::CheckQueueTimedOut
+            | R::LinkNotConsumed
+            | R::LinkStorageUnreachable) => AuthError::unavailable(r),
+            R::OtherIssuer(name) => AuthError::invalid_token(format!(
+                "this route accepts tokens of the issuer `{name}` only"
+            )),
+            R::AuthenticationTooOld { max_age } => AuthError::insufficient_user_authentication(
+                "this route needs a more recent authentication; sign in again",
+                Some(max_age),
+                None,
+            ),
+            R::AuthenticationTimeUnknown { max_age } => {
+                AuthError::insufficient_user_authentication(
+                    "this route needs to know when the user authenticated (`auth_time`)",
+                    Some(max_age),
+                    None,
+                )
+            }
+            R::AuthenticationTooWeak(accepted) => AuthError::insufficient_user_authentication(
+                "this route needs a stronger authentication",
+                None,
+                Some(accepted),
+            ),
+            R::Denied(denied) => AuthError::insufficient_scope(denied.description, denied.scope),
+            #[cfg(feature = "prometheus")]
+            R::NotTheMetricsToken => AuthError::invalid_token("not the metrics token"),
+            R::IntrospectionCallerUnknown => AuthError::invalid_client(
+                "introspection needs a client's credentials (HTTP Basic) or a token with scope \
+                 token:introspect",
+            ),
+            R::CrossSiteOrigin => {
+                AuthError::cross_site("this request comes from another site (Origin)")
+            }
+            R::CrossSiteReferer => {
+                AuthError::cross_site("this request comes from another site (Referer)")
+            }
+            R::OriginUnknown => AuthError::cross_site(
+                "a cookie-authenticated request must say where it comes from (Origin)",
+            ),
+            R::BodyUnreadable => AuthError::invalid_request("the request body could not be read"),
+            R::BodyNotExpected { problem } => AuthError::invalid_request(match problem {
+                Some(problem) => {
+                    format!("the request body is not the expected JSON object: {problem}")
+                }
+                None => "the request body is not the expected JSON object".to_owned(),
+            }),
+            R::NotJson => AuthError::for_status(Status::UnsupportedMediaType),
+            R::NotAForm => AuthError::for_status(Status::UnsupportedMediaType),
+            R::FormUnreadable => AuthError::invalid_request("the form could not be read"),
+            R::FormTooLarge => AuthError::for_status(Status::PayloadTooLarge),
+            R::FormMalformed => AuthError::invalid_request("the form is malformed"),
+            R::TokenParameterMissing => {
+                AuthError::invalid_request("the `token` parameter is required")
+            }
+            R::CredentialsTooLong => AuthError::invalid_request("username or password is too long"),
+            R::InvalidCredentials => AuthError::invalid_credentials(),
+            R::NoRefreshToken => AuthError::invalid_request(
+                "no refresh token: send {\"refresh\": \"…\"} or the refresh cookie",
+            ),
+            R::NoPermanentToken => AuthError::missing_permanent_token(),
+            R::SeveralPermanentTokens => {
+                AuthError::invalid_request("more than one Permanent-Token header was sent")
+            }
+            R::PermanentTokenMalformed => AuthError::invalid_token("permanent token is malformed"),
+            R::MisplacedPermanentToken => AuthError::invalid_request(
+                "the Permanent-Token header is only accepted by the device refresh route",
+            ),
+            R::NoSuchDevice => AuthError::not_found("no such device"),
+            R::NoSuchToken => AuthError::not_found("no such token"),
+            R::DeviceIdRequired => AuthError::invalid_request("the Device-Id header is required"),
+            R::TokenOfNoDevice => AuthError::invalid_request("this token belongs to no device"),
+            R::NotAWholeNumber(name) => {
+                AuthError::invalid_request(format!("`{name}` must be a whole number"))
+            }
+            R::KeepCurrentNotBoolean => {
+                AuthError::invalid_request("`keep_current` must be `true` or `false`")
+            }
+            R::TooManyAttempts { retry_after } => AuthError::too_many_requests(retry_after),
+            R::LinkUserGone => AuthError::invalid_link("this link's user does not exist"),
+            R::NotALinkRoute => {
+                AuthError::invalid_link("this route is not an `#[expiring_link]` route")
+            }
+            R::NoPublicKeys => {
+                AuthError::not_found("no public keys: tokens are signed with a shared secret (HMAC)")
+            }
+            R::NoProtectedResource => AuthError::not_found("no protected resource is configured"),
+            R::NoResourceAtPath => AuthError::not_found("no protected resource at this path"),
+        }
+    }
+}
 
 /// A refused token: `401 invalid_token` with the failure's safe description.
 impl From<VerifyError> for AuthError {
@@ -88,6 +202,7 @@ impl From<SessionError> for AuthError {
             SessionError::DeviceExpired => {
                 AuthError::invalid_token("the device has expired; sign in again")
             }
+            e @ SessionError::Claims(_) => AuthError::server_fault(e),
             SessionError::Unavailable(cause) => AuthError::unavailable(cause),
         }
     }
@@ -101,8 +216,8 @@ impl From<StoreError> for AuthError {
 }
 
 /// The application's user store could not answer: `503`, never `401`.
-impl From<Unavailable> for AuthError {
-    fn from(e: Unavailable) -> Self {
+impl From<UserStoreUnavailable> for AuthError {
+    fn from(e: UserStoreUnavailable) -> Self {
         AuthError::unavailable(e)
     }
 }

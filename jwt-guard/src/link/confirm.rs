@@ -183,9 +183,9 @@ pub(crate) async fn link_confirm(req: RequestRef<'_>) -> ConfirmPage {
                     logged: None,
                 },
             );
-            let error = match denial {
+            let error: crate::error::AuthError = match denial {
                 Some(denial) => denial.into(),
-                None => crate::error::AuthError::unavailable("link storage is unreachable"),
+                None => crate::error::Rejection::LinkStorageUnreachable.into(),
             };
             ConfirmPage::render(
                 req,

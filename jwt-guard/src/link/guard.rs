@@ -13,10 +13,11 @@ use super::{
     claimed_link_id, link_token, verify_link, LinkAttempt, LinkOutcome, LinkRoutes, LinkTarget,
     RecordedAttempt,
 };
-use crate::client::{client_ip, user_agent};
+use crate::device_description::user_agent;
 use crate::error::{fail, AuthError};
+use crate::peer::client_ip;
 use crate::request::Services;
-use crate::session::{start_session, LoginResponse, SessionError, SessionOrigin};
+use crate::session::{start, LoginResponse, SessionError, SessionOrigin};
 use crate::store::{LinkDenial, LinkId, LinkUseError};
 
 /// A successful use of a link, handed to the route's handler.
@@ -107,7 +108,7 @@ impl Refusal {
         };
         let error = match e {
             // The link is refused, not a token: the user it was minted for is gone.
-            SessionError::UserGone => AuthError::invalid_link("this link's user does not exist"),
+            SessionError::UserGone => crate::error::Rejection::LinkUserGone.into(),
             e => e.into(),
         };
         Self {
@@ -170,7 +171,7 @@ async fn login_with_link<T: LinkTarget>(
     // A login link used from a page of another site would log the visitor's
     // browser into the link's account (login CSRF): refused, nothing is used.
     if let Err(e) = crate::cookies::check_login_origin(req) {
-        return Err(Refusal::cross_site(e, link_id));
+        return Err(Refusal::cross_site(e.into(), link_id));
     }
     let authenticator = match services.authenticator() {
         Ok(authenticator) => authenticator,
@@ -179,24 +180,21 @@ async fn login_with_link<T: LinkTarget>(
     let claims = match authenticator.0.claims_for(req, subject).await {
         Ok(Some(claims)) => claims,
         Ok(None) => return Err(Refusal::session(SessionError::UserGone, link_id)),
-        Err(e) => return Err(Refusal::session(e.into(), link_id)),
+        Err(e) => return Err(Refusal::session(e, link_id)),
     };
     let origin = SessionOrigin::Link(&link_id, T::TARGET);
-    let (mut login, consumed) = match start_session(req, rt, store, subject, &claims, origin).await
-    {
+    let (login, consumed) = match start(req, rt, store, subject, &claims, origin).await {
         Ok((login, Some(consumed))) => (login, consumed),
         Ok((_, None)) => {
-            let e = AuthError::unavailable("the login link was not used");
+            let e = crate::error::Rejection::LinkNotConsumed.into();
             return Err(Refusal::unavailable(e, Some(link_id)));
         }
         Err(e) => return Err(Refusal::session(e, link_id)),
     };
-    crate::observe::login("link", "success");
     authenticator
         .0
         .record_login(req, subject, rt.issuer().clock().now())
         .await;
-    crate::cookies::move_login_into_cookies(req, rt, &mut login);
     Ok(LinkUse {
         subject: consumed.subject,
         link_id,
@@ -297,8 +295,7 @@ impl<'r> FromRequest<'r> for LinkUse {
         match req.local_cache(CachedUse::default).0.get() {
             Some(used) => Outcome::Success(used.clone()),
             None => {
-                let error =
-                    AuthError::invalid_link("this route is not an `#[expiring_link]` route");
+                let error = crate::error::Rejection::NotALinkRoute.into();
                 fail(req, error)
             }
         }

@@ -9,7 +9,8 @@ use rocket::request::Request;
 use rocket::response::Response;
 
 use super::RecordedAttempt;
-use crate::client::{budget_key, client_addr, client_ip, user_agent};
+use crate::device_description::user_agent;
+use crate::peer::{budget_key, client_addr, client_ip};
 use crate::store::{LinkId, Store};
 
 /// How many log rows requests without a valid link token may write, per client

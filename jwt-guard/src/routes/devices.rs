@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::claims::NoClaims;
 use crate::cookies;
-use crate::error::AuthError;
+use crate::error::{AuthError, Rejection};
 use crate::guard::Jwt;
 use crate::manifest::{declare_route, OWN_ACCESS_TOKEN};
 use crate::request::Services;
@@ -48,13 +48,13 @@ pub struct ExpireResponse {
 /// A whole-number query parameter: absent is `None`, anything else that is not a
 /// number is a `400` naming the parameter (never silently ignored).
 fn query_number<T: std::str::FromStr>(
-    name: &str,
+    name: &'static str,
     value: Option<&str>,
 ) -> Result<Option<T>, AuthError> {
     value
         .map(|text| {
             text.parse()
-                .map_err(|_| AuthError::invalid_request(format!("`{name}` must be a whole number")))
+                .map_err(|_| Rejection::NotAWholeNumber(name).into())
         })
         .transpose()
 }
@@ -121,7 +121,7 @@ async fn log_out(
     id: &str,
 ) -> Result<Status, AuthError> {
     if !is_opaque_id(id) {
-        return Err(AuthError::not_found("no such device"));
+        return Err(Rejection::NoSuchDevice.into());
     }
     let revoked = store
         .revoke_device_of(
@@ -137,7 +137,7 @@ async fn log_out(
         Ok(Status::NoContent)
     } else {
         // Unknown and someone else's look the same.
-        Err(AuthError::not_found("no such device"))
+        Err(Rejection::NoSuchDevice.into())
     }
 }
 
@@ -174,9 +174,7 @@ async fn device_logout(
     header: DeviceIdHeader,
     services: Services<'_>,
 ) -> Result<Status, AuthError> {
-    let id = header
-        .0
-        .ok_or_else(|| AuthError::invalid_request("the Device-Id header is required"))?;
+    let id = header.0.ok_or(Rejection::DeviceIdRequired)?;
     log_out(services.req, &jwt, services.store, &id).await
 }
 
@@ -187,7 +185,7 @@ async fn logout(jwt: Jwt<NoClaims>, services: Services<'_>) -> Result<Status, Au
     cookies::clear_session(req);
     let id = jwt
         .device_id()
-        .ok_or_else(|| AuthError::invalid_request("this token belongs to no device"))?
+        .ok_or(Rejection::TokenOfNoDevice)?
         .to_owned();
     match store
         .revoke_device_of(
@@ -198,7 +196,7 @@ async fn logout(jwt: Jwt<NoClaims>, services: Services<'_>) -> Result<Status, Au
         .await
     {
         Ok(true) => Ok(Status::NoContent),
-        Ok(false) => Err(AuthError::not_found("no such device")),
+        Ok(false) => Err(Rejection::NoSuchDevice.into()),
         Err(e) => {
             // Storage is down: the client will retry (503), but this instance stops
             // honouring the device now rather than after the outage.
@@ -221,17 +219,10 @@ async fn logout_all(
     let keep_current = match keep_current {
         None | Some("false") => false,
         Some("true") | Some("") => true,
-        Some(_) => {
-            return Err(AuthError::invalid_request(
-                "`keep_current` must be `true` or `false`",
-            ))
-        }
+        Some(_) => return Err(Rejection::KeepCurrentNotBoolean.into()),
     };
     let keep = if keep_current {
-        Some(
-            jwt.device_id()
-                .ok_or_else(|| AuthError::invalid_request("this token belongs to no device"))?,
-        )
+        Some(jwt.device_id().ok_or(Rejection::TokenOfNoDevice)?)
     } else {
         cookies::clear_session(req);
         None
@@ -266,11 +257,11 @@ async fn token_tree(
 ) -> Result<Json<TokenPage>, AuthError> {
     let store = services.store;
     if !is_opaque_id(id) {
-        return Err(AuthError::not_found("no such device"));
+        return Err(Rejection::NoSuchDevice.into());
     }
     let device = store.device(id).await?;
     if device.as_ref().map(|d| d.subject.as_str()) != Some(jwt.subject()) {
-        return Err(AuthError::not_found("no such device"));
+        return Err(Rejection::NoSuchDevice.into());
     }
     Ok(Json(
         store
@@ -290,14 +281,14 @@ async fn expire_token(
     services: Services<'_>,
 ) -> Result<Json<ExpireResponse>, AuthError> {
     if !is_opaque_id(jti) {
-        return Err(AuthError::not_found("no such token"));
+        return Err(Rejection::NoSuchToken.into());
     }
     let revoked = services
         .store
         .force_expire(Subject(jwt.subject()), Jti(jti))
         .await?;
     if revoked.is_empty() {
-        return Err(AuthError::not_found("no such token"));
+        return Err(Rejection::NoSuchToken.into());
     }
     Ok(Json(ExpireResponse { revoked }))
 }

@@ -10,7 +10,7 @@ use rocket::{post, routes, Request, Route};
 use serde_json::{json, Map, Value};
 
 use super::presented_token::{classify, read_form, Presented};
-use crate::error::AuthError;
+use crate::error::{AuthError, Rejection};
 use crate::manifest::{declare_route, Protection};
 use crate::request::Services;
 use crate::runtime::JwtRuntime;
@@ -67,9 +67,7 @@ fn authorize_caller(
         return Ok(());
     }
     throttle.admit_address(req)?;
-    Err(AuthError::invalid_client(
-        "introspection needs a client's credentials (HTTP Basic) or a token with scope token:introspect",
-    ))
+    Err(Rejection::IntrospectionCallerUnknown.into())
 }
 
 /// Whether `credentials` (base64 of `id:secret`, each form-urlencoded, RFC 6749

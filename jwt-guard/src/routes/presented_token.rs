@@ -3,13 +3,12 @@
 
 use rocket::data::{Data, ToByteUnit};
 use rocket::form::{Form, FromForm};
-use rocket::http::Status;
 use rocket::Request;
 use serde_json::Value;
 
 use crate::claims::{RegisteredClaims, Token, TokenKind};
 use crate::config::MAX_TOKEN_BYTES;
-use crate::error::AuthError;
+use crate::error::{AuthError, Rejection};
 use crate::runtime::JwtRuntime;
 use crate::secret::PermanentToken;
 use crate::store::{DeviceRecord, Store};
@@ -33,23 +32,20 @@ pub(crate) async fn read_form(
     data: Data<'_>,
 ) -> Result<(String, Option<String>), AuthError> {
     if !req.content_type().is_some_and(|ct| ct.is_form()) {
-        return Err(AuthError::for_status(Status::UnsupportedMediaType));
+        return Err(Rejection::NotAForm.into());
     }
     let body = data
         .open(MAX_FORM_BYTES.bytes())
         .into_string()
         .await
-        .map_err(|_| AuthError::invalid_request("the form could not be read"))?;
+        .map_err(|_| Rejection::FormUnreadable)?;
     if !body.is_complete() {
-        return Err(AuthError::for_status(Status::PayloadTooLarge));
+        return Err(Rejection::FormTooLarge.into());
     }
-    let form = Form::<TokenForm>::parse(&body)
-        .map_err(|_| AuthError::invalid_request("the form is malformed"))?;
+    let form = Form::<TokenForm>::parse(&body).map_err(|_| Rejection::FormMalformed)?;
     match form.token {
         Some(token) if !token.is_empty() => Ok((token, form.token_type_hint)),
-        _ => Err(AuthError::invalid_request(
-            "the `token` parameter is required",
-        )),
+        _ => Err(Rejection::TokenParameterMissing.into()),
     }
 }
 

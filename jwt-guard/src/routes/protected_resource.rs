@@ -13,7 +13,7 @@ use rocket::{get, routes, Request, Route, State};
 use serde_json::{json, Map, Value};
 
 use crate::config::JwtConfig;
-use crate::error::AuthError;
+use crate::error::{AuthError, Rejection};
 use crate::manifest::{declare_route, table, Protection};
 use crate::request::RequestRef;
 use crate::runtime::JwtRuntime;
@@ -110,7 +110,7 @@ fn answer(
     kept: &ResourceMetadata,
 ) -> Result<MetadataAnswer, AuthError> {
     if rt.config().resource.resource.is_none() {
-        return Err(AuthError::not_found("no protected resource is configured"));
+        return Err(Rejection::NoProtectedResource.into());
     }
     let doc = kept.0.get_or_init(|| document(req, rt.config()));
     Ok(MetadataAnswer(Json(doc.clone())))
@@ -135,7 +135,7 @@ fn metadata_for_path(
 ) -> Result<MetadataAnswer, AuthError> {
     let served = rt.config().resource.metadata_path();
     if served.as_deref() != Some(req.0.uri().path().as_str()) {
-        return Err(AuthError::not_found("no protected resource at this path"));
+        return Err(Rejection::NoResourceAtPath.into());
     }
     answer(req.0, rt, kept)
 }

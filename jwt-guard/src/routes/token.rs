@@ -6,16 +6,14 @@ use rocket::{get, post, routes, Route, State};
 use serde::{Deserialize, Serialize};
 
 use crate::cookies;
-use crate::error::AuthError;
-use crate::known_device;
+use crate::error::{AuthError, Rejection};
 use crate::manifest::{declare_route, Protection};
 use crate::private_response::mark_credential;
 use crate::request::{json_body, RequestRef, Services};
 use crate::runtime::JwtRuntime;
-use crate::session::{
-    refresh_session, start_session, verify_refresh, LoginResponse, SessionOrigin,
-};
+use crate::session::{refresh_session, start, verify_refresh, LoginResponse, SessionOrigin};
 use crate::signer::TokenPair;
+use crate::throttle::known_device;
 
 /// Longest username or password the login route reads; longer ones are refused
 /// before the app's password check runs (a slow hash is a DoS lever).
@@ -78,18 +76,14 @@ async fn obtain(
     // A login is JSON (a form post or `text/plain` is what another site's page can
     // send without asking), and a browser's comes from this site.
     if !req.content_type().is_some_and(|ct| ct.is_json()) {
-        return Err(AuthError::for_status(
-            rocket::http::Status::UnsupportedMediaType,
-        ));
+        return Err(Rejection::NotJson.into());
     }
     cookies::check_login_origin(req)?;
     // A bad DPoP proof is refused before any password is looked at (RFC 9449 §5).
     crate::dpop::precheck_sign_in(req)?;
     let body = json_body(body)?;
     if body.username.len() > MAX_CREDENTIAL_BYTES || body.password.len() > MAX_CREDENTIAL_BYTES {
-        return Err(AuthError::invalid_request(
-            "username or password is too long",
-        ));
+        return Err(Rejection::CredentialsTooLong.into());
     }
     let authenticator = services.authenticator()?;
     // Throttled before any password is looked at (429), and at most so many checks
@@ -103,7 +97,7 @@ async fn obtain(
     let Some((subject, claims)) = checked else {
         throttle.failed(req, store, attempt).await;
         crate::observe::login("password", "failure");
-        return Err(AuthError::invalid_credentials());
+        return Err(Rejection::InvalidCredentials.into());
     };
     // The session's one transaction also resets the account and audits the login.
     let detail = attempt.success_detail(req);
@@ -112,15 +106,14 @@ async fn obtain(
         audit: &detail,
         amr: &["pwd".to_owned()],
         acr: None,
+        method: "password",
     };
     // This client is now known to the account: its own failure budget from now on
     // (signed before anything is stored, like the session's tokens).
     let device_cookie = known_device::issue(rt, &body.username)?;
-    let (mut login, _) = start_session(req, rt, store, &subject, &claims, origin).await?;
+    let (mut login, _) = start(req, rt, store, &subject, &claims, origin).await?;
     login.device_cookie = Some(device_cookie);
-    cookies::move_login_into_cookies(req, rt, &mut login);
     cookies::move_known_device_into_cookie(req, &mut login.device_cookie, known_device::ttl(rt));
-    crate::observe::login("password", "success");
     let now = rt.issuer().clock().now();
     authenticator.0.record_login(req, &subject, now).await;
     Ok(Json(login))
@@ -147,11 +140,7 @@ async fn refresh(
         Some(token) => (token, false),
         None => match cookies::refresh_from_cookie(req)? {
             Some(token) => (token.to_owned(), true),
-            None => {
-                return Err(AuthError::invalid_request(
-                    "no refresh token: send {\"refresh\": \"…\"} or the refresh cookie",
-                ))
-            }
+            None => return Err(Rejection::NoRefreshToken.into()),
         },
     };
     let old = verify_refresh(rt, &token)?;
@@ -191,9 +180,7 @@ fn verify(
 fn jwks(rt: &State<JwtRuntime>) -> Result<Json<JwkSet>, AuthError> {
     let set = rt.keys().jwks();
     if set.keys.is_empty() {
-        return Err(AuthError::not_found(
-            "no public keys: tokens are signed with a shared secret (HMAC)",
-        ));
+        return Err(Rejection::NoPublicKeys.into());
     }
     Ok(Json(set.clone()))
 }

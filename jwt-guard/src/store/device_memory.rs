@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 
 use super::device_record::DeviceRecord;
-use crate::revocation::RevocationSet;
+use crate::revocation_set::RevocationSet;
 use crate::secret::TokenDigest;
 
 /// Most devices remembered at once (a few hundred bytes each); past it, the ones
@@ -119,7 +119,7 @@ impl DeviceMemory {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::revocation::Revocation;
+    use crate::revocation_set::Revocation;
     use crate::secret::PermanentToken;
     use crate::store::DeviceDescription;
 

@@ -8,7 +8,7 @@ use super::ids::{DeviceId, Subject};
 use super::pool::Backend;
 use super::revocations::{Announcement, REVOCATION_CHANNEL};
 use super::sql::ts;
-use crate::revocation::Revocation;
+use crate::revocation_set::Revocation;
 use crate::secret::random_id;
 
 impl Store {

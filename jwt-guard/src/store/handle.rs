@@ -9,7 +9,7 @@ use super::executor::{PoolExecutor, Tx};
 use super::pool::{Backend, JwtPool};
 use crate::clock::Clock;
 use crate::config::{CapPolicy, JwtConfig};
-use crate::revocation::RevocationSet;
+use crate::revocation_set::RevocationSet;
 
 /// A database failure. Never caused by request input; reported as `503`.
 #[derive(Debug, thiserror::Error)]
@@ -95,8 +95,9 @@ impl fmt::Debug for Store {
 
 impl Store {
     /// A store over `pool` with the timing and limits of `config`, keeping
-    /// `revocations` current. Call [`Store::migrate`] before use.
-    pub fn new(
+    /// `revocations` current ([`JwtRuntime::store`](crate::runtime::JwtRuntime::store)
+    /// is the public way: the runtime's own clock and revocations).
+    pub(crate) fn new(
         pool: &JwtPool,
         clock: Clock,
         config: &JwtConfig,
@@ -121,9 +122,9 @@ impl Store {
         &self.clock
     }
 
-    /// The in-memory revocations this store keeps current (read-only outside the
-    /// crate: revocations go through the store, so they reach the database first).
-    pub fn revocations(&self) -> &Arc<RevocationSet> {
+    /// The in-memory revocations this store keeps current (revocations go
+    /// through the store, so they reach the database first).
+    pub(crate) fn revocations(&self) -> &Arc<RevocationSet> {
         &self.revocations
     }
 

@@ -10,7 +10,7 @@ use super::handle::{PendingLogout, Store, StoreError};
 use super::ids::{DeviceId, Subject};
 use super::pool::Backend;
 use super::sql::{secs, ts};
-use crate::revocation::Revocation;
+use crate::revocation_set::Revocation;
 
 /// The PostgreSQL channel revocations are announced on; the payload is a
 /// [`Revocation`] as JSON.

@@ -12,7 +12,7 @@ use super::ids::{Jti, Subject};
 use super::pool::Backend;
 use super::sql::{opt, secs, ts};
 use crate::claims::{RegisteredClaims, TokenKind};
-use crate::revocation::Revocation;
+use crate::revocation_set::Revocation;
 
 /// One issued token in a device's tree. The tree is a flat list in pre-order (a
 /// token, then everything issued from it); `parent` and `depth` give its shape, so

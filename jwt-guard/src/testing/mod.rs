@@ -62,6 +62,10 @@ mod dpop;
 
 pub use dpop::{DpopKey, ProofBuilder};
 
+/// The in-memory revocation set a verifier consults, for tests and benchmarks
+/// that build a [`Verifier`](crate::verifier::Verifier) of their own.
+pub use crate::revocation_set::{Revocation, RevocationSet};
+
 use rocket::http::{ContentType, Status};
 use rocket::local::asynchronous::Client;
 use rocket::{Phase, Rocket};
@@ -333,7 +337,7 @@ pub async fn login_from(
         .body(body.to_string());
     if let Some(model) = device_model {
         request = request.header(rocket::http::Header::new(
-            crate::client::DEVICE_MODEL_HEADER,
+            crate::device_description::DEVICE_MODEL_HEADER,
             model.to_owned(),
         ));
     }
@@ -345,4 +349,13 @@ pub async fn login_from(
     }
     serde_json::from_str(&text)
         .unwrap_or_else(|e| panic!("jwt_guard::testing::login: unexpected body {text}: {e}"))
+}
+
+/// How many times, in this process, a request's `Authorization` header has been
+/// read for the credential jwt-guard's guards check: once per request that
+/// reaches a guard, however many guards, spans and binding checks use it. A
+/// counting hook for tests of that promise (a process-wide count: read it in a
+/// test binary of its own).
+pub fn authorization_reads() -> usize {
+    crate::guard::AUTHORIZATION_READS.load(std::sync::atomic::Ordering::Relaxed)
 }

@@ -15,7 +15,7 @@ use super::key_set::{family_of, KeySet};
 use crate::claims::{Confirmation, RegisteredClaims, Token, TokenKind};
 use crate::clock::Clock;
 use crate::config::{TrustedIssuerConfig, MAX_TOKEN_BYTES};
-use crate::revocation::RevocationSet;
+use crate::revocation_set::RevocationSet;
 use crate::verifier::{map_error, VerifyError};
 
 /// The `iss` a token claims, read before its signature is checked.

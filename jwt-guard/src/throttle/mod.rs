@@ -2,6 +2,8 @@
 //! in the database (shared by every instance), and a bound on how many password
 //! checks run at once (a slow hash costs memory and CPU).
 
+pub(crate) mod known_device;
+
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,10 +13,9 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use rocket::tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use rocket::Request;
 
-use crate::client::{budget_key, client_addr, client_ip};
 use crate::config::ThrottleConfig;
-use crate::error::AuthError;
-use crate::known_device;
+use crate::error::{AuthError, Rejection};
+use crate::peer::{budget_key, client_addr, client_ip};
 use crate::runtime::JwtRuntime;
 use crate::store::{counter_key, AuditEvent, CounterRule, Reservation, Store};
 
@@ -142,16 +143,14 @@ impl LoginThrottle {
             Reservation::Refused { retry_after } => {
                 crate::observe::throttled("login_account");
                 crate::observe::login("password", "throttled");
-                return Err(AuthError::too_many_requests(retry_after));
+                return Err(Rejection::TooManyAttempts { retry_after }.into());
             }
         };
         let check =
             rocket::tokio::time::timeout(self.queue_timeout, self.checks.clone().acquire_owned())
                 .await;
         let Ok(Ok(check)) = check else {
-            return Err(AuthError::unavailable(
-                "every password check is busy; the login queue timed out",
-            ));
+            return Err(Rejection::CheckQueueTimedOut.into());
         };
         Ok(LoginAttempt {
             key,
@@ -170,7 +169,7 @@ impl LoginThrottle {
             if let Err(not_until) = self.by_address.check_key(&ip) {
                 let wait = not_until.wait_time_from(self.clock.now()).as_secs() + 1;
                 crate::observe::throttled("address");
-                return Err(AuthError::too_many_requests(wait));
+                return Err(Rejection::TooManyAttempts { retry_after: wait }.into());
             }
         }
         Ok(())
@@ -233,7 +232,7 @@ impl LoginThrottle {
             Reservation::Granted(_) => Ok(()),
             Reservation::Refused { retry_after } => {
                 crate::observe::throttled("messages");
-                Err(AuthError::too_many_requests(retry_after))
+                Err(Rejection::TooManyAttempts { retry_after }.into())
             }
         }
     }
@@ -257,9 +256,8 @@ impl LoginThrottle {
             Ok(()) => Ok(()),
             Err(not_until) => {
                 crate::observe::throttled("refresh_device");
-                Err(AuthError::too_many_requests(
-                    not_until.wait_time_from(self.clock.now()).as_secs() + 1,
-                ))
+                let retry_after = not_until.wait_time_from(self.clock.now()).as_secs() + 1;
+                Err(Rejection::TooManyAttempts { retry_after }.into())
             }
         }
     }

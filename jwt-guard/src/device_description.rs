@@ -1,11 +1,9 @@
-//! Who is on the other end of a request: the client's address and a description of
-//! its device, from headers a client controls, cleaned before anything stores them.
-
-use std::net::IpAddr;
+//! What a client says about its device — `X-Device-Model`, `User-Agent` —
+//! cleaned before anything stores it, and the description a new device is given.
 
 use rocket::request::Request;
 
-use crate::runtime::JwtRuntime;
+use crate::peer::client_ip;
 use crate::store::{DeviceDescription, NewDevice, DEVICE_NAME_MAX};
 
 /// The header naming a device model at login (as drf-jwt-devices).
@@ -30,38 +28,6 @@ pub(crate) fn user_agent(req: &Request<'_>) -> Option<String> {
         .get_one("User-Agent")
         .map(|ua| clean_text(ua, USER_AGENT_MAX))
         .filter(|ua| !ua.is_empty())
-}
-
-/// The client's address ([`JwtRuntime::client_addr`]: the peer's, or a trusted
-/// proxy's word for it).
-pub(crate) fn client_addr(req: &Request<'_>) -> Option<IpAddr> {
-    JwtRuntime::from_request(req).and_then(|rt| rt.client_addr(req))
-}
-
-/// [`client_addr`] as text, for device and audit rows.
-pub(crate) fn client_ip(req: &Request<'_>) -> Option<String> {
-    client_addr(req).map(|ip| ip.to_string())
-}
-
-/// The key of an address's budget: an IPv6 client holds a whole /64 (one
-/// customer's prefix), so it is budgeted per /64, not per address.
-pub(crate) fn budget_key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => {
-            let segments = v6.segments();
-            IpAddr::V6(std::net::Ipv6Addr::new(
-                segments[0],
-                segments[1],
-                segments[2],
-                segments[3],
-                0,
-                0,
-                0,
-                0,
-            ))
-        }
-    }
 }
 
 /// Describes the device a login comes from: `X-Device-Model` if sent, else the
@@ -102,21 +68,6 @@ pub(crate) fn describe_device(req: &Request<'_>, subject: &str) -> NewDevice {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ipv6_clients_are_budgeted_per_64() {
-        let a: IpAddr = "2001:db8:1:2:aaaa::1"
-            .parse()
-            .unwrap_or(IpAddr::from([0u8; 16]));
-        let b: IpAddr = "2001:db8:1:2:ffff::9"
-            .parse()
-            .unwrap_or(IpAddr::from([0u8; 16]));
-        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap_or(IpAddr::from([0u8; 16]));
-        assert_eq!(budget_key(a), budget_key(b));
-        assert_ne!(budget_key(a), budget_key(other));
-        let v4: IpAddr = "203.0.113.9".parse().unwrap_or(IpAddr::from([0u8; 4]));
-        assert_eq!(budget_key(v4), v4);
-    }
 
     #[test]
     fn control_characters_are_dropped_and_length_is_bounded() {
