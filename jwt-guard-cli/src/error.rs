@@ -9,11 +9,11 @@ use rocket::figment;
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum CliError {
     /// The `jwt` table cannot be read.
-    #[error("cannot read the configuration: `jwt` table: {0}")]
+    #[error("cannot read the configuration's `jwt` table")]
     JwtTable(#[source] Box<figment::Error>),
     /// The `databases.jwt_guard` table cannot be read.
     #[error(
-        "cannot read the configuration: `databases.jwt_guard`: {0} \
+        "cannot read the configuration's `databases.jwt_guard` table \
          (set e.g. ROCKET_DATABASES='{{jwt_guard={{url=\"sqlite://app.db\"}}}}')"
     )]
     DatabaseTable(#[source] Box<figment::Error>),
@@ -21,7 +21,7 @@ pub(crate) enum CliError {
     #[error(transparent)]
     Setup(#[from] SetupError),
     /// The database cannot be reached or failed.
-    #[error("database {url}: {source}")]
+    #[error("database {url}")]
     Database {
         /// Where (password removed).
         url: String,
@@ -50,24 +50,25 @@ pub(crate) enum CliError {
     #[error("--ttl is at most {0} (jwt.max_minted_ttl), so that revocations outlive every token")]
     TtlTooLong(jwt_guard::config::HumanDuration),
     /// `openapi --app`: the app binary could not be run, or failed.
-    #[error("cannot get the document from {app}: {why}")]
+    #[error("cannot get the document from {app}")]
     App {
         /// The binary.
         app: String,
         /// What went wrong.
-        why: String,
+        #[source]
+        problem: AppProblem,
     },
     /// `openapi --app`: routes without any jwt-guard attribute.
     #[error("{0} route(s) carry no jwt-guard attribute: {1}")]
     Undeclared(usize, String),
     /// A token could not be read from standard input.
-    #[error("cannot read the token: {0}")]
+    #[error("cannot read the token")]
     Stdin(#[source] std::io::Error),
     /// The text given as a token is not a JWT.
     #[error("not a JWT: the {0} cannot be read")]
     NotAJwt(&'static str),
     /// A token could not be signed.
-    #[error("cannot sign the token: {0}")]
+    #[error("cannot sign the token")]
     Mint(#[source] IssueError),
     /// A key could not be generated.
     #[error("cannot generate {0} key")]
@@ -82,7 +83,7 @@ pub(crate) enum CliError {
     )]
     NoSqliteFile(String),
     /// A key file could not be written.
-    #[error("cannot {action} {path}: {source}")]
+    #[error("cannot {action} {path}")]
     KeyFile {
         /// "create" or "write".
         action: &'static str,
@@ -92,6 +93,47 @@ pub(crate) enum CliError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// Why `openapi --app` got no document from the app binary.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum AppProblem {
+    /// It could not be run.
+    #[error("it cannot be run")]
+    Run(#[source] std::io::Error),
+    /// It exited with a failure; the last line it wrote to standard error.
+    #[error("it exited with {status} ({last})")]
+    Failed {
+        /// How it exited.
+        status: std::process::ExitStatus,
+        /// Its last line on standard error.
+        last: String,
+    },
+    /// Its output is not JSON.
+    #[error("its output is not an OpenAPI document; does it handle --print-openapi?")]
+    NotJson(#[source] serde_json::Error),
+    /// Its JSON names no OpenAPI version.
+    #[error("its output names no OpenAPI version")]
+    NoVersion,
+    /// The document could not be written.
+    #[error("the document cannot be written")]
+    Write(#[source] std::io::Error),
+}
+
+/// An error and its sources, `: `-separated: messages never repeat their
+/// source, so the one line printed is the chain.
+pub(crate) struct Chain<'a>(pub(crate) &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut next = self.0.source();
+        while let Some(source) = next {
+            write!(f, ": {source}")?;
+            next = source.source();
+        }
+        Ok(())
+    }
 }
 
 /// A failure of the deployment's `jwt_guard` database, during a command.

@@ -120,7 +120,7 @@ fn main() -> ExitCode {
     match runtime.block_on(cli.command.run(cli.json)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("jwt-guard: error: {e}");
+            eprintln!("jwt-guard: error: {}", error::Chain(&e));
             ExitCode::FAILURE
         }
     }

@@ -29,7 +29,10 @@ pub(crate) async fn keep_current(
     let mut listener = match announced {
         Some(Ok(listener)) => Some(listener),
         Some(Err(e)) => {
-            rocket::warn!("jwt-guard: cannot LISTEN for revocations, polling only: {e}");
+            rocket::warn!(
+                "jwt-guard: cannot LISTEN for revocations, polling only: {}",
+                crate::error::Chain(&e)
+            );
             None
         }
         None => None,
@@ -45,7 +48,7 @@ pub(crate) async fn keep_current(
                         let (tokens, devices, subjects) = store.revocations().counts();
                         crate::observe::revocation_set_size(tokens + devices + subjects);
                     }
-                    Err(e) => rocket::warn!("jwt-guard: revocation poll failed: {e}"),
+                    Err(e) => rocket::warn!("jwt-guard: revocation poll failed: {}", crate::error::Chain(&e)),
                 }
             }
             notice = next_announcement(&mut listener) => match notice {
@@ -62,7 +65,7 @@ pub(crate) async fn keep_current(
                 Err(e) => {
                     // The listener reconnects by itself; an announcement may have
                     // been lost meanwhile, so read what the poll would have.
-                    rocket::warn!("jwt-guard: revocation listener: {e}");
+                    rocket::warn!("jwt-guard: revocation listener: {}", crate::error::Chain(&e));
                     if let Ok(next) = store.poll_revocations(cursor).await {
                         cursor = next;
                     }
@@ -75,7 +78,7 @@ pub(crate) async fn keep_current(
             }
             _ = archive_timer.tick(), if archive.is_some() => {
                 if let Err(e) = store.archive().await {
-                    rocket::warn!("jwt-guard: archiver failed: {e}");
+                    rocket::warn!("jwt-guard: archiver failed: {}", crate::error::Chain(&e));
                 }
             }
         }

@@ -263,58 +263,59 @@ pub(crate) fn clear_session(req: &Request<'_>) {
     }
 }
 
-/// The refresh token in the refresh cookie, after the CSRF check (the cookie is
-/// sent by the browser whoever made it send the request).
-pub(crate) fn refresh_from_cookie<'r>(req: &'r Request<'_>) -> Result<Option<&'r str>, Rejection> {
+/// The value of the session cookie `jar` (cookie mode; the access cookie only
+/// when it is on), after the CSRF check when the cookie authenticates this
+/// request: a browser sends cookies whoever made it send the request.
+fn session_cookie<'r>(
+    req: &'r Request<'_>,
+    jar: Jar,
+    check: CsrfCheck,
+) -> Result<Option<&'r str>, Rejection> {
     let Some(config) = cookie_mode(req) else {
         return Ok(None);
     };
+    if matches!(jar, Jar::Access) && !config.access_cookie {
+        return Ok(None);
+    }
     let Some(value) = req
         .cookies()
-        .get(&name_of(req, config, Jar::Refresh))
+        .get(&name_of(req, config, jar))
         .map(|c| c.value())
     else {
         return Ok(None);
     };
-    check_origin(req, config)?;
+    let safe_method = matches!(req.method(), Method::Get | Method::Head | Method::Options);
+    if check == CsrfCheck::Always || !safe_method {
+        check_origin(req, config)?;
+    }
     Ok(Some(value))
+}
+
+/// When a cookie's CSRF check applies.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CsrfCheck {
+    /// On every request (the cookie is spent or rotated by it).
+    Always,
+    /// On unsafe methods only (the cookie authenticates a read).
+    UnsafeMethods,
+}
+
+/// The refresh token in the refresh cookie, after the CSRF check.
+pub(crate) fn refresh_from_cookie<'r>(req: &'r Request<'_>) -> Result<Option<&'r str>, Rejection> {
+    session_cookie(req, Jar::Refresh, CsrfCheck::Always)
 }
 
 /// The permanent token in the permanent-token cookie, after the CSRF check.
 pub(crate) fn permanent_from_cookie<'r>(
     req: &'r Request<'_>,
 ) -> Result<Option<&'r str>, Rejection> {
-    let Some(config) = cookie_mode(req) else {
-        return Ok(None);
-    };
-    let Some(value) = req
-        .cookies()
-        .get(&name_of(req, config, Jar::Permanent))
-        .map(|c| c.value())
-    else {
-        return Ok(None);
-    };
-    check_origin(req, config)?;
-    Ok(Some(value))
+    session_cookie(req, Jar::Permanent, CsrfCheck::Always)
 }
 
 /// The access token in the access cookie (when that cookie is on); for unsafe
 /// methods only after the CSRF check.
 pub(crate) fn access_from_cookie<'r>(req: &'r Request<'_>) -> Result<Option<&'r str>, Rejection> {
-    let Some(config) = cookie_mode(req).filter(|c| c.access_cookie) else {
-        return Ok(None);
-    };
-    let Some(value) = req
-        .cookies()
-        .get(&name_of(req, config, Jar::Access))
-        .map(|c| c.value())
-    else {
-        return Ok(None);
-    };
-    if !matches!(req.method(), Method::Get | Method::Head | Method::Options) {
-        check_origin(req, config)?;
-    }
-    Ok(Some(value))
+    session_cookie(req, Jar::Access, CsrfCheck::UnsafeMethods)
 }
 
 /// The origins allowed by default: the app's own base URL, and its `localhost`

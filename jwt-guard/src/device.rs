@@ -25,8 +25,7 @@ use crate::session::{issue_device_access, DeviceAccess, SessionError};
 use crate::signer::Issuer;
 use crate::store::{DeviceRecord, PermanentLookup, Store};
 
-/// The header carrying a permanent token.
-pub const PERMANENT_TOKEN_HEADER: &str = "Permanent-Token";
+pub(crate) use crate::headers::PERMANENT_TOKEN_HEADER;
 /// Where a request that sent `Permanent-Token` to the wrong route is sent instead.
 const MISPLACED_TOKEN_PATH: &str = "/__jwt_guard/misplaced-permanent-token";
 

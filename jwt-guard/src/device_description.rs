@@ -6,8 +6,7 @@ use rocket::request::Request;
 use crate::peer::client_ip;
 use crate::store::{DeviceDescription, NewDevice, DEVICE_NAME_MAX};
 
-/// The header naming a device model at login (as drf-jwt-devices).
-pub const DEVICE_MODEL_HEADER: &str = "X-Device-Model";
+pub(crate) use crate::headers::DEVICE_MODEL_HEADER;
 
 /// Longest user agent kept.
 pub(crate) const USER_AGENT_MAX: usize = 512;

@@ -321,7 +321,7 @@ impl Fairing for JwtGuard {
         let mut config = match read_config(&rocket, &self.config) {
             Ok(config) => config,
             Err(e) => {
-                rocket::error!("jwt-guard: {e}");
+                rocket::error!("jwt-guard: {}", crate::error::Chain(&e));
                 return Err(rocket);
             }
         };
@@ -371,15 +371,16 @@ impl Fairing for JwtGuard {
         let runtime = match JwtRuntime::new(config.clone(), self.clock.clone()) {
             Ok(runtime) => runtime,
             Err(e) => {
-                rocket::error!("jwt-guard: {e}");
+                rocket::error!("jwt-guard: {}", crate::error::Chain(&e));
                 return Err(rocket);
             }
         };
         let trusted = TrustedIssuers::new(&config.trusted_issuers, &self.clock);
         if let Err((name, e)) = trusted.load_all().await {
             rocket::error!(
-                "jwt-guard: cannot fetch the keys of trusted issuer `{name}`: {e} \
-                 (set start_without_keys = true to launch anyway)"
+                "jwt-guard: cannot fetch the keys of trusted issuer `{name}`: {} \
+                 (set start_without_keys = true to launch anyway)",
+                crate::error::Chain(&e)
             );
             return Err(rocket);
         }
@@ -405,13 +406,16 @@ impl Fairing for JwtGuard {
         };
         let store = runtime.store(db.pool());
         if let Err(e) = store.migrate().await {
-            rocket::error!("jwt-guard: migrations failed: {e}");
+            rocket::error!("jwt-guard: migrations failed: {}", crate::error::Chain(&e));
             return Err(rocket);
         }
         let cursor = match store.load_revocations().await {
             Ok(cursor) => cursor,
             Err(e) => {
-                rocket::error!("jwt-guard: cannot load revocations: {e}");
+                rocket::error!(
+                    "jwt-guard: cannot load revocations: {}",
+                    crate::error::Chain(&e)
+                );
                 return Err(rocket);
             }
         };

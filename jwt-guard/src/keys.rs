@@ -55,7 +55,7 @@ pub enum KeyError {
         min: usize,
     },
     /// A key file could not be read.
-    #[error("{setting}: cannot read {what} file `{path}`: {source}")]
+    #[error("{setting}: cannot read {what} file `{path}`")]
     Unreadable {
         /// The setting.
         setting: String,
@@ -68,7 +68,7 @@ pub enum KeyError {
         source: std::io::Error,
     },
     /// The key is not of the kind the algorithm needs, or does not fit it.
-    #[error("{setting} is not a {family} key in PEM form for {algorithm:?}: {source}")]
+    #[error("{setting} is not a {family} key in PEM form for {algorithm:?}")]
     WrongKey {
         /// The setting.
         setting: String,
@@ -89,7 +89,7 @@ pub enum KeyError {
         kid: String,
     },
     /// The signing key failed to sign and verify a probe with its algorithm.
-    #[error("the jwt signing key does not work with {algorithm:?}: {source}")]
+    #[error("the jwt signing key does not work with {algorithm:?}")]
     SelfTest {
         /// The algorithm.
         algorithm: Algorithm,

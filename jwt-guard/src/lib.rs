@@ -22,6 +22,7 @@ mod error;
 mod fairing;
 mod guard;
 mod header_scan;
+pub mod headers;
 pub mod keys;
 pub mod link;
 mod login;
@@ -75,17 +76,9 @@ pub use jwt_guard_macros::{expiring_link, permanent_refresh, public, use_jwt, Cl
 /// [`trusted_issuers`]'.
 pub mod token {
     pub use crate::claims::{
-        Confirmation, NestedRoles, RegisteredClaims, Token, TokenKind, REGISTERED_CLAIM_NAMES,
+        Confirmation, RegisteredClaims, Token, TokenKind, REGISTERED_CLAIM_NAMES,
     };
     pub use crate::signer::{Grant, IssueError, IssuedToken, Issuer, TokenPair};
-}
-
-/// The request headers jwt-guard reads besides `Authorization`.
-pub mod headers {
-    pub use crate::device::PERMANENT_TOKEN_HEADER;
-    pub use crate::device_description::DEVICE_MODEL_HEADER;
-    pub use crate::dpop::{DPOP_HEADER, DPOP_NONCE_HEADER};
-    pub use crate::routes::devices::DEVICE_ID_HEADER;
 }
 
 /// How many cases each property test runs: `PROPTEST_CASES`, else 64 (a bounded

@@ -54,13 +54,23 @@ fn spawn_upkeep(handle: PrometheusHandle) -> Result<(), PrometheusError> {
             handle.run_upkeep();
         })
         .map(drop)
-        .map_err(|e| PrometheusError(format!("cannot start the metrics upkeep: {e}")))
+        .map_err(PrometheusError::Upkeep)
 }
 
-/// The recorder could not be installed (another `metrics` recorder is).
+/// The Prometheus recorder could not be installed.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot install the Prometheus recorder: {0}")]
-pub struct PrometheusError(String);
+#[non_exhaustive]
+pub enum PrometheusError {
+    /// The exporter refused (another `metrics` recorder is installed, say).
+    #[error("cannot install the Prometheus recorder")]
+    Install(#[source] metrics_exporter_prometheus::BuildError),
+    /// The thread that keeps the recorder's memory bounded could not start.
+    #[error("cannot start the metrics upkeep thread")]
+    Upkeep(#[source] std::io::Error),
+    /// An earlier installation panicked while it held the installation lock.
+    #[error("an earlier installation of the Prometheus recorder panicked")]
+    Poisoned,
+}
 
 /// The Prometheus recorder and the token a scraper must send. Manage it
 /// (`rocket.manage(metrics)`) and mount [`prometheus_routes`].
@@ -83,15 +93,13 @@ impl PrometheusMetrics {
         let handle = match HANDLE.get() {
             Some(handle) => handle.clone(),
             None => {
-                let _guard = INSTALLING
-                    .lock()
-                    .map_err(|e| PrometheusError(e.to_string()))?;
+                let _guard = INSTALLING.lock().map_err(|_| PrometheusError::Poisoned)?;
                 match HANDLE.get() {
                     Some(handle) => handle.clone(),
                     None => {
                         let handle = PrometheusBuilder::new()
                             .install_recorder()
-                            .map_err(|e| PrometheusError(e.to_string()))?;
+                            .map_err(PrometheusError::Install)?;
                         let _ = HANDLE.set(handle.clone());
                         spawn_upkeep(handle.clone())?;
                         handle

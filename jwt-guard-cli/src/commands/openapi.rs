@@ -11,7 +11,7 @@ use clap::Args;
 use jwt_guard::openapi::PRINT_FLAG;
 use serde_json::Value;
 
-use crate::error::CliError;
+use crate::error::{AppProblem, CliError};
 
 /// `jwt-guard openapi`.
 #[derive(Args, Debug)]
@@ -30,31 +30,31 @@ pub(crate) struct OpenApiArgs {
 impl OpenApiArgs {
     pub(crate) fn run(self) -> Result<ExitCode, CliError> {
         let app = self.app.display().to_string();
-        let fail = |why: String| CliError::App {
+        let fail = |problem: AppProblem| CliError::App {
             app: app.clone(),
-            why,
+            problem,
         };
         let output = Command::new(&self.app)
             .arg(PRINT_FLAG)
             .output()
-            .map_err(|e| fail(e.to_string()))?;
+            .map_err(|e| fail(AppProblem::Run(e)))?;
         if !output.status.success() {
             let stderr = String::from_utf8_lossy(&output.stderr);
             let last = stderr.lines().last().unwrap_or("no message").to_owned();
-            return Err(fail(format!("it exited with {} ({last})", output.status)));
+            return Err(fail(AppProblem::Failed {
+                status: output.status,
+                last,
+            }));
         }
-        let doc: Value = serde_json::from_slice(&output.stdout).map_err(|e| {
-            fail(format!(
-                "its output is not an OpenAPI document ({e}); does it handle {PRINT_FLAG}?"
-            ))
-        })?;
+        let doc: Value =
+            serde_json::from_slice(&output.stdout).map_err(|e| fail(AppProblem::NotJson(e)))?;
         if !doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")) {
-            return Err(fail("its output names no OpenAPI version".into()));
+            return Err(fail(AppProblem::NoVersion));
         }
         let undeclared = undeclared(&doc);
         let text = format!("{doc:#}\n");
         match &self.out {
-            Some(path) => std::fs::write(path, text).map_err(|e| fail(e.to_string()))?,
+            Some(path) => std::fs::write(path, text).map_err(|e| fail(AppProblem::Write(e)))?,
             None => print!("{text}"),
         }
         if !undeclared.is_empty() && !self.allow_undeclared {

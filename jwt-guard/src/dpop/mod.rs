@@ -32,12 +32,9 @@ use crate::store::{AuditEvent, Store, StoreError};
 use nonce::Nonces;
 use replay::Replays;
 
-/// The request header carrying a proof (RFC 9449 §4.1).
-pub const DPOP_HEADER: &str = "DPoP";
-/// The header a server-provided nonce comes in (RFC 9449 §8.1).
-pub const DPOP_NONCE_HEADER: &str = "DPoP-Nonce";
+pub(crate) use crate::headers::{DPOP_HEADER, DPOP_NONCE_HEADER};
 /// The `Authorization` scheme of bound access tokens (RFC 9449 §7.1).
-pub const DPOP_SCHEME: &str = "DPoP";
+pub(crate) const DPOP_SCHEME: &str = "DPoP";
 
 /// jwt-guard's DPoP settings and caches, managed when `dpop.mode` is not `off`.
 pub(crate) struct Dpop {
@@ -341,7 +338,10 @@ pub(crate) async fn continue_session(
                 &detail,
             );
             if let Err(e) = audit.await {
-                rocket::warn!("jwt-guard: cannot audit a DPoP key mismatch: {e}");
+                rocket::warn!(
+                    "jwt-guard: cannot audit a DPoP key mismatch: {}",
+                    crate::error::Chain(&e)
+                );
             }
         }
         return Err(refusal);

@@ -208,30 +208,39 @@ impl From<SessionError> for AuthError {
     }
 }
 
-/// jwt-guard's database failed: `503`.
-impl From<StoreError> for AuthError {
-    fn from(e: StoreError) -> Self {
-        AuthError::unavailable(e)
-    }
+/// The outages a session step can meet, written once for both failure types:
+/// `503` with the cause kept as the error's source (logged, never sent), and the
+/// same outage inside a session step.
+macro_rules! outages {
+    ($($(#[$doc:meta])* $outage:ty;)*) => {$(
+        $(#[$doc])*
+        impl From<$outage> for AuthError {
+            fn from(e: $outage) -> Self {
+                AuthError::unavailable(e)
+            }
+        }
+
+        $(#[$doc])*
+        impl From<$outage> for SessionError {
+            fn from(e: $outage) -> Self {
+                SessionError::unavailable(e)
+            }
+        }
+    )*};
 }
 
-/// The application's user store could not answer: `503`, never `401`.
-impl From<UserStoreUnavailable> for AuthError {
-    fn from(e: UserStoreUnavailable) -> Self {
-        AuthError::unavailable(e)
-    }
+outages! {
+    /// jwt-guard's database failed.
+    StoreError;
+    /// The application's user store could not answer (never a `401`).
+    UserStoreUnavailable;
+    /// A token could not be signed (a key fault, not the client's).
+    IssueError;
 }
 
 /// Revocations may be out of date and the policy is to fail closed: `503`.
 impl From<StaleRevocations> for AuthError {
     fn from(e: StaleRevocations) -> Self {
-        AuthError::unavailable(e)
-    }
-}
-
-/// A token could not be signed (a key fault, not the client's): `503`.
-impl From<IssueError> for AuthError {
-    fn from(e: IssueError) -> Self {
         AuthError::unavailable(e)
     }
 }

@@ -43,8 +43,9 @@ impl AuthError {
     }
 }
 
-/// An error and its sources, `: `-separated, for the log.
-struct Chain<'a>(&'a (dyn StdError + 'static));
+/// An error and its sources, `: `-separated, for the log: messages never
+/// repeat their source, so a log line prints the chain.
+pub(crate) struct Chain<'a>(pub(crate) &'a (dyn StdError + 'static));
 
 impl std::fmt::Display for Chain<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

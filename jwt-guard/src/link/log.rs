@@ -62,7 +62,10 @@ pub(crate) async fn finish_link_response(req: &Request<'_>, res: &mut Response<'
         let status = res.status().code;
         if status != ASSUMED_STATUS {
             if let Err(e) = store.set_link_use_status(row, status).await {
-                rocket::warn!("jwt-guard: cannot log link use: {e}");
+                rocket::warn!(
+                    "jwt-guard: cannot log link use: {}",
+                    crate::error::Chain(&e)
+                );
             }
         }
         return;
@@ -92,6 +95,9 @@ pub(crate) async fn finish_link_response(req: &Request<'_>, res: &mut Response<'
         )
         .await
     {
-        rocket::warn!("jwt-guard: cannot log link use: {e}");
+        rocket::warn!(
+            "jwt-guard: cannot log link use: {}",
+            crate::error::Chain(&e)
+        );
     }
 }

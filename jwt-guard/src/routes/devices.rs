@@ -15,8 +15,7 @@ use crate::request::Services;
 use crate::secret::is_opaque_id;
 use crate::store::{DeviceId, DeviceRecord, Jti, PendingLogout, Store, Subject, TokenPage};
 
-/// The header naming the device to log out on `DELETE /auth/device-logout`.
-pub const DEVICE_ID_HEADER: &str = "Device-Id";
+use crate::headers::DEVICE_ID_HEADER;
 
 /// One device as listed to its owner.
 #[derive(Serialize, Deserialize, Debug)]

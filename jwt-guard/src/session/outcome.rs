@@ -3,10 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::UserStoreUnavailable;
 use crate::dpop::DpopRefusal;
-use crate::signer::{IssueError, TokenPair};
-use crate::store::{CreateDeviceError, LinkDenial, PermanentRotateError, RotateError, StoreError};
+use crate::signer::TokenPair;
+use crate::store::{CreateDeviceError, LinkDenial, PermanentRotateError, RotateError};
 use crate::verifier::VerifyError;
 
 /// What [`DeviceSession::issue_access`](crate::DeviceSession::issue_access) hands
@@ -113,24 +112,6 @@ impl SessionError {
 impl From<DpopRefusal> for SessionError {
     fn from(e: DpopRefusal) -> Self {
         SessionError::Proof(e)
-    }
-}
-
-impl From<StoreError> for SessionError {
-    fn from(e: StoreError) -> Self {
-        SessionError::unavailable(e)
-    }
-}
-
-impl From<UserStoreUnavailable> for SessionError {
-    fn from(e: UserStoreUnavailable) -> Self {
-        SessionError::unavailable(e)
-    }
-}
-
-impl From<IssueError> for SessionError {
-    fn from(e: IssueError) -> Self {
-        SessionError::unavailable(e)
     }
 }
 

@@ -121,6 +121,58 @@ impl fmt::Debug for PoolExecutor {
     }
 }
 
+/// The methods a pool and a transaction answer alike — written once: by the
+/// executor underneath when connections are direct; behind a transaction-mode
+/// pooler, a first row read from `fetch_many` (which runs the statement
+/// unnamed), and no kept statement. `$inner` is the executor underneath, of
+/// `$this`.
+macro_rules! alike_on_both {
+    ($lt:lifetime, |$this:ident| $inner:expr) => {
+        fn fetch_optional<'e, 'q: 'e, E>(
+            self,
+            query: E,
+        ) -> BoxFuture<'e, Result<Option<AnyRow>, sqlx::Error>>
+        where
+            $lt: 'e,
+            E: 'q + Execute<'q, Any>,
+        {
+            match self.pooler {
+                Pooler::None => {
+                    let $this = self;
+                    ($inner).fetch_optional(query)
+                }
+                Pooler::Transaction => first_row(self.fetch_many(query)),
+            }
+        }
+
+        fn prepare_with<'e, 'q: 'e>(
+            self,
+            sql: &'q str,
+            parameters: &'e [AnyTypeInfo],
+        ) -> BoxFuture<'e, Result<AnyStatement<'q>, sqlx::Error>>
+        where
+            $lt: 'e,
+        {
+            if self.pooler == Pooler::Transaction {
+                return no_kept_statements();
+            }
+            let $this = self;
+            ($inner).prepare_with(sql, parameters)
+        }
+
+        fn describe<'e, 'q: 'e>(
+            self,
+            sql: &'q str,
+        ) -> BoxFuture<'e, Result<sqlx::Describe<Any>, sqlx::Error>>
+        where
+            $lt: 'e,
+        {
+            let $this = self;
+            ($inner).describe(sql)
+        }
+    };
+}
+
 impl<'p> Executor<'p> for &'p PoolExecutor {
     type Database = Any;
 
@@ -154,43 +206,7 @@ impl<'p> Executor<'p> for &'p PoolExecutor {
         .boxed()
     }
 
-    fn fetch_optional<'e, 'q: 'e, E>(
-        self,
-        query: E,
-    ) -> BoxFuture<'e, Result<Option<AnyRow>, sqlx::Error>>
-    where
-        'p: 'e,
-        E: 'q + Execute<'q, Any>,
-    {
-        match self.pooler {
-            Pooler::None => (&self.pool).fetch_optional(query),
-            Pooler::Transaction => first_row(self.fetch_many(query)),
-        }
-    }
-
-    fn prepare_with<'e, 'q: 'e>(
-        self,
-        sql: &'q str,
-        parameters: &'e [AnyTypeInfo],
-    ) -> BoxFuture<'e, Result<AnyStatement<'q>, sqlx::Error>>
-    where
-        'p: 'e,
-    {
-        if self.pooler == Pooler::Transaction {
-            return no_kept_statements();
-        }
-        (&self.pool).prepare_with(sql, parameters)
-    }
-
-    fn describe<'e, 'q: 'e>(
-        self,
-        sql: &'q str,
-    ) -> BoxFuture<'e, Result<sqlx::Describe<Any>, sqlx::Error>>
-    where
-        'p: 'e,
-    {
-        (&self.pool).describe(sql)
-    }
+    alike_on_both!('p, |this| &this.pool);
 }
 
 /// A transaction of jwt-guard's: statements run in it through `&mut *tx` (a
@@ -278,43 +294,7 @@ impl<'c> Executor<'c> for &'c mut TxConn {
         }
     }
 
-    fn fetch_optional<'e, 'q: 'e, E>(
-        self,
-        query: E,
-    ) -> BoxFuture<'e, Result<Option<AnyRow>, sqlx::Error>>
-    where
-        'c: 'e,
-        E: 'q + Execute<'q, Any>,
-    {
-        match self.pooler {
-            Pooler::None => (&mut *self.tx).fetch_optional(query),
-            Pooler::Transaction => first_row(self.fetch_many(query)),
-        }
-    }
-
-    fn prepare_with<'e, 'q: 'e>(
-        self,
-        sql: &'q str,
-        parameters: &'e [AnyTypeInfo],
-    ) -> BoxFuture<'e, Result<AnyStatement<'q>, sqlx::Error>>
-    where
-        'c: 'e,
-    {
-        if self.pooler == Pooler::Transaction {
-            return no_kept_statements();
-        }
-        (&mut *self.tx).prepare_with(sql, parameters)
-    }
-
-    fn describe<'e, 'q: 'e>(
-        self,
-        sql: &'q str,
-    ) -> BoxFuture<'e, Result<sqlx::Describe<Any>, sqlx::Error>>
-    where
-        'c: 'e,
-    {
-        (&mut *self.tx).describe(sql)
-    }
+    alike_on_both!('c, |this| &mut *this.tx);
 }
 
 /// A prepared statement is named, and a name outlives the transaction that

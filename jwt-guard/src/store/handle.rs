@@ -13,7 +13,7 @@ use crate::revocation_set::RevocationSet;
 
 /// A database failure. Never caused by request input; reported as `503`.
 #[derive(Debug, thiserror::Error)]
-#[error("jwt-guard store: {0}")]
+#[error("jwt-guard's database failed")]
 pub struct StoreError(#[from] pub(crate) sqlx::Error);
 
 /// A logout accepted while the database was unreachable.
@@ -105,8 +105,8 @@ impl Store {
     ) -> Self {
         let settings = StoreSettings::from_config(config);
         Self {
-            pool: pool.reads().clone(),
-            writer: pool.writes().clone(),
+            pool: pool.executors().0.clone(),
+            writer: pool.executors().1.clone(),
             backend: pool.backend(),
             listen_url: pool.listen_url().map(str::to_owned),
             clock,

@@ -27,11 +27,10 @@ mod sql;
 mod throttle;
 mod tokens;
 
-pub use crate::config::CapPolicy;
 pub use archive::ArchiveReport;
 pub use audit::{AuditEvent, AuditRecord};
 pub use device_record::{DeviceDescription, DeviceRecord, NewDevice, DEVICE_NAME_MAX};
-pub use executor::{PoolExecutor, Pooler};
+pub use executor::Pooler;
 pub(crate) use handle::PendingLogout;
 pub use handle::{Store, StoreError};
 pub use ids::{DeviceId, Jti, LinkId, Subject};
@@ -48,4 +47,5 @@ pub(crate) use sessions::SessionRows;
 /// The sqlx jwt-guard is built on (0.8), for queries of an application's own.
 pub use sqlx;
 pub(crate) use throttle::{counter_key, CounterRule, Reservation};
-pub use tokens::{RotateError, Rotation, Successor, TokenNode, TokenPage, MAX_TREE_PAGE};
+pub(crate) use tokens::{RotateError, Rotation, Successor};
+pub use tokens::{TokenNode, TokenPage, MAX_TREE_PAGE};

@@ -231,8 +231,14 @@ impl JwtPool {
 
     /// Where an application's own reads of jwt-guard's database go, as an
     /// executor (also what `&JwtPool` itself executes on).
-    pub fn reads(&self) -> &PoolExecutor {
+    pub fn reads(&self) -> impl sqlx::Executor<'_, Database = sqlx::Any> + Copy + '_ {
         &self.pool
+    }
+
+    /// The pool's own executors: reads, and the writes that queue with
+    /// jwt-guard's.
+    pub(crate) fn executors(&self) -> (&PoolExecutor, &PoolExecutor) {
+        (&self.pool, &self.writer)
     }
 
     /// Where an application's own writes to jwt-guard's database go, so they
@@ -251,7 +257,7 @@ impl JwtPool {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn writes(&self) -> &PoolExecutor {
+    pub fn writes(&self) -> impl sqlx::Executor<'_, Database = sqlx::Any> + Copy + '_ {
         &self.writer
     }
 

@@ -53,7 +53,7 @@ pub struct TokenPage {
 /// What a successful [`Store::rotate_refresh`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Rotation {
+pub(crate) enum Rotation {
     /// The presented token is spent; the new successors are recorded.
     Rotated,
     /// A retry within `refresh_reuse_grace` of a rotation whose successor is still
@@ -71,11 +71,11 @@ pub enum Rotation {
 /// (header and payload, never the signature), from which a retry within the reuse
 /// grace is signed again.
 #[derive(Clone, Copy, Debug)]
-pub struct Successor<'a> {
+pub(crate) struct Successor<'a> {
     /// The token's registered claims.
-    pub claims: &'a RegisteredClaims,
+    pub(crate) claims: &'a RegisteredClaims,
     /// `header.payload`, as signed.
-    pub signing_input: &'a str,
+    pub(crate) signing_input: &'a str,
 }
 
 /// Most tokens one page of a tree holds.
@@ -84,7 +84,7 @@ pub const MAX_TREE_PAGE: usize = 500;
 /// Why a refresh token could not be rotated.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum RotateError {
+pub(crate) enum RotateError {
     /// Unknown, revoked, or its device is gone: refused, nothing else happens.
     #[error("the refresh token is not valid")]
     Invalid,
@@ -237,18 +237,6 @@ pub(super) fn bind_token_rows<'q>(
 }
 
 impl Store {
-    /// Records an issued token (its id and times, never the token) under `device_id`,
-    /// child of `parent` (the refresh token it came from, if any).
-    pub async fn record_issued(
-        &self,
-        claims: &RegisteredClaims,
-        device_id: &str,
-        parent: Option<&str>,
-    ) -> Result<(), StoreError> {
-        insert_tokens(&self.writer, device_id, &[(claims, parent)]).await?;
-        Ok(())
-    }
-
     /// Consumes refresh token `old` and records its successors `refresh` and
     /// `access`, in one conditional statement inside one transaction: of any number
     /// of concurrent calls with the same token, exactly one succeeds. A device
@@ -260,7 +248,7 @@ impl Store {
     /// period is set, the rotation happened within it and the successor is still
     /// unused: then the client is retrying, and [`Rotation::Retry`] hands back the
     /// successor it was already given (never a second, different one).
-    pub async fn rotate_refresh(
+    pub(crate) async fn rotate_refresh(
         &self,
         old: &RegisteredClaims,
         refresh: Successor<'_>,

@@ -24,7 +24,7 @@ const MAX_REDIRECTS: usize = 5;
 #[non_exhaustive]
 pub enum FetchError {
     /// The request failed (unreachable, timed out, TLS).
-    #[error("cannot reach {url}: {source}")]
+    #[error("cannot reach {url}")]
     Http {
         /// What was fetched.
         url: String,
@@ -41,15 +41,16 @@ pub enum FetchError {
         status: u16,
     },
     /// The document is not what it should be.
-    #[error("{url}: {why}")]
+    #[error("the document at {url} cannot be used")]
     Document {
         /// What was read.
         url: String,
         /// What is wrong with it.
-        why: String,
+        #[source]
+        problem: DocumentProblem,
     },
     /// The JWKS file cannot be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     File {
         /// The file.
         path: String,
@@ -60,6 +61,44 @@ pub enum FetchError {
     /// The JWKS holds no key usable with the configured algorithms.
     #[error("{0}: no usable key (keys need a `kid` and an asymmetric type matching `algorithms`)")]
     NoKeys(String),
+}
+
+/// What is wrong with a provider's document or URL.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DocumentProblem {
+    /// Not the JSON document expected there.
+    #[error("not {expected}")]
+    NotJson {
+        /// What was expected: "an OpenID configuration", "a JWKS".
+        expected: &'static str,
+        /// What the JSON parser said.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A discovery document of another issuer.
+    #[error("it names issuer `{named}`, not the configured `{configured}`")]
+    OtherIssuer {
+        /// The issuer the document names.
+        named: String,
+        /// The configured issuer.
+        configured: String,
+    },
+    /// A discovery document whose keys are on another origin (not followed).
+    #[error("its jwks_uri `{0}` is on another origin; give it as `jwks_url` to trust it")]
+    ForeignJwks(String),
+    /// Not a URL.
+    #[error("not a URL")]
+    NotAUrl,
+    /// Plain `http` to a host that is not loopback, without `allow_http`.
+    #[error("plain http is refused for keys (set `allow_http = true` to accept it)")]
+    PlainHttp,
+    /// Neither `https` nor `http`.
+    #[error("only https URLs are fetched")]
+    NotHttps,
+    /// Larger than a provider's document may be.
+    #[error("larger than {MAX_DOCUMENT_BYTES} bytes")]
+    TooLarge,
 }
 
 /// Fetches the keys `config` names (a JWKS file, URL or discovery document), and
@@ -125,17 +164,21 @@ async fn jwks_uri(
         issuer: String,
         jwks_uri: String,
     }
-    let document: Discovery = serde_json::from_slice(&body).map_err(|e| FetchError::Document {
-        url: url.clone(),
-        why: format!("not an OpenID configuration: {e}"),
-    })?;
+    let document: Discovery =
+        serde_json::from_slice(&body).map_err(|source| FetchError::Document {
+            url: url.clone(),
+            problem: DocumentProblem::NotJson {
+                expected: "an OpenID configuration",
+                source,
+            },
+        })?;
     if document.issuer != config.issuer {
         return Err(FetchError::Document {
             url,
-            why: format!(
-                "names issuer `{}`, not the configured `{}`",
-                document.issuer, config.issuer
-            ),
+            problem: DocumentProblem::OtherIssuer {
+                named: document.issuer,
+                configured: config.issuer.clone(),
+            },
         });
     }
     // The keys come from the provider itself: a discovery document naming a JWKS on
@@ -144,10 +187,7 @@ async fn jwks_uri(
     if jwks.origin() != discovery_url.origin() {
         return Err(FetchError::Document {
             url,
-            why: format!(
-                "its jwks_uri `{}` is on another origin; give it as `jwks_url` to trust it",
-                document.jwks_uri
-            ),
+            problem: DocumentProblem::ForeignJwks(document.jwks_uri),
         });
     }
     Ok(document.jwks_uri)
@@ -156,18 +196,16 @@ async fn jwks_uri(
 /// `url` if keys may be fetched from it: `https`, or plain `http` to a loopback
 /// host (tests, a sidecar) or when the issuer says `allow_http`.
 pub(crate) fn provider_url(url: &str, allow_http: bool) -> Result<reqwest::Url, FetchError> {
-    let bad = |why: &str| FetchError::Document {
+    let bad = |problem| FetchError::Document {
         url: url.to_owned(),
-        why: why.to_owned(),
+        problem,
     };
-    let parsed = reqwest::Url::parse(url).map_err(|_| bad("not a URL"))?;
+    let parsed = reqwest::Url::parse(url).map_err(|_| bad(DocumentProblem::NotAUrl))?;
     match parsed.scheme() {
         "https" => Ok(parsed),
         "http" if allow_http || is_loopback(&parsed) => Ok(parsed),
-        "http" => Err(bad(
-            "plain http is refused for keys (set `allow_http = true` to accept it)",
-        )),
-        _ => Err(bad("only https URLs are fetched")),
+        "http" => Err(bad(DocumentProblem::PlainHttp)),
+        _ => Err(bad(DocumentProblem::NotHttps)),
     }
 }
 
@@ -236,7 +274,7 @@ async fn get(
         if body.len() + chunk.len() > MAX_DOCUMENT_BYTES {
             return Err(FetchError::Document {
                 url: url.to_owned(),
-                why: format!("larger than {MAX_DOCUMENT_BYTES} bytes"),
+                problem: DocumentProblem::TooLarge,
             });
         }
         body.extend_from_slice(&chunk);
@@ -259,12 +297,15 @@ fn parse_jwks(source: &str, bytes: &[u8]) -> Result<JwkSet, FetchError> {
     if bytes.len() > MAX_DOCUMENT_BYTES {
         return Err(FetchError::Document {
             url: source.to_owned(),
-            why: format!("larger than {MAX_DOCUMENT_BYTES} bytes"),
+            problem: DocumentProblem::TooLarge,
         });
     }
     serde_json::from_slice(bytes).map_err(|e| FetchError::Document {
         url: source.to_owned(),
-        why: format!("not a JWKS: {e}"),
+        problem: DocumentProblem::NotJson {
+            expected: "a JWKS",
+            source: e,
+        },
     })
 }
 

@@ -139,8 +139,9 @@ impl OutsideIssuer {
             Ok(()) => true,
             Err(e) => {
                 rocket::warn!(
-                    "jwt-guard: keys of issuer `{}` not refreshed, keeping the cached ones: {e}",
-                    self.config.name
+                    "jwt-guard: keys of issuer `{}` not refreshed, keeping the cached ones: {}",
+                    self.config.name,
+                    crate::error::Chain(&e)
                 );
                 false
             }
@@ -313,8 +314,9 @@ impl TrustedIssuers {
             if let Err(e) = issuer.load().await {
                 if issuer.config.start_without_keys {
                     rocket::warn!(
-                        "jwt-guard: starting without the keys of issuer `{}` (start_without_keys): {e}",
-                        issuer.config.name
+                        "jwt-guard: starting without the keys of issuer `{}` (start_without_keys): {}",
+                        issuer.config.name,
+                        crate::error::Chain(&e)
                     );
                 } else {
                     return Err((issuer.config.name.clone(), e));

@@ -8,5 +8,5 @@ mod fetch;
 mod issuer;
 mod key_set;
 
-pub use fetch::FetchError;
+pub use fetch::{DocumentProblem, FetchError};
 pub use issuer::{OutsideIssuer, TrustedIssuers};
