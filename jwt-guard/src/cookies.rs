@@ -150,7 +150,7 @@ fn move_permanent_into_cookie(
             name_of(req, config, Jar::Permanent),
             permanent,
             config.path.clone(),
-            rt.config().permanent_ttl.as_secs(),
+            rt.config().permanent.ttl.as_secs(),
         ));
     }
 }

@@ -102,14 +102,14 @@ impl JwtRuntime {
     }
 
     /// `Some(time since the revocations were last read)` when that is past
-    /// `revocation_max_staleness` and the policy is to fail closed: tokens must then
+    /// `revocation.max_staleness` and the policy is to fail closed: tokens must then
     /// not be trusted from memory. Measured in real time, not by the token clock.
     pub fn revocations_too_stale(&self) -> Option<std::time::Duration> {
-        if self.config.revocation_staleness != StalenessPolicy::FailClosed {
+        if self.config.revocation.staleness != StalenessPolicy::FailClosed {
             return None;
         }
         let staleness = self.verifier.revocations().staleness()?;
-        (staleness > self.config.revocation_staleness_bound()).then_some(staleness)
+        (staleness > self.config.revocation.staleness_bound()).then_some(staleness)
     }
 
     /// `Ok` while tokens may be trusted from memory; else the failure every route
@@ -120,7 +120,7 @@ impl JwtRuntime {
             None => Ok(()),
             Some(staleness) => Err(StaleRevocations {
                 staleness,
-                bound: self.config.revocation_staleness_bound(),
+                bound: self.config.revocation.staleness_bound(),
             }),
         }
     }
@@ -132,7 +132,7 @@ impl JwtRuntime {
 #[derive(Debug, thiserror::Error)]
 #[error(
     "revocations not read from the database for {}s (bound {}s); refusing to trust tokens \
-     from memory (set jwt.revocation_staleness = \"serve\" to prefer availability)",
+     from memory (set jwt.revocation.staleness = \"serve\" to prefer availability)",
     staleness.as_secs(),
     bound.as_secs()
 )]

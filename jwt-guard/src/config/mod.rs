@@ -1,13 +1,15 @@
 //! The `jwt` table of Rocket's configuration, and the durations it is written in.
 
 use jsonwebtoken::Algorithm;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 mod cookies;
 mod dpop;
 mod error;
+mod families;
 mod introspection;
 mod issuers;
+mod legacy;
 mod resource;
 mod throttle;
 
@@ -17,6 +19,9 @@ pub use cookies::{CookieClients, CookieConfig, SameSitePolicy};
 pub use dpop::{DpopConfig, DpopMode, ReplayCache, MAX_PROOF_LIFETIME_SECS};
 use error::Problems;
 pub use error::{ConfigError, ConfigProblem, Problem};
+pub use families::{
+    ArchiveConfig, CapPolicy, DevicesConfig, PermanentConfig, RevocationConfig, StalenessPolicy,
+};
 pub use introspection::IntrospectionClient;
 pub use issuers::TrustedIssuerConfig;
 use jwt_guard_grammar::is_auth_scheme;
@@ -39,7 +44,9 @@ pub const MAX_LEEWAY_SECS: u64 = 60;
 /// with `-----BEGIN`) or the path of a PEM file. A key left out takes its value from
 /// [`JwtConfig::default`], where every default is written once.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+// `remote = "Self"`: the derive is `JwtConfig::deserialize`, which the
+// `Deserialize` impl below wraps to move the old flat keys into their tables.
+#[serde(remote = "Self", default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct JwtConfig {
     /// Signing algorithm: `HS256/384/512`, `RS256/384/512`, `PS256/384/512`,
@@ -80,40 +87,17 @@ pub struct JwtConfig {
     pub header_prefixes: Vec<String>,
     /// `realm` of the `WWW-Authenticate` challenge. Default `jwt-guard`.
     pub realm: String,
-    /// Sliding lifetime of a device's permanent token. Default `7d`.
-    pub permanent_ttl: HumanDuration,
-    /// Absolute lifetime of a device and its permanent token, from the login that
-    /// created it, however often it is used. Default: `refresh_window`.
-    pub permanent_max_lifetime: Option<HumanDuration>,
-    /// A device's `last_used` is written at most once per this window. Default `30m`.
-    pub permanent_accuracy: HumanDuration,
-    /// Most active devices per user. Default `50`, so no client can grow a user's
-    /// device list without bound.
-    pub max_devices: Option<u32>,
-    /// At the cap: `evict_oldest` device (default) or `reject` the login.
-    pub device_cap_policy: CapPolicy,
+    /// Devices' permanent tokens (the `permanent` table).
+    pub permanent: PermanentConfig,
+    /// Devices per user (the `devices` table).
+    pub devices: DevicesConfig,
+    /// How revocations reach every instance (the `revocation` table).
+    pub revocation: RevocationConfig,
+    /// Purging what is dead (the `archive` table).
+    pub archive: ArchiveConfig,
     /// How long a rotated refresh token may be retried while its successor is
     /// unused (`0s`–`60s`). Default `0s`: any second use is reuse.
     pub refresh_reuse_grace: HumanDuration,
-    /// How often revocations made by other instances are read from the database;
-    /// the bound on how stale this instance can be. Default `2s`.
-    pub revocation_poll: HumanDuration,
-    /// Whether PostgreSQL `LISTEN/NOTIFY` brings other instances' revocations at
-    /// once. Default `true`; `false` leaves polling alone (`revocation_poll` bounds
-    /// the delay), e.g. behind a pooler that cannot hold a `LISTEN`.
-    pub revocation_listen: bool,
-    /// How long this instance may go without reading revocations from the database
-    /// before `revocation_staleness` applies. Default: three times `revocation_poll`.
-    pub revocation_max_staleness: Option<HumanDuration>,
-    /// What protected routes do past that bound: `fail_closed` (503, the default) or
-    /// `serve` (keep accepting verified tokens).
-    pub revocation_staleness: StalenessPolicy,
-    /// How long dead devices and tokens are kept before archiving. Default `30d`.
-    pub archive_after: HumanDuration,
-    /// How long audit events are kept. Default `90d`.
-    pub audit_retention: HumanDuration,
-    /// Run the archiver on this interval; off when unset.
-    pub archive_interval: Option<HumanDuration>,
     /// Scheme, host and port that minted link URLs start with, e.g.
     /// `https://app.example`. Default: `http://` and Rocket's address and port. Never
     /// taken from the request's `Host` header, which a client controls.
@@ -154,13 +138,40 @@ pub struct JwtConfig {
     pub introspection_clients: Vec<IntrospectionClient>,
     /// Limits on password guessing and on messages sent to an account.
     pub login_throttle: ThrottleConfig,
-    /// Most devices listed per page by `GET /auth/devices` (`?limit=` may ask for
-    /// fewer). Default `100`.
-    pub device_page_size: u32,
     /// Most link-log rows written per client address per minute for requests that
     /// carry no valid link token (garbage, tampered, missing). Default `30`; beyond
     /// it such requests are still refused, just not logged.
     pub invalid_link_logs_per_minute: u32,
+
+    // The family tables' keys under their old flat names: still read, moved into
+    // their tables as the table is read (`legacy.rs`), named at launch.
+    permanent_ttl: Option<HumanDuration>,
+    permanent_max_lifetime: Option<HumanDuration>,
+    permanent_accuracy: Option<HumanDuration>,
+    revocation_poll: Option<HumanDuration>,
+    revocation_listen: Option<bool>,
+    revocation_max_staleness: Option<HumanDuration>,
+    revocation_staleness: Option<StalenessPolicy>,
+    archive_after: Option<HumanDuration>,
+    archive_interval: Option<HumanDuration>,
+    audit_retention: Option<HumanDuration>,
+    max_devices: Option<u32>,
+    device_cap_policy: Option<CapPolicy>,
+    device_page_size: Option<u32>,
+    /// The keys that were read under their old names.
+    #[serde(skip)]
+    renamed: Vec<legacy::RenamedKey>,
+}
+
+impl<'de> Deserialize<'de> for JwtConfig {
+    /// The table as written, then the old flat keys moved into their tables.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut config = JwtConfig::deserialize(deserializer)?;
+        config
+            .adopt_legacy_keys()
+            .map_err(<D::Error as serde::de::Error>::custom)?;
+        Ok(config)
+    }
 }
 
 impl Default for JwtConfig {
@@ -185,19 +196,11 @@ impl Default for JwtConfig {
             audience: None,
             header_prefixes: vec!["Bearer".into()],
             realm: "jwt-guard".into(),
-            permanent_ttl: HumanDuration::from_secs(7 * DAY),
-            permanent_max_lifetime: None,
-            permanent_accuracy: HumanDuration::from_secs(30 * MINUTE),
-            max_devices: Some(50),
-            device_cap_policy: CapPolicy::default(),
+            permanent: PermanentConfig::default(),
+            devices: DevicesConfig::default(),
+            revocation: RevocationConfig::default(),
+            archive: ArchiveConfig::default(),
             refresh_reuse_grace: HumanDuration::default(),
-            revocation_poll: HumanDuration::from_secs(2),
-            revocation_listen: true,
-            revocation_max_staleness: None,
-            revocation_staleness: StalenessPolicy::default(),
-            archive_after: HumanDuration::from_secs(30 * DAY),
-            audit_retention: HumanDuration::from_secs(90 * DAY),
-            archive_interval: None,
             link_base_url: None,
             cache_capacity: 10_000,
             verify_reveals_claims: false,
@@ -210,37 +213,23 @@ impl Default for JwtConfig {
             access_token_typ: "at+jwt".into(),
             introspection_clients: Vec::new(),
             login_throttle: ThrottleConfig::default(),
-            device_page_size: 100,
             invalid_link_logs_per_minute: 30,
+            permanent_ttl: None,
+            permanent_max_lifetime: None,
+            permanent_accuracy: None,
+            revocation_poll: None,
+            revocation_listen: None,
+            revocation_max_staleness: None,
+            revocation_staleness: None,
+            archive_after: None,
+            archive_interval: None,
+            audit_retention: None,
+            max_devices: None,
+            device_cap_policy: None,
+            device_page_size: None,
+            renamed: Vec::new(),
         }
     }
-}
-
-/// What happens when a subject already has `max_devices` active devices.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum CapPolicy {
-    /// Refuse the new login.
-    Reject,
-    /// Log out the least recently used device.
-    #[default]
-    EvictOldest,
-}
-
-/// What protected routes do when this instance's revocations may be out of date
-/// (polling the database has failed for longer than `revocation_max_staleness`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum StalenessPolicy {
-    /// Answer 503 (`Retry-After`) rather than trust a set that may miss a
-    /// revocation made on another instance.
-    #[default]
-    FailClosed,
-    /// Keep accepting tokens verified from memory: available, but a revocation made
-    /// elsewhere during the outage is not enforced here until polling recovers.
-    Serve,
 }
 
 /// One extra verification key.
@@ -264,14 +253,6 @@ pub struct VerificationKeyConfig {
 }
 
 impl JwtConfig {
-    /// The staleness bound in seconds (`revocation_max_staleness`, else three polls).
-    pub fn revocation_staleness_bound(&self) -> std::time::Duration {
-        match self.revocation_max_staleness {
-            Some(bound) => bound.into(),
-            None => std::time::Duration::from(self.revocation_poll).saturating_mul(3),
-        }
-    }
-
     /// The longest lifetime of a minted token (`max_minted_ttl`, else
     /// `refresh_window`).
     pub fn max_minted_lifetime(&self) -> HumanDuration {
@@ -288,10 +269,10 @@ impl JwtConfig {
             .saturating_add(self.leeway.as_secs())
     }
 
-    /// The absolute lifetime of a device (`permanent_max_lifetime`, else
+    /// The absolute lifetime of a device (`permanent.max_lifetime`, else
     /// `refresh_window`).
     pub fn permanent_lifetime(&self) -> HumanDuration {
-        self.permanent_max_lifetime.unwrap_or(self.refresh_window)
+        self.permanent.max_lifetime.unwrap_or(self.refresh_window)
     }
 
     /// A configuration with every default and the given HMAC secret (HS256).
@@ -357,20 +338,21 @@ impl JwtConfig {
         );
         p.positive("access_ttl", self.access_ttl);
         p.positive("refresh_ttl", self.refresh_ttl);
-        p.positive("permanent_ttl", self.permanent_ttl);
-        p.positive("permanent_max_lifetime", self.permanent_lifetime());
-        p.positive("revocation_poll", self.revocation_poll);
+        p.positive("permanent.ttl", self.permanent.ttl);
+        p.positive("permanent.max_lifetime", self.permanent_lifetime());
+        p.positive("revocation.poll", self.revocation.poll);
         p.positive("max_minted_ttl", self.max_minted_lifetime());
         if self
-            .revocation_max_staleness
-            .is_some_and(|s| s.as_secs() < self.revocation_poll.as_secs())
+            .revocation
+            .max_staleness
+            .is_some_and(|s| s.as_secs() < self.revocation.poll.as_secs())
         {
-            let min = "revocation_poll";
-            p.add("revocation_max_staleness", Problem::TooShort { min });
+            let min = "revocation.poll";
+            p.add("revocation.max_staleness", Problem::TooShort { min });
         }
-        p.nonzero("device_page_size", self.device_page_size);
-        if self.max_devices == Some(0) {
-            p.add("max_devices", Problem::NoDevicesAllowed);
+        p.nonzero("devices.page_size", self.devices.page_size);
+        if self.devices.max == Some(0) {
+            p.add("devices.max", Problem::NoDevicesAllowed);
         }
         if let Some(base) = &self.link_base_url {
             let scheme_ok = base.starts_with("https://") || base.starts_with("http://");
@@ -434,14 +416,14 @@ mod tests {
                 "jwt.refresh_ttl",
             ),
             (
-                Box::new(|c| c.permanent_ttl = HumanDuration::from_secs(0)),
-                "jwt.permanent_ttl",
+                Box::new(|c| c.permanent.ttl = HumanDuration::from_secs(0)),
+                "jwt.permanent.ttl",
             ),
             (
-                Box::new(|c| c.revocation_poll = HumanDuration::from_secs(0)),
-                "jwt.revocation_poll",
+                Box::new(|c| c.revocation.poll = HumanDuration::from_secs(0)),
+                "jwt.revocation.poll",
             ),
-            (Box::new(|c| c.max_devices = Some(0)), "jwt.max_devices"),
+            (Box::new(|c| c.devices.max = Some(0)), "jwt.devices.max"),
             (
                 Box::new(|c| c.link_base_url = Some("ftp://x".into())),
                 "jwt.link_base_url",
@@ -472,7 +454,7 @@ mod tests {
     fn every_problem_is_reported_at_once_with_its_key_as_written() {
         let err = with(|c| {
             c.leeway = HumanDuration::from_secs(61);
-            c.max_devices = Some(0);
+            c.devices.max = Some(0);
             c.login_throttle.ip_attempts = 0;
             c.cookies.path = "auth".into();
         });
@@ -485,7 +467,7 @@ mod tests {
             keys,
             [
                 "jwt.leeway",
-                "jwt.max_devices",
+                "jwt.devices.max",
                 "jwt.login_throttle.ip_attempts",
                 "jwt.cookies.path"
             ]
@@ -555,10 +537,94 @@ mod tests {
         );
     }
 
+    fn read(table: serde_json::Value) -> Result<JwtConfig, String> {
+        use rocket::figment::providers::Serialized;
+        use rocket::figment::Figment;
+        Figment::from(Serialized::defaults(serde_json::json!({ "jwt": table })))
+            .extract_inner::<JwtConfig>("jwt")
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_families_are_tables_of_their_own() {
+        let config = read(serde_json::json!({
+            "permanent": { "ttl": "3d", "accuracy": "1m" },
+            "revocation": { "poll": "5s", "listen": false, "staleness": "serve" },
+            "archive": { "interval": "1h" },
+            "devices": { "max": 7, "cap_policy": "reject", "page_size": 9 },
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.permanent.ttl.as_secs(), 3 * 86_400);
+        assert_eq!(config.permanent.accuracy.as_secs(), 60);
+        assert_eq!(config.revocation.poll.as_secs(), 5);
+        assert!(!config.revocation.listen);
+        assert_eq!(config.revocation.staleness, StalenessPolicy::Serve);
+        assert_eq!(config.archive.interval.map(|d| d.as_secs()), Some(3600));
+        assert_eq!(config.devices.max, Some(7));
+        assert_eq!(config.devices.cap_policy, CapPolicy::Reject);
+        assert_eq!(config.devices.page_size, 9);
+        assert!(config.renamed_keys().is_empty());
+    }
+
+    #[test]
+    fn the_old_flat_keys_still_work_and_are_named_with_their_new_ones() {
+        let config = read(serde_json::json!({
+            "permanent_ttl": "3d",
+            "revocation_poll": "5s",
+            "revocation_listen": false,
+            "archive_interval": "1h",
+            "max_devices": 7,
+            "device_cap_policy": "reject",
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.permanent.ttl.as_secs(), 3 * 86_400);
+        assert_eq!(config.revocation.poll.as_secs(), 5);
+        assert!(!config.revocation.listen);
+        assert_eq!(config.archive.interval.map(|d| d.as_secs()), Some(3600));
+        assert_eq!(config.devices.max, Some(7));
+        assert_eq!(config.devices.cap_policy, CapPolicy::Reject);
+        let renamed: Vec<(&str, &str)> = config
+            .renamed_keys()
+            .iter()
+            .map(|k| (k.old, k.new))
+            .collect();
+        assert_eq!(
+            renamed,
+            [
+                ("permanent_ttl", "permanent.ttl"),
+                ("revocation_poll", "revocation.poll"),
+                ("revocation_listen", "revocation.listen"),
+                ("archive_interval", "archive.interval"),
+                ("max_devices", "devices.max"),
+                ("device_cap_policy", "devices.cap_policy"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_key_set_both_ways_to_two_values_is_a_conflict() {
+        let err = read(serde_json::json!({
+            "revocation_poll": "5s",
+            "revocation": { "poll": "7s" },
+        }))
+        .map(|_| String::new())
+        .unwrap_or_else(|e| e);
+        assert!(
+            err.contains("jwt.revocation_poll and jwt.revocation.poll are both set"),
+            "{err}"
+        );
+        // The same value both ways says one thing: no conflict.
+        let same = read(serde_json::json!({
+            "revocation_poll": "7s",
+            "revocation": { "poll": "7s" },
+        }));
+        assert_eq!(same.map(|c| c.revocation.poll.as_secs()), Ok(7));
+    }
+
     #[test]
     fn the_largest_allowed_values_pass() {
         assert!(with(|c| c.leeway = HumanDuration::from_secs(MAX_LEEWAY_SECS)).is_ok());
-        assert!(with(|c| c.max_devices = Some(1)).is_ok());
+        assert!(with(|c| c.devices.max = Some(1)).is_ok());
         assert!(with(|c| c.link_base_url = Some("https://app.example".into())).is_ok());
     }
 }
@@ -599,6 +665,9 @@ mod properties {
         "header_prefixes",
         "max_devices",
         "device_cap_policy",
+        "devices",
+        "permanent",
+        "revocation",
         "refresh_reuse_grace",
         "revocation_poll",
         "login_throttle",

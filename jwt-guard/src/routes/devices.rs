@@ -68,7 +68,7 @@ async fn list(
     jwt: Jwt<NoClaims>,
     services: Services<'_>,
 ) -> Result<DevicePage, AuthError> {
-    let page_size = services.rt.config().device_page_size;
+    let page_size = services.rt.config().devices.page_size;
     let offset: u32 = query_number("offset", offset)?.unwrap_or(0);
     let limit: u32 = query_number("limit", limit)?
         .unwrap_or(page_size)

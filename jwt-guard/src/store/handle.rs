@@ -52,15 +52,15 @@ impl StoreSettings {
     /// The store's share of `config`.
     pub(crate) fn from_config(config: &JwtConfig) -> Self {
         Self {
-            permanent_ttl: config.permanent_ttl.as_secs(),
+            permanent_ttl: config.permanent.ttl.as_secs(),
             permanent_lifetime: config.permanent_lifetime().as_secs(),
-            permanent_accuracy: config.permanent_accuracy.as_secs(),
-            max_devices: config.max_devices,
-            cap_policy: config.device_cap_policy,
+            permanent_accuracy: config.permanent.accuracy.as_secs(),
+            max_devices: config.devices.max,
+            cap_policy: config.devices.cap_policy,
             reuse_grace: config.refresh_reuse_grace.as_secs(),
             max_token_ttl: config.longest_token_lifetime(),
-            archive_after: config.archive_after.as_secs(),
-            audit_retention: config.audit_retention.as_secs(),
+            archive_after: config.archive.after.as_secs(),
+            audit_retention: config.archive.audit_retention.as_secs(),
         }
     }
 }
