@@ -2,10 +2,17 @@
 //! expansions reach the runtime only through `::jwt_guard::__private`, so a user's
 //! own dependency names never matter, and no expander spells a path of its own.
 //! Each entry is a function that spans its path onto a token (the user's, where a
-//! trait error should point).
+//! trait error should point): located there, resolved at the macro's call site.
 
 use proc_macro2::{Span, TokenStream};
 use quote::quote_spanned;
+
+/// Where a path is reported: at `span`'s place in the user's code, resolved as
+/// the macro's own call (a path re-spanned onto a token a `macro_rules!` wrote
+/// must not take that macro's hygiene).
+fn at(span: Span) -> Span {
+    Span::call_site().located_at(span)
+}
 
 macro_rules! exports {
     ($($(#[$doc:meta])* $name:ident => $($path:tt)::+;)*) => {
@@ -13,6 +20,7 @@ macro_rules! exports {
             $(#[$doc])*
             #[allow(dead_code)]
             pub(crate) fn $name(span: Span) -> TokenStream {
+                let span = at(span);
                 quote_spanned!(span=> $(::$path)+)
             }
         )*

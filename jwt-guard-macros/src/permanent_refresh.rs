@@ -1,6 +1,6 @@
 //! `#[permanent_refresh]`: marks the one route that accepts `Permanent-Token`.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::ctxt::Ctxt;
@@ -30,10 +30,12 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let name = unraw(&handler.sig.ident);
     let method = &target.method;
     let path = route::uri_path(&target.uri.value()).to_owned();
-    let method_path = exports::method(Span::call_site());
-    let permanent_refresh_path = exports::permanent_refresh(Span::call_site());
-    let permanent_route_path = exports::permanent_route(Span::call_site());
-    let protection_path = exports::protection(Span::call_site());
+    // The marker's impl and the guard stand for the handler.
+    let at_handler = handler.sig.ident.span();
+    let method_path = exports::method(target.method.span());
+    let permanent_refresh_path = exports::permanent_refresh(at_handler);
+    let permanent_route_path = exports::permanent_route(at_handler);
+    let protection_path = exports::protection(target.uri.span());
     let declaration = route::declare(
         &handler,
         &target,

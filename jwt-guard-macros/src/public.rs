@@ -1,7 +1,7 @@
 //! `#[public]`: declares a route deliberately open, so the manifest (and
 //! deny-by-default launch) know it was not forgotten.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::ctxt::Ctxt;
@@ -21,7 +21,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let Some(target) = target.filter(|_| !cx.has_errors()) else {
         return cx.finish(item);
     };
-    let protection_path = exports::protection(Span::call_site());
+    let protection_path = exports::protection(target.uri.span());
     let declaration = route::declare(&handler, &target, quote!(#protection_path::Public));
     quote! {
         #declaration

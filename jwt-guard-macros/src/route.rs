@@ -104,9 +104,11 @@ pub(crate) fn declare(
     target: &RouteTarget,
     protection: TokenStream,
 ) -> TokenStream {
-    let declared_route_path = crate::exports::declared_route(Span::call_site());
-    let inventory_path = crate::exports::inventory(Span::call_site());
-    let method_path = crate::exports::method(Span::call_site());
+    // Spanned on the route's path as written: the entry describes that route.
+    let at = target.uri.span();
+    let declared_route_path = crate::exports::declared_route(at);
+    let inventory_path = crate::exports::inventory(at);
+    let method_path = crate::exports::method(at);
     let name = crate::names::unraw(&handler.sig.ident);
     let method = &target.method;
     let path = &target.uri;

@@ -5,20 +5,20 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::DeriveInput;
 
-use super::parse::ClaimsFields;
+use super::validate::ClaimsFields;
 use crate::exports;
 
 pub(super) fn expand(input: &DeriveInput, fields: &ClaimsFields<'_>) -> TokenStream {
     let name = &input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
-    let claims_path = exports::claims(Span::call_site());
-    let role_field_path = exports::role_field(Span::call_site());
-    let scope_field_path = exports::scope_field(Span::call_site());
+    // Spanned on the user's type and fields: a trait error points at them.
+    let claims_path = exports::claims(name.span());
 
     let roles_impl = match fields.roles {
         Some(field) => {
             let ty = &field.ty;
             let ident = &field.ident;
+            let role_field_path = exports::role_field(ty.span());
             quote_spanned! {ty.span()=>
                 type Role = <#ty as #role_field_path>::Role;
                 fn roles(&self) -> &[Self::Role] {
@@ -32,6 +32,7 @@ pub(super) fn expand(input: &DeriveInput, fields: &ClaimsFields<'_>) -> TokenStr
         Some(field) => {
             let ty = &field.ty;
             let ident = &field.ident;
+            let scope_field_path = exports::scope_field(ty.span());
             quote_spanned! {ty.span()=>
                 fn has_scope(&self, scope: &str) -> bool {
                     <#ty as #scope_field_path>::contains_scope(&self.#ident, scope)
@@ -54,7 +55,7 @@ pub(super) fn expand(input: &DeriveInput, fields: &ClaimsFields<'_>) -> TokenStr
 pub(super) fn fallback(input: &DeriveInput) -> TokenStream {
     let name = &input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
-    let claims_path = exports::claims(Span::call_site());
+    let claims_path = exports::claims(name.span());
     let roles = no_roles();
     let scopes = no_scopes();
     quote! {

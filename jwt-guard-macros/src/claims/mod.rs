@@ -5,6 +5,7 @@
 
 mod expand;
 mod parse;
+mod validate;
 
 use proc_macro2::TokenStream;
 use syn::DeriveInput;
@@ -17,7 +18,8 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         Err(e) => return e.to_compile_error(),
     };
     let mut cx = Ctxt::default();
-    let fields = parse::find_fields(&mut cx, &input);
+    let written = parse::parse(&mut cx, &input);
+    let fields = validate::validate(&mut cx, written);
     match cx.into_compile_errors() {
         None => expand::expand(&input, &fields),
         Some(errors) => {

@@ -1,23 +1,39 @@
-//! Finds the `#[claims(roles)]` and `#[claims(scopes)]` fields, and refuses fields
-//! that would shadow a registered claim.
+//! Reads a `#[derive(Claims)]` struct into its written form: each named field
+//! with the name it is serialized under and the `#[claims(...)]` marks on it.
+//! What they mean together is `validate`'s.
 
-use jwt_guard_grammar::REGISTERED_CLAIM_NAMES;
-use quote::quote;
-use syn::{Data, DeriveInput, Field, Fields, LitStr};
+use syn::{Data, DeriveInput, Field, Fields, LitStr, Path};
 
 use crate::ctxt::Ctxt;
 use crate::names::unraw;
 
-const ATTRIBUTE: &str = "claims";
-const ROLES: &str = "roles";
-const SCOPES: &str = "scopes";
+pub(super) const ATTRIBUTE: &str = "claims";
+pub(super) const ROLES: &str = "roles";
+pub(super) const SCOPES: &str = "scopes";
 const OPTIONS: &str = "`roles`, `scopes`";
 
-/// The fields the impl reads.
-#[derive(Default)]
-pub(super) struct ClaimsFields<'a> {
-    pub(super) roles: Option<&'a Field>,
-    pub(super) scopes: Option<&'a Field>,
+/// What a `#[claims(...)]` mark says a field holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Holds {
+    Roles,
+    Scopes,
+}
+
+/// One field as written.
+pub(super) struct WrittenField<'a> {
+    pub(super) field: &'a Field,
+    /// Its name in the token: `#[serde(rename = "…")]`, else its ident.
+    pub(super) serialized: Option<String>,
+    /// Each mark and where it was written.
+    pub(super) marks: Vec<(Holds, Path)>,
+}
+
+/// The struct as written: its named fields, or what it is instead.
+pub(super) enum Written<'a> {
+    Named(Vec<WrittenField<'a>>),
+    /// A tuple or unit struct, an enum or a union: named by its keyword or name,
+    /// and the end of the sentence that says so.
+    NotNamed(proc_macro2::TokenStream, &'static str),
 }
 
 /// The serialized name of a field: its `#[serde(rename = "…")]`, else its ident.
@@ -49,86 +65,49 @@ fn serialized_name(field: &Field) -> Option<String> {
     field.ident.as_ref().map(unraw)
 }
 
-pub(super) fn find_fields<'a>(cx: &mut Ctxt, input: &'a DeriveInput) -> ClaimsFields<'a> {
+pub(super) fn parse<'a>(cx: &mut Ctxt, input: &'a DeriveInput) -> Written<'a> {
     let fields = match &input.data {
         Data::Struct(s) => match &s.fields {
             Fields::Named(named) => &named.named,
             _ => {
-                cx.error_spanned_by(
-                    &input.ident,
-                    "`#[derive(Claims)]` needs a struct with named fields (claims are a JSON object)",
-                );
-                return ClaimsFields::default();
+                let ident = &input.ident;
+                return Written::NotNamed(quote::quote!(#ident), " (claims are a JSON object)");
             }
         },
         Data::Enum(e) => {
-            cx.error_spanned_by(
-                e.enum_token,
-                "`#[derive(Claims)]` needs a struct with named fields, not an enum",
-            );
-            return ClaimsFields::default();
+            let token = e.enum_token;
+            return Written::NotNamed(quote::quote!(#token), ", not an enum");
         }
         Data::Union(u) => {
-            cx.error_spanned_by(
-                u.union_token,
-                "`#[derive(Claims)]` needs a struct with named fields, not a union",
-            );
-            return ClaimsFields::default();
+            let token = u.union_token;
+            return Written::NotNamed(quote::quote!(#token), ", not a union");
         }
     };
-
-    let mut roles: Option<&Field> = None;
-    let mut scopes: Option<&Field> = None;
-    for field in fields {
-        if let Some(name) = serialized_name(field) {
-            if REGISTERED_CLAIM_NAMES.contains(&name.as_str()) {
-                cx.error_spanned_by(
-                    field
-                        .ident
-                        .as_ref()
-                        .map(|i| quote!(#i))
-                        .unwrap_or_else(|| quote!(#field)),
-                    format!(
-                        "`{name}` is a registered claim that jwt-guard sets and checks itself; \
-                         remove this field and read it from `Jwt::registered()`"
-                    ),
-                );
-            }
-        }
-        for attr in field.attrs.iter().filter(|a| a.path().is_ident(ATTRIBUTE)) {
-            let result = attr.parse_nested_meta(|meta| {
-                if meta.path.is_ident(ROLES) {
-                    mark(cx, &mut roles, field, &meta.path, ROLES);
-                } else if meta.path.is_ident(SCOPES) {
-                    mark(cx, &mut scopes, field, &meta.path, SCOPES);
-                } else {
-                    crate::ctxt::unknown_option(cx, &meta.path, ATTRIBUTE, OPTIONS);
+    let written = fields
+        .iter()
+        .map(|field| {
+            let mut marks = Vec::new();
+            for attr in field.attrs.iter().filter(|a| a.path().is_ident(ATTRIBUTE)) {
+                let result = attr.parse_nested_meta(|meta| {
+                    if meta.path.is_ident(ROLES) {
+                        marks.push((Holds::Roles, meta.path.clone()));
+                    } else if meta.path.is_ident(SCOPES) {
+                        marks.push((Holds::Scopes, meta.path.clone()));
+                    } else {
+                        crate::ctxt::unknown_option(cx, &meta.path, ATTRIBUTE, OPTIONS);
+                    }
+                    Ok(())
+                });
+                if let Err(e) = result {
+                    cx.syn_error(e);
                 }
-                Ok(())
-            });
-            if let Err(e) = result {
-                cx.syn_error(e);
             }
-        }
-    }
-    if let (Some(r), Some(s)) = (roles, scopes) {
-        if std::ptr::eq(r, s) {
-            cx.error_spanned_by(&r.ident, "one field cannot hold both `roles` and `scopes`");
-        }
-    }
-    ClaimsFields { roles, scopes }
-}
-
-fn mark<'a>(
-    cx: &mut Ctxt,
-    slot: &mut Option<&'a Field>,
-    field: &'a Field,
-    at: &syn::Path,
-    what: &str,
-) {
-    if slot.is_some() {
-        cx.error_spanned_by(at, format!("only one field can be `#[claims({what})]`"));
-    } else {
-        *slot = Some(field);
-    }
+            WrittenField {
+                field,
+                serialized: serialized_name(field),
+                marks,
+            }
+        })
+        .collect();
+    Written::Named(written)
 }

@@ -5,12 +5,12 @@ use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use syn::{ItemFn, LitInt};
 
-use super::parse::{LinkArgs, MaxUses, DEFAULT_MAX_USES, DEFAULT_TTL_SECS};
+use super::validate::{LinkModel, MaxUses};
 use crate::exports;
 use crate::names::{hidden_local, unraw};
 use crate::route::{self, RouteTarget};
 
-pub(super) fn expand(args: &LinkArgs, mut handler: ItemFn, target: &RouteTarget) -> TokenStream {
+pub(super) fn expand(args: &LinkModel, mut handler: ItemFn, target: &RouteTarget) -> TokenStream {
     let route_ty = handler.sig.ident.clone();
     let route_name = unraw(&route_ty);
     let link_target = args.target.clone().unwrap_or_else(|| route_ty.clone());
@@ -18,7 +18,7 @@ pub(super) fn expand(args: &LinkArgs, mut handler: ItemFn, target: &RouteTarget)
     let vis = handler.vis.clone();
     let method = &target.method;
     let path = route::uri_path(&target.uri.value()).to_owned();
-    let max_uses = args.max_uses.unwrap_or(DEFAULT_MAX_USES);
+    let max_uses = args.max_uses;
     // The runtime's `LinkTarget::MAX_USES` stores "unlimited" as 0.
     let stored_max_uses = LitInt::new(
         &match max_uses {
@@ -28,14 +28,17 @@ pub(super) fn expand(args: &LinkArgs, mut handler: ItemFn, target: &RouteTarget)
         .to_string(),
         Span::call_site(),
     );
-    let ttl = args.ttl.unwrap_or(DEFAULT_TTL_SECS);
+    let ttl = args.ttl_secs;
     let login = args.login.is_some();
     let confirm = args.confirm.is_some();
-    let link_guard_path = exports::link_guard(Span::call_site());
-    let link_target_path = exports::link_target(Span::call_site());
-    let method_path = exports::method(Span::call_site());
+    // The impl and the guard stand for the handler: a trait error points at its
+    // name.
+    let at_handler = handler.sig.ident.span();
+    let link_guard_path = exports::link_guard(at_handler);
+    let link_target_path = exports::link_target(at_handler);
+    let method_path = exports::method(target.method.span());
     let option_path = exports::option(Span::call_site());
-    let protection_path = exports::protection(Span::call_site());
+    let protection_path = exports::protection(target.uri.span());
     // `links.mint::<target>()` names the target; when it differs from the handler,
     // it is an alias of the route type Rocket generates for the handler.
     let alias = (link_target != route_ty).then(|| {

@@ -3,18 +3,19 @@
 
 mod expand;
 mod parse;
+mod validate;
 
 use proc_macro2::TokenStream;
 
 use crate::ctxt::Ctxt;
-use crate::route::{self, RouteTarget};
-use parse::LinkArgs;
+use crate::route;
 
 pub(crate) const ATTRIBUTE: &str = "expiring_link";
 
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let mut cx = Ctxt::default();
-    let args = parse::parse_args(&mut cx, attr);
+    let written = parse::parse_args(&mut cx, attr);
+    let link = validate::options(&mut cx, written);
     let prepared = route::static_route(
         &mut cx,
         item.clone(),
@@ -22,37 +23,11 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         "the link URL is built from the route's own path",
     );
     if let Some((_, target)) = &prepared {
-        validate(&mut cx, &args, target);
+        validate::against_route(&mut cx, &link, target);
     }
     match prepared.filter(|_| !cx.has_errors()) {
-        Some((handler, target)) => expand::expand(&args, handler, &target),
+        Some((handler, target)) => expand::expand(&link, handler, &target),
         None => cx.finish(item),
-    }
-}
-
-/// Rules that need the route as well as the options.
-fn validate(cx: &mut Ctxt, args: &LinkArgs, target: &RouteTarget) {
-    let is_post = target.method == "Post";
-    if args.confirm.is_some() && !is_post {
-        cx.error_spanned_by(
-            &target.method,
-            format!(
-                "`#[{ATTRIBUTE}(confirm)]` needs a POST route: jwt-guard serves the GET \
-                 confirmation page, and its button posts to this route"
-            ),
-        );
-    }
-    if let (Some(login), None) = (&args.login, &args.confirm) {
-        if !is_post {
-            cx.error_spanned_by(
-                login,
-                format!(
-                    "a `#[{ATTRIBUTE}(login)]` link grants a session, so it is used by POST only, \
-                     after a confirmation page (mail scanners and link previews open every GET); \
-                     add `confirm` and make the route `#[post]`"
-                ),
-            );
-        }
     }
 }
 

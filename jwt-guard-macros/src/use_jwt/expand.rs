@@ -1,11 +1,11 @@
 //! Emits the zero-sized policy type, its `Policy` impl, and the injected guard.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::ItemFn;
+use syn::{ItemFn, LitStr};
 
-use super::parse::{RoleMode, RoleRef, UseJwtArgs};
+use super::validate::{PolicyModel, RoleMode, RoleRef};
 use crate::exports;
 use crate::names::{hidden_local, hidden_name};
 use crate::route;
@@ -32,32 +32,32 @@ fn role_text(mode: RoleMode, roles: &[RoleRef]) -> String {
 }
 
 pub(super) fn expand(
-    args: &UseJwtArgs,
+    args: &PolicyModel,
     mut handler: ItemFn,
     target: Option<&route::RouteTarget>,
 ) -> TokenStream {
     let policy = hidden_name("policy", &handler);
     let vis = handler.vis.clone();
-    let authorized_path = exports::authorized(proc_macro2::Span::call_site());
-    let denied_path = exports::denied(proc_macro2::Span::call_site());
-    let has_role_path = exports::has_role(proc_macro2::Span::call_site());
-    let has_role_named_path = exports::has_role_named(proc_macro2::Span::call_site());
-    let has_scope_path = exports::has_scope(proc_macro2::Span::call_site());
-    let role_name_path = exports::role_name(proc_macro2::Span::call_site());
-    let string_path = exports::string(proc_macro2::Span::call_site());
-    let option_path = exports::option(proc_macro2::Span::call_site());
-    let policy_path = exports::policy(proc_macro2::Span::call_site());
-    let protection_path = exports::protection(proc_macro2::Span::call_site());
-    let result_path = exports::result(proc_macro2::Span::call_site());
-    let standard_claims_path = exports::standard_claims(proc_macro2::Span::call_site());
+    // The policy type and the injected guard stand for the handler: a trait
+    // error about them points at its name.
+    let at_handler = handler.sig.ident.span();
+    let authorized_path = exports::authorized(at_handler);
+    let policy_path = exports::policy(at_handler);
+    let denied_path = exports::denied(Span::call_site());
+    let string_path = exports::string(Span::call_site());
+    let option_path = exports::option(Span::call_site());
+    let result_path = exports::result(Span::call_site());
     let claims_ty = match &args.claims {
         Some(ty) => quote_spanned!(ty.span()=> #ty),
-        None => quote!(#standard_claims_path),
+        None => exports::standard_claims(Span::call_site()),
     };
     let optional = args.optional.is_some();
     let dpop = args.dpop.is_some();
-    let fresh = match args.fresh {
-        Some(secs) => quote!(#option_path::Some(#secs)),
+    let fresh = match &args.fresh {
+        Some(fresh) => {
+            let (secs, option_path) = (fresh.secs, exports::option(fresh.lit.span()));
+            quote_spanned!(fresh.lit.span()=> #option_path::Some(#secs))
+        }
         None => quote!(#option_path::None),
     };
     let claims = hidden_local("claims");
@@ -67,10 +67,12 @@ pub(super) fn expand(
             .iter()
             .map(|role| match role {
                 RoleRef::Path(path) => {
-                    quote_spanned!(path.span()=> #has_role_path(#claims, &#path))
+                    let has_role = exports::has_role(path.span());
+                    quote_spanned!(path.span()=> #has_role(#claims, &#path))
                 }
                 RoleRef::Name(name) => {
-                    quote_spanned!(name.span()=> #has_role_named_path(#claims, #name))
+                    let has_role_named = exports::has_role_named(name.span());
+                    quote_spanned!(name.span()=> #has_role_named(#claims, #name))
                 }
             })
             .collect();
@@ -78,7 +80,10 @@ pub(super) fn expand(
         let names: Vec<TokenStream> = roles
             .iter()
             .map(|role| match role {
-                RoleRef::Path(path) => quote_spanned!(path.span()=> #role_name_path(&#path)),
+                RoleRef::Path(path) => {
+                    let role_name = exports::role_name(path.span());
+                    quote_spanned!(path.span()=> #role_name(&#path))
+                }
                 RoleRef::Name(name) => quote!(#string_path::from(#name)),
             })
             .collect();
@@ -100,22 +105,26 @@ pub(super) fn expand(
         }
     });
     let scope_checks = args.scopes.iter().flatten().map(|scope| {
-        quote! {
-            if !#has_scope_path(#claims, #scope) {
-                return #result_path::Err(#denied_path::scope(#scope));
+        let has_scope = exports::has_scope(scope.span());
+        let denied = exports::denied(scope.span());
+        quote_spanned! {scope.span()=>
+            if !#has_scope(#claims, #scope) {
+                return #result_path::Err(#denied::scope(#scope));
             }
         }
     });
     let check = args.check.as_ref().map(|path| {
         // Coerce to a fn pointer first, so a wrong signature is reported as such on
         // the user's path.
-        let check_fn = quote_spanned! {path.span()=>
-            let __jwt_guard_check: fn(&Self::Claims) -> bool = #path;
+        let check_fn = hidden_local("check");
+        let denied = exports::denied(path.span());
+        let coerce = quote_spanned! {path.span()=>
+            let #check_fn: fn(&Self::Claims) -> bool = #path;
         };
         quote! {
-            #check_fn
-            if !__jwt_guard_check(#claims) {
-                return #result_path::Err(#denied_path::check());
+            #coerce
+            if !#check_fn(#claims) {
+                return #result_path::Err(#denied::check());
             }
         }
     });
@@ -124,10 +133,14 @@ pub(super) fn expand(
         Some(text) => quote!(#option_path::Some(#text)),
         None => quote!(#option_path::None),
     };
-    let issuer = match &args.issuer {
-        Some(name) => quote!(#option_path::Some(#name)),
+    let some_lit = |lit: Option<&LitStr>| match lit {
+        Some(lit) => {
+            let option = exports::option(lit.span());
+            quote_spanned!(lit.span()=> #option::Some(#lit))
+        }
         None => quote!(#option_path::None),
     };
+    let issuer = some_lit(args.issuer.as_ref());
     let claims_text = match &args.claims {
         Some(ty) => written(ty),
         None => "StandardClaims".to_owned(),
@@ -145,8 +158,9 @@ pub(super) fn expand(
             .join(" ")
     }));
     let check_text = some_text(args.check.as_ref().map(written));
-    let acr = some_text(args.acr.as_ref().map(|acr| acr.value()));
+    let acr = some_lit(args.acr.as_ref());
     let declaration = target.map(|target| {
+        let protection_path = exports::protection(target.uri.span());
         route::declare(
             &handler,
             target,

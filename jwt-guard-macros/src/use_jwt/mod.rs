@@ -2,6 +2,7 @@
 
 mod expand;
 mod parse;
+mod validate;
 
 use proc_macro2::TokenStream;
 
@@ -12,14 +13,15 @@ pub(crate) const ATTRIBUTE: &str = "use_jwt";
 
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let mut cx = Ctxt::default();
-    let args = parse::parse_args(&mut cx, attr);
+    let written = parse::parse_args(&mut cx, attr);
+    let policy = validate::validate(&mut cx, written);
     let Some((handler, target)) = route::protected_handler(&mut cx, item.clone(), ATTRIBUTE) else {
         return cx.finish(item);
     };
     if cx.has_errors() {
         return cx.finish(item);
     }
-    expand::expand(&args, handler, target.as_ref())
+    expand::expand(&policy, handler, target.as_ref())
 }
 
 #[cfg(test)]
