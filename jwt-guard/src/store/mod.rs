@@ -21,9 +21,12 @@ mod links;
 mod migrate;
 mod permanent;
 mod pool;
+mod pool_settings;
 mod revocations;
+mod rotation;
 mod sessions;
 mod sql;
+mod sqlx_pool;
 mod throttle;
 mod tokens;
 
@@ -38,14 +41,16 @@ pub(crate) use links::LinkConsumed;
 pub use links::{LinkDenial, LinkRecord, LinkUseError, LinkUseRecord};
 pub(crate) use permanent::PermanentLookup;
 pub use permanent::PermanentRotateError;
-pub use pool::{JwtDb, JwtPool, PoolSettings, SqlxPool, DEFAULT_CONNECT_TIMEOUT_SECS};
+pub use pool::{JwtDb, JwtPool};
+pub use pool_settings::{PoolSettings, DEFAULT_CONNECT_TIMEOUT_SECS};
+pub use sqlx_pool::SqlxPool;
 
 pub use revocations::RevocationCursor;
 pub(crate) use revocations::{Announcement, RevocationListener};
+pub(crate) use rotation::{RotateError, Rotation, Successor};
 pub use sessions::CreateDeviceError;
 pub(crate) use sessions::SessionRows;
 /// The sqlx jwt-guard is built on (0.8), for queries of an application's own.
 pub use sqlx;
 pub(crate) use throttle::{counter_key, CounterRule, Reservation};
-pub(crate) use tokens::{RotateError, Rotation, Successor};
 pub use tokens::{TokenNode, TokenPage, MAX_TREE_PAGE};

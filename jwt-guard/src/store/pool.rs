@@ -1,18 +1,17 @@
-//! Database pools over sqlx 0.8 for `rocket_db_pools`: [`JwtPool`], jwt-guard's own
-//! (sqlx's `Any` driver, SQLite or PostgreSQL chosen by the URL), and
-//! [`SqlxPool`], the same `rocket_db_pools::Pool` implementation for any sqlx
-//! database, so an application's own `#[derive(Database)]` pools share jwt-guard's
-//! one sqlx (and one `libsqlite3-sys`).
+//! jwt-guard's own database pool over sqlx 0.8 for `rocket_db_pools`:
+//! [`JwtPool`] (sqlx's `Any` driver, SQLite or PostgreSQL chosen by the URL) and
+//! its [`JwtDb`]. The settings it opens with are `pool_settings`; the same pool
+//! for an application's own databases is `sqlx_pool`.
 
 use std::ops::Deref;
-use std::time::Duration;
 
 use rocket::figment::Figment;
 use rocket_db_pools::{Database, Pool};
-use sqlx::pool::{PoolConnection, PoolOptions};
-use sqlx::{AnyPool, ConnectOptions};
+use sqlx::pool::PoolConnection;
+use sqlx::AnyPool;
 
 use super::executor::{PoolExecutor, Pooler, TxLog};
+use super::pool_settings::PoolSettings;
 
 /// Which SQL dialect the pool speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,183 +20,6 @@ pub(crate) enum Backend {
     Sqlite,
     /// PostgreSQL.
     Postgres,
-}
-
-/// Seconds jwt-guard's own pool waits for a connection (or, on SQLite, a lock)
-/// before a request gets its 503, unless `databases.jwt_guard.connect_timeout` says
-/// otherwise. Short on purpose: during an outage a client should hear "retry" at
-/// once, not hang.
-pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 1;
-
-/// The settings of a `databases.<name>` table, as `rocket_db_pools` documents them.
-#[derive(Clone, Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-#[non_exhaustive]
-pub struct PoolSettings {
-    /// `sqlite://file.db`, `sqlite::memory:` or `postgres://user@host/db`.
-    pub url: String,
-    /// Connections kept open even when idle.
-    #[serde(default)]
-    pub min_connections: Option<u32>,
-    /// Most connections open at once.
-    #[serde(default = "default_max_connections")]
-    pub max_connections: u32,
-    /// Seconds to wait for a connection from the pool (and, on SQLite, for a lock:
-    /// the busy timeout) before failing: the bound on the time to a 503.
-    #[serde(default = "default_connect_timeout")]
-    pub connect_timeout: u64,
-    /// Seconds an idle connection is kept before it is closed.
-    #[serde(default)]
-    pub idle_timeout: Option<u64>,
-    /// SQLite extensions to load (as `rocket_db_pools`).
-    #[serde(default)]
-    pub extensions: Option<Vec<String>>,
-    /// Log every SQL statement (at `info`, target `sqlx::query`): for finding out
-    /// what a request costs. Default `false`.
-    #[serde(default)]
-    pub log_statements: bool,
-    /// What sits between the application and PostgreSQL: `"none"` (the default)
-    /// or `"transaction"` for a transaction-mode pooler such as PgBouncer
-    /// (jwt-guard's statements are then unnamed and run inside transactions).
-    #[serde(default)]
-    pub pooler: Pooler,
-    /// A direct `postgres://` URL for the one `LISTEN` connection that brings
-    /// other instances' revocations at once, when `url` goes through a
-    /// transaction-mode pooler (which cannot hold a `LISTEN`). Without it such an
-    /// instance learns of revocations by polling alone (`jwt.revocation_poll`).
-    #[serde(default)]
-    pub listen_url: Option<String>,
-}
-
-fn default_max_connections() -> u32 {
-    16
-}
-
-fn default_connect_timeout() -> u64 {
-    DEFAULT_CONNECT_TIMEOUT_SECS
-}
-
-impl PoolSettings {
-    /// Reads a `databases.<name>` table (the figment `rocket_db_pools` hands a pool).
-    pub fn from_figment(figment: &Figment) -> Result<Self, Box<rocket::figment::Error>> {
-        figment.extract().map_err(Box::new)
-    }
-
-    /// The connect / acquire / busy timeout.
-    pub fn timeout(&self) -> Duration {
-        Duration::from_secs(self.connect_timeout)
-    }
-
-    fn logging<O: ConnectOptions>(&self, options: O) -> O {
-        if self.log_statements {
-            options.log_statements(log::LevelFilter::Info)
-        } else {
-            options.disable_statement_logging()
-        }
-    }
-
-    fn pool_options<DB: sqlx::Database>(&self) -> PoolOptions<DB> {
-        PoolOptions::<DB>::new()
-            .max_connections(self.max_connections.max(1))
-            .min_connections(self.min_connections.unwrap_or(0))
-            .acquire_timeout(self.timeout())
-            .idle_timeout(self.idle_timeout.map(Duration::from_secs))
-    }
-}
-
-/// A sqlx 0.8 pool as a `rocket_db_pools::Pool`, for an application's own
-/// databases beside jwt-guard's (`rocket_db_pools` 0.2 itself only knows sqlx 0.7,
-/// and a build can link one `libsqlite3-sys`).
-///
-/// Configured exactly as `rocket_db_pools` pools are (`databases.<name>.url`,
-/// `max_connections`, `min_connections`, `connect_timeout`, `idle_timeout`,
-/// `extensions`). SQLite databases are created when missing and run in WAL mode
-/// with the connect timeout as their busy timeout.
-///
-/// ```no_run
-/// use jwt_guard::store::{sqlx, SqlxPool};
-/// use rocket_db_pools::{Connection, Database};
-///
-/// #[derive(Database)]
-/// #[database("app")] // ROCKET_DATABASES='{app={url="sqlite://app.db"}}'
-/// struct AppDb(SqlxPool<sqlx::Sqlite>);
-///
-/// #[rocket::get("/notes/count")]
-/// async fn count(mut db: Connection<AppDb>) -> Option<String> {
-///     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notes")
-///         .fetch_one(&mut **db)
-///         .await
-///         .ok()?;
-///     Some(n.to_string())
-/// }
-/// ```
-pub struct SqlxPool<DB: sqlx::Database>(sqlx::Pool<DB>);
-
-impl<DB: sqlx::Database> SqlxPool<DB> {
-    /// The sqlx pool.
-    pub fn pool(&self) -> &sqlx::Pool<DB> {
-        &self.0
-    }
-}
-
-impl<DB: sqlx::Database> Deref for SqlxPool<DB> {
-    type Target = sqlx::Pool<DB>;
-
-    fn deref(&self) -> &sqlx::Pool<DB> {
-        &self.0
-    }
-}
-
-type Options<DB> = <<DB as sqlx::Database>::Connection as sqlx::Connection>::Options;
-
-/// Database-specific settings, as `rocket_db_pools` applies them.
-fn specialize(options: &mut dyn std::any::Any, settings: &PoolSettings) {
-    #[cfg(feature = "sqlite")]
-    if let Some(o) = options.downcast_mut::<sqlx::sqlite::SqliteConnectOptions>() {
-        let mut next = std::mem::take(o)
-            .busy_timeout(settings.timeout())
-            .create_if_missing(true)
-            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
-            .synchronous(sqlx::sqlite::SqliteSynchronous::Normal);
-        for ext in settings.extensions.iter().flatten() {
-            next = next.extension(ext.clone());
-        }
-        *o = next;
-    }
-    #[cfg(not(feature = "sqlite"))]
-    let _ = (options, settings);
-}
-
-#[rocket::async_trait]
-impl<DB: sqlx::Database> Pool for SqlxPool<DB> {
-    type Connection = PoolConnection<DB>;
-    type Error = rocket_db_pools::Error<sqlx::Error>;
-
-    async fn init(figment: &Figment) -> Result<Self, Self::Error> {
-        let settings =
-            PoolSettings::from_figment(figment).map_err(|e| rocket_db_pools::Error::Config(*e))?;
-        sqlx::any::install_default_drivers();
-        let mut options = settings
-            .url
-            .parse::<Options<DB>>()
-            .map_err(rocket_db_pools::Error::Init)?;
-        specialize(&mut options, &settings);
-        let options = settings.logging(options);
-        settings
-            .pool_options::<DB>()
-            .connect_with(options)
-            .await
-            .map(SqlxPool)
-            .map_err(rocket_db_pools::Error::Init)
-    }
-
-    async fn get(&self) -> Result<Self::Connection, Self::Error> {
-        self.0.acquire().await.map_err(rocket_db_pools::Error::Get)
-    }
-
-    async fn close(&self) {
-        self.0.close().await;
-    }
 }
 
 /// jwt-guard's pool: sqlx's `Any` driver over SQLite or PostgreSQL, chosen by the
@@ -552,7 +374,7 @@ mod tests {
     fn settings_default_to_a_fast_failure() {
         let figment = Figment::from(("url", "sqlite://x.db"));
         let settings = PoolSettings::from_figment(&figment).unwrap();
-        assert_eq!(settings.timeout(), Duration::from_secs(1));
+        assert_eq!(settings.timeout(), std::time::Duration::from_secs(1));
         assert_eq!(settings.max_connections, 16);
         let typo = Figment::from(("url", "sqlite://x.db")).merge(("max_conections", 2));
         assert!(PoolSettings::from_figment(&typo).is_err());
