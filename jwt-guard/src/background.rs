@@ -31,7 +31,7 @@ pub(crate) async fn keep_current(
         Some(Err(e)) => {
             rocket::warn!(
                 "jwt-guard: cannot LISTEN for revocations, polling only: {}",
-                crate::error::Chain(&e)
+                crate::observe::Chain(&e)
             );
             None
         }
@@ -48,7 +48,7 @@ pub(crate) async fn keep_current(
                         let (tokens, devices, subjects) = store.revocations().counts();
                         crate::observe::revocation_set_size(tokens + devices + subjects);
                     }
-                    Err(e) => rocket::warn!("jwt-guard: revocation poll failed: {}", crate::error::Chain(&e)),
+                    Err(e) => rocket::warn!("jwt-guard: revocation poll failed: {}", crate::observe::Chain(&e)),
                 }
             }
             notice = next_announcement(&mut listener) => match notice {
@@ -65,7 +65,7 @@ pub(crate) async fn keep_current(
                 Err(e) => {
                     // The listener reconnects by itself; an announcement may have
                     // been lost meanwhile, so read what the poll would have.
-                    rocket::warn!("jwt-guard: revocation listener: {}", crate::error::Chain(&e));
+                    rocket::warn!("jwt-guard: revocation listener: {}", crate::observe::Chain(&e));
                     if let Ok(next) = store.poll_revocations(cursor).await {
                         cursor = next;
                     }
@@ -78,7 +78,7 @@ pub(crate) async fn keep_current(
             }
             _ = archive_timer.tick(), if archive.is_some() => {
                 if let Err(e) = store.archive().await {
-                    rocket::warn!("jwt-guard: archiver failed: {}", crate::error::Chain(&e));
+                    rocket::warn!("jwt-guard: archiver failed: {}", crate::observe::Chain(&e));
                 }
             }
         }

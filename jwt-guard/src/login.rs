@@ -5,13 +5,40 @@ use rocket::request::{FromRequest, Outcome};
 use rocket::{Ignite, Request, Rocket, Sentinel};
 
 use crate::claims::Claims;
+use crate::cookies;
 use crate::device_description::clean_text;
 use crate::error::{fail, AuthError};
 use crate::peer::client_ip;
 use crate::private_response::mark_credential;
 use crate::request::Services;
-use crate::session::{claims_json, start, LoginResponse, Principal, SessionOrigin};
+use crate::runtime::JwtRuntime;
+use crate::session::{
+    claims_json, open_session, LoginResponse, Principal, SessionError, SessionOrigin,
+};
 use crate::store::counter_key;
+use crate::store::{LinkConsumed, Store};
+
+/// Starts a session — the one start path of every way of signing in (a
+/// password, a login link, an app's own check through [`Sessions`]): the
+/// session opened, counted as a login by its method, and the client's session
+/// cookies set when it keeps its session in cookies.
+pub(crate) async fn start(
+    req: &Request<'_>,
+    rt: &JwtRuntime,
+    store: &Store,
+    subject: &str,
+    claims: &serde_json::Value,
+    origin: SessionOrigin<'_>,
+) -> Result<(LoginResponse, Option<LinkConsumed>), SessionError> {
+    let method = match origin {
+        SessionOrigin::Login { method, .. } => method,
+        SessionOrigin::Link(..) => "link",
+    };
+    let (mut login, consumed) = open_session(req, rt, store, subject, claims, origin).await?;
+    crate::observe::login(method, "success");
+    cookies::move_login_into_cookies(req, rt, &mut login);
+    Ok((login, consumed))
+}
 
 /// Longest login method name written to the audit log.
 const METHOD_MAX: usize = 32;

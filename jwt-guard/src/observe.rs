@@ -22,6 +22,22 @@ macro_rules! security_event {
     }};
 }
 
+/// An error and its sources, `: `-separated, for the log: messages never
+/// repeat their source, so a log line prints the chain.
+pub(crate) struct Chain<'a>(pub(crate) &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut next = self.0.source();
+        while let Some(source) = next {
+            write!(f, ": {source}")?;
+            next = source.source();
+        }
+        Ok(())
+    }
+}
+
 /// The span of one authentication (`jwt_guard.authenticate`, feature `tracing`):
 /// the route template (never the raw path), the issuer, the token's `kid` and
 /// `alg` (from its header, read only when a subscriber listens), and at the end

@@ -279,7 +279,7 @@ fn a_secret_can_come_from_a_file() {
     assert_eq!(from_file, inline);
     expect_key_error(
         json!({ "secret": TEST_SECRET, "secret_file": file }),
-        "jwt.secret_file is set",
+        "jwt.secret and jwt.secret_file are both set",
     );
     expect_key_error(
         json!({ "secret_file": "/nonexistent/secret" }),

@@ -4,7 +4,7 @@ use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 
 use super::error::{Problem, Problems};
-use super::MAX_LEEWAY_SECS;
+use super::limits::MAX_LEEWAY_SECS;
 use crate::duration::HumanDuration;
 
 /// Whether tokens may, or must, be bound to a client's key with DPoP proofs.

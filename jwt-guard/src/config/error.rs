@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::HumanDuration;
+use crate::duration::HumanDuration;
 
 /// A configuration jwt-guard cannot start with. Reported at launch.
 #[derive(Debug, thiserror::Error)]

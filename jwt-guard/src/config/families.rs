@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::HumanDuration;
+use crate::duration::HumanDuration;
 
 const MINUTE: u64 = 60;
 const DAY: u64 = 24 * 60 * MINUTE;

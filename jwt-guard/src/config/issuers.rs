@@ -7,7 +7,8 @@ use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 
 use super::error::{Problem, Problems};
-use super::{HumanDuration, MAX_LEEWAY_SECS};
+use super::limits::MAX_LEEWAY_SECS;
+use crate::duration::HumanDuration;
 
 /// One outside issuer (an OpenID Connect provider: Keycloak, Auth0, Entra ID,
 /// Cognito, Google, …). Give exactly one of `jwks_url`, `jwks` and `discovery`;

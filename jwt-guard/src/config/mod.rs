@@ -9,7 +9,8 @@ mod error;
 mod families;
 mod introspection;
 mod issuers;
-mod legacy;
+pub(crate) mod legacy;
+mod limits;
 mod resource;
 mod throttle;
 
@@ -25,15 +26,9 @@ pub use families::{
 pub use introspection::IntrospectionClient;
 pub use issuers::TrustedIssuerConfig;
 use jwt_guard_grammar::is_auth_scheme;
+pub use limits::{MAX_LEEWAY_SECS, MAX_TOKEN_BYTES};
 pub use resource::{ResourceConfig, WELL_KNOWN as RESOURCE_METADATA_PATH};
 pub use throttle::ThrottleConfig;
-
-/// Largest token, in bytes, that jwt-guard will look at. Longer ones are refused
-/// before any base64 or JSON parsing happens.
-pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
-
-/// Largest leeway accepted for `exp`/`nbf` checks.
-pub const MAX_LEEWAY_SECS: u64 = 60;
 
 /// jwt-guard's settings, read from the `jwt` table of Rocket's figment.
 ///
@@ -229,6 +224,56 @@ impl Default for JwtConfig {
             device_page_size: None,
             renamed: Vec::new(),
         }
+    }
+}
+
+impl JwtConfig {
+    /// Moves the old keys' values into their tables; the keys that conflict.
+    pub(super) fn adopt_legacy_keys(&mut self) -> Result<(), String> {
+        let (mut renamed, mut conflicts) = (Vec::new(), Vec::new());
+        let permanent = PermanentConfig::default();
+        let revocation = RevocationConfig::default();
+        let archive = ArchiveConfig::default();
+        let devices = DevicesConfig::default();
+        let config = self;
+        legacy::adopt_all! { config, renamed, conflicts;
+            permanent_ttl => permanent.ttl from permanent;
+            permanent_max_lifetime => permanent.max_lifetime from permanent as Some;
+            permanent_accuracy => permanent.accuracy from permanent;
+            revocation_poll => revocation.poll from revocation;
+            revocation_listen => revocation.listen from revocation;
+            revocation_max_staleness => revocation.max_staleness from revocation as Some;
+            revocation_staleness => revocation.staleness from revocation;
+            archive_after => archive.after from archive;
+            archive_interval => archive.interval from archive as Some;
+            audit_retention => archive.audit_retention from archive;
+            max_devices => devices.max from devices as Some;
+            device_cap_policy => devices.cap_policy from devices;
+            device_page_size => devices.page_size from devices;
+        }
+        if !conflicts.is_empty() {
+            let listed: Vec<String> = conflicts
+                .iter()
+                .map(|k| {
+                    format!(
+                        "jwt.{} and jwt.{} are both set, to different values",
+                        k.old, k.new
+                    )
+                })
+                .collect();
+            return Err(format!(
+                "{}; keep the new one (jwt.{})",
+                listed.join("; "),
+                conflicts[0].new
+            ));
+        }
+        config.renamed = renamed;
+        Ok(())
+    }
+
+    /// The keys this configuration was written with under their old names.
+    pub(crate) fn renamed_keys(&self) -> &[legacy::RenamedKey] {
+        &self.renamed
     }
 }
 

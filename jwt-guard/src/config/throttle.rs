@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 use super::error::Problems;
-use super::HumanDuration;
+use crate::duration::HumanDuration;
 
 /// The `login_throttle` table: how password guessing is slowed down.
 ///

@@ -340,7 +340,7 @@ pub(crate) async fn continue_session(
             if let Err(e) = audit.await {
                 rocket::warn!(
                     "jwt-guard: cannot audit a DPoP key mismatch: {}",
-                    crate::error::Chain(&e)
+                    crate::observe::Chain(&e)
                 );
             }
         }

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use rocket::http::Status;
 use rocket::request::Request;
 
-use super::{AuthError, ErrorCode};
+use super::failure::{AuthError, ErrorCode};
 
 /// The `realm` of every `WWW-Authenticate` challenge, and the protected
 /// resource's metadata URL it points to (RFC 9728 §5.1), managed by the fairing.

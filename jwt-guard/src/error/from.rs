@@ -5,7 +5,8 @@
 
 use rocket::http::Status;
 
-use super::{AuthError, Rejection};
+use super::failure::AuthError;
+use super::rejection::Rejection;
 use crate::dpop::{DpopRefusal, ProofError};
 use crate::runtime::StaleRevocations;
 use crate::session::{SessionError, UserStoreUnavailable};
@@ -267,7 +268,10 @@ mod tests {
             sqlx::Error::PoolTimedOut,
         )));
         assert_eq!(e.status(), Status::ServiceUnavailable);
-        let source = e.source().map(ToString::to_string).unwrap_or_default();
+        let source = e
+            .source()
+            .map(|s| crate::observe::Chain(s).to_string())
+            .unwrap_or_default();
         assert!(source.contains("pool timed out"), "{source}");
         assert!(!e.body().contains("pool"), "{}", e.body());
     }

@@ -15,5 +15,5 @@ mod rejection;
 
 pub(crate) use challenge::Realm;
 pub use failure::{AuthError, ErrorCode, RETRY_AFTER_SECS};
-pub(crate) use record::{fail, finish_failed_response, Chain, RecordedFailure};
+pub(crate) use record::{fail, finish_failed_response, RecordedFailure};
 pub(crate) use rejection::Rejection;

@@ -2,7 +2,6 @@
 //! fairing can turn Rocket's catcher output into the RFC 6750 answer, and written
 //! onto a response (status, challenges, JSON body, `no-store`, the cause logged).
 
-use std::error::Error as StdError;
 use std::io::Cursor;
 use std::sync::OnceLock;
 
@@ -11,7 +10,8 @@ use rocket::request::Request;
 use rocket::response::{self, Responder, Response};
 
 use super::challenge::Realm;
-use super::AuthError;
+use super::failure::AuthError;
+use crate::observe::Chain;
 use crate::response_marks::{is_marked, mark, Mark};
 
 impl AuthError {
@@ -40,22 +40,6 @@ impl AuthError {
             response.adjoin_header(Header::new("WWW-Authenticate", challenge));
         }
         response.set_sized_body(body.len(), Cursor::new(body));
-    }
-}
-
-/// An error and its sources, `: `-separated, for the log: messages never
-/// repeat their source, so a log line prints the chain.
-pub(crate) struct Chain<'a>(pub(crate) &'a (dyn StdError + 'static));
-
-impl std::fmt::Display for Chain<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut next = self.0.source();
-        while let Some(source) = next {
-            write!(f, ": {source}")?;
-            next = source.source();
-        }
-        Ok(())
     }
 }
 

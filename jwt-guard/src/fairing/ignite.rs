@@ -10,14 +10,15 @@ use rocket::fairing::{self, Fairing as _};
 use rocket::{routes, Build, Rocket};
 use rocket_db_pools::Database;
 
-use super::JwtGuard;
+use super::builder::JwtGuard;
 use crate::config::{ConfigError, CookieConfig, DpopMode, JwtConfig};
 use crate::cookies;
 use crate::device::{misplaced_permanent_token, PermanentRoutes};
 use crate::dpop::Dpop;
-use crate::error::{Chain, Realm};
+use crate::error::Realm;
 use crate::link::{default_base_url, link_confirm, LinkRoutes, Links, UnverifiedLogBudget};
 use crate::manifest;
+use crate::observe::Chain;
 use crate::peer::TrustedProxies;
 use crate::routes::{
     device_routes, introspection_routes, protected_resource_routes, revocation_routes,

@@ -1,41 +1,36 @@
 //! The decision on a verified token: its DPoP binding (RFC 9449 §7), its
 //! authentication's age and class (RFC 9470), then the route's compiled policy.
 
-use std::marker::PhantomData;
+use std::sync::Arc;
 
-use rocket::request::{Outcome, Request};
+use rocket::request::Request;
 
 use super::credential::Credential;
 use super::verify::{accepted, Verified};
-use super::{Authorized, Jwt};
-use crate::claims::RegisteredClaims;
+use crate::claims::{RegisteredClaims, Token};
 use crate::dpop::{self, Dpop, Scheme};
-use crate::error::{fail, AuthError, Rejection};
+use crate::error::{AuthError, Rejection};
 use crate::policy::Policy;
 use crate::private_response::mark_private;
 use crate::runtime::JwtRuntime;
 
-/// [`Authorized`]'s verdict once the token is verified (or refused).
+/// The policy `P`'s verdict once the token is verified (or refused): the token
+/// it accepts (`None` only for an `optional` route reached without one), or the
+/// refusal, naming the route's scopes (RFC 6750 §3) and, on a route that takes
+/// bound tokens only, the `DPoP` challenge alone.
 pub(super) async fn decide<P: Policy>(
     req: &Request<'_>,
     rt: &JwtRuntime,
     credential: &Credential,
     verified: &Verified<P::Claims>,
-) -> Outcome<Authorized<P>, AuthError> {
-    // Every refusal names the route's scopes (RFC 6750 §3), and on a route that
-    // takes bound tokens only, the `DPoP` challenge alone.
+) -> Result<Option<Arc<Token<P::Claims>>>, AuthError> {
     let refuse = |e: AuthError| {
         let e = e.for_route_scope(P::SCOPE);
-        fail(req, if P::DPOP { e.dpop_only() } else { e })
+        Err(if P::DPOP { e.dpop_only() } else { e })
     };
     let token = match &verified.verdict {
         Err(e) => return refuse(e.clone()),
-        Ok(None) if P::OPTIONAL => {
-            return Outcome::Success(Authorized {
-                jwt: None,
-                _policy: PhantomData,
-            })
-        }
+        Ok(None) if P::OPTIONAL => return Ok(None),
         Ok(None) => return refuse(credential.absent(rt).into()),
         Ok(Some(token)) => token.clone(),
     };
@@ -52,10 +47,7 @@ pub(super) async fn decide<P: Policy>(
     }
     mark_private(req);
     let _ = accepted::<P::Claims>(req).set(token.clone());
-    Outcome::Success(Authorized {
-        jwt: Some(Jwt { token }),
-        _policy: PhantomData,
-    })
+    Ok(Some(token))
 }
 
 /// RFC 9449: a verified token may be used as it was presented — a bound one

@@ -211,7 +211,13 @@ async fn authorize<P: Policy>(
         }
         None => verify::own::<P::Claims>(req, rt, credential),
     };
-    let outcome = decide::decide::<P>(req, rt, credential, verified).await;
+    let outcome = match decide::decide::<P>(req, rt, credential, verified).await {
+        Ok(token) => Outcome::Success(Authorized {
+            jwt: token.map(|token| Jwt { token }),
+            _policy: PhantomData,
+        }),
+        Err(e) => fail(req, e),
+    };
     (outcome, verified.scheme)
 }
 

@@ -7,7 +7,8 @@ use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, EncodingKey};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use super::{seed_of, KeyError, SigningKey, VerificationKey};
+use super::error::KeyError;
+use super::material::{seed_of, SigningKey, VerificationKey};
 use crate::config::{JwtConfig, VerificationKeyConfig};
 use crate::secret::SecretText;
 

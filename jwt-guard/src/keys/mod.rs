@@ -6,48 +6,21 @@
 
 mod error;
 mod load;
+mod material;
 
 use std::collections::HashMap;
 use std::fmt;
 
 use jsonwebtoken::jwk::{Jwk, JwkSet};
-use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, EncodingKey};
+use jsonwebtoken::{Algorithm, AlgorithmFamily, EncodingKey};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::config::{JwtConfig, VerificationKeyConfig};
 pub use error::KeyError;
 use load::{asymmetric_signing_key, hmac_signing_key, load_verification_key, public_jwk};
-
-/// A key that verifies tokens of exactly one algorithm (and, if it belongs to
-/// another party, of one issuer).
-pub(crate) struct VerificationKey {
-    pub(crate) algorithm: Algorithm,
-    pub(crate) key: DecodingKey,
-    pub(crate) issuer: Option<String>,
-}
-
-/// The key tokens are signed with.
-struct SigningKey {
-    kid: String,
-    algorithm: Algorithm,
-    key: EncodingKey,
-    /// A digest of the key material, from which secrets of other uses are
-    /// derived (the same on every instance configured with this key).
-    seed: Zeroizing<[u8; 32]>,
-}
-
-/// The seed of [`KeyRing::derive_secret`]: never the key itself, nothing the key
-/// can be recovered from.
-fn seed_of(material: &[u8]) -> Zeroizing<[u8; 32]> {
-    Zeroizing::new(
-        Sha256::new()
-            .chain_update(b"jwt-guard derived secrets\0")
-            .chain_update(material)
-            .finalize()
-            .into(),
-    )
-}
+use material::SigningKey;
+pub(crate) use material::VerificationKey;
 
 /// Every key jwt-guard knows: one signing key, and verification keys selected by
 /// exact `kid` (the signing key's own public half among them).

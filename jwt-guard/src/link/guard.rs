@@ -15,9 +15,10 @@ use super::{
 };
 use crate::device_description::user_agent;
 use crate::error::{fail, AuthError};
+use crate::login::start;
 use crate::peer::client_ip;
 use crate::request::Services;
-use crate::session::{start, LoginResponse, SessionError, SessionOrigin};
+use crate::session::{LoginResponse, SessionError, SessionOrigin};
 use crate::store::{LinkDenial, LinkId, LinkUseError};
 
 /// A successful use of a link, handed to the route's handler.

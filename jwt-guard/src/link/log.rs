@@ -64,7 +64,7 @@ pub(crate) async fn finish_link_response(req: &Request<'_>, res: &mut Response<'
             if let Err(e) = store.set_link_use_status(row, status).await {
                 rocket::warn!(
                     "jwt-guard: cannot log link use: {}",
-                    crate::error::Chain(&e)
+                    crate::observe::Chain(&e)
                 );
             }
         }
@@ -97,7 +97,7 @@ pub(crate) async fn finish_link_response(req: &Request<'_>, res: &mut Response<'
     {
         rocket::warn!(
             "jwt-guard: cannot log link use: {}",
-            crate::error::Chain(&e)
+            crate::observe::Chain(&e)
         );
     }
 }

@@ -7,11 +7,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::cookies;
 use crate::error::{AuthError, Rejection};
+use crate::login::start;
 use crate::manifest::{declare_route, Protection};
 use crate::private_response::mark_credential;
 use crate::request::{json_body, RequestRef, Services};
 use crate::runtime::JwtRuntime;
-use crate::session::{refresh_session, start, verify_refresh, LoginResponse, SessionOrigin};
+use crate::session::{refresh_session, verify_refresh, LoginResponse, SessionOrigin};
 use crate::signer::TokenPair;
 use crate::throttle::known_device;
 

@@ -2,11 +2,12 @@
 //! contract an app implements, and its erasure to JSON claims so the built-in
 //! routes need no generics.
 
+use std::error::Error as StdError;
 use std::sync::Arc;
 
 use rocket::Request;
 
-use super::SessionError;
+use super::outcome::SessionError;
 use crate::claims::Claims;
 
 /// A user the application recognised, and the claims their tokens carry.
@@ -23,11 +24,11 @@ pub struct Principal<C> {
 /// would make a client throw its session away.
 #[derive(Debug, thiserror::Error)]
 #[error("the user store is unavailable")]
-pub struct UserStoreUnavailable(#[source] Box<dyn std::error::Error + Send + Sync>);
+pub struct UserStoreUnavailable(#[source] Box<dyn StdError + Send + Sync>);
 
 impl UserStoreUnavailable {
     /// Wraps what went wrong (it is logged, never sent).
-    pub fn new(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+    pub fn new(cause: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
         Self(cause.into())
     }
 }

@@ -2,6 +2,7 @@
 //! new access ([`DeviceAccess`]) — and why one was refused ([`SessionError`]).
 
 use serde::{Deserialize, Serialize};
+use std::error::Error as StdError;
 
 use crate::dpop::DpopRefusal;
 use crate::signer::TokenPair;
@@ -54,8 +55,8 @@ pub struct LoginResponse {
 }
 
 /// Why a session step (start, refresh, device access) was refused or could not be
-/// done. Each refusal is its own variant; an outage keeps its cause. `AuthError`'s
-/// `From` table says what each answers.
+/// done. Each refusal is its own variant; an outage keeps its cause. The HTTP
+/// edge's one conversion table (`error/from.rs`) says what each answers.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub(crate) enum SessionError {
@@ -99,12 +100,12 @@ pub(crate) enum SessionError {
     Claims(#[source] serde_json::Error),
     /// Storage, the user store or the signer failed; nothing was changed.
     #[error("a session step could not be completed")]
-    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    Unavailable(#[source] Box<dyn StdError + Send + Sync>),
 }
 
 impl SessionError {
     /// An outage with its cause.
-    pub(crate) fn unavailable(cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+    pub(crate) fn unavailable(cause: impl StdError + Send + Sync + 'static) -> Self {
         SessionError::Unavailable(Box::new(cause))
     }
 }

@@ -6,9 +6,9 @@
 
 use rocket::Request;
 
-use super::{AppAuthenticator, DeviceAccess, LoginResponse, SessionError};
+use super::authenticator::AppAuthenticator;
+use super::outcome::{DeviceAccess, LoginResponse, SessionError};
 use crate::claims::{Claims, NoClaims, RegisteredClaims, TokenKind, REGISTERED_CLAIM_NAMES};
-use crate::cookies;
 use crate::device_description::describe_device;
 use crate::runtime::JwtRuntime;
 use crate::secret::{random_id, TokenDigest};
@@ -75,15 +75,12 @@ impl<'a> SessionLogin<'a> {
     }
 }
 
-/// Starts a session — the one start path of every way of signing in (a
-/// password, a login link, an app's own check through
-/// [`Sessions`](crate::Sessions)): a device for `subject` (described from the
-/// request) and its first token pair, counted as a login by `method`, with the
-/// client's session cookies set when it keeps its session in cookies.
-///
-/// Signing comes first; then one transaction uses the link (if any), creates the
-/// device and records the tokens, so an outage leaves nothing half-written.
-pub(crate) async fn start(
+/// Opens a session: a device for `subject` (described from the request) and its
+/// first token pair. Signing comes first; then one transaction uses the link (if
+/// any), creates the device and records the tokens, so an outage leaves nothing
+/// half-written. Every login reaches it through the one start path,
+/// [`login::start`](crate::login).
+pub(crate) async fn open_session(
     req: &Request<'_>,
     rt: &JwtRuntime,
     store: &Store,
@@ -99,11 +96,9 @@ pub(crate) async fn start(
     let device_id = random_id();
     // A login link is a one-time secret sent out of band: `otp` (RFC 8176 §2).
     let link_amr = ["otp".to_owned()];
-    let (amr, acr, method) = match origin {
-        SessionOrigin::Login {
-            amr, acr, method, ..
-        } => (amr, acr, method),
-        SessionOrigin::Link(..) => (&link_amr[..], None, "link"),
+    let (amr, acr) = match origin {
+        SessionOrigin::Login { amr, acr, .. } => (amr, acr),
+        SessionOrigin::Link(..) => (&link_amr[..], None),
     };
     let login = SessionLogin {
         at: now,
@@ -135,14 +130,12 @@ pub(crate) async fn start(
     let (device, permanent, consumed) = store
         .open_session(describe_device(req, subject), now, rows)
         .await?;
-    let mut login = LoginResponse {
+    let login = LoginResponse {
         tokens: issuer.pair_body(&access, &refresh),
         device_id: device.id,
         permanent_token: Some(permanent.expose().to_owned()),
         device_cookie: None,
     };
-    crate::observe::login(method, "success");
-    cookies::move_login_into_cookies(req, rt, &mut login);
     Ok((login, consumed))
 }
 

@@ -141,7 +141,7 @@ impl OutsideIssuer {
                 rocket::warn!(
                     "jwt-guard: keys of issuer `{}` not refreshed, keeping the cached ones: {}",
                     self.config.name,
-                    crate::error::Chain(&e)
+                    crate::observe::Chain(&e)
                 );
                 false
             }
@@ -316,7 +316,7 @@ impl TrustedIssuers {
                     rocket::warn!(
                         "jwt-guard: starting without the keys of issuer `{}` (start_without_keys): {}",
                         issuer.config.name,
-                        crate::error::Chain(&e)
+                        crate::observe::Chain(&e)
                     );
                 } else {
                     return Err((issuer.config.name.clone(), e));

@@ -69,7 +69,7 @@ impl Verifier {
         keys: Arc<KeyRing>,
         config: &JwtConfig,
         clock: Clock,
-        revocations: Arc<crate::testing::RevocationSet>,
+        revocations: Arc<RevocationSet>,
     ) -> Self {
         Self::build(keys, config, clock, revocations)
     }
