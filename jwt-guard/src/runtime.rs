@@ -41,8 +41,8 @@ pub struct JwtRuntime {
 
 impl JwtRuntime {
     /// Builds the runtime, checking configuration and keys. Its revocations start
-    /// empty; a [`Store`](crate::store::Store) made for it
-    /// ([`Store::new`](crate::store::Store::new)) loads and keeps them current.
+    /// empty; the [`Store`] made for it ([`JwtRuntime::store`]) loads and keeps
+    /// them current.
     pub fn new(config: JwtConfig, clock: Clock) -> Result<Self, SetupError> {
         config.validate()?;
         let keys = Arc::new(KeyRing::from_config(&config)?);

@@ -92,7 +92,7 @@ impl ErrorCode {
 /// A refused request: status, RFC 6750 error code and a short description that never
 /// says whether a user exists.
 ///
-/// Guards fail with it; handlers can return it too (it is a [`Responder`]), and `?`
+/// Guards fail with it; handlers can return it too (it is a [`Responder`](rocket::response::Responder)), and `?`
 /// turns the crate's own failures into it through the `From` conversions below —
 /// the one table of which failure answers what.
 ///

@@ -16,7 +16,7 @@ use crate::session::{AppAuthenticator, Authenticator};
 /// At ignite it reads the `jwt` configuration table, loads and checks the keys
 /// (a bad key stops launch with a clear message), opens the `jwt_guard` database
 /// (unless [`JwtDb`](crate::store::JwtDb) is already attached), runs jwt-guard's migrations, loads the
-/// revocations, and manages [`JwtRuntime`], [`Issuer`](crate::token::Issuer) and [`Store`].
+/// revocations, and manages [`JwtRuntime`](crate::runtime::JwtRuntime), [`Issuer`](crate::token::Issuer) and [`Store`](crate::store::Store).
 /// With an [`Authenticator`] it also mounts the token and device routes and the JWKS.
 ///
 /// At liftoff it starts polling the database for revocations made by other

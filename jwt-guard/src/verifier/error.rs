@@ -10,7 +10,7 @@ use crate::claims::TokenKind;
 #[error("{}", self.description())]
 #[non_exhaustive]
 pub enum VerifyError {
-    /// Longer than [`MAX_TOKEN_BYTES`].
+    /// Longer than [`MAX_TOKEN_BYTES`](crate::config::MAX_TOKEN_BYTES).
     TooLarge,
     /// Not a well-formed JWS, or claims of the wrong shape.
     Malformed,
