@@ -7,8 +7,9 @@ use crate::duration::HumanDuration;
 
 /// The `login_throttle` table: how password guessing is slowed down.
 ///
-/// Per account (the username as typed, known or not, so the answer never tells
-/// whether an account exists): `account_attempts` checks per `account_window`;
+/// Per account (the account key the app resolves the typed name to,
+/// `Authenticator::account_key`, known or not, so the answer never tells whether
+/// an account exists): `account_attempts` checks per `account_window`;
 /// then the account is locked out for `account_window`, twice as long at the next
 /// lock-out, up to `max_lockout`. A successful login resets the account. The
 /// counters live in the database, so instances behind a load balancer share them.

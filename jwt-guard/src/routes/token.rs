@@ -89,7 +89,9 @@ async fn obtain(
     let authenticator = services.authenticator()?;
     // Throttled before any password is looked at (429), and at most so many checks
     // at once (503 past the queue's patience).
-    let mut attempt = throttle.admit(req, rt, store, &body.username).await?;
+    // Every budget is the account's the app resolves the typed name to.
+    let account = authenticator.0.account_key(&body.username);
+    let mut attempt = throttle.admit(req, rt, store, &account).await?;
     let checked = authenticator
         .0
         .authenticate(req, &body.username, &body.password)
@@ -111,7 +113,7 @@ async fn obtain(
     };
     // This client is now known to the account: its own failure budget from now on
     // (signed before anything is stored, like the session's tokens).
-    let device_cookie = known_device::issue(rt, &body.username)?;
+    let device_cookie = known_device::issue(rt, &account)?;
     let (mut login, _) = start(req, rt, store, &subject, &claims, origin).await?;
     login.device_cookie = Some(device_cookie);
     cookies::move_known_device_into_cookie(req, &mut login.device_cookie, known_device::ttl(rt));

@@ -111,6 +111,24 @@ pub trait Authenticator: Send + Sync + 'static {
 
     /// Called after each successful login, e.g. to update a last-login column.
     async fn record_login(&self, _req: &Request<'_>, _subject: &str, _at: u64) {}
+
+    /// The account a typed username names, as this app's user store tells
+    /// accounts apart: what the failed-login budget, its lock-out and the
+    /// known-device credential are kept under, so that guessing at one account
+    /// never spends, clears or unlocks another's.
+    ///
+    /// Default: the name exactly as typed — right for a store that compares
+    /// names exactly (`WHERE username = $1`). A store that folds names (case,
+    /// surrounding spaces, Unicode normalisation) must return the name folded
+    /// *the same way* it looks accounts up, or a guesser spreads attempts over
+    /// spellings of one account: `typed.trim().to_lowercase()` for
+    /// `WHERE lower(username) = lower(trim($1))` under a Unicode-aware `lower`,
+    /// `typed.to_ascii_lowercase()` for an ASCII-only one (PostgreSQL's `C`
+    /// collation leaves the Kelvin sign `K` alone; Rust's `to_lowercase` folds it
+    /// to `k`). Called before the password is checked; it must not fail.
+    fn account_key(&self, typed: &str) -> String {
+        typed.to_owned()
+    }
 }
 
 /// [`Authenticator`] with its claims type erased (to JSON), so the routes need no
@@ -131,6 +149,8 @@ pub(crate) trait ErasedAuthenticator: Send + Sync {
     ) -> Result<Option<serde_json::Value>, SessionError>;
 
     async fn record_login(&self, req: &Request<'_>, subject: &str, at: u64);
+
+    fn account_key(&self, typed: &str) -> String;
 }
 
 #[rocket::async_trait]
@@ -162,6 +182,10 @@ impl<A: Authenticator> ErasedAuthenticator for A {
 
     async fn record_login(&self, req: &Request<'_>, subject: &str, at: u64) {
         Authenticator::record_login(self, req, subject, at).await
+    }
+
+    fn account_key(&self, typed: &str) -> String {
+        Authenticator::account_key(self, typed)
     }
 }
 

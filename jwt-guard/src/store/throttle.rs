@@ -28,12 +28,13 @@ pub(crate) enum Reservation {
 }
 
 /// The stored key of `account` in `namespace`: a digest, so that whatever a client
-/// typed as a username is never stored and every key has one size.
+/// typed as a username is never stored and every key has one size. `account` is
+/// the account key the app resolved (`Authenticator::account_key`), taken as it
+/// is: folding it here would join accounts the app's store tells apart.
 pub(crate) fn counter_key(namespace: &str, account: &str) -> String {
-    let normalized = account.trim().to_lowercase();
     format!(
         "{namespace}:{}",
-        TokenDigest::of(normalized.as_bytes()).as_str()
+        TokenDigest::of(account.as_bytes()).as_str()
     )
 }
 

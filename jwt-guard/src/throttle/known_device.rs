@@ -5,8 +5,9 @@
 //!
 //! The credential is a JWT of kind [`TokenKind::Device`], signed with the app's
 //! signing key (so every instance accepts it, and a key rotation retires it like
-//! any token): `sub` is the digest of the account name as typed (the name itself is
-//! not written into it), `jti` a random id that names the device's own budget.
+//! any token): `sub` is the digest of the account key the app resolved
+//! (`Authenticator::account_key`; the name itself is not written into it), `jti` a
+//! random id that names the device's own budget.
 
 use rocket::Request;
 
@@ -19,12 +20,11 @@ use crate::signer::IssueError;
 /// The header API clients send their credential back in.
 pub(crate) const HEADER: &str = "Device-Cookie";
 
-/// An account name as jwt-guard writes it down (the credential's `sub`, the audit
-/// log's `username_sha256`): the digest of its trimmed, lower-cased form.
+/// An account key as jwt-guard writes it down (the credential's `sub`, the audit
+/// log's `username_sha256`): its digest, of the key exactly as the app resolved
+/// it.
 pub(crate) fn account_digest(account: &str) -> String {
-    TokenDigest::of(account.trim().to_lowercase().as_bytes())
-        .as_str()
-        .to_owned()
+    TokenDigest::of(account.as_bytes()).as_str().to_owned()
 }
 
 /// A new credential binding this client to `account`.

@@ -116,23 +116,24 @@ impl LoginThrottle {
         }
     }
 
-    /// Admits one login attempt for `username` before any password is looked at:
-    /// the client address's budget, then the known device's budget when the client
-    /// presents a credential for this account, else the account's (known or not:
-    /// the answer is the same), then a free password check. `429` or `503`
-    /// otherwise.
+    /// Admits one login attempt for `account` — the account key the app resolved
+    /// from the typed name ([`Authenticator::account_key`](crate::Authenticator::account_key))
+    /// — before any password is looked at: the client address's budget, then the
+    /// known device's budget when the client presents a credential for this
+    /// account, else the account's (known or not: the answer is the same), then a
+    /// free password check. `429` or `503` otherwise.
     pub(crate) async fn admit(
         &self,
         req: &Request<'_>,
         rt: &JwtRuntime,
         store: &Store,
-        username: &str,
+        account: &str,
     ) -> Result<LoginAttempt, AuthError> {
         self.admit_address(req)?;
-        let device = known_device::presented(req, rt, username);
+        let device = known_device::presented(req, rt, account);
         let key = match &device {
             Some(id) => counter_key("login-device", id),
-            None => counter_key("login", username),
+            None => counter_key("login", account),
         };
         let number = match store
             .reserve_attempt(&key, self.account)
@@ -156,7 +157,7 @@ impl LoginThrottle {
             key,
             number,
             known_device: device.is_some(),
-            username_digest: known_device::account_digest(username),
+            username_digest: known_device::account_digest(account),
             check: Some(check),
         })
     }
@@ -220,8 +221,9 @@ impl LoginThrottle {
 
     /// Counts one message (a sign-in link, a reset mail) to `account`, or refuses
     /// with `429` once `messages_per_account` were sent in the window. Call it with
-    /// the account name *as requested*, before looking the account up, so that the
-    /// answer is the same whether it exists.
+    /// the account key of the name *as requested*
+    /// ([`Authenticator::account_key`](crate::Authenticator::account_key)), before
+    /// looking the account up, so that the answer is the same whether it exists.
     pub async fn limit_messages(&self, store: &Store, account: &str) -> Result<(), AuthError> {
         let key = counter_key("message", account);
         match store
