@@ -13,7 +13,7 @@ use rocket::http::HeaderMap;
 /// came: what `HeaderMap::get(name)` yields.
 pub(crate) fn values<'r>(
     headers: &'r HeaderMap<'_>,
-    name: &'static str,
+    name: &'r str,
 ) -> impl Iterator<Item = &'r str> + 'r {
     headers
         .iter()

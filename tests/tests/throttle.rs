@@ -642,3 +642,153 @@ async fn a_device_refreshing_in_a_loop_is_throttled() {
         "another device is not affected"
     );
 }
+
+/// A free port on the dual-stack wildcard address.
+fn free_dual_stack_port() -> u16 {
+    std::net::TcpListener::bind("[::]:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The test app served for real on `[::]` (both IPv4 and IPv6: an IPv4 client
+/// arrives as `::ffff:a.b.c.d`), reached from the loopback address `from`.
+struct DualStack {
+    port: u16,
+}
+
+impl DualStack {
+    async fn start(jwt: Value) -> DualStack {
+        let port = free_dual_stack_port();
+        let figment = jwt_guard_tests::base_figment(&jwt_guard_tests::temp_sqlite_url())
+            .merge(("address", "::"))
+            .merge(("port", port))
+            .merge(("ip_header", "X-Forwarded-For"))
+            .merge(("shutdown.ctrlc", false))
+            .merge(("jwt", jwt));
+        let rocket = jwt_guard_tests::app::app(figment, jwt_guard::Clock::system());
+        rocket::tokio::spawn(rocket.launch());
+        let server = DualStack { port };
+        for _ in 0..200 {
+            if server
+                .client([127, 0, 0, 1])
+                .get(server.url("/visits"))
+                .send()
+                .await
+                .is_ok()
+            {
+                return server;
+            }
+            rocket::tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the dual-stack app did not start on port {port}");
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn client(&self, from: [u8; 4]) -> reqwest::Client {
+        reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from(from))
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A login as `user` from the IPv4 address `from`, with an
+    /// `X-Forwarded-For` of `forwarded` if given.
+    async fn login(
+        &self,
+        from: [u8; 4],
+        user: &str,
+        password: &str,
+        forwarded: Option<&str>,
+    ) -> u16 {
+        let mut req = self
+            .client(from)
+            .post(self.url("/auth/token"))
+            .header("Content-Type", "application/json")
+            .body(json!({ "username": user, "password": password }).to_string());
+        if let Some(forwarded) = forwarded {
+            req = req.header("X-Forwarded-For", forwarded);
+        }
+        req.send()
+            .await
+            .map(|res| res.status().as_u16())
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+/// On a dual-stack listener every IPv4 client has its own address budget (each
+/// was `::ffff:…`, once all one IPv6 `/64`), and an IPv4 proxy CIDR matches its
+/// mapped peer, whose right-most forwarded address is the client.
+#[rocket::async_test]
+async fn ipv4_clients_of_a_dual_stack_listener_are_told_apart() {
+    let server = DualStack::start(json!({
+        "secret": TEST_SECRET,
+        "login_throttle": { "ip_attempts": 4 },
+        "trusted_proxies": ["127.0.0.10/32"],
+    }))
+    .await;
+    // 127.0.0.2 spends its budget (four logins, each for another account).
+    let mut statuses = Vec::new();
+    for n in 0..5 {
+        statuses.push(
+            server
+                .login([127, 0, 0, 2], &format!("nobody{n}"), "guess", None)
+                .await,
+        );
+    }
+    assert_eq!(statuses, [401, 401, 401, 401, 429]);
+    // 127.0.0.3 is another client: its correct login passes.
+    assert_eq!(
+        server
+            .login([127, 0, 0, 3], "alice", "alice-password", None)
+            .await,
+        200
+    );
+    // 127.0.0.2 cannot claim another address: it is no trusted proxy.
+    assert_eq!(
+        server
+            .login([127, 0, 0, 2], "bob", "bob-password", Some("192.0.2.9"))
+            .await,
+        429
+    );
+    // The trusted IPv4 proxy is matched though it arrives mapped: clients behind
+    // it are told apart by the right-most address it appended, whatever a client
+    // wrote to the left of it.
+    for n in 0..5 {
+        let forwarded = format!("127.0.0.2, 198.51.100.{n}");
+        let status = server
+            .login(
+                [127, 0, 0, 10],
+                &format!("nobody{n}"),
+                "guess",
+                Some(&forwarded),
+            )
+            .await;
+        assert_eq!(status, 401, "client {n} behind the proxy");
+    }
+    for _ in 0..4 {
+        server
+            .login(
+                [127, 0, 0, 10],
+                "nobody",
+                "guess",
+                Some("1.2.3.4, 203.0.113.5"),
+            )
+            .await;
+    }
+    let status = server
+        .login(
+            [127, 0, 0, 10],
+            "nobody",
+            "guess",
+            Some("5.6.7.8, 203.0.113.5"),
+        )
+        .await;
+    assert_eq!(
+        status, 429,
+        "one client behind the proxy, whatever it forged on the left"
+    );
+}
