@@ -195,6 +195,9 @@ pub(crate) fn move_known_device_into_cookie(
 /// authenticates nothing — it only decides whose failure budget a login spends.
 pub(crate) fn known_device_from_cookie<'r>(req: &'r Request<'_>) -> Option<&'r str> {
     let config = cookie_mode(req)?;
+    // Two credentials for one login: neither is believed (the login goes on as
+    // an unknown client's, under the account's budget).
+    refuse_tossed_cookies(req, config).ok()?;
     req.cookies()
         .get(&name_of(req, config, Jar::Device))
         .map(|c| c.value())
@@ -277,6 +280,7 @@ fn session_cookie<'r>(
     if matches!(jar, Jar::Access) && !config.access_cookie {
         return Ok(None);
     }
+    refuse_tossed_cookies(req, config)?;
     let Some(value) = req
         .cookies()
         .get(&name_of(req, config, jar))
@@ -289,6 +293,27 @@ fn session_cookie<'r>(
         check_origin(req, config)?;
     }
     Ok(Some(value))
+}
+
+/// Cookie tossing: a sibling subdomain (or a plain-HTTP page of the domain) can
+/// plant a cookie of the same name for the parent domain, which the browser then
+/// sends beside the real one — and which of two a server reads is up to it. A
+/// request carrying any of jwt-guard's session cookie names twice is refused
+/// (400) before any of them is read or rotated.
+fn refuse_tossed_cookies(req: &Request<'_>, config: &CookieConfig) -> Result<(), Rejection> {
+    let names = [Jar::Refresh, Jar::Permanent, Jar::Access, Jar::Device]
+        .map(|jar| name_of(req, config, jar));
+    let mut seen = [0u8; 4];
+    for pair in crate::header_scan::values(req.headers(), "Cookie").flat_map(|v| v.split(';')) {
+        let name = pair.split_once('=').map_or(pair, |(name, _)| name).trim();
+        if let Some(i) = names.iter().position(|n| n == name) {
+            seen[i] += 1;
+            if seen[i] > 1 {
+                return Err(Rejection::TossedCookie);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// When a cookie's CSRF check applies.
@@ -349,12 +374,14 @@ pub(crate) fn check_origin(req: &Request<'_>, config: &CookieConfig) -> Result<(
             .any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(origin))
     };
     let headers = req.headers();
-    // Browsers set it, and no page can: the request comes from this very site.
-    if headers
-        .get_one("Sec-Fetch-Site")
-        .is_some_and(|s| s.eq_ignore_ascii_case("same-origin"))
-    {
-        return Ok(());
+    // Browsers set it, and no page can: the request comes from this very site —
+    // or, said as plainly, from another one, whatever `Origin` or `Referer` say.
+    match headers.get_one("Sec-Fetch-Site") {
+        Some(site) if site.eq_ignore_ascii_case("same-origin") => return Ok(()),
+        Some(site) if site.eq_ignore_ascii_case("cross-site") => {
+            return Err(Rejection::CrossSiteFetch)
+        }
+        _ => {}
     }
     if let Some(origin) = headers.get_one("Origin") {
         return if allowed(origin) {

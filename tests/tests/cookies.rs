@@ -504,3 +504,101 @@ async fn another_site_cannot_log_a_browser_in() {
         .await;
     assert_eq!(api.status(), Status::Ok);
 }
+
+/// Cookie tossing: a sibling subdomain plants a `Domain=parent` refresh cookie of
+/// its own victim-chosen session, which the browser sends beside the real one.
+/// Two values of one session cookie name are refused (400) before either is
+/// read, and neither rotates.
+#[rocket::async_test]
+async fn a_session_cookie_sent_twice_is_refused_and_rotates_nothing() {
+    let client = app(json!({ "enabled": true, "access_cookie": true })).await;
+    let (_, alice, _) = login(&client).await;
+    let bob = {
+        let res = client
+            .post("/auth/token")
+            .header(ContentType::JSON)
+            .header(browser())
+            .body(json!({ "username": "bob", "password": "bob-password" }).to_string())
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::Ok);
+        cookie_value(&res, REFRESH).unwrap_or_default()
+    };
+    for tossed in [
+        format!("{REFRESH}={alice}; {REFRESH}={bob}"),
+        format!("{REFRESH}={bob}; {REFRESH}={alice}"),
+    ] {
+        let res = client
+            .post("/auth/token/refresh")
+            .header(Header::new("Cookie", tossed.clone()))
+            .header(browser())
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::BadRequest, "{tossed}");
+        assert!(cookie_value(&res, REFRESH).is_none(), "{tossed}");
+        assert_eq!(json_body(res).await["error"], "invalid_request");
+    }
+    // Two `Cookie` headers are one list too.
+    let res = client
+        .post("/auth/token/refresh")
+        .header(Header::new("Cookie", format!("{REFRESH}={alice}")))
+        .header(Header::new("Cookie", format!("{REFRESH}={bob}")))
+        .header(browser())
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::BadRequest);
+    // The access cookie doubled authenticates nothing either.
+    let res = client
+        .get("/me")
+        .header(Header::new("Cookie", format!("{ACCESS}=a; {ACCESS}=b")))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::BadRequest);
+    // Nothing rotated: each cookie alone still refreshes its own session.
+    for (who, cookie) in [("alice", &alice), ("bob", &bob)] {
+        let res = client
+            .post("/auth/token/refresh")
+            .cookie(Cookie::new(REFRESH, cookie.clone()))
+            .header(browser())
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::Ok, "{who}");
+        let access = cookie_value(&res, ACCESS).unwrap_or_default();
+        let me = client
+            .get("/me")
+            .cookie(Cookie::new(ACCESS, access))
+            .dispatch()
+            .await;
+        assert_eq!(json_body(me).await["sub"], who);
+    }
+}
+
+/// `Sec-Fetch-Site: cross-site` is the browser's own word that another site made
+/// it send the request: refused whatever `Referer` (or `Origin`) claims.
+#[rocket::async_test]
+async fn a_cross_site_fetch_is_refused_whatever_the_referer_says() {
+    let client = app(json!({ "enabled": true })).await;
+    let (_, refresh, _) = login(&client).await;
+    let send = |site: &'static str, referer: Option<&'static str>, origin: Option<&'static str>| {
+        let mut req = client
+            .post("/auth/token/refresh")
+            .cookie(Cookie::new(REFRESH, refresh.clone()))
+            .header(Header::new("Sec-Fetch-Site", site));
+        if let Some(referer) = referer {
+            req = req.header(Header::new("Referer", referer));
+        }
+        if let Some(origin) = origin {
+            req = req.header(Header::new("Origin", origin));
+        }
+        req.dispatch()
+    };
+    let res = send("cross-site", Some("http://127.0.0.1:8000/app"), None).await;
+    assert_eq!(res.status(), Status::Forbidden);
+    assert_eq!(json_body(res).await["error"], "cross_site_request");
+    let res = send("cross-site", None, Some(OURS)).await;
+    assert_eq!(res.status(), Status::Forbidden);
+    // Positive control: the same cookie, from this site, rotates (nothing was
+    // spent by the refusals).
+    let res = send("same-origin", Some("http://127.0.0.1:8000/app"), None).await;
+    assert_eq!(res.status(), Status::Ok);
+}

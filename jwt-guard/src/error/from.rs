@@ -65,6 +65,12 @@ impl From<Rejection> for AuthError {
                 "introspection needs a client's credentials (HTTP Basic) or a token with scope \
                  token:introspect",
             ),
+            R::CrossSiteFetch => {
+                AuthError::cross_site("this request comes from another site (Sec-Fetch-Site)")
+            }
+            R::TossedCookie => AuthError::invalid_request(
+                "a session cookie was sent twice; sign in again from this site",
+            ),
             R::CrossSiteOrigin => {
                 AuthError::cross_site("this request comes from another site (Origin)")
             }

@@ -79,6 +79,13 @@ pub(crate) enum Rejection {
     IntrospectionCallerUnknown,
 
     // --- Browsers (cookie mode's CSRF rule) ---
+    /// `Sec-Fetch-Site: cross-site`: the browser says another site made it send
+    /// the request.
+    #[error("cross-site request (Sec-Fetch-Site)")]
+    CrossSiteFetch,
+    /// A session cookie name sent twice (cookie tossing).
+    #[error("a session cookie was sent twice")]
+    TossedCookie,
     /// `Origin` names another site.
     #[error("cross-site request (Origin)")]
     CrossSiteOrigin,
