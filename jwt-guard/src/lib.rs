@@ -62,7 +62,7 @@ pub use fairing::JwtGuard;
 pub use guard::Jwt;
 pub use link::guard::LinkUse;
 pub use link::mint::{Links, MintedLink};
-pub use login::Sessions;
+pub use login::{Sessions, Upstream};
 pub use private_response::CarriesCredentials;
 pub use session::{Authenticator, DeviceAccess, LoginResponse, Principal, UserStoreUnavailable};
 

@@ -7,7 +7,9 @@ use rocket::{Ignite, Request, Rocket, Sentinel};
 use crate::claims::Claims;
 use crate::cookies;
 use crate::device_description::clean_text;
+use crate::error::Rejection;
 use crate::error::{fail, AuthError};
+use crate::guard::Jwt;
 use crate::peer::client_ip;
 use crate::private_response::mark_credential;
 use crate::request::Services;
@@ -17,6 +19,7 @@ use crate::session::{
 };
 use crate::store::counter_key;
 use crate::store::{LinkConsumed, Store};
+use rocket::http::Method;
 
 /// Starts a session — the one start path of every way of signing in (a
 /// password, a login link, an app's own check through [`Sessions`]): the
@@ -66,6 +69,36 @@ const METHOD_MAX: usize = 32;
 /// ```
 pub struct Sessions<'r> {
     services: Services<'r>,
+    /// The login-CSRF origin check applies (see [`Sessions::from_identity_provider`]).
+    check_origin: bool,
+}
+
+/// What the login a session rests on said about the user's authentication, when
+/// the user authenticated elsewhere (a partner's or an identity provider's
+/// token): when, and of which class. The session's tokens carry it, so `fresh`
+/// and `acr` routes (RFC 9470) judge the real authentication, not the moment this
+/// app heard of it.
+#[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
+pub struct Upstream<'a> {
+    /// When the user authenticated (seconds since the epoch), e.g. the outside
+    /// token's `auth_time`. The session's refresh window and its device's
+    /// absolute lifetime run from it too.
+    pub auth_time: Option<u64>,
+    /// The authentication context class the provider vouched for (`acr`).
+    pub acr: Option<&'a str>,
+}
+
+impl<'a> Upstream<'a> {
+    /// What a verified outside token says: its `auth_time` and `acr`. A token
+    /// without `auth_time` says nothing of when the user authenticated (its `iat`
+    /// is when it was issued), and the session then counts from now.
+    pub fn of<C: Claims>(token: &'a Jwt<C>) -> Self {
+        Self {
+            auth_time: token.registered().auth_time,
+            acr: token.registered().acr.as_deref(),
+        }
+    }
 }
 
 impl std::fmt::Debug for Sessions<'_> {
@@ -85,16 +118,32 @@ impl Sessions<'_> {
     ///
     /// The session's tokens say how the user authenticated: `amr` is `[method]` —
     /// name it with an RFC 8176 value where one fits (`"otp"`, `"hwk"`, `"mfa"`,
-    /// `"face"`…) — and `auth_time` is now.
+    /// `"face"`…) — and `auth_time` is now ([`Sessions::start_upstream`] when the
+    /// user authenticated earlier, elsewhere).
+    ///
+    /// A browser's non-`GET` request in cookie mode must come from this site
+    /// (login CSRF, as for the password and link logins: `403`); an identity
+    /// provider's callback that arrives cross-site by design says so with
+    /// [`Sessions::from_identity_provider`].
     ///
     /// Fails as the password login does after its check: `403 device_limit` at the
-    /// cap with `device_cap_policy = "reject"`, `503` when storage is down.
+    /// cap with `devices.cap_policy = "reject"`, `503` when storage is down.
     pub async fn start<C: Claims>(
         &self,
         principal: &Principal<C>,
         method: &str,
     ) -> Result<LoginResponse, AuthError> {
-        self.start_at_level(principal, method, None).await
+        self.start_upstream(principal, method, Upstream::default())
+            .await
+    }
+
+    /// The login-CSRF origin check off, for an identity provider's callback that
+    /// arrives from the provider's site by design (an OpenID Connect
+    /// `response_mode=form_post`, a SAML POST binding). The callback must prove
+    /// itself otherwise — its `state` and `nonce`, checked by the app.
+    pub fn from_identity_provider(mut self) -> Self {
+        self.check_origin = false;
+        self
     }
 
     /// [`Sessions::start`] for a login that reached an authentication context
@@ -107,8 +156,35 @@ impl Sessions<'_> {
         method: &str,
         acr: Option<&str>,
     ) -> Result<LoginResponse, AuthError> {
+        let upstream = Upstream {
+            acr,
+            ..Upstream::default()
+        };
+        self.start_upstream(principal, method, upstream).await
+    }
+
+    /// [`Sessions::start`] for a user who authenticated earlier, elsewhere: the
+    /// session's tokens carry `upstream`'s `auth_time` and `acr`
+    /// ([`Upstream::of`] reads them from a verified outside token). An
+    /// `auth_time` after now (past the leeway) is refused (`401`).
+    pub async fn start_upstream<C: Claims>(
+        &self,
+        principal: &Principal<C>,
+        method: &str,
+        upstream: Upstream<'_>,
+    ) -> Result<LoginResponse, AuthError> {
         let Services { req, rt, store, .. } = self.services;
         mark_credential(req);
+        let unsafe_method = !matches!(req.method(), Method::Get | Method::Head);
+        if self.check_origin && unsafe_method {
+            cookies::check_login_origin(req)?;
+        }
+        let now = rt.issuer().clock().now();
+        if let Some(at) = upstream.auth_time {
+            if at > now.saturating_add(rt.config().leeway.as_secs()) {
+                return Err(Rejection::AuthenticationInFuture.into());
+            }
+        }
         let claims = claims_json(&principal.claims)?;
         let attempts = counter_key("login", &principal.subject);
         let audit = serde_json::json!({
@@ -121,8 +197,9 @@ impl Sessions<'_> {
             attempts: &attempts,
             audit: &audit,
             amr: &amr,
-            acr,
+            acr: upstream.acr,
             method,
+            authenticated_at: upstream.auth_time,
         };
         let (login, _) = start(req, rt, store, &principal.subject, &claims, origin).await?;
         Ok(login)
@@ -135,7 +212,10 @@ impl<'r> FromRequest<'r> for Sessions<'r> {
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AuthError> {
         match Services::of(req) {
-            Ok(services) => Outcome::Success(Sessions { services }),
+            Ok(services) => Outcome::Success(Sessions {
+                services,
+                check_origin: true,
+            }),
             Err(e) => fail(req, e),
         }
     }

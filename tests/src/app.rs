@@ -11,7 +11,7 @@ use jwt_guard::throttle::LoginThrottle;
 use jwt_guard::{
     expiring_link, permanent_refresh, public, use_jwt, AuthError, Authenticator, Claims, Clock,
     DeviceAccess, DeviceSession, Jwt, JwtGuard, LinkUse, Links, LoginResponse, MintedLink,
-    Principal, Scopes, Sessions, UserStoreUnavailable,
+    Principal, Scopes, Sessions, Upstream, UserStoreUnavailable,
 };
 use rocket::fairing::{self, AdHoc};
 use rocket::figment::Figment;
@@ -506,10 +506,79 @@ async fn login_with_code(
     Ok(Json(sessions.start(&principal, "code").await?))
 }
 
+/// `POST /login/upstream` body: a user an identity provider authenticated at
+/// `auth_time`, with the class `acr`.
+#[derive(Deserialize)]
+struct UpstreamLogin {
+    username: String,
+    auth_time: Option<u64>,
+    acr: Option<String>,
+}
+
+/// An app-started session for a login that rests on another token: the
+/// provider's `auth_time` and `acr` travel into the session.
+#[public]
+#[post("/login/upstream", data = "<body>")]
+async fn login_upstream(
+    body: Json<UpstreamLogin>,
+    db: &State<JwtDb>,
+    sessions: Sessions<'_>,
+) -> Result<Json<LoginResponse>, AuthError> {
+    let Some(claims) = claims_of(db, &body.username).await? else {
+        return Err(AuthError::invalid_credentials());
+    };
+    let principal = Principal {
+        subject: body.username.clone(),
+        claims,
+    };
+    let mut upstream = Upstream::default();
+    upstream.auth_time = body.auth_time;
+    upstream.acr = body.acr.as_deref();
+    Ok(Json(
+        sessions.start_upstream(&principal, "sso", upstream).await?,
+    ))
+}
+
+/// An identity provider's form-post callback: it arrives from the provider's
+/// site by design, so the login-CSRF origin check is off (the app checks the
+/// provider's `state` itself — here, the one-time code).
+#[public]
+#[post("/login/idp-callback", data = "<body>")]
+async fn login_idp_callback(
+    body: Json<CodeLogin>,
+    db: &State<JwtDb>,
+    sessions: Sessions<'_>,
+) -> Result<Json<LoginResponse>, AuthError> {
+    let claims = claims_of(db, &body.username).await?;
+    let (Some(claims), true) = (claims, body.code == "424242") else {
+        return Err(AuthError::invalid_credentials());
+    };
+    let principal = Principal {
+        subject: body.username.clone(),
+        claims,
+    };
+    Ok(Json(
+        sessions
+            .from_identity_provider()
+            .start(&principal, "sso")
+            .await?,
+    ))
+}
+
+/// Needs an authentication of the last five minutes (RFC 9470 `max_age`).
+#[use_jwt(claims = AppClaims, fresh = "5m")]
+#[get("/me/fresh")]
+fn me_fresh(jwt: Jwt<AppClaims>) -> String {
+    jwt.subject().to_owned()
+}
+
 /// Every route of the test app.
 pub fn routes() -> Vec<Route> {
     routes![
         login_with_code,
+        login_upstream,
+        login_idp_callback,
+        me_fresh,
         me,
         me_cacheable,
         admin_stats,

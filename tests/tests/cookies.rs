@@ -602,3 +602,36 @@ async fn a_cross_site_fetch_is_refused_whatever_the_referer_says() {
     let res = send("same-origin", Some("http://127.0.0.1:8000/app"), None).await;
     assert_eq!(res.status(), Status::Ok);
 }
+
+/// `Sessions::start` sets session cookies for browsers, so it makes the login-CSRF
+/// check the password and link logins make: another site's page cannot sign the
+/// visitor's browser into an account by posting to an app-started login. An
+/// identity provider's callback, cross-site by design, opts out.
+#[rocket::async_test]
+async fn an_app_started_session_refuses_another_sites_browser() {
+    let client = app(json!({ "enabled": true })).await;
+    let code = |path: &'static str, origin: Option<&'static str>| {
+        let mut req = client
+            .post(path)
+            .header(ContentType::JSON)
+            .body(json!({ "username": "alice", "code": "424242" }).to_string());
+        if let Some(origin) = origin {
+            req = req.header(Header::new("Origin", origin));
+        }
+        req.dispatch()
+    };
+    let res = code("/login/code", Some("https://evil.example")).await;
+    assert_eq!(res.status(), Status::Forbidden);
+    assert!(cookie_value(&res, REFRESH).is_none());
+    assert_eq!(json_body(res).await["error"], "cross_site_request");
+    // Positive controls: this site's page, and an API client (no Origin).
+    let res = code("/login/code", Some(OURS)).await;
+    assert_eq!(res.status(), Status::Ok);
+    assert!(cookie_value(&res, REFRESH).is_some());
+    let res = code("/login/code", None).await;
+    assert_eq!(res.status(), Status::Ok);
+    assert!(json_body(res).await["refresh"].is_string());
+    // The provider's form-post callback arrives from its own site.
+    let res = code("/login/idp-callback", Some("https://idp.example")).await;
+    assert_eq!(res.status(), Status::Ok);
+}

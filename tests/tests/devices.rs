@@ -1,7 +1,7 @@
 //! Devices, permanent tokens, rotating refresh tokens and revocation, over HTTP, on
 //! SQLite and on PostgreSQL.
 
-use jwt_guard_tests::{json_body, storage_tests, DbKind, TestApp, TEST_SECRET};
+use jwt_guard_tests::{json_body, now, parts, storage_tests, DbKind, TestApp, TEST_SECRET};
 use rocket::http::{ContentType, Header, Method, Status};
 use serde_json::{json, Value};
 
@@ -1043,5 +1043,77 @@ async fn deleting_a_device_ends_every_token_it_holds(db: DbKind) {
         app.get_with_token("/me", &laptop_access).await.status(),
         Status::Ok
     );
+    app.finish().await;
+}
+
+storage_tests!(a_session_resting_on_another_login_keeps_its_authentication_time);
+
+/// `Sessions::start_upstream`: a session started on a provider's word carries the
+/// provider's `auth_time` and `acr` — through refreshes — so `fresh` routes judge
+/// when the user really authenticated; an `auth_time` in the future is refused
+/// and starts nothing.
+async fn a_session_resting_on_another_login_keeps_its_authentication_time(db: DbKind) {
+    let Some(app) = TestApp::on(db, json!({ "secret": TEST_SECRET })).await else {
+        return;
+    };
+    let start = |auth_time: u64| {
+        app.post_json(
+            "/login/upstream",
+            json!({ "username": "alice", "auth_time": auth_time, "acr": "urn:idp:mfa" }),
+        )
+    };
+    let old = now() - 600;
+    let body = json_body(start(old).await).await;
+    let access = s(&body["access"]);
+    let (_, claims) = parts(&access);
+    assert_eq!(claims["auth_time"], old);
+    assert_eq!(claims["acr"], "urn:idp:mfa");
+    assert_eq!(
+        app.get_with_token("/me", &access).await.status(),
+        Status::Ok
+    );
+    let res = app.get_with_token("/me/fresh", &access).await;
+    assert_eq!(res.status(), Status::Unauthorized);
+    let challenge = res
+        .headers()
+        .get_one("WWW-Authenticate")
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        challenge.contains("insufficient_user_authentication"),
+        "{challenge}"
+    );
+    // A refresh is no new authentication.
+    let res = app
+        .post_json(
+            "/auth/token/refresh",
+            json!({ "refresh": s(&body["refresh"]) }),
+        )
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let (_, refreshed) = parts(&s(&json_body(res).await["access"]));
+    assert_eq!(refreshed["auth_time"], old);
+    // Positive control: a recent authentication is fresh.
+    let recent = json_body(start(now() - 60).await).await;
+    assert_eq!(
+        app.get_with_token("/me/fresh", &s(&recent["access"]))
+            .await
+            .status(),
+        Status::Ok
+    );
+    // The future is refused, and no device is created for it.
+    let count = "SELECT COUNT(*) FROM jwt_guard_devices WHERE subject = 'alice'";
+    let before: i64 = sqlx::query_scalar(count)
+        .fetch_one(app.pool())
+        .await
+        .unwrap_or(-1);
+    let res = start(now() + 3600).await;
+    assert_eq!(res.status(), Status::Unauthorized);
+    assert_eq!(json_body(res).await["error"], "invalid_token");
+    let after: i64 = sqlx::query_scalar(count)
+        .fetch_one(app.pool())
+        .await
+        .unwrap_or(-2);
+    assert_eq!(after, before);
     app.finish().await;
 }

@@ -322,6 +322,26 @@ async fn outside_tokens_step_up_on_their_own_auth_time_and_acr() {
     }
 }
 
+/// An `auth_time` after now (past the leeway) is no authentication: it would
+/// count as fresh forever.
+#[rocket::async_test]
+async fn a_future_auth_time_never_counts_as_fresh() {
+    let k1 = ProviderKey::rsa("k1", "rsa.pem");
+    let provider = start_provider(vec![k1.jwk()]).await;
+    let client = app(partner_config(&provider, json!({})))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let token = |auth_time: u64| k1.sign(&claims(&provider, json!({ "auth_time": auth_time })));
+    // Positive control: now is fresh.
+    assert_eq!(
+        get(&client, "/partner/fresh", &token(now())).await,
+        Status::Ok
+    );
+    let (status, challenge) = challenge_of(&client, "/partner/fresh", &token(now() + 3600)).await;
+    assert_eq!(status, Status::Unauthorized);
+    assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+}
+
 #[rocket::async_test]
 async fn outside_tokens_are_checked_as_strictly_as_our_own() {
     let k1 = ProviderKey::rsa("k1", "rsa.pem");

@@ -4,7 +4,7 @@
 
 use jwt_guard::{
     public, use_jwt, AuthError, CarriesCredentials, Claims, Jwt, LoginResponse, Principal, Scopes,
-    Sessions,
+    Sessions, Upstream,
 };
 use rocket::serde::json::{json, Json, Value};
 use rocket::{get, post, routes, Route};
@@ -48,7 +48,14 @@ async fn partner_login(
         subject: format!("{PARTNER_PREFIX}{}", jwt.subject()),
         claims: partner_claims(),
     };
-    Ok(Json(sessions.start(&principal, "partner").await?))
+    // The partner's word on when (and how strongly) the user authenticated
+    // travels into the session, so `fresh` routes judge the real login.
+    let upstream = Upstream::of(&jwt);
+    Ok(Json(
+        sessions
+            .start_upstream(&principal, "partner", upstream)
+            .await?,
+    ))
 }
 
 /// A model context protocol endpoint, as an MCP server protects it: tokens of the

@@ -53,6 +53,9 @@ impl From<Rejection> for AuthError {
                     None,
                 )
             }
+            R::AuthenticationInFuture => {
+                AuthError::invalid_token("the token says the user authenticated in the future")
+            }
             R::AuthenticationTooWeak(accepted) => AuthError::insufficient_user_authentication(
                 "this route needs a stronger authentication",
                 None,

@@ -64,6 +64,10 @@ pub(crate) enum Rejection {
         /// The route's `fresh`, in seconds.
         max_age: u64,
     },
+    /// The token (or the login a session rests on) says the user authenticated
+    /// after now, past the leeway.
+    #[error("the authentication time is in the future")]
+    AuthenticationInFuture,
     /// RFC 9470: the authentication class is not one the route accepts.
     #[error("the authentication class is not one of `{0}`")]
     AuthenticationTooWeak(&'static str),

@@ -97,6 +97,11 @@ fn step_up<P: Policy>(rt: &JwtRuntime, registered: &RegisteredClaims) -> Result<
             return Err(Rejection::AuthenticationTimeUnknown { max_age });
         };
         let now = rt.verifier().clock().now();
+        // An authentication after now (past the clock-skew leeway) is no
+        // authentication: it would count as fresh forever.
+        if login > now.saturating_add(rt.config().leeway.as_secs()) {
+            return Err(Rejection::AuthenticationInFuture);
+        }
         if now.saturating_sub(login) > max_age {
             return Err(Rejection::AuthenticationTooOld { max_age });
         }

@@ -110,6 +110,7 @@ async fn obtain(
         amr: &["pwd".to_owned()],
         acr: None,
         method: "password",
+        authenticated_at: None,
     };
     // This client is now known to the account: its own failure budget from now on
     // (signed before anything is stored, like the session's tokens).

@@ -33,6 +33,9 @@ pub(crate) enum SessionOrigin<'a> {
         acr: Option<&'a str>,
         /// The login method counted in metrics (`password`, or the app's name).
         method: &'a str,
+        /// When the user authenticated, when that was before this request (a
+        /// login that rests on another token); `None`: now.
+        authenticated_at: Option<u64>,
     },
     /// A login link: use it (link id, target) in the same transaction.
     Link(&'a str, &'a str),
@@ -96,12 +99,17 @@ pub(crate) async fn open_session(
     let device_id = random_id();
     // A login link is a one-time secret sent out of band: `otp` (RFC 8176 §2).
     let link_amr = ["otp".to_owned()];
-    let (amr, acr) = match origin {
-        SessionOrigin::Login { amr, acr, .. } => (amr, acr),
-        SessionOrigin::Link(..) => (&link_amr[..], None),
+    let (amr, acr, at) = match origin {
+        SessionOrigin::Login {
+            amr,
+            acr,
+            authenticated_at,
+            ..
+        } => (amr, acr, authenticated_at.unwrap_or(now)),
+        SessionOrigin::Link(..) => (&link_amr[..], None, now),
     };
     let login = SessionLogin {
-        at: now,
+        at,
         acr,
         amr,
         dpop_jkt: dpop_jkt.as_deref(),
@@ -128,7 +136,7 @@ pub(crate) async fn open_session(
         dpop_jkt: dpop_jkt.as_deref(),
     };
     let (device, permanent, consumed) = store
-        .open_session(describe_device(req, subject), now, rows)
+        .open_session(describe_device(req, subject), login.at, rows)
         .await?;
     let login = LoginResponse {
         tokens: issuer.pair_body(&access, &refresh),
