@@ -847,3 +847,177 @@ async fn a_device_bound_later_retires_its_bearer_refresh_token(kind: DbKind) {
 }
 
 storage_tests!(a_device_bound_later_retires_its_bearer_refresh_token);
+
+/// `POST path` with `form` (form-encoded), `authorization` and a proof if given.
+async fn post_form<'a>(
+    app: &'a TestApp,
+    path: &str,
+    form: &str,
+    authorization: Option<String>,
+    proof: Option<String>,
+) -> LocalResponse<'a> {
+    let mut req = app
+        .client
+        .post(path.to_owned())
+        .header(ContentType::Form)
+        .body(form.to_owned());
+    if let Some(authorization) = authorization {
+        req = req.header(Header::new("Authorization", authorization));
+    }
+    if let Some(proof) = proof {
+        req = req.header(Header::new("DPoP", proof));
+    }
+    req.dispatch().await
+}
+
+/// The OAuth endpoints keep the binding the route guards keep (RFC 9449 §7): a
+/// DPoP-bound service token introspects only as `DPoP` with a proof by its key,
+/// never as `Bearer`; with `dpop.mode = "required"` an unbound one introspects
+/// nothing; and a bound refresh token is revoked only with a proof by its key
+/// (a stolen copy cannot even burn it) — without one the answer is RFC 7009's
+/// `200` and nothing is revoked.
+async fn the_oauth_endpoints_keep_the_binding(kind: DbKind) {
+    let Some(app) = TestApp::on(kind, config()).await else {
+        return;
+    };
+    let key = es256();
+    let other = DpopKey::generate_es256();
+    let service = app
+        .tokens()
+        .access("reports-service")
+        .roles(["user"])
+        .scope("token:introspect")
+        .dpop_bound(&key.thumbprint())
+        .mint();
+    let login = bound_login(&app, "alice", &key).await;
+    let access = text(&login, "access");
+    let form = format!("token={access}");
+    let introspect_proof = |k: &DpopKey| {
+        k.proof("POST", &url("/oauth/introspect"))
+            .access_token(&service)
+            .sign()
+    };
+    // Positive control: the service's own key.
+    let res = post_form(
+        &app,
+        "/oauth/introspect",
+        &form,
+        Some(format!("DPoP {service}")),
+        Some(introspect_proof(&key)),
+    )
+    .await;
+    assert_eq!(res.status(), Status::Ok);
+    assert_eq!(json_body(res).await["active"], true);
+    // The same token as Bearer, as DPoP without a proof, or with another key's.
+    for (what, authorization, proof) in [
+        ("bearer", format!("Bearer {service}"), None),
+        ("no proof", format!("DPoP {service}"), None),
+        (
+            "another key",
+            format!("DPoP {service}"),
+            Some(introspect_proof(&other)),
+        ),
+    ] {
+        let res = post_form(&app, "/oauth/introspect", &form, Some(authorization), proof).await;
+        assert_eq!(res.status(), Status::Unauthorized, "{what}");
+        assert_eq!(json_body(res).await["error"], "invalid_client", "{what}");
+    }
+
+    // Revocation of a bound refresh token: nothing without its key's proof.
+    let revoke_proof = |k: &DpopKey| k.proof("POST", &url("/oauth/revoke")).sign();
+    for (what, proof) in [
+        ("no proof", None),
+        ("another key", Some(revoke_proof(&other))),
+    ] {
+        let refresh_token = text(&bound_login(&app, "alice", &key).await, "refresh");
+        let res = post_form(
+            &app,
+            "/oauth/revoke",
+            &format!("token={refresh_token}"),
+            None,
+            proof,
+        )
+        .await;
+        assert_eq!(res.status(), Status::Ok, "{what}");
+        let still = refresh(
+            &app,
+            &refresh_token,
+            Some(key.proof("POST", &url("/auth/token/refresh")).sign()),
+        )
+        .await;
+        assert_eq!(still.status(), Status::Ok, "{what}: the token was burnt");
+    }
+    let refresh_token = text(&bound_login(&app, "alice", &key).await, "refresh");
+    let res = post_form(
+        &app,
+        "/oauth/revoke",
+        &format!("token={refresh_token}"),
+        None,
+        Some(revoke_proof(&key)),
+    )
+    .await;
+    assert_eq!(res.status(), Status::Ok);
+    let gone = refresh(
+        &app,
+        &refresh_token,
+        Some(key.proof("POST", &url("/auth/token/refresh")).sign()),
+    )
+    .await;
+    assert_eq!(
+        gone.status(),
+        Status::Unauthorized,
+        "revoked with its key's proof"
+    );
+    app.finish().await;
+}
+
+storage_tests!(the_oauth_endpoints_keep_the_binding);
+
+/// With `dpop.mode = "required"`, an unbound service token introspects nothing:
+/// the mode holds at the introspection endpoint as at every route.
+#[rocket::async_test]
+async fn required_dpop_holds_at_the_introspection_endpoint() {
+    let app = TestApp::with_jwt(json!({
+        "secret": TEST_SECRET,
+        "dpop": { "mode": "required", "public_url": PUBLIC },
+    }))
+    .await;
+    let unbound = app
+        .tokens()
+        .access("reports-service")
+        .roles(["user"])
+        .scope("token:introspect")
+        .mint();
+    let res = post_form(
+        &app,
+        "/oauth/introspect",
+        &format!("token={unbound}"),
+        Some(format!("Bearer {unbound}")),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), Status::Unauthorized);
+    assert_eq!(json_body(res).await["error"], "invalid_client");
+    // Positive control: the same service with a bound token and its proof.
+    let key = es256();
+    let bound = app
+        .tokens()
+        .access("reports-service")
+        .roles(["user"])
+        .scope("token:introspect")
+        .dpop_bound(&key.thumbprint())
+        .mint();
+    let proof = key
+        .proof("POST", &url("/oauth/introspect"))
+        .access_token(&bound)
+        .sign();
+    let res = post_form(
+        &app,
+        "/oauth/introspect",
+        &format!("token={bound}"),
+        Some(format!("DPoP {bound}")),
+        Some(proof),
+    )
+    .await;
+    assert_eq!(res.status(), Status::Ok);
+}

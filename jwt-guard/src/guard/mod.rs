@@ -221,6 +221,23 @@ async fn authorize<P: Policy>(
     (outcome, verified.scheme)
 }
 
+/// The request's own access token judged by the policy `P` exactly as a route
+/// guard judges it — verification, revocations, the DPoP binding (RFC 9449 §7:
+/// a bound token only as `DPoP` with a proof by its key; the app's `required`
+/// mode), step-up, the policy — but answered by the caller: nothing is recorded
+/// for the response fairing. For endpoints that authenticate a caller's token
+/// and refuse in words of their own (RFC 7662's `invalid_client`).
+pub(crate) async fn judge<P: Policy>(
+    req: &Request<'_>,
+) -> Result<Arc<Token<P::Claims>>, AuthError> {
+    let rt = JwtRuntime::from_request(req).ok_or(Rejection::NotAttached)?;
+    let credential = Credential::of(req, rt);
+    let verified = verify::own::<P::Claims>(req, rt, credential);
+    decide::decide::<P>(req, rt, credential, verified)
+        .await?
+        .ok_or_else(|| Rejection::NoToken.into())
+}
+
 fn runtime_missing(rocket: &Rocket<Ignite>, guard: &str) -> bool {
     if rocket.state::<JwtRuntime>().is_none() {
         rocket::error!(

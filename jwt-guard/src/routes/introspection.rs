@@ -10,8 +10,10 @@ use rocket::{post, routes, Request, Route};
 use serde_json::{json, Map, Value};
 
 use super::presented_token::{classify, read_form, Presented};
+use crate::claims::StandardClaims;
 use crate::error::{AuthError, Rejection};
 use crate::manifest::{declare_route, Protection};
+use crate::policy::{has_scope, Denied, Policy};
 use crate::request::Services;
 use crate::runtime::JwtRuntime;
 use crate::secret::TokenDigest;
@@ -37,7 +39,12 @@ impl<'r> Responder<'r, 'static> for Introspection {
 /// the secret compared by digest in constant time), or an access token of this
 /// app with scope `token:introspect`. §2.3: anything else is a `401`. Failed
 /// attempts spend the client address's budget (a `429` past it).
-fn authorize_caller(
+///
+/// A caller's token is judged as a route guard judges it (the binding rules of
+/// RFC 9449 §7 included: a DPoP-bound token comes as `DPoP` with a proof by its
+/// key, and the app's `dpop.mode = "required"` holds here too); an outage is a
+/// `503`, any refusal the endpoint's own `401 invalid_client`.
+async fn authorize_caller(
     req: &Request<'_>,
     rt: &JwtRuntime,
     throttle: &LoginThrottle,
@@ -46,28 +53,35 @@ fn authorize_caller(
     let (scheme, credentials) = header.trim().split_once(' ').unwrap_or((header, ""));
     let allowed = if scheme.eq_ignore_ascii_case("Basic") {
         basic_client_is_known(rt, credentials.trim())
-    } else if rt
-        .config()
-        .header_prefixes
-        .iter()
-        .any(|p| p.eq_ignore_ascii_case(scheme))
-    {
-        rt.fresh_revocations()?;
-        rt.verifier()
-            .verify_access::<Value>(credentials.trim())
-            .is_ok_and(|token| {
-                scope_of(&token.claims)
-                    .split(' ')
-                    .any(|s| s == INTROSPECT_SCOPE)
-            })
     } else {
-        false
+        match crate::guard::judge::<IntrospectingService>(req).await {
+            Ok(_) => true,
+            Err(e) if e.status() == rocket::http::Status::ServiceUnavailable => return Err(e),
+            Err(_) => false,
+        }
     };
     if allowed {
         return Ok(());
     }
     throttle.admit_address(req)?;
     Err(Rejection::IntrospectionCallerUnknown.into())
+}
+
+/// The policy of a service introspecting with a token of this app's: scope
+/// `token:introspect`.
+struct IntrospectingService;
+
+impl Policy for IntrospectingService {
+    type Claims = StandardClaims;
+    const SCOPE: Option<&'static str> = Some(INTROSPECT_SCOPE);
+
+    fn authorize(claims: &StandardClaims) -> Result<(), Denied> {
+        if has_scope(claims, INTROSPECT_SCOPE) {
+            Ok(())
+        } else {
+            Err(Denied::scope(INTROSPECT_SCOPE))
+        }
+    }
 }
 
 /// Whether `credentials` (base64 of `id:secret`, each form-urlencoded, RFC 6749
@@ -126,7 +140,7 @@ async fn introspect(data: Data<'_>, services: Services<'_>) -> Result<Introspect
         throttle,
         ..
     } = services;
-    authorize_caller(req, rt, throttle)?;
+    authorize_caller(req, rt, throttle).await?;
     let (token, hint) = read_form(req, data).await?;
     let mut answer = Map::new();
     let mut put = |key: &str, value: Value| {

@@ -6,6 +6,7 @@ use rocket::http::Status;
 use rocket::{post, routes, Route};
 
 use super::presented_token::{classify, read_form, Presented};
+use crate::dpop::{self, DpopRefusal, Whose};
 use crate::error::AuthError;
 use crate::manifest::{declare_route, Protection};
 use crate::request::Services;
@@ -25,6 +26,11 @@ const REASON: &str = "revoked through the token revocation endpoint (RFC 7009)";
 ///   authorization grant");
 /// - a permanent token revokes its device.
 ///
+/// A token bound to a DPoP key (RFC 9449: `cnf.jkt`, or a bound device's
+/// permanent token) is revoked only with a proof by that key: a stolen copy
+/// cannot even burn it. Without one the answer is the same `200` (RFC 7009
+/// §2.2: an invalid token is no error), and nothing is revoked.
+///
 /// RFC 7009 §2.2: `200` whether the token was revoked or was invalid, unknown or
 /// already spent — the answer tells nothing about it. §2.2.1: `503` with
 /// `Retry-After` when storage is down (the client retries).
@@ -39,7 +45,15 @@ async fn revoke(data: Data<'_>, services: Services<'_>) -> Result<Status, AuthEr
     } = services;
     throttle.admit_address(req)?;
     let (token, hint) = read_form(req, data).await?;
-    match classify(rt, store, &token, hint.as_deref()).await? {
+    let presented = classify(rt, store, &token, hint.as_deref()).await?;
+    if let Some((bound, whose)) = binding(&presented) {
+        match dpop::continue_session(req, Some(bound), whose).await {
+            Ok(_) => {}
+            Err(e @ DpopRefusal::Unavailable(_)) => return Err(e.into()),
+            Err(_) => return Ok(Status::Ok),
+        }
+    }
+    match presented {
         Presented::Access(token) => {
             store
                 .revoke_jti(&token.registered.jti, token.registered.exp)
@@ -57,6 +71,25 @@ async fn revoke(data: Data<'_>, services: Services<'_>) -> Result<Status, AuthEr
         Presented::Inactive => {}
     }
     Ok(Status::Ok)
+}
+
+/// The key a presented token is bound to, and whose session it continues.
+fn binding(presented: &Presented) -> Option<(&str, Whose<'_>)> {
+    let (jkt, subject, device_id) = match presented {
+        Presented::Access(token) => (
+            token.registered.dpop_jkt()?,
+            &token.registered.sub,
+            token.registered.did.as_deref(),
+        ),
+        Presented::Refresh(claims) => (claims.dpop_jkt()?, &claims.sub, claims.did.as_deref()),
+        Presented::Permanent(device) => (
+            device.dpop_jkt.as_deref()?,
+            &device.subject,
+            Some(device.id.as_str()),
+        ),
+        Presented::Inactive => return None,
+    };
+    Some((jkt, Whose { subject, device_id }))
 }
 
 declare_route!(revoke, Post, "/oauth/revoke", Protection::Public);

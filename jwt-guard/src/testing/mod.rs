@@ -125,6 +125,7 @@ impl TestTokens {
             device_id: None,
             login_age: 0,
             acr: None,
+            dpop_jkt: None,
         }
     }
 
@@ -242,6 +243,7 @@ pub struct AccessToken<'a> {
     device_id: Option<String>,
     login_age: u64,
     acr: Option<String>,
+    dpop_jkt: Option<String>,
 }
 
 impl AccessToken<'_> {
@@ -303,6 +305,13 @@ impl AccessToken<'_> {
         self
     }
 
+    /// Binds the token to the DPoP key whose RFC 7638 thumbprint is `jkt`
+    /// (`cnf.jkt`, RFC 9449 §6.1), as a login with a proof does.
+    pub fn dpop_bound(mut self, jkt: &str) -> Self {
+        self.dpop_jkt = Some(jkt.to_owned());
+        self
+    }
+
     /// The signed token.
     pub fn mint(self) -> String {
         let mut registered = self
@@ -313,6 +322,9 @@ impl AccessToken<'_> {
         registered.orig_iat = Some(login);
         registered.auth_time = Some(login);
         registered.acr = self.acr;
+        registered.cnf = self
+            .dpop_jkt
+            .map(|jkt| crate::claims::Confirmation { jkt: Some(jkt) });
         self.tokens.sign(registered, &self.claims)
     }
 }
