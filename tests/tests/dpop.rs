@@ -860,7 +860,7 @@ async fn post_form<'a>(
         .client
         .post(path.to_owned())
         .header(ContentType::Form)
-        .body(form.to_owned());
+        .body(form);
     if let Some(authorization) = authorization {
         req = req.header(Header::new("Authorization", authorization));
     }
@@ -887,7 +887,7 @@ async fn the_oauth_endpoints_keep_the_binding(kind: DbKind) {
         .access("reports-service")
         .roles(["user"])
         .scope("token:introspect")
-        .dpop_bound(&key.thumbprint())
+        .dpop_bound(key.thumbprint())
         .mint();
     let login = bound_login(&app, "alice", &key).await;
     let access = text(&login, "access");
@@ -1005,7 +1005,7 @@ async fn required_dpop_holds_at_the_introspection_endpoint() {
         .access("reports-service")
         .roles(["user"])
         .scope("token:introspect")
-        .dpop_bound(&key.thumbprint())
+        .dpop_bound(key.thumbprint())
         .mint();
     let proof = key
         .proof("POST", &url("/oauth/introspect"))
