@@ -28,7 +28,8 @@ pub struct IssuedToken {
 
 impl IssuedToken {
     /// The signed part of the token (`header.claims`, without the signature): what
-    /// [`Issuer::resign`] turns back into the same token. Worthless without the key.
+    /// the store keeps of a successor, for a retry within the reuse grace to be
+    /// checked against. Worthless without the key.
     pub fn signing_input(&self) -> &str {
         self.token
             .rsplit_once('.')
@@ -151,14 +152,27 @@ impl Issuer {
         grant: &Grant<'_>,
         ttl: u64,
     ) -> RegisteredClaims {
-        let now = self.clock.now();
+        self.reissued(kind, grant, ttl, random_id(), self.clock.now())
+    }
+
+    /// The registered claims of a `kind` token of `grant` with the id `jti`,
+    /// issued at `iat`: what a new token gets, and what a successor re-signed
+    /// within the reuse grace is rebuilt from.
+    pub(crate) fn reissued(
+        &self,
+        kind: TokenKind,
+        grant: &Grant<'_>,
+        ttl: u64,
+        jti: String,
+        iat: u64,
+    ) -> RegisteredClaims {
         RegisteredClaims {
             typ: kind,
             sub: grant.subject.to_owned(),
-            exp: now.saturating_add(ttl),
-            iat: now,
-            nbf: Some(now),
-            jti: random_id(),
+            exp: iat.saturating_add(ttl),
+            iat,
+            nbf: Some(iat),
+            jti,
             did: grant.device_id.map(str::to_owned),
             orig_iat: Some(grant.orig_iat),
             iss: self.issuer.clone(),
@@ -179,13 +193,7 @@ impl Issuer {
         registered: RegisteredClaims,
         claims: &C,
     ) -> Result<IssuedToken, IssueError> {
-        let mut header = jsonwebtoken::Header::new(self.keys.signing_algorithm());
-        header.kid = Some(self.keys.signing_kid().to_owned());
-        // RFC 9068 §2.1 / RFC 8725 §3.11: access tokens say what they are in the
-        // header too, for services that check it; the others stay plain `JWT`.
-        if registered.typ == TokenKind::Access {
-            header.typ = Some(self.access_typ.clone());
-        }
+        let header = self.header_for(registered.typ);
         let token = Token { registered, claims };
         let jws =
             jsonwebtoken::encode(&header, &token, self.keys.encoding_key()).map_err(IssueError)?;
@@ -195,36 +203,17 @@ impl Issuer {
         })
     }
 
-    /// Signs a stored signing input (see [`IssuedToken::signing_input`]) again:
-    /// the same header and claims, so the same token (byte for byte with HMAC,
-    /// RSASSA-PKCS1 and EdDSA keys; ECDSA and PSS signatures are randomised).
-    ///
-    /// `None` when the input was not made by this issuer's current signing key (the
-    /// key rotated since): its header would name a key that did not sign it.
-    pub fn resign(&self, signing_input: &str) -> Result<Option<IssuedToken>, IssueError> {
-        let Some((header, payload)) = signing_input.split_once('.') else {
-            return Ok(None);
-        };
-        let Some(claims) = decode_part::<RegisteredClaims>(payload) else {
-            return Ok(None);
-        };
-        let same_key = decode_part::<jsonwebtoken::Header>(header).is_some_and(|h| {
-            h.alg == self.keys.signing_algorithm()
-                && h.kid.as_deref() == Some(self.keys.signing_kid())
-        });
-        if !same_key {
-            return Ok(None);
+    /// The header this issuer signs a `kind` token with: the signing key's `alg`
+    /// and `kid`; RFC 9068 §2.1 / RFC 8725 §3.11: access tokens say what they are
+    /// in the header too, for services that check it; the others stay plain
+    /// `JWT`.
+    pub(crate) fn header_for(&self, kind: TokenKind) -> jsonwebtoken::Header {
+        let mut header = jsonwebtoken::Header::new(self.keys.signing_algorithm());
+        header.kid = Some(self.keys.signing_kid().to_owned());
+        if kind == TokenKind::Access {
+            header.typ = Some(self.access_typ.clone());
         }
-        let signature = jsonwebtoken::crypto::sign(
-            signing_input.as_bytes(),
-            self.keys.encoding_key(),
-            self.keys.signing_algorithm(),
-        )
-        .map_err(IssueError)?;
-        Ok(Some(IssuedToken {
-            token: format!("{signing_input}.{signature}"),
-            claims,
-        }))
+        header
     }
 
     /// An access token carrying `claims`, valid for `ttl` seconds instead of

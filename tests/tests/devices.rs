@@ -884,9 +884,11 @@ async fn an_app_started_session_is_a_login_like_any_other(db: DbKind) {
 
 storage_tests!(a_stored_successor_rewritten_in_the_database_is_never_signed);
 
-/// With the reuse grace on, a retry answers the stored successor again. Rewriting
-/// that row (another subject, more roles, a longer life) must not make the server
-/// sign what the attacker wrote.
+/// With the reuse grace on, a retry answers the stored successor again — rebuilt
+/// from the rotation itself, with only its `jti` and `iat` read from the row.
+/// Rewriting either stored successor (access or refresh), in any field the
+/// rebuild depends on or any claim at all, or its header, must not make the
+/// server sign anything: the retry is refused.
 async fn a_stored_successor_rewritten_in_the_database_is_never_signed(db: DbKind) {
     use base64::Engine as _;
     let Some(app) = TestApp::on(
@@ -898,47 +900,136 @@ async fn a_stored_successor_rewritten_in_the_database_is_never_signed(db: DbKind
         return;
     };
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let rewrite = |input: &str, change: &dyn Fn(&mut Value)| -> String {
+    type Edit<'a> = &'a dyn Fn(&mut Value);
+    let rewrite = |input: &str, header_change: Edit<'_>, change: Edit<'_>| -> String {
         let (header, payload) = input.split_once('.').unwrap_or_default();
-        let mut claims: Value =
-            serde_json::from_slice(&b64.decode(payload).unwrap_or_default()).unwrap_or_default();
+        let decode = |part: &str| -> Value {
+            serde_json::from_slice(&b64.decode(part).unwrap_or_default()).unwrap_or_default()
+        };
+        let (mut header, mut claims) = (decode(header), decode(payload));
+        header_change(&mut header);
         change(&mut claims);
-        format!("{header}.{}", b64.encode(claims.to_string()))
+        format!(
+            "{}.{}",
+            b64.encode(header.to_string()),
+            b64.encode(claims.to_string())
+        )
     };
-    type Change<'a> = (&'a str, &'a dyn Fn(&mut Value));
-    let changes: [Change<'_>; 3] = [
-        ("another subject", &|c| c["sub"] = json!("admin")),
-        ("more roles", &|c| c["roles"] = json!(["admin", "user"])),
-        ("a longer life", &|c| {
-            c["exp"] = json!(c["exp"].as_u64().unwrap_or(0) + 365 * 86_400)
+    let nothing: Edit<'_> = &|_| {};
+    let bump = |field: &'static str, by: i64| {
+        move |c: &mut Value| c[field] = json!(c[field].as_i64().unwrap_or(0) + by)
+    };
+    let (longer, earlier_iat, later_nbf) =
+        (bump("exp", 365 * 86_400), bump("iat", -1), bump("nbf", 1));
+    let (older_login, older_auth) = (bump("orig_iat", -86_400), bump("auth_time", -86_400));
+    type Case<'a> = (&'a str, &'a str, Edit<'a>, Edit<'a>);
+    let cases: Vec<Case<'_>> = vec![
+        ("another subject", "successor_access", nothing, &|c| {
+            c["sub"] = json!("admin")
+        }),
+        ("more roles", "successor_access", nothing, &|c| {
+            c["roles"] = json!(["admin", "user"])
+        }),
+        ("a longer life", "successor_access", nothing, &longer),
+        ("another device", "successor_access", nothing, &|c| {
+            c["did"] = json!("someone-elses")
+        }),
+        ("another id", "successor_access", nothing, &|c| {
+            c["jti"] = json!("../../etc")
+        }),
+        (
+            "an earlier issue",
+            "successor_access",
+            nothing,
+            &earlier_iat,
+        ),
+        ("a later nbf", "successor_access", nothing, &later_nbf),
+        ("another issuer", "successor_access", nothing, &|c| {
+            c["iss"] = json!("https://evil")
+        }),
+        ("another audience", "successor_access", nothing, &|c| {
+            c["aud"] = json!("elsewhere")
+        }),
+        ("an older login", "successor_access", nothing, &older_login),
+        (
+            "an older auth_time",
+            "successor_access",
+            nothing,
+            &older_auth,
+        ),
+        ("a class", "successor_access", nothing, &|c| {
+            c["acr"] = json!("urn:mfa")
+        }),
+        ("methods", "successor_access", nothing, &|c| {
+            c["amr"] = json!(["hwk"])
+        }),
+        ("a binding", "successor_access", nothing, &|c| {
+            c["cnf"] = json!({ "jkt": "x" })
+        }),
+        ("another kind", "successor_access", nothing, &|c| {
+            c["typ"] = json!("refresh")
+        }),
+        (
+            "another kid",
+            "successor_access",
+            &|h| h["kid"] = json!("other"),
+            nothing,
+        ),
+        (
+            "another header typ",
+            "successor_access",
+            &|h| h["typ"] = json!("JWT"),
+            nothing,
+        ),
+        ("another subject", "successor_refresh", nothing, &|c| {
+            c["sub"] = json!("admin")
+        }),
+        ("a longer life", "successor_refresh", nothing, &longer),
+        ("app claims", "successor_refresh", nothing, &|c| {
+            c["roles"] = json!(["admin"])
+        }),
+        ("another id", "successor_refresh", nothing, &|c| {
+            c["jti"] = json!("x")
         }),
     ];
-    for (what, change) in changes {
+    for (what, column, header_change, change) in cases {
+        let what = format!("{column}: {what}");
         let r1 = s(&app.login("alice").await["refresh"]);
         let first = app
             .post_json("/auth/token/refresh", json!({ "refresh": r1 }))
             .await;
         assert_eq!(first.status(), Status::Ok);
-        // Positive control: an untouched row answers the retry.
+        let first = json_body(first).await;
+        // Positive control: an untouched row answers the retry, with the same
+        // successor (same ids).
         let retry = app
             .post_json("/auth/token/refresh", json!({ "refresh": r1 }))
             .await;
         assert_eq!(retry.status(), Status::Ok, "{what}: control");
-        let jti = jsonwebtoken::dangerous::insecure_decode_claims::<Value>(&r1)
-            .map(|claims| s(&claims["jti"]))
-            .unwrap_or_default();
-        let stored: String =
-            sqlx::query_scalar("SELECT successor_access FROM jwt_guard_tokens WHERE jti = $1")
-                .bind(&jti)
-                .fetch_one(app.pool())
-                .await
-                .unwrap_or_default();
-        sqlx::query("UPDATE jwt_guard_tokens SET successor_access = $1 WHERE jti = $2")
-            .bind(rewrite(&stored, change))
-            .bind(&jti)
-            .execute(app.pool())
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        let retry = json_body(retry).await;
+        let jti_of = |token: &str| {
+            jsonwebtoken::dangerous::insecure_decode_claims::<Value>(token)
+                .map(|claims| s(&claims["jti"]))
+                .unwrap_or_default()
+        };
+        assert_eq!(jti_of(&s(&retry["refresh"])), jti_of(&s(&first["refresh"])));
+        assert_eq!(jti_of(&s(&retry["access"])), jti_of(&s(&first["access"])));
+        let jti = jti_of(&r1);
+        let stored: String = sqlx::query_scalar(&format!(
+            "SELECT {column} FROM jwt_guard_tokens WHERE jti = $1"
+        ))
+        .bind(&jti)
+        .fetch_one(app.pool())
+        .await
+        .unwrap_or_default();
+        sqlx::query(&format!(
+            "UPDATE jwt_guard_tokens SET {column} = $1 WHERE jti = $2"
+        ))
+        .bind(rewrite(&stored, header_change, change))
+        .bind(&jti)
+        .execute(app.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
         let res = app
             .post_json("/auth/token/refresh", json!({ "refresh": r1 }))
             .await;

@@ -205,73 +205,90 @@ pub(crate) async fn refresh_session(
     }
     match rotation? {
         Rotation::Rotated => Ok(issuer.pair_body(&access, &refresh)),
-        Rotation::Retry { refresh, access } => {
-            // What the store kept is signed again only if it is exactly what this
-            // rotation would issue now: database write access must not become the
-            // power to mint tokens (another subject, device, lifetime or claims).
-            let expected = Expected {
-                old: &old,
-                orig_iat,
+        Rotation::Retry {
+            refresh,
+            access,
+            ids: (refresh_id, access_id),
+        } => {
+            // The retry gets the successor it was given before — the same `jti`
+            // and `iat` — and nothing else of what the store kept is signed: the
+            // header and every other claim are rebuilt from this rotation, and a
+            // stored payload that says anything else is refused. Database write
+            // access must not become the power to mint tokens.
+            let retry = Retry {
+                issuer,
+                grant: &grant,
                 now: rt.verifier().clock().now(),
                 grace: rt.config().refresh_reuse_grace.as_secs(),
             };
-            let resign = |input: &str, kind: TokenKind, ttl: u64| {
-                let token = issuer.resign(input)?.ok_or(SessionError::NotCurrent)?;
-                if expected.matches(&token.claims, kind, ttl) {
-                    Ok(token)
-                } else {
-                    Err(SessionError::NotCurrent)
-                }
-            };
-            let access = resign(&access, TokenKind::Access, issuer.access_ttl())?;
-            if !same_app_claims(access.signing_input(), &claims) {
-                return Err(SessionError::NotCurrent);
-            }
-            let refresh = resign(&refresh, TokenKind::Refresh, issuer.refresh_ttl())?;
+            let access = retry.rebuild(
+                &access,
+                (TokenKind::Access, &access_id),
+                issuer.access_ttl(),
+                &claims,
+            )?;
+            let no_claims = serde_json::Value::Object(serde_json::Map::new());
+            let refresh = retry.rebuild(
+                &refresh,
+                (TokenKind::Refresh, &refresh_id),
+                issuer.refresh_ttl(),
+                &no_claims,
+            )?;
             Ok(issuer.pair_body(&access, &refresh))
         }
     }
 }
 
-/// What a successor of `old`, issued within the reuse grace, must say.
-struct Expected<'a> {
-    old: &'a RegisteredClaims,
-    orig_iat: u64,
+/// What a retry within the reuse grace signs again: the successor the rotation
+/// recorded, rebuilt from the rotation's own grant.
+struct Retry<'a> {
+    issuer: &'a Issuer,
+    grant: &'a Grant<'a>,
     now: u64,
     grace: u64,
 }
 
-impl Expected<'_> {
-    /// Whether `claims` are those of a `kind` successor of `old` with lifetime
-    /// `ttl`, issued within the grace before now.
-    fn matches(&self, claims: &RegisteredClaims, kind: TokenKind, ttl: u64) -> bool {
-        claims.typ == kind
-            && claims.sub == self.old.sub
-            && claims.did == self.old.did
-            && claims.orig_iat == Some(self.orig_iat)
-            && claims.auth_time == Some(self.orig_iat)
-            && claims.acr == self.old.acr
-            && claims.amr == self.old.amr
-            && claims.cnf == self.old.cnf
-            && claims.iat <= self.now
-            && self.now - claims.iat <= self.grace
-            && claims.exp == claims.iat.saturating_add(ttl)
+impl Retry<'_> {
+    /// The successor stored as `stored` (its signing input) and recorded as the
+    /// `kind` token `id`, rebuilt: `iat` read from it, the header, every other
+    /// registered claim and the app's `claims` from now. Refused (`NotCurrent`)
+    /// unless the stored header and payload are exactly what the rebuild says,
+    /// under the recorded id, issued within the grace.
+    fn rebuild(
+        &self,
+        stored: &str,
+        (kind, id): (TokenKind, &str),
+        ttl: u64,
+        claims: &serde_json::Value,
+    ) -> Result<IssuedToken, SessionError> {
+        let (header, payload) = stored.split_once('.').ok_or(SessionError::NotCurrent)?;
+        let mut written = decode_part::<serde_json::Map<String, serde_json::Value>>(payload)
+            .ok_or(SessionError::NotCurrent)?;
+        let registered: RegisteredClaims =
+            serde_json::from_value(serde_json::Value::Object(written.clone()))
+                .map_err(|_| SessionError::NotCurrent)?;
+        written.retain(|name, _| !REGISTERED_CLAIM_NAMES.contains(&name.as_str()));
+        let within_grace = registered.iat <= self.now && self.now - registered.iat <= self.grace;
+        if !within_grace || registered.jti != id {
+            return Err(SessionError::NotCurrent);
+        }
+        let rebuilt = self.issuer.reissued(
+            kind,
+            self.grant,
+            ttl,
+            registered.jti.clone(),
+            registered.iat,
+        );
+        let same_claims = claims
+            .as_object()
+            .is_some_and(|current| *current == written);
+        let same_header =
+            decode_part::<jsonwebtoken::Header>(header) == Some(self.issuer.header_for(kind));
+        if rebuilt != registered || !same_claims || !same_header {
+            return Err(SessionError::NotCurrent);
+        }
+        Ok(self.issuer.sign(rebuilt, claims)?)
     }
-}
-
-/// Whether the access token signed as `signing_input` carries exactly the app's
-/// current `claims` (its registered claims aside).
-fn same_app_claims(signing_input: &str, claims: &serde_json::Value) -> bool {
-    let stored = signing_input
-        .split('.')
-        .nth(1)
-        .and_then(decode_part::<serde_json::Map<String, serde_json::Value>>);
-    let Some(mut stored) = stored else {
-        return false;
-    };
-    stored.retain(|name, _| !REGISTERED_CLAIM_NAMES.contains(&name.as_str()));
-    let current = claims.as_object().cloned().unwrap_or_default();
-    stored == current
 }
 
 /// What the store keeps of a freshly signed successor.

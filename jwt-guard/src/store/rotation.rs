@@ -19,12 +19,15 @@ pub(crate) enum Rotation {
     Rotated,
     /// A retry within `refresh_reuse_grace` of a rotation whose successor is still
     /// unused: answer that same successor (the signing inputs of its refresh and
-    /// access tokens, for [`Issuer::resign`](crate::token::Issuer::resign)).
+    /// access tokens, from which the session step rebuilds it).
     Retry {
         /// The successor refresh token's signing input.
         refresh: String,
         /// The successor access token's signing input.
         access: String,
+        /// The ids the successors were recorded under (refresh, access): what
+        /// their stored inputs must name.
+        ids: (String, String),
     },
 }
 
@@ -222,6 +225,10 @@ impl Store {
         }
         let row = sqlx::query(
             "SELECT t.used_at, t.revoked_at, t.successor_refresh, t.successor_access,
+                    t.replaced_by,
+                    (SELECT a.jti FROM jwt_guard_tokens a
+                     WHERE a.parent_jti = t.replaced_by AND a.kind = 'access'
+                     LIMIT 1) AS successor_access_jti,
                     s.used_at AS successor_used, s.revoked_at AS successor_revoked
              FROM jwt_guard_tokens t LEFT JOIN jwt_guard_tokens s ON s.jti = t.replaced_by
              WHERE t.jti = $1 AND t.kind = 'refresh' AND t.device_id = $2",
@@ -248,11 +255,19 @@ impl Store {
             let inputs = (
                 opt::<String>(&row, "successor_refresh")?,
                 opt::<String>(&row, "successor_access")?,
+                opt::<String>(&row, "replaced_by")?,
+                opt::<String>(&row, "successor_access_jti")?,
             );
-            if let (true, (Some(refresh), Some(access))) = (successor_unused, inputs) {
+            if let (true, (Some(refresh), Some(access), Some(refresh_id), Some(access_id))) =
+                (successor_unused, inputs)
+            {
                 if self.device_active_in(&mut tx, device_id, now).await? {
                     // A retry: the same successor again, nothing written.
-                    return Ok(Rotation::Retry { refresh, access });
+                    return Ok(Rotation::Retry {
+                        refresh,
+                        access,
+                        ids: (refresh_id, access_id),
+                    });
                 }
                 return Err(RotateError::Invalid);
             }
