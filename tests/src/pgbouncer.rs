@@ -15,7 +15,7 @@ pub fn start(upstream: (&str, u16), server_connections: u32) -> Option<PgBouncer
             "PgBouncer test: {} is missing (Debian package `pgbouncer`)",
             bin.display()
         );
-        if std::env::var_os("CI").is_some() {
+        if crate::in_ci() {
             panic!("CI must run the PgBouncer test: {why}");
         }
         crate::announce_skip(&why);

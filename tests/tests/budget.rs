@@ -183,10 +183,9 @@ impl<'a> Route<'a> {
     }
 }
 
-/// Each route's cost per request in steady state, by `count`: the median of the
-/// measured requests (a whole number: a request that happened to open a
-/// connection or prepare a statement again is the exception, not the cost).
-async fn costs(app: &TestApp, count: &dyn Fn() -> [u64; 2]) -> Vec<(&'static str, [f64; 2])> {
+/// Each route's cost per request in steady state, by `count`: the median and
+/// the most of the measured requests, each a whole number.
+async fn costs(app: &TestApp, count: &dyn Fn() -> [u64; 2]) -> Vec<(&'static str, [f64; 2], f64)> {
     let mut found = Vec::new();
     for (route, _, _) in BUDGETS {
         let mut requests = Route::prepare(app, route, 2 * MEASURED).await;
@@ -209,8 +208,9 @@ async fn costs(app: &TestApp, count: &dyn Fn() -> [u64; 2]) -> Vec<(&'static str
             counts.sort_unstable();
             counts[counts.len() / 2] as f64
         };
+        let most = each[0].iter().copied().max().unwrap_or(0) as f64;
         let [first, second] = each;
-        found.push((*route, [median(first), median(second)]));
+        found.push((*route, [median(first), median(second)], most));
     }
     found
 }
@@ -249,24 +249,27 @@ async fn every_stateful_route_stays_within_its_database_budget() {
     }
 
     for (i, (route, statement_budget, trip_budget)) in BUDGETS.iter().enumerate() {
-        let statements = sqlite_costs[i].1[0];
+        let (statements, most_statements) = (sqlite_costs[i].1[0], sqlite_costs[i].2);
         let trips = pg_costs.as_ref().map(|c| c[i].1[0]);
+        let most_trips = pg_costs.as_ref().map(|c| c[i].2);
         let pings = pg_costs.as_ref().map(|c| c[i].1[1]);
         table.push_str(&format!(
-            "| {route} | {statements:.0} (budget {statement_budget}) | {} | {} |\n",
-            trips.map_or("not run".to_owned(), |t| format!(
-                "{t:.0} (budget {trip_budget})"
+            "| {route} | {statements:.0}, at most {most_statements:.0} (budget {statement_budget}) | {} | {} |\n",
+            trips.zip(most_trips).map_or("not run".to_owned(), |(t, m)| format!(
+                "{t:.0}, at most {m:.0} (budget {trip_budget})"
             )),
             pings.map_or("not run".to_owned(), |p| format!("{p:.0}")),
         ));
-        if statements > *statement_budget {
+        // The median is the cost; the most is held to the budget too, so that no
+        // share of the requests can go over it unseen.
+        if most_statements > *statement_budget {
             over.push(format!(
-                "{route}: {statements:.1} statements on SQLite > {statement_budget}"
+                "{route}: {most_statements:.1} statements on SQLite (the most) > {statement_budget}"
             ));
         }
-        if trips.is_some_and(|t| t > *trip_budget) {
+        if most_trips.is_some_and(|t| t > *trip_budget) {
             over.push(format!(
-                "{route}: {trips:?} round trips on PostgreSQL > {trip_budget}"
+                "{route}: {most_trips:?} round trips on PostgreSQL (the most) > {trip_budget}"
             ));
         }
         // A count of zero would mean the counter is not counting.

@@ -8,6 +8,8 @@
 //! Outside CI, with no browser installed, the test says why and returns; in CI
 //! (`CI` set) a missing browser fails it. `.ci/run` installs both packages.
 
+mod support;
+
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -50,7 +52,7 @@ fn browser_available() -> bool {
     let here =
         std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(CHROMEDRIVER).exists();
     if !here {
-        if std::env::var_os("CI").is_some() {
+        if support::in_ci() {
             panic!("CI must run the browser test: install chromium and chromium-driver");
         }
         // Past the harness's output capture: a skip must not look like a pass.

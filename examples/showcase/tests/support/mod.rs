@@ -1,0 +1,12 @@
+//! What the showcase's test binaries share.
+
+/// Whether this is a CI run: `CI` set to a true value (`true`, `1`, `yes`, any
+/// case). `CI=false`, `CI=0` or an empty `CI` is a developer's machine.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| {
+        let v = v.trim();
+        ["true", "1", "yes"]
+            .iter()
+            .any(|t| v.eq_ignore_ascii_case(t))
+    })
+}
