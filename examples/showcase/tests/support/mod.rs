@@ -2,7 +2,7 @@
 
 /// Whether this is a CI run: `CI` set to a true value (`true`, `1`, `yes`, any
 /// case). `CI=false`, `CI=0` or an empty `CI` is a developer's machine.
-pub fn in_ci() -> bool {
+pub(crate) fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| {
         let v = v.trim();
         ["true", "1", "yes"]
