@@ -1021,3 +1021,166 @@ async fn required_dpop_holds_at_the_introspection_endpoint() {
     .await;
     assert_eq!(res.status(), Status::Ok);
 }
+
+/// `ath` (RFC 9449 §4.2) as a client computes it, written here rather than taken
+/// from jwt-guard: base64url(SHA-256(the access token's ASCII)).
+fn ath_of(access: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(access.as_bytes()))
+}
+
+/// §4.3 checks no earlier test isolates: the signature alone (the victim's `jwk`
+/// in the header, another P-256 key's signature), a symmetric (`HS256`, `oct`)
+/// proof, `ath` computed outside the server (the RFC's own example vector), and a
+/// well-formed proof over 8 KiB — each refused, each beside a positive control.
+#[rocket::async_test]
+async fn the_proof_checks_stand_alone() {
+    // RFC 9449 §7.1's example: this access token hashes to this `ath`.
+    assert_eq!(
+        ath_of("Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU"),
+        "fUHyO2r2Z3DZ53EsNrWBb0xWXoaNy59IiKCAqksmQEo"
+    );
+    let app = TestApp::with_jwt(config()).await;
+    let victim = es256();
+    let thief = DpopKey::generate_es256();
+    let login = bound_login(&app, "alice", &victim).await;
+    let access = text(&login, "access");
+    let target = url("/me");
+    fn with_ath<'k>(
+        key: &'k DpopKey,
+        target: &str,
+        access: &str,
+    ) -> jwt_guard::testing::ProofBuilder<'k> {
+        key.proof("GET", target).claim("ath", json!(ath_of(access)))
+    }
+    // Positive control: `ath` computed here, the victim's key.
+    let res = get(
+        &app,
+        "/me",
+        "DPoP",
+        &access,
+        Some(with_ath(&victim, &target, &access).sign()),
+    )
+    .await;
+    assert_eq!(res.status(), Status::Ok);
+    let refusals: Vec<(&str, String)> = vec![
+        (
+            "the victim's jwk, the thief's signature",
+            with_ath(&thief, &target, &access)
+                .header_jwk(json!(victim.jwk()))
+                .sign(),
+        ),
+        (
+            "another token's ath",
+            victim
+                .proof("GET", &target)
+                .claim("ath", json!(ath_of("another-token")))
+                .sign(),
+        ),
+        (
+            "a proof over 8 KiB",
+            with_ath(&victim, &target, &access)
+                .claim("pad", json!("x".repeat(9 * 1024)))
+                .sign(),
+        ),
+        (
+            "an HMAC proof with an oct key",
+            hmac_proof(&target, &access),
+        ),
+    ];
+    for (what, proof) in refusals {
+        let res = get(&app, "/me", "DPoP", &access, Some(proof)).await;
+        assert_eq!(res.status(), Status::Unauthorized, "{what}");
+        assert_eq!(
+            json_body(res).await["error"],
+            "invalid_dpop_proof",
+            "{what}"
+        );
+    }
+    // And the control again: a padded but small proof passes (size, not the
+    // extra claim, was refused).
+    let padded = with_ath(&victim, &target, &access)
+        .claim("pad", json!("x".repeat(64)))
+        .sign();
+    let res = get(&app, "/me", "DPoP", &access, Some(padded)).await;
+    assert_eq!(res.status(), Status::Ok);
+}
+
+/// A proof made the way a careless client would make one with a shared secret:
+/// `HS256`, an `oct` key in the header.
+fn hmac_proof(target: &str, access: &str) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let secret = b"a shared secret of thirty-two bytes!!";
+    let header = json!({
+        "typ": "dpop+jwt",
+        "alg": "HS256",
+        "jwk": { "kty": "oct", "k": b64.encode(secret) },
+    });
+    let claims = json!({
+        "jti": format!("hmac-{}", now()),
+        "htm": "GET",
+        "htu": target,
+        "iat": now(),
+        "ath": ath_of(access),
+    });
+    let mut jwt_header = jsonwebtoken::Header::new(Algorithm::HS256);
+    jwt_header.typ = Some("dpop+jwt".into());
+    let input = format!(
+        "{}.{}",
+        b64.encode(header.to_string()),
+        b64.encode(claims.to_string())
+    );
+    let signature = jsonwebtoken::crypto::sign(
+        input.as_bytes(),
+        &jsonwebtoken::EncodingKey::from_secret(secret),
+        Algorithm::HS256,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    format!("{input}.{signature}")
+}
+
+/// The same proof sent to two instances at once (§11.1): accepted by exactly one.
+/// The used-proof table is pruned by the archiver once a proof's `iat` could no
+/// longer pass.
+async fn one_proof_at_two_instances_at_once_is_accepted_once(kind: DbKind) {
+    let Some(a) = TestApp::on(kind, config()).await else {
+        return;
+    };
+    let b = TestApp::start_on(&a.database_url, config(), a.clock.clone()).await;
+    let key = es256();
+    let login = bound_login(&a, "alice", &key).await;
+    let access = text(&login, "access");
+    for round in 0..5 {
+        let proof = proof_for(&key, "/me", &access);
+        let (at_a, at_b) = rocket::tokio::join!(
+            get(&a, "/me", "DPoP", &access, Some(proof.clone())),
+            get(&b, "/me", "DPoP", &access, Some(proof)),
+        );
+        let mut statuses = [at_a.status().code, at_b.status().code];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 401], "round {round}");
+    }
+    let kept = proof_rows(&a).await;
+    assert!(kept >= 6, "the sign-in's proof and the five: {kept}");
+    // Still within a proof's lifetime: nothing is pruned yet.
+    a.store().archive().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(proof_rows(&a).await, kept);
+    // Past the proofs' lifetime and skew (60 s + 5 s by default): pruned.
+    a.clock.advance(3600);
+    let report = a.store().archive().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.dpop_proofs, kept as u64);
+    assert_eq!(proof_rows(&a).await, 0);
+    a.finish().await;
+}
+
+storage_tests!(one_proof_at_two_instances_at_once_is_accepted_once);
+
+/// How many used proofs the database holds.
+async fn proof_rows(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM jwt_guard_dpop_proofs")
+        .fetch_one(app.pool())
+        .await
+        .unwrap_or(-1)
+}
