@@ -531,8 +531,13 @@ async fn login_upstream(
         subject: body.username.clone(),
         claims,
     };
+    // Without an authentication time: a login of the given class, now.
+    let Some(auth_time) = body.auth_time else {
+        let login = sessions.start_at_level(&principal, "sso", body.acr.as_deref());
+        return Ok(Json(login.await?));
+    };
     let mut upstream = Upstream::default();
-    upstream.auth_time = body.auth_time;
+    upstream.auth_time = Some(auth_time);
     upstream.acr = body.acr.as_deref();
     Ok(Json(
         sessions.start_upstream(&principal, "sso", upstream).await?,

@@ -1192,6 +1192,17 @@ async fn a_session_resting_on_another_login_keeps_its_authentication_time(db: Db
             .status(),
         Status::Ok
     );
+    // `start_at_level`: a login of a class, now.
+    let res = app
+        .post_json(
+            "/login/upstream",
+            json!({ "username": "alice", "acr": "urn:app:mfa" }),
+        )
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let (_, leveled) = parts(&s(&json_body(res).await["access"]));
+    assert_eq!(leveled["acr"], "urn:app:mfa");
+    assert!(leveled["auth_time"].as_u64().unwrap_or(0) >= now() - 5);
     // The future is refused, and no device is created for it.
     let count = "SELECT COUNT(*) FROM jwt_guard_devices WHERE subject = 'alice'";
     let before: i64 = sqlx::query_scalar(count)
@@ -1206,5 +1217,38 @@ async fn a_session_resting_on_another_login_keeps_its_authentication_time(db: Db
         .await
         .unwrap_or(-2);
     assert_eq!(after, before);
+    app.finish().await;
+}
+
+storage_tests!(a_device_refresh_keeps_the_login_time);
+
+/// A permanent-token (device) refresh is no new authentication: the access token
+/// it issues carries the login's `auth_time`, so `fresh` routes still judge the
+/// login.
+async fn a_device_refresh_keeps_the_login_time(db: DbKind) {
+    let Some(app) = TestApp::on(db, json!({ "secret": TEST_SECRET })).await else {
+        return;
+    };
+    let login = app.login("alice").await;
+    let (_, first) = parts(&s(&login["access"]));
+    let logged_in = first["auth_time"].as_u64().unwrap_or(0);
+    assert!(logged_in > 0, "{first}");
+    app.clock.advance(600);
+    let res = app
+        .client
+        .post("/auth/device/refresh")
+        .header(Header::new("Permanent-Token", s(&login["permanent_token"])))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let access = s(&json_body(res).await["access"]);
+    let (_, refreshed) = parts(&access);
+    assert_eq!(refreshed["auth_time"], logged_in);
+    assert!(refreshed["iat"].as_u64().unwrap_or(0) >= logged_in + 600);
+    // Ten minutes after the login, a five-minute `fresh` route asks again.
+    assert_eq!(
+        app.get_with_token("/me/fresh", &access).await.status(),
+        Status::Unauthorized
+    );
     app.finish().await;
 }

@@ -44,6 +44,26 @@ enum JwksAnswer {
     Down(Status),
 }
 
+/// Redirects to the keys on another host (`localhost`, where the provider is
+/// `127.0.0.1`): a redirect key fetches must not follow.
+#[get("/jwks/elsewhere")]
+fn jwks_redirect_elsewhere(p: &State<Arc<Provider>>) -> rocket::response::Redirect {
+    let port = p.issuer.rsplit(':').next().unwrap_or_default().to_owned();
+    rocket::response::Redirect::to(format!("http://localhost:{port}/jwks"))
+}
+
+/// Redirects to the keys on the same host: followed.
+#[get("/jwks/moved")]
+fn jwks_redirect_same_host() -> rocket::response::Redirect {
+    rocket::response::Redirect::to("/jwks")
+}
+
+/// A JWKS larger than a provider's document may be (256 KiB).
+#[get("/jwks/huge")]
+fn jwks_huge() -> Json<Value> {
+    Json(json!({ "keys": [], "padding": "x".repeat(300 * 1024) }))
+}
+
 #[get("/jwks")]
 fn jwks(p: &State<Arc<Provider>>) -> JwksAnswer {
     p.fetches.fetch_add(1, Ordering::SeqCst);
@@ -128,9 +148,16 @@ async fn start_provider(keys: Vec<Jwk>) -> Arc<Provider> {
         },
         ..rocket::Config::debug_default()
     };
-    let server = rocket::custom(config)
-        .manage(provider.clone())
-        .mount("/", routes![discovery, jwks]);
+    let server = rocket::custom(config).manage(provider.clone()).mount(
+        "/",
+        routes![
+            discovery,
+            jwks,
+            jwks_redirect_elsewhere,
+            jwks_redirect_same_host,
+            jwks_huge
+        ],
+    );
     rocket::tokio::spawn(server.launch());
     let url = format!("{}/jwks", provider.issuer);
     for _ in 0..100 {
@@ -670,6 +697,27 @@ async fn provider_answers_cannot_crash_or_lead_elsewhere() {
         0,
         "the other host was never asked"
     );
+
+    // Redirects are followed on the provider's own host only, and a document
+    // is read up to its cap.
+    let from =
+        |path: &str| json!({ "discovery": null, "jwks_url": format!("{}{path}", provider.issuer) });
+    let before = provider.fetches.load(Ordering::SeqCst);
+    let moved = app(partner_config(&provider, from("/jwks/moved"))).await;
+    assert!(moved.is_ok(), "a same-host redirect was not followed");
+    assert_eq!(provider.fetches.load(Ordering::SeqCst), before + 1);
+    let elsewhere = app(partner_config(&provider, from("/jwks/elsewhere"))).await;
+    assert!(
+        elsewhere.is_err(),
+        "a redirect to another host was followed"
+    );
+    assert_eq!(
+        provider.fetches.load(Ordering::SeqCst),
+        before + 1,
+        "the other host (localhost) was never asked"
+    );
+    let huge = app(partner_config(&provider, from("/jwks/huge"))).await;
+    assert!(huge.is_err(), "a JWKS over 256 KiB was read");
 
     // A refresh interval past a day, or no pause between refetches, is refused.
     for (key, value) in [("refresh_interval", "2d"), ("min_refetch_interval", "0s")] {

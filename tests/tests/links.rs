@@ -544,6 +544,9 @@ async fn magic_login_link_creates_a_device(db: DbKind) {
     let me = json_body(app.get_with_token("/me", &access).await).await;
     assert_eq!(me["sub"], "bob");
     assert_eq!(me["device_id"], login["device_id"]);
+    // A login link is a one-time secret sent out of band: `amr` `otp` (RFC 8176).
+    let (_, claims) = jwt_guard_tests::parts(&access);
+    assert_eq!(claims["amr"], json!(["otp"]));
     let devices = json_body(app.get_with_token("/auth/devices", &access).await).await;
     assert_eq!(devices.as_array().map(Vec::len), Some(1));
     assert_eq!(confirm(&app, &url).await.status(), Status::Gone);

@@ -251,6 +251,10 @@ async fn introspection_follows_rfc_7662(db: DbKind) {
     );
     assert_eq!(active(&app, &access).await, inactive, "revoked");
     assert_eq!(active(&app, "garbage").await, inactive, "unknown");
+    // Another issuer's token, well formed and signed (by a key this app does not
+    // hold): not this app's to call active.
+    let foreign = app.tokens().wrong_key("alice");
+    assert_eq!(active(&app, &foreign).await, inactive, "foreign");
     assert_eq!(
         active(&app, "jgp_nothing").await,
         inactive,

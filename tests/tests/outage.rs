@@ -177,6 +177,15 @@ async fn outage_walkthrough(app: &TestApp, reads_fail: bool, cut: impl Fn(), res
         .unwrap_or_default()
         .to_owned();
 
+    // A service that may introspect (scope `token:introspect`), verified from
+    // memory like any token.
+    let service = app
+        .tokens()
+        .access("reports-service")
+        .roles(["user"])
+        .scope("token:introspect")
+        .mint();
+
     cut();
     let checks_before = checks();
     macro_rules! timed {
@@ -220,6 +229,31 @@ async fn outage_walkthrough(app: &TestApp, reads_fail: bool, cut: impl Fn(), res
         "force-expiry",
         app.send_with_token(Method::Delete, &format!("/auth/tokens/{a1}"), &access)
     );
+    // RFC 7009 §2.2.1: the revocation endpoint answers 503 (the client retries);
+    // nothing is revoked (the refresh token still rotates once storage is back).
+    timed!(
+        "token revocation",
+        app.client
+            .post("/oauth/revoke")
+            .header(rocket::http::ContentType::Form)
+            .body(format!("token={refresh}"))
+            .dispatch()
+    );
+    if reads_fail {
+        // Whether a refresh token is current is the database's to say.
+        timed!(
+            "introspection",
+            app.client
+                .post("/oauth/introspect")
+                .header(rocket::http::ContentType::Form)
+                .header(rocket::http::Header::new(
+                    "Authorization",
+                    format!("Bearer {service}")
+                ))
+                .body(format!("token={refresh}"))
+                .dispatch()
+        );
+    }
     // Every way to log out: 503, and this instance refuses the device at once.
     timed!(
         "logout",

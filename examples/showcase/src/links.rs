@@ -69,12 +69,18 @@ struct MagicLoginRequest {
 #[public]
 #[post("/links/magic-login", data = "<body>")]
 async fn send_magic_login(
+    content_type: Option<&rocket::http::ContentType>,
     body: Result<Json<MagicLoginRequest>, rocket::serde::json::Error<'_>>,
     links: &State<Links>,
     db: &State<JwtDb>,
     throttle: &State<LoginThrottle>,
     store: &State<Store>,
 ) -> Result<(Status, Json<Value>), AuthError> {
+    // JSON only, like a login: a form or `text/plain` post is what any page of
+    // another site can send without asking.
+    if !content_type.is_some_and(|ct| ct.is_json()) {
+        return Err(AuthError::for_status(Status::UnsupportedMediaType));
+    }
     let body = body.map_err(|_| AuthError::invalid_request("expected {\"username\": \"…\"}"))?;
     if body.username.is_empty() || body.username.len() > 64 {
         return Err(AuthError::invalid_request(

@@ -97,6 +97,20 @@ async fn magic_login_links_are_delivered_not_returned() {
             .body(json!({ "username": username }).to_string())
             .dispatch()
     };
+    // JSON only: a form or `text/plain` post (what any page can send) gets 415,
+    // and asks for nothing.
+    for content_type in [ContentType::Form, ContentType::Plain] {
+        let res = client
+            .post("/links/magic-login")
+            .header(content_type.clone())
+            .body("username=admin")
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::UnsupportedMediaType, "{content_type}");
+        let body: Value =
+            serde_json::from_str(&res.into_string().await.unwrap_or_default()).unwrap_or_default();
+        assert_eq!(body["error"], "unsupported_media_type");
+    }
     let known = ask("admin").await;
     assert_eq!(known.status(), Status::Accepted);
     let known_body = known.into_string().await.unwrap_or_default();
