@@ -160,11 +160,22 @@ async fn outage_walkthrough(app: &TestApp, reads_fail: bool, cut: impl Fn(), res
     .await;
     let confirm_link = s(&minted["url"]);
     let confirm_link = confirm_link[confirm_link.find("/newsletter").unwrap_or(0)..].to_owned();
-    // Four of bob's devices, one for each way to log out.
-    let mut bob = Vec::new();
-    for model in ["one", "two", "three", "four"] {
-        let login = app.login_as("bob", model).await;
-        bob.push((s(&login["access"]), s(&login["device_id"])));
+    // One user for each way to log out, each with two devices: the way under
+    // test must end exactly what it says, and nothing of another's.
+    let mut leavers = Vec::new();
+    for way in LOGOUT_WAYS {
+        let user = format!("leaver-{way}");
+        sqlx::query("INSERT INTO app_users (username, roles, scope) VALUES ($1, 'user', '')")
+            .bind(&user)
+            .execute(app.pool())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut devices = Vec::new();
+        for model in ["one", "two"] {
+            let login = app.login_as(&user, model).await;
+            devices.push((s(&login["access"]), s(&login["device_id"])));
+        }
+        leavers.push((user, devices));
     }
     let checks = || {
         app.client
@@ -254,42 +265,53 @@ async fn outage_walkthrough(app: &TestApp, reads_fail: bool, cut: impl Fn(), res
                 .dispatch()
         );
     }
-    // Every way to log out: 503, and this instance refuses the device at once.
-    timed!(
-        "logout",
-        app.send_with_token(Method::Post, "/auth/logout", &bob[0].0)
-    );
-    timed!(
-        "device delete",
-        app.send_with_token(
-            Method::Delete,
-            &format!("/auth/devices/{}", bob[2].1),
-            &bob[2].0
-        )
-    );
-    timed!(
-        "device logout",
-        app.client
-            .delete("/auth/device-logout")
-            .header(rocket::http::Header::new(
-                "Authorization",
-                format!("Bearer {}", bob[3].0)
-            ))
-            .header(rocket::http::Header::new("Device-Id", bob[3].1.clone()))
-            .dispatch()
-    );
-    // Last: it logs bob out everywhere (in this instance's memory, every token of
-    // his issued up to this second).
-    timed!(
-        "logout-all",
-        app.send_with_token(Method::Post, "/auth/logout-all", &bob[1].0)
-    );
-    for (i, (bob_access, _)) in bob.iter().enumerate() {
+    // Every way to log out: 503, and this instance refuses what it ended at
+    // once — each asserted right after its own request.
+    for (way, (user, devices)) in LOGOUT_WAYS.iter().zip(&leavers) {
+        let (first, second) = (&devices[0], &devices[1]);
+        let started = Instant::now();
+        let res = match *way {
+            "logout" => {
+                app.send_with_token(Method::Post, "/auth/logout", &first.0)
+                    .await
+            }
+            "device-delete" => {
+                app.send_with_token(
+                    Method::Delete,
+                    &format!("/auth/devices/{}", first.1),
+                    &second.0,
+                )
+                .await
+            }
+            "device-logout" => {
+                app.client
+                    .delete("/auth/device-logout")
+                    .header(rocket::http::Header::new(
+                        "Authorization",
+                        format!("Bearer {}", second.0),
+                    ))
+                    .header(rocket::http::Header::new("Device-Id", first.1.clone()))
+                    .dispatch()
+                    .await
+            }
+            _ => {
+                app.send_with_token(Method::Post, "/auth/logout-all", &first.0)
+                    .await
+            }
+        };
+        expect_unavailable(way, res, started.elapsed()).await;
         assert_eq!(
-            app.get_with_token("/me", bob_access).await.status(),
+            app.get_with_token("/me", &first.0).await.status(),
             Status::Unauthorized,
-            "bob's device {i} is logged out in memory at once"
+            "{user}: the ended device is refused in memory at once ({way})"
         );
+        let second_now = app.get_with_token("/me", &second.0).await.status();
+        let expected = if *way == "logout-all" {
+            Status::Unauthorized
+        } else {
+            Status::Ok
+        };
+        assert_eq!(second_now, expected, "{user}: the other device ({way})");
     }
     if reads_fail {
         timed!(
@@ -301,6 +323,31 @@ async fn outage_walkthrough(app: &TestApp, reads_fail: bool, cut: impl Fn(), res
             "token tree",
             app.get_with_token(&format!("/auth/devices/{device}/tokens"), &access)
         );
+    } else {
+        // Readers go on while only writes are locked out: each read answers.
+        let reads = [
+            (
+                "confirm page",
+                app.client
+                    .get(confirm_link.clone())
+                    .dispatch()
+                    .await
+                    .status(),
+            ),
+            (
+                "device list",
+                app.get_with_token("/auth/devices", &access).await.status(),
+            ),
+            (
+                "token tree",
+                app.get_with_token(&format!("/auth/devices/{device}/tokens"), &access)
+                    .await
+                    .status(),
+            ),
+        ];
+        for (what, status) in reads {
+            assert_eq!(status, Status::Ok, "{what} while only writes are locked");
+        }
     }
     // Verified from memory: still answering.
     assert_eq!(
@@ -313,11 +360,13 @@ async fn outage_walkthrough(app: &TestApp, reads_fail: bool, cut: impl Fn(), res
     assert_eq!(verify.status(), Status::Ok);
 
     restore();
-    eventually(
-        "recovery without a restart",
-        Duration::from_secs(10),
-        || async { app.get_with_token("/auth/devices", &access).await.status() == Status::Ok },
-    )
+    // How long recovery may take, from the configuration: a poll or two to see
+    // the database again, each waiting at most the connect timeout.
+    let poll = Duration::from(app.runtime().config().revocation.poll);
+    let bound = 3 * poll + 3 * Duration::from_secs(jwt_guard::store::DEFAULT_CONNECT_TIMEOUT_SECS);
+    eventually("recovery without a restart", bound, || async {
+        app.get_with_token("/auth/devices", &access).await.status() == Status::Ok
+    })
     .await;
     // The session survived: the same refresh token rotates (no false reuse), the
     // same permanent token works, and the link was not counted.
@@ -359,22 +408,38 @@ async fn outage_walkthrough(app: &TestApp, reads_fail: bool, cut: impl Fn(), res
         app.get_with_token("/me", &access).await.status(),
         Status::Ok
     );
-    // The logouts answered 503 are written once the database is back.
-    eventually(
-        "the pending logouts are written",
-        Duration::from_secs(10),
-        || async {
-            let live: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM jwt_guard_devices WHERE subject = 'bob' AND revoked_at IS NULL",
+    // The logouts answered 503 are written once the database is back: each
+    // ended device's row, and no other.
+    for (way, (user, devices)) in LOGOUT_WAYS.iter().zip(&leavers) {
+        let ended: Vec<&str> = if *way == "logout-all" {
+            vec![devices[0].1.as_str(), devices[1].1.as_str()]
+        } else {
+            vec![devices[0].1.as_str()]
+        };
+        eventually(
+            &format!("{user}'s logout is written ({way})"),
+            bound,
+            || async {
+                let revoked: Vec<String> = sqlx::query_scalar(
+                "SELECT id FROM jwt_guard_devices WHERE subject = $1 AND revoked_at IS NOT NULL",
             )
-            .fetch_one(app.pool())
+            .bind(user)
+            .fetch_all(app.pool())
             .await
-            .unwrap_or(-1);
-            live == 0
-        },
-    )
-    .await;
+            .unwrap_or_default();
+                let mut revoked: Vec<&str> = revoked.iter().map(String::as_str).collect();
+                revoked.sort_unstable();
+                let mut expected = ended.clone();
+                expected.sort_unstable();
+                revoked == expected
+            },
+        )
+        .await;
+    }
 }
+
+/// The ways a device session ends, each tried on a user of its own.
+const LOGOUT_WAYS: [&str; 4] = ["logout", "device-delete", "device-logout", "logout-all"];
 
 #[rocket::async_test]
 async fn postgres_cut_off_for_real_answers_503_and_sessions_survive() {

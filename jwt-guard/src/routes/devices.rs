@@ -122,13 +122,28 @@ async fn log_out(
     if !is_opaque_id(id) {
         return Err(Rejection::NoSuchDevice.into());
     }
-    let revoked = store
+    let revoked = match store
         .revoke_device_of(
             Subject(jwt.subject()),
             DeviceId(id),
             "logged out by its owner",
         )
-        .await?;
+        .await
+    {
+        Ok(revoked) => revoked,
+        Err(e) => {
+            // Storage is down: the client will retry (503), but this instance
+            // stops honouring the device now, as `POST /auth/logout` does. A
+            // device id is 128 random bits shown only to its owner (the login
+            // answer, the device list); the write, once storage is back, checks
+            // the owner again.
+            store.log_out_while_unreachable(PendingLogout::Device {
+                subject: jwt.subject().to_owned(),
+                device_id: id.to_owned(),
+            });
+            return Err(e.into());
+        }
+    };
     if revoked {
         if jwt.device_id() == Some(id) {
             cookies::clear_session(req);
