@@ -175,6 +175,20 @@ impl PgDatabase {
         })
     }
 
+    /// The server the database lives on, as `host:port` (from its URL, so the
+    /// test database setting decides): where a relay, a wire counter or
+    /// PgBouncer sends its traffic.
+    pub fn server(&self) -> String {
+        self.url
+            .rsplit_once('@')
+            .map_or(self.url.as_str(), |(_, rest)| rest)
+            .split(['/', '?'])
+            .next()
+            .filter(|server| !server.is_empty())
+            .unwrap_or("127.0.0.1:5432")
+            .to_owned()
+    }
+
     /// Cuts the database off for real: new connections are refused and every open
     /// one is terminated (what an app sees when its database goes away).
     pub async fn cut(&self) {

@@ -233,12 +233,7 @@ async fn every_stateful_route_stays_within_its_database_budget() {
 
     let mut pg_costs = None;
     if let Some(pg) = PgDatabase::create().await {
-        let upstream = pg
-            .url
-            .rsplit_once('@')
-            .and_then(|(_, rest)| rest.split('/').next())
-            .unwrap_or("127.0.0.1:5432")
-            .to_owned();
+        let upstream = pg.server();
         let wire = WireCounter::start(&upstream).await;
         let figment = base_figment(&wire.url_for(&pg.url))
             .merge(("databases.jwt_guard.log_statements", true));

@@ -446,13 +446,7 @@ async fn postgres_cut_off_for_real_answers_503_and_sessions_survive() {
     let Some(pg) = PgDatabase::create().await else {
         return;
     };
-    let upstream = pg
-        .url
-        .rsplit_once('@')
-        .map(|(_, rest)| rest)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or("127.0.0.1:5432")
-        .to_owned();
+    let upstream = pg.server();
     let relay = TcpRelay::start(&upstream).await;
     let url = relay.url_for(&pg.url);
     let app = TestApp::start_on(

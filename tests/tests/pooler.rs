@@ -69,19 +69,35 @@ async fn instances_behind_a_transaction_mode_pgbouncer_work_beside_direct_ones()
     let Some(pg) = PgDatabase::create().await else {
         return;
     };
-    let Some(bouncer) = pgbouncer::start(("127.0.0.1", 5432), 2) else {
+    // The server the test database setting names, not a fixed address.
+    let server = pg.server();
+    let (host, port) = server
+        .rsplit_once(':')
+        .and_then(|(host, port)| Some((host.to_owned(), port.parse::<u16>().ok()?)))
+        .unwrap_or_else(|| panic!("no host:port in {server}"));
+    let Some(bouncer) = pgbouncer::start((&host, port), 2) else {
         pg.drop_database().await;
         return;
     };
     let poll = json!({ "secret": TEST_SECRET, "revocation_poll": "1s" });
-    let direct = TestApp::start_on(&pg.url, poll.clone(), Clock::offset()).await;
     let pooled_url = bouncer.url_for(&pg.url);
+    // The pooled instance launches first, on the fresh database: jwt-guard's
+    // migrations run through PgBouncer.
     let pooled = TestApp::start_with(
         base_figment(&pooled_url).merge(("databases.jwt_guard.pooler", "transaction")),
-        poll,
+        poll.clone(),
         Clock::offset(),
     )
     .await;
+    let migrated: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jwt_guard_migrations")
+        .fetch_one(pooled.pool())
+        .await
+        .unwrap_or(-1);
+    assert!(
+        migrated >= 8,
+        "migrations ran through the pooler: {migrated}"
+    );
+    let direct = TestApp::start_on(&pg.url, poll, Clock::offset()).await;
     // A second pooled instance that hears revocations at once over a direct
     // `LISTEN` connection, though it polls only once a minute.
     let listening = TestApp::start_with(
@@ -147,9 +163,15 @@ async fn instances_behind_a_transaction_mode_pgbouncer_work_beside_direct_ones()
         listening.get_with_token("/me", &access).await.status(),
         Status::Ok
     );
-    direct
+    let status = direct
         .send_with_token(Method::Post, "/auth/logout", &access)
-        .await;
+        .await
+        .status();
+    assert_eq!(
+        status,
+        Status::NoContent,
+        "the logout on the direct instance"
+    );
     let polled = refused_within(&pooled, &access, Duration::from_millis(3500), "pooled").await;
     let heard = refused_within(&listening, &access, Duration::from_secs(5), "listen_url").await;
     println!("behind PgBouncer: refused after {polled:?} (poll 1 s), {heard:?} (LISTEN)");
@@ -160,9 +182,11 @@ async fn instances_behind_a_transaction_mode_pgbouncer_work_beside_direct_ones()
         direct.get_with_token("/me", &access).await.status(),
         Status::Ok
     );
-    pooled
+    let status = pooled
         .send_with_token(Method::Post, "/auth/logout", &access)
-        .await;
+        .await
+        .status();
+    assert_eq!(status, Status::NoContent, "the logout through the pooler");
     refused_within(&direct, &access, Duration::from_millis(3500), "direct").await;
 
     drop(listening);
