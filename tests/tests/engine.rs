@@ -37,7 +37,18 @@ async fn an_apps_own_database_runs_on_the_exported_pool_beside_jwt_guards() {
     let in_jwt_db = sqlx::query("SELECT 1 FROM notes")
         .fetch_all(app.pool())
         .await;
-    assert!(in_jwt_db.is_err());
+    let missing = match &in_jwt_db {
+        Err(sqlx::Error::Database(e)) => e.message().to_lowercase(),
+        other => panic!(
+            "expected a missing table, got {:?}",
+            other.as_ref().map(Vec::len)
+        ),
+    };
+    assert!(
+        missing.contains("notes")
+            && (missing.contains("no such table") || missing.contains("does not exist")),
+        "{missing}"
+    );
 }
 
 /// The schema the previous release (migrations 1–3) created, with a live device.
@@ -139,8 +150,15 @@ async fn the_pool_fails_fast_by_default() {
         jwt_guard::Clock::offset(),
     ))
     .await;
-    let failure = launched.err().map(|e| format!("{:?}", e.kind()));
-    assert!(failure.is_some(), "launch must fail without a database");
+    let failure = launched
+        .err()
+        .map(|e| format!("{:?}", e.kind()))
+        .unwrap_or_default();
+    // jwt-guard's own database fairing is what failed (not, say, the config).
+    assert!(
+        failure.contains("FailedFairings") && failure.contains("jwt-guard"),
+        "launch must fail on the database: {failure}"
+    );
     assert!(
         started.elapsed() < std::time::Duration::from_secs(4),
         "took {:?}",

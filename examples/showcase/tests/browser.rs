@@ -199,19 +199,22 @@ async fn the_app_page_keeps_its_session_in_a_real_browser() {
         assert_eq!(res.status(), 401, "the stolen token as {scheme}");
     }
 
-    // The refresh token is a cookie the page's script cannot read, sent only below
-    // `/auth` (so WebDriver lists it on a page there).
-    let readable: Value = c
-        .execute("return document.cookie", vec![])
-        .await
-        .unwrap_or(Value::Null);
-    assert!(!readable
-        .as_str()
-        .unwrap_or_default()
-        .contains("jwt_guard_refresh"));
+    // The refresh token is a cookie no script can read, sent only below `/auth`:
+    // on a page there (where it is in scope, so WebDriver lists it), a script's
+    // `document.cookie` shows a cookie a script set, and never the refresh cookie.
     c.goto(&format!("http://127.0.0.1:{port}/auth/devices"))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+    let readable: Value = c
+        .execute(
+            "document.cookie = 'script_cookie=1; path=/auth'; return document.cookie",
+            vec![],
+        )
+        .await
+        .unwrap_or(Value::Null);
+    let readable = readable.as_str().unwrap_or_default();
+    assert!(readable.contains("script_cookie=1"), "control: {readable}");
+    assert!(!readable.contains("jwt_guard_refresh"), "{readable}");
     let cookies = c.get_all_cookies().await.unwrap_or_default();
     let refresh = cookies
         .iter()
