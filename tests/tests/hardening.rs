@@ -129,7 +129,10 @@ async fn configuration_and_runtime_never_print_key_material() {
         .unwrap_or_default();
     assert!(!err.is_empty(), "a garbled key is refused");
     let body_line = garbled.lines().nth(1).unwrap_or_default();
-    assert!(body_line.len() > 32, "a line of base64 key body: {body_line}");
+    assert!(
+        body_line.len() > 32,
+        "a line of base64 key body: {body_line}"
+    );
     assert!(!err.contains(body_line), "{err}");
 }
 

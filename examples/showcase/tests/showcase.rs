@@ -800,6 +800,84 @@ async fn the_openapi_document_says_how_every_route_is_protected() {
         doc["paths"]["/account/password"]["post"]["x-jwt-guard"]["fresh_secs"],
         300
     );
+    // The document against the design's routes table, written out by hand: the
+    // manifest above is jwt-guard's own output, so it cannot be the only judge.
+    for (method, path, expected) in [
+        ("post", "/auth/token", json!([])),
+        ("get", "/openapi.json", json!([])),
+        ("get", "/.well-known/jwks.json", json!([])),
+        // The showcase offers DPoP (RFC 9449) beside Bearer for its own tokens.
+        ("get", "/me", json!([{ "bearer": [] }, { "dpop": [] }])),
+        (
+            "get",
+            "/admin/stats",
+            json!([{ "bearer": [] }, { "dpop": [] }]),
+        ),
+        ("get", "/partner/me", json!([{ "issuer_partner": [] }])),
+        ("post", "/mcp", json!([{ "issuer_partner": ["mcp:tools"] }])),
+        (
+            "post",
+            "/auth/device/refresh",
+            json!([{ "permanentToken": [] }]),
+        ),
+        (
+            "get",
+            "/newsletter/unsubscribe",
+            json!([{ "linkToken": [] }]),
+        ),
+        ("get", "/metrics", json!([{ "staticToken": [] }])),
+    ] {
+        assert_eq!(
+            doc["paths"][path][method]["security"], expected,
+            "{method} {path}"
+        );
+    }
+    // And against the server's behaviour: an operation that names no anonymous
+    // alternative refuses a request with no credentials (401, or 403 for a link)
+    // with a status it documents, and one whose security is empty never answers 401.
+    let mut challenged = 0;
+    let paths = doc["paths"].as_object().cloned().unwrap_or_default();
+    for (path, item) in &paths {
+        let concrete = path
+            .split('/')
+            .map(|seg| if seg.starts_with('{') { "1" } else { seg })
+            .collect::<Vec<_>>()
+            .join("/");
+        for (method, op) in item.as_object().cloned().unwrap_or_default() {
+            let Ok(m) = method.to_uppercase().parse::<rocket::http::Method>() else {
+                continue;
+            };
+            let security = op["security"].as_array().cloned().unwrap_or_default();
+            let res = client
+                .req(m, concrete.clone())
+                .header(ContentType::JSON)
+                .body("{}")
+                .dispatch()
+                .await;
+            let status = res.status();
+            if security.is_empty() {
+                assert_ne!(status, Status::Unauthorized, "{method} {path} is public");
+            } else if !security.contains(&json!({})) {
+                // A link route refuses a missing link as it refuses a bad one.
+                let refusal = if security == [json!({ "linkToken": [] })] {
+                    Status::Forbidden
+                } else {
+                    Status::Unauthorized
+                };
+                assert_eq!(status, refusal, "{method} {path}: {security:?}");
+                let code = status.code.to_string();
+                assert!(
+                    op["responses"].get(&code).is_some(),
+                    "{method} {path}: {code} is not documented"
+                );
+                challenged += 1;
+            }
+        }
+    }
+    assert!(
+        challenged > 15,
+        "only {challenged} protected operations tried"
+    );
     assert_eq!(
         doc["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"
