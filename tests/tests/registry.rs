@@ -5,9 +5,10 @@
 use std::time::{Duration, Instant};
 
 use jwt_guard::store::{DeviceId, Subject};
-use jwt_guard::Clock;
+use jwt_guard::testing::DpopKey;
+use jwt_guard::{Algorithm, Clock};
 use jwt_guard_tests::{eventually, json_body, storage_tests, DbKind, TestApp, TEST_SECRET};
-use rocket::http::{Method, Status};
+use rocket::http::{ContentType, Header, Method, Status};
 use serde_json::{json, Value};
 
 fn jwt() -> Value {
@@ -282,22 +283,18 @@ async fn archiver_removes_only_dead_rows(db: DbKind) {
     app.finish().await;
 }
 
-/// Every row of every table jwt-guard keeps (and the app's users), every column,
-/// as text — the tables and columns read from the database's own catalogue, so a
-/// column added later is searched too.
+/// Every row of every table in the app's database (jwt-guard's, the app's users,
+/// the migrations' own), every column, as text — tables and columns read from the
+/// database's own catalogue, so a column added later is searched too.
 async fn dump(app: &TestApp) -> String {
     let postgres = app.database_url.starts_with("postgres");
     let tables: Vec<String> = if postgres {
         sqlx::query_scalar(
             "SELECT table_name::TEXT FROM information_schema.tables
-             WHERE table_schema = current_schema()
-               AND (table_name LIKE 'jwt_guard_%' OR table_name = 'app_users')",
+             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
         )
     } else {
-        sqlx::query_scalar(
-            "SELECT name FROM sqlite_master WHERE type = 'table'
-               AND (name LIKE 'jwt_guard_%' OR name = 'app_users')",
-        )
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
     }
     .fetch_all(app.pool())
     .await
@@ -305,24 +302,30 @@ async fn dump(app: &TestApp) -> String {
     assert!(tables.len() >= 8, "{tables:?}");
     let mut out = String::new();
     for table in tables {
-        let columns: Vec<String> = if postgres {
-            sqlx::query_scalar(
-                "SELECT column_name::TEXT FROM information_schema.columns
+        let columns: Vec<(String, String)> = if postgres {
+            sqlx::query_as(
+                "SELECT column_name::TEXT, data_type::TEXT FROM information_schema.columns
                  WHERE table_schema = current_schema() AND table_name = $1",
             )
             .bind(&table)
         } else {
-            sqlx::query_scalar("SELECT name FROM pragma_table_info($1)").bind(&table)
+            sqlx::query_as("SELECT name, type FROM pragma_table_info($1)").bind(&table)
         }
         .fetch_all(app.pool())
         .await
         .unwrap_or_else(|e| panic!("columns of {table}: {e}"));
+        // Bytes as the bytes they are: PostgreSQL prints `bytea` cast to text as
+        // hex, where a stored token would never match, so it is read with
+        // `encode(…, 'escape')`; SQLite's cast of a BLOB to TEXT is the bytes.
         let concat = columns
             .iter()
-            .map(|c| format!("COALESCE(CAST({c} AS TEXT), '')"))
+            .map(|(c, ty)| match ty.as_str() {
+                "bytea" => format!("COALESCE(encode(\"{c}\", 'escape'), '')"),
+                _ => format!("COALESCE(CAST(\"{c}\" AS TEXT), '')"),
+            })
             .collect::<Vec<_>>()
             .join(" || '|' || ");
-        let rows: Vec<String> = sqlx::query_scalar(&format!("SELECT {concat} FROM {table}"))
+        let rows: Vec<String> = sqlx::query_scalar(&format!("SELECT {concat} FROM \"{table}\""))
             .fetch_all(app.pool())
             .await
             .unwrap_or_else(|e| panic!("dump {table}: {e}"));
@@ -332,12 +335,54 @@ async fn dump(app: &TestApp) -> String {
     out
 }
 
+/// Every kind of secret the catalogue could hold is created — session pairs (one
+/// rotated, one reused), a permanent token and its refresh, the known-device
+/// credential (issued and presented), a DPoP-bound session with its proofs, a
+/// one-time link and a magic-login link with the session it started — then no
+/// table holds any of them, nor a JWT's signature.
 async fn no_table_holds_a_raw_token(db: DbKind) {
-    let Some(app) = TestApp::on(db, jwt()).await else {
+    let config = json!({
+        "secret": TEST_SECRET,
+        "dpop": { "mode": "allowed", "public_url": DPOP_URL },
+    });
+    let Some(app) = TestApp::on(db, config).await else {
         return;
     };
     let login = app.login("alice").await;
     let permanent = s(&login["permanent_token"]);
+    let device_cookie = s(&login["device_cookie"]);
+    assert!(device_cookie.starts_with("eyJ"), "{login}");
+    let mut secrets = vec![
+        permanent.clone(),
+        permanent["jgp_".len()..].to_owned(),
+        device_cookie.clone(),
+        s(&login["access"]),
+        s(&login["refresh"]),
+        "alice-password".to_owned(),
+    ];
+    // The known-device credential, presented: a login that renews it, then a
+    // failed login that spends the credential's own budget (a row keyed by it).
+    let again = app
+        .client
+        .post("/auth/token")
+        .header(ContentType::JSON)
+        .header(Header::new("Device-Cookie", device_cookie.clone()))
+        .body(json!({ "username": "alice", "password": "alice-password" }).to_string())
+        .dispatch()
+        .await;
+    assert_eq!(again.status(), Status::Ok);
+    let again = json_body(again).await;
+    secrets.extend(["access", "refresh", "permanent_token", "device_cookie"].map(|k| s(&again[k])));
+    let failed = app
+        .client
+        .post("/auth/token")
+        .header(ContentType::JSON)
+        .header(Header::new("Device-Cookie", device_cookie.clone()))
+        .body(json!({ "username": "alice", "password": "wrong" }).to_string())
+        .dispatch()
+        .await;
+    assert_eq!(failed.status(), Status::Unauthorized);
+
     // A link, minted and used (its row, its use log).
     let minted = json_body(
         app.send_with_token(
@@ -351,11 +396,63 @@ async fn no_table_holds_a_raw_token(db: DbKind) {
     let link_url = s(&minted["url"]);
     let local = link_url[link_url.find("/newsletter").unwrap_or(0)..].to_owned();
     assert_eq!(app.client.get(local).dispatch().await.status(), Status::Ok);
-    let link_token = link_url
-        .split("token=")
-        .nth(1)
-        .unwrap_or_default()
-        .to_owned();
+    secrets.push(token_in(&link_url));
+
+    // A magic-login link, delivered and used: it starts a session of its own.
+    let magic = app
+        .post_json("/links/magic-login", json!({ "username": "bob" }))
+        .await;
+    let magic = s(&json_body(magic).await["url"]);
+    let local = magic[magic.find("/auth/").unwrap_or(0)..].to_owned();
+    let res = app.client.post(local).dispatch().await;
+    assert_eq!(res.status(), Status::Ok);
+    let magic_session = json_body(res).await;
+    secrets.push(token_in(&magic));
+    secrets.extend(["access", "refresh", "permanent_token"].map(|k| s(&magic_session[k])));
+
+    // A DPoP-bound session: signed in, used and refreshed with proofs.
+    let key = DpopKey::from_pem(Algorithm::ES256, &jwt_guard_tests::key_pem("ec256.pem"));
+    let proof = key.proof("POST", &format!("{DPOP_URL}/auth/token")).sign();
+    let res = app
+        .client
+        .post("/auth/token")
+        .header(ContentType::JSON)
+        .header(Header::new("DPoP", proof.clone()))
+        .body(json!({ "username": "admin", "password": "admin-password" }).to_string())
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let bound = json_body(res).await;
+    assert_eq!(bound["token_type"], "DPoP", "{bound}");
+    let bound_access = s(&bound["access"]);
+    let use_proof = key
+        .proof("GET", &format!("{DPOP_URL}/me"))
+        .access_token(&bound_access)
+        .sign();
+    let res = app
+        .client
+        .get("/me")
+        .header(Header::new("Authorization", format!("DPoP {bound_access}")))
+        .header(Header::new("DPoP", use_proof.clone()))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let refresh_proof = key
+        .proof("POST", &format!("{DPOP_URL}/auth/token/refresh"))
+        .sign();
+    let res = app
+        .client
+        .post("/auth/token/refresh")
+        .header(ContentType::JSON)
+        .header(Header::new("DPoP", refresh_proof.clone()))
+        .body(json!({ "refresh": bound["refresh"] }).to_string())
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let rotated = json_body(res).await;
+    secrets.extend(["access", "refresh", "permanent_token", "device_cookie"].map(|k| s(&bound[k])));
+    secrets.extend([s(&rotated["access"]), s(&rotated["refresh"])]);
+    secrets.extend([proof, use_proof, refresh_proof]);
 
     let second = refresh(&app, &s(&login["refresh"])).await;
     let device = json_body(app.device_refresh(&permanent).await).await;
@@ -365,19 +462,25 @@ async fn no_table_holds_a_raw_token(db: DbKind) {
         json!({ "refresh": login["refresh"] }),
     )
     .await;
-
-    let dumped = dump(&app).await;
-    let mut secrets = vec![
-        link_token,
-        permanent.clone(),
-        permanent["jgp_".len()..].to_owned(),
-        s(&login["access"]),
-        s(&login["refresh"]),
+    secrets.extend([
         s(&second["access"]),
         s(&second["refresh"]),
         s(&device["access"]),
-        "alice-password".to_owned(),
-    ];
+    ]);
+
+    let dumped = dump(&app).await;
+    // Positive controls: the dump reads the rows these requests wrote.
+    for stored in [
+        jti(&s(&rotated["refresh"])),
+        jti(&s(&magic_session["refresh"])),
+    ] {
+        assert!(
+            dumped.contains(&stored),
+            "the dump misses the registry: {stored}"
+        );
+    }
+    let empty = secrets.iter().filter(|s| s.is_empty()).count();
+    assert_eq!(empty, 0, "every secret named was issued: {secrets:?}");
     // Signatures are the unforgeable part of a JWT: none may appear either.
     for token in secrets.clone() {
         if let Some(sig) = token.rsplit('.').next().filter(|_| token.contains('.')) {
@@ -397,6 +500,14 @@ async fn no_table_holds_a_raw_token(db: DbKind) {
         "the digest is cleared on revocation"
     );
     app.finish().await;
+}
+
+/// Proofs name the app by its configured address.
+const DPOP_URL: &str = "https://api.test";
+
+/// The `token` parameter of a link's URL.
+fn token_in(url: &str) -> String {
+    url.split("token=").nth(1).unwrap_or_default().to_owned()
 }
 
 async fn revocations_reach_other_instances_within_the_poll_bound(db: DbKind) {
