@@ -15,6 +15,7 @@ use jwt_guard::{
 };
 use rocket::fairing::{self, AdHoc};
 use rocket::figment::Figment;
+use rocket::http::uri::Origin;
 use rocket::http::Status;
 use rocket::serde::json::{json, Json, Value};
 use rocket::{delete, get, post, routes, Build, Request, Rocket, Route, State};
@@ -368,8 +369,13 @@ async fn mint_unsubscribe(
 /// A one-time link route (public, so tests can mint for it by type).
 #[expiring_link(unsubscribe, max_uses = 1, ttl = "7d")]
 #[get("/newsletter/unsubscribe")]
-pub fn unsubscribe(link: LinkUse) -> Json<Value> {
-    Json(json!({ "unsubscribed": link.subject(), "link": link.link_id() }))
+pub fn unsubscribe(link: LinkUse, uri: &Origin<'_>) -> Json<Value> {
+    Json(json!({
+        "unsubscribed": link.subject(),
+        "link": link.link_id(),
+        // The URI as the app (and Rocket's request log) sees it.
+        "uri": uri.to_string(),
+    }))
 }
 
 /// A link whose handler answers 202: its log row says so (on PostgreSQL the use

@@ -124,6 +124,36 @@ async fn the_log_records_what_the_handler_answered(db: DbKind) {
     app.finish().await;
 }
 
+/// Rocket writes each request's URI, query included, to its log after the request
+/// fairings ran: jwt-guard's fairing takes a link's token out of the URI first, so
+/// the handler and the log see the path and the app's other parameters only
+/// (`tests/tests/tracing.rs` reads the log itself).
+#[rocket::async_test]
+async fn the_token_leaves_the_uri_before_anything_logs_it() {
+    let app = TestApp::hs256().await;
+    let access = app.access_token("alice").await;
+    let minted = mint(&app, "/links/unsubscribe", &access).await;
+    let token = token_of(&s(&minted["url"]));
+    let res = app
+        .client
+        .get(format!(
+            "/newsletter/unsubscribe?utm=mail&token={token}&ref=2"
+        ))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let body = json_body(res).await;
+    assert_eq!(body["unsubscribed"], "alice");
+    assert_eq!(body["uri"], "/newsletter/unsubscribe?utm=mail&ref=2");
+    // Used once, as before: the token taken out still counts.
+    let again = app
+        .client
+        .get(format!("/newsletter/unsubscribe?token={token}"))
+        .dispatch()
+        .await;
+    assert_eq!(again.status(), Status::Gone);
+}
+
 async fn one_time_link_works_once_then_is_gone(db: DbKind) {
     let Some(app) = TestApp::on(db, jwt()).await else {
         return;

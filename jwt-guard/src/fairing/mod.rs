@@ -15,7 +15,7 @@ use crate::background;
 use crate::device::divert_misplaced_permanent_token;
 use crate::dpop::Dpop;
 use crate::error::finish_failed_response;
-use crate::link::{finish_link_response, route_link_preview};
+use crate::link::{finish_link_response, route_link_preview, take_link_token};
 use crate::manifest;
 use crate::private_response::finish_private_response;
 use crate::response_marks::{self, Mark};
@@ -83,6 +83,7 @@ impl Fairing for JwtGuard {
     }
 
     async fn on_request(&self, req: &mut Request<'_>, _data: &mut Data<'_>) {
+        take_link_token(req);
         if matches!(req.method(), Method::Get | Method::Head) {
             route_link_preview(req);
         }

@@ -1,7 +1,8 @@
 //! Expiring links: what the attribute declares ([`LinkTarget`]), minting and
 //! delivery, pages for people, and the log of every attempt. The guard and
 //! [`LinkUse`](crate::LinkUse) are in `guard`, minting ([`Links`]) in
-//! `mint`, the scanner-safe confirmation page in `confirm`, the log in `log`.
+//! `mint`, the scanner-safe confirmation page in `confirm`, the log in `log`, the
+//! token's way out of the URI in `token_param`.
 
 mod confirm;
 mod delivery;
@@ -9,6 +10,7 @@ pub(crate) mod guard;
 mod log;
 pub(crate) mod mint;
 mod pages;
+mod token_param;
 
 use std::collections::HashMap;
 use std::sync::{OnceLock, RwLock};
@@ -33,6 +35,7 @@ pub(crate) use mint::Links;
 pub use mint::{LinkError, MintOptions, SentLink};
 pub(crate) use pages::AppLinkPages;
 pub use pages::{DefaultLinkPages, LinkPage, LinkPages, DEFAULT_CSP};
+pub(crate) use token_param::{link_token, take_link_token};
 
 /// The query parameter that carries a link token.
 pub const LINK_TOKEN_PARAM: &str = "token";
@@ -206,13 +209,5 @@ pub(crate) fn verify_link(
             }
         }
         Err(_) => Err(LinkDenial::Tampered),
-    }
-}
-
-pub(crate) fn link_token<'r>(req: &'r Request<'_>) -> Result<&'r str, LinkDenial> {
-    match req.query_value::<&str>(LINK_TOKEN_PARAM) {
-        None => Err(LinkDenial::Missing),
-        Some(Err(_)) => Err(LinkDenial::Tampered),
-        Some(Ok(token)) => Ok(token),
     }
 }
