@@ -200,10 +200,11 @@ jwt-guard showcase at {BASE} — try it:
   curl -s {BASE}/auth/devices -H "Authorization: Bearer $TOKEN"  # this login is a device
 
   # Refresh (an API client: the refresh token in the body; it rotates)
-  REFRESH=$(echo "$LOGIN" | field refresh)
-  curl -s {BASE}/auth/token/refresh -H 'Content-Type: application/json' -d "{\"refresh\":\"$REFRESH\"}"
+  REFRESH=$(login alice | field refresh)
+  PAIR=$(curl -s {BASE}/auth/token/refresh -H 'Content-Type: application/json' \
+      -d "{\"refresh\":\"$REFRESH\"}")                  # a new access token and a new refresh token
   curl -i {BASE}/auth/token/refresh -H 'Content-Type: application/json' -d "{\"refresh\":\"$REFRESH\"}"
-      # 401: reuse — the whole device is signed out
+      # 401: reuse — that whole device is signed out, the new pair too
   # Refresh as a browser does (cookies, and the Origin of this site)
   curl -s -c jar {BASE}/auth/token -H 'Content-Type: application/json' -H 'Origin: {BASE}' \
       -d '{"username":"bob","password":"bob-password"}'             # no refresh token in the body
@@ -249,12 +250,13 @@ jwt-guard showcase at {BASE} — try it:
   # What operators see: Prometheus metrics, and how every route is protected
   curl -i {BASE}/metrics                                                # 401 without the scrape token
   curl -s {BASE}/metrics -H 'Authorization: Bearer showcase-metrics' | grep jwt_guard_logins_total
+      # the logins counted, by method and result
   curl -s {BASE}/openapi.json                                           # OpenAPI 3.1, security per route
 
   # Logging out
-  curl -s -X POST {BASE}/auth/logout -H "Authorization: Bearer $TOKEN"
+  curl -i -X POST {BASE}/auth/logout -H "Authorization: Bearer $TOKEN"   # 204: this device is signed out
   curl -i {BASE}/me -H "Authorization: Bearer $TOKEN"            # 401 at once
-  curl -s -X POST {BASE}/auth/logout-all -H "Authorization: Bearer $ADMIN"   # every device of admin
+  curl -i -X POST {BASE}/auth/logout-all -H "Authorization: Bearer $ADMIN"   # 200 {"revoked":1}: every device of admin
 
 In a browser: {BASE}/app (cookie mode: the refresh token is an HttpOnly cookie).
 
