@@ -362,25 +362,12 @@ async fn no_table_holds_a_raw_token(db: DbKind) {
     ];
     // The known-device credential, presented: a login that renews it, then a
     // failed login that spends the credential's own budget (a row keyed by it).
-    let again = app
-        .client
-        .post("/auth/token")
-        .header(ContentType::JSON)
-        .header(Header::new("Device-Cookie", device_cookie.clone()))
-        .body(json!({ "username": "alice", "password": "alice-password" }).to_string())
-        .dispatch()
-        .await;
+    let with_credential = Header::new("Device-Cookie", device_cookie.clone());
+    let again = login_with(&app, "alice-password", with_credential.clone()).await;
     assert_eq!(again.status(), Status::Ok);
     let again = json_body(again).await;
     secrets.extend(["access", "refresh", "permanent_token", "device_cookie"].map(|k| s(&again[k])));
-    let failed = app
-        .client
-        .post("/auth/token")
-        .header(ContentType::JSON)
-        .header(Header::new("Device-Cookie", device_cookie.clone()))
-        .body(json!({ "username": "alice", "password": "wrong" }).to_string())
-        .dispatch()
-        .await;
+    let failed = login_with(&app, "wrong", with_credential).await;
     assert_eq!(failed.status(), Status::Unauthorized);
 
     // A link, minted and used (its row, its use log).
@@ -418,7 +405,7 @@ async fn no_table_holds_a_raw_token(db: DbKind) {
         .post("/auth/token")
         .header(ContentType::JSON)
         .header(Header::new("DPoP", proof.clone()))
-        .body(json!({ "username": "admin", "password": "admin-password" }).to_string())
+        .body(json!({ "username": "bob", "password": "bob-password" }).to_string())
         .dispatch()
         .await;
     assert_eq!(res.status(), Status::Ok);
@@ -500,6 +487,21 @@ async fn no_table_holds_a_raw_token(db: DbKind) {
         "the digest is cleared on revocation"
     );
     app.finish().await;
+}
+
+/// `POST /auth/token` as alice with `password`, sending `header`.
+async fn login_with<'a>(
+    app: &'a TestApp,
+    password: &str,
+    header: Header<'static>,
+) -> rocket::local::asynchronous::LocalResponse<'a> {
+    app.client
+        .post("/auth/token")
+        .header(ContentType::JSON)
+        .header(header)
+        .body(json!({ "username": "alice", "password": password }).to_string())
+        .dispatch()
+        .await
 }
 
 /// Proofs name the app by its configured address.
