@@ -71,10 +71,25 @@ async fn revocation_follows_rfc_7009(db: DbKind) {
         return;
     };
     // §2.1: a form; `token` required.
-    let res = app
-        .post_json("/oauth/revoke", json!({ "token": "x" }))
-        .await;
-    assert_eq!(res.status(), Status::UnsupportedMediaType);
+    // A JSON body is told the type it needs.
+    for endpoint in ["/oauth/revoke", "/oauth/introspect"] {
+        let res = app
+            .client
+            .post(endpoint)
+            .header(rocket::http::ContentType::JSON)
+            .header(basic("demo-rs", "demo-rs-secret"))
+            .body(json!({ "token": "x" }).to_string())
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::UnsupportedMediaType);
+        let body = json_body(res).await;
+        assert_eq!(body["error"], "unsupported_media_type");
+        let description = body["error_description"].as_str().unwrap_or_default();
+        assert!(
+            description.contains("application/x-www-form-urlencoded"),
+            "{endpoint}: {description}"
+        );
+    }
     assert_eq!(
         revoke(&app, "token_type_hint=access_token").await.status(),
         Status::BadRequest

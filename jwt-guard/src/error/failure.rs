@@ -139,7 +139,11 @@ impl PartialEq for AuthError {
 impl Eq for AuthError {}
 
 impl AuthError {
-    fn new(status: Status, code: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
+    pub(super) fn new(
+        status: Status,
+        code: ErrorCode,
+        description: impl Into<Cow<'static, str>>,
+    ) -> Self {
         Self {
             status,
             code,

@@ -5,7 +5,7 @@
 
 use rocket::http::Status;
 
-use super::failure::AuthError;
+use super::failure::{AuthError, ErrorCode};
 use super::rejection::Rejection;
 use crate::dpop::{DpopRefusal, ProofError};
 use crate::runtime::StaleRevocations;
@@ -91,7 +91,13 @@ impl From<Rejection> for AuthError {
                 None => "the request body is not the expected JSON object".to_owned(),
             }),
             R::NotJson => AuthError::for_status(Status::UnsupportedMediaType),
-            R::NotAForm => AuthError::for_status(Status::UnsupportedMediaType),
+            // RFC 7009 §2.1 / RFC 7662 §2.1: the type these endpoints take, named.
+            R::NotAForm => AuthError::new(
+                Status::UnsupportedMediaType,
+                ErrorCode::UnsupportedMediaType,
+                "the request body must be a form \
+                 (Content-Type: application/x-www-form-urlencoded)",
+            ),
             R::FormUnreadable => AuthError::invalid_request("the form could not be read"),
             R::FormTooLarge => AuthError::for_status(Status::PayloadTooLarge),
             R::FormMalformed => AuthError::invalid_request("the form is malformed"),
