@@ -4,8 +4,9 @@
 
 mod support;
 
+use support::served::Served;
+
 use std::process::Command;
-use std::time::Duration;
 
 /// A shell function or variable name.
 fn is_name(text: &str) -> bool {
@@ -211,35 +212,8 @@ async fn every_walkthrough_command_answers_as_its_comment_says() {
         );
         return;
     }
-    let dir = std::env::temp_dir().join(format!("showcase-walk-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let url = format!("sqlite://{}", dir.join("showcase.sqlite").display());
-    let figment = rocket::Config::figment()
-        .merge(("log_level", "off"))
-        .merge(("address", "127.0.0.1"))
-        .merge(("port", port))
-        .merge(("databases.jwt_guard.url", url));
-    let figment = showcase::with_defaults(figment).unwrap_or_else(|e| panic!("{e}"));
-    let rocket = showcase::app(figment, jwt_guard::Clock::system())
-        .ignite()
-        .await
-        .unwrap_or_else(|e| panic!("{:?}", e.kind()));
-    let shutdown = rocket.shutdown();
-    let server = rocket::tokio::spawn(rocket.launch());
-    let base = format!("http://127.0.0.1:{port}");
-    for _ in 0..100 {
-        if rocket::tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        rocket::tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let served = Served::start("walk", |f| f).await;
+    let (dir, base) = (served.dir.clone(), served.base.clone());
 
     let (script, used) = checking_script(&showcase::walkthrough(&base));
     for (promise, _) in PROMISES {
@@ -263,9 +237,7 @@ async fn every_walkthrough_command_answers_as_its_comment_says() {
     .await
     .unwrap_or_else(|e| panic!("{e}"))
     .unwrap_or_else(|e| panic!("{e}"));
-    shutdown.notify();
-    let _ = server.await;
-    let _ = std::fs::remove_dir_all(&dir);
+    served.stop().await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success() && stdout.contains("WALKTHROUGH-OK"),

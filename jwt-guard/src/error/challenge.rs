@@ -132,6 +132,7 @@ impl AuthError {
             | ErrorCode::NotFound
             | ErrorCode::PayloadTooLarge
             | ErrorCode::UnsupportedMediaType
+            | ErrorCode::MethodNotAllowed
             | ErrorCode::ServerError
             | ErrorCode::HttpError => None,
             ErrorCode::InvalidRequest

@@ -55,6 +55,8 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// The request body is not of a type the route reads (`415`).
     UnsupportedMediaType,
+    /// The path exists, but not for this method (`405`, with `Allow`).
+    MethodNotAllowed,
     /// The server failed (`500`).
     ServerError,
     /// Any other HTTP error status, from [`catchers`](crate::catchers).
@@ -83,6 +85,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::ServerError => "server_error",
             ErrorCode::HttpError => "http_error",
         }
@@ -353,6 +356,10 @@ impl AuthError {
             401 => (ErrorCode::MissingToken, "authentication is required"),
             403 => (ErrorCode::InsufficientScope, "this request is not allowed"),
             404 => (ErrorCode::NotFound, "no such resource"),
+            405 => (
+                ErrorCode::MethodNotAllowed,
+                "this method is not allowed here (`Allow` names those that are)",
+            ),
             413 => (ErrorCode::PayloadTooLarge, "the request body is too large"),
             415 => (
                 ErrorCode::UnsupportedMediaType,
@@ -360,7 +367,7 @@ impl AuthError {
             ),
             422 => (
                 ErrorCode::InvalidRequest,
-                "the request body is not the expected JSON object",
+                "a parameter or the request body is not what the route expects",
             ),
             429 => return Self::too_many_requests(RETRY_AFTER_SECS),
             503 => return Self::unavailable("a route answered 503"),

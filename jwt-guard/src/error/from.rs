@@ -83,6 +83,9 @@ impl From<Rejection> for AuthError {
             R::OriginUnknown => AuthError::cross_site(
                 "a cookie-authenticated request must say where it comes from (Origin)",
             ),
+            R::ParameterInvalid => {
+                AuthError::invalid_request("a path or query parameter is not valid for this route")
+            }
             R::BodyUnreadable => AuthError::invalid_request("the request body could not be read"),
             R::BodyNotExpected { problem } => AuthError::invalid_request(match problem {
                 Some(problem) => {

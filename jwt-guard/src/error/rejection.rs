@@ -100,7 +100,10 @@ pub(crate) enum Rejection {
     #[error("cookie-authenticated request without Origin")]
     OriginUnknown,
 
-    // --- Bodies ---
+    // --- Bodies and parameters ---
+    /// A path or query parameter did not parse, on a request without a body.
+    #[error("a path or query parameter is not valid for this route")]
+    ParameterInvalid,
     /// The body could not be read.
     #[error("the request body could not be read")]
     BodyUnreadable,
