@@ -55,7 +55,7 @@ fn any_error(status: Status, req: &Request<'_>) -> CaughtError {
         return answer(Rejection::ParameterInvalid.into());
     }
     if status == Status::UnprocessableEntity && carries_json(req) {
-        return answer(Rejection::BodyNotExpected { problem: None }.into());
+        return answer(Rejection::BodyUnprocessable.into());
     }
     answer(AuthError::for_status(status))
 }

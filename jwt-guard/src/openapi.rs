@@ -163,14 +163,23 @@ fn issuer_scheme(name: &str) -> String {
 /// `paths.*.*.security` and `components.securitySchemes` into theirs.
 pub fn document(routes: &[RouteEntry], config: &JwtConfig, title: &str, version: &str) -> Value {
     let mut paths: Map<String, Value> = Map::new();
+    let mut ids = std::collections::HashSet::new();
     for route in routes {
         let (template, parameters) = openapi_path(&route.path);
         let mut operation = Map::new();
         if let Some(handler) = &route.handler {
-            operation.insert(
-                "operationId".into(),
-                json!(format!("{}_{}", route.method.to_lowercase(), handler)),
-            );
+            // Unique in the document (OpenAPI 3.1 §4.8.10): two handlers of one name
+            // in different modules get a number.
+            let base = format!("{}_{}", route.method.to_lowercase(), handler);
+            let id = (1..)
+                .map(|n| match n {
+                    1 => base.clone(),
+                    n => format!("{base}_{n}"),
+                })
+                .find(|id| !ids.contains(id))
+                .unwrap_or(base);
+            ids.insert(id.clone());
+            operation.insert("operationId".into(), json!(id));
         }
         if !parameters.is_empty() {
             operation.insert("parameters".into(), Value::Array(parameters));

@@ -35,19 +35,20 @@ fn a_resource_must_be_a_url_some_audience_accepts() {
     }
 }
 
-/// With a resource configured, every `Bearer` challenge points to its metadata;
-/// a route's scopes are named in its 401 as in its 403; the metadata is served
-/// at the plain and the path-inserted location, and lists the routes' scopes.
+/// With the app as a whole a resource (`https://api.example`), every `Bearer`
+/// challenge points to its metadata; a route's scopes are named in its 401 as in
+/// its 403; the metadata is served at the well-known root only, and lists the
+/// routes' scopes.
 #[rocket::async_test]
 async fn challenges_point_to_the_metadata_and_name_the_scopes() {
-    let resource = "https://api.example/v1";
+    let resource = "https://api.example";
     let app = TestApp::with_jwt(json!({
         "secret": TEST_SECRET,
         "audience": resource,
         "resource": { "resource": resource, "resource_name": "Test \"API\"" },
     }))
     .await;
-    let metadata = "https://api.example/.well-known/oauth-protected-resource/v1";
+    let metadata = "https://api.example/.well-known/oauth-protected-resource";
     let res = app.client.get("/reports").dispatch().await;
     assert_eq!(res.status(), Status::Unauthorized);
     let c = challenge(&res);
@@ -80,31 +81,90 @@ async fn challenges_point_to_the_metadata_and_name_the_scopes() {
         format!("Bearer realm=\"jwt-guard\", resource_metadata=\"{metadata}\"")
     );
 
-    for path in [
-        "/.well-known/oauth-protected-resource/v1",
-        "/.well-known/oauth-protected-resource",
-    ] {
-        let res = app.client.get(path).dispatch().await;
-        assert_eq!(res.status(), Status::Ok, "{path}");
-        let doc = json_body(res).await;
-        assert_eq!(doc["resource"], resource);
-        assert_eq!(doc["resource_name"], "Test \"API\"");
-        let scopes = doc["scopes_supported"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        assert!(scopes.contains(&json!("reports:read")), "{doc}");
-        assert!(
-            doc.get("authorization_servers").is_none(),
-            "none configured: {doc}"
-        );
-    }
     let res = app
         .client
-        .get("/.well-known/oauth-protected-resource/v2")
+        .get("/.well-known/oauth-protected-resource")
         .dispatch()
         .await;
-    assert_eq!(res.status(), Status::NotFound);
+    assert_eq!(res.status(), Status::Ok);
+    let doc = json_body(res).await;
+    assert_eq!(doc["resource"], resource);
+    assert_eq!(doc["resource_name"], "Test \"API\"");
+    let scopes = doc["scopes_supported"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(scopes.contains(&json!("reports:read")), "{doc}");
+    assert!(
+        doc.get("authorization_servers").is_none(),
+        "none configured: {doc}"
+    );
+    // No resource lives at a path: nothing is served there, odd segments included.
+    for path in ["/v1", "/reports", "/.hidden", "/a/../b"] {
+        let res = app
+            .client
+            .get(format!("/.well-known/oauth-protected-resource{path}"))
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::NotFound, "{path}");
+        assert_eq!(json_body(res).await["error"], "not_found", "{path}");
+    }
+}
+
+/// RFC 9728 §3.3: a client that called a URL takes only metadata whose
+/// `resource` is that URL or a prefix of it. A resource at `/v1` is not what
+/// `/reports` is: its challenges name no metadata, and the root serves none.
+#[rocket::async_test]
+async fn a_resource_speaks_only_for_the_paths_below_it() {
+    let resource = "https://api.example/v1";
+    let app = TestApp::with_jwt(json!({
+        "secret": TEST_SECRET,
+        "audience": resource,
+        "resource": { "resource": resource },
+    }))
+    .await;
+    let c = challenge(&app.client.get("/reports").dispatch().await);
+    assert_eq!(c, "Bearer realm=\"jwt-guard\", scope=\"reports:read\"");
+    let root = app
+        .client
+        .get("/.well-known/oauth-protected-resource")
+        .dispatch()
+        .await;
+    assert_eq!(root.status(), Status::NotFound);
+    let own = app
+        .client
+        .get("/.well-known/oauth-protected-resource/v1")
+        .dispatch()
+        .await;
+    assert_eq!(own.status(), Status::Ok);
+    assert_eq!(json_body(own).await["resource"], resource);
+}
+
+/// `[[jwt.resources]]`: each needs an identifier an audience accepts, and two
+/// resources cannot share a metadata URL.
+#[test]
+fn more_resources_are_checked_like_the_first() {
+    let mut config = JwtConfig::hmac(TEST_SECRET);
+    config.audience = Some("https://api.example".into());
+    config.resource.resource = Some("https://api.example".into());
+    let mut nameless = jwt_guard::config::ResourceConfig::default();
+    nameless.resource_name = Some("no identifier".into());
+    config.resources = vec![nameless];
+    let err = runtime(config.clone()).err().unwrap_or_default();
+    assert!(err.contains("jwt.resources[0].resource"), "{err}");
+    let mut again = jwt_guard::config::ResourceConfig::default();
+    again.resource = Some("https://api.example/".into());
+    config.resources = vec![again];
+    let err = runtime(config.clone()).err().unwrap_or_default();
+    assert!(err.contains("described twice"), "{err}");
+    let mut other = jwt_guard::config::ResourceConfig::default();
+    other.resource = Some("https://api.example/mcp".into());
+    config.resources = vec![other];
+    let err = runtime(config.clone()).err().unwrap_or_default();
+    assert!(
+        err.contains("jwt.resources[0].resource") && err.contains("no audience"),
+        "{err}"
+    );
 }
 
 /// Without a resource, challenges are as before and nothing is served.

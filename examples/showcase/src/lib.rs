@@ -5,7 +5,9 @@
 pub mod bench;
 pub mod browser;
 pub mod claims;
+pub mod demo_partner;
 pub mod links;
+pub mod mcp;
 pub mod partner;
 pub mod routes;
 pub mod secret;
@@ -40,11 +42,18 @@ pub fn figment() -> std::io::Result<Figment> {
 /// - `ip_header = false`: the showcase is not behind a proxy unless told so, so a
 ///   client cannot claim any address with `X-Real-IP`;
 /// - cookie mode on (`jwt.cookies.enabled`), for the browser page at `/app`;
-/// - the demo partner as trusted issuer `partner` (`jwt.trusted_issuers`), read from
-///   a JWKS file that ships with the showcase, so no network is needed;
-/// - an OAuth protected resource (`jwt.resource`, RFC 9728) for its MCP endpoint:
-///   the address it listens on plus `/mcp`, which is also the audience partner
-///   tokens must carry;
+/// - its own tokens issued for the app as a whole: `jwt.audience` is the address
+///   it listens on (`http://127.0.0.1:8000`), and that address is an OAuth
+///   protected resource (`jwt.resource`, RFC 9728) whose metadata every challenge
+///   outside `/mcp` points to;
+/// - the demo partner (an authorization server co-hosted at `<address>/partner`,
+///   see [`demo_partner`]) as trusted issuer `partner` (`jwt.trusted_issuers`),
+///   its keys built in, so no network is needed; its tokens are for the MCP
+///   endpoint `<address>/mcp`;
+/// - `<address>/mcp` as a protected resource of its own (`jwt.resources`), with
+///   the partner as its authorization server — whenever a trusted issuer's
+///   audience is that URL (so a partner configured by hand keeps it only if it
+///   issues tokens for it);
 /// - DPoP allowed (`jwt.dpop.mode = "allowed"`, RFC 9449): a client that signs in
 ///   with a proof gets tokens bound to its key; proofs name the address the
 ///   showcase listens on (`http://127.0.0.1:8000/…`) unless `jwt.dpop.public_url`
@@ -54,26 +63,36 @@ pub fn with_defaults(mut figment: Figment) -> std::io::Result<Figment> {
     if figment.find_value("jwt.dpop.mode").is_err() {
         figment = figment.merge(("jwt.dpop.mode", "allowed"));
     }
-    let resource = match figment.extract_inner::<String>("jwt.resource.resource") {
-        Ok(resource) => resource,
-        Err(_) => {
-            let resource = default_resource(&figment);
-            figment = figment.merge(("jwt.resource.resource", resource.clone()));
-            if figment.find_value("jwt.resource.resource_name").is_err() {
-                figment = figment.merge(("jwt.resource.resource_name", "jwt-guard showcase MCP"));
-            }
-            resource
+    let base = base_url(&figment);
+    if figment.find_value("jwt.audience").is_err() {
+        figment = figment.merge(("jwt.audience", base.clone()));
+        if figment.find_value("jwt.resource").is_err() {
+            figment = figment.merge((
+                "jwt.resource",
+                serde_json::json!({ "resource": base, "resource_name": "jwt-guard showcase" }),
+            ));
         }
-    };
+    }
+    let mcp = format!("{base}/mcp");
     if figment.find_value("jwt.trusted_issuers").is_err() {
         figment = figment.merge((
             "jwt.trusted_issuers",
             serde_json::json!([{
                 "name": "partner",
-                "issuer": partner::DEMO_ISSUER,
-                "audience": resource,
+                "issuer": demo_partner::issuer_at(&base),
+                "audience": mcp,
                 "jwks": DEMO_PARTNER_JWKS,
             }]),
+        ));
+    }
+    let issuers: Vec<serde_json::Value> = figment
+        .extract_inner("jwt.trusted_issuers")
+        .unwrap_or_default();
+    let for_mcp = issuers.iter().any(|i| i["audience"] == mcp.as_str());
+    if for_mcp && figment.find_value("jwt.resources").is_err() {
+        figment = figment.merge((
+            "jwt.resources",
+            serde_json::json!([{ "resource": mcp, "resource_name": "jwt-guard showcase MCP" }]),
         ));
     }
     if figment.find_value("jwt.introspection_clients").is_err() {
@@ -96,19 +115,24 @@ pub const DEMO_INTROSPECTION_CLIENT: &str = "demo-rs";
 pub const DEMO_INTROSPECTION_SECRET_SHA256: &str =
     "ebe94a34c2bb6e35f2c0518dc811235a228a3b99fb36de97f082f05a7efd6aa2";
 
-/// `http://<address>:<port>/mcp` of the figment's Rocket configuration (a
-/// wildcard address is named as the loopback one).
-fn default_resource(figment: &Figment) -> String {
+/// `http://<address>:<port>` of the figment's Rocket configuration (a wildcard
+/// address is named as the loopback one).
+pub fn base_url(figment: &Figment) -> String {
     let address: std::net::IpAddr = figment
         .extract_inner("address")
         .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
     let port: u16 = figment.extract_inner("port").unwrap_or(8000);
+    origin(address, port)
+}
+
+/// `http://<address>:<port>`, a wildcard address named as the loopback one.
+pub fn origin(address: std::net::IpAddr, port: u16) -> String {
     let host = match address {
         ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
         std::net::IpAddr::V6(ip) => format!("[{ip}]"),
         ip => ip.to_string(),
     };
-    format!("http://{host}:{port}/mcp")
+    format!("http://{host}:{port}")
 }
 
 /// The database, address, secret and cookie defaults of [`with_defaults`].
@@ -174,11 +198,16 @@ pub fn write_deployment_file(figment: &Figment, dir: &std::path::Path) -> std::i
     if generated.is_none() || generated != in_use {
         return Ok(false);
     }
+    // The audience its tokens carry, so that tokens the command mints pass here.
+    let audience = figment
+        .extract_inner::<String>("jwt.audience")
+        .map(|aud| format!("audience = {aud:?}\n"))
+        .unwrap_or_default();
     let text = format!(
         "# Written by the showcase on its first run: the settings it chose itself, so\n\
          # that the `jwt-guard` command run in this directory works on this deployment.\n\
          [default.databases.jwt_guard]\nurl = {url:?}\n\n\
-         [default.jwt]\nsecret_file = {secret:?}\n",
+         [default.jwt]\nsecret_file = {secret:?}\n{audience}",
         secret = secret.display().to_string()
     );
     std::fs::write(&file, text)?;
@@ -237,8 +266,14 @@ jwt-guard showcase at {BASE} — try it:
   curl -s {BASE}/.well-known/oauth-protected-resource/mcp          # resource, authorization_servers, scopes
   MCP=$(curl -s -X POST {BASE}/partner/demo-token -H 'Content-Type: application/json' \
       -d '{"sub":"agent","scope":"mcp:tools"}' | field access)
-  curl -i -X POST {BASE}/mcp -H "Authorization: Bearer $MCP"       # 200
+  curl -i -X POST {BASE}/mcp -H "Authorization: Bearer $MCP" -H 'Content-Type: application/json' \
+      -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami"}}'   # 200: the tool says "sub":"agent"
+  curl -i -X POST {BASE}/mcp -H "Authorization: Bearer $MCP" -H 'Content-Type: application/json' \
+      -d '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"orders.list"}}'
+      # 403 insufficient_scope, scope="mcp:tools orders:read": this tool needs more
   curl -i -X POST {BASE}/mcp -H "Authorization: Bearer $PARTNER"   # 403 insufficient_scope, scope="mcp:tools"
+  # An agent does all of this itself: the official MCP SDKs, with the demo partner's
+  # client mcp-demo / mcp-demo-secret (client_credentials at {BASE}/partner/token).
   # Step-up (RFC 9470): changing the password needs a login of the last 5 minutes
   FRESH=$(login alice | field access)
   curl -i -X POST {BASE}/account/password -H "Authorization: Bearer $FRESH"   # 204
@@ -306,6 +341,8 @@ pub fn app(figment: Figment, clock: Clock) -> Rocket<Build> {
         .mount("/", routes::routes())
         .mount("/", links::routes())
         .mount("/", partner::routes())
+        .mount("/", demo_partner::routes())
+        .mount("/", mcp::routes())
         .mount("/", browser::routes())
         // Every error as JSON, Rocket's own included (no route, a bad body).
         .register("/", jwt_guard::catchers())

@@ -75,6 +75,14 @@ const PROMISES: &[(&str, &str)] = &[
         r#"has '"resource"'; has '"authorization_servers"'; has '"scopes_supported"'"#,
     ),
     (
+        "200: the tool says \"sub\":\"agent\"",
+        r#"status 200; has '"sub\":\"agent\"'"#,
+    ),
+    (
+        "403 insufficient_scope, scope=\"mcp:tools orders:read\": this tool needs more",
+        "status 403; has 'insufficient_scope'; has 'scope=\"mcp:tools orders:read\"'",
+    ),
+    (
         "403 insufficient_scope, scope=\"mcp:tools\"",
         "status 403; has 'insufficient_scope'; has 'scope=\"mcp:tools\"'",
     ),

@@ -97,6 +97,8 @@ pub enum Problem {
     /// The resource is no audience this app accepts (RFC 9728 §7.4: tokens must be
     /// issued for it).
     ResourceNotAnAudience(String),
+    /// Two protected resources would share one metadata URL.
+    ResourceTwice(String),
 }
 
 impl fmt::Display for Problem {
@@ -138,6 +140,10 @@ impl fmt::Display for Problem {
                 f,
                 "`{url}` is no audience this app accepts: set `jwt.audience` or a trusted \
                  issuer's `audience` to it, so that only tokens issued for this resource pass"
+            ),
+            Problem::ResourceTwice(url) => write!(
+                f,
+                "`{url}` is described twice (two resources would share one metadata URL)"
             ),
         }
     }

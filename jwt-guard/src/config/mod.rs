@@ -2,6 +2,7 @@
 
 use jsonwebtoken::Algorithm;
 use serde::Deserialize;
+use std::collections::HashSet;
 
 mod cookies;
 mod dpop;
@@ -120,6 +121,12 @@ pub struct JwtConfig {
     /// This API as an OAuth protected resource (RFC 9728 metadata; the `resource`
     /// table). Off unless `resource.resource` is set.
     pub resource: ResourceConfig,
+    /// More protected resources beside `resource` (`[[jwt.resources]]`), each
+    /// with metadata of its own: say the app as a whole at
+    /// `https://api.example` and its MCP endpoint at `https://api.example/mcp`.
+    /// A route's challenges name the resource whose URL is the longest prefix of
+    /// the route's (RFC 9728 §3.3).
+    pub resources: Vec<ResourceConfig>,
     /// Sender-constrained tokens (RFC 9449 DPoP; the `dpop` table). Off by default.
     pub dpop: DpopConfig,
     /// The header `typ` of the app's access tokens. Default `"at+jwt"` (RFC 9068
@@ -204,6 +211,7 @@ impl Default for JwtConfig {
             trusted_proxies: Vec::new(),
             trusted_issuers: Vec::new(),
             resource: ResourceConfig::default(),
+            resources: Vec::new(),
             dpop: DpopConfig::default(),
             access_token_typ: "at+jwt".into(),
             introspection_clients: Vec::new(),
@@ -352,18 +360,46 @@ impl JwtConfig {
             IntrospectionClient::check_all(&self.introspection_clients, p)
         });
         problems.table("dpop", |p| self.dpop.check(p));
-        problems.table("resource", |p| {
-            self.resource.check(p);
-            // RFC 9728 §7.4 / MCP: a token must have been issued for this resource.
-            if let Some(resource) = &self.resource.resource {
-                let accepted = self.audience.as_deref() == Some(resource.as_str())
-                    || self.trusted_issuers.iter().any(|i| i.audience == *resource);
-                if !accepted {
-                    p.add("resource", Problem::ResourceNotAnAudience(resource.clone()));
+        problems.table("resource", |p| self.check_resource(&self.resource, p));
+        let mut paths = HashSet::new();
+        for (i, resource) in self.resources.iter().enumerate() {
+            problems.table(&format!("resources[{i}]"), |p| {
+                if resource.resource.is_none() {
+                    p.add("resource", Problem::Missing("a resource identifier"));
+                }
+                self.check_resource(resource, p);
+            });
+        }
+        for resource in self.protected_resources() {
+            if let Some(path) = resource.metadata_path() {
+                if !paths.insert(path) {
+                    let named = resource.resource.clone().unwrap_or_default();
+                    problems.add("resources", Problem::ResourceTwice(named));
                 }
             }
-        });
+        }
         problems.finish()
+    }
+
+    /// Every protected resource this app describes (RFC 9728): `resource`, then
+    /// each of `resources`, those with an identifier only.
+    pub fn protected_resources(&self) -> impl Iterator<Item = &ResourceConfig> {
+        std::iter::once(&self.resource)
+            .chain(&self.resources)
+            .filter(|r| r.resource.is_some())
+    }
+
+    /// One resource's rules, and RFC 9728 §7.4 / MCP: a token must have been
+    /// issued for it — an audience this app accepts names it.
+    fn check_resource(&self, resource: &ResourceConfig, p: &mut Problems) {
+        resource.check(p);
+        if let Some(id) = &resource.resource {
+            let accepted = self.audience.as_deref() == Some(id.as_str())
+                || self.trusted_issuers.iter().any(|i| i.audience == *id);
+            if !accepted {
+                p.add("resource", Problem::ResourceNotAnAudience(id.clone()));
+            }
+        }
     }
 
     /// The top level's own rules.

@@ -60,6 +60,24 @@ impl ResourceConfig {
         Some(format!("{origin}{WELL_KNOWN}{path}"))
     }
 
+    /// The path of the resource identifier, without a trailing `/` (empty for
+    /// the app as a whole, `https://api.example`).
+    pub fn path(&self) -> Option<&str> {
+        let resource = self.resource.as_deref()?;
+        let (_, path) = split_origin(resource)?;
+        Some(path.trim_end_matches('/'))
+    }
+
+    /// Whether a request to `path` is to this resource: its identifier's path is
+    /// a prefix of `path`, segment by segment (`/mcp` covers `/mcp` and
+    /// `/mcp/x`, not `/mcpx`).
+    pub fn covers(&self, path: &str) -> bool {
+        self.path().is_some_and(|own| {
+            path.strip_prefix(own)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
+    }
+
     /// The path at which this app serves the metadata: the path of
     /// [`ResourceConfig::metadata_url`].
     pub fn metadata_path(&self) -> Option<String> {
@@ -133,6 +151,16 @@ mod tests {
                 .as_deref(),
             Some("/.well-known/oauth-protected-resource/mcp")
         );
+    }
+
+    #[test]
+    fn a_resource_covers_the_paths_below_its_own() {
+        let mcp = resource("https://api.example/mcp");
+        assert!(mcp.covers("/mcp") && mcp.covers("/mcp/tools"));
+        assert!(!mcp.covers("/mcpx") && !mcp.covers("/me") && !mcp.covers("/"));
+        let app = resource("https://api.example");
+        assert!(app.covers("/me") && app.covers("/mcp") && app.covers("/"));
+        assert!(resource("https://api.example/").covers("/me"));
     }
 
     #[test]

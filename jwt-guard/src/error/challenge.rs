@@ -10,11 +10,13 @@ use rocket::request::Request;
 use super::failure::{AuthError, ErrorCode};
 
 /// The `realm` of every `WWW-Authenticate` challenge, and the protected
-/// resource's metadata URL it points to (RFC 9728 §5.1), managed by the fairing.
+/// resources' metadata URLs they point to (RFC 9728 §5.1), managed by the fairing.
 #[derive(Clone, Debug)]
 pub(crate) struct Realm {
     pub(crate) name: String,
-    pub(crate) resource_metadata: Option<String>,
+    /// Each resource's path and metadata URL, the longest path first: a request
+    /// is to the first whose path is a prefix of its own (RFC 9728 §3.3).
+    pub(crate) resources: Vec<(String, String)>,
     /// With DPoP on: the proof algorithms accepted, space-separated (RFC 9449
     /// §7.1 `algs`), and whether bearer tokens are refused everywhere.
     pub(crate) dpop_algs: Option<String>,
@@ -29,11 +31,25 @@ impl Realm {
         req.rocket().state::<Realm>().unwrap_or_else(|| {
             DEFAULT.get_or_init(|| Realm {
                 name: "jwt-guard".to_owned(),
-                resource_metadata: None,
+                resources: Vec::new(),
                 dpop_algs: None,
                 dpop_required: false,
             })
         })
+    }
+}
+
+impl Realm {
+    /// The metadata URL of the resource a request to `path` is to: the one whose
+    /// path is the longest prefix of it, segment by segment.
+    fn metadata_for(&self, path: &str) -> Option<&str> {
+        self.resources
+            .iter()
+            .find(|(own, _)| {
+                path.strip_prefix(own.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            })
+            .map(|(_, url)| url.as_str())
     }
 }
 
@@ -57,12 +73,12 @@ impl AuthError {
     /// Every challenge of this failure, first the one carrying its error: with
     /// DPoP on, a `DPoP` challenge naming the accepted algorithms beside the
     /// `Bearer` one (RFC 9449 §7.1), or alone where bearer tokens are refused.
-    pub(super) fn challenges(&self, app: &Realm) -> Vec<String> {
+    pub(super) fn challenges(&self, app: &Realm, path: &str) -> Vec<String> {
         if self.dpop && self.status != Status::Unauthorized {
             // A token endpoint's refusal (RFC 9449 §5): the JSON body says it.
             return Vec::new();
         }
-        let metadata = app.resource_metadata.as_deref();
+        let metadata = app.metadata_for(path);
         // DPoP is named beside the failure's own challenge on 401s of our tokens
         // (a client failing `Basic` is told `Basic` alone).
         let dpop_401 = self.status == Status::Unauthorized && self.code != ErrorCode::InvalidClient;

@@ -83,9 +83,18 @@ impl From<Rejection> for AuthError {
             R::OriginUnknown => AuthError::cross_site(
                 "a cookie-authenticated request must say where it comes from (Origin)",
             ),
-            R::ParameterInvalid => {
-                AuthError::invalid_request("a path or query parameter is not valid for this route")
-            }
+            // Rocket's status is kept: 422, what the request said is readable
+            // but not what the route takes.
+            R::ParameterInvalid => AuthError::new(
+                Status::UnprocessableEntity,
+                ErrorCode::InvalidRequest,
+                "a path or query parameter is not valid for this route",
+            ),
+            R::BodyUnprocessable => AuthError::new(
+                Status::UnprocessableEntity,
+                ErrorCode::InvalidRequest,
+                "the request body is not the expected JSON object",
+            ),
             R::BodyUnreadable => AuthError::invalid_request("the request body could not be read"),
             R::BodyNotExpected { problem } => AuthError::invalid_request(match problem {
                 Some(problem) => {

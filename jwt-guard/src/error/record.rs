@@ -36,7 +36,7 @@ impl AuthError {
         }
         // Written whole each time (a catcher's answer may be finished again).
         response.remove_header("WWW-Authenticate");
-        for challenge in self.challenges(app) {
+        for challenge in self.challenges(app, req.uri().path().as_str()) {
             response.adjoin_header(Header::new("WWW-Authenticate", challenge));
         }
         response.set_sized_body(body.len(), Cursor::new(body));

@@ -101,9 +101,13 @@ pub(crate) enum Rejection {
     OriginUnknown,
 
     // --- Bodies and parameters ---
-    /// A path or query parameter did not parse, on a request without a body.
+    /// Rocket's 422 on a request without a body: a path or query parameter did
+    /// not parse.
     #[error("a path or query parameter is not valid for this route")]
     ParameterInvalid,
+    /// Rocket's 422 on a JSON body: the app's data guard could not read it.
+    #[error("the request body is not the expected JSON object")]
+    BodyUnprocessable,
     /// The body could not be read.
     #[error("the request body could not be read")]
     BodyUnreadable,

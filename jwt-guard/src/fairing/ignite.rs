@@ -345,7 +345,7 @@ async fn init_database(rocket: Rocket<Build>) -> fairing::Result {
 /// With a protected resource configured: its RFC 9728 metadata routes, at `/`
 /// (the well-known location belongs to the host, not to the API's mount point).
 fn mount_resource(rocket: Rocket<Build>, config: &JwtConfig) -> Rocket<Build> {
-    if config.resource.resource.is_none() {
+    if config.protected_resources().next().is_none() {
         return rocket;
     }
     rocket
@@ -353,11 +353,21 @@ fn mount_resource(rocket: Rocket<Build>, config: &JwtConfig) -> Rocket<Build> {
         .mount("/", protected_resource_routes())
 }
 
-/// What every challenge of the app says: realm, metadata URL, DPoP algorithms.
+/// Each protected resource's path and metadata URL, the longest path first.
+fn resource_paths(config: &JwtConfig) -> Vec<(String, String)> {
+    let mut found: Vec<(String, String)> = config
+        .protected_resources()
+        .filter_map(|r| Some((r.path()?.to_owned(), r.metadata_url()?)))
+        .collect();
+    found.sort_by_key(|(path, _)| std::cmp::Reverse(path.len()));
+    found
+}
+
+/// What every challenge of the app says: realm, metadata URLs, DPoP algorithms.
 fn realm_of(config: &JwtConfig) -> Realm {
     Realm {
         name: config.realm.clone(),
-        resource_metadata: config.resource.metadata_url(),
+        resources: resource_paths(config),
         dpop_algs: config.dpop.enabled().then(|| config.dpop.algorithm_names()),
         dpop_required: config.dpop.mode == DpopMode::Required,
     }

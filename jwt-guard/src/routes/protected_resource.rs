@@ -1,51 +1,46 @@
 //! RFC 9728 protected-resource metadata: `GET /.well-known/oauth-protected-resource`
-//! and its path-inserted form (`…/oauth-protected-resource/mcp` for a resource
-//! `https://host/mcp`, RFC 9728 §3.1). Mounted by the fairing when
-//! `jwt.resource.resource` is set.
+//! for a resource without a path (the app as a whole) and the path-inserted form
+//! for one with a path (`…/oauth-protected-resource/mcp` for `https://host/mcp`,
+//! RFC 9728 §3.1) — each resource's own document at its own URL. Mounted by the
+//! fairing when `jwt.resource` or `jwt.resources` names one.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
+use rocket::http::uri::{fmt::Path, Segments};
 use rocket::http::Header;
 use rocket::serde::json::Json;
 use rocket::{get, routes, Request, Route, State};
 use serde_json::{json, Map, Value};
 
-use crate::config::JwtConfig;
+use crate::config::{JwtConfig, ResourceConfig, RESOURCE_METADATA_PATH as WELL_KNOWN};
 use crate::error::{AuthError, Rejection};
 use crate::manifest::{declare_route, table, Protection};
 use crate::request::RequestRef;
 use crate::runtime::JwtRuntime;
 
-/// The metadata document, built on the first request (the route manifest is
-/// complete by then) and kept.
+/// Each resource's document by the path it is served at, built on the first
+/// request (the route manifest is complete by then) and kept.
 #[derive(Default)]
-pub(crate) struct ResourceMetadata(OnceLock<Value>);
+pub(crate) struct ResourceMetadata(OnceLock<Vec<(String, Value)>>);
 
-/// The RFC 9728 §2 document of this app.
-fn document(req: &Request<'_>, config: &JwtConfig) -> Value {
-    let resource = &config.resource;
+/// The RFC 9728 §2 document of `resource`.
+fn document(req: &Request<'_>, config: &JwtConfig, resource: &ResourceConfig) -> Value {
     let mut doc = Map::new();
     // §2 `resource`: byte for byte what is configured (§3.3 has clients compare it
     // with the identifier they asked about).
     doc.insert("resource".into(), json!(resource.resource));
-    let servers = resource.authorization_servers.clone().unwrap_or_else(|| {
-        let mut servers: Vec<String> = config.issuer.iter().cloned().collect();
-        for issuer in &config.trusted_issuers {
-            if !servers.contains(&issuer.issuer) {
-                servers.push(issuer.issuer.clone());
-            }
-        }
-        servers
-    });
+    let servers = resource
+        .authorization_servers
+        .clone()
+        .unwrap_or_else(|| route_issuers(req, config, resource));
     if !servers.is_empty() {
         doc.insert("authorization_servers".into(), json!(servers));
     }
     let scopes = resource
         .scopes_supported
         .clone()
-        .unwrap_or_else(|| route_scopes(req));
+        .unwrap_or_else(|| route_scopes(req, resource));
     doc.insert("scopes_supported".into(), json!(scopes));
     // §2 `bearer_methods_supported`: RFC 6750 methods; jwt-guard reads the
     // `Authorization` header (cookies are not an RFC 6750 method).
@@ -74,10 +69,14 @@ fn document(req: &Request<'_>, config: &JwtConfig) -> Value {
     Value::Object(doc)
 }
 
-/// Every scope a mounted route requires, from the route manifest, sorted.
-fn route_scopes(req: &Request<'_>) -> Vec<String> {
+/// Every scope a mounted route of `resource` requires, from the route
+/// manifest, sorted.
+fn route_scopes(req: &Request<'_>, resource: &ResourceConfig) -> Vec<String> {
     let mut scopes = BTreeSet::new();
     for entry in table(req.rocket().routes()) {
+        if !resource.covers(&entry.path) {
+            continue;
+        }
         if let Some(Protection::Jwt {
             scope: Some(scope), ..
         }) = entry.protection
@@ -93,6 +92,41 @@ fn route_scopes(req: &Request<'_>) -> Vec<String> {
     scopes.into_iter().collect()
 }
 
+/// The issuers whose tokens the routes of `resource` take (a trusted issuer's
+/// `issuer`, or `jwt.issuer` for the app's own tokens), in route order; every
+/// issuer the app trusts when its routes name none.
+fn route_issuers(req: &Request<'_>, config: &JwtConfig, resource: &ResourceConfig) -> Vec<String> {
+    let mut named: Vec<&String> = Vec::new();
+    for entry in table(req.rocket().routes()) {
+        if !resource.covers(&entry.path) {
+            continue;
+        }
+        if let Some(Protection::Jwt { issuer, .. }) = &entry.protection {
+            match issuer {
+                Some(name) => named.extend(
+                    config
+                        .trusted_issuers
+                        .iter()
+                        .filter(|i| i.name == *name)
+                        .map(|i| &i.issuer),
+                ),
+                None => named.extend(config.issuer.iter()),
+            }
+        }
+    }
+    if named.is_empty() {
+        named.extend(config.issuer.iter());
+        named.extend(config.trusted_issuers.iter().map(|i| &i.issuer));
+    }
+    let mut servers: Vec<String> = Vec::new();
+    for issuer in named {
+        if !servers.contains(issuer) {
+            servers.push(issuer.clone());
+        }
+    }
+    servers
+}
+
 /// The metadata answer: `200` JSON (§3.2), cacheable for an hour.
 pub(crate) struct MetadataAnswer(Json<Value>);
 
@@ -104,16 +138,25 @@ impl<'r> rocket::response::Responder<'r, 'static> for MetadataAnswer {
     }
 }
 
+/// The document served at `path`: the resource whose metadata lives there.
 fn answer(
     req: &Request<'_>,
     rt: &JwtRuntime,
     kept: &ResourceMetadata,
+    path: &str,
 ) -> Result<MetadataAnswer, AuthError> {
-    if rt.config().resource.resource.is_none() {
-        return Err(Rejection::NoProtectedResource.into());
+    let config = rt.config();
+    let documents = kept.0.get_or_init(|| {
+        config
+            .protected_resources()
+            .filter_map(|r| Some((r.metadata_path()?, document(req, config, r))))
+            .collect()
+    });
+    match documents.iter().find(|(served, _)| served == path) {
+        Some((_, doc)) => Ok(MetadataAnswer(Json(doc.clone()))),
+        None if path == WELL_KNOWN => Err(Rejection::NoProtectedResource.into()),
+        None => Err(Rejection::NoResourceAtPath.into()),
     }
-    let doc = kept.0.get_or_init(|| document(req, rt.config()));
-    Ok(MetadataAnswer(Json(doc.clone())))
 }
 
 #[get("/.well-known/oauth-protected-resource")]
@@ -122,22 +165,19 @@ fn metadata(
     rt: &State<JwtRuntime>,
     kept: &State<ResourceMetadata>,
 ) -> Result<MetadataAnswer, AuthError> {
-    answer(req.0, rt, kept)
+    answer(req.0, rt, kept, WELL_KNOWN)
 }
 
-/// §3.1: the path-inserted form; only the resource's own path is served.
+/// §3.1: the path-inserted form. Any segments are taken (none can fail to
+/// parse), and only a resource's own path is served.
 #[get("/.well-known/oauth-protected-resource/<_path..>")]
 fn metadata_for_path(
-    _path: PathBuf,
+    _path: Segments<'_, Path>,
     req: RequestRef<'_>,
     rt: &State<JwtRuntime>,
     kept: &State<ResourceMetadata>,
 ) -> Result<MetadataAnswer, AuthError> {
-    let served = rt.config().resource.metadata_path();
-    if served.as_deref() != Some(req.0.uri().path().as_str()) {
-        return Err(Rejection::NoResourceAtPath.into());
-    }
-    answer(req.0, rt, kept)
+    answer(req.0, rt, kept, req.0.uri().path().as_str())
 }
 
 declare_route!(

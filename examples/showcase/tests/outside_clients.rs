@@ -1,0 +1,118 @@
+//! Clients written by others judge the showcase, each installed by `.ci/run`
+//! into the build's own environments (`target/pyclients` for Python): a test
+//! where both sides are our code could share a misunderstanding of a standard.
+//! Outside CI, a client that is not installed is skipped with a printed reason.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+use support::served::Served;
+
+/// The Python environment holding the outside clients
+/// (`examples/showcase/tests/clients/requirements.txt`).
+fn python() -> Option<PathBuf> {
+    let venv = std::env::var_os("JWT_GUARD_PYCLIENTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/pyclients")
+        });
+    let python = venv.join("bin/python");
+    if python.exists() {
+        return Some(python);
+    }
+    assert!(
+        !support::in_ci(),
+        "CI must run the outside clients: .ci/run installs them into {}",
+        venv.display()
+    );
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED (not a pass): outside clients are not installed in {} \
+         (python3 -m venv target/pyclients && target/pyclients/bin/pip install -r \
+         examples/showcase/tests/clients/requirements.txt)",
+        venv.display()
+    );
+    None
+}
+
+/// Runs `script` (in `tests/clients/`) with `args`; its one line of JSON.
+async fn run(python: PathBuf, script: &str, args: Vec<String>) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/clients")
+        .join(script);
+    let out = rocket::tokio::task::spawn_blocking(move || {
+        Command::new(python).arg(path).args(args).output()
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
+    .unwrap_or_else(|e| panic!("{script}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{script} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{script} printed no JSON ({e}):\n{stdout}"))
+}
+
+/// The official MCP Python SDK (`mcp`, Streamable HTTP) does the MCP
+/// authorization dance by itself and then talks MCP: 401 → RFC 9728 metadata
+/// (its `resource` checked) → RFC 8414 metadata of the partner → a
+/// `client_credentials` token for the resource → `initialize` (2025-11-25) →
+/// `tools/list` → `tools/call`; an unknown tool is a protocol error; a tool that
+/// needs `orders:read` answers 403 `insufficient_scope`, and the SDK steps up —
+/// which a client that may not have the scope cannot.
+#[rocket::async_test]
+async fn the_official_mcp_sdk_finds_its_way_in_and_calls_tools() {
+    let Some(python) = python() else {
+        return;
+    };
+    let served = Served::start("mcp-sdk", |f| f).await;
+    let base = served.base.clone();
+    let found = run(python, "mcp_client.py", vec![base.clone()]).await;
+    served.stop().await;
+
+    let full = &found["full"];
+    assert!(full.get("error").is_none(), "{full}");
+    let requests: Vec<&str> = full["requests"]
+        .as_array()
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        requests.get(..4),
+        Some(
+            &[
+                "POST /mcp 401",
+                "GET /.well-known/oauth-protected-resource/mcp 200",
+                "GET /.well-known/oauth-authorization-server/partner 200",
+                "POST /partner/token 200",
+            ][..]
+        ),
+        "{requests:?}"
+    );
+    assert_eq!(full["server"], "jwt-guard showcase");
+    assert_eq!(full["protocol"], "2025-11-25");
+    assert_eq!(full["tools"], serde_json::json!(["whoami", "orders.list"]));
+    assert_eq!(full["whoami"]["sub"], "mcp-demo");
+    assert_eq!(full["whoami"]["iss"], format!("{base}/partner"));
+    assert_eq!(full["unknown_tool_error"], -32602);
+    // The step-up: a 403 on the orders tool, a new token with both scopes, the call.
+    let step_up = requests
+        .windows(2)
+        .any(|w| w == ["POST /mcp 403", "POST /partner/token 200"]);
+    assert!(step_up, "{requests:?}");
+    assert_eq!(full["granted_scope"], "mcp:tools orders:read");
+    assert_eq!(full["orders"]["owner"], "mcp-demo");
+    assert_eq!(full["orders"]["orders"].as_array().map(Vec::len), Some(2));
+
+    let limited = &found["limited"];
+    assert_eq!(limited["whoami"]["sub"], "mcp-limited");
+    assert!(limited.get("orders").is_none(), "{limited}");
+    let error = limited["error"].as_str().unwrap_or_default();
+    assert!(error.contains("invalid_scope"), "{limited}");
+}
