@@ -116,3 +116,46 @@ async fn the_official_mcp_sdk_finds_its_way_in_and_calls_tools() {
     let error = limited["error"].as_str().unwrap_or_default();
     assert!(error.contains("invalid_scope"), "{limited}");
 }
+
+/// PyJWT's `PyJWKClient` verifies the showcase's access tokens from its
+/// `/.well-known/jwks.json` for RS256, ES256 and EdDSA: it finds the key by
+/// `kid`, checks the signature and the audience, and refuses a token with one
+/// signature character changed.
+#[rocket::async_test]
+async fn pyjwt_verifies_tokens_from_the_jwks() {
+    let Some(python) = python() else {
+        return;
+    };
+    let keys = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/keys");
+    for (algorithm, key) in [("RS256", "rsa.pem"), ("ES256", "ec256.pem"), ("EdDSA", "ed25519.pem")] {
+        let private_key = keys.join(key).display().to_string();
+        let served = Served::start(&format!("pyjwt-{algorithm}"), |f| {
+            f.merge(("jwt.algorithm", algorithm))
+                .merge(("jwt.private_key", private_key))
+        })
+        .await;
+        let base = served.base.clone();
+        let login = reqwest::Client::new()
+            .post(served.url("/auth/token"))
+            .json(&serde_json::json!({ "username": "alice", "password": "alice-password" }))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(login.status().as_u16(), 200, "{algorithm}");
+        let body: Value = login.json().await.unwrap_or(Value::Null);
+        let access = body["access"].as_str().unwrap_or_default().to_owned();
+        let found = run(
+            python.clone(),
+            "pyjwt_client.py",
+            vec![base.clone(), algorithm.to_owned(), access],
+        )
+        .await;
+        served.stop().await;
+        assert_eq!(found["claims"]["sub"], "alice", "{algorithm}: {found}");
+        assert_eq!(found["claims"]["aud"], base.as_str(), "{algorithm}: {found}");
+        assert_eq!(found["header"]["alg"], algorithm, "{found}");
+        assert_eq!(found["kid"], found["header"]["kid"], "{found}");
+        assert_eq!(found["tampered_rejected"], true, "{algorithm}: {found}");
+        assert_eq!(found["other_audience_rejected"], true, "{algorithm}: {found}");
+    }
+}
