@@ -39,6 +39,58 @@ fn python() -> Option<PathBuf> {
     None
 }
 
+/// The Node.js clients' directory (`npm install`ed from
+/// `examples/showcase/tests/clients/package.json`), where their scripts run:
+/// ES modules resolve packages from the script's own directory.
+fn node_clients() -> Option<PathBuf> {
+    let dir = std::env::var_os("JWT_GUARD_NODE_CLIENTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/node-clients")
+        });
+    let installed = dir.join("node_modules/oauth4webapi").exists();
+    if installed && Command::new("node").arg("--version").output().is_ok() {
+        return Some(dir);
+    }
+    assert!(
+        !support::in_ci(),
+        "CI must run the Node.js clients: .ci/run installs them into {}",
+        dir.display()
+    );
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED (not a pass): Node.js clients are not installed in {} \
+         (cp examples/showcase/tests/clients/package.json {0} && npm install --prefix {0})",
+        dir.display()
+    );
+    None
+}
+
+/// Runs the Node.js client `script` (copied next to its packages) with `args`;
+/// its one line of JSON.
+async fn run_node(dir: PathBuf, script: &str, args: Vec<String>) -> Value {
+    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/clients")
+        .join(script);
+    let copy = dir.join(script);
+    std::fs::copy(&source, &copy).unwrap_or_else(|e| panic!("{}: {e}", copy.display()));
+    let out = rocket::tokio::task::spawn_blocking(move || {
+        Command::new("node").arg(copy).args(args).output()
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
+    .unwrap_or_else(|e| panic!("{script}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{script} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{script} printed no JSON ({e}):\n{stdout}"))
+}
+
 /// Runs `script` (in `tests/clients/`) with `args`; its one line of JSON.
 async fn run(python: PathBuf, script: &str, args: Vec<String>) -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -127,7 +179,11 @@ async fn pyjwt_verifies_tokens_from_the_jwks() {
         return;
     };
     let keys = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/keys");
-    for (algorithm, key) in [("RS256", "rsa.pem"), ("ES256", "ec256.pem"), ("EdDSA", "ed25519.pem")] {
+    for (algorithm, key) in [
+        ("RS256", "rsa.pem"),
+        ("ES256", "ec256.pem"),
+        ("EdDSA", "ed25519.pem"),
+    ] {
         let private_key = keys.join(key).display().to_string();
         let served = Served::start(&format!("pyjwt-{algorithm}"), |f| {
             f.merge(("jwt.algorithm", algorithm))
@@ -152,10 +208,63 @@ async fn pyjwt_verifies_tokens_from_the_jwks() {
         .await;
         served.stop().await;
         assert_eq!(found["claims"]["sub"], "alice", "{algorithm}: {found}");
-        assert_eq!(found["claims"]["aud"], base.as_str(), "{algorithm}: {found}");
+        assert_eq!(
+            found["claims"]["aud"],
+            base.as_str(),
+            "{algorithm}: {found}"
+        );
         assert_eq!(found["header"]["alg"], algorithm, "{found}");
         assert_eq!(found["kid"], found["header"]["kid"], "{found}");
         assert_eq!(found["tampered_rejected"], true, "{algorithm}: {found}");
-        assert_eq!(found["other_audience_rejected"], true, "{algorithm}: {found}");
+        assert_eq!(
+            found["other_audience_rejected"], true,
+            "{algorithm}: {found}"
+        );
+    }
+}
+
+/// panva's `oauth4webapi` (with `jose`) makes every DPoP proof (RFC 9449): a
+/// login bound to its key (§5), resource requests with `ath` (§7), refresh with
+/// the binding kept; the bound token is refused as Bearer and with another key's
+/// proof, and so is the refresh token — with server nonces off and on (§8: the
+/// library caches `DPoP-Nonce` and retries as its documentation says).
+#[rocket::async_test]
+async fn oauth4webapi_makes_the_dpop_proofs() {
+    let Some(dir) = node_clients() else {
+        return;
+    };
+    for nonce in [false, true] {
+        let served = Served::start(&format!("dpop-{nonce}"), |f| {
+            f.merge(("jwt.dpop.nonce", nonce))
+        })
+        .await;
+        let mut args = vec![served.base.clone()];
+        if nonce {
+            args.push("nonce".into());
+        }
+        let found = run_node(dir.clone(), "dpop_client.mjs", args).await;
+        served.stop().await;
+        let says = |key: &str| found[key].clone();
+        // With nonces on, the server asked at least once (§8) and the retry passed.
+        let retries = says("nonceRetries").as_u64().unwrap_or(0);
+        assert_eq!(retries > 0, nonce, "{found}");
+        assert_eq!(says("login")["status"], 200, "{found}");
+        assert_eq!(says("login")["token_type"], "DPoP", "{found}");
+        assert_eq!(says("bound"), true, "{found}");
+        assert_eq!(says("me"), 200, "{found}");
+        assert_eq!(says("asBearer"), 401, "{found}");
+        assert_eq!(says("otherKey"), 401, "{found}");
+        assert_eq!(says("refresh")["status"], 200, "{found}");
+        assert_eq!(says("refresh")["token_type"], "DPoP", "{found}");
+        assert_eq!(says("refreshBound"), true, "{found}");
+        assert_eq!(says("refreshedMe"), 200, "{found}");
+        let thief = says("refreshOtherKey");
+        assert!(
+            thief["status"]
+                .as_u64()
+                .is_some_and(|s| s == 400 || s == 401),
+            "{found}"
+        );
+        assert_ne!(thief["error"], Value::Null, "{found}");
     }
 }
