@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize, Serializer};
 /// What a token is for. Written into every token as the `typ` claim, and checked on
 /// every decode, so a refresh token is never accepted where an access token is
 /// expected, nor the reverse.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TokenKind {
     /// A short-lived token sent in `Authorization`.
@@ -252,6 +252,23 @@ impl std::str::FromStr for Scopes {
 impl<S: Into<String>> FromIterator<S> for Scopes {
     fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
         Scopes(iter.into_iter().map(Into::into).collect())
+    }
+}
+
+/// Written as the space-separated string, read from one or from an array.
+impl schemars::JsonSchema for Scopes {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Scopes".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "OAuth scopes: a space-separated string (or, when read, an array)",
+            "anyOf": [
+                { "type": "string" },
+                { "type": "array", "items": { "type": "string" } }
+            ]
+        })
     }
 }
 

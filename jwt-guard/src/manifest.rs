@@ -8,7 +8,7 @@ use rocket::Route;
 use serde::Serialize;
 
 /// How a route is protected, as its attribute declared it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Protection {
@@ -106,7 +106,7 @@ pub(crate) const OWN_ACCESS_TOKEN: Protection = Protection::Jwt {
 };
 
 /// One mounted route and its protection.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct RouteEntry {
     /// `GET`, `POST`, …
     pub method: String,
@@ -229,7 +229,7 @@ pub(crate) fn describe(entry: &RouteEntry) -> String {
 
 /// The manifest of the application serving the request, as a request guard: hand
 /// it to an admin route (`Json(manifest.0)`).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct RouteManifest(pub Vec<RouteEntry>);
 

@@ -38,7 +38,7 @@ impl IssuedToken {
 }
 
 /// What the token endpoints return.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct TokenPair {
     /// The access token.

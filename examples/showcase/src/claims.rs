@@ -4,7 +4,7 @@ use jwt_guard::{Claims, Scopes};
 use serde::{Deserialize, Serialize};
 
 /// What a user may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// An ordinary user.

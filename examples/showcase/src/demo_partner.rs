@@ -12,11 +12,12 @@ use rocket::http::{ContentType, Header, Status};
 use rocket::response::{self, Responder};
 use rocket::serde::json::{json, Json, Value};
 use rocket::{get, post, routes, Request, Route, State};
-use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 use jwt_guard::runtime::JwtRuntime;
 use jwt_guard::{public, AuthError, CarriesCredentials};
+
+use crate::api::{AuthorizationServerMetadata, DemoToken, DemoTokenRequest, TokenAnswer};
 
 /// The demo partner's issuer when the showcase listens at `base`.
 pub fn issuer_at(base: &str) -> String {
@@ -81,19 +82,23 @@ fn not_the_demo() -> AuthError {
 /// clients require it; it only explains that users sign in elsewhere.
 #[public]
 #[get("/.well-known/oauth-authorization-server/partner")]
-fn metadata(rt: &State<JwtRuntime>) -> Result<Json<Value>, AuthError> {
+fn metadata(rt: &State<JwtRuntime>) -> Result<Json<AuthorizationServerMetadata>, AuthError> {
     let partner = DemoPartner::of(rt).ok_or_else(not_the_demo)?;
     let issuer = &partner.issuer;
-    Ok(Json(json!({
-        "issuer": issuer,
-        "authorization_endpoint": format!("{issuer}/authorize"),
-        "token_endpoint": format!("{issuer}/token"),
-        "jwks_uri": format!("{issuer}/jwks.json"),
-        "response_types_supported": ["code"],
-        "grant_types_supported": ["client_credentials"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "scopes_supported": ["mcp:tools", "orders:read"],
-    })))
+    let strings = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect();
+    Ok(Json(AuthorizationServerMetadata {
+        issuer: issuer.clone(),
+        authorization_endpoint: format!("{issuer}/authorize"),
+        token_endpoint: format!("{issuer}/token"),
+        jwks_uri: format!("{issuer}/jwks.json"),
+        response_types_supported: strings(&["code"]),
+        grant_types_supported: strings(&["client_credentials"]),
+        token_endpoint_auth_methods_supported: strings(&[
+            "client_secret_basic",
+            "client_secret_post",
+        ]),
+        scopes_supported: strings(&["mcp:tools", "orders:read"]),
+    }))
 }
 
 /// The demo partner's public keys.
@@ -220,7 +225,7 @@ fn token(
     form: Form<TokenRequest<'_>>,
     basic: BasicCredentials,
     rt: &State<JwtRuntime>,
-) -> Result<CarriesCredentials<Json<Value>>, OAuthError> {
+) -> Result<CarriesCredentials<Json<TokenAnswer>>, OAuthError> {
     let partner = DemoPartner::of(rt)
         .ok_or_else(|| oauth_error(Status::NotFound, "not_found", "no demo partner here"))?;
     let id = basic
@@ -269,25 +274,12 @@ fn token(
             "cannot sign",
         )
     })?;
-    Ok(CarriesCredentials(Json(json!({
-        "access_token": access,
-        "token_type": "Bearer",
-        "expires_in": TOKEN_SECONDS,
-        "scope": scope,
-    }))))
-}
-
-/// `POST /partner/demo-token` body.
-#[derive(Deserialize)]
-struct DemoTokenRequest {
-    sub: String,
-    /// Default `orders:read`.
-    #[serde(default)]
-    scope: Option<String>,
-    /// Default: the audience the `partner` issuer is configured with (the
-    /// showcase's MCP endpoint).
-    #[serde(default)]
-    aud: Option<String>,
+    Ok(CarriesCredentials(Json(TokenAnswer {
+        access_token: access,
+        token_type: "Bearer".into(),
+        expires_in: TOKEN_SECONDS,
+        scope,
+    })))
 }
 
 /// Signs a token *as the demo partner* for any subject, scope and audience, for
@@ -298,14 +290,15 @@ struct DemoTokenRequest {
 fn demo_token(
     body: Json<DemoTokenRequest>,
     rt: &State<JwtRuntime>,
-) -> Result<CarriesCredentials<Json<Value>>, AuthError> {
+) -> Result<CarriesCredentials<Json<DemoToken>>, AuthError> {
     let partner = DemoPartner::of(rt).ok_or_else(not_the_demo)?;
     let audience = body.aud.clone().unwrap_or_else(|| partner.audience.clone());
     let scope = body.scope.as_deref().unwrap_or("orders:read");
     let token = partner.sign(&body.sub, scope, &audience)?;
-    Ok(CarriesCredentials(Json(
-        json!({ "access": token, "note": "signed by the demo partner" }),
-    )))
+    Ok(CarriesCredentials(Json(DemoToken {
+        access: token,
+        note: "signed by the demo partner".into(),
+    })))
 }
 
 /// The demo partner's routes.

@@ -2,6 +2,7 @@
 //!
 //! `cargo run -p showcase` serves 127.0.0.1:8000 on SQLite with demo users.
 
+pub mod api;
 pub mod bench;
 pub mod browser;
 pub mod claims;

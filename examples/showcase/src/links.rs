@@ -12,10 +12,10 @@ use jwt_guard::{
     expiring_link, public, use_jwt, AuthError, CarriesCredentials, Jwt, LinkUse, Links, MintedLink,
 };
 use rocket::http::Status;
-use rocket::serde::json::{json, Json, Value};
+use rocket::serde::json::Json;
 use rocket::{delete, get, post, routes, Route, State};
-use serde::Deserialize;
 
+use crate::api::{Detail, LinkLog, MagicLoginRequest, Revoked, Subscribed, Unsubscribed, Verified};
 use crate::claims::{AppClaims, Role};
 
 /// Mints an unsubscribe link for the caller.
@@ -34,8 +34,11 @@ async fn mint_unsubscribe(
 /// One click unsubscribes; the link works once, for a week.
 #[expiring_link(unsubscribe, max_uses = 1, ttl = "7d")]
 #[get("/newsletter/unsubscribe")]
-fn unsubscribe(link: LinkUse) -> Json<Value> {
-    Json(json!({ "unsubscribed": link.subject(), "link": link.link_id() }))
+fn unsubscribe(link: LinkUse) -> Json<Unsubscribed> {
+    Json(Unsubscribed {
+        unsubscribed: link.subject().to_owned(),
+        link: link.link_id().to_owned(),
+    })
 }
 
 /// Mints an e-mail verification link for the caller (a second target).
@@ -54,14 +57,10 @@ async fn mint_verify_email(
 /// Marks the recipient's e-mail as verified.
 #[expiring_link(verify_email, max_uses = 1, ttl = "2d")]
 #[get("/links/verify-email")]
-fn verify_email_link(link: LinkUse) -> Json<Value> {
-    Json(json!({ "verified": link.subject() }))
-}
-
-/// `POST /links/magic-login` body.
-#[derive(Deserialize)]
-struct MagicLoginRequest {
-    username: String,
+fn verify_email_link(link: LinkUse) -> Json<Verified> {
+    Json(Verified {
+        verified: link.subject().to_owned(),
+    })
 }
 
 /// Sends a magic-login link to `username`'s owner. Answers `202` with the same body
@@ -75,7 +74,7 @@ async fn send_magic_login(
     db: &State<JwtDb>,
     throttle: &State<LoginThrottle>,
     store: &State<Store>,
-) -> Result<(Status, Json<Value>), AuthError> {
+) -> Result<(Status, Json<Detail>), AuthError> {
     // JSON only, like a login: a form or `text/plain` post is what any page of
     // another site can send without asking.
     if !content_type.is_some_and(|ct| ct.is_json()) {
@@ -105,7 +104,9 @@ async fn send_magic_login(
     }
     Ok((
         Status::Accepted,
-        Json(json!({ "detail": "if the account exists, a sign-in link is on its way" })),
+        Json(Detail {
+            detail: "if the account exists, a sign-in link is on its way".into(),
+        }),
     ))
 }
 
@@ -142,8 +143,10 @@ async fn mint_confirm(jwt: Jwt<AppClaims>, links: &State<Links>) -> Result<Minte
 /// Confirms the subscription (the POST from the confirmation page).
 #[expiring_link(confirm_subscription, confirm, max_uses = 1, ttl = "3d")]
 #[post("/newsletter/confirm")]
-fn confirm_subscription_link(link: LinkUse) -> Json<Value> {
-    Json(json!({ "subscribed": link.subject() }))
+fn confirm_subscription_link(link: LinkUse) -> Json<Subscribed> {
+    Json(Subscribed {
+        subscribed: link.subject().to_owned(),
+    })
 }
 
 /// Revokes one of the caller's links after it was sent.
@@ -168,25 +171,25 @@ async fn revoke_link(
 async fn revoke_all_links(
     jwt: Jwt<AppClaims>,
     links: &State<Links>,
-) -> Result<Json<Value>, AuthError> {
+) -> Result<Json<Revoked>, AuthError> {
     let n = links
         .revoke_all(jwt.subject())
         .await
         .map_err(AuthError::unavailable)?;
-    Ok(Json(json!({ "revoked": n })))
+    Ok(Json(Revoked { revoked: n }))
 }
 
 /// The audit log of one link (administrators).
 #[use_jwt(claims = AppClaims, role = Role::Admin)]
 #[get("/admin/links/<id>/uses")]
-async fn link_uses(id: &str, links: &State<Links>) -> Result<Json<Value>, AuthError> {
+async fn link_uses(id: &str, links: &State<Links>) -> Result<Json<LinkLog>, AuthError> {
     let link = links
         .get(id)
         .await
         .map_err(AuthError::unavailable)?
         .ok_or_else(|| AuthError::not_found("no such link"))?;
     let uses = links.uses(id).await.map_err(AuthError::unavailable)?;
-    Ok(Json(json!({ "link": link, "uses": uses })))
+    Ok(Json(LinkLog { link, uses }))
 }
 
 /// The link routes.

@@ -17,7 +17,9 @@ async fn main() -> std::process::ExitCode {
         let figment = figment.merge(("log_level", "off"));
         let rocket = showcase::app(figment, jwt_guard::Clock::system());
         let version = env!("CARGO_PKG_VERSION");
-        return match jwt_guard::openapi::of_rocket(rocket, "jwt-guard showcase", version).await {
+        let described = showcase::api::described();
+        let title = "jwt-guard showcase";
+        return match jwt_guard::openapi::of_rocket_with(rocket, title, version, &described).await {
             Ok(doc) => {
                 println!("{doc:#}");
                 std::process::ExitCode::SUCCESS

@@ -5,10 +5,11 @@
 use jwt_guard::{
     use_jwt, AuthError, Claims, Jwt, LoginResponse, Principal, Scopes, Sessions, Upstream,
 };
-use rocket::serde::json::{json, Json, Value};
+use rocket::serde::json::Json;
 use rocket::{get, post, routes, Route};
 use serde::{Deserialize, Serialize};
 
+use crate::api::PartnerMe;
 use crate::users::{partner_claims, PARTNER_PREFIX};
 
 /// What partner tokens carry besides the registered claims.
@@ -23,12 +24,12 @@ pub struct PartnerClaims {
 /// Who the partner says the caller is. The app's own tokens are refused here.
 #[use_jwt(issuer = "partner", claims = PartnerClaims)]
 #[get("/partner/me")]
-fn partner_me(jwt: Jwt<PartnerClaims>) -> Json<Value> {
-    Json(json!({
-        "sub": jwt.subject(),
-        "iss": jwt.registered().iss,
-        "scope": jwt.scope,
-    }))
+fn partner_me(jwt: Jwt<PartnerClaims>) -> Json<PartnerMe> {
+    Json(PartnerMe {
+        sub: jwt.subject().to_owned(),
+        iss: jwt.registered().iss.clone(),
+        scope: jwt.scope.clone(),
+    })
 }
 
 /// Signs the partner's user in *here*: an own device session for

@@ -5,35 +5,42 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use jwt_guard::manifest::RouteManifest;
 use jwt_guard::store::JwtDb;
 use jwt_guard::{permanent_refresh, public, use_jwt, AuthError, DeviceAccess, DeviceSession, Jwt};
-use rocket::serde::json::{json, Json, Value};
+use rocket::serde::json::{Json, Value};
 use rocket::{get, post, routes, Route, State};
 
+use crate::api::{self, AdminStats, Me, Reports};
 use crate::claims::{AppClaims, Role};
 
 /// Any valid access token.
 #[use_jwt(claims = AppClaims)]
 #[get("/me")]
-fn me(jwt: Jwt<AppClaims>) -> Json<Value> {
-    Json(json!({
-        "sub": jwt.subject(),
-        "roles": jwt.roles,
-        "scope": jwt.scope,
-        "device_id": jwt.device_id(),
-    }))
+fn me(jwt: Jwt<AppClaims>) -> Json<Me> {
+    Json(Me {
+        sub: jwt.subject().to_owned(),
+        roles: jwt.roles.clone(),
+        scope: jwt.scope.clone(),
+        device_id: jwt.device_id().map(str::to_owned),
+    })
 }
 
 /// Administrators only; a valid non-admin token gets 403.
 #[use_jwt(claims = AppClaims, role = Role::Admin)]
 #[get("/admin/stats")]
-fn admin_stats(jwt: Jwt<AppClaims>) -> Json<Value> {
-    Json(json!({ "requested_by": jwt.subject(), "users": crate::users::DEMO_USERS.len() }))
+fn admin_stats(jwt: Jwt<AppClaims>) -> Json<AdminStats> {
+    Json(AdminStats {
+        requested_by: jwt.subject().to_owned(),
+        users: crate::users::DEMO_USERS.len(),
+    })
 }
 
 /// Needs the `reports:read` scope.
 #[use_jwt(claims = AppClaims, scope = "reports:read")]
 #[get("/reports")]
-fn reports(jwt: Jwt<AppClaims>) -> Json<Value> {
-    Json(json!({ "reports": ["q1", "q2"], "for": jwt.subject() }))
+fn reports(jwt: Jwt<AppClaims>) -> Json<Reports> {
+    Json(Reports {
+        reports: vec!["q1".into(), "q2".into()],
+        for_subject: jwt.subject().to_owned(),
+    })
 }
 
 /// Works with or without a token; an invalid token is still refused.
@@ -78,16 +85,18 @@ pub struct Visits(pub AtomicU64);
 /// Counts a visit (a side effect that must not happen for a refused request).
 #[public]
 #[post("/visits")]
-fn count_visit(visits: &State<Visits>) -> Json<Value> {
+fn count_visit(visits: &State<Visits>) -> Json<api::Visits> {
     let n = visits.0.fetch_add(1, Ordering::SeqCst) + 1;
-    Json(json!({ "visits": n }))
+    Json(api::Visits { visits: n })
 }
 
 /// The visit count.
 #[public]
 #[get("/visits")]
-fn visits(visits: &State<Visits>) -> Json<Value> {
-    Json(json!({ "visits": visits.0.load(Ordering::SeqCst) }))
+fn visits(visits: &State<Visits>) -> Json<api::Visits> {
+    Json(api::Visits {
+        visits: visits.0.load(Ordering::SeqCst),
+    })
 }
 
 /// The route-protection manifest: every mounted route and how it is protected.
@@ -97,16 +106,18 @@ fn admin_routes(manifest: RouteManifest) -> Json<RouteManifest> {
     Json(manifest)
 }
 
-/// How every route of the showcase is protected, as an OpenAPI 3.1 document
-/// generated from the route manifest (`jwt_guard::openapi`).
+/// The showcase as an OpenAPI 3.1 document: how every route is protected (from
+/// the route manifest), what each takes and answers (from the types in
+/// [`api`] and jwt-guard's own).
 #[public]
 #[get("/openapi.json")]
 fn openapi(manifest: RouteManifest, rt: &State<jwt_guard::runtime::JwtRuntime>) -> Json<Value> {
-    Json(jwt_guard::openapi::document(
+    Json(jwt_guard::openapi::document_with(
         &manifest.0,
         rt.config(),
         "jwt-guard showcase",
         env!("CARGO_PKG_VERSION"),
+        &api::described(),
     ))
 }
 

@@ -763,6 +763,16 @@ async fn the_openapi_document_says_how_every_route_is_protected() {
         let method = route["method"].as_str().unwrap_or_default().to_lowercase();
         let op = &doc["paths"][&path][&method];
         assert!(op.is_object(), "no operation for {method} {path}");
+        // Described whole: a summary, and every answer by its status.
+        assert!(
+            op["summary"].is_string(),
+            "{method} {path} is not described"
+        );
+        let responses = op["responses"].as_object().cloned().unwrap_or_default();
+        assert!(
+            !responses.is_empty() && !responses.contains_key("default"),
+            "{method} {path}: {responses:?}"
+        );
         let kind = route["protection"]["kind"].as_str().unwrap_or_default();
         assert_eq!(op["x-jwt-guard"]["protection"], kind, "{method} {path}");
         let security = op["security"].clone();

@@ -33,7 +33,7 @@ pub(crate) fn default_base_url(rocket: &Rocket<Build>) -> String {
 /// A freshly minted link. As a handler's answer it is JSON carrying a credential
 /// (`Cache-Control: no-store`, `Pragma: no-cache`), on a protected route or a
 /// public one: return it as it is rather than wrapped in `Json`.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct MintedLink {
     /// The link's id (to revoke it or read its log).
@@ -72,7 +72,7 @@ pub enum LinkError {
 
 /// A link minted and handed to the [`LinkMailer`]: what the sender may know (never
 /// the URL).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct SentLink {
     /// The link's id (to revoke it or read its log).

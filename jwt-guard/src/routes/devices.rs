@@ -18,7 +18,7 @@ use crate::store::{DeviceId, DeviceRecord, Jti, PendingLogout, Store, Subject, T
 use crate::headers::DEVICE_ID_HEADER;
 
 /// One device as listed to its owner.
-#[derive(Serialize, Deserialize, Debug)]
+#[derive(Serialize, Deserialize, Debug, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct DeviceView {
     /// The device.
@@ -29,7 +29,7 @@ pub struct DeviceView {
 }
 
 /// How many devices a logout revoked.
-#[derive(Serialize, Deserialize, Debug)]
+#[derive(Serialize, Deserialize, Debug, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct LogoutResponse {
     /// Devices revoked.
@@ -37,7 +37,7 @@ pub struct LogoutResponse {
 }
 
 /// The token ids a force-expiry revoked.
-#[derive(Serialize, Deserialize, Debug)]
+#[derive(Serialize, Deserialize, Debug, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct ExpireResponse {
     /// Revoked token ids (the node and its subtree).

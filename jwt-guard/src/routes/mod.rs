@@ -15,6 +15,7 @@ mod token;
 
 pub use devices::{device_routes, DeviceView, ExpireResponse, LogoutResponse};
 pub use introspection::{introspection_routes, INTROSPECT_SCOPE};
+pub(crate) use presented_token::TokenForm;
 pub use protected_resource::protected_resource_routes;
 pub(crate) use protected_resource::ResourceMetadata;
 pub use revocation::revocation_routes;

@@ -14,7 +14,7 @@ use crate::secret::PermanentToken;
 use crate::store::{DeviceRecord, Store};
 
 /// The form both endpoints read (RFC 7009 §2.1, RFC 7662 §2.1).
-#[derive(FromForm)]
+#[derive(FromForm, schemars::JsonSchema)]
 pub(crate) struct TokenForm {
     /// The token asked about.
     pub(crate) token: Option<String>,

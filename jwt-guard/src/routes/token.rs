@@ -21,7 +21,7 @@ use crate::throttle::known_device;
 pub const MAX_CREDENTIAL_BYTES: usize = 1024;
 
 /// `POST /auth/token` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct LoginRequest {
     /// Username.
     pub username: String,
@@ -31,7 +31,7 @@ pub struct LoginRequest {
 
 /// `POST /auth/token/refresh` body. In cookie mode the refresh token may come in
 /// the cookie instead (send `{}`).
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct RefreshRequest {
     /// The refresh token.
     #[serde(default)]
@@ -39,7 +39,7 @@ pub struct RefreshRequest {
 }
 
 /// `POST /auth/token/verify` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct VerifyRequest {
     /// The token to check.
     pub token: String,
@@ -48,7 +48,7 @@ pub struct VerifyRequest {
 /// `POST /auth/token/verify` answer for a valid token: `{"valid": true}`, and the
 /// subject and expiry only when `verify_reveals_claims` is set (whoever holds a
 /// token learns nothing else from this route by default).
-#[derive(Serialize, Deserialize, Debug)]
+#[derive(Serialize, Deserialize, Debug, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct VerifyResponse {
     /// Always `true` (an invalid token gets a 401 instead).

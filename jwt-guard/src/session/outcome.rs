@@ -12,7 +12,7 @@ use crate::verifier::VerifyError;
 /// What [`DeviceSession::issue_access`](crate::DeviceSession::issue_access) hands
 /// out, ready to answer: a new access token and the device's next permanent token
 /// (the presented one is now superseded).
-#[derive(Serialize, Deserialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct DeviceAccess {
     /// The new access token (`refresh` is absent: a device refreshes with its
@@ -33,7 +33,7 @@ pub struct DeviceAccess {
 }
 
 /// A new session: a token pair and the new device.
-#[derive(Serialize, Deserialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct LoginResponse {
     /// Access and refresh tokens.

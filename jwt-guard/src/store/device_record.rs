@@ -13,7 +13,7 @@ pub const DEVICE_NAME_MAX: usize = 100;
 
 /// What a device is, as its login described it: the same for a new device and a
 /// stored one.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DeviceDescription {
     /// Display name (`X-Device-Model`, or browser and OS).
     pub name: String,
@@ -39,7 +39,7 @@ pub struct NewDevice {
 }
 
 /// A stored device, as listed to its owner.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct DeviceRecord {
     /// Device id.

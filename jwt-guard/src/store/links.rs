@@ -57,7 +57,7 @@ impl LinkDenial {
 }
 
 /// A stored link.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct LinkRecord {
     /// Link id (the token's `jti`).
@@ -106,7 +106,7 @@ impl From<sqlx::Error> for LinkUseError {
 }
 
 /// One logged attempt.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct LinkUseRecord {
     /// When.

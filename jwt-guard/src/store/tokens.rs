@@ -15,7 +15,7 @@ use crate::revocation_set::Revocation;
 /// One issued token in a device's tree. The tree is a flat list in pre-order (a
 /// token, then everything issued from it); `parent` and `depth` give its shape, so
 /// no deep nesting is ever built, serialised or dropped.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct TokenNode {
     /// Token id.
@@ -37,7 +37,7 @@ pub struct TokenNode {
 }
 
 /// One page of a device's token tree.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct TokenPage {
     /// The tokens of this page, in pre-order.

@@ -16,13 +16,21 @@
 //! }
 //! ```
 
+mod builtin;
+mod operation;
+mod security;
+
+use rocket::http::Method;
 use serde_json::{json, Map, Value};
 
 use crate::config::JwtConfig;
-use crate::device::PERMANENT_TOKEN_HEADER;
-use crate::link::LINK_TOKEN_PARAM;
-use crate::manifest::{Protection, RouteEntry};
+use crate::manifest::RouteEntry;
 use crate::runtime::JwtRuntime;
+
+use operation::Schemas;
+pub use operation::{ErrorBody, Operation};
+use security::security_of;
+pub use security::security_schemes;
 
 /// The command-line flag with which an app binary prints its document and exits
 /// (see [`of_rocket`]); `jwt-guard openapi --app <binary>` passes it.
@@ -48,16 +56,27 @@ pub async fn of_rocket(
     title: &str,
     version: &str,
 ) -> Result<Value, rocket::Error> {
+    of_rocket_with(rocket, title, version, &[]).await
+}
+
+/// [`of_rocket`], with the app's own routes described (see [`document_with`]).
+pub async fn of_rocket_with(
+    rocket: rocket::Rocket<rocket::Build>,
+    title: &str,
+    version: &str,
+    described: &[(Method, &str, Operation)],
+) -> Result<Value, rocket::Error> {
     let rocket = rocket.ignite().await?;
     let config = rocket
         .state::<JwtRuntime>()
         .map(|rt| rt.config().clone())
         .unwrap_or_default();
-    Ok(document(
+    Ok(document_with(
         &crate::manifest::table(rocket.routes()),
         &config,
         title,
         version,
+        described,
     ))
 }
 
@@ -142,28 +161,41 @@ impl utoipa::Modify for UtoipaSecurity {
     }
 }
 
-/// The scheme names this document uses.
-const BEARER: &str = "bearer";
-const ACCESS_COOKIE: &str = "accessCookie";
-const DPOP: &str = "dpop";
-const PERMANENT: &str = "permanentToken";
-const LINK: &str = "linkToken";
-const CLIENT: &str = "introspectionClient";
-const STATIC: &str = "staticToken";
-
-/// The scheme name of the outside issuer `name`.
-fn issuer_scheme(name: &str) -> String {
-    format!("issuer_{name}")
-}
-
 /// A whole OpenAPI 3.1 document for `routes`: `info`, one operation per route
 /// (with its path parameters, its `security` and an `x-jwt-guard` extension of
 /// what OpenAPI cannot say: roles, `fresh`, `acr`, the check function), and the
-/// security schemes they use. Apps that describe their schemas elsewhere merge
-/// `paths.*.*.security` and `components.securitySchemes` into theirs.
+/// security schemes they use. jwt-guard's own routes are described whole —
+/// bodies, parameters and every answer, from their types; describe the app's own
+/// with [`document_with`].
 pub fn document(routes: &[RouteEntry], config: &JwtConfig, title: &str, version: &str) -> Value {
+    document_with(routes, config, title, version, &[])
+}
+
+/// [`document`], with the app's own routes described too: each `(method, path,
+/// operation)` names a route by its method and its full path as Rocket mounts it
+/// (`/notes/<id>`). A protected route answers 401 and 403 whether or not its
+/// description says so.
+///
+/// ```
+/// use jwt_guard::openapi::{document_with, Operation};
+/// use rocket::http::Method;
+/// # #[derive(serde::Serialize, schemars::JsonSchema)] struct Me { sub: String }
+/// # fn f(routes: &[jwt_guard::manifest::RouteEntry], config: &jwt_guard::config::JwtConfig) {
+/// let described = [(Method::Get, "/me", Operation::new("Who the token speaks for").answers::<Me>(200, "the caller"))];
+/// let doc = document_with(routes, config, "My API", "1.0.0", &described);
+/// # }
+/// ```
+pub fn document_with(
+    routes: &[RouteEntry],
+    config: &JwtConfig,
+    title: &str,
+    version: &str,
+    described: &[(Method, &str, Operation)],
+) -> Value {
     let mut paths: Map<String, Value> = Map::new();
     let mut ids = std::collections::HashSet::new();
+    let mut schemas = Schemas::new();
+    let own = builtin::operations();
     for route in routes {
         let (template, parameters) = openapi_path(&route.path);
         let mut operation = Map::new();
@@ -189,22 +221,27 @@ pub fn document(routes: &[RouteEntry], config: &JwtConfig, title: &str, version:
             operation.insert("security".into(), security);
         }
         operation.insert("x-jwt-guard".into(), extension);
-        let mut responses = Map::new();
-        responses.insert(
-            "default".into(),
-            json!({ "description": "the route's answer" }),
-        );
-        if protected {
-            responses.insert(
-                "401".into(),
-                json!({ "description": "no valid credentials (RFC 6750 challenge in WWW-Authenticate)" }),
-            );
-            responses.insert(
-                "403".into(),
-                json!({ "description": "valid credentials without the role or scope the route needs" }),
-            );
+        let method = route.method.to_uppercase();
+        let description = described
+            .iter()
+            .find(|(m, path, _)| m.as_str() == method && *path == route.path)
+            .or_else(|| {
+                own.iter()
+                    .find(|(m, suffix, _)| m.as_str() == method && route.path.ends_with(suffix))
+            })
+            .map(|(_, _, op)| op);
+        match description {
+            Some(op) => {
+                let op = match protected {
+                    true => op.clone().errors(&[401, 403]),
+                    false => op.clone(),
+                };
+                op.write(&mut operation, &mut schemas);
+            }
+            None => {
+                operation.insert("responses".into(), undescribed_responses(protected));
+            }
         }
-        operation.insert("responses".into(), Value::Object(responses));
         let item = paths
             .entry(template)
             .or_insert_with(|| Value::Object(Map::new()));
@@ -220,190 +257,24 @@ pub fn document(routes: &[RouteEntry], config: &JwtConfig, title: &str, version:
     })
 }
 
-/// Every scheme a route of this app may ask for.
-pub fn security_schemes(config: &JwtConfig) -> Value {
-    let mut schemes = Map::new();
-    schemes.insert(
-        BEARER.into(),
-        json!({
-            "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-            "description": "an access token of this app (`Authorization: Bearer …`)",
-        }),
+/// What a route nobody described answers, as far as its protection says.
+fn undescribed_responses(protected: bool) -> Value {
+    let mut responses = Map::new();
+    responses.insert(
+        "default".into(),
+        json!({ "description": "the route's answer (not described)" }),
     );
-    if config.dpop.enabled() {
-        schemes.insert(
-            DPOP.into(),
-            json!({
-                // (OpenAPI allows `bearerFormat` with the `bearer` scheme only.)
-                "type": "http", "scheme": "DPoP",
-                "description": format!(
-                    "an access token bound to the client's key, with a `DPoP` proof header \
-                     (RFC 9449; proof algorithms: {})",
-                    config.dpop.algorithm_names()
-                ),
-            }),
+    if protected {
+        responses.insert(
+            "401".into(),
+            json!({ "description": "no valid credentials (RFC 6750 challenge in WWW-Authenticate)" }),
+        );
+        responses.insert(
+            "403".into(),
+            json!({ "description": "valid credentials without the role or scope the route needs" }),
         );
     }
-    if config.cookies.enabled && config.cookies.access_cookie {
-        schemes.insert(
-            ACCESS_COOKIE.into(),
-            json!({
-                "type": "apiKey", "in": "cookie", "name": config.cookies.access_name,
-                "description": "the access token in its HttpOnly cookie (cookie mode; `__Host-` prefixed when Secure)",
-            }),
-        );
-    }
-    schemes.insert(
-        PERMANENT.into(),
-        json!({
-            "type": "apiKey", "in": "header", "name": PERMANENT_TOKEN_HEADER,
-            "description": "a device's permanent token",
-        }),
-    );
-    schemes.insert(
-        LINK.into(),
-        json!({
-            "type": "apiKey", "in": "query", "name": LINK_TOKEN_PARAM,
-            "description": "the token of an expiring link",
-        }),
-    );
-    schemes.insert(
-        CLIENT.into(),
-        json!({
-            "type": "http", "scheme": "basic",
-            "description": "a client of `jwt.introspection_clients`",
-        }),
-    );
-    schemes.insert(
-        STATIC.into(),
-        json!({
-            "type": "http", "scheme": "bearer",
-            "description": "a token configured for the route alone (the metrics endpoint)",
-        }),
-    );
-    for issuer in &config.trusted_issuers {
-        let scheme = match &issuer.discovery {
-            Some(discovery) => {
-                let url = if discovery.contains("/.well-known/") {
-                    discovery.clone()
-                } else {
-                    format!(
-                        "{}/.well-known/openid-configuration",
-                        discovery.trim_end_matches('/')
-                    )
-                };
-                json!({
-                    "type": "openIdConnect", "openIdConnectUrl": url,
-                    "description": format!("an access token of `{}`", issuer.issuer),
-                })
-            }
-            None => json!({
-                "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-                "description": format!("an access token of `{}`", issuer.issuer),
-            }),
-        };
-        schemes.insert(issuer_scheme(&issuer.name), scheme);
-    }
-    Value::Object(schemes)
-}
-
-/// The operation's `security` (`None`: undeclared, nothing can be said), its
-/// `x-jwt-guard` extension, and whether it refuses requests without credentials.
-fn security_of(
-    protection: Option<&Protection>,
-    config: &JwtConfig,
-) -> (Option<Value>, Value, bool) {
-    let Some(protection) = protection else {
-        return (None, json!({ "protection": "undeclared" }), false);
-    };
-    match protection {
-        Protection::Public => (Some(json!([])), json!({ "protection": "public" }), false),
-        Protection::PermanentRefresh => (
-            Some(json!([{ PERMANENT: [] }])),
-            json!({ "protection": "permanent_refresh" }),
-            true,
-        ),
-        Protection::Link {
-            target,
-            max_uses,
-            ttl_secs,
-            login,
-            confirm,
-        } => (
-            Some(json!([{ LINK: [] }])),
-            json!({
-                "protection": "link", "target": target, "max_uses": max_uses,
-                "ttl_secs": ttl_secs, "login": login, "confirm": confirm,
-            }),
-            true,
-        ),
-        Protection::StaticToken => (
-            Some(json!([{ STATIC: [] }])),
-            json!({ "protection": "static_token" }),
-            true,
-        ),
-        Protection::Client { scope } => (
-            Some(json!([{ CLIENT: [] }, { BEARER: [scope] }])),
-            json!({ "protection": "client" }),
-            true,
-        ),
-        Protection::Jwt {
-            claims,
-            issuer,
-            role,
-            scope,
-            check,
-            optional,
-            fresh_secs,
-            acr,
-            dpop,
-        } => {
-            let scopes: Vec<&str> = scope
-                .map(|s| s.split(' ').filter(|s| !s.is_empty()).collect())
-                .unwrap_or_default();
-            let mut alternatives = Vec::new();
-            match issuer {
-                Some(name) => alternatives.push(json!({ issuer_scheme(name): scopes })),
-                // A route that takes bound tokens only, or an app that does.
-                None if *dpop || config.dpop.mode == crate::config::DpopMode::Required => {
-                    alternatives.push(json!({ DPOP: scopes }));
-                }
-                None => {
-                    alternatives.push(json!({ BEARER: scopes }));
-                    if config.dpop.enabled() {
-                        alternatives.push(json!({ DPOP: scopes }));
-                    }
-                    if config.cookies.enabled && config.cookies.access_cookie {
-                        alternatives.push(json!({ ACCESS_COOKIE: scopes }));
-                    }
-                }
-            }
-            // `optional`: no credentials at all is fine too (OpenAPI's `{}`).
-            if *optional {
-                alternatives.push(json!({}));
-            }
-            let mut extension = Map::new();
-            extension.insert("protection".into(), json!("jwt"));
-            extension.insert("claims".into(), json!(claims));
-            for (key, value) in [
-                ("issuer", json!(issuer)),
-                ("role", json!(role)),
-                ("check", json!(check)),
-                ("fresh_secs", json!(fresh_secs)),
-                ("acr", json!(acr)),
-                ("dpop", json!(dpop.then_some(true))),
-            ] {
-                if !value.is_null() {
-                    extension.insert(key.into(), value);
-                }
-            }
-            (
-                Some(Value::Array(alternatives)),
-                Value::Object(extension),
-                !optional,
-            )
-        }
-    }
+    Value::Object(responses)
 }
 
 /// A Rocket path as an OpenAPI path template, and its path parameters:
@@ -447,25 +318,5 @@ mod tests {
         assert_eq!(path, "/.well-known/oauth-protected-resource/{path}");
         assert_eq!(params[0]["name"], "path");
         assert_eq!(openapi_path("/").0, "/");
-    }
-
-    #[test]
-    fn optional_routes_admit_no_credentials() {
-        let protection = Protection::Jwt {
-            claims: "C",
-            issuer: None,
-            role: None,
-            scope: Some("a b"),
-            check: None,
-            optional: true,
-            fresh_secs: Some(300),
-            acr: None,
-            dpop: false,
-        };
-        let (security, extension, protected) =
-            security_of(Some(&protection), &JwtConfig::default());
-        assert_eq!(security, Some(json!([{ "bearer": ["a", "b"] }, {}])));
-        assert_eq!(extension["fresh_secs"], 300);
-        assert!(!protected);
     }
 }

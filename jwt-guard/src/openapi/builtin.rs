@@ -1,0 +1,260 @@
+//! jwt-guard's own routes, described: what each takes and every answer it
+//! gives, from the types it reads and writes. Matched by method and by the path
+//! jwt-guard declares (the mount point in front of it is the app's).
+
+use std::collections::BTreeMap;
+
+use rocket::http::Method;
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::operation::Operation;
+use crate::headers::DEVICE_ID_HEADER;
+use crate::routes::{
+    DeviceView, ExpireResponse, LoginRequest, LogoutResponse, RefreshRequest, TokenForm,
+    VerifyRequest, VerifyResponse,
+};
+use crate::session::LoginResponse;
+use crate::signer::TokenPair;
+use crate::store::TokenPage;
+
+/// A JSON Web Key Set (RFC 7517 §5): public keys only.
+#[derive(Serialize, JsonSchema)]
+struct JwkSet {
+    /// The keys, each a JWK (`kty`, `kid`, `alg`, `use` and the public members).
+    keys: Vec<BTreeMap<String, Value>>,
+}
+
+/// RFC 9728 §2 protected-resource metadata.
+#[derive(Serialize, JsonSchema)]
+struct ResourceMetadata {
+    /// The resource identifier, byte for byte as configured.
+    resource: String,
+    /// Issuers of tokens for this resource.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    authorization_servers: Option<Vec<String>>,
+    /// Scopes clients may ask for.
+    scopes_supported: Vec<String>,
+    /// `header`: tokens are read from `Authorization`.
+    bearer_methods_supported: Vec<String>,
+    /// DPoP proof algorithms (RFC 9449 §5.1), with DPoP on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dpop_signing_alg_values_supported: Option<Vec<String>>,
+    /// Whether only DPoP-bound tokens pass.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dpop_bound_access_tokens_required: Option<bool>,
+    /// A name for people.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource_name: Option<String>,
+    /// A page for developers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource_documentation: Option<String>,
+}
+
+/// RFC 7662 §2.2: whether a token is active and, when it is, what it is.
+#[derive(Serialize, JsonSchema)]
+struct Introspection {
+    /// Whether the token is valid now. Nothing else is said of one that is not.
+    active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+    /// `Bearer`/`DPoP` (access), `refresh_token`, `permanent_token`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sub: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exp: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iat: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jti: Option<String>,
+    /// The device.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    did: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iss: Option<String>,
+    /// A string or an array of strings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aud: Option<Value>,
+    /// The key a DPoP-bound token is confirmed by (RFC 9449 §6.2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cnf: Option<BTreeMap<String, String>>,
+}
+
+/// Paging of lists: `offset` and `limit`.
+fn paged(op: Operation) -> Operation {
+    op.query::<u64>("offset", false, "where the page starts (default 0)")
+        .query::<u64>("limit", false, "most items on the page")
+}
+
+/// Every route jwt-guard mounts, by method and declared path.
+pub(super) fn operations() -> Vec<(Method, &'static str, Operation)> {
+    let stateful = [503];
+    vec![
+        (
+            Method::Post,
+            "/auth/token",
+            Operation::new("Signs in with a username and password: a new device session")
+                .json_body::<LoginRequest>()
+                .header("X-Device-Model", false, "a name for the device")
+                .header(
+                    "Device-Cookie",
+                    false,
+                    "the known-device credential an earlier login gave this client",
+                )
+                .header(
+                    "DPoP",
+                    false,
+                    "a DPoP proof: the session's tokens are bound to its key",
+                )
+                .answers::<LoginResponse>(200, "the session's tokens and device")
+                .errors(&[400, 401, 403, 413, 415, 422, 429])
+                .errors(&stateful),
+        ),
+        (
+            Method::Post,
+            "/auth/token/refresh",
+            Operation::new("Rotates a refresh token: a new pair; a spent one signs the device out")
+                .optional_json_body::<RefreshRequest>()
+                .header("DPoP", false, "a proof by the key a bound session holds")
+                .answers::<TokenPair>(200, "the new pair")
+                .errors(&[400, 401, 403, 413, 415, 422, 429])
+                .errors(&stateful),
+        ),
+        (
+            Method::Post,
+            "/auth/token/verify",
+            Operation::new("Says whether a token is valid now")
+                .json_body::<VerifyRequest>()
+                .answers::<VerifyResponse>(200, "the token is valid")
+                .errors(&[400, 401, 413, 415, 422])
+                .errors(&stateful),
+        ),
+        (
+            Method::Get,
+            "/.well-known/jwks.json",
+            Operation::new("The public keys that verify this app's tokens (RFC 7517)")
+                .answers::<JwkSet>(200, "the keys")
+                .errors(&[404]),
+        ),
+        (
+            Method::Get,
+            "/auth/devices",
+            paged(Operation::new("The caller's devices"))
+                .answers::<Vec<DeviceView>>(200, "a page of devices (X-Total-Count, Link)")
+                .errors(&[400])
+                .errors(&stateful),
+        ),
+        (
+            Method::Delete,
+            "/auth/devices/<id>",
+            Operation::new("Signs one of the caller's devices out")
+                .answers_empty(204, "signed out")
+                .errors(&[404])
+                .errors(&stateful),
+        ),
+        (
+            Method::Get,
+            "/auth/devices/<id>/tokens",
+            paged(Operation::new("The tokens a device was issued, as a tree"))
+                .answers::<TokenPage>(200, "a page of the tree")
+                .errors(&[400, 404])
+                .errors(&stateful),
+        ),
+        (
+            Method::Delete,
+            "/auth/device-logout",
+            Operation::new("Signs the device named in Device-Id out")
+                .header(DEVICE_ID_HEADER, true, "the device")
+                .answers_empty(204, "signed out")
+                .errors(&[400, 404])
+                .errors(&stateful),
+        ),
+        (
+            Method::Post,
+            "/auth/logout",
+            Operation::new("Signs the caller's device out")
+                .answers_empty(204, "signed out")
+                .errors(&[400])
+                .errors(&stateful),
+        ),
+        (
+            Method::Post,
+            "/auth/logout-all",
+            Operation::new("Signs every device of the caller out")
+                .query::<bool>("keep_current", false, "keep the calling device")
+                .answers::<LogoutResponse>(200, "how many devices were signed out")
+                .errors(&[400])
+                .errors(&stateful),
+        ),
+        (
+            Method::Delete,
+            "/auth/tokens/<jti>",
+            Operation::new("Force-expires one of the caller's tokens and those issued from it")
+                .answers::<ExpireResponse>(200, "the ids revoked")
+                .errors(&[404])
+                .errors(&stateful),
+        ),
+        (
+            Method::Post,
+            "/oauth/revoke",
+            Operation::new("Revokes a token (RFC 7009)")
+                .form_body::<TokenForm>()
+                .header("DPoP", false, "for a bound token: a proof by its key")
+                .answers_empty(
+                    200,
+                    "revoked, or nothing to revoke (the answer tells nothing)",
+                )
+                .errors(&[400, 413, 415, 429])
+                .errors(&stateful),
+        ),
+        (
+            Method::Post,
+            "/oauth/introspect",
+            Operation::new("Says whether a token is active, and what it is (RFC 7662)")
+                .form_body::<TokenForm>()
+                .answers::<Introspection>(200, "the token's state")
+                .errors(&[400, 413, 415, 429])
+                .errors(&stateful),
+        ),
+        (
+            Method::Get,
+            "/.well-known/oauth-protected-resource",
+            Operation::new("Protected-resource metadata of the app as a whole (RFC 9728)")
+                .answers::<ResourceMetadata>(200, "the metadata")
+                .errors(&[404]),
+        ),
+        (
+            Method::Get,
+            "/.well-known/oauth-protected-resource/<_path..>",
+            Operation::new(
+                "Protected-resource metadata of the resource at this path (RFC 9728 §3.1)",
+            )
+            .answers::<ResourceMetadata>(200, "the metadata")
+            .errors(&[404]),
+        ),
+        (
+            Method::Get,
+            "/__jwt_guard/link-confirm",
+            Operation::new("Where link previews are routed; asked directly, there is nothing")
+                .answers_text(404, "text/html", "no link to show"),
+        ),
+        (
+            Method::Get,
+            "/__jwt_guard/misplaced-permanent-token",
+            Operation::new("Where a Permanent-Token sent to another route is routed")
+                .errors(&[400]),
+        ),
+        (
+            Method::Get,
+            "/metrics",
+            Operation::new("Prometheus metrics").answers_text(
+                200,
+                "text/plain",
+                "the metrics, Prometheus text format",
+            ),
+        ),
+    ]
+}
