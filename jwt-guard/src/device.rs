@@ -190,6 +190,15 @@ impl PermanentRoutes {
             .map(|set| set.contains(&(method, path.to_owned())))
             .unwrap_or(false)
     }
+
+    /// Whether `path` is a `#[permanent_refresh]` route's, whatever the method
+    /// (another method there is Rocket's to answer: 405).
+    pub(crate) fn has_path(&self, path: &str) -> bool {
+        self.0
+            .read()
+            .map(|set| set.iter().any(|(_, p)| p == path))
+            .unwrap_or(false)
+    }
 }
 
 /// The guard `#[permanent_refresh]` injects: authenticates the device and marks the
@@ -247,10 +256,11 @@ pub(crate) fn divert_misplaced_permanent_token(req: &mut Request<'_>) {
     if !header_scan::contains(req.headers(), PERMANENT_TOKEN_HEADER) {
         return;
     }
+    let path = req.uri().path().as_str().to_owned();
     let allowed = req
         .rocket()
         .state::<Arc<PermanentRoutes>>()
-        .is_some_and(|routes| routes.allows(req.method(), req.uri().path().as_str()));
+        .is_some_and(|routes| routes.allows(req.method(), &path) || routes.has_path(&path));
     if !allowed {
         req.set_method(Method::Get);
         if let Ok(uri) = Origin::parse(MISPLACED_TOKEN_PATH) {

@@ -287,8 +287,10 @@ async fn api_clients_still_refresh_with_the_body() {
     assert_eq!(res.status(), Status::Ok);
     assert!(res.cookies().get(REFRESH).is_none());
     assert!(json_body(res).await["refresh"].is_string());
+    // No token at all is no credential: 401, as a protected route answers.
     let none = client.post("/auth/token/refresh").dispatch().await;
-    assert_eq!(none.status(), Status::BadRequest, "no token at all");
+    assert_eq!(none.status(), Status::Unauthorized, "no token at all");
+    assert_eq!(json_body(none).await["error"], "missing_token");
 }
 
 #[rocket::async_test]

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use jwt_guard::link::LinkMessage;
 use jwt_guard::manifest::RouteEntry;
-use jwt_guard::openapi::{ErrorBody, Operation};
+use jwt_guard::openapi::Operation;
 use jwt_guard::store::{LinkRecord, LinkUseRecord};
 use jwt_guard::MintedLink;
 use jwt_guard::{DeviceAccess, LoginResponse, Scopes};
@@ -84,6 +84,7 @@ pub struct Subscribed {
 #[derive(Deserialize, JsonSchema)]
 pub struct MagicLoginRequest {
     /// Whose link to send (1 to 64 characters).
+    #[schemars(length(min = 1, max = 64))]
     pub username: String,
 }
 
@@ -121,17 +122,59 @@ pub struct PartnerMe {
     pub scope: Scopes,
 }
 
+/// `"2.0"`, the only JSON-RPC version.
+#[derive(Serialize, Deserialize)]
+pub struct JsonRpcVersion(pub String);
+
+impl JsonSchema for JsonRpcVersion {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "JsonRpcVersion".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "const": "2.0" })
+    }
+}
+
+/// A JSON-RPC request id: a string or a whole number.
+#[derive(Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RequestId {
+    /// A number.
+    Number(i64),
+    /// A string.
+    Text(String),
+}
+
+/// The MCP versions with a handshake this server speaks (`MCP-Protocol-Version`).
+pub struct McpProtocolVersion;
+
+impl JsonSchema for McpProtocolVersion {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "McpProtocolVersion".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "enum": ["2025-03-26", "2025-06-18", "2025-11-25"] })
+    }
+}
+
 /// A JSON-RPC 2.0 request or notification of MCP (`initialize`, `tools/list`,
 /// `tools/call`, …).
 #[derive(Deserialize, JsonSchema)]
 pub struct McpMessage {
     /// `2.0`.
-    pub jsonrpc: String,
-    /// The request's id (none for a notification).
-    pub id: Option<Value>,
+    pub jsonrpc: JsonRpcVersion,
+    /// The request's id (none for a notification; never `null`).
+    #[serde(default)]
+    #[schemars(with = "RequestId")]
+    pub id: Option<RequestId>,
     /// The method.
+    #[schemars(length(min = 1))]
     pub method: String,
-    /// The method's parameters.
+    /// The method's parameters (an object, when given).
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, Value>")]
     pub params: Option<BTreeMap<String, Value>>,
 }
 
@@ -140,12 +183,27 @@ pub struct McpMessage {
 pub struct McpAnswer {
     /// `2.0`.
     pub jsonrpc: String,
-    /// The request's id.
+    /// The request's id (absent when the request could not be read).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<Value>,
     /// The result.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<BTreeMap<String, Value>>,
-    /// The JSON-RPC error.
+    /// The JSON-RPC error (`code`, `message`, `data`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<BTreeMap<String, Value>>,
+}
+
+/// What `POST /mcp` refuses with: a JSON-RPC error (a message it cannot read,
+/// a protocol version it does not speak), or jwt-guard's error body (a
+/// `Permanent-Token` header sent here).
+#[derive(Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum McpRefusal {
+    /// The JSON-RPC error.
+    JsonRpc(McpAnswer),
+    /// jwt-guard's error body.
+    Http(jwt_guard::openapi::ErrorBody),
 }
 
 /// RFC 8414 authorization server metadata of the demo partner.
@@ -370,7 +428,7 @@ pub fn described() -> Vec<(Method, &'static str, Operation)> {
         ),
         (
             Method::Delete,
-            "/links/<id>",
+            "/links/minted/<id>",
             Operation::new("Revokes one of the caller's links")
                 .answers_empty(204, "revoked")
                 .errors(&[404])
@@ -419,14 +477,17 @@ pub fn described() -> Vec<(Method, &'static str, Operation)> {
             "/mcp",
             Operation::new("The MCP endpoint (Streamable HTTP, JSON answers)")
                 .json_body::<McpMessage>()
-                .header(
+                .header_of::<McpProtocolVersion>(
                     "MCP-Protocol-Version",
                     false,
                     "the negotiated protocol version",
                 )
                 .answers::<McpAnswer>(200, "the JSON-RPC answer")
                 .answers_empty(202, "a notification or a response, accepted")
-                .errors(&[400, 406, 413]),
+                .answers::<McpRefusal>(400, "a message that cannot be read, or an unknown version")
+                .answers::<McpRefusal>(406, "the client does not take application/json")
+                .answers::<McpRefusal>(413, "the message is too large")
+                .errors(&[403]),
         ),
         (
             Method::Get,
@@ -441,12 +502,6 @@ pub fn described() -> Vec<(Method, &'static str, Operation)> {
             Operation::new("The demo partner's public keys")
                 .answers::<JwkSet>(200, "the keys")
                 .errors(&[404]),
-        ),
-        (
-            Method::Get,
-            "/partner/authorize",
-            Operation::new("The demo partner has no sign-in page")
-                .answers::<ErrorBody>(400, "unsupported_response_type"),
         ),
         (
             Method::Post,

@@ -79,7 +79,8 @@ fn not_the_demo() -> AuthError {
 
 /// RFC 8414 §3: the metadata of the issuer `<address>/partner`, at the
 /// path-inserted well-known URL. `authorization_endpoint` is listed because
-/// clients require it; it only explains that users sign in elsewhere.
+/// clients require it; nothing is served there (the demo partner signs no one in
+/// interactively: clients use `client_credentials`).
 #[public]
 #[get("/.well-known/oauth-authorization-server/partner")]
 fn metadata(rt: &State<JwtRuntime>) -> Result<Json<AuthorizationServerMetadata>, AuthError> {
@@ -107,20 +108,6 @@ fn metadata(rt: &State<JwtRuntime>) -> Result<Json<AuthorizationServerMetadata>,
 fn jwks(rt: &State<JwtRuntime>) -> Result<(ContentType, &'static str), AuthError> {
     DemoPartner::of(rt).ok_or_else(not_the_demo)?;
     Ok((ContentType::JSON, crate::DEMO_PARTNER_JWKS))
-}
-
-/// The demo partner signs no one in interactively.
-#[public]
-#[get("/partner/authorize")]
-fn authorize() -> (Status, Json<Value>) {
-    (
-        Status::BadRequest,
-        Json(json!({
-            "error": "unsupported_response_type",
-            "error_description": "the demo partner has no sign-in page: use the \
-                client_credentials grant at /partner/token",
-        })),
-    )
 }
 
 /// RFC 6749 §4.4.2 / §2.3.1: the token request's form.
@@ -303,5 +290,5 @@ fn demo_token(
 
 /// The demo partner's routes.
 pub fn routes() -> Vec<Route> {
-    routes![metadata, jwks, authorize, token, demo_token]
+    routes![metadata, jwks, token, demo_token]
 }

@@ -151,7 +151,7 @@ fn confirm_subscription_link(link: LinkUse) -> Json<Subscribed> {
 
 /// Revokes one of the caller's links after it was sent.
 #[use_jwt(claims = AppClaims)]
-#[delete("/links/<id>")]
+#[delete("/links/minted/<id>")]
 async fn revoke_link(
     id: &str,
     jwt: Jwt<AppClaims>,

@@ -115,6 +115,12 @@ impl<'r> Responder<'r, 'static> for Answer {
     }
 }
 
+/// A transport refusal, as a JSON-RPC error (no request id is known yet).
+fn refused(status: Status, why: &'static str) -> Answer {
+    let message = JsonRpcMessage::error(ErrorData::invalid_request(why, None), None);
+    Answer::Message(status, Box::new(message))
+}
+
 /// A JSON-RPC error answer to request `id`.
 fn error(id: Option<rmcp::model::RequestId>, error: ErrorData) -> Answer {
     let status = if id.is_none() {
@@ -146,14 +152,12 @@ async fn mcp(
         ));
     }
     if !transport.accepts_json {
-        return Ok(Answer::Refused(
-            Status::NotAcceptable,
-            "this server answers application/json",
-        ));
+        let why = "this server answers application/json";
+        return Ok(refused(Status::NotAcceptable, why));
     }
     if let Some(version) = transport.protocol_version {
         if !supported_versions().iter().any(|v| v.as_str() == version) {
-            return Ok(Answer::Refused(
+            return Ok(refused(
                 Status::BadRequest,
                 "unsupported MCP-Protocol-Version",
             ));
@@ -161,23 +165,18 @@ async fn mcp(
     }
     let text = match body.open(MAX_MESSAGE.bytes()).into_string().await {
         Ok(text) if text.is_complete() => text.into_inner(),
-        Ok(_) => {
-            return Ok(Answer::Refused(
-                Status::PayloadTooLarge,
-                "the message is too large",
-            ))
-        }
-        Err(_) => {
-            return Ok(Answer::Refused(
-                Status::BadRequest,
-                "the body could not be read",
-            ))
-        }
+        Ok(_) => return Ok(refused(Status::PayloadTooLarge, "the message is too large")),
+        Err(_) => return Ok(refused(Status::BadRequest, "the body could not be read")),
     };
-    let message: ClientJsonRpcMessage = match serde_json::from_str::<Value>(&text) {
+    let message: ClientJsonRpcMessage = match serde_json::from_str::<Value>(&text).map(whole_id) {
         Err(e) => return Ok(error(None, ErrorData::parse_error(e.to_string(), None))),
         Ok(Value::Array(_)) => {
             let why = "batches are not part of this protocol version";
+            return Ok(error(None, ErrorData::invalid_request(why, None)));
+        }
+        Ok(value) if !well_formed(&value) => {
+            let why = "not a JSON-RPC 2.0 message: `jsonrpc` is \"2.0\", `method` a \
+                       non-empty string, `id` a string or number, `params` an object";
             return Ok(error(None, ErrorData::invalid_request(why, None)));
         }
         Ok(value) => match serde_json::from_value(value) {
@@ -212,6 +211,37 @@ async fn mcp(
         Status::Ok,
         Box::new(JsonRpcMessage::response(result, id)),
     ))
+}
+
+/// An id written as a number with a zero fraction (`7.0`) is the whole number
+/// it equals (JSON does not tell them apart).
+fn whole_id(mut message: Value) -> Value {
+    let whole = message
+        .get("id")
+        .and_then(Value::as_f64)
+        .filter(|n| n.fract() == 0.0 && n.abs() < 9.0e15);
+    if let (Some(n), Some(object)) = (whole, message.as_object_mut()) {
+        object.insert("id".into(), Value::from(n as i64));
+    }
+    message
+}
+
+/// JSON-RPC 2.0 §4 and MCP's rules for a message a client sends: a request or
+/// notification with a method, or a response to the server (which this
+/// stateless server never asks for, and accepts).
+fn well_formed(message: &Value) -> bool {
+    let version = message.get("jsonrpc").and_then(Value::as_str) == Some("2.0");
+    let id_ok = match message.get("id") {
+        None => true,
+        Some(id) => id.is_string() || id.is_i64() || id.is_u64(),
+    };
+    let is_response = message.get("result").is_some() || message.get("error").is_some();
+    let method_ok = message
+        .get("method")
+        .and_then(Value::as_str)
+        .is_some_and(|m| !m.is_empty());
+    let params_ok = message.get("params").is_none_or(Value::is_object);
+    version && id_ok && (is_response || (method_ok && params_ok))
 }
 
 /// The handshake: the client's version when this server speaks it, else the

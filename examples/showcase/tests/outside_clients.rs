@@ -268,3 +268,68 @@ async fn oauth4webapi_makes_the_dpop_proofs() {
         assert_ne!(thief["error"], Value::Null, "{found}");
     }
 }
+
+/// schemathesis (`--checks all`) fuzzes every operation of the showcase's own
+/// `/openapi.json` — bodies, parameters, undeclared methods, credentials left
+/// out or wrong — with each route's credentials supplied the way a client gets
+/// them (`clients/schemathesis_hooks.py`): 0 failures. A fixed seed keeps the
+/// run repeatable; the login budgets are raised for it, since thousands of
+/// sign-ins from one address are what they exist to stop. Exclusions, each with
+/// its reason: `clients/schemathesis.toml`.
+#[rocket::async_test]
+async fn schemathesis_finds_no_failure() {
+    let Some(python) = python() else {
+        return;
+    };
+    let schemathesis = python.with_file_name("schemathesis");
+    let served = Served::start("schemathesis", |f| {
+        f.merge(("jwt.login_throttle.ip_attempts", 1_000_000))
+            .merge(("jwt.login_throttle.account_attempts", 1_000_000))
+    })
+    .await;
+    let clients = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients");
+    // The exclusions, each with its reason (a check that cannot apply).
+    let config = clients.join("schemathesis.toml");
+    let (base, dir) = (served.base.clone(), served.dir.clone());
+    let out = rocket::tokio::task::spawn_blocking(move || {
+        Command::new(schemathesis)
+            .arg("--config-file")
+            .arg(config)
+            .args(["run", &format!("{base}/openapi.json")])
+            .args([
+                "--checks",
+                "all",
+                "--seed",
+                "20261206",
+                "--max-examples",
+                "40",
+            ])
+            .args(["--max-time", "90"])
+            .arg("--no-color")
+            // Its example database lives in the run's own directory.
+            .current_dir(dir)
+            .env("SCHEMATHESIS_HOOKS", "schemathesis_hooks")
+            .env("PYTHONPATH", clients)
+            .env("SHOWCASE_BASE", base)
+            .output()
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
+    .unwrap_or_else(|e| panic!("schemathesis: {e}"));
+    served.stop().await;
+    let report = String::from_utf8_lossy(&out.stdout);
+    let summary = report.rsplit("SUMMARY").next().unwrap_or_default();
+    println!("{summary}");
+    assert!(
+        out.status.success(),
+        "schemathesis found failures:\n{report}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // It reached the operations (not, say, an empty document).
+    let tested: u32 = summary
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Tested: "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(tested >= 40, "{summary}");
+}

@@ -118,7 +118,10 @@ impl From<Rejection> for AuthError {
             }
             R::CredentialsTooLong => AuthError::invalid_request("username or password is too long"),
             R::InvalidCredentials => AuthError::invalid_credentials(),
-            R::NoRefreshToken => AuthError::invalid_request(
+            // No credential at all: 401, like a protected route without a token.
+            R::NoRefreshToken => AuthError::new(
+                Status::Unauthorized,
+                ErrorCode::MissingToken,
                 "no refresh token: send {\"refresh\": \"…\"} or the refresh cookie",
             ),
             R::NoPermanentToken => AuthError::missing_permanent_token(),
@@ -135,6 +138,9 @@ impl From<Rejection> for AuthError {
             R::TokenOfNoDevice => AuthError::invalid_request("this token belongs to no device"),
             R::NotAWholeNumber(name) => {
                 AuthError::invalid_request(format!("`{name}` must be a whole number"))
+            }
+            R::QueryParameterTwice(name) => {
+                AuthError::invalid_request(format!("`{name}` is given more than once"))
             }
             R::KeepCurrentNotBoolean => {
                 AuthError::invalid_request("`keep_current` must be `true` or `false`")

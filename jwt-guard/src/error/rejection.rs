@@ -174,6 +174,9 @@ pub(crate) enum Rejection {
     /// A query parameter that must be a whole number.
     #[error("`{0}` is not a whole number")]
     NotAWholeNumber(&'static str),
+    /// A query parameter was given more than once.
+    #[error("the query parameter is given twice")]
+    QueryParameterTwice(&'static str),
     /// `keep_current` other than `true`/`false`.
     #[error("`keep_current` is not a boolean")]
     KeepCurrentNotBoolean,

@@ -83,10 +83,24 @@ struct Introspection {
     cnf: Option<BTreeMap<String, String>>,
 }
 
+/// A place in a list or a page size: a whole number of 32 bits (what the routes
+/// read; `format: uint32` alone bounds nothing for a client).
+struct PageNumber;
+
+impl JsonSchema for PageNumber {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PageNumber".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "integer", "minimum": 0, "maximum": u32::MAX })
+    }
+}
+
 /// Paging of lists: `offset` and `limit`.
 fn paged(op: Operation) -> Operation {
-    op.query::<u64>("offset", false, "where the page starts (default 0)")
-        .query::<u64>("limit", false, "most items on the page")
+    op.query::<PageNumber>("offset", false, "where the page starts (default 0)")
+        .query::<PageNumber>("limit", false, "most items on the page")
 }
 
 /// Every route jwt-guard mounts, by method and declared path.
@@ -96,29 +110,26 @@ pub(super) fn operations() -> Vec<(Method, &'static str, Operation)> {
         (
             Method::Post,
             "/auth/token",
-            Operation::new("Signs in with a username and password: a new device session")
-                .json_body::<LoginRequest>()
-                .header("X-Device-Model", false, "a name for the device")
-                .header(
-                    "Device-Cookie",
-                    false,
-                    "the known-device credential an earlier login gave this client",
-                )
-                .header(
-                    "DPoP",
-                    false,
-                    "a DPoP proof: the session's tokens are bound to its key",
-                )
-                .answers::<LoginResponse>(200, "the session's tokens and device")
-                .errors(&[400, 401, 403, 413, 415, 422, 429])
-                .errors(&stateful),
+            Operation::new(
+                "Signs in with a username and password: a new device session \
+                 (with a DPoP proof header, RFC 9449, its tokens are bound to the proof's key)",
+            )
+            .json_body::<LoginRequest>()
+            .header("X-Device-Model", false, "a name for the device")
+            .header(
+                "Device-Cookie",
+                false,
+                "the known-device credential an earlier login gave this client",
+            )
+            .answers::<LoginResponse>(200, "the session's tokens and device")
+            .errors(&[400, 401, 403, 413, 415, 422, 429])
+            .errors(&stateful),
         ),
         (
             Method::Post,
             "/auth/token/refresh",
             Operation::new("Rotates a refresh token: a new pair; a spent one signs the device out")
                 .optional_json_body::<RefreshRequest>()
-                .header("DPoP", false, "a proof by the key a bound session holds")
                 .answers::<TokenPair>(200, "the new pair")
                 .errors(&[400, 401, 403, 413, 415, 422, 429])
                 .errors(&stateful),
@@ -202,7 +213,6 @@ pub(super) fn operations() -> Vec<(Method, &'static str, Operation)> {
             "/oauth/revoke",
             Operation::new("Revokes a token (RFC 7009)")
                 .form_body::<TokenForm>()
-                .header("DPoP", false, "for a bound token: a proof by its key")
                 .answers_empty(
                     200,
                     "revoked, or nothing to revoke (the answer tells nothing)",
@@ -234,18 +244,6 @@ pub(super) fn operations() -> Vec<(Method, &'static str, Operation)> {
             )
             .answers::<ResourceMetadata>(200, "the metadata")
             .errors(&[404]),
-        ),
-        (
-            Method::Get,
-            "/__jwt_guard/link-confirm",
-            Operation::new("Where link previews are routed; asked directly, there is nothing")
-                .answers_text(404, "text/html", "no link to show"),
-        ),
-        (
-            Method::Get,
-            "/__jwt_guard/misplaced-permanent-token",
-            Operation::new("Where a Permanent-Token sent to another route is routed")
-                .errors(&[400]),
         ),
         (
             Method::Get,

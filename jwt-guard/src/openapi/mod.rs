@@ -32,6 +32,9 @@ pub use operation::{ErrorBody, Operation};
 use security::security_of;
 pub use security::security_schemes;
 
+/// The path segment of jwt-guard's internal routes, left out of the document.
+const INTERNAL_PREFIX: &str = "/__jwt_guard/";
+
 /// The command-line flag with which an app binary prints its document and exits
 /// (see [`of_rocket`]); `jwt-guard openapi --app <binary>` passes it.
 pub const PRINT_FLAG: &str = "--print-openapi";
@@ -197,6 +200,11 @@ pub fn document_with(
     let mut schemas = Schemas::new();
     let own = builtin::operations();
     for route in routes {
+        // Where jwt-guard routes requests internally (link previews, misplaced
+        // permanent tokens): not part of the API.
+        if route.path.contains(INTERNAL_PREFIX) {
+            continue;
+        }
         let (template, parameters) = openapi_path(&route.path);
         let mut operation = Map::new();
         if let Some(handler) = &route.handler {
@@ -230,12 +238,23 @@ pub fn document_with(
                     .find(|(m, suffix, _)| m.as_str() == method && route.path.ends_with(suffix))
             })
             .map(|(_, _, op)| op);
+        // A route that takes credentials refuses bad ones with 401, an optional
+        // one too; one that requires them refuses too few rights with 403.
+        let takes_credentials = operation
+            .get("security")
+            .and_then(Value::as_array)
+            .is_some_and(|s| !s.is_empty());
         match description {
             Some(op) => {
-                let op = match protected {
-                    true => op.clone().errors(&[401, 403]),
-                    false => op.clone(),
-                };
+                // Any route refuses a `Permanent-Token` header it does not take
+                // (drf-jwt-devices' rule): 400.
+                let mut op = op.clone().errors(&[400]);
+                if takes_credentials {
+                    op = op.errors(&[401]);
+                }
+                if protected {
+                    op = op.errors(&[403]);
+                }
                 op.write(&mut operation, &mut schemas);
             }
             None => {

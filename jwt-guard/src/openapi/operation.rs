@@ -120,13 +120,23 @@ impl Operation {
     }
 
     /// Takes the header `name` (a string).
-    pub fn header(mut self, name: &'static str, required: bool, description: &'static str) -> Self {
+    pub fn header(self, name: &'static str, required: bool, description: &'static str) -> Self {
+        self.header_of::<String>(name, required, description)
+    }
+
+    /// Takes the header `name`, a `T` (say an enumeration of the values it takes).
+    pub fn header_of<T: JsonSchema>(
+        mut self,
+        name: &'static str,
+        required: bool,
+        description: &'static str,
+    ) -> Self {
         self.parameters.push(Parameter {
             name,
             location: "header",
             required,
             description,
-            schema: schema_of::<String>,
+            schema: schema_of::<T>,
         });
         self
     }

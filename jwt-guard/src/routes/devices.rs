@@ -44,13 +44,27 @@ pub struct ExpireResponse {
     pub revoked: Vec<String>,
 }
 
+/// A query parameter given at most once. Rocket reads a field given twice as
+/// absent; here it is a `400` naming it, never silently ignored.
+fn query_once<'r>(
+    req: &'r rocket::Request<'_>,
+    name: &'static str,
+    value: Option<&'r str>,
+) -> Result<Option<&'r str>, AuthError> {
+    match req.query_fields().filter(|f| f.name == name).count() {
+        0 | 1 => Ok(value),
+        _ => Err(Rejection::QueryParameterTwice(name).into()),
+    }
+}
+
 /// A whole-number query parameter: absent is `None`, anything else that is not a
-/// number is a `400` naming the parameter (never silently ignored).
+/// number (or a number given twice) is a `400` naming the parameter.
 fn query_number<T: std::str::FromStr>(
+    req: &rocket::Request<'_>,
     name: &'static str,
     value: Option<&str>,
 ) -> Result<Option<T>, AuthError> {
-    value
+    query_once(req, name, value)?
         .map(|text| {
             text.parse()
                 .map_err(|_| Rejection::NotAWholeNumber(name).into())
@@ -69,8 +83,8 @@ async fn list(
     services: Services<'_>,
 ) -> Result<DevicePage, AuthError> {
     let page_size = services.rt.config().devices.page_size;
-    let offset: u32 = query_number("offset", offset)?.unwrap_or(0);
-    let limit: u32 = query_number("limit", limit)?
+    let offset: u32 = query_number(services.req, "offset", offset)?.unwrap_or(0);
+    let limit: u32 = query_number(services.req, "limit", limit)?
         .unwrap_or(page_size)
         .clamp(1, page_size);
     let (devices, total) = services
@@ -230,9 +244,9 @@ async fn logout_all(
     services: Services<'_>,
 ) -> Result<Json<LogoutResponse>, AuthError> {
     let Services { req, store, .. } = services;
-    let keep_current = match keep_current {
+    let keep_current = match query_once(req, "keep_current", keep_current)? {
         None | Some("false") => false,
-        Some("true") | Some("") => true,
+        Some("true") => true,
         Some(_) => return Err(Rejection::KeepCurrentNotBoolean.into()),
     };
     let keep = if keep_current {
@@ -281,8 +295,8 @@ async fn token_tree(
         store
             .token_tree(
                 id,
-                query_number("offset", offset)?.unwrap_or(0),
-                query_number("limit", limit)?.unwrap_or(100),
+                query_number::<u32>(services.req, "offset", offset)?.map_or(0, |n| n as usize),
+                query_number::<u32>(services.req, "limit", limit)?.map_or(100, |n| n as usize),
             )
             .await?,
     ))

@@ -16,7 +16,8 @@ use crate::store::{DeviceRecord, Store};
 /// The form both endpoints read (RFC 7009 §2.1, RFC 7662 §2.1).
 #[derive(FromForm, schemars::JsonSchema)]
 pub(crate) struct TokenForm {
-    /// The token asked about.
+    /// The token asked about (required).
+    #[schemars(required, length(min = 1))]
     pub(crate) token: Option<String>,
     /// `access_token` or `refresh_token`: where to look first (a hint only).
     pub(crate) token_type_hint: Option<String>,

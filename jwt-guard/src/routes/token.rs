@@ -23,9 +23,11 @@ pub const MAX_CREDENTIAL_BYTES: usize = 1024;
 /// `POST /auth/token` body.
 #[derive(Deserialize, schemars::JsonSchema)]
 pub struct LoginRequest {
-    /// Username.
+    /// Username (at most 1024 bytes: 256 characters are always within it).
+    #[schemars(length(max = 256))]
     pub username: String,
-    /// Password.
+    /// Password (at most 1024 bytes).
+    #[schemars(length(max = 256))]
     pub password: String,
 }
 
