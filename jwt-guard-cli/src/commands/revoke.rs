@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use jwt_guard::store::{Jti, Subject};
 use jwt_guard::token::TokenKind;
+use jwt_guard::verifier::VerifyError;
 use serde_json::json;
 
 use super::devices::UserArg;
@@ -65,10 +66,26 @@ impl RevokeCommand {
                     // The token itself: ours if it verifies, revoked until it expires
                     // (however long it was minted for).
                     let verifier = runtime.verifier();
-                    let token = verifier
-                        .verify::<serde_json::Value>(&given, TokenKind::Access, None)
-                        .or_else(|_| verifier.verify(&given, TokenKind::Refresh, None))
-                        .map_err(|e| CliError::NotOurs(e.description()))?;
+                    // An access token, else a refresh token; the error told is the
+                    // access token's unless the token is a refresh token.
+                    let verified =
+                        match verifier.verify::<serde_json::Value>(&given, TokenKind::Access, None)
+                        {
+                            Err(VerifyError::WrongKind { .. }) => {
+                                verifier.verify(&given, TokenKind::Refresh, None)
+                            }
+                            other => other,
+                        };
+                    let token = match verified {
+                        Ok(token) => token,
+                        // Revoking twice changes nothing: said, and a success.
+                        Err(VerifyError::Revoked) => {
+                            let answer = json!({ "revoked_tokens": [], "already_revoked": true });
+                            print(json, &answer, &[]);
+                            return Ok(ExitCode::SUCCESS);
+                        }
+                        Err(e) => return Err(CliError::NotOurs(e.description())),
+                    };
                     let claims = token.registered;
                     let until = claims.exp.saturating_add(runtime.config().leeway.as_secs());
                     match store.token_subject(&claims.jti).await? {
