@@ -112,8 +112,9 @@ async fn run(python: PathBuf, script: &str, args: Vec<String>) -> Value {
         .unwrap_or_else(|e| panic!("{script} printed no JSON ({e}):\n{stdout}"))
 }
 
-/// The official MCP Python SDK (`mcp`, Streamable HTTP) does the MCP
-/// authorization dance by itself and then talks MCP: 401 → RFC 9728 metadata
+/// The official MCP Python SDK (`mcp`, Streamable HTTP) checks RFC 9728 §3.3
+/// from `/me` and from `/mcp`, does the MCP authorization dance by itself and
+/// then talks MCP: 401 → RFC 9728 metadata
 /// (its `resource` checked) → RFC 8414 metadata of the partner → a
 /// `client_credentials` token for the resource → `initialize` (2025-11-25) →
 /// `tools/list` → `tools/call`; an unknown tool is a protocol error; a tool that
@@ -129,6 +130,22 @@ async fn the_official_mcp_sdk_finds_its_way_in_and_calls_tools() {
     let found = run(python, "mcp_client.py", vec![base.clone()]).await;
     served.stop().await;
 
+    // RFC 9728 §3.3, checked by the SDK's own functions from `/me` and `/mcp`:
+    // each names the metadata of the resource it belongs to, whose `resource`
+    // is the URL called or a prefix of it.
+    for (key, resource) in [
+        ("me", base.clone()),
+        ("mcp_resource", format!("{base}/mcp")),
+    ] {
+        let check = &found[key];
+        assert_eq!(check["status"], 401, "{key}: {check}");
+        assert_eq!(check["allowed"], true, "{key}: {check}");
+        assert_eq!(
+            check["resource"].as_str().map(|r| r.trim_end_matches('/')),
+            Some(resource.as_str()),
+            "{key}: {check}"
+        );
+    }
     let full = &found["full"];
     assert!(full.get("error").is_none(), "{full}");
     let requests: Vec<&str> = full["requests"]

@@ -17,8 +17,10 @@ import sys
 import httpx2
 from mcp import Client
 from mcp.client.auth.extensions.client_credentials import ClientCredentialsOAuthProvider
+from mcp.client.auth.utils import extract_resource_metadata_from_www_auth
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
+from mcp.shared.auth import OAuthClientInformationFull, OAuthToken, ProtectedResourceMetadata
+from mcp.shared.auth_utils import check_resource_allowed, resource_url_from_server_url
 from mcp.shared.exceptions import MCPError
 
 
@@ -86,9 +88,32 @@ async def session(base: str, client_id: str, secret: str) -> dict:
     return found
 
 
+async def resource_check(base: str, method: str, path: str) -> dict:
+    """RFC 9728 §3.3 as the SDK does it, from a protected route called without
+    a token: the 401's `resource_metadata`, the metadata, and whether its
+    `resource` is the called URL or a prefix of it."""
+    url = f"{base}{path}"
+    async with httpx2.AsyncClient() as http:
+        answer = await http.request(method, url)
+        found = {"status": answer.status_code}
+        metadata_url = extract_resource_metadata_from_www_auth(answer)
+        found["metadata_url"] = metadata_url
+        if metadata_url:
+            doc = await http.get(metadata_url)
+            prm = ProtectedResourceMetadata.model_validate_json(doc.text)
+            found["resource"] = str(prm.resource)
+            found["allowed"] = check_resource_allowed(
+                requested_resource=resource_url_from_server_url(url),
+                configured_resource=str(prm.resource),
+            )
+    return found
+
+
 async def main() -> None:
     base = sys.argv[1]
     results = {
+        "me": await resource_check(base, "GET", "/me"),
+        "mcp_resource": await resource_check(base, "POST", "/mcp"),
         "full": await session(base, "mcp-demo", "mcp-demo-secret"),
         "limited": await session(base, "mcp-limited", "mcp-limited-secret"),
     }
