@@ -1,10 +1,9 @@
 //! The deployment the command works on: the app's configuration, read as the app
 //! reads it, and — for the commands that need it — its database.
 
-use jwt_guard::config::JwtConfig;
+use jwt_guard::config::{ConfigError, JwtConfig};
 use jwt_guard::runtime::JwtRuntime;
-use jwt_guard::store::sqlx::{self, Connection as _};
-use jwt_guard::store::{JwtPool, PoolSettings, Store};
+use jwt_guard::store::{DatabaseProblem, JwtPool, PoolSettings, Store};
 use jwt_guard::Clock;
 use rocket::figment::providers::{Format as _, Toml};
 use rocket::figment::Figment;
@@ -50,9 +49,22 @@ impl Deployment {
         // (which an app such as the showcase writes with the settings it chose)
         // fills in what they leave out.
         let figment = rocket::Config::figment().join(Toml::file(DEPLOYMENT_FILE).nested());
-        let config = figment
-            .extract_inner::<JwtConfig>("jwt")
-            .map_err(|e| CliError::JwtTable(Box::new(e)))?;
+        jwt_guard::config::check_environment(&figment).map_err(CliError::Environment)?;
+        if figment.find_value("jwt").is_err() && figment.find_value("databases").is_err() {
+            let dir = std::env::current_dir()
+                .map(|d| d.display().to_string())
+                .unwrap_or_else(|_| ".".to_owned());
+            let rocket_toml = std::env::var("ROCKET_CONFIG").unwrap_or("Rocket.toml".to_owned());
+            return Err(CliError::NoConfiguration { dir, rocket_toml });
+        }
+        // No `jwt` table is every default; what is then missing is named by the
+        // step that needs it (a key, for one).
+        let config = match figment.find_value("jwt") {
+            Err(_) => JwtConfig::default(),
+            Ok(_) => figment
+                .extract_inner::<JwtConfig>("jwt")
+                .map_err(|e| CliError::JwtTable(ConfigError::Unreadable(Box::new(e))))?,
+        };
         Ok(Self { figment, config })
     }
 
@@ -77,27 +89,21 @@ impl Deployment {
                 return Err(CliError::NoSqliteFile(path.display().to_string()));
             }
         }
+        if let Some(problem) = DatabaseProblem::before_connecting(&settings.url) {
+            return Err(problem.into());
+        }
         let fail = |e: Box<dyn std::error::Error + Send + Sync>| CliError::Database {
             url: url.clone(),
             source: e,
         };
         let pool = match JwtPool::connect(&settings).await {
             Ok(pool) => pool,
-            // "Timed out waiting for a connection" hides why: ask once more for a
-            // single connection, whose error says (refused, unknown host, auth).
-            Err(sqlx::Error::PoolTimedOut) => {
-                let cause = match rocket::tokio::time::timeout(
-                    settings.timeout(),
-                    sqlx::AnyConnection::connect(&settings.url),
-                )
-                .await
-                {
-                    Ok(Err(cause)) => Box::new(cause) as Box<dyn std::error::Error + Send + Sync>,
-                    _ => Box::new(sqlx::Error::PoolTimedOut),
-                };
-                return Err(fail(cause));
+            // The cause said once, with what to do (a refused connection, a
+            // database that does not exist), as the app says it at launch.
+            Err(e) => {
+                let problem = DatabaseProblem::after_failure(&settings.url, e, settings.timeout());
+                return Err(problem.await.into());
             }
-            Err(e) => return Err(fail(Box::new(e))),
         };
         let runtime = JwtRuntime::new(self.config.clone(), Clock::system())?;
         let store = runtime.store(&pool);

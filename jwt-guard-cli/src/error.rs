@@ -8,13 +8,33 @@ use rocket::figment;
 /// Why a command could not run.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum CliError {
+    /// No configuration where the command looked.
+    #[error(
+        "no jwt-guard configuration here ({dir}): looked for `{rocket_toml}` with \
+         [default.jwt] and [default.databases.jwt_guard], `JwtGuard.toml`, and ROCKET_JWT / \
+         ROCKET_DATABASES. Run the command in the app's directory (where it runs, with \
+         its Rocket.toml), or set e.g. ROCKET_DATABASES='{{jwt_guard={{url=\"sqlite://app.db\"}}}}' \
+         and ROCKET_JWT='{{secret_file=\"app.secret\"}}'"
+    )]
+    NoConfiguration {
+        /// The working directory.
+        dir: String,
+        /// The Rocket configuration file looked for.
+        rocket_toml: String,
+    },
+    /// `ROCKET_JWT` or `ROCKET_DATABASES` is no table.
+    #[error(transparent)]
+    Environment(jwt_guard::config::ConfigError),
+    /// The database cannot be opened, with its cause and what to do.
+    #[error(transparent)]
+    DatabaseProblem(#[from] jwt_guard::store::DatabaseProblem),
     /// The `jwt` table cannot be read.
-    #[error("cannot read the configuration's `jwt` table")]
-    JwtTable(#[source] Box<figment::Error>),
+    #[error(transparent)]
+    JwtTable(jwt_guard::config::ConfigError),
     /// The `databases.jwt_guard` table cannot be read.
     #[error(
         "cannot read the configuration's `databases.jwt_guard` table \
-         (set e.g. ROCKET_DATABASES='{{jwt_guard={{url=\"sqlite://app.db\"}}}}')"
+         (e.g. ROCKET_DATABASES='{{jwt_guard={{url=\"sqlite://app.db\"}}}}')"
     )]
     DatabaseTable(#[source] Box<figment::Error>),
     /// The keys or settings are unusable.
@@ -29,6 +49,13 @@ pub(crate) enum CliError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// `keys jwks` with an HMAC secret: nothing public to publish.
+    #[error(
+        "no public keys: this deployment signs with {0:?}, a shared secret (HMAC) that is \
+         never published; a JWKS needs an asymmetric key (`jwt-guard keys generate --alg \
+         ES256`, then jwt.algorithm and jwt.private_key)"
+    )]
+    NoPublicKeys(jsonwebtoken::Algorithm),
     /// The id names nothing live of its kind.
     #[error("no {what} `{id}`")]
     NotFound {

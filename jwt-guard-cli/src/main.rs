@@ -3,6 +3,14 @@
 //! `ROCKET_JWT`, `ROCKET_DATABASES`) and works on the same database, so what it
 //! revokes reaches running instances exactly as an API revocation does.
 
+/// `println!` for the command's output, except that a reader who went away
+/// (`jwt-guard audit | head -1`) ends the command quietly instead of a panic.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::output::line(format_args!($($arg)*))
+    };
+}
+
 mod args;
 mod commands;
 mod deployment;

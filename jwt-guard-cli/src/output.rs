@@ -8,7 +8,7 @@ use serde_json::Value;
 pub(crate) fn print<T: Serialize>(json: bool, value: &T, columns: &[&str]) {
     let value = serde_json::to_value(value).unwrap_or(Value::Null);
     if json {
-        println!("{value}");
+        out!("{value}");
         return;
     }
     match &value {
@@ -16,10 +16,10 @@ pub(crate) fn print<T: Serialize>(json: bool, value: &T, columns: &[&str]) {
         Value::Object(fields) => {
             let width = fields.keys().map(String::len).max().unwrap_or(0);
             for (name, field) in fields {
-                println!("{name:width$}  {}", cell(field));
+                out!("{name:width$}  {}", cell(field));
             }
         }
-        other => println!("{}", cell(other)),
+        other => out!("{}", cell(other)),
     }
 }
 
@@ -45,7 +45,7 @@ fn column_cell(name: &str, value: &Value) -> String {
 
 fn print_table(rows: &[Value], columns: &[&str]) {
     if rows.is_empty() {
-        println!("(none)");
+        out!("(none)");
         return;
     }
     let cells: Vec<Vec<String>> = rows
@@ -70,10 +70,29 @@ fn print_table(rows: &[Value], columns: &[&str]) {
             .zip(&widths)
             .map(|(v, w)| format!("{v:w$}"))
             .collect();
-        println!("{}", padded.join("  ").trim_end());
+        out!("{}", padded.join("  ").trim_end());
     };
     line(columns.iter().map(|c| c.to_uppercase()).collect());
     for row in cells {
         line(row);
+    }
+}
+
+/// One line on stdout. A closed pipe ends the process at once with success: the
+/// reader has what it wanted. Any other write failure is said, exit code 1.
+pub(crate) fn line(text: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout
+        .write_fmt(text)
+        .and_then(|()| stdout.write_all(b"\n"))
+        .and_then(|()| stdout.flush());
+    match written {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => {
+            eprintln!("jwt-guard: error: cannot write the output: {e}");
+            std::process::exit(1);
+        }
     }
 }

@@ -388,12 +388,12 @@ fn every_failure_is_one_clear_line() {
         cli(&sqlite)
             .env("ROCKET_JWT", "{algorithm=\"XX\"}")
             .args(["devices", "list", "a"]),
-        "`jwt` table",
+        "jwt.algorithm",
     );
     let started = Instant::now();
     one_line(
         cli("postgres://nobody:secret@127.0.0.1:1/none").args(["devices", "list", "a"]),
-        "database postgres://nobody@127.0.0.1:1/none",
+        "postgres://nobody:***@127.0.0.1:1/none",
     );
     assert!(
         started.elapsed() < Duration::from_secs(10),
@@ -422,6 +422,93 @@ fn every_failure_is_one_clear_line() {
     ] {
         assert!(help.contains(sub), "{sub} missing from --help");
     }
+}
+
+/// Where the command looked and what to write, when it finds no configuration;
+/// a `ROCKET_JWT` that is no table; a typo with the key meant; `keys jwks` with
+/// nothing to publish; a reader that closes the pipe early.
+#[test]
+fn what_a_newcomer_meets_is_said_with_what_to_do() {
+    let run = |cmd: &mut Command| {
+        let out = cmd.output().unwrap_or_else(|e| panic!("{e}"));
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        )
+    };
+    let empty = std::env::temp_dir().join(format!("jwt-guard-cli-empty-{}", std::process::id()));
+    std::fs::create_dir_all(&empty).unwrap_or_else(|e| panic!("{e}"));
+    let bare = || {
+        let mut cmd = Command::cargo_bin("jwt-guard").unwrap_or_else(|e| panic!("{e}"));
+        cmd.env_remove("ROCKET_JWT")
+            .env_remove("ROCKET_DATABASES")
+            .env_remove("ROCKET_PROFILE")
+            .env_remove("ROCKET_CONFIG")
+            .current_dir(&empty);
+        cmd
+    };
+    let (code, _, err) = run(bare().args(["devices", "list", "alice"]));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("no jwt-guard configuration here"), "{err}");
+    assert!(err.contains(&empty.display().to_string()), "{err}");
+    assert!(
+        err.contains("Rocket.toml") && err.contains("JwtGuard.toml"),
+        "{err}"
+    );
+    assert!(!err.contains("missing field"), "{err}");
+
+    let (code, _, err) = run(bare()
+        .env(
+            "ROCKET_JWT",
+            "{secret=\"a secret of at least thirty-two bytes!\"",
+        )
+        .args(["keys", "jwks"]));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("ROCKET_JWT is not a TOML table"), "{err}");
+
+    let (code, _, err) = run(bare()
+        .env("ROCKET_JWT", "{acess_ttl=\"5m\"}")
+        .args(["keys", "jwks"]));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("jwt.acess_ttl is no setting; did you mean `access_ttl`?"),
+        "{err}"
+    );
+    assert!(err.contains("(in ROCKET_JWT)"), "{err}");
+    assert!(!err.contains("set e.g."), "{err}");
+
+    let hmac = "{secret=\"a secret of at least thirty-two bytes!\"}";
+    let (code, out, err) = run(bare().env("ROCKET_JWT", hmac).args(["keys", "jwks"]));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.contains("no public keys") && err.contains("HMAC"),
+        "{err}"
+    );
+
+    // A reader that went away (`jwt-guard audit | head -1` once it has its line):
+    // stdout is a pipe whose reading end is already closed, so every write fails
+    // with a broken pipe. The command ends quietly, with success.
+    for args in [
+        &["keys", "generate", "--alg", "HS256"][..],
+        &["--json", "keys", "generate", "--alg", "ES256"][..],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap_or_else(|e| panic!("{e}"));
+        drop(reader);
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("jwt-guard"))
+            .args(args)
+            .env_remove("ROCKET_JWT")
+            .env_remove("ROCKET_DATABASES")
+            .current_dir(&empty)
+            .stdout(writer)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&empty);
 }
 
 #[test]

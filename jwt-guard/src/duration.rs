@@ -43,9 +43,26 @@ impl std::str::FromStr for HumanDuration {
     }
 }
 
+/// Written the way it is configured: `7d`, `1h 30m`, `90s` → `1m 30s`, `0s`
+/// (whole seconds; a fraction is dropped).
 impl fmt::Display for HumanDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", humantime::format_duration(self.0))
+        let mut left = self.0.as_secs();
+        if left == 0 {
+            return f.write_str("0s");
+        }
+        let mut first = true;
+        for (unit, secs) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
+            if left >= secs {
+                if !first {
+                    f.write_str(" ")?;
+                }
+                write!(f, "{}{unit}", left / secs)?;
+                left %= secs;
+                first = false;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -106,6 +123,16 @@ mod tests {
         assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
         assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(604_800)));
         assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        for (secs, written) in [
+            (604_800, "7d"),
+            (5_400, "1h 30m"),
+            (90, "1m 30s"),
+            (0, "0s"),
+        ] {
+            let shown = HumanDuration(Duration::from_secs(secs)).to_string();
+            assert_eq!(shown, written);
+            assert_eq!(parse_duration(&shown), Ok(Duration::from_secs(secs)));
+        }
         assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
     }
 

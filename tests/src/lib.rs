@@ -8,6 +8,48 @@ pub mod app;
 #[doc = include_str!("../../README.md")]
 pub struct RootReadme;
 
+/// The Rust examples of every page of `docs/`, compiled as the README's are
+/// (`tests/tests/docs.rs` checks that no page is missing here).
+#[cfg(doctest)]
+pub mod docs {
+    #[doc = include_str!("../../docs/guides/browsers.md")]
+    pub struct GuidesBrowsers;
+    #[doc = include_str!("../../docs/guides/devices.md")]
+    pub struct GuidesDevices;
+    #[doc = include_str!("../../docs/guides/dpop.md")]
+    pub struct GuidesDpop;
+    #[doc = include_str!("../../docs/guides/links.md")]
+    pub struct GuidesLinks;
+    #[doc = include_str!("../../docs/guides/migrating-from-django.md")]
+    pub struct GuidesMigratingFromDjango;
+    #[doc = include_str!("../../docs/guides/outside-providers.md")]
+    pub struct GuidesOutsideProviders;
+    #[doc = include_str!("../../docs/guides/standards.md")]
+    pub struct GuidesStandards;
+    #[doc = include_str!("../../docs/guides/testing.md")]
+    pub struct GuidesTesting;
+    #[doc = include_str!("../../docs/internals/architecture.md")]
+    pub struct InternalsArchitecture;
+    #[doc = include_str!("../../docs/internals/performance.md")]
+    pub struct InternalsPerformance;
+    #[doc = include_str!("../../docs/operations/cli.md")]
+    pub struct OperationsCli;
+    #[doc = include_str!("../../docs/operations/failure-modes.md")]
+    pub struct OperationsFailureModes;
+    #[doc = include_str!("../../docs/operations/many-instances.md")]
+    pub struct OperationsManyInstances;
+    #[doc = include_str!("../../docs/operations/observability.md")]
+    pub struct OperationsObservability;
+    #[doc = include_str!("../../docs/reference/configuration.md")]
+    pub struct ReferenceConfiguration;
+    #[doc = include_str!("../../docs/reference/errors.md")]
+    pub struct ReferenceErrors;
+    #[doc = include_str!("../../docs/reference/routes.md")]
+    pub struct ReferenceRoutes;
+    #[doc = include_str!("../../docs/reference/security.md")]
+    pub struct ReferenceSecurity;
+}
+
 pub mod pgbouncer;
 pub mod relay;
 pub mod wire;

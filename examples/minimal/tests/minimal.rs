@@ -1,5 +1,6 @@
-//! The README's own-app example runs as written: login under `/api`, a protected
-//! route, an admin-only route, refresh, and one error shape.
+//! The README's own-app example (compiled from the README's text by `build.rs`)
+//! runs: users from its own table, login under `/api`, a protected route, an
+//! admin-only route, both refreshes, and one error shape for every refusal.
 
 #[allow(dead_code)] // `#[launch]` adds a `main` this test does not call
 #[path = "../src/main.rs"]
@@ -54,6 +55,20 @@ async fn the_minimal_app_logs_in_protects_and_refreshes_under_api() {
         get("/api/admin", &bob["access"]).await.status(),
         Status::Forbidden
     );
+    // Wrong password and unknown user: the same 401.
+    for (user, password) in [("ada", "wrong"), ("nobody", "nobody-password")] {
+        let refused = client
+            .post("/api/auth/token")
+            .header(ContentType::JSON)
+            .body(json!({ "username": user, "password": password }).to_string())
+            .dispatch()
+            .await;
+        assert_eq!(refused.status(), Status::Unauthorized, "{user}");
+        assert_eq!(
+            body(refused.into_string().await)["error"],
+            "invalid_credentials"
+        );
+    }
     let refreshed = client
         .post("/api/auth/token/refresh")
         .header(ContentType::JSON)
@@ -61,6 +76,27 @@ async fn the_minimal_app_logs_in_protects_and_refreshes_under_api() {
         .dispatch()
         .await;
     assert_eq!(refreshed.status(), Status::Ok);
+    // The device's permanent token, at the app's `#[permanent_refresh]` route:
+    // a new access token (with the user's claims from the table) and the next
+    // permanent token; the one presented is spent.
+    let permanent = ada["permanent_token"].as_str().unwrap_or_default();
+    assert!(!permanent.is_empty(), "{ada}");
+    let device = |token: String| {
+        client
+            .post("/api/auth/device/refresh")
+            .header(Header::new("Permanent-Token", token))
+            .dispatch()
+    };
+    let renewed = device(permanent.to_owned()).await;
+    assert_eq!(renewed.status(), Status::Ok);
+    let renewed = body(renewed.into_string().await);
+    assert_eq!(
+        get("/api/admin", &renewed["access"]).await.status(),
+        Status::Ok
+    );
+    assert_ne!(renewed["permanent_token"], ada["permanent_token"]);
+    let reused = device(permanent.to_owned()).await;
+    assert_eq!(reused.status(), Status::Unauthorized);
     // Nothing at the root, and the answer is JSON like every other.
     let root = client.post("/auth/token").dispatch().await;
     assert_eq!(root.status(), Status::NotFound);

@@ -1,10 +1,11 @@
 //! A verify-only app (`cd examples/resource-server && cargo run`): `GET /orders`
-//! for tokens of the outside issuer `partner` with scope `orders:read`. No database
+//! for tokens of the outside issuer `partner` (the showcase's demo partner at
+//! `http://127.0.0.1:8000/partner`) with scope `orders:read`. No database
 //! is opened or created, and there is no key of its own.
 
 use jwt_guard::{use_jwt, Claims, Jwt, JwtGuard, Scopes};
 use rocket::serde::json::{json, Json, Value};
-use rocket::{get, launch, routes};
+use rocket::{get, routes};
 use serde::{Deserialize, Serialize};
 
 /// What the partner's tokens carry besides the registered claims.
@@ -23,10 +24,25 @@ fn orders(jwt: Jwt<PartnerClaims>) -> Json<Value> {
 }
 
 /// The app: verify-only jwt-guard, one route, errors as JSON.
-#[launch]
-pub(crate) fn rocket() -> _ {
+pub(crate) fn rocket() -> rocket::Rocket<rocket::Build> {
     rocket::build()
         .attach(JwtGuard::verify_only())
         .mount("/", routes![orders])
         .register("/", jwt_guard::catchers())
+}
+
+/// Serves it; a launch that fails says why (jwt-guard has logged its reason, a
+/// port in use is said here) and exits 1 — no panic.
+#[rocket::main]
+async fn main() -> std::process::ExitCode {
+    match rocket().launch().await {
+        Ok(_) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            match e.kind() {
+                rocket::error::ErrorKind::FailedFairings(_) => {}
+                other => eprintln!("resource-server: cannot launch: {other}"),
+            }
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! The verify-only example: partner tokens with the scope reach `/orders`, others
 //! are refused, and no database is opened.
 
-#[allow(dead_code)] // `#[launch]` adds a `main` this test does not call
+#[allow(dead_code)] // its `main` is not called here
 #[path = "../src/main.rs"]
 mod server;
 
@@ -20,7 +20,7 @@ fn partner_token(scope: &str, audience: &str) -> String {
     header.kid = kid;
     let now = jwt_guard::Clock::system().now();
     let claims = json!({
-        "iss": "https://partner.example", "aud": audience, "sub": "pat",
+        "iss": "http://127.0.0.1:8000/partner", "aud": audience, "sub": "pat",
         "iat": now, "exp": now + 300, "scope": scope,
     });
     let key = jsonwebtoken::EncodingKey::from_rsa_pem(PARTNER_KEY.as_bytes())
@@ -36,7 +36,7 @@ async fn partner_tokens_with_the_scope_reach_orders_and_nothing_is_stored() {
         .merge(("log_level", "off"))
         .merge((
             "jwt.trusted_issuers",
-            json!([{ "name": "partner", "issuer": "https://partner.example",
+            json!([{ "name": "partner", "issuer": "http://127.0.0.1:8000/partner",
                  "audience": "resource-server", "jwks": PARTNER_JWKS }]),
         ));
     let rocket = server::rocket().configure(figment);
@@ -79,4 +79,38 @@ async fn partner_tokens_with_the_scope_reach_orders_and_nothing_is_stored() {
         client.post("/auth/token").dispatch().await.status(),
         Status::NotFound
     );
+    // No keys of its own to publish, and it says so (not "HMAC": it has none).
+    let jwks = client.get("/.well-known/jwks.json").dispatch().await;
+    assert_eq!(jwks.status(), Status::NotFound);
+    let said = jwks.into_string().await.unwrap_or_default();
+    assert!(said.contains("no keys of its own"), "{said}");
+    assert!(!said.contains("HMAC"), "{said}");
+}
+
+/// From a directory with no configuration, the example stops with one line that
+/// fits an app that only verifies (no "set a secret"), and no panic.
+#[test]
+fn with_no_configuration_it_says_what_a_verify_only_app_needs() {
+    let binary = std::path::PathBuf::from(env!("CARGO_BIN_EXE_resource-server"));
+    let dir = std::env::temp_dir().join(format!("resource-server-empty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let out = std::process::Command::new(binary)
+        .current_dir(&dir)
+        .env_remove("ROCKET_JWT")
+        .env_remove("ROCKET_CONFIG")
+        .env("ROCKET_PORT", "0")
+        .env("ROCKET_CLI_COLORS", "false")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let said =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(!said.contains("panicked"), "{said}");
+    assert!(
+        said.contains("a verify-only app needs keys to verify with"),
+        "{said}"
+    );
+    assert!(said.contains("jwt.trusted_issuers"), "{said}");
+    assert!(!said.contains("set e.g."), "{said}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

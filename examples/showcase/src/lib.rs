@@ -160,8 +160,16 @@ fn with_storage_defaults(mut figment: Figment) -> std::io::Result<Figment> {
         let url: String = figment
             .extract_inner("databases.jwt_guard.url")
             .unwrap_or_else(|_| DEV_DATABASE_URL.to_owned());
+        // The secret lives beside the database: a URL that cannot be a database
+        // is said as such, not as a secret file that cannot be written.
+        if let Some(problem) = jwt_guard::store::DatabaseProblem::before_connecting(&url) {
+            return Err(std::io::Error::other(problem.to_string()));
+        }
         let path = secret::secret_path_for(&url);
-        let secret = secret::load_or_create(&path)?;
+        let secret = secret::load_or_create(&path).map_err(|e| {
+            let why = format!("cannot prepare the signing secret {}: {e}", path.display());
+            std::io::Error::new(e.kind(), why)
+        })?;
         eprintln!(
             "showcase: signing with the secret in {} (set `jwt.secret` or `jwt.private_key` to use your own)",
             path.display()
@@ -178,41 +186,72 @@ fn with_storage_defaults(mut figment: Figment) -> std::io::Result<Figment> {
 /// there which database and secret this showcase uses.
 pub const DEPLOYMENT_FILE: &str = "JwtGuard.toml";
 
-/// Writes [`DEPLOYMENT_FILE`] once, when the showcase chose the database and the
-/// signing secret itself: the `jwt-guard` command reads it (after `Rocket.toml` and
-/// `ROCKET_*`), so it works in this directory with no flags. Returns whether it was
-/// written.
+/// Writes [`DEPLOYMENT_FILE`] once, when it is missing: the `jwt-guard` command
+/// reads it (after `Rocket.toml` and `ROCKET_*`), so it works in this directory
+/// with no flags. It holds what the showcase chose or was told — the database URL,
+/// the generated secret's file, the audience its tokens carry — and never a
+/// password: a URL with one stays where it was set (`ROCKET_DATABASES`,
+/// `Rocket.toml`), which the command reads too. Owner-only (0600). Returns whether
+/// it was written.
 pub fn write_deployment_file(figment: &Figment, dir: &std::path::Path) -> std::io::Result<bool> {
     let file = dir.join(DEPLOYMENT_FILE);
-    let keyed = figment.find_value("jwt.private_key").is_ok()
-        || figment.find_value("jwt.secret_file").is_ok();
-    if file.exists() || keyed {
+    if file.exists() {
         return Ok(false);
     }
     let url: String = figment
         .extract_inner("databases.jwt_guard.url")
         .unwrap_or_else(|_| DEV_DATABASE_URL.to_owned());
+    let mut text = String::from(
+        "# Written by the showcase on its first run: where its database and signing key\n\
+         # are, so that the `jwt-guard` command run in this directory works on this\n\
+         # deployment. It reads Rocket.toml and ROCKET_* too; those win over this file.\n",
+    );
+    if has_password(&url) {
+        text.push_str(
+            "# The database URL holds a password, so it is not copied here: export the\n\
+             # same ROCKET_DATABASES (or keep it in Rocket.toml) where you run the command.\n",
+        );
+    } else {
+        text.push_str(&format!("[default.databases.jwt_guard]\nurl = {url:?}\n"));
+    }
+    text.push_str("\n[default.jwt]\n");
+    // Only the secret the showcase generated (and uses now) is named: a key of the
+    // operator's own is read from where they set it.
     let secret = secret::secret_path_for(&url);
-    // Only the secret the showcase generated (and uses now) is written down.
     let generated = std::fs::read_to_string(&secret).ok();
     let in_use: Option<String> = figment.extract_inner("jwt.secret").ok();
-    if generated.is_none() || generated != in_use {
-        return Ok(false);
+    if generated.is_some() && generated == in_use {
+        text.push_str(&format!(
+            "secret_file = {:?}\n",
+            secret.display().to_string()
+        ));
     }
     // The audience its tokens carry, so that tokens the command mints pass here.
-    let audience = figment
-        .extract_inner::<String>("jwt.audience")
-        .map(|aud| format!("audience = {aud:?}\n"))
-        .unwrap_or_default();
-    let text = format!(
-        "# Written by the showcase on its first run: the settings it chose itself, so\n\
-         # that the `jwt-guard` command run in this directory works on this deployment.\n\
-         [default.databases.jwt_guard]\nurl = {url:?}\n\n\
-         [default.jwt]\nsecret_file = {secret:?}\n{audience}",
-        secret = secret.display().to_string()
-    );
-    std::fs::write(&file, text)?;
-    Ok(true)
+    if let Ok(audience) = figment.extract_inner::<String>("jwt.audience") {
+        text.push_str(&format!("audience = {audience:?}\n"));
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    use std::io::Write as _;
+    match options.open(&file) {
+        Ok(mut out) => out.write_all(text.as_bytes()).map(|()| true),
+        // Another instance wrote it first.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether a database URL carries a password (`scheme://user:password@host`).
+fn has_password(url: &str) -> bool {
+    url.split_once("://")
+        .map(|(_, rest)| rest.split('/').next().unwrap_or(rest))
+        .and_then(|authority| authority.rsplit_once('@'))
+        .is_some_and(|(userinfo, _)| userinfo.contains(':'))
 }
 
 /// What to try, printed once the server listens, with its real address as `{BASE}`.

@@ -4,10 +4,16 @@ use rocket::fairing::AdHoc;
 
 #[rocket::main]
 async fn main() -> std::process::ExitCode {
+    // Before the defaults are merged over them: a `ROCKET_JWT` that is no table
+    // would otherwise be replaced by them, silently.
+    if let Err(e) = jwt_guard::config::check_environment(&rocket::Config::figment()) {
+        eprintln!("showcase: {e}");
+        return std::process::ExitCode::FAILURE;
+    }
     let figment = match showcase::figment() {
         Ok(figment) => figment,
         Err(e) => {
-            eprintln!("showcase: cannot prepare the signing secret: {e}");
+            eprintln!("showcase: {e}");
             return std::process::ExitCode::FAILURE;
         }
     };
@@ -52,10 +58,30 @@ async fn main() -> std::process::ExitCode {
     });
     match rocket.attach(walkthrough).launch().await {
         Ok(_) => std::process::ExitCode::SUCCESS,
-        // Rocket (and jwt-guard before it) has said why, once.
         Err(e) => {
-            let _ = e.kind();
+            eprintln!("showcase: {}", launch_failure(e.kind()));
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// Why the server did not start, with what to do where that is clear. A failing
+/// fairing (jwt-guard's) has already logged its reason.
+fn launch_failure(kind: &rocket::error::ErrorKind) -> String {
+    use rocket::error::ErrorKind;
+    match kind {
+        ErrorKind::Bind(e) if e.kind() == std::io::ErrorKind::AddrInUse => format!(
+            "cannot listen: {e} — another server (an earlier showcase?) holds the port; \
+             stop it or choose another: ROCKET_PORT=8001"
+        ),
+        ErrorKind::Bind(e) => format!("cannot listen on the configured address: {e}"),
+        ErrorKind::FailedFairings(failed) => {
+            let names: Vec<&str> = failed.iter().map(|f| f.name).collect();
+            format!(
+                "launch stopped by {} (its reason is above)",
+                names.join(", ")
+            )
+        }
+        other => format!("cannot launch: {other}"),
     }
 }

@@ -90,16 +90,16 @@ async fn the_showcase_command_serves_as_the_readme_says() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// README "Tokens from outside": the command that points the showcase at a real
+/// The outside-providers guide: the command that points the showcase at a real
 /// provider launches, keeps the other defaults, and takes that provider's tokens
 /// at `/partner/me` — the provider here being another showcase's demo partner
 /// (its issuer, a JWKS URL it serves).
 #[rocket::async_test]
 async fn the_provider_command_launches_and_takes_the_providers_tokens() {
-    let readme = include_str!("../../../README.md");
+    let readme = include_str!("../../../docs/guides/outside-providers.md");
     let start_at = readme
         .find("ROCKET_JWT='{trusted_issuers=")
-        .unwrap_or_else(|| panic!("the README's provider command is gone"));
+        .unwrap_or_else(|| panic!("the guide's provider command is gone"));
     let command = &readme[start_at + "ROCKET_JWT='".len()..];
     let template = &command[..command.find('\'').unwrap_or(command.len())];
     assert_eq!(template.matches('…').count(), 3, "{template}");
@@ -147,4 +147,191 @@ async fn the_provider_command_launches_and_takes_the_providers_tokens() {
     assert_eq!(login.status().as_u16(), 200);
     provider.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The README block after `marker`: its command lines, comments dropped.
+fn readme_block(marker: &str) -> Vec<String> {
+    let readme = include_str!("../../../README.md");
+    let after = readme
+        .split_once(marker)
+        .map(|(_, after)| after)
+        .unwrap_or_else(|| panic!("the README has no block marked {marker}"));
+    after
+        .lines()
+        .skip_while(|l| !l.starts_with("```sh"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("```"))
+        .map(|l| {
+            l.split_once("  #")
+                .map_or(l, |(code, _)| code)
+                .trim()
+                .to_owned()
+        })
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// README "The two commands", on PostgreSQL: `createdb showcase`, then the
+/// showcase with `ROCKET_DATABASES` naming it — as written, with a database name
+/// of the test's own and the test server's address (`JWT_GUARD_TEST_POSTGRES`).
+#[rocket::async_test]
+async fn the_postgres_commands_run_as_the_readme_says() {
+    let lines = readme_block("(the PostgreSQL run");
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let server = std::env::var("JWT_GUARD_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let (host, port) = server
+        .split_once('@')
+        .and_then(|(_, rest)| rest.split('/').next())
+        .and_then(|hp| hp.split_once(':').or(Some((hp, "5432"))))
+        .unwrap_or(("127.0.0.1", "5432"));
+    let name = format!("showcase_readme_{}", std::process::id());
+    // Line 1: `createdb showcase`, with the test's database name, reaching the
+    // test server through libpq's own variables.
+    let createdb: Vec<String> = lines[0]
+        .split_whitespace()
+        .map(|w| {
+            if w == "showcase" {
+                name.clone()
+            } else {
+                w.to_owned()
+            }
+        })
+        .collect();
+    assert_eq!(createdb[0], "createdb", "{lines:?}");
+    let pg_env = [("PGHOST", host), ("PGPORT", port), ("PGUSER", "postgres")];
+    let created = Command::new(&createdb[0])
+        .args(&createdb[1..])
+        .envs(pg_env)
+        .output();
+    match created {
+        Ok(out) if out.status.success() => {}
+        other => {
+            let why = match other {
+                Ok(out) => String::from_utf8_lossy(&out.stderr).to_string(),
+                Err(e) => e.to_string(),
+            };
+            assert!(!support::in_ci(), "createdb failed in CI: {why}");
+            eprintln!("SKIPPED (not a pass): no PostgreSQL server to create a database on: {why}");
+            return;
+        }
+    }
+    // Line 2: `ROCKET_DATABASES='…' cargo run -p showcase`: the binary with that
+    // variable, its database name and address the test's.
+    let (assignment, command) = lines[1]
+        .split_once(' ')
+        .unwrap_or_else(|| panic!("{lines:?}"));
+    assert_eq!(command.trim(), "cargo run -p showcase", "{lines:?}");
+    let value = assignment
+        .strip_prefix("ROCKET_DATABASES='")
+        .and_then(|v| v.strip_suffix('\''))
+        .unwrap_or_else(|| panic!("{assignment}"));
+    let value = value
+        .replace("127.0.0.1/showcase", &format!("{host}:{port}/{name}"))
+        .replace("/showcase\"", &format!("/{name}\""));
+    assert!(value.contains(&name), "{value}");
+    let dir = temp_dir("postgres");
+    let listen = free_port();
+    let (running, _) = start(&dir, listen, &[("ROCKET_DATABASES", value)]).await;
+    let login = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{listen}/auth/token"))
+        .json(&json!({ "username": "alice", "password": "alice-password" }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(login.status().as_u16(), 200);
+    assert!(
+        !dir.join("showcase.sqlite").exists(),
+        "no SQLite file on PostgreSQL"
+    );
+    drop(running);
+    let _ = Command::new("dropdb")
+        .args(["--force", &name])
+        .envs(pg_env)
+        .status();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// README "A resource server": the showcase, the resource server started in its
+/// own directory, a partner token from the third line, the fourth line's call —
+/// as written, on ports of the test's choosing (the resource server's own
+/// `Rocket.toml`, copied with the showcase's port in its issuer and its own port).
+#[rocket::async_test]
+async fn the_resource_server_commands_run_as_the_readme_says() {
+    let lines = readme_block("(both servers started as written");
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert_eq!(lines[0], "cargo run -p showcase");
+    assert_eq!(lines[1], "cd examples/resource-server && cargo run");
+    let showcase_dir = temp_dir("rs-showcase");
+    let showcase_port = free_port();
+    let (_showcase, _) = start(&showcase_dir, showcase_port, &[]).await;
+    // The resource server as `cargo run` starts it in its directory: its
+    // Rocket.toml and JWKS file, with the ports moved.
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../resource-server");
+    let dir = temp_dir("rs");
+    let toml = std::fs::read_to_string(example.join("Rocket.toml")).unwrap_or_default();
+    assert!(toml.contains("http://127.0.0.1:8000/partner") && toml.contains("port = 8100"));
+    let rs_port = free_port();
+    let toml = toml
+        .replace("127.0.0.1:8000", &format!("127.0.0.1:{showcase_port}"))
+        .replace("port = 8100", &format!("port = {rs_port}"));
+    std::fs::write(dir.join("Rocket.toml"), toml).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::copy(
+        example.join("partner-jwks.json"),
+        dir.join("partner-jwks.json"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let target = std::path::Path::new(env!("CARGO_BIN_EXE_showcase"))
+        .parent()
+        .map(|d| d.join("resource-server"))
+        .unwrap_or_default();
+    if !target.exists() {
+        assert!(!support::in_ci(), "CI builds the resource server");
+        eprintln!("SKIPPED (not a pass): {} is not built", target.display());
+        return;
+    }
+    let log = |name: &str| std::fs::File::create(dir.join(name)).unwrap_or_else(|e| panic!("{e}"));
+    let _rs = Running(
+        Command::new(&target)
+            .current_dir(&dir)
+            .env_remove("ROCKET_PROFILE")
+            .env_remove("ROCKET_JWT")
+            .stdout(Stdio::from(log("out.log")))
+            .stderr(Stdio::from(log("err.log")))
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    for _ in 0..300 {
+        if std::fs::read_to_string(dir.join("out.log"))
+            .is_ok_and(|o| o.contains("Rocket has launched"))
+        {
+            break;
+        }
+        rocket::tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Lines 3 and 4 with curl, as written; `eyJ…` is what line 3 printed.
+    let moved = |line: &str| {
+        line.replace("127.0.0.1:8000", &format!("127.0.0.1:{showcase_port}"))
+            .replace("127.0.0.1:8100", &format!("127.0.0.1:{rs_port}"))
+    };
+    let sh = |line: String| {
+        let out = Command::new("bash")
+            .args(["-c", &line])
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let minted: Value = serde_json::from_str(&sh(moved(&lines[2]))).unwrap_or(Value::Null);
+    let token = minted["access"].as_str().unwrap_or_default();
+    assert!(token.starts_with("eyJ"), "{minted}");
+    let called = sh(moved(&lines[3]).replace("eyJ…", token));
+    assert!(called.starts_with("HTTP/1.1 200"), "{called}");
+    assert!(called.contains("\"customer\":\"pat\""), "{called}");
+    // Its own claims, as the README says: no keys of its own to publish.
+    let jwks = sh(format!(
+        "curl -s -i http://127.0.0.1:{rs_port}/.well-known/jwks.json"
+    ));
+    assert!(jwks.starts_with("HTTP/1.1 404"), "{jwks}");
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&showcase_dir);
 }

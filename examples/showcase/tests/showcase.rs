@@ -468,19 +468,39 @@ fn the_showcase_tells_the_command_where_its_deployment_is() {
             .extract_inner::<String>("jwt.secret")
             .unwrap_or_default()
     ));
-    // Written once; and never for a secret the showcase did not generate.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join(showcase::DEPLOYMENT_FILE))
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or_default();
+        assert_eq!(mode, 0o600, "the file is the owner's alone");
+    }
+    // Written once.
     assert_eq!(
         showcase::write_deployment_file(&figment, &dir).ok(),
         Some(false)
     );
+    // With the operator's own key and a database with a password: the file is
+    // written (the command finds the deployment), naming neither.
     let other = temp_dir();
-    let given =
-        figment_in(&other).merge(("jwt.secret", "a secret of the operator's own, 32+ bytes"));
+    let given = figment_in(&other)
+        .merge(("jwt.secret", "a secret of the operator's own, 32+ bytes"))
+        .merge((
+            "databases.jwt_guard.url",
+            "postgres://app:hunter2-password@127.0.0.1:5432/app",
+        ));
     let given = showcase::with_defaults(given).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         showcase::write_deployment_file(&given, &other).ok(),
-        Some(false)
+        Some(true)
     );
+    let text = std::fs::read_to_string(other.join(showcase::DEPLOYMENT_FILE)).unwrap_or_default();
+    assert!(!text.contains("hunter2"), "{text}");
+    assert!(!text.contains("operator's own"), "{text}");
+    assert!(!text.contains("secret_file"), "{text}");
+    assert!(text.contains("ROCKET_DATABASES"), "{text}");
+    assert!(text.contains("audience = "), "{text}");
 }
 
 #[rocket::async_test]

@@ -27,7 +27,11 @@ impl KeysCommand {
             KeysCommand::Generate(args) => args.run(json),
             KeysCommand::Jwks => {
                 let runtime = Deployment::load()?.runtime()?;
-                println!("{}", json!(runtime.keys().jwks()));
+                let set = runtime.keys().jwks();
+                if set.keys.is_empty() {
+                    return Err(CliError::NoPublicKeys(runtime.config().algorithm));
+                }
+                out!("{}", json!(set));
                 Ok(ExitCode::SUCCESS)
             }
         }
@@ -70,8 +74,8 @@ impl GenerateArgs {
                     &[],
                 );
             }
-            None if json => println!("{}", json!({ "alg": alg, "key": key })),
-            None => println!("{}", key.trim_end()),
+            None if json => out!("{}", json!({ "alg": alg, "key": key })),
+            None => out!("{}", key.trim_end()),
         }
         Ok(ExitCode::SUCCESS)
     }

@@ -55,7 +55,7 @@ impl OpenApiArgs {
         let text = format!("{doc:#}\n");
         match &self.out {
             Some(path) => std::fs::write(path, text).map_err(|e| fail(AppProblem::Write(e)))?,
-            None => print!("{text}"),
+            None => out!("{}", text.trim_end_matches('\n')),
         }
         if !undeclared.is_empty() && !self.allow_undeclared {
             return Err(CliError::Undeclared(

@@ -97,17 +97,26 @@ impl MintArgs {
         let token = issuer
             .access_for(&grant, &payload, ttl)
             .map_err(CliError::Mint)?;
+        let mut given: Vec<&str> = payload.keys().map(String::as_str).collect();
+        given.sort_unstable();
         eprintln!(
-            "jwt-guard: note: the command cannot know the app's claims type; a route refuses a \
-             token without a claim it requires (\"the token's claims do not match …\")"
+            "jwt-guard: note: the token carries {} besides the registered claims; the command \
+             cannot know the app's claims type, and the app refuses a token that lacks a field \
+             its type requires (401 \"the token's claims do not match\"): give each with \
+             --role, --scope or --claim name=value",
+            if given.is_empty() {
+                "nothing".to_owned()
+            } else {
+                given.join(", ")
+            }
         );
         if json {
-            println!(
+            out!(
                 "{}",
                 json!({ "token": token.token, "jti": token.claims.jti, "exp": token.claims.exp })
             );
         } else {
-            println!("{}", token.token);
+            out!("{}", token.token);
         }
         Ok(ExitCode::SUCCESS)
     }
@@ -168,21 +177,21 @@ impl InspectArgs {
             "expires_in": claims["exp"].as_u64().map(|exp| exp.saturating_sub(now)),
         });
         if json {
-            println!("{report}");
+            out!("{report}");
         } else {
-            println!("header  {}", report["header"]);
-            println!("claims  {}", report["claims"]);
+            out!("header  {}", report["header"]);
+            out!("claims  {}", report["claims"]);
             let checked = if self.offline {
                 "keys and times checked; revocations NOT checked (--offline)"
             } else {
                 "keys and revocations checked"
             };
             match reason {
-                None => println!(
+                None => out!(
                     "valid   yes, for {}s more ({checked})",
                     report["expires_in"]
                 ),
-                Some(reason) => println!("valid   no: {reason}"),
+                Some(reason) => out!("valid   no: {reason}"),
             }
         }
         Ok(if reason.is_none() {

@@ -11,12 +11,22 @@ use crate::duration::HumanDuration;
 pub enum ConfigError {
     /// The `jwt` table does not have the expected shape (a wrong type, an unknown
     /// key); every such error figment found, each with its key.
+    /// (Not a `source`: the message already says all of it, key by key.)
+    #[error("invalid `jwt` configuration: {}", Unreadable(.0))]
+    Unreadable(Box<rocket::figment::Error>),
+    /// An environment variable holding a table (`ROCKET_JWT`, `ROCKET_DATABASES`)
+    /// is not one: figment would read it as a plain string and the app would run
+    /// on defaults, so launch stops instead.
     #[error(
-        "invalid `jwt` configuration: {}; set e.g. `[default.jwt] secret = \"…\"` in \
-         Rocket.toml or ROCKET_JWT='{{secret=\"…\"}}'",
-        Unreadable(.0)
+        "{variable} is not a TOML table ({reason}); write it like \
+         {variable}='{{key=\"value\", other=1}}'"
     )]
-    Unreadable(#[source] Box<rocket::figment::Error>),
+    NotATable {
+        /// The variable, as set: `ROCKET_JWT`.
+        variable: String,
+        /// Why its text is no table (the TOML parser's words).
+        reason: String,
+    },
     /// Settings that were read but cannot be used: all of them, not only the first.
     #[error("{}", Listed(.0))]
     Invalid(Vec<ConfigProblem>),
@@ -28,7 +38,7 @@ impl ConfigError {
     pub fn problems(&self) -> &[ConfigProblem] {
         match self {
             ConfigError::Invalid(problems) => problems,
-            ConfigError::Unreadable(_) => &[],
+            ConfigError::Unreadable(_) | ConfigError::NotATable { .. } => &[],
         }
     }
 }
@@ -104,7 +114,10 @@ pub enum Problem {
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Problem::TooLong { value, max } => write!(f, "is {value}; at most {max}s is allowed"),
+            Problem::TooLong { value, max } => {
+                let max = HumanDuration::from_secs(*max);
+                write!(f, "is {value}; at most {max} is allowed")
+            }
             Problem::TooShort { min } => write!(f, "must be at least {min}"),
             Problem::Zero => f.write_str("must be at least 1"),
             Problem::NoDevicesAllowed => f.write_str("must be at least 1 (or unset for no cap)"),
@@ -229,11 +242,13 @@ impl fmt::Display for Listed<'_> {
     }
 }
 
-/// figment's errors, each with its key as the user wrote it (`jwt.access_ttl`).
+/// figment's errors, each with its key as the user wrote it (`jwt.access_ttl`) and
+/// where it came from; an unknown key with the setting it most likely meant.
 struct Unreadable<'a>(&'a rocket::figment::Error);
 
 impl fmt::Display for Unreadable<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use rocket::figment::error::Kind;
         for (i, error) in self.0.clone().into_iter().enumerate() {
             if i > 0 {
                 f.write_str("; ")?;
@@ -244,12 +259,85 @@ impl fmt::Display for Unreadable<'_> {
             let path = (error.path.strip_suffix(&jwt))
                 .or_else(|| error.path.strip_prefix(&jwt))
                 .unwrap_or(&error.path);
-            if path.is_empty() {
-                write!(f, "jwt: {}", error.kind)?;
-            } else {
-                write!(f, "jwt.{}: {}", path.join("."), error.kind)?;
+            let key = std::iter::once("jwt")
+                .chain(path.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(".");
+            match &error.kind {
+                // serde names the unknown key in the kind, not in the path.
+                Kind::UnknownField(name, expected) => {
+                    // Some sources put the unknown key at the end of the path too.
+                    let key = key.strip_suffix(&format!(".{name}")).unwrap_or(&key);
+                    write!(f, "{key}.{name} is no setting")?;
+                    match closest(name, expected) {
+                        Some(meant) => write!(f, "; did you mean `{meant}`?")?,
+                        None => write!(f, " (the settings here: {})", expected.join(", "))?,
+                    }
+                }
+                kind => write!(f, "{key}: {kind}")?,
+            }
+            if let Some(source) = source_of(&error) {
+                write!(f, " (in {source})")?;
             }
         }
         Ok(())
+    }
+}
+
+/// The expected name most like `name`, when one is close enough to be a typo.
+pub(crate) fn closest<'e>(name: &str, expected: &[&'e str]) -> Option<&'e str> {
+    expected
+        .iter()
+        .map(|candidate| (strsim::jaro_winkler(name, candidate), *candidate))
+        .filter(|(score, _)| *score >= 0.85)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, candidate)| candidate)
+}
+
+/// Where the value at fault was set: a file's path, or the environment variable.
+fn source_of(error: &rocket::figment::Error) -> Option<String> {
+    use rocket::figment::Source;
+    let metadata = error.metadata.as_ref()?;
+    match &metadata.source {
+        Some(Source::File(path)) => Some(path.display().to_string()),
+        // Rocket reads each `ROCKET_*` variable as a top-level key: this is `jwt`.
+        _ if metadata.name.contains("environment") => Some("ROCKET_JWT".to_owned()),
+        _ => None,
+    }
+}
+
+/// `ROCKET_JWT` or `ROCKET_DATABASES` whose text is no table: figment keeps such a
+/// value as a string, and an app that merges defaults over it would launch
+/// silently on those defaults.
+pub fn check_environment(figment: &rocket::figment::Figment) -> Result<(), ConfigError> {
+    use rocket::figment::providers::{Format, Toml};
+    use rocket::figment::value::Value;
+    for key in ["jwt", "databases"] {
+        let Ok(Value::String(_, text)) = figment.find_value(key) else {
+            continue;
+        };
+        let from_env = figment
+            .find_metadata(key)
+            .is_some_and(|m| m.name.contains("environment"));
+        if !from_env {
+            continue;
+        }
+        let variable = format!("ROCKET_{}", key.to_ascii_uppercase());
+        let parsed = rocket::figment::Figment::from(Toml::string(&format!("value = {text}")))
+            .extract_inner::<Value>("value");
+        let reason = match parsed {
+            Err(e) => e.kind.to_string(),
+            Ok(_) => format!("`{}` is not a `{{…}}` table", shorten(&text)),
+        };
+        return Err(ConfigError::NotATable { variable, reason });
+    }
+    Ok(())
+}
+
+/// At most 40 characters of `text`, for a message.
+fn shorten(text: &str) -> String {
+    match text.char_indices().nth(40) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
     }
 }

@@ -20,7 +20,7 @@ use crate::secret::SecretText;
 pub use cookies::{CookieClients, CookieConfig, SameSitePolicy};
 pub use dpop::{DpopConfig, DpopMode, ReplayCache, MAX_PROOF_LIFETIME_SECS};
 use error::Problems;
-pub use error::{ConfigError, ConfigProblem, Problem};
+pub use error::{check_environment, ConfigError, ConfigProblem, Problem};
 pub use families::{
     ArchiveConfig, CapPolicy, DevicesConfig, PermanentConfig, RevocationConfig, StalenessPolicy,
 };

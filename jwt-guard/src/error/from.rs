@@ -153,6 +153,10 @@ impl From<Rejection> for AuthError {
             R::NoPublicKeys => {
                 AuthError::not_found("no public keys: tokens are signed with a shared secret (HMAC)")
             }
+            R::NoKeysOfItsOwn => AuthError::not_found(
+                "no keys of its own: this app only verifies tokens of the issuers it trusts \
+                 (their keys are at their own JWKS URLs)",
+            ),
             R::NoProtectedResource => AuthError::not_found("no protected resource is configured"),
             R::NoResourceAtPath => AuthError::not_found("no protected resource at this path"),
         }

@@ -209,6 +209,9 @@ pub(crate) enum Rejection {
     /// No JWKS: tokens are signed with a shared secret.
     #[error("no public keys (HMAC)")]
     NoPublicKeys,
+    /// No JWKS: a verify-only app with no key of its own signs nothing.
+    #[error("no keys of its own (verify-only)")]
+    NoKeysOfItsOwn,
     /// RFC 9728 metadata with no protected resource configured.
     #[error("no protected resource is configured")]
     NoProtectedResource,

@@ -6,9 +6,8 @@
 
 use std::sync::Arc;
 
-use rocket::fairing::{self, Fairing as _};
+use rocket::fairing;
 use rocket::{routes, Build, Rocket};
-use rocket_db_pools::Database;
 
 use super::builder::JwtGuard;
 use crate::config::{ConfigError, CookieConfig, DpopMode, JwtConfig};
@@ -26,7 +25,10 @@ use crate::routes::{
 };
 use crate::runtime::{JwtRuntime, SetupError};
 use crate::secret::SecretText;
-use crate::store::{JwtDb, RevocationCursor, Store, StoreError, DEFAULT_CONNECT_TIMEOUT_SECS};
+use crate::store::{
+    DatabaseProblem, JwtDb, JwtPool, PoolSettings, RevocationCursor, Store, StoreError,
+    DEFAULT_CONNECT_TIMEOUT_SECS,
+};
 use crate::throttle::LoginThrottle;
 use crate::trusted_issuers::{FetchError, TrustedIssuers};
 
@@ -38,8 +40,10 @@ enum LaunchError {
     #[error(transparent)]
     Setup(#[from] SetupError),
     #[error(
-        "verify-only mode needs keys to verify with: `jwt.secret`, `jwt.private_key` or \
-         `jwt.trusted_issuers`"
+        "a verify-only app needs keys to verify with: an outside issuer's in \
+         `jwt.trusted_issuers` (its `jwks_url` or a `jwks` file), or a key shared with \
+         the issuing app (`jwt.secret`, `jwt.public_key`); none is configured (Rocket.toml, \
+         ROCKET_JWT)"
     )]
     NoKeysToVerifyWith,
     #[error(
@@ -68,6 +72,10 @@ enum LaunchError {
     NoDatabase,
     #[error("the `jwt_guard` database did not initialise")]
     DatabaseMissing,
+    #[error(transparent)]
+    Database(DatabaseProblem),
+    #[error("`databases.jwt_guard` cannot be read")]
+    DatabaseSettings(#[source] Box<rocket::figment::Error>),
     #[error("migrations failed")]
     Migrations(#[source] StoreError),
     #[error("cannot load revocations")]
@@ -141,10 +149,18 @@ impl JwtGuard {
     fn read_config(&self, rocket: &Rocket<Build>) -> Result<JwtConfig, ConfigError> {
         match &self.config {
             Some(config) => Ok(config.clone()),
-            None => rocket
-                .figment()
-                .extract_inner::<JwtConfig>("jwt")
-                .map_err(|e| ConfigError::Unreadable(Box::new(e))),
+            None => {
+                crate::config::check_environment(rocket.figment())?;
+                // No `jwt` table at all is every default: what is then missing (a
+                // key, for one) is named by the step that needs it.
+                if rocket.figment().find_value("jwt").is_err() {
+                    return Ok(JwtConfig::default());
+                }
+                rocket
+                    .figment()
+                    .extract_inner::<JwtConfig>("jwt")
+                    .map_err(|e| ConfigError::Unreadable(Box::new(e)))
+            }
         }
     }
 
@@ -333,13 +349,33 @@ async fn init_database(rocket: Rocket<Build>) -> fairing::Result {
     {
         return stop(rocket, LaunchError::NoDatabase);
     }
-    // Fail fast by default: `rocket_db_pools` would otherwise wait 5 s for a
-    // connection before a request hears that the database is down.
-    let figment = rocket.figment().clone().join((
-        "databases.jwt_guard.connect_timeout",
-        DEFAULT_CONNECT_TIMEOUT_SECS,
-    ));
-    JwtDb::init().on_ignite(rocket.configure(figment)).await
+    // As `rocket_db_pools` would (4 connections a worker), but failing fast by
+    // default: it would otherwise wait 5 s for a connection before a request hears
+    // that the database is down. Opened here rather than by its initialiser so that
+    // a failure is said once, with its cause and what to do.
+    let workers: usize = rocket
+        .figment()
+        .extract_inner(rocket::Config::WORKERS)
+        .unwrap_or_else(|_| rocket::Config::default().workers);
+    let figment = rocket
+        .figment()
+        .focus("databases.jwt_guard")
+        .join(("max_connections", workers * 4))
+        .join(("connect_timeout", DEFAULT_CONNECT_TIMEOUT_SECS));
+    let settings = match PoolSettings::from_figment(&figment) {
+        Ok(settings) => settings,
+        Err(e) => return stop(rocket, LaunchError::DatabaseSettings(e)),
+    };
+    if let Some(problem) = DatabaseProblem::before_connecting(&settings.url) {
+        return stop(rocket, LaunchError::Database(problem));
+    }
+    match JwtPool::connect(&settings).await {
+        Ok(pool) => Ok(rocket.manage(JwtDb::from(pool))),
+        Err(e) => {
+            let problem = DatabaseProblem::after_failure(&settings.url, e, settings.timeout());
+            stop(rocket, LaunchError::Database(problem.await))
+        }
+    }
 }
 
 /// With a protected resource configured: its RFC 9728 metadata routes, at `/`

@@ -29,12 +29,25 @@ impl Fairing for JwtGuard {
     fn info(&self) -> Info {
         Info {
             name: "jwt-guard",
-            kind: Kind::Ignite | Kind::Liftoff | Kind::Request | Kind::Response | Kind::Singleton,
+            kind: Kind::Ignite
+                | Kind::Liftoff
+                | Kind::Request
+                | Kind::Response
+                | Kind::Shutdown
+                | Kind::Singleton,
         }
     }
 
     async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
         self.ignite(rocket).await
+    }
+
+    /// Closes jwt-guard's pool (SQLite checkpoints its write-ahead log), as
+    /// `rocket_db_pools`' initialiser would: the fairing opened it in its place.
+    async fn on_shutdown(&self, rocket: &Rocket<Orbit>) {
+        if let Some(db) = rocket.state::<crate::store::JwtDb>() {
+            rocket_db_pools::Pool::close(db.pool()).await;
+        }
     }
 
     async fn on_liftoff(&self, rocket: &Rocket<Orbit>) {

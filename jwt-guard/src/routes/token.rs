@@ -182,8 +182,27 @@ fn verify(
     }))
 }
 
+/// Whether this app signs tokens of its own (a verify-only app trusting only
+/// outside issuers does not: it has no keys to publish).
+struct SignsOwnTokens(bool);
+
+#[rocket::async_trait]
+impl<'r> rocket::request::FromRequest<'r> for SignsOwnTokens {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(
+        req: &'r rocket::Request<'_>,
+    ) -> rocket::request::Outcome<Self, Self::Error> {
+        let signs = req.rocket().state::<crate::signer::Issuer>().is_some();
+        rocket::request::Outcome::Success(SignsOwnTokens(signs))
+    }
+}
+
 #[get("/.well-known/jwks.json")]
-fn jwks(rt: &State<JwtRuntime>) -> Result<Json<JwkSet>, AuthError> {
+fn jwks(rt: &State<JwtRuntime>, own: SignsOwnTokens) -> Result<Json<JwkSet>, AuthError> {
+    if !own.0 {
+        return Err(Rejection::NoKeysOfItsOwn.into());
+    }
     let set = rt.keys().jwks();
     if set.keys.is_empty() {
         return Err(Rejection::NoPublicKeys.into());
