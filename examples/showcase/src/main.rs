@@ -37,16 +37,17 @@ async fn main() -> std::process::ExitCode {
         };
     }
     let rocket = showcase::app(figment, jwt_guard::Clock::system());
-    match showcase::write_deployment_file(rocket.figment(), std::path::Path::new(".")) {
-        Ok(true) => println!(
-            "showcase: wrote {} for the jwt-guard command (run it in this directory)",
-            showcase::DEPLOYMENT_FILE
-        ),
-        Ok(false) => {}
-        Err(e) => eprintln!("showcase: cannot write {}: {e}", showcase::DEPLOYMENT_FILE),
-    }
     let walkthrough = AdHoc::on_liftoff("walkthrough", |rocket| {
         Box::pin(async move {
+            // Once the database is there (opened, or created, and migrated).
+            match showcase::write_deployment_file(rocket.figment(), std::path::Path::new(".")) {
+                Ok(true) => println!(
+                    "showcase: wrote {} for the jwt-guard command (run it in this directory)",
+                    showcase::DEPLOYMENT_FILE
+                ),
+                Ok(false) => {}
+                Err(e) => eprintln!("showcase: cannot write {}: {e}", showcase::DEPLOYMENT_FILE),
+            }
             let config = rocket.config();
             let host = match config.address {
                 std::net::IpAddr::V6(ip) => format!("[{ip}]"),

@@ -335,3 +335,129 @@ async fn the_resource_server_commands_run_as_the_readme_says() {
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&showcase_dir);
 }
+
+/// Runs the showcase binary in a fresh directory with `env` until it exits (it
+/// must: each case here stops launch); its exit code and all it printed.
+fn launch_failure(name: &str, env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let dir = temp_dir(name);
+    let out = Command::new(env!("CARGO_BIN_EXE_showcase"))
+        .current_dir(&dir)
+        .env_remove("ROCKET_PROFILE")
+        .env_remove("ROCKET_JWT")
+        .env_remove("ROCKET_DATABASES")
+        .env("ROCKET_CLI_COLORS", "false")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    let said =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code(), said)
+}
+
+/// Launch failures a newcomer meets say what went wrong, once, and what to do:
+/// a port in use, a `ROCKET_JWT` that is no table, a misspelt setting, and
+/// database URLs that cannot work (a misspelt scheme, a bare path, a missing
+/// folder, a refused connection, a database that does not exist).
+#[test]
+fn launch_failures_say_what_to_do() {
+    let check = |name: &str, env: &[(&str, &str)], needles: &[&str]| {
+        let (code, said) = launch_failure(name, env);
+        assert_eq!(code, Some(1), "{name}: {said}");
+        for needle in needles {
+            assert!(said.contains(needle), "{name}: no `{needle}` in:\n{said}");
+        }
+        assert!(!said.contains("panicked"), "{name}: {said}");
+        assert!(!said.contains("set e.g."), "{name}: {said}");
+        said
+    };
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let port = taken
+        .local_addr()
+        .map(|a| a.port())
+        .unwrap_or_default()
+        .to_string();
+    check(
+        "port",
+        &[("ROCKET_PORT", &port)],
+        &["cannot listen", "another server", "ROCKET_PORT="],
+    );
+    drop(taken);
+    check(
+        "env",
+        &[("ROCKET_JWT", "{access_ttl=\"1m\"")],
+        &["ROCKET_JWT is not a TOML table"],
+    );
+    check(
+        "typo",
+        &[("ROCKET_JWT", "{acess_ttl=\"5m\"}")],
+        &[
+            "jwt.acess_ttl is no setting; did you mean `access_ttl`?",
+            "(in ROCKET_JWT)",
+        ],
+    );
+    let db = |url: &str| format!("{{jwt_guard={{url=\"{url}\"}}}}");
+    let said = check(
+        "scheme",
+        &[("ROCKET_DATABASES", &db("postgress://postgres@127.0.0.1/x"))],
+        &[
+            "`postgress:` is no database",
+            "did you mean `postgres://postgres@127.0.0.1/x`?",
+        ],
+    );
+    assert_eq!(
+        said.matches("is no database").count(),
+        1,
+        "said once: {said}"
+    );
+    check(
+        "bare",
+        &[("ROCKET_DATABASES", &db("showcase.db"))],
+        &["sqlite://showcase.db"],
+    );
+    check(
+        "folder",
+        &[(
+            "ROCKET_DATABASES",
+            &db("sqlite://no/such/folder/showcase.db"),
+        )],
+        &["the folder `no/such/folder` does not exist", "mkdir -p"],
+    );
+    check(
+        "refused",
+        &[(
+            "ROCKET_DATABASES",
+            &db("postgres://postgres:hunter2@127.0.0.1:1/showcase"),
+        )],
+        &["refused", "is the server running"],
+    );
+    let (_, said) = launch_failure(
+        "refused-password",
+        &[(
+            "ROCKET_DATABASES",
+            &db("postgres://postgres:hunter2@127.0.0.1:1/showcase"),
+        )],
+    );
+    assert!(
+        !said.contains("hunter2"),
+        "the password is never shown: {said}"
+    );
+    // A database that does not exist, on a server that does.
+    let server = std::env::var("JWT_GUARD_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let missing = server
+        .rsplit_once('/')
+        .map(|(base, _)| format!("{base}/jwt_guard_no_such_database"))
+        .unwrap_or_default();
+    let (code, said) = launch_failure("nodb", &[("ROCKET_DATABASES", &db(&missing))]);
+    if said.contains("refused") {
+        assert!(!support::in_ci(), "no PostgreSQL server in CI: {said}");
+        eprintln!("SKIPPED (not a pass): no PostgreSQL server for the missing-database case");
+        return;
+    }
+    assert_eq!(code, Some(1), "{said}");
+    assert!(
+        said.contains("createdb jwt_guard_no_such_database"),
+        "{said}"
+    );
+}

@@ -326,7 +326,7 @@ pub fn check_environment(figment: &rocket::figment::Figment) -> Result<(), Confi
         let parsed = rocket::figment::Figment::from(Toml::string(&format!("value = {text}")))
             .extract_inner::<Value>("value");
         let reason = match parsed {
-            Err(e) => e.kind.to_string(),
+            Err(e) => one_line(&e.kind.to_string()),
             Ok(_) => format!("`{}` is not a `{{…}}` table", shorten(&text)),
         };
         return Err(ConfigError::NotATable { variable, reason });
@@ -334,10 +334,78 @@ pub fn check_environment(figment: &rocket::figment::Figment) -> Result<(), Confi
     Ok(())
 }
 
+/// The TOML parser's report on one line: what it expected, and at which column of
+/// the variable's value (it drew a caret under the text, and counted from the
+/// `value = ` this check put in front).
+fn one_line(report: &str) -> String {
+    let column = report
+        .split_once("column ")
+        .and_then(|(_, rest)| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse::<usize>().ok())
+        .map(|n| n.saturating_sub("value = ".len()));
+    let said: Vec<&str> = report
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("TOML parse error"))
+        .filter(|l| {
+            !l.starts_with('|')
+                && !l
+                    .split_once(" |")
+                    .is_some_and(|(n, _)| n.trim().parse::<u32>().is_ok())
+        })
+        .collect();
+    match column {
+        Some(column) => format!("{} at character {column}", said.join(", ")),
+        None => said.join(", "),
+    }
+}
+
 /// At most 40 characters of `text`, for a message.
 fn shorten(text: &str) -> String {
     match text.char_indices().nth(40) {
         Some((end, _)) => format!("{}…", &text[..end]),
         None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_typo_gets_the_setting_it_meant_and_nothing_far_off() {
+        let expected = ["access_ttl", "refresh_ttl", "secret", "secret_file"];
+        assert_eq!(closest("acess_ttl", &expected), Some("access_ttl"));
+        assert_eq!(closest("secret_fil", &expected), Some("secret_file"));
+        assert_eq!(closest("colour", &expected), None);
+    }
+
+    #[test]
+    fn the_parsers_report_fits_one_line() {
+        let report = "TOML parse error at line 1, column 26\n  |\n1 | value = {access_ttl=\"5m\"\n  |                         ^\ninvalid inline table\nexpected `}`\n";
+        assert_eq!(
+            one_line(report),
+            "invalid inline table, expected `}` at character 18"
+        );
+    }
+
+    #[test]
+    fn an_environment_variable_that_is_no_table_stops_launch() {
+        use rocket::figment::providers::Env;
+        use rocket::figment::Figment;
+        // A prefix of this test's own, so no other test sees the variable.
+        const VAR: &str = "JWT_GUARD_UNIT_CHECK_ENV_JWT";
+        let read = || Figment::from(Env::prefixed("JWT_GUARD_UNIT_CHECK_ENV_").global());
+        std::env::set_var(VAR, "{access_ttl=\"5m\"");
+        let said = check_environment(&read()).map(|()| String::new());
+        let said = said.unwrap_or_else(|e| e.to_string());
+        assert!(
+            said.starts_with("ROCKET_JWT is not a TOML table (invalid inline table"),
+            "{said}"
+        );
+        assert!(!said.contains('\n'), "{said}");
+        std::env::set_var(VAR, "{access_ttl=\"5m\"}");
+        assert!(check_environment(&read()).is_ok());
+        std::env::remove_var(VAR);
     }
 }
