@@ -346,18 +346,18 @@ fn one_line(report: &str) -> String {
     let said: Vec<&str> = report
         .lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with("TOML parse error"))
-        .filter(|l| {
-            !l.starts_with('|')
-                && !l
-                    .split_once(" |")
-                    .is_some_and(|(n, _)| n.trim().parse::<u32>().is_ok())
-        })
+        .filter(|l| !l.is_empty() && !l.starts_with("TOML parse error") && !is_drawing(l))
         .collect();
     match column {
         Some(column) => format!("{} at character {column}", said.join(", ")),
         None => said.join(", "),
     }
+}
+
+/// A line of the parser's drawing of the text (`  |`, `1 | value = …`).
+fn is_drawing(line: &str) -> bool {
+    let gutter = line.split_once('|').map(|(before, _)| before.trim());
+    gutter.is_some_and(|g| g.is_empty() || g.parse::<u32>().is_ok())
 }
 
 /// At most 40 characters of `text`, for a message.
