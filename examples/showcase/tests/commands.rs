@@ -60,6 +60,17 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
     dir
 }
 
+/// The status of a demo user's password login at the showcase at `base`.
+async fn alice_signs_in(base: &str) -> u16 {
+    reqwest::Client::new()
+        .post(format!("{base}/auth/token"))
+        .json(&json!({ "username": "alice", "password": "alice-password" }))
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// README "The two commands": `cargo run -p showcase` serves on SQLite with the
 /// demo users, its database and secret in the directory it runs in, and prints
 /// the walkthrough with its real address.
@@ -75,14 +86,7 @@ async fn the_showcase_command_serves_as_the_readme_says() {
         printed.contains(&format!("jwt-guard showcase at {base}")),
         "{printed}"
     );
-    let http = reqwest::Client::new();
-    let login = http
-        .post(format!("{base}/auth/token"))
-        .json(&json!({ "username": "alice", "password": "alice-password" }))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(login.status().as_u16(), 200);
+    assert_eq!(alice_signs_in(&base).await, 200);
     assert!(
         dir.join("showcase.sqlite").exists(),
         "SQLite, in the working directory"
@@ -138,13 +142,7 @@ async fn the_provider_command_launches_and_takes_the_providers_tokens() {
     let me: Value = me.json().await.unwrap_or(Value::Null);
     assert_eq!(me["iss"], issuer.as_str());
     // The other defaults stay: the demo users sign in.
-    let login = http
-        .post(format!("{base}/auth/token"))
-        .json(&json!({ "username": "alice", "password": "alice-password" }))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(login.status().as_u16(), 200);
+    assert_eq!(alice_signs_in(&base).await, 200);
     provider.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -233,13 +231,10 @@ async fn the_postgres_commands_run_as_the_readme_says() {
     let dir = temp_dir("postgres");
     let listen = free_port();
     let (running, _) = start(&dir, listen, &[("ROCKET_DATABASES", value)]).await;
-    let login = reqwest::Client::new()
-        .post(format!("http://127.0.0.1:{listen}/auth/token"))
-        .json(&json!({ "username": "alice", "password": "alice-password" }))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(login.status().as_u16(), 200);
+    assert_eq!(
+        alice_signs_in(&format!("http://127.0.0.1:{listen}")).await,
+        200
+    );
     assert!(
         !dir.join("showcase.sqlite").exists(),
         "no SQLite file on PostgreSQL"
