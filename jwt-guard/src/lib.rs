@@ -29,6 +29,8 @@ mod login;
 pub mod manifest;
 mod observe;
 pub mod openapi;
+#[cfg(feature = "passkeys")]
+pub mod passkeys;
 pub mod peer;
 mod policy;
 mod private_response;

@@ -583,9 +583,17 @@ fn me_fresh(jwt: Jwt<AppClaims>) -> String {
     jwt.subject().to_owned()
 }
 
+/// Needs a phishing-resistant authentication (`acr` `phr`: a passkey login's).
+#[use_jwt(claims = AppClaims, acr = "phr")]
+#[get("/me/phishing-resistant")]
+fn me_phishing_resistant(jwt: Jwt<AppClaims>) -> String {
+    jwt.subject().to_owned()
+}
+
 /// Every route of the test app.
 pub fn routes() -> Vec<Route> {
     routes![
+        me_phishing_resistant,
         login_with_code,
         login_upstream,
         login_idp_callback,

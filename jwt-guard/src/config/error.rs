@@ -109,6 +109,18 @@ pub enum Problem {
     ResourceNotAnAudience(String),
     /// Two protected resources would share one metadata URL.
     ResourceTwice(String),
+    /// Not a domain name (a WebAuthn relying party id).
+    NotADomain(String),
+    /// An origin whose host is neither the relying party id nor under it
+    /// (WebAuthn §5.1.4.1: the browser would refuse every ceremony).
+    OriginOutsideRpId {
+        /// The origin.
+        origin: String,
+        /// The relying party id.
+        rp_id: String,
+    },
+    /// The setting needs a cargo feature of jwt-guard this build lacks.
+    NeedsFeature(&'static str),
 }
 
 impl fmt::Display for Problem {
@@ -153,6 +165,20 @@ impl fmt::Display for Problem {
                 f,
                 "`{url}` is no audience this app accepts: set `jwt.audience` or a trusted \
                  issuer's `audience` to it, so that only tokens issued for this resource pass"
+            ),
+            Problem::NotADomain(id) => write!(
+                f,
+                "`{id}` is not a domain (a relying party id is a host name like `example.com`, \
+                 no scheme or port)"
+            ),
+            Problem::OriginOutsideRpId { origin, rp_id } => write!(
+                f,
+                "`{origin}` is not `{rp_id}` or under it: browsers refuse passkey ceremonies \
+                 from it (WebAuthn §5.1.4.1); set `rp_id` to a suffix of every origin's host"
+            ),
+            Problem::NeedsFeature(feature) => write!(
+                f,
+                "needs jwt-guard's `{feature}` cargo feature (features = [\"{feature}\"])"
             ),
             Problem::ResourceTwice(url) => write!(
                 f,

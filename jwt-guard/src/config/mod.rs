@@ -12,6 +12,7 @@ mod introspection;
 mod issuers;
 pub(crate) mod legacy;
 mod limits;
+mod passkeys;
 mod resource;
 mod throttle;
 
@@ -28,6 +29,7 @@ pub use introspection::IntrospectionClient;
 pub use issuers::TrustedIssuerConfig;
 use jwt_guard_grammar::is_auth_scheme;
 pub use limits::{MAX_LEEWAY_SECS, MAX_TOKEN_BYTES};
+pub use passkeys::{PasskeyConfig, UserVerification, MAX_CHALLENGE_TTL_SECS};
 pub use resource::{ResourceConfig, WELL_KNOWN as RESOURCE_METADATA_PATH};
 pub use throttle::ThrottleConfig;
 
@@ -129,6 +131,8 @@ pub struct JwtConfig {
     pub resources: Vec<ResourceConfig>,
     /// Sender-constrained tokens (RFC 9449 DPoP; the `dpop` table). Off by default.
     pub dpop: DpopConfig,
+    /// Passkeys (WebAuthn; the `passkeys` table). Off unless `rp_id` is set.
+    pub passkeys: PasskeyConfig,
     /// The header `typ` of the app's access tokens. Default `"at+jwt"` (RFC 9068
     /// §2.1, RFC 8725 §3.11): explicitly typed, so no other JWT — an ID token, a
     /// refresh token — can pass as one with a service that checks the type. `"JWT"`
@@ -213,6 +217,7 @@ impl Default for JwtConfig {
             resource: ResourceConfig::default(),
             resources: Vec::new(),
             dpop: DpopConfig::default(),
+            passkeys: PasskeyConfig::default(),
             access_token_typ: "at+jwt".into(),
             introspection_clients: Vec::new(),
             login_throttle: ThrottleConfig::default(),
@@ -360,6 +365,7 @@ impl JwtConfig {
             IntrospectionClient::check_all(&self.introspection_clients, p)
         });
         problems.table("dpop", |p| self.dpop.check(p));
+        problems.table("passkeys", |p| self.passkeys.check(p));
         problems.table("resource", |p| self.check_resource(&self.resource, p));
         let mut paths = HashSet::new();
         for (i, resource) in self.resources.iter().enumerate() {

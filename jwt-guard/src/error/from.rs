@@ -153,6 +153,43 @@ impl From<Rejection> for AuthError {
             R::NoPublicKeys => {
                 AuthError::not_found("no public keys: tokens are signed with a shared secret (HMAC)")
             }
+            #[cfg(feature = "passkeys")]
+            R::PasskeyCeremonyGone => AuthError::invalid_request(
+                "this passkey challenge is unknown, answered already or expired: ask for new options",
+            ),
+            #[cfg(feature = "passkeys")]
+            R::PasskeyRegistrationRefused(why) => AuthError::invalid_request(why),
+            #[cfg(feature = "passkeys")]
+            R::PasskeyLoginRefused(why) => {
+                AuthError::new(Status::Unauthorized, ErrorCode::InvalidCredentials, why)
+            }
+            #[cfg(feature = "passkeys")]
+            R::PasskeyUnknown => AuthError::new(
+                Status::Unauthorized,
+                ErrorCode::InvalidCredentials,
+                "this passkey is not registered here",
+            ),
+            #[cfg(feature = "passkeys")]
+            R::PasskeyUserHandleMismatch => AuthError::new(
+                Status::Unauthorized,
+                ErrorCode::InvalidCredentials,
+                "the passkey's user handle is not its owner's",
+            ),
+            #[cfg(feature = "passkeys")]
+            R::PasskeyCounterRegressed => AuthError::new(
+                Status::Unauthorized,
+                ErrorCode::InvalidCredentials,
+                "the passkey's signature counter did not move forwards (a replayed assertion, \
+                 or a cloned authenticator)",
+            ),
+            #[cfg(feature = "passkeys")]
+            R::PasskeyAlreadyRegistered => {
+                AuthError::invalid_request("this passkey is registered already")
+            }
+            #[cfg(feature = "passkeys")]
+            R::PasskeyNotFound => AuthError::not_found("no such passkey"),
+            #[cfg(feature = "passkeys")]
+            R::PasskeyServerFailure(_) => AuthError::for_status(Status::InternalServerError),
             R::NoKeysOfItsOwn => AuthError::not_found(
                 "no keys of its own: this app only verifies tokens of the issuers it trusts \
                  (their keys are at their own JWKS URLs)",

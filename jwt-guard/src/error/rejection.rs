@@ -205,6 +205,46 @@ pub(crate) enum Rejection {
     #[error("link storage is unreachable")]
     LinkStorageUnreachable,
 
+    // --- Passkeys (WebAuthn) ---
+    /// A ceremony token that names no open ceremony of this kind (never opened,
+    /// answered already, expired, or opened by another user).
+    #[error("the passkey ceremony is unknown, answered or expired")]
+    #[cfg(feature = "passkeys")]
+    PasskeyCeremonyGone,
+    /// A registration answer `webauthn-rs-core` refused (the check named).
+    #[error("the passkey registration was refused: {0}")]
+    #[cfg(feature = "passkeys")]
+    PasskeyRegistrationRefused(&'static str),
+    /// A login assertion `webauthn-rs-core` refused (the check named).
+    #[error("the passkey assertion was refused: {0}")]
+    #[cfg(feature = "passkeys")]
+    PasskeyLoginRefused(&'static str),
+    /// An assertion by a credential registered nowhere here.
+    #[error("the passkey is not registered here")]
+    #[cfg(feature = "passkeys")]
+    PasskeyUnknown,
+    /// An assertion whose user handle is not the credential owner's.
+    #[error("the passkey's user handle does not match")]
+    #[cfg(feature = "passkeys")]
+    PasskeyUserHandleMismatch,
+    /// A signature counter that did not move forwards: a cloned authenticator,
+    /// or the same assertion twice.
+    #[error("the passkey's signature counter did not move forwards")]
+    #[cfg(feature = "passkeys")]
+    PasskeyCounterRegressed,
+    /// A credential id registered already.
+    #[error("the passkey is registered already")]
+    #[cfg(feature = "passkeys")]
+    PasskeyAlreadyRegistered,
+    /// None of the caller's passkeys has this id.
+    #[error("no such passkey of the caller's")]
+    #[cfg(feature = "passkeys")]
+    PasskeyNotFound,
+    /// The server could not build or keep a ceremony.
+    #[error("passkey ceremony failure: {0}")]
+    #[cfg(feature = "passkeys")]
+    PasskeyServerFailure(&'static str),
+
     // --- Metadata ---
     /// No JWKS: tokens are signed with a shared secret.
     #[error("no public keys (HMAC)")]

@@ -76,6 +76,12 @@ enum LaunchError {
     Database(DatabaseProblem),
     #[error("`databases.jwt_guard` cannot be read")]
     DatabaseSettings(#[source] Box<rocket::figment::Error>),
+    #[error(
+        "`jwt.passkeys` needs `.authenticator(…)`: a passkey login asks the app's user \
+         store for the user's claims"
+    )]
+    #[cfg(feature = "passkeys")]
+    PasskeysWithoutAuthenticator,
     #[error("migrations failed")]
     Migrations(#[source] StoreError),
     #[error("cannot load revocations")]
@@ -260,6 +266,9 @@ impl JwtGuard {
             Some(&store),
         );
         let issuer = runtime.issuer().clone();
+        // Origins default to the base URL, which the links take next.
+        #[cfg(feature = "passkeys")]
+        let passkeys = crate::passkeys::Passkeys::new(&config.passkeys, &base_url);
         let link_routes = Arc::new(LinkRoutes::default());
         let links = Links::new(
             store.clone(),
@@ -286,6 +295,16 @@ impl JwtGuard {
                 .manage(authenticator.clone())
                 .mount(self.base.as_str(), token_routes())
                 .mount(self.base.as_str(), device_routes());
+        }
+        #[cfg(feature = "passkeys")]
+        if let Some(passkeys) = passkeys {
+            // A passkey login asks the app's user store for the user's claims.
+            if self.authenticator.is_none() {
+                return stop(rocket, LaunchError::PasskeysWithoutAuthenticator);
+            }
+            rocket = rocket
+                .manage(passkeys)
+                .mount(self.base.as_str(), crate::routes::passkey_routes());
         }
         if self.revocation_endpoint {
             rocket = rocket.mount(self.base.as_str(), revocation_routes());

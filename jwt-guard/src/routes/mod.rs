@@ -8,6 +8,8 @@
 
 pub(crate) mod devices;
 mod introspection;
+#[cfg(feature = "passkeys")]
+mod passkeys;
 mod presented_token;
 mod protected_resource;
 mod revocation;
@@ -15,6 +17,10 @@ mod token;
 
 pub use devices::{device_routes, DeviceView, ExpireResponse, LogoutResponse};
 pub use introspection::{introspection_routes, INTROSPECT_SCOPE};
+#[cfg(feature = "passkeys")]
+pub use passkeys::{
+    passkey_routes, PasskeyLogin, PasskeyRegistered, PasskeyRegistration, PasskeyRename,
+};
 pub(crate) use presented_token::TokenForm;
 pub use protected_resource::protected_resource_routes;
 pub(crate) use protected_resource::ResourceMetadata;

@@ -30,6 +30,8 @@ pub struct ArchiveReport {
     pub attempts: u64,
     /// Used DPoP proofs too old to be presented again.
     pub dpop_proofs: u64,
+    /// Passkey ceremonies opened and never answered, past their time.
+    pub passkey_ceremonies: u64,
 }
 
 impl Store {
@@ -109,6 +111,12 @@ impl Store {
             ts(now),
         )
         .await?;
+        let passkey_ceremonies = delete(
+            &mut tx,
+            "DELETE FROM jwt_guard_passkey_ceremonies WHERE expires_at <= $1",
+            ts(now),
+        )
+        .await?;
         tx.commit().await?;
         self.revocations.prune(now);
         Ok(ArchiveReport {
@@ -120,6 +128,7 @@ impl Store {
             link_uses,
             attempts,
             dpop_proofs,
+            passkey_ceremonies,
         })
     }
 }

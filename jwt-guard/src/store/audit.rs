@@ -38,6 +38,9 @@ pub enum AuditEvent {
     /// A DPoP-bound session's refresh or permanent token came without a proof by
     /// its key (RFC 9449): a copy of it is in other hands. Refused; nothing changed.
     DpopKeyMismatch,
+    /// A passkey assertion whose signature counter did not move forwards: a
+    /// replay, or a cloned authenticator. Refused.
+    PasskeyCounterRegressed,
 }
 
 impl AuditEvent {
@@ -56,6 +59,7 @@ impl AuditEvent {
             AuditEvent::LoginFailed => "login_failed",
             AuditEvent::LoginThrottled => "login_throttled",
             AuditEvent::DpopKeyMismatch => "dpop_key_mismatch",
+            AuditEvent::PasskeyCounterRegressed => "passkey_counter_regressed",
         }
     }
 }

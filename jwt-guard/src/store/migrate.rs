@@ -49,6 +49,10 @@ const MIGRATIONS: &[(i64, Sql)] = &[
             "../../migrations/0008_session_lock.postgres.sql"
         )),
     ),
+    (
+        9,
+        Sql::Both(include_str!("../../migrations/0009_passkeys.sql")),
+    ),
 ];
 
 impl Store {

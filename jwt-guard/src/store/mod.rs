@@ -20,6 +20,7 @@ mod handle;
 mod ids;
 mod links;
 mod migrate;
+mod passkeys;
 mod permanent;
 mod pool;
 mod pool_settings;
@@ -41,6 +42,9 @@ pub use handle::{Store, StoreError};
 pub use ids::{DeviceId, Jti, LinkId, Subject};
 pub(crate) use links::LinkConsumed;
 pub use links::{LinkDenial, LinkRecord, LinkUseError, LinkUseRecord};
+#[cfg(feature = "passkeys")]
+pub(crate) use passkeys::CeremonyKind;
+pub use passkeys::{PasskeyRecord, PasskeyView};
 pub(crate) use permanent::PermanentLookup;
 pub use permanent::PermanentRotateError;
 pub use pool::{JwtDb, JwtPool};

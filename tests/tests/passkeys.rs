@@ -1,0 +1,343 @@
+//! Passkeys driven by an authenticator and a WebAuthn client nobody here wrote
+//! (1Password's `passkey` crates), on SQLite and PostgreSQL: registration by a
+//! signed-in user, a discoverable login that starts a device session with a
+//! phishing-resistant `acr` and RFC 8176 `amr`, the user's own list, rename and
+//! delete, and the refusals — a ceremony answered twice or on another's behalf,
+//! an answer to another challenge, an unknown credential, a counter that goes
+//! backwards (a cloned authenticator) — each a 4xx in the one error shape. A
+//! challenge issued on one instance is answered on another.
+
+use jwt_guard_tests::{json_body, storage_tests, DbKind, TestApp, TEST_SECRET};
+use passkey::authenticator::{Authenticator, UiHint, UserCheck, UserValidationMethod};
+use passkey::client::{Client, DefaultClientData};
+use passkey::crypto::rust_crypto::RustCryptoBackend;
+use passkey::types::ctap2::{Aaguid, Ctap2Error};
+use passkey::types::webauthn::{CredentialCreationOptions, CredentialRequestOptions};
+use passkey::types::Passkey;
+use rocket::http::{ContentType, Header, Status};
+use serde_json::{json, Value};
+
+const ORIGIN: &str = "https://example.com";
+
+fn config() -> Value {
+    json!({
+        "secret": TEST_SECRET,
+        "passkeys": { "rp_id": "example.com", "origins": [ORIGIN], "rp_name": "jwt-guard tests" },
+    })
+}
+
+/// A user who is present and verified (a PIN or a fingerprint, said yes to).
+struct Verified;
+
+#[async_trait::async_trait]
+impl UserValidationMethod for Verified {
+    type PasskeyItem = Passkey;
+
+    async fn check_user<'a>(
+        &self,
+        _hint: UiHint<'a, Passkey>,
+        _presence: bool,
+        _verification: bool,
+    ) -> Result<UserCheck, Ctap2Error> {
+        Ok(UserCheck {
+            presence: true,
+            verification: true,
+        })
+    }
+
+    fn is_verification_enabled(&self) -> Option<bool> {
+        Some(true)
+    }
+
+    fn is_presence_enabled(&self) -> bool {
+        true
+    }
+}
+
+fn origin() -> reqwest::Url {
+    reqwest::Url::parse(ORIGIN).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn authenticator(
+    store: Option<Passkey>,
+) -> Authenticator<Option<Passkey>, Verified, RustCryptoBackend> {
+    let mut authenticator =
+        Authenticator::new(Aaguid::new_empty(), store, Verified, RustCryptoBackend);
+    authenticator.set_make_credentials_with_signature_counter(true);
+    authenticator
+}
+
+async fn post(
+    app: &TestApp,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (Status, Value) {
+    let mut req = app.client.post(path.to_owned());
+    if let Some(token) = token {
+        req = req.header(Header::new("Authorization", format!("Bearer {token}")));
+    }
+    if let Some(body) = body {
+        req = req.header(ContentType::JSON).body(body.to_string());
+    }
+    let res = req.dispatch().await;
+    (res.status(), json_body(res).await)
+}
+
+fn creation(options: &Value) -> CredentialCreationOptions {
+    serde_json::from_value(options["options"].clone()).unwrap_or_else(|e| {
+        panic!("creation options a WebAuthn client cannot read: {e}\n{options}")
+    })
+}
+
+fn request(options: &Value) -> CredentialRequestOptions {
+    serde_json::from_value(options["options"].clone())
+        .unwrap_or_else(|e| panic!("request options a WebAuthn client cannot read: {e}\n{options}"))
+}
+
+/// The claims of a token (its payload, unverified: the app verified it).
+fn claims(token: &str) -> Value {
+    jwt_guard_tests::parts(token).1
+}
+
+/// Registers a passkey for the holder of `access` with `device`; its id.
+macro_rules! register {
+    ($app:expr, $device:expr, $access:expr, $label:expr) => {{
+        let (status, options) =
+            post($app, "/auth/passkeys/register/options", Some($access), None).await;
+        assert_eq!(status, Status::Ok, "{options}");
+        let created = $device
+            .register(&origin(), creation(&options), DefaultClientData)
+            .await
+            .unwrap_or_else(|e| panic!("the authenticator refused: {e:?}"));
+        let body = json!({
+            "ceremony": options["ceremony"],
+            "credential": serde_json::to_value(&created).unwrap_or_default(),
+            "label": $label,
+        });
+        let (status, registered) =
+            post($app, "/auth/passkeys/register", Some($access), Some(body)).await;
+        assert_eq!(status, Status::Created, "{registered}");
+        registered["id"].as_str().unwrap_or_default().to_owned()
+    }};
+}
+
+/// Asks `app` for login options and answers them with `device`: the ceremony and
+/// the assertion, not sent yet.
+macro_rules! assertion {
+    ($app:expr, $device:expr) => {{
+        let (status, options) = post($app, "/auth/passkeys/login/options", None, None).await;
+        assert_eq!(status, Status::Ok, "{options}");
+        let asserted = $device
+            .authenticate(&origin(), request(&options), DefaultClientData)
+            .await
+            .unwrap_or_else(|e| panic!("the authenticator refused: {e:?}"));
+        (
+            options["ceremony"].clone(),
+            serde_json::to_value(&asserted).unwrap_or_default(),
+        )
+    }};
+}
+
+async fn sign_in(app: &TestApp, ceremony: &Value, credential: &Value) -> (Status, Value) {
+    let body = json!({ "ceremony": ceremony, "credential": credential });
+    post(app, "/auth/passkeys/login", None, Some(body)).await
+}
+
+/// Register, list, sign in (a session with `acr` `phr` that a `phr` route takes
+/// and a password session does not), rename; the refusals; delete.
+async fn a_passkey_registers_signs_in_and_satisfies_phr(kind: DbKind) {
+    let Some(app) = TestApp::on(kind, config()).await else {
+        return;
+    };
+    let password = app.access_token("alice").await;
+    let mut device = Client::new(authenticator(None));
+    let id = register!(&app, device, &password, "laptop");
+    assert!(!id.is_empty());
+
+    // The list is the user's own, with no key material.
+    let list = json_body(app.get_with_token("/auth/passkeys", &password).await).await;
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    assert_eq!(list[0]["id"], id.as_str());
+    assert_eq!(list[0]["label"], "laptop");
+    assert!(list[0].get("credential").is_none(), "{list}");
+    let bob = app.access_token("bob").await;
+    let theirs = json_body(app.get_with_token("/auth/passkeys", &bob).await).await;
+    assert_eq!(theirs, json!([]));
+    // The user handle is random: never the username.
+    let handle: String = jwt_guard::store::sqlx::query_scalar(
+        "SELECT user_handle FROM jwt_guard_passkey_users WHERE subject = 'alice'",
+    )
+    .fetch_one(app.pool())
+    .await
+    .unwrap_or_default();
+    assert!(handle.len() >= 22 && !handle.contains("alice"), "{handle}");
+
+    // A password session does not reach the phishing-resistant route…
+    let res = app
+        .get_with_token("/me/phishing-resistant", &password)
+        .await;
+    assert_eq!(res.status(), Status::Unauthorized);
+    assert_eq!(
+        json_body(res).await["error"],
+        "insufficient_user_authentication"
+    );
+
+    // …a passkey session does: no username typed, the user handle says who.
+    let (ceremony, credential) = assertion!(&app, device);
+    let (status, login) = sign_in(&app, &ceremony, &credential).await;
+    assert_eq!(status, Status::Ok, "{login}");
+    let access = login["access"].as_str().unwrap_or_default().to_owned();
+    let token = claims(&access);
+    assert_eq!(token["sub"], "alice");
+    assert_eq!(token["acr"], "phr");
+    let amr: Vec<&str> = token["amr"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    assert!(
+        amr == ["swk", "user", "mfa"] || amr == ["hwk", "user", "mfa"],
+        "{amr:?}"
+    );
+    assert!(
+        login["refresh"].is_string() && login["device_id"].is_string(),
+        "{login}"
+    );
+    let res = app.get_with_token("/me/phishing-resistant", &access).await;
+    assert_eq!(res.status(), Status::Ok);
+    // A refresh keeps the class.
+    let refreshed = json_body(
+        app.post_json(
+            "/auth/token/refresh",
+            json!({ "refresh": login["refresh"] }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        claims(refreshed["access"].as_str().unwrap_or_default())["acr"],
+        "phr"
+    );
+
+    // The same answer again: its ceremony is gone (400), nothing written.
+    let (status, again) = sign_in(&app, &ceremony, &credential).await;
+    assert_eq!(status, Status::BadRequest, "{again}");
+    assert_eq!(again["error"], "invalid_request");
+    // The same assertion for a fresh ceremony: another challenge (401).
+    let (status, options) = post(&app, "/auth/passkeys/login/options", None, None).await;
+    assert_eq!(status, Status::Ok);
+    let (status, refused) = sign_in(&app, &options["ceremony"], &credential).await;
+    assert_eq!(status, Status::Unauthorized, "{refused}");
+    assert_eq!(refused["error"], "invalid_credentials");
+    // A malformed answer is a 4xx in the one shape.
+    let (status, malformed) = post(
+        &app,
+        "/auth/passkeys/login",
+        None,
+        Some(json!({ "ceremony": "x", "credential": { "id": 1 } })),
+    )
+    .await;
+    assert!(status.code >= 400 && status.code < 500, "{status}");
+    assert!(malformed["error"].is_string(), "{malformed}");
+
+    // A registration ceremony is its opener's alone.
+    let (_, options) = post(
+        &app,
+        "/auth/passkeys/register/options",
+        Some(&password),
+        None,
+    )
+    .await;
+    let mut other = Client::new(authenticator(None));
+    let created = other
+        .register(&origin(), creation(&options), DefaultClientData)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let body = json!({ "ceremony": options["ceremony"], "credential": serde_json::to_value(&created).unwrap_or_default() });
+    let (status, _) = post(&app, "/auth/passkeys/register", Some(&bob), Some(body)).await;
+    assert_eq!(status, Status::BadRequest);
+
+    // Rename; someone else's passkey is no one's to rename or delete.
+    let rename = |token: String, label: &'static str| {
+        let path = format!("/auth/passkeys/{id}");
+        let client = &app.client;
+        async move {
+            client
+                .patch(path)
+                .header(Header::new("Authorization", format!("Bearer {token}")))
+                .header(ContentType::JSON)
+                .body(json!({ "label": label }).to_string())
+                .dispatch()
+                .await
+                .status()
+        }
+    };
+    assert_eq!(
+        rename(password.clone(), "work laptop").await,
+        Status::NoContent
+    );
+    assert_eq!(rename(bob.clone(), "mine now").await, Status::NotFound);
+    let list = json_body(app.get_with_token("/auth/passkeys", &password).await).await;
+    assert_eq!(list[0]["label"], "work laptop");
+    assert!(list[0]["last_used_at"].is_u64(), "{list}");
+
+    // Delete: the passkey signs in no more; the session it started goes on.
+    let path = format!("/auth/passkeys/{id}");
+    let delete = rocket::http::Method::Delete;
+    let res = app.send_with_token(delete, &path, &bob).await;
+    assert_eq!(res.status(), Status::NotFound);
+    let res = app.send_with_token(delete, &path, &password).await;
+    assert_eq!(res.status(), Status::NoContent);
+    let (ceremony, credential) = assertion!(&app, device);
+    let (status, refused) = sign_in(&app, &ceremony, &credential).await;
+    assert_eq!(status, Status::Unauthorized, "{refused}");
+    assert_eq!(
+        app.get_with_token("/me/phishing-resistant", &access)
+            .await
+            .status(),
+        Status::Ok
+    );
+    app.finish().await;
+}
+
+/// Two instances on one database: options from A answered on B; the answer
+/// again on A refused. A clone of the authenticator (its counter copied) signs
+/// in after the original: refused, audited.
+async fn ceremonies_are_shared_and_clones_are_caught(kind: DbKind) {
+    let Some(a) = TestApp::on(kind, config()).await else {
+        return;
+    };
+    let b = TestApp::start_on(&a.database_url, config(), a.clock.clone()).await;
+    let password = a.access_token("alice").await;
+    let mut device = Client::new(authenticator(None));
+    let _ = register!(&a, device, &password, "phone");
+    let (ceremony, credential) = assertion!(&a, device);
+    let (status, login) = sign_in(&b, &ceremony, &credential).await;
+    assert_eq!(status, Status::Ok, "{login}");
+    let (status, _) = sign_in(&a, &ceremony, &credential).await;
+    assert_eq!(status, Status::BadRequest);
+
+    // The clone: the same key and counter as the original now.
+    let copied = device.authenticator().store().clone();
+    let mut clone = Client::new(authenticator(copied));
+    let (ceremony, credential) = assertion!(&a, device);
+    assert_eq!(sign_in(&a, &ceremony, &credential).await.0, Status::Ok);
+    let (ceremony, credential) = assertion!(&a, clone);
+    let (status, refused) = sign_in(&b, &ceremony, &credential).await;
+    assert_eq!(status, Status::Unauthorized, "{refused}");
+    let said = refused["error_description"].as_str().unwrap_or_default();
+    assert!(said.contains("counter"), "{refused}");
+    let audited = a.store().audit_log(None, 50).await.unwrap_or_default();
+    assert!(
+        audited
+            .iter()
+            .any(|r| r.event == "passkey_counter_regressed"),
+        "{audited:?}"
+    );
+    a.finish().await;
+}
+
+storage_tests!(
+    a_passkey_registers_signs_in_and_satisfies_phr,
+    ceremonies_are_shared_and_clones_are_caught,
+);
