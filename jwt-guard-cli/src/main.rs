@@ -28,6 +28,7 @@ use commands::devices::DevicesCommand;
 use commands::keys::KeysCommand;
 use commands::links::LinksCommand;
 use commands::openapi::OpenApiArgs;
+use commands::passkeys::PasskeysCommand;
 use commands::revoke::RevokeCommand;
 use commands::token::TokenCommand;
 use error::CliError;
@@ -56,6 +57,9 @@ enum Command {
     /// List or revoke a user's devices (logins).
     #[command(subcommand)]
     Devices(DevicesCommand),
+    /// List or revoke a user's passkeys.
+    #[command(subcommand)]
+    Passkeys(PasskeysCommand),
     /// Revoke everything of a user, or one token.
     #[command(subcommand)]
     Revoke(RevokeCommand),
@@ -77,6 +81,7 @@ impl Command {
             Command::Keys(command) => command.run(json),
             Command::Token(command) => command.run(json).await,
             Command::Devices(command) => command.run(json).await,
+            Command::Passkeys(command) => command.run(json).await,
             Command::Revoke(command) => command.run(json).await,
             Command::Links(command) => command.run(json).await,
             Command::Audit(args) => args.run(json).await,

@@ -49,7 +49,40 @@ async fn app_on(db: DbKind) -> Option<TestApp> {
     .await
 }
 
+/// An operator lists a user's passkeys (no key material) and revokes one; a
+/// passkey of another user is not found under this one.
+async fn passkeys_are_listed_and_revoked(db: DbKind) {
+    let Some(app) = app_on(db).await else {
+        return;
+    };
+    jwt_guard::store::sqlx::query(
+        "INSERT INTO jwt_guard_passkeys (credential_id, subject, user_handle, credential, \
+         sign_count, backup_eligible, backup_state, transports, aaguid, label, created_at) \
+         VALUES ('cred-1', 'alice', 'handle-1', '{\"secret\":\"material\"}', 0, 1, 1, \
+         'internal hybrid', '00000000-0000-0000-0000-000000000000', 'laptop', 1)",
+    )
+    .execute(app.pool())
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let url = app.database_url.clone();
+    let (code, listed) = run_json(&url, &["passkeys", "list", "alice"]);
+    assert_eq!(code, 0, "{listed}");
+    assert_eq!(listed[0]["id"], "cred-1");
+    assert_eq!(listed[0]["label"], "laptop");
+    assert_eq!(listed[0]["synced"], true);
+    assert!(!listed.to_string().contains("material"), "{listed}");
+    let (code, _) = run_json(&url, &["passkeys", "revoke", "bob", "cred-1"]);
+    assert_eq!(code, 1, "bob has no such passkey");
+    let (code, revoked) = run_json(&url, &["passkeys", "revoke", "alice", "cred-1"]);
+    assert_eq!(code, 0, "{revoked}");
+    assert_eq!(revoked["revoked_passkey"], "cred-1");
+    let (_, listed) = run_json(&url, &["passkeys", "list", "alice"]);
+    assert_eq!(listed, json!([]));
+    app.finish().await;
+}
+
 storage_tests!(
+    passkeys_are_listed_and_revoked,
     minted_tokens_are_accepted_and_inspected,
     revocations_reach_the_running_app,
     links_and_the_audit_log,

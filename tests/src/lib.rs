@@ -22,6 +22,8 @@ pub mod docs {
     pub struct GuidesLinks;
     #[doc = include_str!("../../docs/guides/migrating-from-django.md")]
     pub struct GuidesMigratingFromDjango;
+    #[doc = include_str!("../../docs/guides/passkeys.md")]
+    pub struct GuidesPasskeys;
     #[doc = include_str!("../../docs/guides/outside-providers.md")]
     pub struct GuidesOutsideProviders;
     #[doc = include_str!("../../docs/guides/standards.md")]

@@ -337,6 +337,45 @@ async fn ceremonies_are_shared_and_clones_are_caught(kind: DbKind) {
     a.finish().await;
 }
 
+/// The OpenAPI document of an app with passkeys describes each passkey route:
+/// its body, its answers, and whether it needs a token.
+#[rocket::async_test]
+async fn the_passkey_routes_are_described_in_openapi() {
+    let app = TestApp::with_jwt(config()).await;
+    let routes = jwt_guard::JwtGuard::manifest(app.client.rocket());
+    let doc = jwt_guard::openapi::document(&routes, app.runtime().config(), "t", "1");
+    let paths = &doc["paths"];
+    let login = &paths["/auth/passkeys/login"]["post"];
+    assert!(
+        login["requestBody"]["content"]["application/json"].is_object(),
+        "{login}"
+    );
+    assert!(login["responses"]["200"].is_object(), "{login}");
+    assert_eq!(
+        login["security"],
+        json!([]),
+        "a login needs no token: {login}"
+    );
+    let register = &paths["/auth/passkeys/register"]["post"];
+    assert!(register["responses"]["201"].is_object(), "{register}");
+    assert!(
+        register["security"]
+            .as_array()
+            .is_some_and(|s| !s.is_empty()),
+        "{register}"
+    );
+    for (path, method) in [
+        ("/auth/passkeys/register/options", "post"),
+        ("/auth/passkeys/login/options", "post"),
+        ("/auth/passkeys", "get"),
+        ("/auth/passkeys/{id}", "patch"),
+        ("/auth/passkeys/{id}", "delete"),
+    ] {
+        let op = &paths[path][method];
+        assert!(op["summary"].is_string(), "{path} {method}: {op}");
+    }
+}
+
 storage_tests!(
     a_passkey_registers_signs_in_and_satisfies_phr,
     ceremonies_are_shared_and_clones_are_caught,

@@ -6,5 +6,6 @@ pub(crate) mod devices;
 pub(crate) mod keys;
 pub(crate) mod links;
 pub(crate) mod openapi;
+pub(crate) mod passkeys;
 pub(crate) mod revoke;
 pub(crate) mod token;

@@ -106,7 +106,7 @@ fn paged(op: Operation) -> Operation {
 /// Every route jwt-guard mounts, by method and declared path.
 pub(super) fn operations() -> Vec<(Method, &'static str, Operation)> {
     let stateful = [503];
-    vec![
+    let mut operations = vec![
         (
             Method::Post,
             "/auth/token",
@@ -253,6 +253,77 @@ pub(super) fn operations() -> Vec<(Method, &'static str, Operation)> {
                 "text/plain",
                 "the metrics, Prometheus text format",
             ),
+        ),
+    ];
+    #[cfg(feature = "passkeys")]
+    operations.extend(passkey_operations());
+    operations
+}
+
+/// The passkey routes (WebAuthn), with the `passkeys` feature.
+#[cfg(feature = "passkeys")]
+fn passkey_operations() -> Vec<(Method, &'static str, Operation)> {
+    use crate::passkeys::CeremonyOptions;
+    use crate::routes::{PasskeyLogin, PasskeyRegistered, PasskeyRegistration, PasskeyRename};
+    use crate::store::PasskeyView;
+    let stateful = [503];
+    vec![
+        (
+            Method::Post,
+            "/auth/passkeys/register/options",
+            Operation::new("Creation options for a new passkey of the caller's (WebAuthn)")
+                .answers::<CeremonyOptions<Value>>(200, "the ceremony and its options")
+                .errors(&stateful),
+        ),
+        (
+            Method::Post,
+            "/auth/passkeys/register",
+            Operation::new("Registers the passkey the authenticator created")
+                .json_body::<PasskeyRegistration>()
+                .answers::<PasskeyRegistered>(201, "the passkey")
+                .errors(&[400, 413, 415, 422])
+                .errors(&stateful),
+        ),
+        (
+            Method::Post,
+            "/auth/passkeys/login/options",
+            Operation::new("Request options for a passkey sign-in, naming no user")
+                .answers::<CeremonyOptions<Value>>(200, "the ceremony and its options")
+                .errors(&[429])
+                .errors(&stateful),
+        ),
+        (
+            Method::Post,
+            "/auth/passkeys/login",
+            Operation::new("Signs in with a passkey: a new device session")
+                .json_body::<PasskeyLogin>()
+                .answers::<LoginResponse>(200, "the session's tokens and device")
+                .errors(&[400, 401, 403, 413, 415, 422, 429])
+                .errors(&stateful),
+        ),
+        (
+            Method::Get,
+            "/auth/passkeys",
+            Operation::new("The caller's passkeys")
+                .answers::<Vec<PasskeyView>>(200, "the passkeys, no key material")
+                .errors(&stateful),
+        ),
+        (
+            Method::Patch,
+            "/auth/passkeys/<id>",
+            Operation::new("Renames one of the caller's passkeys")
+                .json_body::<PasskeyRename>()
+                .answers_empty(204, "renamed")
+                .errors(&[400, 404, 413, 415, 422])
+                .errors(&stateful),
+        ),
+        (
+            Method::Delete,
+            "/auth/passkeys/<id>",
+            Operation::new("Deletes one of the caller's passkeys (its sessions go on)")
+                .answers_empty(204, "deleted")
+                .errors(&[404])
+                .errors(&stateful),
         ),
     ]
 }
