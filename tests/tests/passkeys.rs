@@ -337,6 +337,73 @@ async fn ceremonies_are_shared_and_clones_are_caught(kind: DbKind) {
     a.finish().await;
 }
 
+/// Step-up (RFC 9470): a password session meets an `acr = "phr"` route's
+/// challenge with a passkey and goes on — the same device — with tokens of the
+/// new class; the refresh token it presented is spent; another user's passkey
+/// steps nobody's session up.
+async fn a_password_session_steps_up_with_a_passkey(kind: DbKind) {
+    let Some(app) = TestApp::on(kind, config()).await else {
+        return;
+    };
+    let login = app.login("alice").await;
+    let access = login["access"].as_str().unwrap_or_default().to_owned();
+    let refresh = login["refresh"].clone();
+    let device = login["device_id"].clone();
+    let mut key = Client::new(authenticator(None));
+    let _ = register!(&app, key, &access, "laptop");
+    let res = app.get_with_token("/me/phishing-resistant", &access).await;
+    assert_eq!(res.status(), Status::Unauthorized);
+
+    // Bob's passkey does not step alice's session up (and spends nothing of it).
+    let bob = app.access_token("bob").await;
+    let mut bobs = Client::new(authenticator(None));
+    let _ = register!(&app, bobs, &bob, "bob's");
+    let (ceremony, credential) = assertion!(&app, bobs);
+    let body = json!({ "ceremony": ceremony, "credential": credential, "refresh": refresh });
+    let (status, refused) = post(&app, "/auth/passkeys/step-up", None, Some(body)).await;
+    assert_eq!(status, Status::Forbidden, "{refused}");
+
+    let (ceremony, credential) = assertion!(&app, key);
+    let body = json!({ "ceremony": ceremony, "credential": credential, "refresh": refresh });
+    let (status, pair) = post(&app, "/auth/passkeys/step-up", None, Some(body)).await;
+    assert_eq!(status, Status::Ok, "{pair}");
+    let stepped = claims(pair["access"].as_str().unwrap_or_default());
+    assert_eq!(stepped["acr"], "phr");
+    assert_eq!(stepped["did"], device, "the same device session");
+    assert!(
+        stepped["amr"]
+            .as_array()
+            .is_some_and(|a| a.contains(&json!("mfa"))),
+        "{stepped}"
+    );
+    let before = claims(&access)["auth_time"].as_u64().unwrap_or_default();
+    assert!(
+        stepped["auth_time"].as_u64().unwrap_or_default() >= before,
+        "{stepped}"
+    );
+    let res = app
+        .get_with_token(
+            "/me/phishing-resistant",
+            pair["access"].as_str().unwrap_or_default(),
+        )
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    // No new device; the refresh token presented is spent.
+    let devices = json_body(app.get_with_token("/auth/devices", &access).await).await;
+    assert_eq!(devices.as_array().map(Vec::len), Some(1), "{devices}");
+    let next = json_body(
+        app.post_json("/auth/token/refresh", json!({ "refresh": pair["refresh"] }))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        claims(next["access"].as_str().unwrap_or_default())["acr"],
+        "phr",
+        "{next}"
+    );
+    app.finish().await;
+}
+
 /// The OpenAPI document of an app with passkeys describes each passkey route:
 /// its body, its answers, and whether it needs a token.
 #[rocket::async_test]
@@ -367,6 +434,7 @@ async fn the_passkey_routes_are_described_in_openapi() {
     for (path, method) in [
         ("/auth/passkeys/register/options", "post"),
         ("/auth/passkeys/login/options", "post"),
+        ("/auth/passkeys/step-up", "post"),
         ("/auth/passkeys", "get"),
         ("/auth/passkeys/{id}", "patch"),
         ("/auth/passkeys/{id}", "delete"),
@@ -377,6 +445,7 @@ async fn the_passkey_routes_are_described_in_openapi() {
 }
 
 storage_tests!(
+    a_password_session_steps_up_with_a_passkey,
     a_passkey_registers_signs_in_and_satisfies_phr,
     ceremonies_are_shared_and_clones_are_caught,
 );

@@ -189,6 +189,12 @@ impl From<Rejection> for AuthError {
             #[cfg(feature = "passkeys")]
             R::PasskeyNotFound => AuthError::not_found("no such passkey"),
             #[cfg(feature = "passkeys")]
+            R::PasskeyOfAnotherUser => AuthError::new(
+                Status::Forbidden,
+                ErrorCode::InsufficientScope,
+                "this passkey is another user's than the session's",
+            ),
+            #[cfg(feature = "passkeys")]
             R::PasskeyServerFailure(_) => AuthError::for_status(Status::InternalServerError),
             R::NoKeysOfItsOwn => AuthError::not_found(
                 "no keys of its own: this app only verifies tokens of the issuers it trusts \

@@ -240,6 +240,10 @@ pub(crate) enum Rejection {
     #[error("no such passkey of the caller's")]
     #[cfg(feature = "passkeys")]
     PasskeyNotFound,
+    /// A step-up with a passkey of another user than the session's.
+    #[error("the passkey is another user's than the session's")]
+    #[cfg(feature = "passkeys")]
+    PasskeyOfAnotherUser,
     /// The server could not build or keep a ceremony.
     #[error("passkey ceremony failure: {0}")]
     #[cfg(feature = "passkeys")]

@@ -264,7 +264,9 @@ pub(super) fn operations() -> Vec<(Method, &'static str, Operation)> {
 #[cfg(feature = "passkeys")]
 fn passkey_operations() -> Vec<(Method, &'static str, Operation)> {
     use crate::passkeys::CeremonyOptions;
-    use crate::routes::{PasskeyLogin, PasskeyRegistered, PasskeyRegistration, PasskeyRename};
+    use crate::routes::{
+        PasskeyLogin, PasskeyRegistered, PasskeyRegistration, PasskeyRename, PasskeyStepUp,
+    };
     use crate::store::PasskeyView;
     let stateful = [503];
     vec![
@@ -300,6 +302,18 @@ fn passkey_operations() -> Vec<(Method, &'static str, Operation)> {
                 .answers::<LoginResponse>(200, "the session's tokens and device")
                 .errors(&[400, 401, 403, 413, 415, 422, 429])
                 .errors(&stateful),
+        ),
+        (
+            Method::Post,
+            "/auth/passkeys/step-up",
+            Operation::new(
+                "Steps the session up with a passkey (RFC 9470): the same device, its next \
+                 tokens carrying the new auth_time, acr and amr",
+            )
+            .json_body::<PasskeyStepUp>()
+            .answers::<TokenPair>(200, "the new pair")
+            .errors(&[400, 401, 403, 413, 415, 422, 429])
+            .errors(&stateful),
         ),
         (
             Method::Get,

@@ -20,6 +20,7 @@ pub use introspection::{introspection_routes, INTROSPECT_SCOPE};
 #[cfg(feature = "passkeys")]
 pub use passkeys::{
     passkey_routes, PasskeyLogin, PasskeyRegistered, PasskeyRegistration, PasskeyRename,
+    PasskeyStepUp,
 };
 pub(crate) use presented_token::TokenForm;
 pub use protected_resource::protected_resource_routes;

@@ -21,7 +21,8 @@ use crate::passkeys::{clean_label, CeremonyOptions, PasskeyError, Passkeys};
 use crate::peer::client_ip;
 use crate::private_response::mark_credential;
 use crate::request::{json_body, Services};
-use crate::session::{LoginResponse, SessionOrigin};
+use crate::session::{refresh_session, verify_refresh, LoginResponse, SessionOrigin, StepUp};
+use crate::signer::TokenPair;
 use crate::store::{counter_key, PasskeyView};
 use crate::{cookies, observe};
 
@@ -58,6 +59,21 @@ pub struct PasskeyLogin {
     /// The `PublicKeyCredential` `navigator.credentials.get()` gave, as JSON.
     #[schemars(with = "serde_json::Value")]
     pub credential: PublicKeyCredential,
+}
+
+/// `POST …/passkeys/step-up` body: a login ceremony's answer, and the session's
+/// refresh token (or none: a browser's is in its cookie).
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasskeyStepUp {
+    /// The ceremony token `…/passkeys/login/options` gave.
+    pub ceremony: String,
+    /// The `PublicKeyCredential` `navigator.credentials.get()` gave, as JSON.
+    #[schemars(with = "serde_json::Value")]
+    pub credential: PublicKeyCredential,
+    /// The session's refresh token; without it, the refresh cookie.
+    #[serde(default)]
+    pub refresh: Option<String>,
 }
 
 /// `PATCH …/passkeys/<id>` body.
@@ -200,6 +216,57 @@ async fn login(
     Ok(Json(login))
 }
 
+/// Step-up (RFC 9470): the signed-in user meets a route's `acr`/`fresh`
+/// challenge with a passkey, and the session — the same device — goes on with
+/// tokens that carry the new `auth_time`, `acr` and `amr`. The refresh token is
+/// rotated as by a refresh (the one presented is spent).
+#[post("/auth/passkeys/step-up", data = "<body>")]
+async fn step_up(
+    body: Result<Json<PasskeyStepUp>, json::Error<'_>>,
+    services: Services<'_>,
+    passkeys: &State<Passkeys>,
+) -> Result<Json<TokenPair>, AuthError> {
+    let Services {
+        req,
+        rt,
+        store,
+        throttle,
+        ..
+    } = services;
+    mark_credential(req);
+    throttle.admit_address(req)?;
+    let body = json_body(body)?;
+    let authenticator = services.authenticator()?;
+    // The session first: nothing is spent for a request that names none.
+    let (token, from_cookie) = match body.refresh {
+        Some(token) => (token, false),
+        None => match cookies::refresh_from_cookie(req)? {
+            Some(token) => (token.to_owned(), true),
+            None => return Err(Rejection::NoRefreshToken.into()),
+        },
+    };
+    let old = verify_refresh(rt, &token)?;
+    let signed = passkeys
+        .finish_login(store, &body.ceremony, &body.credential)
+        .await?;
+    // Only the session's own user steps it up.
+    if signed.subject != old.sub {
+        return Err(Rejection::PasskeyOfAnotherUser.into());
+    }
+    let amr = signed.amr();
+    let step = StepUp {
+        at: rt.issuer().clock().now(),
+        acr: passkeys.acr(),
+        amr: &amr,
+    };
+    let mut pair = refresh_session(req, rt, store, authenticator, old, Some(step)).await?;
+    observe::login("passkey", "step_up");
+    if from_cookie {
+        cookies::move_into_cookies(req, rt, &mut pair);
+    }
+    Ok(Json(pair))
+}
+
 #[get("/auth/passkeys")]
 async fn list(
     jwt: Jwt<NoClaims>,
@@ -273,6 +340,7 @@ declare_route!(
     Protection::Public
 );
 declare_route!(login, Post, "/auth/passkeys/login", Protection::Public);
+declare_route!(step_up, Post, "/auth/passkeys/step-up", Protection::Public);
 declare_route!(list, Get, "/auth/passkeys", OWN_ACCESS_TOKEN);
 declare_route!(rename, Patch, "/auth/passkeys/<id>", OWN_ACCESS_TOKEN);
 declare_route!(
@@ -290,6 +358,7 @@ pub fn passkey_routes() -> Vec<Route> {
         register,
         login_options,
         login,
+        step_up,
         list,
         rename,
         delete_passkey

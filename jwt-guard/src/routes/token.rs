@@ -153,7 +153,7 @@ async fn refresh(
     // A device refreshes a few times an hour; a tight loop on one is throttled
     // (per instance) before it reaches the database.
     services.throttle.admit_refresh(old.did.as_deref())?;
-    let mut pair = refresh_session(req, rt, store, authenticator, old).await?;
+    let mut pair = refresh_session(req, rt, store, authenticator, old, None).await?;
     if from_cookie {
         cookies::move_into_cookies(req, rt, &mut pair);
     }

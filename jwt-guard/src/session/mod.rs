@@ -11,5 +11,5 @@ pub use authenticator::{Authenticator, Principal, UserStoreUnavailable};
 pub(crate) use outcome::SessionError;
 pub use outcome::{DeviceAccess, LoginResponse};
 pub(crate) use steps::{
-    issue_device_access, open_session, refresh_session, verify_refresh, SessionOrigin,
+    issue_device_access, open_session, refresh_session, verify_refresh, SessionOrigin, StepUp,
 };

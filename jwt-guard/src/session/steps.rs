@@ -78,6 +78,18 @@ impl<'a> SessionLogin<'a> {
     }
 }
 
+/// A new authentication on a session that goes on (RFC 9470 step-up): the
+/// session's next tokens carry its time, class and methods, on the same device.
+#[derive(Clone, Copy)]
+pub(crate) struct StepUp<'a> {
+    /// When the user authenticated.
+    pub(crate) at: u64,
+    /// Its class (`acr`).
+    pub(crate) acr: &'a str,
+    /// Its methods (`amr`).
+    pub(crate) amr: &'a [String],
+}
+
 /// Opens a session: a device for `subject` (described from the request) and its
 /// first token pair. Signing comes first; then one transaction uses the link (if
 /// any), creates the device and records the tokens, so an outage leaves nothing
@@ -168,8 +180,16 @@ pub(crate) async fn refresh_session(
     store: &Store,
     authenticator: &AppAuthenticator,
     old: RegisteredClaims,
+    step_up: Option<StepUp<'_>>,
 ) -> Result<TokenPair, SessionError> {
-    let login = SessionLogin::of(&old);
+    let mut login = SessionLogin::of(&old);
+    // A step-up is an authentication: from now on the session's tokens carry its
+    // time, class and methods (and its refresh window runs from it).
+    if let Some(step_up) = step_up {
+        login.at = step_up.at;
+        login.acr = Some(step_up.acr);
+        login.amr = step_up.amr;
+    }
     let orig_iat = login.at;
     let window = rt.config().refresh_window.as_secs();
     if rt.verifier().clock().now() > orig_iat.saturating_add(window) {
