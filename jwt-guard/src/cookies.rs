@@ -330,6 +330,22 @@ pub(crate) fn refresh_from_cookie<'r>(req: &'r Request<'_>) -> Result<Option<&'r
     session_cookie(req, Jar::Refresh, CsrfCheck::Always)
 }
 
+/// The refresh token a request presents: the body's (an API client), else the
+/// refresh cookie's after the CSRF check (a browser), and which it was — the
+/// answer goes back the same way. None at all is `401 missing_token`.
+pub(crate) fn presented_refresh(
+    req: &Request<'_>,
+    in_body: Option<String>,
+) -> Result<(String, bool), Rejection> {
+    match in_body {
+        Some(token) => Ok((token, false)),
+        None => match refresh_from_cookie(req)? {
+            Some(token) => Ok((token.to_owned(), true)),
+            None => Err(Rejection::NoRefreshToken),
+        },
+    }
+}
+
 /// The permanent token in the permanent-token cookie, after the CSRF check.
 pub(crate) fn permanent_from_cookie<'r>(
     req: &'r Request<'_>,

@@ -122,8 +122,23 @@ impl Passkeys {
         &self.config.acr
     }
 
-    fn expiry(&self, store: &Store) -> u64 {
-        store.clock().now() + self.config.challenge_ttl.as_secs()
+    /// Keeps a ceremony's `state` on the server until the challenge expires;
+    /// the token the client answers with (the database holds its digest).
+    async fn open(
+        &self,
+        store: &Store,
+        kind: CeremonyKind,
+        subject: Option<&str>,
+        state: &impl Serialize,
+    ) -> Result<String, PasskeyError> {
+        let token = random_id();
+        let state = serde_json::to_string(state)
+            .map_err(|_| Rejection::PasskeyServerFailure("cannot keep the ceremony"))?;
+        let expires_at = store.clock().now() + self.config.challenge_ttl.as_secs();
+        store
+            .open_ceremony(&ceremony_id(&token), kind, subject, &state, expires_at)
+            .await?;
+        Ok(token)
     }
 
     /// Registration, step 1 (WebAuthn §7.1 before step 1): creation options for
@@ -162,22 +177,10 @@ impl Passkeys {
             .core
             .generate_challenge_register(builder)
             .map_err(|_| Rejection::PasskeyServerFailure("cannot build registration options"))?;
-        let token = random_id();
-        let state = serde_json::to_string(&state)
-            .map_err(|_| Rejection::PasskeyServerFailure("cannot keep the ceremony"))?;
-        store
-            .open_ceremony(
-                &ceremony_id(&token),
-                CeremonyKind::Register,
-                Some(subject),
-                &state,
-                self.expiry(store),
-            )
+        let ceremony = self
+            .open(store, CeremonyKind::Register, Some(subject), &state)
             .await?;
-        Ok(CeremonyOptions {
-            ceremony: token,
-            options,
-        })
+        Ok(CeremonyOptions { ceremony, options })
     }
 
     /// Registration, step 2 (§7.1 steps 5–27, by `webauthn-rs-core`): the
@@ -247,22 +250,8 @@ impl Passkeys {
             .core
             .generate_challenge_authenticate(builder)
             .map_err(|_| Rejection::PasskeyServerFailure("cannot build login options"))?;
-        let token = random_id();
-        let state = serde_json::to_string(&state)
-            .map_err(|_| Rejection::PasskeyServerFailure("cannot keep the ceremony"))?;
-        store
-            .open_ceremony(
-                &ceremony_id(&token),
-                CeremonyKind::Login,
-                None,
-                &state,
-                self.expiry(store),
-            )
-            .await?;
-        Ok(CeremonyOptions {
-            ceremony: token,
-            options,
-        })
+        let ceremony = self.open(store, CeremonyKind::Login, None, &state).await?;
+        Ok(CeremonyOptions { ceremony, options })
     }
 
     /// Login, step 2 (§7.2): the assertion answering ceremony `token`, by a

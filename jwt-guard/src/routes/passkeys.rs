@@ -17,7 +17,7 @@ use crate::error::{AuthError, Rejection};
 use crate::guard::Jwt;
 use crate::login::start;
 use crate::manifest::{declare_route, Protection, OWN_ACCESS_TOKEN};
-use crate::passkeys::{clean_label, CeremonyOptions, PasskeyError, Passkeys};
+use crate::passkeys::{clean_label, CeremonyOptions, PasskeyError, Passkeys, SignedIn};
 use crate::peer::client_ip;
 use crate::private_response::mark_credential;
 use crate::request::{json_body, Services};
@@ -130,6 +130,37 @@ async fn register(
     ))
 }
 
+/// A login ceremony's answer, checked: a refusal counts as a failed passkey
+/// login, and a counter that did not move forwards is audited (a clone, or a
+/// replay) — for the login and the step-up alike.
+async fn checked_assertion(
+    req: &rocket::Request<'_>,
+    store: &crate::store::Store,
+    passkeys: &Passkeys,
+    ceremony: &str,
+    credential: &PublicKeyCredential,
+) -> Result<SignedIn, AuthError> {
+    match passkeys.finish_login(store, ceremony, credential).await {
+        Ok(signed) => Ok(signed),
+        Err(e) => {
+            if matches!(e, PasskeyError::Refused(_)) {
+                observe::login("passkey", "failure");
+            }
+            if matches!(e, PasskeyError::Refused(Rejection::PasskeyCounterRegressed)) {
+                let detail = serde_json::json!({
+                    "credential": credential.id.chars().take(64).collect::<String>(),
+                    "ip": client_ip(req).unwrap_or_default(),
+                })
+                .to_string();
+                let event = crate::store::AuditEvent::PasskeyCounterRegressed;
+                // The refusal stands whether or not the audit row is written.
+                let _ = store.audit(event, None, None, &detail).await;
+            }
+            Err(e.into())
+        }
+    }
+}
+
 #[post("/auth/passkeys/login/options")]
 async fn login_options(
     services: Services<'_>,
@@ -161,33 +192,7 @@ async fn login(
     // names no account to lock.
     throttle.admit_address(req)?;
     let body = json_body(body)?;
-    let signed = match passkeys
-        .finish_login(store, &body.ceremony, &body.credential)
-        .await
-    {
-        Ok(signed) => signed,
-        Err(e) => {
-            if matches!(e, PasskeyError::Refused(_)) {
-                observe::login("passkey", "failure");
-            }
-            if matches!(e, PasskeyError::Refused(Rejection::PasskeyCounterRegressed)) {
-                let detail = serde_json::json!({
-                    "credential": body.credential.id.chars().take(64).collect::<String>(),
-                    "ip": client_ip(req).unwrap_or_default(),
-                })
-                .to_string();
-                let _ = store
-                    .audit(
-                        crate::store::AuditEvent::PasskeyCounterRegressed,
-                        None,
-                        None,
-                        &detail,
-                    )
-                    .await;
-            }
-            return Err(e.into());
-        }
-    };
+    let signed = checked_assertion(req, store, passkeys, &body.ceremony, &body.credential).await?;
     // The user's current claims, as a refresh asks for them; a user the app no
     // longer knows signs in to nothing.
     let authenticator = services.authenticator()?;
@@ -238,17 +243,9 @@ async fn step_up(
     let body = json_body(body)?;
     let authenticator = services.authenticator()?;
     // The session first: nothing is spent for a request that names none.
-    let (token, from_cookie) = match body.refresh {
-        Some(token) => (token, false),
-        None => match cookies::refresh_from_cookie(req)? {
-            Some(token) => (token.to_owned(), true),
-            None => return Err(Rejection::NoRefreshToken.into()),
-        },
-    };
+    let (token, from_cookie) = cookies::presented_refresh(req, body.refresh)?;
     let old = verify_refresh(rt, &token)?;
-    let signed = passkeys
-        .finish_login(store, &body.ceremony, &body.credential)
-        .await?;
+    let signed = checked_assertion(req, store, passkeys, &body.ceremony, &body.credential).await?;
     // Only the session's own user steps it up.
     if signed.subject != old.sub {
         return Err(Rejection::PasskeyOfAnotherUser.into());

@@ -142,13 +142,7 @@ async fn refresh(
     let authenticator = services.authenticator()?;
     // A body token answers in the body (an API client); the cookie's answers in a
     // new cookie (a browser), after the CSRF check.
-    let (token, from_cookie) = match body.refresh {
-        Some(token) => (token, false),
-        None => match cookies::refresh_from_cookie(req)? {
-            Some(token) => (token.to_owned(), true),
-            None => return Err(Rejection::NoRefreshToken.into()),
-        },
-    };
+    let (token, from_cookie) = cookies::presented_refresh(req, body.refresh)?;
     let old = verify_refresh(rt, &token)?;
     // A device refreshes a few times an hour; a tight loop on one is throttled
     // (per instance) before it reaches the database.
