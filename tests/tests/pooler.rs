@@ -97,7 +97,7 @@ async fn instances_behind_a_transaction_mode_pgbouncer_work_beside_direct_ones()
         migrated >= 8,
         "migrations ran through the pooler: {migrated}"
     );
-    let direct = TestApp::start_on(&pg.url, poll, Clock::offset()).await;
+    let direct = TestApp::start_on(&pg.url, poll.clone(), Clock::offset()).await;
     // A second pooled instance that hears revocations at once over a direct
     // `LISTEN` connection, though it polls only once a minute.
     let listening = TestApp::start_with(
@@ -108,6 +108,39 @@ async fn instances_behind_a_transaction_mode_pgbouncer_work_beside_direct_ones()
         Clock::offset(),
     )
     .await;
+
+    // Through the pooler without `pooler = "transaction"`: the pool sees the
+    // pooler's shared server sessions, and launch stops (a direct pool does not).
+    let settings = |url: &str| {
+        jwt_guard::store::PoolSettings::from_figment(
+            &base_figment(url).focus("databases.jwt_guard"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let undeclared = jwt_guard::store::JwtPool::connect(&settings(&pooled_url))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        undeclared.behind_transaction_pooler().await,
+        "the probe sees PgBouncer"
+    );
+    let plain = jwt_guard::store::JwtPool::connect(&settings(&pg.url))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        !plain.behind_transaction_pooler().await,
+        "a direct pool is no pooler"
+    );
+    let refused = rocket::local::asynchronous::Client::untracked(jwt_guard_tests::app::app(
+        base_figment(&pooled_url).merge(("jwt", poll.clone())),
+        Clock::offset(),
+    ))
+    .await;
+    let refused = refused.map(|_| ()).map_err(|e| format!("{:?}", e.kind()));
+    assert!(
+        matches!(&refused, Err(kind) if kind.contains("jwt-guard")),
+        "an undeclared pooler stops launch: {refused:?}"
+    );
 
     every_stateful_route_works(&pooled, "alice").await;
     every_stateful_route_works(&direct, "bob").await;

@@ -26,7 +26,7 @@ use crate::routes::{
 use crate::runtime::{JwtRuntime, SetupError};
 use crate::secret::SecretText;
 use crate::store::{
-    DatabaseProblem, JwtDb, JwtPool, PoolSettings, RevocationCursor, Store, StoreError,
+    DatabaseProblem, JwtDb, JwtPool, PoolSettings, Pooler, RevocationCursor, Store, StoreError,
     DEFAULT_CONNECT_TIMEOUT_SECS,
 };
 use crate::throttle::LoginThrottle;
@@ -74,6 +74,14 @@ enum LaunchError {
     DatabaseMissing,
     #[error(transparent)]
     Database(DatabaseProblem),
+    #[error(
+        "`databases.jwt_guard.url` goes through a transaction-mode pooler (PgBouncer \
+         `pool_mode = transaction`, or alike): set `databases.jwt_guard.pooler = \
+         \"transaction\"` (and `listen_url`, a direct URL, for revocations at once); \
+         without it, statements one client prepared collide with another's on the \
+         pooler's shared server sessions"
+    )]
+    TransactionPoolerNotDeclared,
     #[error("`databases.jwt_guard` cannot be read")]
     DatabaseSettings(#[source] Box<rocket::figment::Error>),
     #[error(
@@ -389,7 +397,14 @@ async fn init_database(rocket: Rocket<Build>) -> fairing::Result {
         return stop(rocket, LaunchError::Database(problem));
     }
     match JwtPool::connect(&settings).await {
-        Ok(pool) => Ok(rocket.manage(JwtDb::from(pool))),
+        Ok(pool) => {
+            // Prepared statements of one client would collide with another's on
+            // the pooler's shared server sessions, mid-request: say so now.
+            if settings.pooler == Pooler::None && pool.behind_transaction_pooler().await {
+                return stop(rocket, LaunchError::TransactionPoolerNotDeclared);
+            }
+            Ok(rocket.manage(JwtDb::from(pool)))
+        }
         Err(e) => {
             let problem = DatabaseProblem::after_failure(&settings.url, e, settings.timeout());
             stop(rocket, LaunchError::Database(problem.await))

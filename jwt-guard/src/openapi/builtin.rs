@@ -106,7 +106,7 @@ fn paged(op: Operation) -> Operation {
 /// Every route jwt-guard mounts, by method and declared path.
 pub(super) fn operations() -> Vec<(Method, &'static str, Operation)> {
     let stateful = [503];
-    let mut operations = vec![
+    let operations = vec![
         (
             Method::Post,
             "/auth/token",
@@ -256,7 +256,7 @@ pub(super) fn operations() -> Vec<(Method, &'static str, Operation)> {
         ),
     ];
     #[cfg(feature = "passkeys")]
-    operations.extend(passkey_operations());
+    let operations = [operations, passkey_operations()].concat();
     operations
 }
 

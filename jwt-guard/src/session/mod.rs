@@ -10,6 +10,8 @@ pub(crate) use authenticator::{claims_json, AppAuthenticator};
 pub use authenticator::{Authenticator, Principal, UserStoreUnavailable};
 pub(crate) use outcome::SessionError;
 pub use outcome::{DeviceAccess, LoginResponse};
+#[cfg(feature = "passkeys")]
+pub(crate) use steps::StepUp;
 pub(crate) use steps::{
-    issue_device_access, open_session, refresh_session, verify_refresh, SessionOrigin, StepUp,
+    issue_device_access, open_session, refresh_session, verify_refresh, SessionOrigin,
 };

@@ -88,6 +88,35 @@ impl JwtPool {
         self.listen_url.as_deref()
     }
 
+    /// Whether this PostgreSQL URL goes through a transaction-mode pooler
+    /// (PgBouncer `pool_mode = transaction`, or one that behaves like it), found
+    /// by its one tell: two client connections, each outside a transaction, share
+    /// a server session — a statement one of them prepares is there for the
+    /// other (`42P05 duplicate_prepared_statement`). Direct connections, and
+    /// poolers in session mode, never share one. A pooler that lends another
+    /// server connection to the second client goes unnoticed (so launch is never
+    /// refused by mistake). SQLite: `false`.
+    ///
+    /// jwt-guard's fairing asks at launch when `pooler` is not set, and stops
+    /// launch, naming the setting, when the answer is yes.
+    pub fn behind_transaction_pooler(&self) -> rocket::futures::future::BoxFuture<'_, bool> {
+        // Boxed: the probe's borrows of its connections are not general enough
+        // for the launch future's `Send` otherwise.
+        Box::pin(async move {
+            if self.backend != Backend::Postgres {
+                return false;
+            }
+            let pool = self.pool.pool();
+            let (Ok(mut first), Ok(mut second)) = (pool.acquire().await, pool.acquire().await)
+            else {
+                return false;
+            };
+            let first: &mut sqlx::AnyConnection = &mut first;
+            let second: &mut sqlx::AnyConnection = &mut second;
+            probe(first, second).await
+        })
+    }
+
     /// The URL the pool connects to.
     pub fn url(&self) -> &str {
         &self.url
@@ -243,6 +272,30 @@ impl std::fmt::Debug for JwtPool {
             .field("pool", &self.pool)
             .finish_non_exhaustive()
     }
+}
+
+/// The probe of [`JwtPool::behind_transaction_pooler`] on two client
+/// connections.
+async fn probe(first: &mut sqlx::AnyConnection, second: &mut sqlx::AnyConnection) -> bool {
+    use sqlx::Executor as _;
+    const PREPARE: &str = "PREPARE jwt_guard_pooler_probe AS SELECT 1";
+    const DEALLOCATE: &str = "DEALLOCATE jwt_guard_pooler_probe";
+    if first.execute(sqlx::raw_sql(PREPARE)).await.is_err() {
+        // A probe a crashed launch left on a shared server session says the
+        // same as the second client's below.
+        let _ = first.execute(sqlx::raw_sql(DEALLOCATE)).await;
+        return true;
+    }
+    let shared = match second.execute(sqlx::raw_sql(PREPARE)).await {
+        Err(sqlx::Error::Database(e)) => e.code().as_deref() == Some("42P05"),
+        Err(_) => false,
+        Ok(_) => {
+            let _ = second.execute(sqlx::raw_sql(DEALLOCATE)).await;
+            false
+        }
+    };
+    let _ = first.execute(sqlx::raw_sql(DEALLOCATE)).await;
+    shared
 }
 
 fn normalize_url(url: &str) -> Result<(String, Backend), sqlx::Error> {
