@@ -205,6 +205,20 @@ async fn a_passkey_registers_signs_in_and_satisfies_phr(kind: DbKind) {
     );
     let res = app.get_with_token("/me/phishing-resistant", &access).await;
     assert_eq!(res.status(), Status::Ok);
+    // The device list says how each session signed in.
+    let devices = json_body(app.get_with_token("/auth/devices", &access).await).await;
+    let methods: Vec<&str> = devices
+        .as_array()
+        .map(|d| {
+            d.iter()
+                .filter_map(|x| x["signed_in_with"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        methods.contains(&"passkey") && methods.contains(&"password"),
+        "{devices}"
+    );
     // A refresh keeps the class.
     let refreshed = json_body(
         app.post_json(

@@ -52,6 +52,8 @@ impl DevicesCommand {
                     "expires_at",
                     // The DPoP key's thumbprint, shortened (empty: a bearer session).
                     "dpop_key",
+                    // How the session was signed in (password, passkey, link, …).
+                    "signed_in_with",
                 ];
                 print(json, &devices, &columns);
             }

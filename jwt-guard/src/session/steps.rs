@@ -146,6 +146,10 @@ pub(crate) async fn open_session(
             SessionOrigin::Link(..) => None,
         },
         dpop_jkt: dpop_jkt.as_deref(),
+        login_method: Some(match origin {
+            SessionOrigin::Login { method, .. } => method,
+            SessionOrigin::Link(..) => "link",
+        }),
     };
     let (device, permanent, consumed) = store
         .open_session(describe_device(req, subject), login.at, rows)

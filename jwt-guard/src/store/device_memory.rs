@@ -133,6 +133,7 @@ mod tests {
             expires_at,
             orig_iat: 100,
             dpop_jkt: None,
+            login_method: None,
         }
     }
 

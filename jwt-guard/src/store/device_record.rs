@@ -67,6 +67,14 @@ pub struct DeviceRecord {
         serialize_with = "thumbprint_prefix"
     )]
     pub dpop_jkt: Option<String>,
+    /// How the session was signed in: `password`, `passkey`, `link`, or the
+    /// method an app named (`Sessions::start`). Listed as `signed_in_with`.
+    #[serde(
+        rename = "signed_in_with",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub login_method: Option<String>,
 }
 
 /// Characters of a thumbprint shown in device lists.
@@ -80,7 +88,8 @@ fn thumbprint_prefix<S: serde::Serializer>(jkt: &Option<String>, s: S) -> Result
 }
 
 pub(super) const DEVICE_COLUMNS: &str =
-    "id, subject, name, browser, os, device_kind, ip, created_at, last_used, expires_at, orig_iat, dpop_jkt";
+    "id, subject, name, browser, os, device_kind, ip, created_at, last_used, expires_at, orig_iat, dpop_jkt, \
+     login_method";
 
 pub(super) fn device_from_row(row: &AnyRow) -> Result<DeviceRecord, sqlx::Error> {
     Ok(DeviceRecord {
@@ -98,5 +107,6 @@ pub(super) fn device_from_row(row: &AnyRow) -> Result<DeviceRecord, sqlx::Error>
         expires_at: secs(row.try_get("expires_at")?),
         orig_iat: secs(row.try_get("orig_iat")?),
         dpop_jkt: opt(row, "dpop_jkt")?,
+        login_method: opt(row, "login_method")?,
     })
 }

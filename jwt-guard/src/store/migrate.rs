@@ -53,6 +53,12 @@ const MIGRATIONS: &[(i64, Sql)] = &[
         9,
         Sql::Both(include_str!("../../migrations/0009_passkeys.sql")),
     ),
+    (
+        10,
+        Sql::Both(include_str!(
+            "../../migrations/0010_device_login_method.sql"
+        )),
+    ),
 ];
 
 impl Store {

@@ -52,16 +52,18 @@ pub(crate) struct SessionRows<'a> {
     pub(crate) audit_login: Option<&'a str>,
     /// The DPoP key the device is bound to (RFC 9449), if the client sent a proof.
     pub(crate) dpop_jkt: Option<&'a str>,
+    /// How the session was signed in, listed with the device.
+    pub(crate) login_method: Option<&'a str>,
 }
 
-/// A new device's row: [`NEW_DEVICE_COLUMNS`], valued by [`DEVICE_VALUES`] (`$1`–`$13`,
+/// A new device's row: [`NEW_DEVICE_COLUMNS`], valued by [`DEVICE_VALUES`] (`$1`–`$14`,
 /// which [`bind_device`] binds).
 const NEW_DEVICE_COLUMNS: &str = "jwt_guard_devices
      (id, subject, name, user_agent, browser, os, device_kind, ip,
-      permanent_digest, created_at, last_used, expires_at, orig_iat, dpop_jkt)";
-const DEVICE_VALUES: &str = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13";
+      permanent_digest, created_at, last_used, expires_at, orig_iat, dpop_jkt, login_method)";
+const DEVICE_VALUES: &str = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14";
 
-/// Binds [`DEVICE_VALUES`]' `$1`–`$13` for `device`, which stores `user_agent`
+/// Binds [`DEVICE_VALUES`]' `$1`–`$14` for `device`, which stores `user_agent`
 /// and its permanent token's `digest` beside what it lists.
 fn bind_device<'a>(
     query: sqlx::query::Query<'a, sqlx::Any, sqlx::any::AnyArguments<'a>>,
@@ -84,6 +86,7 @@ fn bind_device<'a>(
         .bind(ts(device.expires_at))
         .bind(ts(device.orig_iat))
         .bind(device.dpop_jkt.as_deref())
+        .bind(device.login_method.as_deref())
 }
 
 impl Store {
@@ -101,6 +104,7 @@ impl Store {
             clear_attempts: None,
             audit_login: None,
             dpop_jkt: None,
+            login_method: None,
         };
         let (device, token, _) = self.open_session(new, orig_iat, start).await?;
         Ok((device, token))
@@ -134,6 +138,7 @@ impl Store {
             expires_at: self.sliding_expiry(now, orig_iat),
             orig_iat,
             dpop_jkt: start.dpop_jkt.map(str::to_owned),
+            login_method: start.login_method.map(str::to_owned),
         };
         let user_agent = user_agent.as_deref();
         // PostgreSQL, no login link, below the cap: one statement. A login link
@@ -247,18 +252,18 @@ impl Store {
              device AS (
                  INSERT INTO {NEW_DEVICE_COLUMNS}
                  SELECT {DEVICE_VALUES}
-                 FROM live WHERE $14::BIGINT IS NULL OR live.n < $14
+                 FROM live WHERE $15::BIGINT IS NULL OR live.n < $15
                  RETURNING id
              ),
              {tokens}
              cleared AS (
                  DELETE FROM jwt_guard_attempts
-                 WHERE key = $15 AND EXISTS (SELECT 1 FROM device)
+                 WHERE key = $16 AND EXISTS (SELECT 1 FROM device)
              ),
              audited AS (
                  INSERT INTO jwt_guard_audit (id, at, event, subject, device_id, detail)
-                 SELECT $16, $10, $17, $2, $1, $18
-                 WHERE $18::TEXT IS NOT NULL AND EXISTS (SELECT 1 FROM device)
+                 SELECT $17, $10, $18, $2, $1, $19
+                 WHERE $19::TEXT IS NOT NULL AND EXISTS (SELECT 1 FROM device)
              )
              SELECT COUNT(*) FROM device",
             tokens = if start.tokens.is_empty() {
@@ -270,7 +275,7 @@ impl Store {
                          SELECT * FROM (VALUES {}) AS first_tokens
                          WHERE EXISTS (SELECT 1 FROM device)
                      ),",
-                    token_rows(start.tokens.len(), 18)
+                    token_rows(start.tokens.len(), 19)
                 )
             },
         );
