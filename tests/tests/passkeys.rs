@@ -243,6 +243,21 @@ async fn a_passkey_registers_signs_in_and_satisfies_phr(kind: DbKind) {
     let (status, refused) = sign_in(&app, &options["ceremony"], &credential).await;
     assert_eq!(status, Status::Unauthorized, "{refused}");
     assert_eq!(refused["error"], "invalid_credentials");
+    // An assertion whose user handle is not the credential owner's, or that has
+    // none (§7.2 step 6: the login named no user), is refused.
+    for handle in [json!("bm90LXRoZS1vd25lcg"), Value::Null] {
+        let (ceremony, mut forged) = assertion!(&app, device);
+        forged["response"]["userHandle"] = handle.clone();
+        let (status, refused) = sign_in(&app, &ceremony, &forged).await;
+        assert_eq!(status, Status::Unauthorized, "{handle}: {refused}");
+        assert!(
+            refused["error_description"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("user handle"),
+            "{refused}"
+        );
+    }
     // A malformed answer is a 4xx in the one shape.
     let (status, malformed) = post(
         &app,

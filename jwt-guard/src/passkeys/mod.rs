@@ -271,12 +271,14 @@ impl Passkeys {
             serde_json::from_str(&ceremony.state).map_err(|_| Rejection::PasskeyCeremonyGone)?;
         let id = URL_SAFE_NO_PAD.encode(answer.get_credential_id());
         let record = store.passkey(&id).await?.ok_or(Rejection::PasskeyUnknown)?;
-        // §7.2 step 6: the user handle, when the authenticator returns one, must
-        // be the credential's owner's.
-        if let Some(handle) = answer.get_user_unique_id() {
-            if URL_SAFE_NO_PAD.encode(handle) != record.user_handle {
-                return Err(Rejection::PasskeyUserHandleMismatch.into());
-            }
+        // §7.2 step 6: the user was not identified before this ceremony (its
+        // options name no credential), so the authenticator must say whose the
+        // credential is, and that must be the credential's owner.
+        let handle = answer
+            .get_user_unique_id()
+            .map(|handle| URL_SAFE_NO_PAD.encode(handle));
+        if handle.as_deref() != Some(record.user_handle.as_str()) {
+            return Err(Rejection::PasskeyUserHandleMismatch.into());
         }
         let mut credential: Credential =
             serde_json::from_str(&record.credential).map_err(|_| Rejection::PasskeyUnknown)?;
