@@ -433,6 +433,71 @@ async fn a_password_session_steps_up_with_a_passkey(kind: DbKind) {
     app.finish().await;
 }
 
+/// More refusals, each a 4xx in the one shape with nothing written: an answer
+/// from an origin the app does not list (the authenticator took it: a subdomain
+/// of the RP id), an expired challenge, and the address budget — which a
+/// passkey's failures spend without locking the account.
+async fn wrong_origins_expired_challenges_and_budgets(kind: DbKind) {
+    let mut jwt = config();
+    jwt["login_throttle"] = json!({ "ip_attempts": 6, "ip_window": "15m" });
+    let Some(app) = TestApp::on(kind, jwt).await else {
+        return;
+    };
+    let password = app.access_token("alice").await;
+    let mut device = Client::new(authenticator(None));
+    let _ = register!(&app, device, &password, "laptop");
+    // Another origin under the RP id: the client signs it, the app does not list it.
+    let (status, options) = post(&app, "/auth/passkeys/login/options", None, None).await;
+    assert_eq!(status, Status::Ok);
+    let elsewhere =
+        reqwest::Url::parse("https://shop.example.com").unwrap_or_else(|e| panic!("{e}"));
+    let asserted = device
+        .authenticate(&elsewhere, request(&options), DefaultClientData)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let credential = serde_json::to_value(&asserted).unwrap_or_default();
+    let (status, refused) = sign_in(&app, &options["ceremony"], &credential).await;
+    assert_eq!(status, Status::Unauthorized, "{refused}");
+    let said = refused["error_description"].as_str().unwrap_or_default();
+    assert!(said.contains("another site"), "{refused}");
+    // A challenge answered after its time (5 minutes by default).
+    let (ceremony, credential) = assertion!(&app, device);
+    app.clock.advance(301);
+    let (status, expired) = sign_in(&app, &ceremony, &credential).await;
+    assert_eq!(status, Status::BadRequest, "{expired}");
+    assert_eq!(expired["error"], "invalid_request");
+    // None of the refusals signed anyone in: alice has her password's device alone.
+    let devices = app.store().devices_of("alice").await.unwrap_or_default();
+    assert_eq!(devices.len(), 1, "{devices:?}");
+    // The address's budget (6 attempts in 15 minutes here) runs out: passkey
+    // requests from one client address spend it.
+    let remote: std::net::SocketAddr = "192.0.2.7:4000".parse().unwrap_or_else(|e| panic!("{e}"));
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        let res = app
+            .client
+            .post("/auth/passkeys/login/options")
+            .remote(remote)
+            .dispatch()
+            .await;
+        statuses.push(res.status().code);
+    }
+    let first_refusal = statuses.iter().position(|s| *s == 429);
+    assert!(
+        first_refusal.is_some_and(|at| at == 6 && statuses[..at].iter().all(|s| *s == 200)),
+        "{statuses:?}"
+    );
+    // Failures locked no account: alice's own budget is untouched.
+    let stored: i64 = jwt_guard::store::sqlx::query_scalar(
+        "SELECT COUNT(*) FROM jwt_guard_attempts WHERE locked_until > 0",
+    )
+    .fetch_one(app.pool())
+    .await
+    .unwrap_or(-1);
+    assert_eq!(stored, 0, "no account was locked");
+    app.finish().await;
+}
+
 /// The OpenAPI document of an app with passkeys describes each passkey route:
 /// its body, its answers, and whether it needs a token.
 #[rocket::async_test]
@@ -474,6 +539,7 @@ async fn the_passkey_routes_are_described_in_openapi() {
 }
 
 storage_tests!(
+    wrong_origins_expired_challenges_and_budgets,
     a_password_session_steps_up_with_a_passkey,
     a_passkey_registers_signs_in_and_satisfies_phr,
     ceremonies_are_shared_and_clones_are_caught,
