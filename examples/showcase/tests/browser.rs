@@ -245,7 +245,10 @@ async fn the_app_page_keeps_its_session_in_a_real_browser() {
         .click()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert!(text(&c, "#devices li.current").await.contains("this one"));
+    let current = text(&c, "#devices li.current").await;
+    assert!(current.contains("this one"), "{current}");
+    // How the session was signed in, as the device list says.
+    assert!(current.contains("signed in with password"), "{current}");
 
     // Log out: the cookie is cleared, and a reload stays logged out.
     shown(&c, "#logout-button")
