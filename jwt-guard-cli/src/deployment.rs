@@ -3,7 +3,7 @@
 
 use jwt_guard::config::{ConfigError, JwtConfig};
 use jwt_guard::runtime::JwtRuntime;
-use jwt_guard::store::{DatabaseProblem, JwtPool, PoolSettings, Store};
+use jwt_guard::store::{sqlite_file, DatabaseProblem, JwtPool, PoolSettings, Store};
 use jwt_guard::Clock;
 use rocket::figment::providers::{Format as _, Toml};
 use rocket::figment::Figment;
@@ -18,16 +18,6 @@ pub(crate) const DEPLOYMENT_FILE: &str = "JwtGuard.toml";
 pub(crate) struct Deployment {
     figment: Figment,
     config: JwtConfig,
-}
-
-/// The file of a SQLite URL (`sqlite://app.db`, `sqlite:app.db?mode=rwc`); `None`
-/// for other databases and for an in-memory one.
-fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next().unwrap_or(rest);
-    (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
 }
 
 /// `url` without the password of its user, for messages.
@@ -127,16 +117,5 @@ mod tests {
             "postgres://app@db:5432/x"
         );
         assert_eq!(without_password("sqlite://app.db"), "sqlite://app.db");
-    }
-
-    #[test]
-    fn sqlite_files_are_found_in_their_urls() {
-        assert_eq!(
-            sqlite_file("sqlite://dir/app.db?mode=rwc"),
-            Some("dir/app.db".into())
-        );
-        assert_eq!(sqlite_file("sqlite:app.db"), Some("app.db".into()));
-        assert_eq!(sqlite_file("sqlite::memory:"), None);
-        assert_eq!(sqlite_file("postgres://u@h/db"), None);
     }
 }

@@ -10,32 +10,15 @@
 
 mod support;
 
-use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
+use support::served::{free_port, wait_for_port, Served};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"))
-}
-
-async fn wait_for_port(port: u16) {
-    for _ in 0..200 {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
-        }
-        rocket::tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("nothing listens on 127.0.0.1:{port}");
-}
 
 /// chromedriver, killed when the test ends.
 struct Driver(Child);
@@ -135,24 +118,11 @@ async fn the_app_page_keeps_its_session_in_a_real_browser() {
     if !browser_available() {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("showcase-browser-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("profile")).unwrap_or_else(|e| panic!("{e}"));
-
-    // The showcase, listening for real.
-    let port = free_port();
-    let figment = rocket::Config::figment()
-        .merge(("log_level", "off"))
-        .merge(("address", "127.0.0.1"))
-        .merge(("port", port))
-        .merge((
-            "databases.jwt_guard.url",
-            format!("sqlite://{}", dir.join("showcase.sqlite").display()),
-        ));
-    let figment = showcase::with_defaults(figment).unwrap_or_else(|e| panic!("{e}"));
-    let server = showcase::app(figment, jwt_guard::Clock::system());
-    rocket::tokio::spawn(server.launch());
-    wait_for_port(port).await;
+    // The showcase, listening for real; the browser's profile beside its database.
+    let served = Served::start("browser", |figment| figment).await;
+    let port = served.port;
+    let profile = served.dir.join("profile");
+    std::fs::create_dir_all(&profile).unwrap_or_else(|e| panic!("{e}"));
 
     let driver_port = free_port();
     let _driver = Driver(
@@ -164,7 +134,7 @@ async fn the_app_page_keeps_its_session_in_a_real_browser() {
             .unwrap_or_else(|e| panic!("cannot start chromedriver: {e}")),
     );
     wait_for_port(driver_port).await;
-    let c = browser(driver_port, &dir.join("profile")).await;
+    let c = browser(driver_port, &profile).await;
     let app = format!("http://127.0.0.1:{port}/app");
 
     // Not logged in yet: the form shows. Log in as alice.
@@ -325,4 +295,5 @@ async fn the_app_page_keeps_its_session_in_a_real_browser() {
     assert_eq!(log["link"]["use_count"], 1, "{log}");
 
     let _ = c.close().await;
+    served.stop().await;
 }

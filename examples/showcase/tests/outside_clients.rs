@@ -75,20 +75,9 @@ async fn run_node(dir: PathBuf, script: &str, args: Vec<String>) -> Value {
         .join(script);
     let copy = dir.join(script);
     std::fs::copy(&source, &copy).unwrap_or_else(|e| panic!("{}: {e}", copy.display()));
-    let out = rocket::tokio::task::spawn_blocking(move || {
-        Command::new("node").arg(copy).args(args).output()
-    })
-    .await
-    .unwrap_or_else(|e| panic!("{e}"))
-    .unwrap_or_else(|e| panic!("{script}: {e}"));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{script} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(stdout.lines().last().unwrap_or_default())
-        .unwrap_or_else(|e| panic!("{script} printed no JSON ({e}):\n{stdout}"))
+    let mut command = Command::new("node");
+    command.arg(copy).args(args);
+    json_line_of(script, command).await
 }
 
 /// Runs `script` (in `tests/clients/`) with `args`; its one line of JSON.
@@ -96,12 +85,18 @@ async fn run(python: PathBuf, script: &str, args: Vec<String>) -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/clients")
         .join(script);
-    let out = rocket::tokio::task::spawn_blocking(move || {
-        Command::new(python).arg(path).args(args).output()
-    })
-    .await
-    .unwrap_or_else(|e| panic!("{e}"))
-    .unwrap_or_else(|e| panic!("{script}: {e}"));
+    let mut command = Command::new(python);
+    command.arg(path).args(args);
+    json_line_of(script, command).await
+}
+
+/// Runs a client's `command` (off the async runtime) to success; the one line
+/// of JSON it printed last.
+async fn json_line_of(script: &str, mut command: Command) -> Value {
+    let out = rocket::tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|e| panic!("{script}: {e}"));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

@@ -104,19 +104,12 @@ impl Operation {
 
     /// Takes the query parameter `name`, a `T`.
     pub fn query<T: JsonSchema>(
-        mut self,
+        self,
         name: &'static str,
         required: bool,
         description: &'static str,
     ) -> Self {
-        self.parameters.push(Parameter {
-            name,
-            location: "query",
-            required,
-            description,
-            schema: schema_of::<T>,
-        });
-        self
+        self.parameter::<T>("query", name, required, description)
     }
 
     /// Takes the header `name` (a string).
@@ -126,14 +119,24 @@ impl Operation {
 
     /// Takes the header `name`, a `T` (say an enumeration of the values it takes).
     pub fn header_of<T: JsonSchema>(
+        self,
+        name: &'static str,
+        required: bool,
+        description: &'static str,
+    ) -> Self {
+        self.parameter::<T>("header", name, required, description)
+    }
+
+    fn parameter<T: JsonSchema>(
         mut self,
+        location: &'static str,
         name: &'static str,
         required: bool,
         description: &'static str,
     ) -> Self {
         self.parameters.push(Parameter {
             name,
-            location: "header",
+            location,
             required,
             description,
             schema: schema_of::<T>,

@@ -15,7 +15,6 @@ use std::time::Duration;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use webauthn_rs_core::proto::{
     AuthenticationState, CreationChallengeResponse, Credential, PublicKeyCredential,
     RegisterPublicKeyCredential, RegistrationState, RequestAuthenticationExtensions,
@@ -25,7 +24,7 @@ use webauthn_rs_core::WebauthnCore;
 
 use crate::config::{PasskeyConfig, UserVerification};
 use crate::error::Rejection;
-use crate::secret::random_id;
+use crate::secret::{random_id, TokenDigest};
 use crate::store::{CeremonyKind, PasskeyRecord, Store, StoreError};
 
 /// The relying party: the WebAuthn checks with this app's settings.
@@ -78,10 +77,10 @@ impl SignedIn {
     }
 }
 
-/// The digest a ceremony's token is kept under: the database holds no token a
-/// client could answer with.
+/// The digest a ceremony's token is kept under, as every secret a client holds
+/// is: the database holds no token a client could answer with.
 fn ceremony_id(token: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
+    TokenDigest::of(token.as_bytes()).as_str().to_owned()
 }
 
 fn policy(config: &PasskeyConfig) -> UserVerificationPolicy {
@@ -375,6 +374,6 @@ mod tests {
         let id = ceremony_id("token");
         assert_ne!(id, "token");
         assert_eq!(id, ceremony_id("token"));
-        assert_eq!(id.len(), 43);
+        assert_eq!(id, TokenDigest::of(b"token").as_str());
     }
 }

@@ -12,7 +12,6 @@ use webauthn_rs_core::proto::{
 };
 
 use crate::claims::NoClaims;
-use crate::device_description::clean_text;
 use crate::error::{AuthError, Rejection};
 use crate::guard::Jwt;
 use crate::login::start;
@@ -284,7 +283,7 @@ async fn rename(
     if !is_credential_id(id) {
         return Err(Rejection::PasskeyNotFound.into());
     }
-    let label = clean_label(&clean_text(&body.label, crate::passkeys::LABEL_MAX));
+    let label = clean_label(&body.label);
     if services
         .store
         .rename_passkey(jwt.subject(), id, &label)

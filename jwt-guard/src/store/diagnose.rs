@@ -3,7 +3,7 @@
 //! a database that does not exist. The URL is shown without its password.
 
 use std::fmt;
-use std::path::Path;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// A database that cannot be opened at launch: the URL (password hidden), the
@@ -65,10 +65,8 @@ impl DatabaseProblem {
             return Some(Self::new(url, cause, advice));
         }
         if scheme == "sqlite" {
-            let path = sqlite_path(rest)?;
-            let folder = Path::new(path)
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty());
+            let path = sqlite_file(url)?;
+            let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
             if let Some(folder) = folder.filter(|f| !f.is_dir()) {
                 let cause = format!("the folder `{}` does not exist", folder.display());
                 let advice = format!(
@@ -129,22 +127,20 @@ impl DatabaseProblem {
 async fn direct_attempt(url: &str, timeout: Duration) -> Option<sqlx::Error> {
     use sqlx::ConnectOptions as _;
     let options = url.parse::<sqlx::any::AnyConnectOptions>().ok()?;
-    match tokio_timeout(timeout, options.connect()).await {
-        Some(Err(e)) => Some(e),
+    match rocket::tokio::time::timeout(timeout, options.connect()).await {
+        Ok(Err(e)) => Some(e),
         _ => None,
     }
 }
 
-async fn tokio_timeout<F: std::future::Future>(limit: Duration, future: F) -> Option<F::Output> {
-    rocket::tokio::time::timeout(limit, future).await.ok()
-}
-
-/// The file of a `sqlite:` URL's remainder (`//x.db?mode=rwc` → `x.db`), none
-/// for an in-memory database.
-fn sqlite_path(rest: &str) -> Option<&str> {
-    let path = rest.strip_prefix("//").unwrap_or(rest);
-    let path = path.split('?').next().unwrap_or(path);
-    (!path.is_empty() && !path.contains(":memory:")).then_some(path)
+/// The file of a SQLite URL (`sqlite://app.db`, `sqlite:app.db?mode=rwc`);
+/// `None` for other databases and for an in-memory one.
+pub fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && !path.contains(":memory:")).then(|| PathBuf::from(path))
 }
 
 /// The database a PostgreSQL URL names (`postgres://u@h/app?x` → `app`).
@@ -208,6 +204,17 @@ mod tests {
         assert_eq!(advice("sqlite://x.db"), "");
         assert_eq!(advice("sqlite::memory:"), "");
         assert_eq!(advice("postgres://u@h/db"), "");
+    }
+
+    #[test]
+    fn sqlite_files_are_found_in_their_urls() {
+        assert_eq!(
+            sqlite_file("sqlite://dir/app.db?mode=rwc"),
+            Some("dir/app.db".into())
+        );
+        assert_eq!(sqlite_file("sqlite:app.db"), Some("app.db".into()));
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("postgres://u@h/db"), None);
     }
 
     #[test]

@@ -35,7 +35,7 @@ mod tokens;
 pub use archive::ArchiveReport;
 pub use audit::{AuditEvent, AuditRecord};
 pub use device_record::{DeviceDescription, DeviceRecord, NewDevice, DEVICE_NAME_MAX};
-pub use diagnose::DatabaseProblem;
+pub use diagnose::{sqlite_file, DatabaseProblem};
 pub use executor::Pooler;
 pub(crate) use handle::PendingLogout;
 pub use handle::{Store, StoreError};
