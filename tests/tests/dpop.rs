@@ -495,6 +495,38 @@ fn unsigned(token: &str) -> String {
 /// RFC 7638 thumbprints of RSA, EC and OKP keys: the RFC's own RSA example, RFC
 /// 8037's Ed25519 example, and a P-256 key's computed by hand; a session bound
 /// with each key kind carries that thumbprint.
+/// An app that names no `public_url` and listens on loopback is one server under
+/// two names: proofs may name `127.0.0.1` or `localhost` (a browser page needs
+/// the name to be a secure context) with its port — no other host, no other port.
+/// A configured `public_url` is the only name (`a_bound_session_end_to_end`
+/// refuses `localhost` there).
+#[rocket::async_test]
+async fn a_loopback_app_answers_to_localhost_too() {
+    let app = TestApp::with_jwt(json!({
+        "secret": TEST_SECRET,
+        "dpop": { "mode": "allowed" },
+    }))
+    .await;
+    let config = app.client.rocket().config();
+    assert!(config.address.is_loopback(), "{}", config.address);
+    let port = config.port;
+    let key = es256();
+    for (host, expected) in [
+        (format!("127.0.0.1:{port}"), Status::Ok),
+        (format!("localhost:{port}"), Status::Ok),
+        (
+            format!("localhost:{}", port.wrapping_add(1)),
+            Status::BadRequest,
+        ),
+        (format!("example.com:{port}"), Status::BadRequest),
+    ] {
+        let proof = key
+            .proof("POST", &format!("http://{host}/auth/token"))
+            .sign();
+        assert_eq!(login_status(&app, &proof).await, expected, "{host}");
+    }
+}
+
 #[rocket::async_test]
 async fn thumbprints_of_rsa_ec_and_okp_keys() {
     use jsonwebtoken::jwk::Jwk;

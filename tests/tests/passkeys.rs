@@ -156,13 +156,17 @@ async fn a_passkey_registers_signs_in_and_satisfies_phr(kind: DbKind) {
     assert!(!id.is_empty());
 
     // The list is the user's own, with no key material.
-    let list = json_body(app.get_with_token("/auth/passkeys", &password).await).await;
+    let list = json_body(
+        app.get_with_token("/auth/passkeys/credentials", &password)
+            .await,
+    )
+    .await;
     assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
     assert_eq!(list[0]["id"], id.as_str());
     assert_eq!(list[0]["label"], "laptop");
     assert!(list[0].get("credential").is_none(), "{list}");
     let bob = app.access_token("bob").await;
-    let theirs = json_body(app.get_with_token("/auth/passkeys", &bob).await).await;
+    let theirs = json_body(app.get_with_token("/auth/passkeys/credentials", &bob).await).await;
     assert_eq!(theirs, json!([]));
     // The user handle is random: never the username.
     let handle: String = jwt_guard::store::sqlx::query_scalar(
@@ -288,7 +292,7 @@ async fn a_passkey_registers_signs_in_and_satisfies_phr(kind: DbKind) {
 
     // Rename; someone else's passkey is no one's to rename or delete.
     let rename = |token: String, label: &'static str| {
-        let path = format!("/auth/passkeys/{id}");
+        let path = format!("/auth/passkeys/credentials/{id}");
         let client = &app.client;
         async move {
             client
@@ -306,12 +310,16 @@ async fn a_passkey_registers_signs_in_and_satisfies_phr(kind: DbKind) {
         Status::NoContent
     );
     assert_eq!(rename(bob.clone(), "mine now").await, Status::NotFound);
-    let list = json_body(app.get_with_token("/auth/passkeys", &password).await).await;
+    let list = json_body(
+        app.get_with_token("/auth/passkeys/credentials", &password)
+            .await,
+    )
+    .await;
     assert_eq!(list[0]["label"], "work laptop");
     assert!(list[0]["last_used_at"].is_u64(), "{list}");
 
     // Delete: the passkey signs in no more; the session it started goes on.
-    let path = format!("/auth/passkeys/{id}");
+    let path = format!("/auth/passkeys/credentials/{id}");
     let delete = rocket::http::Method::Delete;
     let res = app.send_with_token(delete, &path, &bob).await;
     assert_eq!(res.status(), Status::NotFound);
@@ -529,9 +537,9 @@ async fn the_passkey_routes_are_described_in_openapi() {
         ("/auth/passkeys/register/options", "post"),
         ("/auth/passkeys/login/options", "post"),
         ("/auth/passkeys/step-up", "post"),
-        ("/auth/passkeys", "get"),
-        ("/auth/passkeys/{id}", "patch"),
-        ("/auth/passkeys/{id}", "delete"),
+        ("/auth/passkeys/credentials", "get"),
+        ("/auth/passkeys/credentials/{id}", "patch"),
+        ("/auth/passkeys/credentials/{id}", "delete"),
     ] {
         let op = &paths[path][method];
         assert!(op["summary"].is_string(), "{path} {method}: {op}");

@@ -31,6 +31,17 @@ pub struct Me {
     pub device_id: Option<String>,
 }
 
+/// `GET /account/vault`: how the caller signed in.
+#[derive(Serialize, JsonSchema)]
+pub struct Vault {
+    /// The subject.
+    pub sub: String,
+    /// The authentication class (`phr`: phishing-resistant).
+    pub acr: String,
+    /// The authentication methods (RFC 8176), e.g. `["hwk", "user", "mfa"]`.
+    pub amr: Vec<String>,
+}
+
 /// `GET /admin/stats`.
 #[derive(Serialize, JsonSchema)]
 pub struct AdminStats {
@@ -319,6 +330,12 @@ pub fn described() -> Vec<(Method, &'static str, Operation)> {
             "/account/password",
             Operation::new("Changes the password (needs a login of the last 5 minutes)")
                 .answers_empty(204, "changed"),
+        ),
+        (
+            Method::Get,
+            "/account/vault",
+            Operation::new("A phishing-resistant sign-in only (acr phr: a passkey)")
+                .answers::<Vault>(200, "how the caller signed in"),
         ),
         (
             Method::Get,

@@ -1,6 +1,8 @@
 //! `GET /app`: a small page (HTML and plain JavaScript, no build step) that uses
-//! cookie mode as a browser app would: log in, call `/me`, refresh through the
-//! `HttpOnly` cookie, list devices, log out.
+//! cookie mode as a browser app would: log in (with a password or a passkey, the
+//! latter also offered in the username field's autofill), call `/me`, refresh
+//! through the `HttpOnly` cookie, list devices, add a passkey, open a route that
+//! needs a phishing-resistant sign-in (stepping up with a passkey), log out.
 
 use jwt_guard::public;
 use rocket::http::Header;

@@ -57,10 +57,27 @@ pub fn figment() -> std::io::Result<Figment> {
 ///   issues tokens for it);
 /// - DPoP allowed (`jwt.dpop.mode = "allowed"`, RFC 9449): a client that signs in
 ///   with a proof gets tokens bound to its key; proofs name the address the
-///   showcase listens on (`http://127.0.0.1:8000/…`) unless `jwt.dpop.public_url`
-///   says otherwise.
+///   showcase listens on (`http://127.0.0.1:8000/…`, or `http://localhost:8000/…`
+///   as a browser names it) unless `jwt.dpop.public_url` says otherwise;
+/// - passkeys (`jwt.passkeys`) for the page's own address: `link_base_url`'s host
+///   when that is set, else `localhost` and the port — WebAuthn needs a name, not
+///   an IP address, so the page for passkeys is `http://localhost:8000/app`
+///   (see [`passkey_page`]).
 pub fn with_defaults(mut figment: Figment) -> std::io::Result<Figment> {
     figment = with_storage_defaults(figment)?;
+    if figment.find_value("jwt.passkeys").is_err() {
+        if let Some(page) = passkey_page(&figment) {
+            let rp_id = host_of(&page);
+            figment = figment.merge((
+                "jwt.passkeys",
+                serde_json::json!({
+                    "rp_id": rp_id,
+                    "origins": [page],
+                    "rp_name": "jwt-guard showcase",
+                }),
+            ));
+        }
+    }
     if figment.find_value("jwt.dpop.mode").is_err() {
         figment = figment.merge(("jwt.dpop.mode", "allowed"));
     }
@@ -124,6 +141,36 @@ pub fn base_url(figment: &Figment) -> String {
         .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
     let port: u16 = figment.extract_inner("port").unwrap_or(8000);
     origin(address, port)
+}
+
+/// Where the showcase's page can use passkeys: `link_base_url` when it is set
+/// and names a host (`https://…`, or `http://localhost…`), else
+/// `http://localhost:<port>` when the showcase listens on loopback (or on every
+/// address). `None` for an address WebAuthn refuses (an IP on a network).
+pub fn passkey_page(figment: &Figment) -> Option<String> {
+    if let Ok(base) = figment.extract_inner::<String>("jwt.link_base_url") {
+        let base = base.trim_end_matches('/').to_owned();
+        let host = host_of(&base);
+        let named = host.parse::<std::net::IpAddr>().is_err() && !host.starts_with('[');
+        let secure = base.starts_with("https://") || host == "localhost";
+        return (named && secure && !host.is_empty()).then_some(base);
+    }
+    let address: std::net::IpAddr = figment
+        .extract_inner("address")
+        .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+    let port: u16 = figment.extract_inner("port").unwrap_or(8000);
+    (address.is_loopback() || address.is_unspecified()).then(|| format!("http://localhost:{port}"))
+}
+
+/// The host of an origin `scheme://host[:port]`.
+fn host_of(origin: &str) -> String {
+    let rest = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    match authority.strip_prefix('[') {
+        // An IPv6 literal keeps its brackets (it is no name).
+        Some(v6) => format!("[{}", v6.split(']').next().unwrap_or(v6)),
+        None => authority.split(':').next().unwrap_or(authority).to_owned(),
+    }
 }
 
 /// `http://<address>:<port>`, a wildcard address named as the loopback one.
@@ -334,6 +381,8 @@ jwt-guard showcase at {BASE} — try it:
   curl -i -X POST {BASE}/auth/logout-all -H "Authorization: Bearer $ADMIN"   # 200 {"revoked":1}: every device of admin
 
 In a browser: {BASE}/app (cookie mode: the refresh token is an HttpOnly cookie).
+Passkeys: {PASSKEY_PAGE}/app — sign in, "Add a passkey", log out, "Sign in with a passkey";
+"Open the vault" needs one (acr phr), and steps a password session up with it.
 
 Users: alice, bob (role user), admin (role admin); passwords <name>-password.
 "#;
@@ -341,7 +390,13 @@ Users: alice, bob (role user), admin (role admin); passwords <name>-password.
 /// The walkthrough for a showcase listening at `base` (`http://127.0.0.1:8000`):
 /// shell commands, each with the answer it gets in a comment.
 pub fn walkthrough(base: &str) -> String {
-    WALKTHROUGH.replace("{BASE}", base)
+    // WebAuthn needs a name: the loopback address's is `localhost`.
+    let page = base
+        .replacen("http://127.0.0.1:", "http://localhost:", 1)
+        .replacen("http://[::1]:", "http://localhost:", 1);
+    WALKTHROUGH
+        .replace("{PASSKEY_PAGE}", &page)
+        .replace("{BASE}", base)
 }
 
 /// The token a Prometheus scraper sends to the showcase's `GET /metrics`

@@ -8,7 +8,7 @@ use jwt_guard::{permanent_refresh, public, use_jwt, AuthError, DeviceAccess, Dev
 use rocket::serde::json::{Json, Value};
 use rocket::{get, post, routes, Route, State};
 
-use crate::api::{self, AdminStats, Me, Reports};
+use crate::api::{self, AdminStats, Me, Reports, Vault};
 use crate::claims::{AppClaims, Role};
 
 /// Any valid access token.
@@ -43,7 +43,6 @@ fn reports(jwt: Jwt<AppClaims>) -> Json<Reports> {
     })
 }
 
-/// Works with or without a token; an invalid token is still refused.
 /// Changing the password needs a recent login (RFC 9470 step-up): a token whose
 /// login is older than five minutes gets `401 insufficient_user_authentication`
 /// with `max_age="300"`, and the client signs in again. (A stub: it changes
@@ -54,6 +53,21 @@ fn change_password(_jwt: Jwt<AppClaims>) -> rocket::http::Status {
     rocket::http::Status::NoContent
 }
 
+/// A phishing-resistant sign-in only (`acr` `phr`, RFC 9470): a passkey login's,
+/// or a session stepped up with a passkey. Any other token gets `401
+/// insufficient_user_authentication` with `acr_values="phr"`.
+#[use_jwt(claims = AppClaims, acr = "phr")]
+#[get("/account/vault")]
+fn vault(jwt: Jwt<AppClaims>) -> Json<Vault> {
+    let registered = jwt.registered();
+    Json(Vault {
+        sub: jwt.subject().to_owned(),
+        acr: registered.acr.clone().unwrap_or_default(),
+        amr: registered.amr.clone().unwrap_or_default(),
+    })
+}
+
+/// Works with or without a token; an invalid token is still refused.
 #[use_jwt(claims = AppClaims, optional)]
 #[get("/hello")]
 fn hello(jwt: Option<Jwt<AppClaims>>) -> String {
@@ -133,6 +147,7 @@ pub fn routes() -> Vec<Route> {
         visits,
         admin_routes,
         change_password,
+        vault,
         openapi
     ]
 }

@@ -5,6 +5,13 @@
 //! its `HttpOnly` refresh cookie and the key kept in IndexedDB, lists devices and
 //! logs out; a confirm link's page uses nothing until its button is pressed.
 //!
+//!
+//! Passkeys, in the same browser with a WebDriver virtual authenticator (W3C
+//! WebAuthn §11: CTAP2, internal transport, resident keys, user verification) on
+//! `http://localhost:<port>/app`: a password session cannot open the
+//! phishing-resistant vault; it adds a passkey, steps up with it on the same
+//! device, logs out, and signs in with the passkey alone.
+//!
 //! Outside CI, with no browser installed, the test says why and returns; in CI
 //! (`CI` set) a missing browser fails it. `.ci/run` installs both packages.
 
@@ -293,6 +300,205 @@ async fn the_app_page_keeps_its_session_in_a_real_browser() {
     )
     .await;
     assert_eq!(log["link"]["use_count"], 1, "{log}");
+
+    let _ = c.close().await;
+    served.stop().await;
+}
+
+/// `POST`/`GET` of a WebDriver extension command (the W3C WebAuthn virtual
+/// authenticator endpoints, which fantoccini does not wrap) on the session of `c`.
+async fn webdriver(driver_port: u16, c: &Client, method: &str, path: &str, body: Value) -> Value {
+    let session = c
+        .session_id()
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("no WebDriver session"));
+    let url = format!("http://127.0.0.1:{driver_port}/session/{session}{path}");
+    let client = reqwest::Client::new();
+    let req = match method {
+        "GET" => client.get(url),
+        _ => client.post(url).json(&body),
+    };
+    let res = req.send().await.unwrap_or_else(|e| panic!("{path}: {e}"));
+    let status = res.status();
+    let answer: Value = res.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "{path}: {status} {answer}");
+    answer["value"].clone()
+}
+
+/// What the page's own `call` answers for `GET path` (with its DPoP proof and
+/// access token): `[status, body]`.
+async fn page_get(c: &Client, path: &str) -> Value {
+    c.execute_async(
+        "const done = arguments[arguments.length - 1];\
+         call('GET', arguments[0]).then((r) => done([r.status, r.data]), (e) => done([0, String(e)]));",
+        vec![json!(path)],
+    )
+    .await
+    .unwrap_or(Value::Null)
+}
+
+async fn click(c: &Client, css: &str) {
+    shown(c, css)
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+}
+
+#[rocket::async_test]
+async fn passkeys_work_in_a_real_browser() {
+    if !browser_available() {
+        return;
+    }
+    let served = Served::start("browser-passkeys", |figment| figment).await;
+    let port = served.port;
+    let profile = served.dir.join("profile");
+    std::fs::create_dir_all(&profile).unwrap_or_else(|e| panic!("{e}"));
+    let driver_port = free_port();
+    let _driver = Driver(
+        Command::new(CHROMEDRIVER)
+            .arg(format!("--port={driver_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start chromedriver: {e}")),
+    );
+    wait_for_port(driver_port).await;
+    let c = browser(driver_port, &profile).await;
+    // A platform authenticator that verifies its user and keeps resident keys.
+    let authenticator = webdriver(
+        driver_port,
+        &c,
+        "POST",
+        "/webauthn/authenticator",
+        json!({
+            "protocol": "ctap2",
+            "transport": "internal",
+            "hasResidentKey": true,
+            "hasUserVerification": true,
+            "isUserVerified": true,
+            "isUserConsenting": true,
+        }),
+    )
+    .await;
+    let authenticator = authenticator.as_str().unwrap_or_default().to_owned();
+    assert!(!authenticator.is_empty(), "no virtual authenticator");
+    let credentials = format!("/webauthn/authenticator/{authenticator}/credentials");
+
+    // WebAuthn needs a name: the page is at localhost (its DPoP proofs name that
+    // host, which the showcase accepts for its loopback address).
+    let app = format!("http://localhost:{port}/app");
+    c.goto(&app).await.unwrap_or_else(|e| panic!("{e}"));
+    shown(&c, "#login:not([hidden])").await;
+    shown(&c, "#passkey-login-button:not([hidden])").await;
+    shown(&c, "#password")
+        .await
+        .send_keys("alice-password")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    click(&c, "#login-button").await;
+    shown(&c, "#session:not([hidden])").await;
+    assert_eq!(text(&c, "#who").await, "alice");
+
+    // A password session is not phishing-resistant: the vault says how to get in.
+    let refused = page_get(&c, "/account/vault").await;
+    assert_eq!(refused[0], 401, "{refused}");
+    assert_eq!(
+        refused[1]["error"], "insufficient_user_authentication",
+        "{refused}"
+    );
+
+    // Add a passkey: the authenticator now holds one resident credential.
+    click(&c, "#passkey-add-button").await;
+    let added = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath("//pre[contains(text(), 'passkey added')]"))
+        .await;
+    assert!(added.is_ok(), "log: {}", text(&c, "#log").await);
+    let held = webdriver(driver_port, &c, "GET", &credentials, json!({})).await;
+    let held = held.as_array().cloned().unwrap_or_default();
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert_eq!(held[0]["isResidentCredential"], true, "{held:?}");
+
+    // Step-up: the vault asks, the passkey answers, the same session goes on.
+    click(&c, "#vault-button").await;
+    let vault = text(&c, "#vault:not([hidden])").await;
+    assert!(vault.starts_with("Vault open: acr phr"), "{vault}");
+    assert!(
+        vault.contains("user"),
+        "the authenticator verified the user: {vault}"
+    );
+    click(&c, "#devices-button").await;
+    shown(&c, "#devices li").await;
+    let devices = c
+        .find_all(Locator::Css("#devices li"))
+        .await
+        .unwrap_or_default();
+    assert_eq!(devices.len(), 1, "step-up starts no new device");
+
+    // Log out: the login form offers the passkey in the username field's
+    // autofill (conditional mediation), and picking it — the virtual
+    // authenticator's user does — signs in: no name, no password.
+    click(&c, "#logout-button").await;
+    let by_autofill = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(
+            "//pre[contains(text(), 'signed in with a passkey')]",
+        ))
+        .await;
+    assert!(by_autofill.is_ok(), "log: {}", text(&c, "#log").await);
+    shown(&c, "#session:not([hidden])").await;
+    assert_eq!(text(&c, "#who").await, "alice");
+    let (_, bound_to) = page_token(&c).await;
+    assert!(
+        !bound_to.is_empty(),
+        "a passkey session is bound to the page's key too"
+    );
+    let opened = page_get(&c, "/account/vault").await;
+    assert_eq!(opened[0], 200, "{opened}");
+    assert_eq!(opened[1]["acr"], "phr", "{opened}");
+    click(&c, "#devices-button").await;
+    let current = text(&c, "#devices li.current").await;
+    assert!(current.contains("signed in with passkey"), "{current}");
+
+    // The button: with the authenticator's user not verified, the autofill
+    // offer signs nobody in (user verification is required) and the form
+    // stays; verified again, "Sign in with a passkey" signs in.
+    let uv = format!("/webauthn/authenticator/{authenticator}/uv");
+    webdriver(
+        driver_port,
+        &c,
+        "POST",
+        &uv,
+        json!({ "isUserVerified": false }),
+    )
+    .await;
+    click(&c, "#logout-button").await;
+    shown(&c, "#login:not([hidden])").await;
+    // (Above, the autofill signed in well within this wait.)
+    rocket::tokio::time::sleep(Duration::from_secs(2)).await;
+    let signed_out: Value = c
+        .execute("return document.getElementById('session').hidden", vec![])
+        .await
+        .unwrap_or(Value::Null);
+    assert_eq!(signed_out, json!(true), "an unverified user signed in");
+    webdriver(
+        driver_port,
+        &c,
+        "POST",
+        &uv,
+        json!({ "isUserVerified": true }),
+    )
+    .await;
+    click(&c, "#passkey-login-button").await;
+    shown(&c, "#session:not([hidden])").await;
+    assert_eq!(text(&c, "#who").await, "alice");
+    let opened = page_get(&c, "/account/vault").await;
+    assert_eq!(opened[0], 200, "{opened}");
 
     let _ = c.close().await;
     served.stop().await;

@@ -862,6 +862,19 @@ async fn the_openapi_document_says_how_every_route_is_protected() {
             json!([{ "linkToken": [] }]),
         ),
         ("get", "/metrics", json!([{ "staticToken": [] }])),
+        // Passkeys: signing in needs nothing; the vault a phishing-resistant
+        // token of the showcase's own.
+        ("post", "/auth/passkeys/login", json!([])),
+        (
+            "post",
+            "/auth/passkeys/register",
+            json!([{ "bearer": [] }, { "dpop": [] }]),
+        ),
+        (
+            "get",
+            "/account/vault",
+            json!([{ "bearer": [] }, { "dpop": [] }]),
+        ),
     ] {
         assert_eq!(
             doc["paths"][path][method]["security"], expected,

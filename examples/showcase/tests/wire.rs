@@ -17,6 +17,16 @@ async fn a_known_path_with_another_method_is_405_with_allow() {
         ("TRACE", "/auth/token", 405, Some("POST")),
         ("DELETE", "/auth/token", 405, Some("POST")),
         ("PATCH", "/auth/devices/abc", 405, Some("DELETE")),
+        // A ceremony's path is no credential's (schemathesis found `DELETE,
+        // PATCH` here when the credentials were `/auth/passkeys/<id>`).
+        ("DELETE", "/auth/passkeys/login", 405, Some("POST")),
+        ("OPTIONS", "/auth/passkeys/register", 405, Some("POST")),
+        (
+            "POST",
+            "/auth/passkeys/credentials/abc",
+            405,
+            Some("DELETE, PATCH"),
+        ),
         ("POST", "/.well-known/jwks.json", 405, Some("GET, HEAD")),
         ("GET", "/nowhere", 404, None),
         ("QUERY", "/nowhere", 400, None),

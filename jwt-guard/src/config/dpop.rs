@@ -55,7 +55,9 @@ pub struct DpopConfig {
     /// `https://api.example/v1` behind a proxy that strips `/v1`: proofs' `htu`
     /// must be this followed by the request's path (RFC 9449 §4.3 check 9). Never
     /// taken from the request's `Host` header. Default: `link_base_url`, else
-    /// `http://` and Rocket's address and port.
+    /// `http://` and Rocket's address and port — and, when that is a loopback
+    /// address, the same with `localhost` (a browser page needs that name to be
+    /// a secure context, for WebAuthn among others).
     pub public_url: Option<String>,
     /// Signature algorithms accepted for proofs (asymmetric only). Default
     /// `["ES256", "ES384", "EdDSA", "RS256", "PS256"]`.

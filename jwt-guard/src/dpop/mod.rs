@@ -39,8 +39,9 @@ pub(crate) const DPOP_SCHEME: &str = "DPoP";
 /// jwt-guard's DPoP settings and caches, managed when `dpop.mode` is not `off`.
 pub(crate) struct Dpop {
     mode: DpopMode,
-    /// `public_url` without a trailing `/`.
-    public_url: String,
+    /// `public_url` without a trailing `/`; for an app that named none and
+    /// listens on loopback, its `localhost` name too (as browsers reach it).
+    public_urls: Vec<String>,
     algorithms: Vec<Algorithm>,
     lifetime: u64,
     skew: u64,
@@ -50,12 +51,12 @@ pub(crate) struct Dpop {
 }
 
 impl Dpop {
-    /// The DPoP state for `config`, or `None` when DPoP is off. `public_url` is
-    /// the configured one or the app's own address; `store`, when there is one,
+    /// The DPoP state for `config`, or `None` when DPoP is off. `base_url` is
+    /// the app's own address, used when no `public_url` is configured; `store`, when there is one,
     /// is the replay cache every instance shares (unless memory is configured).
     pub(crate) fn new(
         config: &DpopConfig,
-        public_url: &str,
+        base_url: &str,
         keys: &KeyRing,
         clock: &Clock,
         store: Option<&Store>,
@@ -75,7 +76,12 @@ impl Dpop {
         });
         Some(Self {
             mode: config.mode,
-            public_url: public_url.trim_end_matches('/').to_owned(),
+            public_urls: match &config.public_url {
+                Some(url) => vec![url.trim_end_matches('/').to_owned()],
+                // `http://127.0.0.1:8000` is `http://localhost:8000` too: one
+                // server under the name a browser page needs (a secure context).
+                None => crate::cookies::default_origins(base_url),
+            },
             algorithms: config.algorithms.clone(),
             lifetime: config.proof_lifetime.as_secs(),
             skew: config.skew.as_secs(),
@@ -105,7 +111,7 @@ impl Dpop {
         format!(
             "DPoP {:?}: proofs name {}/…; used proofs are remembered in {}{}",
             self.mode,
-            self.public_url,
+            self.public_urls.join("/… or "),
             if self.replays_in_memory() {
                 "this process's memory"
             } else {
@@ -125,10 +131,14 @@ impl Dpop {
         self.nonces.as_ref().map(|n| n.current(now))
     }
 
-    /// The request's URI as a proof must name it (§4.3 check 9): the public URL
+    /// The request's URI as a proof may name it (§4.3 check 9): a public URL
     /// and the path as sent, normalised. Never the `Host` header.
-    fn expected_uri(&self, req: &Request<'_>) -> Option<String> {
-        htu::normalize(&format!("{}{}", self.public_url, req.uri().path()))
+    fn expected_uris(&self, req: &Request<'_>) -> Vec<String> {
+        let path = req.uri().path();
+        let named = self.public_urls.iter();
+        named
+            .filter_map(|url| htu::normalize(&format!("{url}{path}")))
+            .collect()
     }
 
     /// Checks the request's proof (§4.3, but the replay and binding checks),
@@ -147,11 +157,11 @@ impl Dpop {
         if values.next().is_some() {
             return Err(ProofError::SeveralHeaders);
         }
-        let uri = self.expected_uri(req).ok_or(ProofError::WrongUri)?;
+        let uris = self.expected_uris(req);
         let now = self.clock.now();
         let expected = proof::Expected {
             method: req.method().as_str(),
-            uri: &uri,
+            uris: &uris,
             access_token,
             algorithms: &self.algorithms,
             now,

@@ -105,8 +105,9 @@ impl ProofError {
 pub(crate) struct Expected<'a> {
     /// The request's method (`htm`).
     pub(crate) method: &'a str,
-    /// The request's URI, normalised (`htu`, see [`super::htu::normalize`]).
-    pub(crate) uri: &'a str,
+    /// The request's URI under each name the app answers to, normalised (`htu`,
+    /// see [`super::htu::normalize`]).
+    pub(crate) uris: &'a [String],
     /// The access token sent with the proof, if any (`ath`).
     pub(crate) access_token: Option<&'a str>,
     /// Accepted algorithms.
@@ -249,7 +250,8 @@ pub(crate) fn check(proof: &str, expected: &Expected<'_>) -> Result<Proof, Proof
         return Err(ProofError::WrongMethod);
     }
     // Check 9: the URI without query and fragment, both normalised.
-    if super::htu::normalize(&htu).as_deref() != Some(expected.uri) {
+    let named = super::htu::normalize(&htu);
+    if !named.is_some_and(|uri| expected.uris.contains(&uri)) {
         return Err(ProofError::WrongUri);
     }
     // Check 10: the server's nonce, when it asks for one (§8, §9).

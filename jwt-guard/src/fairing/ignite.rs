@@ -455,8 +455,7 @@ fn manage_dpop(
     clock: &crate::clock::Clock,
     store: Option<&Store>,
 ) -> Rocket<Build> {
-    let public_url = config.dpop.public_url.as_deref().unwrap_or(base_url);
-    match Dpop::new(&config.dpop, public_url, runtime.keys(), clock, store) {
+    match Dpop::new(&config.dpop, base_url, runtime.keys(), clock, store) {
         Some(dpop) => rocket.manage(dpop),
         None => rocket,
     }

@@ -317,14 +317,14 @@ fn passkey_operations() -> Vec<(Method, &'static str, Operation)> {
         ),
         (
             Method::Get,
-            "/auth/passkeys",
+            "/auth/passkeys/credentials",
             Operation::new("The caller's passkeys")
                 .answers::<Vec<PasskeyView>>(200, "the passkeys, no key material")
                 .errors(&stateful),
         ),
         (
             Method::Patch,
-            "/auth/passkeys/<id>",
+            "/auth/passkeys/credentials/<id>",
             Operation::new("Renames one of the caller's passkeys")
                 .json_body::<PasskeyRename>()
                 .answers_empty(204, "renamed")
@@ -333,7 +333,7 @@ fn passkey_operations() -> Vec<(Method, &'static str, Operation)> {
         ),
         (
             Method::Delete,
-            "/auth/passkeys/<id>",
+            "/auth/passkeys/credentials/<id>",
             Operation::new("Deletes one of the caller's passkeys (its sessions go on)")
                 .answers_empty(204, "deleted")
                 .errors(&[404])

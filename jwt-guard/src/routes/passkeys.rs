@@ -263,7 +263,7 @@ async fn step_up(
     Ok(Json(pair))
 }
 
-#[get("/auth/passkeys")]
+#[get("/auth/passkeys/credentials")]
 async fn list(
     jwt: Jwt<NoClaims>,
     services: Services<'_>,
@@ -272,7 +272,7 @@ async fn list(
     Ok(Json(passkeys.iter().map(PasskeyView::from).collect()))
 }
 
-#[patch("/auth/passkeys/<id>", data = "<body>")]
+#[patch("/auth/passkeys/credentials/<id>", data = "<body>")]
 async fn rename(
     id: &str,
     body: Result<Json<PasskeyRename>, json::Error<'_>>,
@@ -295,7 +295,7 @@ async fn rename(
     }
 }
 
-#[delete("/auth/passkeys/<id>")]
+#[delete("/auth/passkeys/credentials/<id>")]
 async fn delete_passkey(
     id: &str,
     jwt: Jwt<NoClaims>,
@@ -337,12 +337,17 @@ declare_route!(
 );
 declare_route!(login, Post, "/auth/passkeys/login", Protection::Public);
 declare_route!(step_up, Post, "/auth/passkeys/step-up", Protection::Public);
-declare_route!(list, Get, "/auth/passkeys", OWN_ACCESS_TOKEN);
-declare_route!(rename, Patch, "/auth/passkeys/<id>", OWN_ACCESS_TOKEN);
+declare_route!(list, Get, "/auth/passkeys/credentials", OWN_ACCESS_TOKEN);
+declare_route!(
+    rename,
+    Patch,
+    "/auth/passkeys/credentials/<id>",
+    OWN_ACCESS_TOKEN
+);
 declare_route!(
     delete_passkey,
     Delete,
-    "/auth/passkeys/<id>",
+    "/auth/passkeys/credentials/<id>",
     OWN_ACCESS_TOKEN
 );
 
