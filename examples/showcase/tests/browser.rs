@@ -28,13 +28,35 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 /// chromedriver, killed when the test ends.
-struct Driver(Child);
+struct Driver {
+    child: Child,
+    port: u16,
+}
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
+}
+
+/// The showcase, listening for real, and a browser driven by a chromedriver of
+/// its own (its profile beside the showcase's database).
+async fn showcase_in_a_browser(name: &str) -> (Served, Driver, Client) {
+    let served = Served::start(name, |figment| figment).await;
+    let profile = served.dir.join("profile");
+    std::fs::create_dir_all(&profile).unwrap_or_else(|e| panic!("{e}"));
+    let port = free_port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start chromedriver: {e}"));
+    let driver = Driver { child, port };
+    wait_for_port(port).await;
+    let client = browser(port, &profile).await;
+    (served, driver, client)
 }
 
 /// Whether the browser is here; in CI it must be.
@@ -125,23 +147,8 @@ async fn the_app_page_keeps_its_session_in_a_real_browser() {
     if !browser_available() {
         return;
     }
-    // The showcase, listening for real; the browser's profile beside its database.
-    let served = Served::start("browser", |figment| figment).await;
+    let (served, _driver, c) = showcase_in_a_browser("browser").await;
     let port = served.port;
-    let profile = served.dir.join("profile");
-    std::fs::create_dir_all(&profile).unwrap_or_else(|e| panic!("{e}"));
-
-    let driver_port = free_port();
-    let _driver = Driver(
-        Command::new(CHROMEDRIVER)
-            .arg(format!("--port={driver_port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start chromedriver: {e}")),
-    );
-    wait_for_port(driver_port).await;
-    let c = browser(driver_port, &profile).await;
     let app = format!("http://127.0.0.1:{port}/app");
 
     // Not logged in yet: the form shows. Log in as alice.
@@ -352,21 +359,8 @@ async fn passkeys_work_in_a_real_browser() {
     if !browser_available() {
         return;
     }
-    let served = Served::start("browser-passkeys", |figment| figment).await;
-    let port = served.port;
-    let profile = served.dir.join("profile");
-    std::fs::create_dir_all(&profile).unwrap_or_else(|e| panic!("{e}"));
-    let driver_port = free_port();
-    let _driver = Driver(
-        Command::new(CHROMEDRIVER)
-            .arg(format!("--port={driver_port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start chromedriver: {e}")),
-    );
-    wait_for_port(driver_port).await;
-    let c = browser(driver_port, &profile).await;
+    let (served, driver, c) = showcase_in_a_browser("browser-passkeys").await;
+    let (port, driver_port) = (served.port, driver.port);
     // A platform authenticator that verifies its user and keeps resident keys.
     let authenticator = webdriver(
         driver_port,
