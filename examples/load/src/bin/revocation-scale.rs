@@ -1,0 +1,208 @@
+//! How an instance copes with many live revocations: for each count, a fresh
+//! PostgreSQL database gets that many revocation rows (half devices, half token
+//! ids, 22-character values as jwt-guard writes them, live for an hour), then a
+//! release showcase is launched on it and measured — the time until it answers,
+//! its resident and peak memory, the size its revocation set reports
+//! (`jwt_guard_revocation_set_size`), and the cost of `GET /me` on a kept-alive
+//! connection against the run with none.
+//!
+//! ```sh
+//! cargo build --release -p showcase -p load
+//! target/release/revocation-scale                        # 0, 10⁴, 10⁵, 10⁶
+//! target/release/revocation-scale --counts 0,100000 --requests 5000
+//! ```
+//!
+//! Traffic goes to 127.0.0.1 only; every loop is bounded in time.
+
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use load::{psql, request, showcase_binary, spawn_showcase, wait_until_up, Instances};
+use load::{KeepAlive, ScratchDatabase};
+
+/// Launch time and memory with many live revocations.
+#[derive(Parser, Debug)]
+#[command(name = "revocation-scale")]
+struct Args {
+    /// Revocation counts to try, in order (the first is the baseline).
+    #[arg(long, value_delimiter = ',', default_value = "0,10000,100000,1000000")]
+    counts: Vec<u64>,
+    /// `GET /me` requests timed per count.
+    #[arg(long, default_value_t = 3000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    requests: u64,
+}
+
+const PORT: u16 = 8121;
+
+/// What one launch measured.
+struct Launch {
+    count: u64,
+    seconds: f64,
+    rss_kib: u64,
+    peak_kib: u64,
+    set_size: Option<u64>,
+    me_micros: f64,
+}
+
+fn main() {
+    let args = Args::parse();
+    let Some(showcase) = showcase_binary() else {
+        eprintln!("build the showcase first: cargo build --release -p showcase -p load");
+        std::process::exit(2);
+    };
+    let mut launches = Vec::new();
+    for &count in &args.counts {
+        match launch_with(&showcase, count, args.requests) {
+            Some(launch) => launches.push(launch),
+            None => {
+                eprintln!("the run with {count} revocations failed");
+                std::process::exit(1);
+            }
+        }
+    }
+    let base = &launches[0];
+    println!(
+        "| live revocations | launch (s) | resident (MiB) | peak (MiB) | set size | bytes per revocation (resident, over {}) | GET /me (µs) | vs {} |",
+        base.count, base.count
+    );
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for l in &launches {
+        let per = if l.count > base.count {
+            let grown = l.rss_kib.saturating_sub(base.rss_kib) * 1024;
+            format!("{:.0}", grown as f64 / (l.count - base.count) as f64)
+        } else {
+            "—".to_owned()
+        };
+        println!(
+            "| {} | {:.2} | {:.1} | {:.1} | {} | {} | {:.0} | {:.2}× |",
+            l.count,
+            l.seconds,
+            l.rss_kib as f64 / 1024.0,
+            l.peak_kib as f64 / 1024.0,
+            l.set_size.map_or("?".to_owned(), |n| n.to_string()),
+            per,
+            l.me_micros,
+            l.me_micros / base.me_micros,
+        );
+    }
+}
+
+/// One database with `count` revocations, one launch on it.
+fn launch_with(showcase: &std::path::PathBuf, count: u64, requests: u64) -> Option<Launch> {
+    let db = ScratchDatabase::create(&format!("scale{count}"))?;
+    let env = [
+        ("ROCKET_LOG_LEVEL", "off".to_owned()),
+        (
+            "ROCKET_DATABASES",
+            format!("{{jwt_guard={{url=\"{}\"}}}}", db.url),
+        ),
+        (
+            "ROCKET_JWT",
+            "{secret=\"load-test-secret-load-test-secret-0123\"}".to_owned(),
+        ),
+    ];
+    // A first launch creates the schema and the demo users.
+    {
+        let first = spawn_showcase(showcase, PORT, &env, None).map(|(child, _)| child);
+        let _first = Instances(first.into_iter().collect::<Vec<Child>>());
+        if !wait_until_up(PORT) {
+            return None;
+        }
+    }
+    let now = "extract(epoch from now())::bigint";
+    let filled = psql(
+        &db.url,
+        &format!(
+            "INSERT INTO jwt_guard_revocations (kind, value, not_before, until, created_at, seq) \
+             SELECT CASE WHEN i % 2 = 0 THEN 'device' ELSE 'jti' END, \
+                    substr(md5(i::text), 1, 22), 0, {now} + 3600, {now}, 0 \
+             FROM generate_series(1, {count}) AS i"
+        ),
+    );
+    if !filled {
+        return None;
+    }
+    wait_for_free_port();
+    let started = Instant::now();
+    let child = spawn_showcase(showcase, PORT, &env, None).map(|(child, _)| child)?;
+    let pid = child.id();
+    let _instance = Instances(vec![child]);
+    let deadline = started + Duration::from_secs(300);
+    while request(PORT, "GET", "/hello", &[], "").is_none() {
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let login = r#"{"username":"alice","password":"alice-password"}"#;
+    let token = request(
+        PORT,
+        "POST",
+        "/auth/token",
+        &[("Content-Type", "application/json")],
+        login,
+    )
+    .and_then(|(_, body)| serde_json::from_str::<serde_json::Value>(&body).ok())
+    .and_then(|v| v["access"].as_str().map(str::to_owned))?;
+    let bearer = format!("Bearer {token}");
+    let mut conn = KeepAlive::connect(PORT)?;
+    let headers = [("Authorization", bearer.as_str())];
+    for _ in 0..requests.min(200) {
+        conn.get("/me", &headers)?; // warm-up
+    }
+    let timed = Instant::now();
+    for _ in 0..requests {
+        if conn.get("/me", &headers)? != 200 {
+            return None;
+        }
+    }
+    let me_micros = timed.elapsed().as_secs_f64() * 1e6 / requests as f64;
+    let (rss_kib, peak_kib) = memory(pid)?;
+    Some(Launch {
+        count,
+        seconds,
+        rss_kib,
+        peak_kib,
+        set_size: set_size(),
+        me_micros,
+    })
+}
+
+/// Resident and peak resident memory of `pid`, KiB (`/proc/<pid>/status`).
+fn memory(pid: u32) -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|n| n.parse().ok())
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+/// The revocation set's size as the instance reports it to Prometheus.
+fn set_size() -> Option<u64> {
+    let (_, body) = request(
+        PORT,
+        "GET",
+        "/metrics",
+        &[("Authorization", "Bearer showcase-metrics")],
+        "",
+    )?;
+    body.lines()
+        .find(|l| l.starts_with("jwt_guard_revocation_set_size"))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|n| n.parse::<f64>().ok())
+        .map(|n| n as u64)
+}
+
+/// Waits (5 s at most) until the port the last instance held is free again.
+fn wait_for_free_port() {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::net::TcpListener::bind(("127.0.0.1", PORT)).is_err() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
