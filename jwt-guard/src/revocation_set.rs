@@ -99,12 +99,66 @@ impl Revocation {
     }
 }
 
+/// Ids (of tokens, of devices) with the time after which their tokens are dead
+/// anyway. jwt-guard's own ids are 16 random bytes written as 22 base64url
+/// characters: those are kept as the 16 bytes, in place — a `String` key costs a
+/// pointer, a length and a capacity plus a block on the heap — and any other id
+/// (an app's own `jti`) as text. Canonical base64url spells each byte string one
+/// way only, so an id lands in the same map however it arrives.
+#[derive(Default)]
+struct IdMap {
+    compact: HashMap<[u8; 16], u64>,
+    text: HashMap<Box<str>, u64>,
+}
+
+/// The 16 bytes a canonical 22-character base64url id stands for.
+fn compact(id: &str) -> Option<[u8; 16]> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    let mut bytes = [0u8; 16];
+    // The engine refuses non-canonical trailing bits: one spelling per value.
+    let decoded = (id.len() == 22).then(|| URL_SAFE_NO_PAD.decode_slice(id, &mut bytes));
+    matches!(decoded, Some(Ok(16))).then_some(bytes)
+}
+
+impl IdMap {
+    fn get(&self, id: &str) -> Option<u64> {
+        match compact(id) {
+            Some(bytes) => self.compact.get(&bytes).copied(),
+            None => self.text.get(id).copied(),
+        }
+    }
+
+    /// Records `id` as revoked until at least `until`.
+    fn widen(&mut self, id: &str, until: u64) {
+        let slot = match compact(id) {
+            Some(bytes) => self.compact.entry(bytes).or_insert(0),
+            None => self.text.entry(id.into()).or_insert(0),
+        };
+        *slot = (*slot).max(until);
+    }
+
+    /// Keeps the ids whose tokens are still alive after `now`.
+    fn retain_live(&mut self, now: u64) {
+        self.compact.retain(|_, until| *until > now);
+        self.text.retain(|_, until| *until > now);
+    }
+
+    fn len(&self) -> usize {
+        self.compact.len() + self.text.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.compact.is_empty() && self.text.is_empty()
+    }
+}
+
 #[derive(Default)]
 struct Revoked {
     /// Revoked token ids, with the time after which the token is dead anyway.
-    tokens: HashMap<String, u64>,
+    tokens: IdMap,
     /// Revoked devices, with the time after which their tokens are dead anyway.
-    devices: HashMap<String, u64>,
+    devices: IdMap,
     /// Per subject: tokens issued before `.0` are revoked, until `.1`.
     not_before: HashMap<String, (u64, u64)>,
 }
@@ -164,11 +218,11 @@ impl RevocationSet {
             // A poisoned lock means a writer panicked mid-update: fail closed.
             return true;
         };
-        if inner.tokens.contains_key(&claims.jti) {
+        if inner.tokens.get(&claims.jti).is_some() {
             return true;
         }
         if let Some(did) = &claims.did {
-            if inner.devices.contains_key(did) {
+            if inner.devices.get(did).is_some() {
                 return true;
             }
         }
@@ -190,7 +244,7 @@ impl RevocationSet {
         let Ok(inner) = self.inner.read() else {
             return true;
         };
-        inner.devices.contains_key(device_id)
+        inner.devices.get(device_id).is_some()
             || inner
                 .not_before
                 .get(subject)
@@ -204,9 +258,9 @@ impl RevocationSet {
             return false;
         };
         match revocation {
-            Revocation::Token { jti, until } => inner.tokens.get(jti).is_some_and(|u| u >= until),
+            Revocation::Token { jti, until } => inner.tokens.get(jti).is_some_and(|u| u >= *until),
             Revocation::Device { device_id, until } => {
-                inner.devices.get(device_id).is_some_and(|u| u >= until)
+                inner.devices.get(device_id).is_some_and(|u| u >= *until)
             }
             Revocation::Subject {
                 subject,
@@ -235,10 +289,10 @@ impl RevocationSet {
         let widen = |slot: &mut u64, value: u64| *slot = (*slot).max(value);
         self.write(|r| match revocation {
             Revocation::Token { jti, until } => {
-                widen(r.tokens.entry(jti.clone()).or_insert(0), *until);
+                r.tokens.widen(jti, *until);
             }
             Revocation::Device { device_id, until } => {
-                widen(r.devices.entry(device_id.clone()).or_insert(0), *until);
+                r.devices.widen(device_id, *until);
             }
             Revocation::Subject {
                 subject,
@@ -255,8 +309,8 @@ impl RevocationSet {
     /// Drops entries whose tokens have all expired by `now`.
     pub(crate) fn prune(&self, now: u64) {
         self.write(|r| {
-            r.tokens.retain(|_, until| *until > now);
-            r.devices.retain(|_, until| *until > now);
+            r.tokens.retain_live(now);
+            r.devices.retain_live(now);
             r.not_before.retain(|_, (_, until)| *until > now);
         });
     }
@@ -325,6 +379,36 @@ mod tests {
             amr: None,
             cnf: None,
         }
+    }
+
+    /// jwt-guard's own ids are kept as their 16 bytes, any other id as text; each
+    /// is found only as itself, and both expire alike.
+    #[test]
+    fn own_ids_are_kept_compact_and_others_as_text() {
+        let own = crate::secret::random_id();
+        let other = "an-app's-own-jti";
+        // 22 characters, but not canonical base64url (trailing bits set): text.
+        let odd = "AAAAAAAAAAAAAAAAAAAAAB";
+        assert!(compact(&own).is_some());
+        assert!(compact(other).is_none() && compact(odd).is_none());
+        let set = RevocationSet::new();
+        for (jti, until) in [(own.as_str(), 400), (other, 500), (odd, 600)] {
+            set.apply(&Revocation::Token {
+                jti: jti.into(),
+                until,
+            });
+        }
+        for jti in [own.as_str(), other, odd] {
+            assert!(set.is_revoked(&claims(jti, None, "alice", 100)), "{jti}");
+        }
+        let twin = "AAAAAAAAAAAAAAAAAAAAAA"; // `odd`'s canonical neighbour
+        assert!(!set.is_revoked(&claims(twin, None, "alice", 100)));
+        assert!(!set.is_revoked(&claims(&crate::secret::random_id(), None, "alice", 100)));
+        assert_eq!(set.counts().0, 3);
+        set.prune(450);
+        assert!(!set.is_revoked(&claims(&own, None, "alice", 100)));
+        assert!(set.is_revoked(&claims(other, None, "alice", 100)));
+        assert_eq!(set.counts().0, 2);
     }
 
     #[test]

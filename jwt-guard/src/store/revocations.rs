@@ -2,6 +2,7 @@
 //! announced on PostgreSQL, and polled so that every instance sharing the database
 //! enforces them within a bound.
 
+use rocket::futures::TryStreamExt as _;
 use sqlx::Row;
 
 use super::audit::AuditEvent;
@@ -11,6 +12,9 @@ use super::ids::{DeviceId, Subject};
 use super::pool::Backend;
 use super::sql::{secs, ts};
 use crate::revocation_set::Revocation;
+
+/// Rows applied to the revocation set at a time while it loads at launch.
+const LOAD_PAGE: usize = 1024;
 
 /// The PostgreSQL channel revocations are announced on; the payload is a
 /// [`Revocation`] as JSON.
@@ -242,7 +246,8 @@ impl Store {
         Ok(())
     }
 
-    /// Loads every live revocation into the in-memory set (at launch). Returns the
+    /// Loads every live revocation into the in-memory set (at launch), a page of
+    /// rows at a time. Returns the
     /// cursor to poll from.
     pub async fn load_revocations(&self) -> Result<RevocationCursor, StoreError> {
         let now = self.now();
@@ -253,13 +258,22 @@ impl Store {
         )
         .fetch_one(&self.pool)
         .await?;
-        let rows = sqlx::query(
+        // Streamed in pages: a million live revocations never sit in memory twice
+        // (as rows and as the set), which `fetch_all` did.
+        let mut rows = sqlx::query(
             "SELECT kind, value, not_before, until FROM jwt_guard_revocations WHERE until > $1",
         )
         .bind(ts(now))
-        .fetch_all(&self.pool)
-        .await?;
-        self.apply_rows(&rows)?;
+        .fetch(&self.pool);
+        let mut page = Vec::with_capacity(LOAD_PAGE);
+        while let Some(row) = rows.try_next().await? {
+            page.push(row);
+            if page.len() == LOAD_PAGE {
+                self.apply_rows(&page)?;
+                page.clear();
+            }
+        }
+        self.apply_rows(&page)?;
         self.revocations.prune(now);
         self.revocations.mark_current();
         Ok(RevocationCursor(cursor))

@@ -1,6 +1,7 @@
 //! How an instance copes with many live revocations: for each count, a fresh
 //! PostgreSQL database gets that many revocation rows (half devices, half token
-//! ids, 22-character values as jwt-guard writes them, live for an hour), then a
+//! ids, each 16 bytes as 22 base64url characters, as jwt-guard makes its ids,
+//! live for an hour), then a
 //! release showcase is launched on it and measured — the time until it answers,
 //! its resident and peak memory, the size its revocation set reports
 //! (`jwt_guard_revocation_set_size`), and the cost of `GET /me` on a kept-alive
@@ -10,10 +11,12 @@
 //! cargo build --release -p showcase -p load
 //! target/release/revocation-scale                        # 0, 10⁴, 10⁵, 10⁶
 //! target/release/revocation-scale --counts 0,100000 --requests 5000
+//! target/release/revocation-scale --compare /path/to/older/showcase   # both builds, each count's database shared
 //! ```
 //!
 //! Traffic goes to 127.0.0.1 only; every loop is bounded in time.
 
+use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::time::{Duration, Instant};
 
@@ -31,12 +34,17 @@ struct Args {
     /// `GET /me` requests timed per count.
     #[arg(long, default_value_t = 3000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     requests: u64,
+    /// Another showcase build, launched on each count's database right after this
+    /// one's (its rows follow, marked "compared").
+    #[arg(long)]
+    compare: Option<PathBuf>,
 }
 
 const PORT: u16 = 8121;
 
 /// What one launch measured.
 struct Launch {
+    build: &'static str,
     count: u64,
     seconds: f64,
     rss_kib: u64,
@@ -51,23 +59,34 @@ fn main() {
         eprintln!("build the showcase first: cargo build --release -p showcase -p load");
         std::process::exit(2);
     };
+    let mut builds = vec![("this", showcase)];
+    if let Some(other) = args.compare {
+        builds.push(("compared", other));
+    }
     let mut launches = Vec::new();
     for &count in &args.counts {
-        match launch_with(&showcase, count, args.requests) {
-            Some(launch) => launches.push(launch),
-            None => {
-                eprintln!("the run with {count} revocations failed");
-                std::process::exit(1);
+        let Some(db) = filled_database(&builds[0].1, count) else {
+            eprintln!("cannot prepare a database with {count} revocations");
+            std::process::exit(1);
+        };
+        for (build, binary) in &builds {
+            match launch(binary, &db, count, args.requests) {
+                Some(launch) => launches.push(Launch { build, ..launch }),
+                None => {
+                    eprintln!("the {build} build's run with {count} revocations failed");
+                    std::process::exit(1);
+                }
             }
         }
     }
-    let base = &launches[0];
     println!(
-        "| live revocations | launch (s) | resident (MiB) | peak (MiB) | set size | bytes per revocation (resident, over {}) | GET /me (µs) | vs {} |",
-        base.count, base.count
+        "| build | live revocations | launch (s) | resident (MiB) | peak (MiB) | set size | bytes per revocation (resident, over the first count) | GET /me (µs) | vs the first count |"
     );
-    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for l in &launches {
+        let Some(base) = launches.iter().find(|b| b.build == l.build) else {
+            continue;
+        };
         let per = if l.count > base.count {
             let grown = l.rss_kib.saturating_sub(base.rss_kib) * 1024;
             format!("{:.0}", grown as f64 / (l.count - base.count) as f64)
@@ -75,7 +94,8 @@ fn main() {
             "—".to_owned()
         };
         println!(
-            "| {} | {:.2} | {:.1} | {:.1} | {} | {} | {:.0} | {:.2}× |",
+            "| {} | {} | {:.2} | {:.1} | {:.1} | {} | {} | {:.0} | {:.2}× |",
+            l.build,
             l.count,
             l.seconds,
             l.rss_kib as f64 / 1024.0,
@@ -88,10 +108,9 @@ fn main() {
     }
 }
 
-/// One database with `count` revocations, one launch on it.
-fn launch_with(showcase: &std::path::PathBuf, count: u64, requests: u64) -> Option<Launch> {
-    let db = ScratchDatabase::create(&format!("scale{count}"))?;
-    let env = [
+/// The environment a showcase runs with on `db`.
+fn environment(db: &ScratchDatabase) -> [(&'static str, String); 3] {
+    [
         ("ROCKET_LOG_LEVEL", "off".to_owned()),
         (
             "ROCKET_DATABASES",
@@ -101,11 +120,21 @@ fn launch_with(showcase: &std::path::PathBuf, count: u64, requests: u64) -> Opti
             "ROCKET_JWT",
             "{secret=\"load-test-secret-load-test-secret-0123\"}".to_owned(),
         ),
-    ];
-    // A first launch creates the schema and the demo users.
+    ]
+}
+
+/// A scratch database with jwt-guard's schema (a first launch of `showcase`
+/// creates it, and the demo users) and `count` live revocations.
+fn filled_database(showcase: &Path, count: u64) -> Option<ScratchDatabase> {
+    let db = ScratchDatabase::create(&format!("scale{count}"))?;
     {
-        let first = spawn_showcase(showcase, PORT, &env, None).map(|(child, _)| child);
-        let _first = Instances(first.into_iter().collect::<Vec<Child>>());
+        let first = spawn_showcase(&showcase.to_path_buf(), PORT, &environment(&db), None);
+        let _first = Instances(
+            first
+                .into_iter()
+                .map(|(child, _)| child)
+                .collect::<Vec<Child>>(),
+        );
         if !wait_until_up(PORT) {
             return None;
         }
@@ -116,16 +145,21 @@ fn launch_with(showcase: &std::path::PathBuf, count: u64, requests: u64) -> Opti
         &format!(
             "INSERT INTO jwt_guard_revocations (kind, value, not_before, until, created_at, seq) \
              SELECT CASE WHEN i % 2 = 0 THEN 'device' ELSE 'jti' END, \
-                    substr(md5(i::text), 1, 22), 0, {now} + 3600, {now}, 0 \
+                    rtrim(translate(encode(decode(md5(i::text), 'hex'), 'base64'), '+/', '-_'), '='), \
+                    0, {now} + 3600, {now}, 0 \
              FROM generate_series(1, {count}) AS i"
         ),
     );
-    if !filled {
-        return None;
-    }
+    filled.then_some(db)
+}
+
+/// One launch of `showcase` on `db`, measured.
+fn launch(showcase: &Path, db: &ScratchDatabase, count: u64, requests: u64) -> Option<Launch> {
+    let env = environment(db);
     wait_for_free_port();
     let started = Instant::now();
-    let child = spawn_showcase(showcase, PORT, &env, None).map(|(child, _)| child)?;
+    let child =
+        spawn_showcase(&showcase.to_path_buf(), PORT, &env, None).map(|(child, _)| child)?;
     let pid = child.id();
     let _instance = Instances(vec![child]);
     let deadline = started + Duration::from_secs(300);
@@ -161,6 +195,7 @@ fn launch_with(showcase: &std::path::PathBuf, count: u64, requests: u64) -> Opti
     let me_micros = timed.elapsed().as_secs_f64() * 1e6 / requests as f64;
     let (rss_kib, peak_kib) = memory(pid)?;
     Some(Launch {
+        build: "this",
         count,
         seconds,
         rss_kib,
