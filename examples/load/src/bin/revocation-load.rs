@@ -53,8 +53,12 @@ fn main() {
         ),
         (
             "ROCKET_JWT",
-            "{secret=\"load-test-secret-load-test-secret-0123\", revocation_poll=\"2s\"}"
-                .to_owned(),
+            // One audience for both (the load balancer's address): the showcase
+            // otherwise names its own port, and B would refuse A's tokens.
+            format!(
+                "{{secret=\"load-test-secret-load-test-secret-0123\", revocation_poll=\"2s\", \
+                 audience=\"http://127.0.0.1:{PORT_A}\"}}"
+            ),
         ),
     ];
     let spawn = |port: u16| spawn_showcase(&showcase, port, &env, None).map(|(child, _)| child);
@@ -167,6 +171,10 @@ fn main() {
     }
     if refused == 0 {
         println!("B never refused the revoked token");
+        std::process::exit(1);
+    }
+    if ok.load(Ordering::Relaxed) == 0 {
+        println!("B never accepted the token, before the logout either: the run measured nothing");
         std::process::exit(1);
     }
 }
