@@ -359,18 +359,6 @@ pub(crate) fn access_from_cookie<'r>(req: &'r Request<'_>) -> Result<Option<&'r 
     session_cookie(req, Jar::Access, CsrfCheck::UnsafeMethods)
 }
 
-/// The origins allowed by default: the app's own base URL, and its `localhost`
-/// spelling when it listens on a loopback address.
-pub(crate) fn default_origins(base_url: &str) -> Vec<String> {
-    let mut origins = vec![base_url.trim_end_matches('/').to_owned()];
-    for loopback in ["127.0.0.1", "[::1]"] {
-        if let Some(rest) = origins[0].strip_prefix(&format!("http://{loopback}")) {
-            origins.push(format!("http://localhost{rest}"));
-        }
-    }
-    origins
-}
-
 /// `scheme://host[:port]` of a URL, as browsers write `Origin`.
 fn origin_of(url: &str) -> Option<&str> {
     let (scheme, rest) = url.split_once("://")?;
@@ -418,18 +406,6 @@ pub(crate) fn check_origin(req: &Request<'_>, config: &CookieConfig) -> Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn loopback_apps_also_allow_localhost() {
-        assert_eq!(
-            default_origins("http://127.0.0.1:8000"),
-            ["http://127.0.0.1:8000", "http://localhost:8000"]
-        );
-        assert_eq!(
-            default_origins("https://app.example/"),
-            ["https://app.example"]
-        );
-    }
 
     #[test]
     fn origins_are_read_from_referers() {

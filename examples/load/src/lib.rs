@@ -52,6 +52,51 @@ pub fn field(body: &str, name: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The environment of a showcase on `db_url` with `jwt` as its `ROCKET_JWT`
+/// table (without the braces), its log off.
+pub fn showcase_env(db_url: &str, jwt: &str) -> [(&'static str, String); 3] {
+    [
+        ("ROCKET_LOG_LEVEL", "off".to_owned()),
+        (
+            "ROCKET_DATABASES",
+            format!("{{jwt_guard={{url=\"{db_url}\"}}}}"),
+        ),
+        ("ROCKET_JWT", format!("{{{jwt}}}")),
+    ]
+}
+
+/// The signing secret every load program's showcases share.
+pub const LOAD_SECRET: &str = "secret=\"load-test-secret-load-test-secret-0123\"";
+
+/// Logs `user` in (password `<user>-password`) on the showcase on `port`; the
+/// access token.
+pub fn login(port: u16, user: &str) -> Option<String> {
+    let body = format!(r#"{{"username":"{user}","password":"{user}-password"}}"#);
+    let (_, answer) = request(
+        port,
+        "POST",
+        "/auth/token",
+        &[("Content-Type", "application/json")],
+        &body,
+    )?;
+    let answer: serde_json::Value = serde_json::from_str(&answer).ok()?;
+    answer["access"].as_str().map(str::to_owned)
+}
+
+/// The showcase's `/metrics` text (its demo scrape token).
+pub fn metrics(port: u16) -> Option<String> {
+    let auth = [("Authorization", "Bearer showcase-metrics")];
+    request(port, "GET", "/metrics", &auth, "").map(|(_, body)| body)
+}
+
+/// The value of the first line of a Prometheus text that starts with `series`.
+pub fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| l.starts_with(series))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.parse().ok())
+}
+
 /// Waits (at most a minute) until the showcase on `port` answers.
 pub fn wait_until_up(port: u16) -> bool {
     let deadline = Instant::now() + Duration::from_secs(60);

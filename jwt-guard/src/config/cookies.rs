@@ -135,3 +135,34 @@ fn is_cookie_name(name: &str) -> bool {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
+
+/// The origins an app listening at `base_url` is reached under by default: that
+/// URL, and its `localhost` spelling when it is a loopback address (one server
+/// under the name a browser page needs to be a secure context). Cookie mode's
+/// `allowed_origins` and DPoP's `htu` default to them.
+pub(crate) fn default_origins(base_url: &str) -> Vec<String> {
+    let mut origins = vec![base_url.trim_end_matches('/').to_owned()];
+    for loopback in ["127.0.0.1", "[::1]"] {
+        if let Some(rest) = origins[0].strip_prefix(&format!("http://{loopback}")) {
+            origins.push(format!("http://localhost{rest}"));
+        }
+    }
+    origins
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_apps_also_allow_localhost() {
+        assert_eq!(
+            default_origins("http://127.0.0.1:8000"),
+            ["http://127.0.0.1:8000", "http://localhost:8000"]
+        );
+        assert_eq!(
+            default_origins("https://app.example/"),
+            ["https://app.example"]
+        );
+    }
+}

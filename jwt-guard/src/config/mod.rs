@@ -18,6 +18,7 @@ mod throttle;
 
 pub use crate::duration::{parse_duration, DurationError, HumanDuration};
 use crate::secret::SecretText;
+pub(crate) use cookies::default_origins;
 pub use cookies::{CookieClients, CookieConfig, SameSitePolicy};
 pub use dpop::{DpopConfig, DpopMode, ReplayCache, MAX_PROOF_LIFETIME_SECS};
 use error::Problems;

@@ -80,7 +80,7 @@ impl Dpop {
                 Some(url) => vec![url.trim_end_matches('/').to_owned()],
                 // `http://127.0.0.1:8000` is `http://localhost:8000` too: one
                 // server under the name a browser page needs (a secure context).
-                None => crate::cookies::default_origins(base_url),
+                None => crate::config::default_origins(base_url),
             },
             algorithms: config.algorithms.clone(),
             lifetime: config.proof_lifetime.as_secs(),

@@ -11,7 +11,6 @@ use rocket::{routes, Build, Rocket};
 
 use super::builder::JwtGuard;
 use crate::config::{ConfigError, CookieConfig, DpopMode, JwtConfig};
-use crate::cookies;
 use crate::device::{misplaced_permanent_token, PermanentRoutes};
 use crate::dpop::Dpop;
 use crate::error::Realm;
@@ -190,7 +189,7 @@ impl JwtGuard {
             config.cookies.path = format!("{}{}", self.base, config.cookies.path);
         }
         if config.cookies.allowed_origins.is_empty() {
-            config.cookies.allowed_origins = cookies::default_origins(&base_url);
+            config.cookies.allowed_origins = crate::config::default_origins(&base_url);
         }
         base_url
     }

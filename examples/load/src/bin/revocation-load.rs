@@ -18,7 +18,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use load::{request, showcase_binary, spawn_showcase, wait_until_up, Instances, ScratchDatabase};
+use load::{login, request, showcase_binary, showcase_env, spawn_showcase, wait_until_up};
+use load::{Instances, ScratchDatabase, LOAD_SECRET};
 
 /// A revocation made on one instance, enforced by another under load.
 #[derive(Parser, Debug)]
@@ -45,22 +46,11 @@ fn main() {
         eprintln!("build the showcase first: cargo build --release -p showcase -p load");
         std::process::exit(2);
     };
-    let env = [
-        ("ROCKET_LOG_LEVEL", "off".to_owned()),
-        (
-            "ROCKET_DATABASES",
-            format!("{{jwt_guard={{url=\"{}\"}}}}", db.url),
-        ),
-        (
-            "ROCKET_JWT",
-            // One audience for both (the load balancer's address): the showcase
-            // otherwise names its own port, and B would refuse A's tokens.
-            format!(
-                "{{secret=\"load-test-secret-load-test-secret-0123\", revocation_poll=\"2s\", \
-                 audience=\"http://127.0.0.1:{PORT_A}\"}}"
-            ),
-        ),
-    ];
+    // One audience for both (the load balancer's address): the showcase
+    // otherwise names its own port, and B would refuse A's tokens.
+    let jwt =
+        format!("{LOAD_SECRET}, revocation_poll=\"2s\", audience=\"http://127.0.0.1:{PORT_A}\"");
+    let env = showcase_env(&db.url, &jwt);
     let spawn = |port: u16| spawn_showcase(&showcase, port, &env, None).map(|(child, _)| child);
     let a = spawn(PORT_A);
     // B starts after A has created the schema and the demo users.
@@ -72,17 +62,7 @@ fn main() {
         std::process::exit(1);
     }
 
-    let login = r#"{"username":"alice","password":"alice-password"}"#;
-    let token = request(
-        PORT_A,
-        "POST",
-        "/auth/token",
-        &[("Content-Type", "application/json")],
-        login,
-    )
-    .and_then(|(_, body)| serde_json::from_str::<serde_json::Value>(&body).ok())
-    .and_then(|v| v["access"].as_str().map(str::to_owned))
-    .unwrap_or_default();
+    let token = login(PORT_A, "alice").unwrap_or_default();
     let bearer = format!("Bearer {token}");
 
     let stop = Arc::new(AtomicBool::new(false));

@@ -21,7 +21,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use load::{request, showcase_binary, spawn_showcase, wait_until_up, Instances, ScratchDatabase};
+use load::{metric, metrics, request, showcase_binary, showcase_env, spawn_showcase};
+use load::{wait_until_up, Instances, ScratchDatabase, LOAD_SECRET};
 
 /// Revocations per second across instances.
 #[derive(Parser, Debug)]
@@ -64,23 +65,14 @@ fn main() {
 /// One pace on two fresh instances and a fresh database: its table row.
 fn pace(showcase: &std::path::PathBuf, rate: u64, seconds: u64, clients: u16) -> Option<String> {
     let db = ScratchDatabase::create(&format!("rate{rate}"))?;
-    let env = [
-        ("ROCKET_LOG_LEVEL", "off".to_owned()),
-        (
-            "ROCKET_DATABASES",
-            format!("{{jwt_guard={{url=\"{}\"}}}}", db.url),
-        ),
-        (
-            "ROCKET_JWT",
-            // One audience (the load balancer's); budgets out of the way (one
-            // address); API clients (tokens in the body).
-            format!(
-                "{{secret=\"load-test-secret-load-test-secret-0123\", audience=\"http://127.0.0.1:{PORT_A}\", \
-                 cookies={{enabled=false}}, login_throttle={{ip_attempts=100000000, account_attempts=100000000, \
-                 refreshes_per_device_per_minute=100000000}}}}"
-            ),
-        ),
-    ];
+    // One audience (the load balancer's); budgets out of the way (one address);
+    // API clients (tokens in the body).
+    let jwt = format!(
+        "{LOAD_SECRET}, audience=\"http://127.0.0.1:{PORT_A}\", cookies={{enabled=false}}, \
+         login_throttle={{ip_attempts=100000000, account_attempts=100000000, \
+         refreshes_per_device_per_minute=100000000}}"
+    );
+    let env = showcase_env(&db.url, &jwt);
     let spawn = |port: u16| spawn_showcase(showcase, port, &env, None).map(|(child, _)| child);
     let a = spawn(PORT_A);
     let up_a = wait_until_up(PORT_A);
@@ -196,20 +188,9 @@ struct Seen {
 }
 
 fn propagation() -> Option<Seen> {
-    let (_, body) = request(
-        PORT_B,
-        "GET",
-        "/metrics",
-        &[("Authorization", "Bearer showcase-metrics")],
-        "",
-    )?;
+    let text = metrics(PORT_B)?;
     let name = "jwt_guard_revocation_propagation_seconds";
-    let value = |suffix: &str| {
-        body.lines()
-            .find(|l| l.starts_with(&format!("{name}{suffix}")))
-            .and_then(|l| l.split_whitespace().last())
-            .and_then(|v| v.parse::<f64>().ok())
-    };
+    let value = |suffix: &str| metric(&text, &format!("{name}{suffix}"));
     Some(Seen {
         count: value("_count")? as u64,
         p50: value("{quantile=\"0.5\"}")?,

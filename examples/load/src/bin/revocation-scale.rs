@@ -21,8 +21,8 @@ use std::process::Child;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use load::{psql, request, showcase_binary, spawn_showcase, wait_until_up, Instances};
-use load::{KeepAlive, ScratchDatabase};
+use load::{login, metric, metrics, psql, request, showcase_binary, showcase_env, spawn_showcase};
+use load::{wait_until_up, Instances, KeepAlive, ScratchDatabase, LOAD_SECRET};
 
 /// Launch time and memory with many live revocations.
 #[derive(Parser, Debug)]
@@ -110,17 +110,7 @@ fn main() {
 
 /// The environment a showcase runs with on `db`.
 fn environment(db: &ScratchDatabase) -> [(&'static str, String); 3] {
-    [
-        ("ROCKET_LOG_LEVEL", "off".to_owned()),
-        (
-            "ROCKET_DATABASES",
-            format!("{{jwt_guard={{url=\"{}\"}}}}", db.url),
-        ),
-        (
-            "ROCKET_JWT",
-            "{secret=\"load-test-secret-load-test-secret-0123\"}".to_owned(),
-        ),
-    ]
+    showcase_env(&db.url, LOAD_SECRET)
 }
 
 /// A scratch database with jwt-guard's schema (a first launch of `showcase`
@@ -170,16 +160,7 @@ fn launch(showcase: &Path, db: &ScratchDatabase, count: u64, requests: u64) -> O
         std::thread::sleep(Duration::from_millis(10));
     }
     let seconds = started.elapsed().as_secs_f64();
-    let login = r#"{"username":"alice","password":"alice-password"}"#;
-    let token = request(
-        PORT,
-        "POST",
-        "/auth/token",
-        &[("Content-Type", "application/json")],
-        login,
-    )
-    .and_then(|(_, body)| serde_json::from_str::<serde_json::Value>(&body).ok())
-    .and_then(|v| v["access"].as_str().map(str::to_owned))?;
+    let token = login(PORT, "alice")?;
     let bearer = format!("Bearer {token}");
     let mut conn = KeepAlive::connect(PORT)?;
     let headers = [("Authorization", bearer.as_str())];
@@ -220,18 +201,7 @@ fn memory(pid: u32) -> Option<(u64, u64)> {
 
 /// The revocation set's size as the instance reports it to Prometheus.
 fn set_size() -> Option<u64> {
-    let (_, body) = request(
-        PORT,
-        "GET",
-        "/metrics",
-        &[("Authorization", "Bearer showcase-metrics")],
-        "",
-    )?;
-    body.lines()
-        .find(|l| l.starts_with("jwt_guard_revocation_set_size"))
-        .and_then(|l| l.split_whitespace().last())
-        .and_then(|n| n.parse::<f64>().ok())
-        .map(|n| n as u64)
+    metric(&metrics(PORT)?, "jwt_guard_revocation_set_size").map(|n| n as u64)
 }
 
 /// Waits (5 s at most) until the port the last instance held is free again.

@@ -23,7 +23,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use load::{request, showcase_binary, spawn_showcase, wait_until_up, Instances, ScratchDatabase};
+use load::{login, request, showcase_binary, showcase_env, spawn_showcase, wait_until_up};
+use load::{Instances, ScratchDatabase, LOAD_SECRET};
 
 /// Logout propagation across instances.
 #[derive(Parser, Debug)]
@@ -102,18 +103,11 @@ fn spread(showcase: &std::path::PathBuf, n: u16, listen: bool, trials: u64) -> O
     // One audience for all (the load balancer's address): the showcase otherwise
     // names its own port, and the others would refuse the first one's tokens.
     let jwt = format!(
-        "{{secret=\"load-test-secret-load-test-secret-0123\", audience=\"http://127.0.0.1:{FIRST_PORT}\", \
-         revocation={{poll=\"2s\", listen={listen}}}, \
-         devices={{max=1000000}}, login_throttle={{ip_attempts=100000000, account_attempts=100000000}}}}"
+        "{LOAD_SECRET}, audience=\"http://127.0.0.1:{FIRST_PORT}\", \
+         revocation={{poll=\"2s\", listen={listen}}}, devices={{max=1000000}}, \
+         login_throttle={{ip_attempts=100000000, account_attempts=100000000}}"
     );
-    let env = [
-        ("ROCKET_LOG_LEVEL", "off".to_owned()),
-        (
-            "ROCKET_DATABASES",
-            format!("{{jwt_guard={{url=\"{}\"}}}}", db.url),
-        ),
-        ("ROCKET_JWT", jwt),
-    ];
+    let env = showcase_env(&db.url, &jwt);
     let ports: Vec<u16> = (0..n).map(|i| FIRST_PORT + i).collect();
     let mut children: Vec<Child> = Vec::new();
     // The first creates the schema and the demo users; the others follow.
@@ -129,22 +123,13 @@ fn spread(showcase: &std::path::PathBuf, n: u16, listen: bool, trials: u64) -> O
     }
     let mut millis = Vec::new();
     let mut accepted_after = 0;
-    let login = r#"{"username":"alice","password":"alice-password"}"#;
     for trial in 0..trials {
         // Logouts spread over the poll period (a golden-ratio sequence), so that
         // polling's delay is sampled at every phase, not always just after a poll.
         let phase = (trial as f64 * 0.618_034).fract();
         thread::sleep(Duration::from_secs_f64(phase * 2.0));
-        let token = request(
-            ports[0],
-            "POST",
-            "/auth/token",
-            &[("Content-Type", "application/json")],
-            login,
-        )
-        .and_then(|(_, body)| serde_json::from_str::<serde_json::Value>(&body).ok())
-        .and_then(|v| v["access"].as_str().map(str::to_owned))
-        .or_else(|| said("the login on the first instance failed"))?;
+        let token =
+            login(ports[0], "alice").or_else(|| said("the login on the first instance failed"))?;
         let bearer = format!("Bearer {token}");
         let me = |port: u16| request(port, "GET", "/me", &[("Authorization", &bearer)], "");
         if let Some(port) = ports.iter().find(|&&p| !matches!(me(p), Some((200, _)))) {
