@@ -6,7 +6,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -182,6 +182,34 @@ pub fn showcase_binary() -> Option<PathBuf> {
         .filter(|p| p.exists())
 }
 
+/// The release showcase binary, or — when it is not built — the command that
+/// builds it, and the program ends (status 2).
+pub fn showcase_binary_or_exit() -> PathBuf {
+    showcase_binary().unwrap_or_else(|| {
+        eprintln!("build the showcase first: cargo build --release -p showcase -p load");
+        std::process::exit(2);
+    })
+}
+
+/// Showcase processes on `ports` sharing one database: the first is up (it
+/// created the schema and the demo users) before the others start, and all are
+/// up when this returns. `None`, with every one started stopped, if any is not.
+pub fn start_instances(
+    showcase: &Path,
+    ports: &[u16],
+    env: &[(&str, String)],
+) -> Option<Instances> {
+    let mut instances = Instances(Vec::new());
+    for (i, &port) in ports.iter().enumerate() {
+        let (child, _) = spawn_showcase(showcase, port, env, None)?;
+        instances.0.push(child);
+        if i == 0 && !wait_until_up(port) {
+            return None;
+        }
+    }
+    ports.iter().all(|&p| wait_until_up(p)).then_some(instances)
+}
+
 /// Showcase processes, killed when dropped.
 pub struct Instances(pub Vec<Child>);
 
@@ -238,7 +266,7 @@ impl StatementLog {
 /// Starts the showcase on `port` with `env`; with `log` its log lines that contain
 /// `count` are counted into it (marker lines apart).
 pub fn spawn_showcase(
-    binary: &PathBuf,
+    binary: &Path,
     port: u16,
     env: &[(&str, String)],
     count: Option<&'static str>,

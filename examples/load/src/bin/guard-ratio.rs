@@ -30,8 +30,8 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use load::{
-    field, request, scratch_sqlite, showcase_binary, spawn_showcase, wait_until_up, Instances,
-    KeepAlive,
+    field, request, scratch_sqlite, showcase_binary_or_exit, spawn_showcase, wait_until_up,
+    Instances, KeepAlive,
 };
 
 /// The guard's cost: `#[use_jwt]` route against the same open route.
@@ -124,10 +124,7 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 
 fn main() {
     let args = Args::parse();
-    let Some(showcase) = showcase_binary() else {
-        eprintln!("build the showcase first: cargo build --release -p showcase -p load");
-        std::process::exit(2);
-    };
+    let showcase = showcase_binary_or_exit();
     let url = scratch_sqlite("guard-ratio");
     let env = [
         ("ROCKET_LOG_LEVEL", "off".to_owned()),

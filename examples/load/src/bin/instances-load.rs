@@ -15,15 +15,14 @@
 //!
 //! Traffic goes to 127.0.0.1 only; every loop is bounded in time.
 
-use std::process::Child;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use load::{login, request, showcase_binary, showcase_env, spawn_showcase, wait_until_up};
-use load::{Instances, ScratchDatabase, LOAD_SECRET};
+use load::{login, request, showcase_binary_or_exit, showcase_env, start_instances};
+use load::{ScratchDatabase, LOAD_SECRET};
 
 /// Requests per second across instances.
 #[derive(Parser, Debug)]
@@ -52,10 +51,7 @@ struct Measured {
 
 fn main() {
     let args = Args::parse();
-    let Some(showcase) = showcase_binary() else {
-        eprintln!("build the showcase first: cargo build --release -p showcase -p load");
-        std::process::exit(2);
-    };
+    let showcase = showcase_binary_or_exit();
     if args.instances.iter().any(|&n| !(1..=8).contains(&n)) {
         eprintln!("--instances: each count between 1 and 8");
         std::process::exit(2);
@@ -81,7 +77,7 @@ fn main() {
 
 /// `n` instances on a fresh database, each route kind driven in turn.
 fn run(
-    showcase: &std::path::PathBuf,
+    showcase: &std::path::Path,
     n: u16,
     clients: u16,
     seconds: u64,
@@ -96,18 +92,7 @@ fn run(
     );
     let env = showcase_env(&db.url, &jwt);
     let ports: Vec<u16> = (0..n).map(|i| FIRST_PORT + i).collect();
-    let mut children: Vec<Child> = Vec::new();
-    // The first creates the schema and the demo users; the others follow.
-    for (i, &port) in ports.iter().enumerate() {
-        children.extend(spawn_showcase(showcase, port, &env, None).map(|(child, _)| child));
-        if i == 0 && !wait_until_up(port) {
-            return None;
-        }
-    }
-    let _instances = Instances(children);
-    if !ports.iter().all(|&p| wait_until_up(p)) {
-        return None;
-    }
+    let _instances = start_instances(showcase, &ports, &env)?;
     let port_of = |client: u16| ports[usize::from(client % n)];
     let access = login(ports[0], "alice")?;
     let bearer = format!("Bearer {access}");

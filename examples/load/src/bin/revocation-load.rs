@@ -11,15 +11,14 @@
 //!
 //! Traffic goes to 127.0.0.1 only; every loop is bounded in time.
 
-use std::process::Child;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use load::{login, request, showcase_binary, showcase_env, spawn_showcase, wait_until_up};
-use load::{Instances, ScratchDatabase, LOAD_SECRET};
+use load::{login, request, showcase_binary_or_exit, showcase_env, start_instances};
+use load::{ScratchDatabase, LOAD_SECRET};
 
 /// A revocation made on one instance, enforced by another under load.
 #[derive(Parser, Debug)]
@@ -39,11 +38,9 @@ const PORT_B: u16 = 8102;
 fn main() {
     let args = Args::parse();
     let (clients, seconds) = (args.clients, args.seconds);
+    // The binary first: leaving for want of it drops no scratch database.
+    let showcase = showcase_binary_or_exit();
     let Some(db) = ScratchDatabase::create("load") else {
-        std::process::exit(2);
-    };
-    let Some(showcase) = showcase_binary() else {
-        eprintln!("build the showcase first: cargo build --release -p showcase -p load");
         std::process::exit(2);
     };
     // One audience for both (the load balancer's address): the showcase
@@ -51,16 +48,10 @@ fn main() {
     let jwt =
         format!("{LOAD_SECRET}, revocation_poll=\"2s\", audience=\"http://127.0.0.1:{PORT_A}\"");
     let env = showcase_env(&db.url, &jwt);
-    let spawn = |port: u16| spawn_showcase(&showcase, port, &env, None).map(|(child, _)| child);
-    let a = spawn(PORT_A);
-    // B starts after A has created the schema and the demo users.
-    let up_a = wait_until_up(PORT_A);
-    let b = spawn(PORT_B);
-    let instances = Instances(a.into_iter().chain(b).collect::<Vec<Child>>());
-    if !up_a || !wait_until_up(PORT_B) || instances.0.len() != 2 {
+    let Some(instances) = start_instances(&showcase, &[PORT_A, PORT_B], &env) else {
         eprintln!("the showcase instances did not start");
         std::process::exit(1);
-    }
+    };
 
     let token = login(PORT_A, "alice").unwrap_or_default();
     let bearer = format!("Bearer {token}");

@@ -14,15 +14,14 @@
 //!
 //! Traffic goes to 127.0.0.1 only; every loop is bounded in time.
 
-use std::process::Child;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use load::{metric, metrics, request, showcase_binary, showcase_env, spawn_showcase};
-use load::{wait_until_up, Instances, ScratchDatabase, LOAD_SECRET};
+use load::{metric, metrics, request, showcase_binary_or_exit, showcase_env, start_instances};
+use load::{ScratchDatabase, LOAD_SECRET};
 
 /// Revocations per second across instances.
 #[derive(Parser, Debug)]
@@ -46,10 +45,7 @@ const JSON: (&str, &str) = ("Content-Type", "application/json");
 
 fn main() {
     let args = Args::parse();
-    let Some(showcase) = showcase_binary() else {
-        eprintln!("build the showcase first: cargo build --release -p showcase -p load");
-        std::process::exit(2);
-    };
+    let showcase = showcase_binary_or_exit();
     println!("| pace (revocations/s) | sent/s | answered 200 | arrived at B | p50 (ms) | p99 (ms) | max (ms) |");
     println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for &rate in &args.rates {
@@ -63,7 +59,7 @@ fn main() {
 }
 
 /// One pace on two fresh instances and a fresh database: its table row.
-fn pace(showcase: &std::path::PathBuf, rate: u64, seconds: u64, clients: u16) -> Option<String> {
+fn pace(showcase: &std::path::Path, rate: u64, seconds: u64, clients: u16) -> Option<String> {
     let db = ScratchDatabase::create(&format!("rate{rate}"))?;
     // One audience (the load balancer's); budgets out of the way (one address);
     // API clients (tokens in the body).
@@ -73,15 +69,10 @@ fn pace(showcase: &std::path::PathBuf, rate: u64, seconds: u64, clients: u16) ->
          refreshes_per_device_per_minute=100000000}}"
     );
     let env = showcase_env(&db.url, &jwt);
-    let spawn = |port: u16| spawn_showcase(showcase, port, &env, None).map(|(child, _)| child);
-    let a = spawn(PORT_A);
-    let up_a = wait_until_up(PORT_A);
-    let b = spawn(PORT_B);
-    let _instances = Instances(a.into_iter().chain(b).collect::<Vec<Child>>());
-    if !up_a || !wait_until_up(PORT_B) {
+    let Some(_instances) = start_instances(showcase, &[PORT_A, PORT_B], &env) else {
         eprintln!("the showcase instances did not start");
         return None;
-    }
+    };
     let wanted = if rate == 0 {
         2000 * seconds
     } else {

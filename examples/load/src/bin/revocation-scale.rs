@@ -17,12 +17,14 @@
 //! Traffic goes to 127.0.0.1 only; every loop is bounded in time.
 
 use std::path::{Path, PathBuf};
-use std::process::Child;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use load::{login, metric, metrics, psql, request, showcase_binary, showcase_env, spawn_showcase};
-use load::{wait_until_up, Instances, KeepAlive, ScratchDatabase, LOAD_SECRET};
+use load::{
+    login, metric, metrics, psql, request, showcase_binary_or_exit, showcase_env, spawn_showcase,
+    start_instances,
+};
+use load::{Instances, KeepAlive, ScratchDatabase, LOAD_SECRET};
 
 /// Launch time and memory with many live revocations.
 #[derive(Parser, Debug)]
@@ -55,10 +57,7 @@ struct Launch {
 
 fn main() {
     let args = Args::parse();
-    let Some(showcase) = showcase_binary() else {
-        eprintln!("build the showcase first: cargo build --release -p showcase -p load");
-        std::process::exit(2);
-    };
+    let showcase = showcase_binary_or_exit();
     let mut builds = vec![("this", showcase)];
     if let Some(other) = args.compare {
         builds.push(("compared", other));
@@ -117,18 +116,7 @@ fn environment(db: &ScratchDatabase) -> [(&'static str, String); 3] {
 /// creates it, and the demo users) and `count` live revocations.
 fn filled_database(showcase: &Path, count: u64) -> Option<ScratchDatabase> {
     let db = ScratchDatabase::create(&format!("scale{count}"))?;
-    {
-        let first = spawn_showcase(&showcase.to_path_buf(), PORT, &environment(&db), None);
-        let _first = Instances(
-            first
-                .into_iter()
-                .map(|(child, _)| child)
-                .collect::<Vec<Child>>(),
-        );
-        if !wait_until_up(PORT) {
-            return None;
-        }
-    }
+    drop(start_instances(showcase, &[PORT], &environment(&db))?);
     let now = "extract(epoch from now())::bigint";
     let filled = psql(
         &db.url,
@@ -148,8 +136,7 @@ fn launch(showcase: &Path, db: &ScratchDatabase, count: u64, requests: u64) -> O
     let env = environment(db);
     wait_for_free_port();
     let started = Instant::now();
-    let child =
-        spawn_showcase(&showcase.to_path_buf(), PORT, &env, None).map(|(child, _)| child)?;
+    let child = spawn_showcase(showcase, PORT, &env, None).map(|(child, _)| child)?;
     let pid = child.id();
     let _instance = Instances(vec![child]);
     let deadline = started + Duration::from_secs(300);

@@ -18,13 +18,12 @@
 //!
 //! Traffic goes to 127.0.0.1 only; every loop is bounded in time.
 
-use std::process::Child;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use load::{login, request, showcase_binary, showcase_env, spawn_showcase, wait_until_up};
-use load::{Instances, ScratchDatabase, LOAD_SECRET};
+use load::{login, request, showcase_binary_or_exit, showcase_env, start_instances};
+use load::{ScratchDatabase, LOAD_SECRET};
 
 /// Logout propagation across instances.
 #[derive(Parser, Debug)]
@@ -50,10 +49,7 @@ struct Spread {
 
 fn main() {
     let args = Args::parse();
-    let Some(showcase) = showcase_binary() else {
-        eprintln!("build the showcase first: cargo build --release -p showcase -p load");
-        std::process::exit(2);
-    };
+    let showcase = showcase_binary_or_exit();
     if args.instances.iter().any(|&n| !(2..=8).contains(&n)) {
         eprintln!("--instances: each count between 2 and 8");
         std::process::exit(2);
@@ -98,7 +94,7 @@ fn said<T>(why: &str) -> Option<T> {
 }
 
 /// `n` instances on a fresh database, `trials` logouts on the first.
-fn spread(showcase: &std::path::PathBuf, n: u16, listen: bool, trials: u64) -> Option<Spread> {
+fn spread(showcase: &std::path::Path, n: u16, listen: bool, trials: u64) -> Option<Spread> {
     let db = ScratchDatabase::create(&format!("spread{n}"))?;
     // One audience for all (the load balancer's address): the showcase otherwise
     // names its own port, and the others would refuse the first one's tokens.
@@ -109,18 +105,7 @@ fn spread(showcase: &std::path::PathBuf, n: u16, listen: bool, trials: u64) -> O
     );
     let env = showcase_env(&db.url, &jwt);
     let ports: Vec<u16> = (0..n).map(|i| FIRST_PORT + i).collect();
-    let mut children: Vec<Child> = Vec::new();
-    // The first creates the schema and the demo users; the others follow.
-    for (i, &port) in ports.iter().enumerate() {
-        children.extend(spawn_showcase(showcase, port, &env, None).map(|(child, _)| child));
-        if i == 0 && !wait_until_up(port) {
-            return None;
-        }
-    }
-    let _instances = Instances(children);
-    if !ports.iter().all(|&p| wait_until_up(p)) {
-        return None;
-    }
+    let _instances = start_instances(showcase, &ports, &env)?;
     let mut millis = Vec::new();
     let mut accepted_after = 0;
     for trial in 0..trials {

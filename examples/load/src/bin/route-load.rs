@@ -40,8 +40,8 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
 use load::{
-    field, request, scratch_sqlite, showcase_binary, spawn_showcase, wait_until_up, Instances,
-    PgBouncer, ScratchDatabase, StatementLog, WireCounter,
+    field, request, scratch_sqlite, showcase_binary_or_exit, spawn_showcase, wait_until_up,
+    Instances, PgBouncer, ScratchDatabase, StatementLog, WireCounter,
 };
 
 /// The stateful routes of a release showcase under load, on SQLite and PostgreSQL.
@@ -363,7 +363,7 @@ fn measure(
 }
 
 fn run_backend(
-    showcase: &std::path::PathBuf,
+    showcase: &std::path::Path,
     knows_cookies: bool,
     backend: &'static str,
     clients: usize,
@@ -473,10 +473,7 @@ fn run_backend(
 fn main() {
     let args = Args::parse();
     let (clients, seconds) = (usize::from(args.clients), args.seconds);
-    let Some(current) = showcase_binary() else {
-        eprintln!("build the showcase first: cargo build --release -p showcase -p load");
-        std::process::exit(2);
-    };
+    let current = showcase_binary_or_exit();
     // `--compare OTHER_SHOWCASE` measures another build (an older commit, say) in the
     // same run, backend by backend, so the two are compared under the same load.
     // (label, binary, whether it knows cookie mode: older builds refuse the setting)
