@@ -23,7 +23,7 @@ use std::process::ExitCode;
 use clap::error::ErrorKind;
 use clap::{Parser, Subcommand};
 
-use commands::audit::{self, AuditArgs};
+use commands::audit::{self, AuditArgs, SignalsArgs};
 use commands::devices::DevicesCommand;
 use commands::keys::KeysCommand;
 use commands::links::LinksCommand;
@@ -68,6 +68,8 @@ enum Command {
     Links(LinksCommand),
     /// The audit log (newest first).
     Audit(AuditArgs),
+    /// Logouts and security events received from outside issuers (newest first).
+    Signals(SignalsArgs),
     /// Run the archiver once: remove rows that can no longer matter.
     Archive,
     /// The OpenAPI 3.1 security of an app binary's routes, from its manifest.
@@ -85,6 +87,7 @@ impl Command {
             Command::Revoke(command) => command.run(json).await,
             Command::Links(command) => command.run(json).await,
             Command::Audit(args) => args.run(json).await,
+            Command::Signals(args) => args.run(json).await,
             Command::Archive => audit::archive(json).await,
             Command::Openapi(args) => args.run(),
         }

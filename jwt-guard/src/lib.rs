@@ -45,6 +45,7 @@ pub mod routes;
 pub mod runtime;
 pub mod secret;
 mod session;
+pub mod signals;
 mod signer;
 pub mod store;
 #[cfg(feature = "testing")]

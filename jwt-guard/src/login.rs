@@ -87,17 +87,39 @@ pub struct Upstream<'a> {
     pub auth_time: Option<u64>,
     /// The authentication context class the provider vouched for (`acr`).
     pub acr: Option<&'a str>,
+    /// The provider (its `iss`) and the `sub` it gave the user: recorded with
+    /// the session, so a logout or account signal from that provider
+    /// (`backchannel_logout`, `ssf`) ends it. Both or neither.
+    pub login: Option<(&'a str, &'a str)>,
+    /// The provider's login session (`sid`, OpenID Connect Front-/Back-Channel
+    /// Logout): a logout token naming it ends this session alone.
+    pub session_id: Option<&'a str>,
 }
 
 impl<'a> Upstream<'a> {
-    /// What a verified outside token says: its `auth_time` and `acr`. A token
+    /// What a verified outside token says: its `auth_time` and `acr`, and whose
+    /// login it is (`iss` and `sub`, recorded for logout signals). A token
     /// without `auth_time` says nothing of when the user authenticated (its `iat`
     /// is when it was issued), and the session then counts from now.
     pub fn of<C: Claims>(token: &'a Jwt<C>) -> Self {
+        let registered = token.registered();
         Self {
-            auth_time: token.registered().auth_time,
-            acr: token.registered().acr.as_deref(),
+            auth_time: registered.auth_time,
+            acr: registered.acr.as_deref(),
+            login: registered
+                .iss
+                .as_deref()
+                .map(|iss| (iss, registered.sub.as_str())),
+            session_id: None,
         }
+    }
+
+    /// The provider's login session (the `sid` of its ID token, or of the
+    /// token the login rests on): a back-channel logout naming that `sid` ends
+    /// this session, and no other of the user's.
+    pub fn with_session_id(mut self, sid: &'a str) -> Self {
+        self.session_id = Some(sid);
+        self
     }
 }
 
@@ -200,6 +222,9 @@ impl Sessions<'_> {
             acr: upstream.acr,
             method,
             authenticated_at: upstream.auth_time,
+            upstream: upstream
+                .login
+                .map(|(iss, sub)| (iss, sub, upstream.session_id)),
         };
         let (login, _) = start(req, rt, store, &principal.subject, &claims, origin).await?;
         Ok(login)

@@ -316,6 +316,39 @@ pub(crate) fn revoked(kind: &'static str) {
     metrics::counter!("jwt_guard_revocations_total", "kind" => kind).increment(1);
 }
 
+/// A signal from an outside issuer (`delivery`: `backchannel_logout`,
+/// `ssf_push`) ended `result` — `applied` (`what`: the event; `ended` sessions
+/// ended), `refused` (`what`: why), `unavailable` (storage or keys down: the
+/// sender retries).
+pub(crate) fn signal(delivery: &'static str, result: &'static str, what: &str, ended: u64) {
+    match result {
+        "applied" => security_event!(
+            info,
+            "authn_signal_received",
+            delivery = delivery,
+            event = what,
+            sessions_ended = ended
+        ),
+        "refused" => security_event!(
+            warn,
+            "authn_signal_refused",
+            delivery = delivery,
+            reason = what
+        ),
+        _ => {}
+    }
+    #[cfg(feature = "metrics")]
+    {
+        metrics::counter!(
+            "jwt_guard_signals_total",
+            "delivery" => delivery, "result" => result, "event" => what.to_owned()
+        )
+        .increment(1);
+        metrics::counter!("jwt_guard_signal_sessions_ended_total", "delivery" => delivery)
+            .increment(ended);
+    }
+}
+
 /// The in-memory revocation set's size.
 pub(crate) fn revocation_set_size(entries: usize) {
     #[cfg(feature = "metrics")]

@@ -43,6 +43,26 @@ pub enum Revocation {
         /// When the last such token expires anyway.
         until: u64,
     },
+    /// Every token an outside issuer issued to `subject` before `not_before`,
+    /// accepted directly (`#[use_jwt(issuer = …)]`): what a logout or account
+    /// signal from that issuer revokes. Kept apart from [`Revocation::Subject`]:
+    /// the issuer's `sub` names its user, not necessarily the app's.
+    IssuerSubject {
+        /// The issuer's `iss`.
+        issuer: String,
+        /// The `sub` it gave the user.
+        subject: String,
+        /// Tokens with an earlier `iat` are revoked.
+        not_before: u64,
+        /// When the last such token expires anyway.
+        until: u64,
+    },
+}
+
+/// The `value` column of an [`Revocation::IssuerSubject`] row: issuer and
+/// subject as a JSON array, so no character of either can blur the two.
+fn issuer_subject_value(issuer: &str, subject: &str) -> String {
+    serde_json::json!([issuer, subject]).to_string()
 }
 
 impl Revocation {
@@ -52,22 +72,28 @@ impl Revocation {
             Revocation::Token { .. } => "jti",
             Revocation::Device { .. } => "device",
             Revocation::Subject { .. } => "subject",
+            Revocation::IssuerSubject { .. } => "issuer_subject",
         }
     }
 
-    /// The row's `value` column: the token id, device id or subject.
-    pub(crate) fn value(&self) -> &str {
+    /// The row's `value` column: the token id, device id or subject (an outside
+    /// subject with its issuer, as a JSON array).
+    pub(crate) fn value(&self) -> std::borrow::Cow<'_, str> {
         match self {
-            Revocation::Token { jti, .. } => jti,
-            Revocation::Device { device_id, .. } => device_id,
-            Revocation::Subject { subject, .. } => subject,
+            Revocation::Token { jti, .. } => jti.into(),
+            Revocation::Device { device_id, .. } => device_id.into(),
+            Revocation::Subject { subject, .. } => subject.into(),
+            Revocation::IssuerSubject {
+                issuer, subject, ..
+            } => issuer_subject_value(issuer, subject).into(),
         }
     }
 
     /// The row's `not_before` column (0 unless a subject revocation).
     pub(crate) fn not_before(&self) -> u64 {
         match self {
-            Revocation::Subject { not_before, .. } => *not_before,
+            Revocation::Subject { not_before, .. }
+            | Revocation::IssuerSubject { not_before, .. } => *not_before,
             _ => 0,
         }
     }
@@ -77,7 +103,8 @@ impl Revocation {
         match self {
             Revocation::Token { until, .. }
             | Revocation::Device { until, .. }
-            | Revocation::Subject { until, .. } => *until,
+            | Revocation::Subject { until, .. }
+            | Revocation::IssuerSubject { until, .. } => *until,
         }
     }
 
@@ -94,6 +121,15 @@ impl Revocation {
                 not_before,
                 until,
             }),
+            "issuer_subject" => {
+                let (issuer, subject) = serde_json::from_str::<(String, String)>(&value).ok()?;
+                Some(Revocation::IssuerSubject {
+                    issuer,
+                    subject,
+                    not_before,
+                    until,
+                })
+            }
             _ => None,
         }
     }
@@ -161,6 +197,17 @@ struct Revoked {
     devices: IdMap,
     /// Per subject: tokens issued before `.0` are revoked, until `.1`.
     not_before: HashMap<String, (u64, u64)>,
+    /// The same per outside issuer (`iss`), then per its subject.
+    outside_not_before: HashMap<String, HashMap<String, (u64, u64)>>,
+}
+
+impl Revoked {
+    fn is_empty(&self) -> bool {
+        self.tokens.is_empty()
+            && self.devices.is_empty()
+            && self.not_before.is_empty()
+            && self.outside_not_before.is_empty()
+    }
 }
 
 /// Revoked tokens, devices and per-user "not before" times, held in memory so that
@@ -234,6 +281,22 @@ impl RevocationSet {
         false
     }
 
+    /// Whether a token outside issuer `issuer` issued to `subject` at `iat` is
+    /// revoked by a signal from that issuer ([`Revocation::IssuerSubject`]).
+    pub(crate) fn revokes_outside(&self, issuer: &str, subject: &str, iat: u64) -> bool {
+        if !self.any.load(Ordering::Acquire) {
+            return false;
+        }
+        let Ok(inner) = self.inner.read() else {
+            return true;
+        };
+        inner
+            .outside_not_before
+            .get(issuer)
+            .and_then(|subjects| subjects.get(subject))
+            .is_some_and(|(nbf, _)| iat < *nbf)
+    }
+
     /// Whether device `device_id` of `subject` is revoked for a credential issued
     /// at `issued_at`: the device's family, or every token of the subject issued
     /// up to a later time.
@@ -270,6 +333,16 @@ impl RevocationSet {
                 .not_before
                 .get(subject)
                 .is_some_and(|(n, u)| n >= not_before && u >= until),
+            Revocation::IssuerSubject {
+                issuer,
+                subject,
+                not_before,
+                until,
+            } => inner
+                .outside_not_before
+                .get(issuer)
+                .and_then(|subjects| subjects.get(subject))
+                .is_some_and(|(n, u)| n >= not_before && u >= until),
         }
     }
 
@@ -279,9 +352,7 @@ impl RevocationSet {
             Err(poisoned) => poisoned.into_inner(),
         };
         f(&mut inner);
-        let any =
-            !(inner.tokens.is_empty() && inner.devices.is_empty() && inner.not_before.is_empty());
-        self.any.store(any, Ordering::Release);
+        self.any.store(!inner.is_empty(), Ordering::Release);
     }
 
     /// Applies a committed revocation. Applying one twice changes nothing.
@@ -303,6 +374,17 @@ impl RevocationSet {
                 widen(&mut entry.0, *not_before);
                 widen(&mut entry.1, *until);
             }
+            Revocation::IssuerSubject {
+                issuer,
+                subject,
+                not_before,
+                until,
+            } => {
+                let subjects = r.outside_not_before.entry(issuer.clone()).or_default();
+                let entry = subjects.entry(subject.clone()).or_insert((0, 0));
+                widen(&mut entry.0, *not_before);
+                widen(&mut entry.1, *until);
+            }
         });
     }
 
@@ -312,6 +394,10 @@ impl RevocationSet {
             r.tokens.retain_live(now);
             r.devices.retain_live(now);
             r.not_before.retain(|_, (_, until)| *until > now);
+            r.outside_not_before.retain(|_, subjects| {
+                subjects.retain(|_, (_, until)| *until > now);
+                !subjects.is_empty()
+            });
         });
     }
 
@@ -336,10 +422,18 @@ impl RevocationSet {
         }
     }
 
-    /// How many tokens, devices and subjects are held.
+    /// How many tokens, devices and subjects (the app's and outside issuers')
+    /// are held.
     pub fn counts(&self) -> (usize, usize, usize) {
         match self.inner.read() {
-            Ok(r) => (r.tokens.len(), r.devices.len(), r.not_before.len()),
+            Ok(r) => {
+                let outside: usize = r.outside_not_before.values().map(HashMap::len).sum();
+                (
+                    r.tokens.len(),
+                    r.devices.len(),
+                    r.not_before.len() + outside,
+                )
+            }
             Err(_) => (0, 0, 0),
         }
     }
@@ -436,6 +530,28 @@ mod tests {
         assert!(!set.is_revoked(&claims("j4", None, "bob", 200)));
     }
 
+    /// An outside issuer's subject is revoked for that issuer only, and never
+    /// mistaken for the app's own user of the same name.
+    #[test]
+    fn an_outside_subject_is_revoked_per_issuer() {
+        let set = RevocationSet::new();
+        set.apply(&Revocation::IssuerSubject {
+            issuer: "https://idp.example".into(),
+            subject: "ann".into(),
+            not_before: 200,
+            until: 500,
+        });
+        assert!(set.revokes_outside("https://idp.example", "ann", 199));
+        assert!(!set.revokes_outside("https://idp.example", "ann", 200));
+        assert!(!set.revokes_outside("https://other.example", "ann", 100));
+        assert!(!set.revokes_outside("https://idp.example", "bob", 100));
+        assert!(!set.is_revoked(&claims("j", None, "ann", 100)));
+        assert_eq!(set.counts(), (0, 0, 1));
+        set.prune(500);
+        assert!(!set.revokes_outside("https://idp.example", "ann", 100));
+        assert_eq!(set.counts(), (0, 0, 0));
+    }
+
     #[test]
     fn prune_drops_only_dead_entries() {
         let set = RevocationSet::new();
@@ -461,8 +577,21 @@ mod tests {
             not_before: 10,
             until: 99,
         };
-        let row = Revocation::from_row(r.kind(), r.value().to_owned(), r.not_before(), r.until());
+        let row = Revocation::from_row(r.kind(), r.value().into_owned(), r.not_before(), r.until());
         assert_eq!(row.as_ref(), Some(&r));
+        let outside = Revocation::IssuerSubject {
+            issuer: "https://idp.example/\"a".into(),
+            subject: "ann".into(),
+            not_before: 10,
+            until: 99,
+        };
+        let row = Revocation::from_row(
+            outside.kind(),
+            outside.value().into_owned(),
+            outside.not_before(),
+            outside.until(),
+        );
+        assert_eq!(row.as_ref(), Some(&outside));
         let payload = serde_json::to_string(&r).unwrap_or_default();
         assert_eq!(serde_json::from_str::<Revocation>(&payload).ok(), Some(r));
         assert!(Revocation::from_row("other", "x".into(), 0, 1).is_none());

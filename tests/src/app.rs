@@ -5,6 +5,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use jwt_guard::signals::{SignalSubjects, SubjectId};
 use jwt_guard::store::JwtDb;
 use jwt_guard::store::{SqlxPool, Store};
 use jwt_guard::throttle::LoginThrottle;
@@ -66,7 +67,8 @@ pub fn app(figment: Figment, clock: Clock) -> Rocket<Build> {
                 .clock(clock)
                 .authenticator(TableUsers)
                 .revocation_endpoint()
-                .introspection_endpoint(),
+                .introspection_endpoint()
+                .signal_subjects(UsersByEmail),
         )
         .attach(AdHoc::try_on_ignite("test users", seed))
         .attach(NotesDb::init())
@@ -550,6 +552,55 @@ async fn login_upstream(
     ))
 }
 
+/// `POST /login/partner` body: a user an outside provider (`iss`) signed in as
+/// `sub`, in its login session `sid`.
+#[derive(Deserialize)]
+struct PartnerLogin {
+    username: String,
+    iss: String,
+    sub: String,
+    sid: Option<String>,
+}
+
+/// An app-started session resting on an outside login: the provider's `iss`,
+/// `sub` and `sid` are recorded, so its logout and account signals end it.
+#[public]
+#[post("/login/partner", data = "<body>")]
+async fn login_partner(
+    body: Json<PartnerLogin>,
+    db: &State<JwtDb>,
+    sessions: Sessions<'_>,
+) -> Result<Json<LoginResponse>, AuthError> {
+    let Some(claims) = claims_of(db, &body.username).await? else {
+        return Err(AuthError::invalid_credentials());
+    };
+    let principal = Principal {
+        subject: body.username.clone(),
+        claims,
+    };
+    let mut upstream = Upstream::default();
+    upstream.login = Some((&body.iss, &body.sub));
+    if let Some(sid) = &body.sid {
+        upstream = upstream.with_session_id(sid);
+    }
+    Ok(Json(
+        sessions.start_upstream(&principal, "sso", upstream).await?,
+    ))
+}
+
+/// Signal subjects by email: `<user>@example.com` is the user `<user>` here.
+struct UsersByEmail;
+
+#[rocket::async_trait]
+impl SignalSubjects for UsersByEmail {
+    async fn local_subject(&self, _issuer: &str, id: &SubjectId) -> Option<String> {
+        match id {
+            SubjectId::Email(email) => email.strip_suffix("@example.com").map(str::to_owned),
+            _ => None,
+        }
+    }
+}
+
 /// An identity provider's form-post callback: it arrives from the provider's
 /// site by design, so the login-CSRF origin check is off (the app checks the
 /// provider's `state` itself — here, the one-time code).
@@ -596,6 +647,7 @@ pub fn routes() -> Vec<Route> {
         me_phishing_resistant,
         login_with_code,
         login_upstream,
+        login_partner,
         login_idp_callback,
         me_fresh,
         me,

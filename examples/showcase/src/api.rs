@@ -288,6 +288,25 @@ pub struct DemoToken {
     pub note: String,
 }
 
+/// `POST /partner/demo-logout` body: whom the demo partner signs out.
+#[derive(Deserialize, JsonSchema)]
+pub struct DemoLogoutRequest {
+    /// The partner's subject (the `sub` of its tokens).
+    #[schemars(length(min = 1, max = 256))]
+    pub sub: String,
+}
+
+/// What delivering the demo partner's two signals got: the HTTP status each
+/// endpoint answered.
+#[derive(Serialize, JsonSchema)]
+pub struct DemoLogoutAnswer {
+    /// `POST /signals/backchannel-logout/partner` (OpenID Connect Back-Channel
+    /// Logout): 200.
+    pub backchannel_logout: u16,
+    /// `POST /signals/ssf/partner` (a CAEP session-revoked event, RFC 8935): 202.
+    pub security_event: u16,
+}
+
 /// The demo partner's keys (RFC 7517).
 #[derive(Serialize, JsonSchema)]
 pub struct JwkSet {
@@ -537,6 +556,19 @@ pub fn described() -> Vec<(Method, &'static str, Operation)> {
                 .answers::<DemoToken>(200, "the token")
                 .errors(&json_body_errors)
                 .errors(&[404]),
+        ),
+        (
+            Method::Post,
+            "/partner/demo-logout",
+            Operation::new(
+                "The demo partner signs a user out: it signs a back-channel logout token and a \
+                 CAEP session-revoked event and delivers both to this app",
+            )
+            .json_body::<DemoLogoutRequest>()
+            .answers::<DemoLogoutAnswer>(200, "what each delivery was answered")
+            .errors(&json_body_errors)
+            .errors(&[404])
+            .errors(&stateful),
         ),
     ]
 }

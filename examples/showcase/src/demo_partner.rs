@@ -17,7 +17,10 @@ use subtle::ConstantTimeEq;
 use jwt_guard::runtime::JwtRuntime;
 use jwt_guard::{public, AuthError, CarriesCredentials};
 
-use crate::api::{AuthorizationServerMetadata, DemoToken, DemoTokenRequest, TokenAnswer};
+use crate::api::{
+    AuthorizationServerMetadata, DemoLogoutAnswer, DemoLogoutRequest, DemoToken, DemoTokenRequest,
+    TokenAnswer,
+};
 
 /// The demo partner's issuer when the showcase listens at `base`.
 pub fn issuer_at(base: &str) -> String {
@@ -39,6 +42,10 @@ pub const DEMO_CLIENTS: &[(&str, &str, &[&str])] = &[
 struct DemoPartner {
     issuer: String,
     audience: String,
+    /// The app's client id for logout tokens, when back-channel logout is on.
+    logout_client: Option<String>,
+    /// The audience and push credential of security events, when SSF is on.
+    ssf: Option<(String, String)>,
 }
 
 impl DemoPartner {
@@ -50,11 +57,16 @@ impl DemoPartner {
             .map(|i| DemoPartner {
                 issuer: i.issuer.clone(),
                 audience: i.audience.clone(),
+                logout_client: i.backchannel_logout.as_ref().map(|b| b.client_id.clone()),
+                ssf: i.ssf.as_ref().and_then(|ssf| {
+                    let token = ssf.push_token.as_ref()?.expose().to_owned();
+                    Some((ssf.audience.clone(), token))
+                }),
             })
     }
 
-    /// Signs an access token (`at+jwt`, RFC 9068) for `sub` with `scope`.
-    fn sign(&self, sub: &str, scope: &str, audience: &str) -> Result<String, AuthError> {
+    /// Signs `claims` with the demo partner's key, typed `typ`.
+    fn sign_claims(&self, typ: &str, claims: &Value) -> Result<String, AuthError> {
         let key = jsonwebtoken::EncodingKey::from_rsa_pem(crate::DEMO_PARTNER_KEY.as_bytes())
             .map_err(AuthError::unavailable)?;
         let kid = serde_json::from_str::<Value>(crate::DEMO_PARTNER_JWKS)
@@ -62,15 +74,31 @@ impl DemoPartner {
             .and_then(|jwks| jwks["keys"][0]["kid"].as_str().map(str::to_owned));
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
         header.kid = kid;
-        header.typ = Some("at+jwt".into());
+        header.typ = Some(typ.into());
+        jsonwebtoken::encode(&header, claims, &key).map_err(AuthError::unavailable)
+    }
+
+    /// Signs an access token (`at+jwt`, RFC 9068) for `sub` with `scope`, in a
+    /// login session (`sid`) of its own.
+    fn sign(&self, sub: &str, scope: &str, audience: &str) -> Result<String, AuthError> {
         let now = jwt_guard::Clock::system().now();
         let claims = json!({
             "iss": self.issuer, "aud": audience, "sub": sub,
             "iat": now, "exp": now + TOKEN_SECONDS, "auth_time": now,
-            "scope": scope,
+            "scope": scope, "sid": random_id(),
         });
-        jsonwebtoken::encode(&header, &claims, &key).map_err(AuthError::unavailable)
+        self.sign_claims("at+jwt", &claims)
     }
+
+    /// The app's address, where the partner delivers its signals.
+    fn app_base(&self) -> &str {
+        self.issuer.strip_suffix("/partner").unwrap_or(&self.issuer)
+    }
+}
+
+/// A fresh random id (a `sid`, a `jti`): 128 bits, hex.
+fn random_id() -> String {
+    format!("{:032x}", rand::random::<u128>())
 }
 
 fn not_the_demo() -> AuthError {
@@ -288,7 +316,78 @@ fn demo_token(
     })))
 }
 
+/// The partner signs `sub` out, as a provider does when the user signs out
+/// there: an OpenID Connect Back-Channel Logout token (§2.4) to
+/// `POST /signals/backchannel-logout/partner`, and a CAEP session-revoked event
+/// (a Security Event Token, SSF 1.0) pushed to `POST /signals/ssf/partner` with
+/// the push credential (RFC 8935). Answers what each endpoint answered.
+#[public]
+#[post("/partner/demo-logout", data = "<body>")]
+async fn demo_logout(
+    body: Json<DemoLogoutRequest>,
+    rt: &State<JwtRuntime>,
+) -> Result<Json<DemoLogoutAnswer>, AuthError> {
+    let partner = DemoPartner::of(rt).ok_or_else(not_the_demo)?;
+    if body.sub.is_empty() || body.sub.len() > 256 {
+        return Err(AuthError::invalid_request(
+            "sub must be 1 to 256 characters",
+        ));
+    }
+    let (Some(client), Some((audience, push_token))) = (&partner.logout_client, &partner.ssf)
+    else {
+        return Err(AuthError::not_found(
+            "the partner configured here sends no signals",
+        ));
+    };
+    let now = jwt_guard::Clock::system().now();
+    let random = random_id;
+    let logout = partner.sign_claims(
+        "logout+jwt",
+        &json!({
+            "iss": partner.issuer, "aud": client, "iat": now, "exp": now + 120,
+            "jti": random(), "sub": body.sub,
+            "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
+        }),
+    )?;
+    let event = partner.sign_claims(
+        "secevent+jwt",
+        &json!({
+            "iss": partner.issuer, "aud": audience, "iat": now, "jti": random(),
+            "sub_id": { "format": "iss_sub", "iss": partner.issuer, "sub": body.sub },
+            "events": { jwt_guard::signals::CAEP_SESSION_REVOKED: {
+                "event_timestamp": now, "initiating_entity": "user",
+            } },
+        }),
+    )?;
+    let base = partner.app_base();
+    let http = reqwest::Client::new();
+    let delivered = |res: Result<reqwest::Response, reqwest::Error>| {
+        res.map(|r| r.status().as_u16())
+            .map_err(AuthError::unavailable)
+    };
+    let event_status = delivered(
+        http.post(format!("{base}/signals/ssf/partner"))
+            .header("Content-Type", "application/secevent+jwt")
+            .bearer_auth(push_token)
+            .body(event)
+            .send()
+            .await,
+    )?;
+    let logout_status = delivered(
+        http.post(format!("{base}/signals/backchannel-logout/partner"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            // A JWT is base64url and dots: nothing to escape in a form.
+            .body(format!("logout_token={logout}"))
+            .send()
+            .await,
+    )?;
+    Ok(Json(DemoLogoutAnswer {
+        backchannel_logout: logout_status,
+        security_event: event_status,
+    }))
+}
+
 /// The demo partner's routes.
 pub fn routes() -> Vec<Route> {
-    routes![metadata, jwks, token, demo_token]
+    routes![metadata, jwks, token, demo_token, demo_logout]
 }

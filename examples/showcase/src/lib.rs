@@ -50,7 +50,9 @@ pub fn figment() -> std::io::Result<Figment> {
 /// - the demo partner (an authorization server co-hosted at `<address>/partner`,
 ///   see [`demo_partner`]) as trusted issuer `partner` (`jwt.trusted_issuers`),
 ///   its keys built in, so no network is needed; its tokens are for the MCP
-///   endpoint `<address>/mcp`;
+///   endpoint `<address>/mcp`; it may sign users out from outside (OpenID
+///   Connect Back-Channel Logout, and CAEP events pushed as RFC 8935 says):
+///   `POST /partner/demo-logout`;
 /// - `<address>/mcp` as a protected resource of its own (`jwt.resources`), with
 ///   the partner as its authorization server — whenever a trusted issuer's
 ///   audience is that URL (so a partner configured by hand keeps it only if it
@@ -100,6 +102,10 @@ pub fn with_defaults(mut figment: Figment) -> std::io::Result<Figment> {
                 "issuer": demo_partner::issuer_at(&base),
                 "audience": mcp,
                 "jwks": DEMO_PARTNER_JWKS,
+                // Revocation from outside: the partner's logouts and events
+                // (`POST /partner/demo-logout` sends both).
+                "backchannel_logout": { "client_id": DEMO_LOGOUT_CLIENT },
+                "ssf": { "audience": base, "push_token": DEMO_SSF_PUSH_TOKEN },
             }]),
         ));
     }
@@ -126,6 +132,11 @@ pub fn with_defaults(mut figment: Figment) -> std::io::Result<Figment> {
     }
     Ok(figment)
 }
+
+/// The showcase's client id at the demo partner: the `aud` of its logout tokens.
+pub const DEMO_LOGOUT_CLIENT: &str = "showcase";
+/// The credential the demo partner pushes security events with (RFC 8935).
+pub const DEMO_SSF_PUSH_TOKEN: &str = "demo-partner-ssf-push-credential";
 
 /// The demo introspection client's id (`POST /oauth/introspect`, HTTP Basic).
 pub const DEMO_INTROSPECTION_CLIENT: &str = "demo-rs";
@@ -359,6 +370,12 @@ jwt-guard showcase at {BASE} — try it:
       -d '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"orders.list"}}'
       # 403 insufficient_scope, scope="mcp:tools orders:read": this tool needs more
   curl -i -X POST {BASE}/mcp -H "Authorization: Bearer $PARTNER"   # 403 insufficient_scope, scope="mcp:tools"
+  # The partner signs pat out (OpenID Connect Back-Channel Logout, a CAEP event)
+  PSESSION=$(curl -s -X POST {BASE}/partner/login -H "Authorization: Bearer $PARTNER" | field access)
+  curl -s -X POST {BASE}/partner/demo-logout -H 'Content-Type: application/json' -d '{"sub":"pat"}'
+      # both delivered: {"backchannel_logout":200,"security_event":202}
+  curl -i {BASE}/me -H "Authorization: Bearer $PSESSION"          # 401: the partner login ended from outside
+  curl -i {BASE}/partner/me -H "Authorization: Bearer $PARTNER"   # 401: the partner's own token of pat too
   # An agent does all of this itself: the official MCP SDKs, with the demo partner's
   # client mcp-demo / mcp-demo-secret (client_credentials at {BASE}/partner/token).
   # Step-up (RFC 9470): changing the password needs a login of the last 5 minutes

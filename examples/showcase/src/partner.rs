@@ -19,6 +19,9 @@ pub struct PartnerClaims {
     #[claims(scopes)]
     #[serde(default)]
     pub scope: Scopes,
+    /// The partner's login session (`sid`), when its token names one.
+    #[serde(default)]
+    pub sid: Option<String>,
 }
 
 /// Who the partner says the caller is. The app's own tokens are refused here.
@@ -46,8 +49,12 @@ async fn partner_login(
         claims: partner_claims(),
     };
     // The partner's word on when (and how strongly) the user authenticated
-    // travels into the session, so `fresh` routes judge the real login.
-    let upstream = Upstream::of(&jwt);
+    // travels into the session, so `fresh` routes judge the real login; its
+    // issuer, `sub` and `sid` are recorded, so its logout ends this session.
+    let mut upstream = Upstream::of(&jwt);
+    if let Some(sid) = &jwt.sid {
+        upstream = upstream.with_session_id(sid);
+    }
     Ok(Json(
         sessions
             .start_upstream(&principal, "partner", upstream)

@@ -345,3 +345,90 @@ async fn schemathesis_finds_no_failure() {
         .unwrap_or(0);
     assert!(tested >= 40, "{summary}");
 }
+
+/// An identity provider's signals as another implementation makes them: PyJWT
+/// signs an OpenID Connect Back-Channel Logout token and a CAEP session-revoked
+/// Security Event Token with the demo partner's key, and Python's standard
+/// library sends them as a provider does (a form post; an RFC 8935 push with the
+/// bearer credential). The partner login's session ends and the partner's own
+/// token of the user is refused; a replay, a tampered event and a push without
+/// the credential are refused with the standards' answers.
+#[rocket::async_test]
+async fn pyjwt_signals_end_a_partner_login() {
+    let Some(python) = python() else {
+        return;
+    };
+    let served = Served::start("signals", |f| f).await;
+    let http = reqwest::Client::new();
+    let partner: Value = http
+        .post(served.url("/partner/demo-token"))
+        .json(&serde_json::json!({ "sub": "pyjwt-user" }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or(Value::Null);
+    let partner = partner["access"].as_str().unwrap_or_default().to_owned();
+    let login: Value = http
+        .post(served.url("/partner/login"))
+        .bearer_auth(&partner)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or(Value::Null);
+    let session = login["access"].as_str().unwrap_or_default().to_owned();
+    let status = |path: &'static str, token: String| {
+        let request = http.get(served.url(path)).bearer_auth(token);
+        async move {
+            request
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or_else(|e| panic!("{e}"))
+        }
+    };
+    assert_eq!(status("/me", session.clone()).await, 200);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("partner");
+    let jwks: Value = serde_json::from_str(showcase::DEMO_PARTNER_JWKS).unwrap_or(Value::Null);
+    let kid = jwks["keys"][0]["kid"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let sent = run(
+        python,
+        "signals_sender.py",
+        vec![
+            served.base.clone(),
+            dir.join("demo-partner-key.pem").display().to_string(),
+            kid,
+            showcase::DEMO_LOGOUT_CLIENT.to_owned(),
+            served.base.clone(),
+            showcase::DEMO_SSF_PUSH_TOKEN.to_owned(),
+            "pyjwt-user".to_owned(),
+        ],
+    )
+    .await;
+    assert_eq!(sent["logout"], 200, "{sent}");
+    assert_eq!(sent["logout_cache_control"], "no-store", "{sent}");
+    assert_eq!(sent["replay"], 400, "{sent}");
+    assert_eq!(sent["replay_error"], "invalid_request", "{sent}");
+    assert_eq!(sent["pushed"], 202, "{sent}");
+    assert_eq!(sent["tampered"], 400, "{sent}");
+    assert_eq!(sent["tampered_err"], "invalid_request", "{sent}");
+    assert_eq!(sent["anonymous"], 401, "{sent}");
+    assert_eq!(sent["anonymous_err"], "authentication_failed", "{sent}");
+    assert_eq!(
+        status("/me", session).await,
+        401,
+        "the partner login's session"
+    );
+    assert_eq!(
+        status("/partner/me", partner).await,
+        401,
+        "the partner's own token"
+    );
+    served.stop().await;
+}

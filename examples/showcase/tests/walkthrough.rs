@@ -67,6 +67,12 @@ const PROMISES: &[(&str, &str)] = &[
     ("401: ours is not the partner's", "status 401"),
     ("an own session", r#"has '"access"'; has '"refresh"'"#),
     (
+        "both delivered: {\"backchannel_logout\":200,\"security_event\":202}",
+        r#"has '"backchannel_logout":200'; has '"security_event":202'"#,
+    ),
+    ("401: the partner login ended from outside", "status 401"),
+    ("401: the partner's own token of pat too", "status 401"),
+    (
         "401, WWW-Authenticate: … resource_metadata=\"…\"",
         "status 401; hasi 'www-authenticate: Bearer'; has 'resource_metadata=\"'",
     ),

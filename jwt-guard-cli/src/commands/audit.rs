@@ -50,3 +50,33 @@ pub(crate) async fn archive(json: bool) -> Result<ExitCode, CliError> {
     print(json, &report, &[]);
     Ok(ExitCode::SUCCESS)
 }
+
+/// `jwt-guard signals`: logouts and security events received from outside
+/// issuers, newest first — what each was and how many sessions it ended.
+#[derive(Args, Debug)]
+pub(crate) struct SignalsArgs {
+    /// At most this many signals.
+    #[arg(long, default_value_t = 100)]
+    limit: u32,
+}
+
+impl SignalsArgs {
+    pub(crate) async fn run(self, json: bool) -> Result<ExitCode, CliError> {
+        let (_, store) = Deployment::load()?.connect().await?;
+        let signals = store.signals(self.limit).await?;
+        print(
+            json,
+            &signals,
+            &[
+                "received_at",
+                "issuer",
+                "delivery",
+                "event",
+                "subject_digest",
+                "sessions_ended",
+                "jti",
+            ],
+        );
+        Ok(ExitCode::SUCCESS)
+    }
+}

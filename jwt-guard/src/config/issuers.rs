@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::error::{Problem, Problems};
 use super::limits::MAX_LEEWAY_SECS;
+use super::signals::{BackchannelLogoutConfig, SsfConfig};
 use crate::duration::HumanDuration;
 
 /// One outside issuer (an OpenID Connect provider: Keycloak, Auth0, Entra ID,
@@ -53,6 +54,12 @@ pub struct TrustedIssuerConfig {
     /// Start even if the keys cannot be fetched at launch (tokens of this issuer are
     /// refused until they can). Default `false`: launch fails.
     pub start_without_keys: bool,
+    /// OpenID Connect Back-Channel Logout from this issuer (the
+    /// `backchannel_logout` table). Off unless given.
+    pub backchannel_logout: Option<BackchannelLogoutConfig>,
+    /// Security events from this issuer as a Shared Signals transmitter (the
+    /// `ssf` table). Off unless given.
+    pub ssf: Option<SsfConfig>,
 }
 
 /// Longest `refresh_interval` and `min_refetch_interval`: a day.
@@ -76,6 +83,8 @@ impl Default for TrustedIssuerConfig {
             start_without_keys: false,
             allow_http: false,
             require_access_token_type: false,
+            backchannel_logout: None,
+            ssf: None,
         }
     }
 }
@@ -133,6 +142,12 @@ impl TrustedIssuerConfig {
                 "audience",
                 Problem::Missing("the `aud` its tokens carry for this API"),
             );
+        }
+        if let Some(logout) = &self.backchannel_logout {
+            p.table("backchannel_logout", |p| logout.check(p));
+        }
+        if let Some(ssf) = &self.ssf {
+            p.table("ssf", |p| ssf.check(p));
         }
     }
 }

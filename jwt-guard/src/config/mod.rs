@@ -14,6 +14,7 @@ pub(crate) mod legacy;
 mod limits;
 mod passkeys;
 mod resource;
+mod signals;
 mod throttle;
 
 pub use crate::duration::{parse_duration, DurationError, HumanDuration};
@@ -32,6 +33,7 @@ use jwt_guard_grammar::is_auth_scheme;
 pub use limits::{MAX_LEEWAY_SECS, MAX_TOKEN_BYTES};
 pub use passkeys::{PasskeyConfig, UserVerification, MAX_CHALLENGE_TTL_SECS};
 pub use resource::{ResourceConfig, WELL_KNOWN as RESOURCE_METADATA_PATH};
+pub use signals::{BackchannelLogoutConfig, CredentialChangeEffect, SsfConfig};
 pub use throttle::ThrottleConfig;
 
 /// jwt-guard's settings, read from the `jwt` table of Rocket's figment.
@@ -564,6 +566,39 @@ mod tests {
         assert!(
             message.starts_with("4 problems: jwt.leeway is 1m 1s"),
             "{message}"
+        );
+    }
+
+    #[test]
+    fn a_signal_configuration_without_what_it_needs_is_named() {
+        let err = with(|c| {
+            c.trusted_issuers = vec![TrustedIssuerConfig {
+                name: "partner".into(),
+                issuer: "https://idp.example".into(),
+                audience: "api".into(),
+                jwks_url: Some("https://idp.example/jwks".into()),
+                backchannel_logout: Some(BackchannelLogoutConfig {
+                    max_age: HumanDuration::from_secs(2 * 24 * 3600),
+                    ..BackchannelLogoutConfig::default()
+                }),
+                ssf: Some(SsfConfig {
+                    push_token: Some(SecretText::new("short")),
+                    ..SsfConfig::default()
+                }),
+                ..TrustedIssuerConfig::default()
+            }]
+        });
+        let keys: Vec<String> = err
+            .map(|_| Vec::new())
+            .unwrap_or_else(|e| e.problems().iter().map(|p| p.key.clone()).collect());
+        assert_eq!(
+            keys,
+            [
+                "jwt.trusted_issuers.partner.backchannel_logout.client_id",
+                "jwt.trusted_issuers.partner.backchannel_logout.max_age",
+                "jwt.trusted_issuers.partner.ssf.audience",
+                "jwt.trusted_issuers.partner.ssf.push_token",
+            ]
         );
     }
 

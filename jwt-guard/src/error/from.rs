@@ -202,6 +202,11 @@ impl From<Rejection> for AuthError {
             ),
             R::NoProtectedResource => AuthError::not_found("no protected resource is configured"),
             R::NoResourceAtPath => AuthError::not_found("no protected resource at this path"),
+            R::NoSignalReceiver => {
+                AuthError::not_found("no trusted issuer of that name sends these signals here")
+            }
+            // The sender retries a 503; a 4xx would make it give the signal up.
+            r @ R::SignalKeysUnreachable => AuthError::unavailable(r),
         }
     }
 }

@@ -262,4 +262,10 @@ pub(crate) enum Rejection {
     /// RFC 9728 metadata at a path no resource has.
     #[error("no protected resource at this path")]
     NoResourceAtPath,
+    /// A signal route for an issuer that is not configured to send that signal.
+    #[error("no trusted issuer of that name sends these signals")]
+    NoSignalReceiver,
+    /// An issuer's keys are needed to check its signal, and cannot be fetched.
+    #[error("the issuer's keys cannot be fetched")]
+    SignalKeysUnreachable,
 }

@@ -10,6 +10,7 @@ use crate::config::JwtConfig;
 use crate::link::{AppLinkPages, LinkMailer, LinkPages};
 use crate::manifest::{self, RouteEntry};
 use crate::session::{AppAuthenticator, Authenticator};
+use crate::signals::{LocalSubjects, SignalSubjects};
 
 /// Attach this to a Rocket to use jwt-guard.
 ///
@@ -48,6 +49,8 @@ pub struct JwtGuard {
     pub(super) revocation_endpoint: bool,
     /// Mount `POST /oauth/introspect` (RFC 7662).
     pub(super) introspection_endpoint: bool,
+    /// How signals from outside name the app's own users.
+    pub(super) signal_subjects: LocalSubjects,
 }
 
 impl Default for JwtGuard {
@@ -70,6 +73,7 @@ impl JwtGuard {
             verify_only: false,
             revocation_endpoint: false,
             introspection_endpoint: false,
+            signal_subjects: LocalSubjects::default(),
         }
     }
 
@@ -163,6 +167,15 @@ impl JwtGuard {
     /// protection its attribute declared (`None` for routes without one).
     pub fn manifest<P: rocket::Phase>(rocket: &Rocket<P>) -> Vec<RouteEntry> {
         manifest::table(rocket.routes())
+    }
+
+    /// Maps the subjects of logout and security signals from outside issuers
+    /// to the app's own users (`email` identifiers, say), so that their sessions
+    /// end too — beyond those jwt-guard finds by the outside login they rest on.
+    /// See [`SignalSubjects`](crate::signals::SignalSubjects).
+    pub fn signal_subjects<S: SignalSubjects>(mut self, subjects: S) -> Self {
+        self.signal_subjects = LocalSubjects(Arc::new(subjects));
+        self
     }
 
     /// Mounts the token and device routes, checking credentials with `authenticator`.

@@ -319,6 +319,16 @@ impl JwtGuard {
         if self.introspection_endpoint {
             rocket = rocket.mount(self.base.as_str(), introspection_routes());
         }
+        // Revocation from outside: mounted when an issuer sends signals.
+        let signals = config
+            .trusted_issuers
+            .iter()
+            .any(|i| i.backchannel_logout.is_some() || i.ssf.is_some());
+        if signals {
+            rocket = rocket
+                .manage(self.signal_subjects.clone())
+                .mount(self.base.as_str(), crate::routes::signal_routes());
+        }
         Ok(rocket)
     }
 

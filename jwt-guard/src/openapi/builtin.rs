@@ -12,8 +12,8 @@ use serde_json::Value;
 use super::operation::Operation;
 use crate::headers::DEVICE_ID_HEADER;
 use crate::routes::{
-    DeviceView, ExpireResponse, LoginRequest, LogoutResponse, RefreshRequest, TokenForm,
-    VerifyRequest, VerifyResponse,
+    DeviceView, ExpireResponse, LoginRequest, LogoutForm, LogoutResponse, RefreshRequest,
+    TokenForm, VerifyRequest, VerifyResponse,
 };
 use crate::session::LoginResponse;
 use crate::signer::TokenPair;
@@ -81,6 +81,25 @@ struct Introspection {
     /// The key a DPoP-bound token is confirmed by (RFC 9449 §6.2).
     #[serde(skip_serializing_if = "Option::is_none")]
     cnf: Option<BTreeMap<String, String>>,
+}
+
+/// Back-Channel Logout 1.0 §2.8: why a logout token was refused.
+#[derive(Serialize, JsonSchema)]
+struct LogoutError {
+    /// `invalid_request`.
+    error: String,
+    /// What was wrong.
+    error_description: String,
+}
+
+/// RFC 8935 §2.3: why a pushed event was refused.
+#[derive(Serialize, JsonSchema)]
+struct SetDeliveryError {
+    /// An RFC 8935 §2.4 code: `invalid_request`, `invalid_key`, `invalid_issuer`,
+    /// `invalid_audience`, `authentication_failed`, `access_denied`.
+    err: String,
+    /// What was wrong.
+    description: String,
 }
 
 /// A place in a list or a page size: a whole number of 32 bits (what the routes
@@ -244,6 +263,38 @@ pub(super) fn operations() -> Vec<(Method, &'static str, Operation)> {
             )
             .answers::<ResourceMetadata>(200, "the metadata")
             .errors(&[404]),
+        ),
+        (
+            Method::Post,
+            "/signals/backchannel-logout/<issuer>",
+            Operation::new(
+                "Receives an OpenID Connect Back-Channel Logout token from the trusted \
+                 issuer named in the path: the sessions resting on that login end",
+            )
+            .form_body::<LogoutForm>()
+            .answers_empty(200, "logged out (Cache-Control: no-store)")
+            .answers::<LogoutError>(400, "the logout token is invalid; nothing ended")
+            .errors(&[404])
+            .errors(&stateful),
+        ),
+        (
+            Method::Post,
+            "/signals/ssf/<issuer>",
+            Operation::new(
+                "Receives a Security Event Token pushed by the trusted issuer named in the \
+                 path as a Shared Signals transmitter (RFC 8935)",
+            )
+            .text_body("application/secevent+jwt")
+            .header(
+                "Authorization",
+                true,
+                "Bearer and the transmitter's push credential",
+            )
+            .answers_empty(202, "accepted (RFC 8935 §2.2)")
+            .answers::<SetDeliveryError>(400, "the event is invalid; nothing ended (§2.3)")
+            .answers::<SetDeliveryError>(401, "the push credential is missing or wrong")
+            .errors(&[404])
+            .errors(&stateful),
         ),
         (
             Method::Get,

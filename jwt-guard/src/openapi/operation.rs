@@ -102,6 +102,12 @@ impl Operation {
         self
     }
 
+    /// Takes a required body of `media_type` that is one string (a JWT, say).
+    pub fn text_body(mut self, media_type: &'static str) -> Self {
+        self.body = Some((Content::Text(media_type), true));
+        self
+    }
+
     /// Takes the query parameter `name`, a `T`.
     pub fn query<T: JsonSchema>(
         self,

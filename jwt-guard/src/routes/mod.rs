@@ -13,6 +13,7 @@ mod passkeys;
 mod presented_token;
 mod protected_resource;
 mod revocation;
+mod signals;
 mod token;
 
 pub use devices::{device_routes, DeviceView, ExpireResponse, LogoutResponse};
@@ -26,6 +27,8 @@ pub(crate) use presented_token::TokenForm;
 pub use protected_resource::protected_resource_routes;
 pub(crate) use protected_resource::ResourceMetadata;
 pub use revocation::revocation_routes;
+pub use signals::signal_routes;
+pub(crate) use signals::LogoutForm;
 pub use token::{
     token_routes, verification_routes, LoginRequest, RefreshRequest, VerifyRequest, VerifyResponse,
     MAX_CREDENTIAL_BYTES,

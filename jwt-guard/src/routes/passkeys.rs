@@ -215,6 +215,7 @@ async fn login(
         acr: Some(passkeys.acr()),
         method: "passkey",
         authenticated_at: None,
+        upstream: None,
     };
     let (login, _) = start(req, rt, store, &signed.subject, &claims, origin).await?;
     Ok(Json(login))

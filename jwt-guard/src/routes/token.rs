@@ -113,6 +113,7 @@ async fn obtain(
         acr: None,
         method: "password",
         authenticated_at: None,
+        upstream: None,
     };
     // This client is now known to the account: its own failure budget from now on
     // (signed before anything is stored, like the session's tokens).

@@ -36,6 +36,9 @@ pub(crate) enum SessionOrigin<'a> {
         /// When the user authenticated, when that was before this request (a
         /// login that rests on another token); `None`: now.
         authenticated_at: Option<u64>,
+        /// The outside login the session rests on — issuer (`iss`), its `sub`,
+        /// its login session (`sid`) — for a logout signal from it to find.
+        upstream: Option<(&'a str, &'a str, Option<&'a str>)>,
     },
     /// A login link: use it (link id, target) in the same transaction.
     Link(&'a str, &'a str),
@@ -151,6 +154,16 @@ pub(crate) async fn open_session(
             SessionOrigin::Link(..) => "link",
         }),
     };
+    // Before the device: no session exists that a logout signal could miss.
+    if let SessionOrigin::Login {
+        upstream: Some((issuer, upstream_subject, sid)),
+        ..
+    } = origin
+    {
+        store
+            .link_upstream(&device_id, issuer, upstream_subject, sid)
+            .await?;
+    }
     let (device, permanent, consumed) = store
         .open_session(describe_device(req, subject), login.at, rows)
         .await?;

@@ -32,6 +32,9 @@ pub struct ArchiveReport {
     pub dpop_proofs: u64,
     /// Passkey ceremonies opened and never answered, past their time.
     pub passkey_ceremonies: u64,
+    /// Received signals too old to be replayed, and outside-login records of
+    /// removed devices.
+    pub signals: u64,
 }
 
 impl Store {
@@ -117,6 +120,21 @@ impl Store {
             ts(now),
         )
         .await?;
+        // A signal's `jti` matters while a replay would pass the age check; kept
+        // for the audit retention at least, for `jwt-guard signals`.
+        let signals = delete(
+            &mut tx,
+            "DELETE FROM jwt_guard_signals WHERE keep_until < $1 AND received_at < $1",
+            audit_cutoff,
+        )
+        .await?;
+        let upstream = sqlx::query(
+            "DELETE FROM jwt_guard_upstream_sessions
+             WHERE device_id NOT IN (SELECT id FROM jwt_guard_devices)",
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         tx.commit().await?;
         self.revocations.prune(now);
         Ok(ArchiveReport {
@@ -129,6 +147,7 @@ impl Store {
             attempts,
             dpop_proofs,
             passkey_ceremonies,
+            signals: signals + upstream,
         })
     }
 }

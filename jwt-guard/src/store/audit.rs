@@ -41,6 +41,10 @@ pub enum AuditEvent {
     /// A passkey assertion whose signature counter did not move forwards: a
     /// replay, or a cloned authenticator. Refused.
     PasskeyCounterRegressed,
+    /// A logout or security event from an outside issuer arrived (OpenID Connect
+    /// Back-Channel Logout, Shared Signals); the detail names the issuer, the
+    /// event, a digest of its subject and how many sessions it ended.
+    SignalReceived,
 }
 
 impl AuditEvent {
@@ -60,6 +64,7 @@ impl AuditEvent {
             AuditEvent::LoginThrottled => "login_throttled",
             AuditEvent::DpopKeyMismatch => "dpop_key_mismatch",
             AuditEvent::PasskeyCounterRegressed => "passkey_counter_regressed",
+            AuditEvent::SignalReceived => "signal_received",
         }
     }
 }

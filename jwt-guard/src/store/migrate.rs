@@ -59,6 +59,10 @@ const MIGRATIONS: &[(i64, Sql)] = &[
             "../../migrations/0010_device_login_method.sql"
         )),
     ),
+    (
+        11,
+        Sql::Both(include_str!("../../migrations/0011_signals.sql")),
+    ),
 ];
 
 impl Store {

@@ -27,6 +27,7 @@ mod pool_settings;
 mod revocations;
 mod rotation;
 mod sessions;
+mod signals;
 mod sql;
 mod sqlx_pool;
 mod throttle;
@@ -56,6 +57,8 @@ pub(crate) use revocations::{Announcement, RevocationListener};
 pub(crate) use rotation::{RotateError, Rotation, Successor};
 pub use sessions::CreateDeviceError;
 pub(crate) use sessions::SessionRows;
+pub use signals::SignalRecord;
+pub(crate) use signals::{Ending, SignalReceipt, SignalStored};
 /// The sqlx jwt-guard is built on (0.8), for queries of an application's own.
 pub use sqlx;
 pub(crate) use throttle::{counter_key, CounterRule, Reservation};

@@ -40,7 +40,7 @@ impl Store {
                  created_at = excluded.created_at",
         )
         .bind(revocation.kind())
-        .bind(revocation.value())
+        .bind(revocation.value().into_owned())
         .bind(ts(revocation.not_before()))
         .bind(ts(revocation.until()))
         .bind(ts(now))
@@ -87,7 +87,7 @@ impl Store {
                     )
                     .bind(seq)
                     .bind(revocation.kind())
-                    .bind(revocation.value())
+                    .bind(revocation.value().into_owned())
                     .bind(REVOCATION_CHANNEL)
                     .bind(payload)
                     .execute(&mut *tx)
@@ -98,7 +98,7 @@ impl Store {
                     )
                     .bind(seq)
                     .bind(revocation.kind())
-                    .bind(revocation.value())
+                    .bind(revocation.value().into_owned())
                     .execute(&mut *tx)
                     .await?;
                 }

@@ -296,7 +296,7 @@ impl Store {
         self.commit_revoking(tx, &revoked).await?;
         Ok(revoked
             .iter()
-            .map(|revocation| revocation.value().to_owned())
+            .map(|revocation| revocation.value().into_owned())
             .collect())
     }
 }

@@ -149,7 +149,10 @@ async fn jwks_uri(
     http: &reqwest::Client,
     discovery: &str,
 ) -> Result<String, FetchError> {
-    let url = if discovery.ends_with("/.well-known/openid-configuration") {
+    // An SSF transmitter's configuration (SSF 1.0 §7.1) names its `issuer` and
+    // `jwks_uri` as a discovery document does, and is read with the same rules.
+    let ssf = discovery.contains("/.well-known/ssf-configuration");
+    let url = if ssf || discovery.ends_with("/.well-known/openid-configuration") {
         discovery.to_owned()
     } else {
         format!(
@@ -168,7 +171,11 @@ async fn jwks_uri(
         serde_json::from_slice(&body).map_err(|source| FetchError::Document {
             url: url.clone(),
             problem: DocumentProblem::NotJson {
-                expected: "an OpenID configuration",
+                expected: if ssf {
+                    "an SSF configuration"
+                } else {
+                    "an OpenID configuration"
+                },
                 source,
             },
         })?;

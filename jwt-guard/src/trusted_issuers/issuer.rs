@@ -183,37 +183,7 @@ impl OutsideIssuer {
         if claimed.is_some_and(|c| c.iss.as_deref() != Some(self.config.issuer.as_str())) {
             return Err(VerifyError::WrongIssuer);
         }
-        if !self.config.algorithms.contains(&header.alg) {
-            return Err(VerifyError::AlgorithmMismatch);
-        }
-        let family = family_of(header.alg).ok_or(VerifyError::AlgorithmMismatch)?;
-        let mut keys = self.current();
-        if keys.fresh_until <= Instant::now() && self.refetch().await {
-            keys = self.current();
-        }
-        let pick = |keys: &KeySet| -> Option<usize> {
-            keys.keys.iter().position(|k| {
-                k.family == family
-                    && k.alg.is_none_or(|a| a == header.alg)
-                    && match (&header.kid, &k.kid) {
-                        (Some(wanted), Some(kid)) => wanted == kid,
-                        (None, _) => keys.keys.len() == 1,
-                        (Some(_), None) => false,
-                    }
-            })
-        };
-        let index = match pick(&keys) {
-            Some(i) => i,
-            None => {
-                // An unknown key: perhaps the provider rotated. Ask again (at most
-                // once per interval), then decide.
-                if !self.refetch().await {
-                    return Err(VerifyError::UnknownKey);
-                }
-                keys = self.current();
-                pick(&keys).ok_or(VerifyError::UnknownKey)?
-            }
-        };
+        let (keys, index) = self.key_for(&header).await?;
         let key = &keys.keys[index];
         let mut validation = Validation::new(header.alg);
         validation.set_issuer(&[&self.config.issuer]);
@@ -252,13 +222,91 @@ impl OutsideIssuer {
             amr: claims.amr,
             cnf: claims.cnf,
         };
-        if revocations.is_revoked(&registered) {
+        // A logout or account signal from this issuer revokes its earlier tokens
+        // of the user (`signals`).
+        let outside_revoked =
+            || revocations.revokes_outside(&self.config.issuer, &registered.sub, registered.iat);
+        if revocations.is_revoked(&registered) || outside_revoked() {
             return Err(VerifyError::Revoked);
         }
         Ok(Token {
             registered,
             claims: claims.claims,
         })
+    }
+
+    /// Whether any key is at hand.
+    pub(crate) fn has_keys(&self) -> bool {
+        !self.current().keys.is_empty()
+    }
+
+    /// Fetches the keys now unless a fetch started within
+    /// `min_refetch_interval`; whether any key is then at hand.
+    pub(crate) async fn load_now(&self) -> bool {
+        self.refetch().await;
+        self.has_keys()
+    }
+
+    /// The configuration it was made from.
+    pub(crate) fn config(&self) -> &TrustedIssuerConfig {
+        &self.config
+    }
+
+    /// The key a token with `header` names: of the algorithm's family, and its
+    /// `kid` (the only key when the token names none). Stale keys are fetched
+    /// again first; an unknown `kid` triggers one fetch (at most one per
+    /// `min_refetch_interval`: perhaps the provider rotated). The algorithm must
+    /// be a configured one.
+    async fn key_for(
+        &self,
+        header: &jsonwebtoken::Header,
+    ) -> Result<(Arc<KeySet>, usize), VerifyError> {
+        if !self.config.algorithms.contains(&header.alg) {
+            return Err(VerifyError::AlgorithmMismatch);
+        }
+        let family = family_of(header.alg).ok_or(VerifyError::AlgorithmMismatch)?;
+        let mut keys = self.current();
+        if keys.fresh_until <= Instant::now() && self.refetch().await {
+            keys = self.current();
+        }
+        let pick = |keys: &KeySet| -> Option<usize> {
+            keys.keys.iter().position(|k| {
+                k.family == family
+                    && k.alg.is_none_or(|a| a == header.alg)
+                    && match (&header.kid, &k.kid) {
+                        (Some(wanted), Some(kid)) => wanted == kid,
+                        (None, _) => keys.keys.len() == 1,
+                        (Some(_), None) => false,
+                    }
+            })
+        };
+        if let Some(index) = pick(&keys) {
+            return Ok((keys, index));
+        }
+        if !self.refetch().await {
+            return Err(VerifyError::UnknownKey);
+        }
+        let keys = self.current();
+        let index = pick(&keys).ok_or(VerifyError::UnknownKey)?;
+        Ok((keys, index))
+    }
+
+    /// Decodes `token`, signed by one of this issuer's keys (the one its header
+    /// names, found as [`OutsideIssuer::verify`] finds it), and checked as
+    /// `validation` says — with the header's algorithm, which must be a
+    /// configured one. For the other tokens an issuer sends: logout tokens and
+    /// security events (`signals`).
+    pub(crate) async fn decode_signed<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        header: &jsonwebtoken::Header,
+        mut validation: Validation,
+    ) -> Result<T, VerifyError> {
+        let (keys, index) = self.key_for(header).await?;
+        validation.algorithms = vec![header.alg];
+        jsonwebtoken::decode::<T>(token, &keys.keys[index].key, &validation)
+            .map(|data| data.claims)
+            .map_err(|e| map_error(&e))
     }
 
     async fn fetch(&self) -> Result<(), FetchError> {
@@ -275,10 +323,35 @@ impl OutsideIssuer {
     }
 }
 
+/// The URL of a transmitter's SSF configuration (SSF 1.0 §7.2): `metadata`
+/// itself when it names one, else the well-known name inserted after the host
+/// of the issuer URL it is.
+fn ssf_configuration_url(metadata: &str) -> String {
+    const WELL_KNOWN: &str = "/.well-known/ssf-configuration";
+    if metadata.contains(WELL_KNOWN) {
+        return metadata.to_owned();
+    }
+    match reqwest::Url::parse(metadata) {
+        Ok(url) if url.path().trim_matches('/').is_empty() => {
+            format!("{}{WELL_KNOWN}", metadata.trim_end_matches('/'))
+        }
+        Ok(url) => {
+            let path = url.path().trim_end_matches('/').to_owned();
+            let mut at = url;
+            at.set_path(&format!("{WELL_KNOWN}{path}"));
+            at.to_string()
+        }
+        Err(_) => metadata.to_owned(),
+    }
+}
+
 /// The outside issuers of `trusted_issuers`, by name. Managed by the fairing.
 #[derive(Debug, Default)]
 pub struct TrustedIssuers {
     by_name: HashMap<String, Arc<OutsideIssuer>>,
+    /// The keys of issuers whose security events are signed with a
+    /// transmitter's own keys (`ssf.metadata`), by issuer name.
+    transmitter_keys: HashMap<String, Arc<OutsideIssuer>>,
 }
 
 impl TrustedIssuers {
@@ -292,7 +365,30 @@ impl TrustedIssuers {
                 (c.name.clone(), Arc::new(issuer))
             })
             .collect();
-        Self { by_name }
+        let transmitter_keys = configs
+            .iter()
+            .filter_map(|c| {
+                let metadata = c.ssf.as_ref()?.metadata.as_deref()?;
+                let mut keys = c.clone();
+                keys.discovery = Some(ssf_configuration_url(metadata));
+                keys.jwks_url = None;
+                keys.jwks = None;
+                let issuer = OutsideIssuer::new(keys, http.clone(), clock.clone());
+                Some((c.name.clone(), Arc::new(issuer)))
+            })
+            .collect();
+        Self {
+            by_name,
+            transmitter_keys,
+        }
+    }
+
+    /// What checks the signatures of security events from the issuer named
+    /// `name`: its transmitter's keys when `ssf.metadata` names them, else its own.
+    pub(crate) fn event_keys(&self, name: &str) -> Option<&Arc<OutsideIssuer>> {
+        self.transmitter_keys
+            .get(name)
+            .or_else(|| self.by_name.get(name))
     }
 
     /// The issuer named `name`.
@@ -330,6 +426,27 @@ impl TrustedIssuers {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ssf_configuration_is_found_as_ssf_1_0_section_7_2_says() {
+        let cases = [
+            (
+                "https://tr.example",
+                "https://tr.example/.well-known/ssf-configuration",
+            ),
+            (
+                "https://tr.example/issuer1",
+                "https://tr.example/.well-known/ssf-configuration/issuer1",
+            ),
+            (
+                "https://tr.example/.well-known/ssf-configuration",
+                "https://tr.example/.well-known/ssf-configuration",
+            ),
+        ];
+        for (given, url) in cases {
+            assert_eq!(ssf_configuration_url(given), url);
+        }
+    }
 
     #[test]
     fn access_token_types_of_rfc_9068_are_accepted() {
