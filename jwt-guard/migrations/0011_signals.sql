@@ -24,4 +24,14 @@ CREATE TABLE jwt_guard_signals (
     sessions_ended BIGINT NOT NULL,
     PRIMARY KEY (issuer, jti)
 );
-CREATE INDEX jwt_guard_signals_received ON jwt_guard_signals (received_at)
+CREATE INDEX jwt_guard_signals_received ON jwt_guard_signals (received_at);
+
+-- Poll delivery (RFC 8936): which instance polls each issuer's stream (a lease),
+-- and what it applied but has not yet acknowledged (sent with the next poll,
+-- whichever instance makes it).
+CREATE TABLE jwt_guard_signal_pollers (
+    issuer      TEXT PRIMARY KEY,
+    holder      TEXT,
+    lease_until BIGINT NOT NULL,
+    pending     TEXT NOT NULL
+)

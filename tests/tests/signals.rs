@@ -871,3 +871,279 @@ async fn events_are_checked_with_the_transmitters_own_keys() {
     assert_eq!(res.status(), Status::ServiceUnavailable);
     assert!(res.headers().get_one("Retry-After").is_some());
 }
+
+/// A transmitter's poll endpoint (RFC 8936) for the poll test: a queue of SETs
+/// kept until acknowledged, what each poll acknowledged and reported as errors.
+#[derive(Default)]
+struct PollTransmitter {
+    queue: std::sync::Mutex<Vec<(String, String)>>,
+    acked: std::sync::Mutex<Vec<String>>,
+    errors: std::sync::Mutex<Vec<(String, String)>>,
+    polls: std::sync::atomic::AtomicU64,
+    /// While set, polls are answered 503 (the transmitter is down).
+    down: std::sync::atomic::AtomicBool,
+    /// Go down after the next answer that carries events.
+    down_after_delivery: std::sync::atomic::AtomicBool,
+}
+
+#[rocket::post("/poll", data = "<body>")]
+fn poll_endpoint(
+    body: rocket::serde::json::Json<Value>,
+    auth: BearerOf,
+    t: &rocket::State<std::sync::Arc<PollTransmitter>>,
+) -> Result<rocket::serde::json::Json<Value>, Status> {
+    use std::sync::atomic::Ordering::SeqCst;
+    if auth.0.as_deref() != Some(POLL_TOKEN) {
+        return Err(Status::Unauthorized);
+    }
+    if t.down.load(SeqCst) {
+        return Err(Status::ServiceUnavailable);
+    }
+    t.polls.fetch_add(1, SeqCst);
+    let acks: Vec<String> = body["ack"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|j| j.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut queue = t.queue.lock().unwrap_or_else(|p| p.into_inner());
+    queue.retain(|(jti, _)| !acks.contains(jti));
+    if let Some(errs) = body["setErrs"].as_object() {
+        for (jti, e) in errs {
+            queue.retain(|(j, _)| j != jti);
+            let err = e["err"].as_str().unwrap_or_default().to_owned();
+            t.errors
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((jti.clone(), err));
+        }
+    }
+    t.acked
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .extend(acks);
+    let max = body["maxEvents"].as_u64().unwrap_or(10) as usize;
+    let sets: serde_json::Map<String, Value> = queue
+        .iter()
+        .take(max)
+        .map(|(jti, set)| (jti.clone(), json!(set)))
+        .collect();
+    if !sets.is_empty() && t.down_after_delivery.swap(false, SeqCst) {
+        t.down.store(true, SeqCst);
+    }
+    Ok(rocket::serde::json::Json(
+        json!({ "sets": sets, "moreAvailable": queue.len() > max }),
+    ))
+}
+
+/// The bearer credential of a request, if any.
+struct BearerOf(Option<String>);
+
+#[rocket::async_trait]
+impl<'r> rocket::request::FromRequest<'r> for BearerOf {
+    type Error = ();
+    async fn from_request(req: &'r rocket::Request<'_>) -> rocket::request::Outcome<Self, ()> {
+        let token = req
+            .headers()
+            .get_one("Authorization")
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::to_owned);
+        rocket::request::Outcome::Success(BearerOf(token))
+    }
+}
+
+const POLL_TOKEN: &str = "the-receivers-poll-credential";
+
+impl PollTransmitter {
+    fn push(&self, claims: &Value, key: &str) -> String {
+        let jti = claims["jti"].as_str().unwrap_or_default().to_owned();
+        let set = sign_with(claims, Some("secevent+jwt"), Some("k1"), key);
+        self.queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((jti.clone(), set));
+        jti
+    }
+
+    fn acked(&self, jti: &str) -> bool {
+        self.acked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .any(|j| j == jti)
+    }
+}
+
+/// Waits (up to 15 s) until `done` holds.
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "waited too long for {what}"
+        );
+        rocket::tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Poll delivery (RFC 8936) against a test transmitter, two instances on one
+/// PostgreSQL database: one polls at a time (the lease); events are applied and
+/// acknowledged with the next poll, a refused one reported in `setErrs`; an
+/// event applied just before its poller stopped is acknowledged by the instance
+/// that takes the lease over (the pending acknowledgements are in the database),
+/// and applied once.
+#[rocket::async_test]
+async fn poll_delivery_acknowledges_resumes_and_has_one_poller() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let Some(pg) = PgDatabase::create().await else {
+        return;
+    };
+    let transmitter = std::sync::Arc::new(PollTransmitter::default());
+    let port = free_port();
+    let config = rocket::Config {
+        port,
+        address: std::net::Ipv4Addr::LOCALHOST.into(),
+        log_level: rocket::config::LogLevel::Off,
+        shutdown: rocket::config::Shutdown {
+            ctrlc: false,
+            ..Default::default()
+        },
+        ..rocket::Config::debug_default()
+    };
+    let server = rocket::custom(config)
+        .manage(transmitter.clone())
+        .mount("/", routes![poll_endpoint]);
+    rocket::tokio::spawn(server.launch());
+    let poll_url = format!("http://127.0.0.1:{port}/poll");
+    for _ in 0..100 {
+        if reqwest::Client::new().post(&poll_url).send().await.is_ok() {
+            break;
+        }
+        rocket::tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let start_instance = || {
+        let mut jwt = jwt_config();
+        jwt["trusted_issuers"][0]["ssf"]["poll_url"] = json!(poll_url);
+        jwt["trusted_issuers"][0]["ssf"]["poll_token"] = json!(POLL_TOKEN);
+        jwt["trusted_issuers"][0]["ssf"]["poll_interval"] = json!("1s");
+        let figment = base_figment(&pg.url).merge(("jwt", jwt));
+        let rocket = jwt_guard_tests::app::app(figment, Clock::offset());
+        async move {
+            Client::tracked(rocket)
+                .await
+                .unwrap_or_else(|e| panic!("test app failed to launch: {:?}", e.kind()))
+        }
+    };
+    let pool = sqlx::PgPool::connect(&pg.url)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let holder = || async {
+        sqlx::query_scalar::<_, Option<String>>(
+            "SELECT holder FROM jwt_guard_signal_pollers WHERE issuer = $1",
+        )
+        .bind(ISSUER)
+        .fetch_optional(&pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .flatten()
+    };
+    // A polls first (it takes the lease at liftoff); then B starts beside it.
+    let a = start_instance().await;
+    let mut session = partner_login(&a, "alice", "p-alice", None).await;
+    for _ in 0..100 {
+        if holder().await.is_some() {
+            break;
+        }
+        rocket::tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let first = holder().await;
+    assert!(first.is_some(), "nobody took the lease");
+    let b = start_instance().await;
+
+    let revoked = transmitter.push(
+        &event_claims(SESSION_REVOKED, json!({}), iss_sub("p-alice")),
+        "rsa.pem",
+    );
+    let forged = transmitter.push(
+        &event_claims(SESSION_REVOKED, json!({}), iss_sub("p-bob")),
+        "rsa2.pem",
+    );
+    let other = transmitter.push(
+        &event_claims("https://example.com/other", json!({}), iss_sub("p-alice")),
+        "rsa.pem",
+    );
+    until("the acknowledgements", || {
+        transmitter.acked(&revoked) && transmitter.acked(&other)
+    })
+    .await;
+    let errors = transmitter
+        .errors
+        .lock()
+        .map(|e| e.clone())
+        .unwrap_or_default();
+    assert_eq!(errors, [(forged.clone(), "invalid_request".to_owned())]);
+    assert!(!transmitter.acked(&forged));
+    assert_eq!(alive(&a, &mut session).await, [false; 3]);
+
+    // One poller: the lease names one instance all along, and the polls come
+    // at one poller's pace (1 s), not two.
+    let polls_before = transmitter.polls.load(SeqCst);
+    for _ in 0..8 {
+        rocket::tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(holder().await, first, "the lease changed hands while held");
+    }
+    let polls = transmitter.polls.load(SeqCst) - polls_before;
+    assert!(
+        (2..=6).contains(&polls),
+        "{polls} polls in 4 s at a 1 s interval"
+    );
+
+    // The poller applies an event, then cannot reach the transmitter to
+    // acknowledge it, and stops. The other instance takes the lease over and
+    // its first poll carries the acknowledgement.
+    let mut bob = partner_login(&b, "bob", "p-bob", None).await;
+    transmitter.down_after_delivery.store(true, SeqCst);
+    let late = transmitter.push(
+        &event_claims(SESSION_REVOKED, json!({}), iss_sub("p-bob")),
+        "rsa.pem",
+    );
+    until("the event applied", || transmitter.down.load(SeqCst)).await;
+    let store = a
+        .rocket()
+        .state::<jwt_guard::store::Store>()
+        .unwrap_or_else(|| panic!("no store"));
+    let mut applied = false;
+    for _ in 0..100 {
+        let signals = store.signals(50).await.unwrap_or_default();
+        if signals.iter().any(|s| s.jti == late) {
+            applied = true;
+            break;
+        }
+        rocket::tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(applied, "the event was not applied");
+    assert!(!transmitter.acked(&late));
+    assert_eq!(holder().await, first, "A still holds the lease");
+    drop(a.terminate().await);
+    transmitter.down.store(false, SeqCst);
+    until("the acknowledgement after the hand-over", || {
+        transmitter.acked(&late)
+    })
+    .await;
+    assert_ne!(holder().await, first, "the other instance polls now");
+    assert_eq!(alive(&b, &mut bob).await, [false; 3]);
+    let signals = b
+        .rocket()
+        .state::<jwt_guard::store::Store>()
+        .unwrap_or_else(|| panic!("no store"))
+        .signals(50)
+        .await
+        .unwrap_or_default();
+    assert_eq!(signals.iter().filter(|s| s.jti == late).count(), 1);
+    assert!(signals.iter().all(|s| s.delivery == "ssf_poll"));
+    pool.close().await;
+    drop(b);
+    pg.drop_database().await;
+}

@@ -87,6 +87,18 @@ pub struct SsfConfig {
     /// `update` and `delete` (a changed password, a removed key), `record` for
     /// `create` (a user adding a passkey stays signed in).
     pub credential_change: std::collections::BTreeMap<String, CredentialChangeEffect>,
+    /// Poll delivery (RFC 8936): the transmitter's poll endpoint for this
+    /// stream. One instance at a time polls it (a lease in the database), and
+    /// acknowledges what it applied. Off unless set.
+    pub poll_url: Option<String>,
+    /// The bearer credential polls are authenticated with (RFC 8936 §2: as the
+    /// transmitter says; `Authorization: Bearer …`).
+    pub poll_token: Option<SecretText>,
+    /// How long to wait between polls when the transmitter has nothing more.
+    /// Default `10s`, between `1s` and `1h`.
+    pub poll_interval: HumanDuration,
+    /// Most events asked for in one poll (`maxEvents`). Default `50`.
+    pub poll_max_events: u32,
 }
 
 impl Default for SsfConfig {
@@ -106,6 +118,10 @@ impl Default for SsfConfig {
             metadata: None,
             max_age: HumanDuration::from_secs(3600),
             credential_change,
+            poll_url: None,
+            poll_token: None,
+            poll_interval: HumanDuration::from_secs(10),
+            poll_max_events: 50,
         }
     }
 }
@@ -154,5 +170,17 @@ impl SsfConfig {
         }
         p.positive("max_age", self.max_age);
         p.at_most("max_age", self.max_age, MAX_SIGNAL_AGE_SECS);
+        if let Some(url) = &self.poll_url {
+            let web = reqwest::Url::parse(url)
+                .is_ok_and(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some());
+            if !web {
+                p.add("poll_url", Problem::NotHttpUrl(url.to_string()));
+            }
+        }
+        p.positive("poll_interval", self.poll_interval);
+        p.at_most("poll_interval", self.poll_interval, 3600);
+        if self.poll_max_events == 0 {
+            p.add("poll_max_events", Problem::Zero);
+        }
     }
 }

@@ -83,6 +83,15 @@ impl Fairing for JwtGuard {
             .map(|c| c.0)
             .unwrap_or_default();
         let throttle = rocket.state::<LoginThrottle>().cloned();
+        // Poll delivery of security events (RFC 8936), one poller per issuer.
+        if let (Some(trusted), Some(subjects)) = (
+            rocket.state::<crate::trusted_issuers::TrustedIssuers>(),
+            rocket.state::<crate::signals::LocalSubjects>(),
+        ) {
+            for poller in crate::signals::pollers(trusted, store, subjects) {
+                rocket::tokio::spawn(poller.run(rocket.shutdown()));
+            }
+        }
         let task = background::keep_current(
             store.clone(),
             throttle,

@@ -184,7 +184,8 @@ async fn ssf_push(
     }
     let now = rt.issuer().clock().now();
     let applied =
-        signals::receive_security_event(outside, keys, store, subjects, &token, now).await;
+        signals::receive_security_event(outside, keys, store, subjects, &token, now, "ssf_push")
+            .await;
     answer(applied, SignalAnswer::Accepted, true)
 }
 

@@ -10,6 +10,7 @@
 //! tokens accepted directly (`#[use_jwt(issuer = …)]`) are revoked by subject
 //! for that issuer; the app's own users, by [`SignalSubjects`].
 
+mod poll;
 mod refusal;
 mod subject;
 mod tokens;
@@ -70,6 +71,36 @@ impl From<SignalRefusal> for NotApplied {
     fn from(r: SignalRefusal) -> Self {
         NotApplied::Refused(r)
     }
+}
+
+/// A poller for each issuer that polls its transmitter (`ssf.poll_url`), to
+/// run until shutdown.
+pub(crate) fn pollers(
+    trusted: &crate::trusted_issuers::TrustedIssuers,
+    store: &Store,
+    subjects: &LocalSubjects,
+) -> Vec<poll::Poller> {
+    let holder = crate::secret::random_id();
+    trusted
+        .all()
+        .filter(|i| {
+            i.config()
+                .ssf
+                .as_ref()
+                .is_some_and(|s| s.poll_url.is_some())
+        })
+        .filter_map(|issuer| {
+            let keys = trusted.event_keys(issuer.name())?.clone();
+            Some(poll::Poller {
+                issuer: issuer.clone(),
+                keys,
+                store: store.clone(),
+                subjects: subjects.clone(),
+                http: crate::trusted_issuers::signal_client(),
+                holder: holder.clone(),
+            })
+        })
+        .collect()
 }
 
 /// What applying a signal ended.
@@ -182,8 +213,9 @@ fn keep_until(iat: u64, max_age: u64, config: &TrustedIssuerConfig) -> u64 {
         .saturating_add(1)
 }
 
-/// A Security Event Token pushed by `issuer` as an SSF transmitter (RFC 8935),
-/// checked with `keys` (the transmitter's): each event applied as its
+/// A Security Event Token from `issuer` as an SSF transmitter, pushed (RFC
+/// 8935, `delivery` `ssf_push`) or polled (RFC 8936, `ssf_poll`), checked with
+/// `keys` (the transmitter's): each event applied as its
 /// specification says, in one transaction with the `jti` recorded; an event this
 /// version does not act on is recorded and acknowledged (SSF 1.0 §4: a receiver
 /// ignores what it does not understand).
@@ -194,6 +226,7 @@ pub(crate) async fn receive_security_event(
     subjects: &LocalSubjects,
     token: &str,
     now: u64,
+    delivery: &'static str,
 ) -> Result<Applied, NotApplied> {
     let config = issuer.config();
     let Some(ssf) = &config.ssf else {
@@ -210,7 +243,7 @@ pub(crate) async fn receive_security_event(
     let event = match tokens::verify_security_event(keys, token, &expectation).await {
         Ok(event) => event,
         Err(refusal) => {
-            signal_refused(config, "ssf_push", refusal);
+            signal_refused(config, delivery, refusal);
             return Err(refusal.into());
         }
     };
@@ -223,13 +256,13 @@ pub(crate) async fn receive_security_event(
         name: &config.name,
         jti: &event.jti,
         keep_until: keep_until(event.iat, ssf.max_age.as_secs(), config),
-        delivery: "ssf_push",
+        delivery,
         event: &event_label,
         subject_digest: plan.digest.as_deref(),
     };
     let applied = store_signal(store, &receipt, &endings).await;
     for name in &names {
-        signal_done(config, "ssf_push", name, &applied);
+        signal_done(config, delivery, name, &applied);
     }
     if let Some(txn) = &event.txn {
         rocket::debug!("jwt-guard: security event {} (txn {txn})", event.jti);

@@ -27,6 +27,7 @@ mod pool_settings;
 mod revocations;
 mod rotation;
 mod sessions;
+mod signal_poll;
 mod signals;
 mod sql;
 mod sqlx_pool;
@@ -57,6 +58,7 @@ pub(crate) use revocations::{Announcement, RevocationListener};
 pub(crate) use rotation::{RotateError, Rotation, Successor};
 pub use sessions::CreateDeviceError;
 pub(crate) use sessions::SessionRows;
+pub(crate) use signal_poll::PendingAcks;
 pub use signals::SignalRecord;
 pub(crate) use signals::{Ending, SignalReceipt, SignalStored};
 /// The sqlx jwt-guard is built on (0.8), for queries of an application's own.

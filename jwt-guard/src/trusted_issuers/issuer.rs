@@ -396,6 +396,11 @@ impl TrustedIssuers {
         self.by_name.get(name)
     }
 
+    /// Every issuer.
+    pub(crate) fn all(&self) -> impl Iterator<Item = &Arc<OutsideIssuer>> {
+        self.by_name.values()
+    }
+
     /// The configured names, sorted.
     pub fn names(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self.by_name.keys().map(String::as_str).collect();

@@ -8,5 +8,6 @@ mod fetch;
 mod issuer;
 mod key_set;
 
+pub(crate) use fetch::provider_client as signal_client;
 pub use fetch::{DocumentProblem, FetchError};
 pub use issuer::{OutsideIssuer, TrustedIssuers};
