@@ -86,7 +86,45 @@ storage_tests!(
     minted_tokens_are_accepted_and_inspected,
     revocations_reach_the_running_app,
     links_and_the_audit_log,
+    signals_are_listed_newest_first,
 );
+
+/// `jwt-guard signals`: the logouts and security events received, newest first,
+/// with what each ended — a digest of the subject, never the subject.
+async fn signals_are_listed_newest_first(db: DbKind) {
+    let Some(app) = app_on(db).await else {
+        return;
+    };
+    for (jti, at, delivery, event, ended) in [
+        ("j-1", 100, "backchannel_logout", "backchannel_logout", 2),
+        ("j-2", 200, "ssf_push", "session_revoked", 1),
+    ] {
+        jwt_guard::store::sqlx::query(
+            "INSERT INTO jwt_guard_signals (issuer, jti, received_at, keep_until, delivery, \
+             event, subject_digest, sessions_ended) VALUES ('https://idp.example', $1, $2, $3, \
+             $4, $5, 'digest', $6)",
+        )
+        .bind(jti)
+        .bind(at)
+        .bind(at + 300)
+        .bind(delivery)
+        .bind(event)
+        .bind(ended)
+        .execute(app.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let (code, listed) = run_json(&app.database_url, &["signals"]);
+    assert_eq!(code, 0, "{listed}");
+    assert_eq!(listed[0]["jti"], "j-2", "{listed}");
+    assert_eq!(listed[0]["event"], "session_revoked");
+    assert_eq!(listed[1]["sessions_ended"], 2);
+    assert_eq!(listed[1]["delivery"], "backchannel_logout");
+    let (code, one) = run_json(&app.database_url, &["signals", "--limit", "1"]);
+    assert_eq!(code, 0);
+    assert_eq!(one.as_array().map(Vec::len), Some(1), "{one}");
+    app.finish().await;
+}
 
 async fn minted_tokens_are_accepted_and_inspected(db: DbKind) {
     let Some(app) = app_on(db).await else {
@@ -451,7 +489,7 @@ fn every_failure_is_one_clear_line() {
         .unwrap_or_else(|e| panic!("{e}"));
     let help = String::from_utf8_lossy(&help.stdout);
     for sub in [
-        "keys", "token", "devices", "revoke", "links", "audit", "archive",
+        "keys", "token", "devices", "revoke", "links", "audit", "signals", "archive",
     ] {
         assert!(help.contains(sub), "{sub} missing from --help");
     }

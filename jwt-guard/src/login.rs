@@ -189,6 +189,12 @@ impl Sessions<'_> {
     /// session's tokens carry `upstream`'s `auth_time` and `acr`
     /// ([`Upstream::of`] reads them from a verified outside token). An
     /// `auth_time` after now (past the leeway) is refused (`401`).
+    ///
+    /// With `upstream.login` (the provider's `iss` and `sub`; [`Upstream::of`]
+    /// sets it) the session records the login it rests on — and its `sid`, given
+    /// with [`Upstream::with_session_id`] — before the device is created, so a
+    /// back-channel logout or a security event from that provider
+    /// ([`signals`](crate::signals)) ends it on every instance.
     pub async fn start_upstream<C: Claims>(
         &self,
         principal: &Principal<C>,

@@ -121,7 +121,7 @@ async fn a_database_of_the_previous_release_is_upgraded_in_place(db: DbKind) {
             .fetch_all(app.pool())
             .await
             .unwrap_or_default();
-    assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
     // The device created before the upgrade still works, and now rotates.
     let res = app.device_refresh(permanent.expose()).await;
     assert_eq!(res.status(), Status::Ok);

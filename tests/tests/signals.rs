@@ -803,6 +803,31 @@ fn transmitter_jwks() -> (ContentType, String) {
 
 struct TransmitterUrl(String);
 
+/// Serves `rocket` on 127.0.0.1:`port` (quiet), once it answers.
+async fn serve(rocket: rocket::Rocket<rocket::Build>, port: u16) {
+    let config = rocket::Config {
+        port,
+        address: std::net::Ipv4Addr::LOCALHOST.into(),
+        log_level: rocket::config::LogLevel::Off,
+        shutdown: rocket::config::Shutdown {
+            ctrlc: false,
+            ..Default::default()
+        },
+        ..rocket::Config::debug_default()
+    };
+    rocket::tokio::spawn(rocket.configure(config).launch());
+    for _ in 0..100 {
+        if rocket::tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        rocket::tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the test server on port {port} did not start");
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -829,26 +854,10 @@ async fn start_with_transmitter(url: &str) -> Client {
 async fn events_are_checked_with_the_transmitters_own_keys() {
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
-    let config = rocket::Config {
-        port,
-        address: std::net::Ipv4Addr::LOCALHOST.into(),
-        log_level: rocket::config::LogLevel::Off,
-        shutdown: rocket::config::Shutdown {
-            ctrlc: false,
-            ..Default::default()
-        },
-        ..rocket::Config::debug_default()
-    };
-    let transmitter = rocket::custom(config)
+    let transmitter = rocket::build()
         .manage(TransmitterUrl(url.clone()))
         .mount("/", routes![ssf_configuration, transmitter_jwks]);
-    rocket::tokio::spawn(transmitter.launch());
-    for _ in 0..100 {
-        if reqwest::get(format!("{url}/jwks")).await.is_ok() {
-            break;
-        }
-        rocket::tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    serve(transmitter, port).await;
     let client = start_with_transmitter(&url).await;
     let mut session = partner_login(&client, "alice", "p-alice", None).await;
     let event = event_claims(SESSION_REVOKED, json!({}), iss_sub("p-alice"));
@@ -1002,27 +1011,11 @@ async fn poll_delivery_acknowledges_resumes_and_has_one_poller() {
     };
     let transmitter = std::sync::Arc::new(PollTransmitter::default());
     let port = free_port();
-    let config = rocket::Config {
-        port,
-        address: std::net::Ipv4Addr::LOCALHOST.into(),
-        log_level: rocket::config::LogLevel::Off,
-        shutdown: rocket::config::Shutdown {
-            ctrlc: false,
-            ..Default::default()
-        },
-        ..rocket::Config::debug_default()
-    };
-    let server = rocket::custom(config)
+    let server = rocket::build()
         .manage(transmitter.clone())
         .mount("/", routes![poll_endpoint]);
-    rocket::tokio::spawn(server.launch());
+    serve(server, port).await;
     let poll_url = format!("http://127.0.0.1:{port}/poll");
-    for _ in 0..100 {
-        if reqwest::Client::new().post(&poll_url).send().await.is_ok() {
-            break;
-        }
-        rocket::tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     let start_instance = || {
         let mut jwt = jwt_config();
         jwt["trusted_issuers"][0]["ssf"]["poll_url"] = json!(poll_url);

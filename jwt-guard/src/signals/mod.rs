@@ -29,7 +29,7 @@ use crate::error::{AuthError, Rejection};
 use crate::store::{Ending, SignalReceipt, SignalStored, Store};
 use crate::trusted_issuers::OutsideIssuer;
 use subject::subject_digest;
-use tokens::{EventExpectation, LogoutExpectation, SecurityEvent};
+use tokens::{Expected, SecurityEvent};
 
 /// CAEP 1.0 §3.1: a session of the subject was revoked.
 pub const CAEP_SESSION_REVOKED: &str =
@@ -162,9 +162,9 @@ pub(crate) async fn receive_logout_token(
         return Err(NotApplied::Refused(SignalRefusal::WrongIssuer));
     };
     keys_at_hand(issuer).await?;
-    let expectation = LogoutExpectation {
+    let expectation = Expected {
         issuer: &config.issuer,
-        client_id: &logout.client_id,
+        audience: &logout.client_id,
         max_age: logout.max_age.as_secs(),
         leeway: config.leeway.as_secs(),
         now,
@@ -233,7 +233,7 @@ pub(crate) async fn receive_security_event(
         return Err(NotApplied::Refused(SignalRefusal::WrongIssuer));
     };
     keys_at_hand(keys).await?;
-    let expectation = EventExpectation {
+    let expectation = Expected {
         issuer: &config.issuer,
         audience: &ssf.audience,
         max_age: ssf.max_age.as_secs(),

@@ -29,18 +29,15 @@ struct Signed {
     txn: Option<String>,
 }
 
-/// What every signal must pass, in the order the checks cost: size, not
-/// encrypted, a header with an accepted `typ` and no `crit`, the claimed `iss`
-/// (before any key is looked for), the signature by the issuer's key, `aud`,
-/// `exp` when present, then `iat` — present, not in the future, not older than
-/// `max_age` — and `jti` present.
-struct Expected<'a> {
-    issuer: &'a str,
-    audience: &'a str,
-    types: &'a [&'a str],
-    max_age: u64,
-    leeway: u64,
-    now: u64,
+/// What a signal is checked against: its issuer (`iss`), this app as its
+/// audience (`aud`: the client id for logout tokens, the stream audience for
+/// events), how old it may be by `iat`, the issuer's leeway, and now.
+pub(crate) struct Expected<'a> {
+    pub(crate) issuer: &'a str,
+    pub(crate) audience: &'a str,
+    pub(crate) max_age: u64,
+    pub(crate) leeway: u64,
+    pub(crate) now: u64,
 }
 
 fn type_matches(accepted: &str, typ: &str) -> bool {
@@ -53,9 +50,15 @@ fn type_matches(accepted: &str, typ: &str) -> bool {
     bare.eq_ignore_ascii_case(accepted)
 }
 
+/// What every signal must pass, in the order the checks cost: size, not
+/// encrypted, a header with one of `types` and no `crit`, the claimed `iss`
+/// (before any key is looked for), the signature by the issuer's key, `aud`,
+/// `exp` when present, then `iat` — present, not in the future, not older than
+/// `max_age` — and `jti` present.
 async fn decode(
     keys: &OutsideIssuer,
     token: &str,
+    types: &[&str],
     expected: &Expected<'_>,
 ) -> Result<(Signed, u64, String), SignalRefusal> {
     if token.len() > MAX_TOKEN_BYTES {
@@ -72,7 +75,7 @@ async fn decode(
     let typ_ok = header
         .typ
         .as_deref()
-        .is_some_and(|typ| expected.types.iter().any(|t| type_matches(t, typ)));
+        .is_some_and(|typ| types.iter().any(|t| type_matches(t, typ)));
     if !typ_ok {
         return Err(SignalRefusal::WrongType);
     }
@@ -122,15 +125,6 @@ pub(crate) struct LogoutToken {
     pub(crate) sid: Option<String>,
 }
 
-/// What a logout token is checked against.
-pub(crate) struct LogoutExpectation<'a> {
-    pub(crate) issuer: &'a str,
-    pub(crate) client_id: &'a str,
-    pub(crate) max_age: u64,
-    pub(crate) leeway: u64,
-    pub(crate) now: u64,
-}
-
 /// Back-Channel Logout 1.0 §2.6: steps 2–6 (the signature by the issuer's keys;
 /// `iss`, `aud`, `iat` as for an ID token, with a maximum age even without `exp`;
 /// `sub` or `sid`; the `events` member; no `nonce`), step 1 (an encrypted token is
@@ -140,17 +134,9 @@ pub(crate) struct LogoutExpectation<'a> {
 pub(crate) async fn verify_logout_token(
     keys: &OutsideIssuer,
     token: &str,
-    e: &LogoutExpectation<'_>,
+    expected: &Expected<'_>,
 ) -> Result<LogoutToken, SignalRefusal> {
-    let expected = Expected {
-        issuer: e.issuer,
-        audience: e.client_id,
-        types: &["logout+jwt", "JWT"],
-        max_age: e.max_age,
-        leeway: e.leeway,
-        now: e.now,
-    };
-    let (claims, iat, jti) = decode(keys, token, &expected).await?;
+    let (claims, iat, jti) = decode(keys, token, &["logout+jwt", "JWT"], expected).await?;
     // §2.6 step 5 (§2.4: the member's value is a JSON object).
     let event = claims
         .events
@@ -184,15 +170,6 @@ pub(crate) struct SecurityEvent {
     pub(crate) txn: Option<String>,
 }
 
-/// What a security event is checked against.
-pub(crate) struct EventExpectation<'a> {
-    pub(crate) issuer: &'a str,
-    pub(crate) audience: &'a str,
-    pub(crate) max_age: u64,
-    pub(crate) leeway: u64,
-    pub(crate) now: u64,
-}
-
 /// RFC 8417 §2 as SSF 1.0 §4 profiles it: `typ` `secevent+jwt` (§2.3), signed by
 /// the transmitter, `iss`, `aud`, `iat` in its window, `jti`, and an `events`
 /// object of at least one event whose payload is an object (§2.2). No `sub`
@@ -200,17 +177,9 @@ pub(crate) struct EventExpectation<'a> {
 pub(crate) async fn verify_security_event(
     keys: &OutsideIssuer,
     token: &str,
-    e: &EventExpectation<'_>,
+    expected: &Expected<'_>,
 ) -> Result<SecurityEvent, SignalRefusal> {
-    let expected = Expected {
-        issuer: e.issuer,
-        audience: e.audience,
-        types: &["secevent+jwt"],
-        max_age: e.max_age,
-        leeway: e.leeway,
-        now: e.now,
-    };
-    let (claims, iat, jti) = decode(keys, token, &expected).await?;
+    let (claims, iat, jti) = decode(keys, token, &["secevent+jwt"], expected).await?;
     let events = claims.events.unwrap_or_default();
     if events.is_empty() || !events.values().all(Value::is_object) {
         return Err(SignalRefusal::MissingEvents);
