@@ -15,12 +15,14 @@
 //! two clients' names collide on one server (`prepared statement "sqlx_s_1"
 //! already exists`).
 //!
-//! So when [`Pooler::Transaction`] is set, every statement jwt-guard runs is
-//! *unnamed* (nothing outlives its transaction on the server) and runs inside an
-//! explicit transaction (the pooler keeps one server for the whole of it): a
-//! statement of its own gets a `BEGIN`/`COMMIT` around it, a statement in a
-//! transaction already has one. Direct connections ([`Pooler::None`]) keep sqlx's
-//! cached named statements and pay none of this.
+//! So when [`Pooler::Transaction`] is set, every statement jwt-guard runs goes
+//! as one `Query` message of the simple protocol, its arguments written in as
+//! typed literals ([`super::literal`]): nothing is prepared or named on the
+//! server, and a statement is one exchange — the same statements and round trips
+//! as a direct connection's cached ones, with no `BEGIN`/`COMMIT` around a
+//! statement of its own (a transaction keeps its server connection for its
+//! whole length anyway). Direct connections ([`Pooler::None`]) keep sqlx's cached
+//! named statements.
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
@@ -44,10 +46,10 @@ pub enum Pooler {
     /// Statements are prepared once per connection and cached (the default).
     #[default]
     None,
-    /// A transaction-mode pooler (PgBouncer `pool_mode = transaction`): statements
-    /// are unnamed and each runs inside a transaction. Costs a `BEGIN` and a
-    /// `COMMIT` round trip around a statement of its own, and a second round trip
-    /// per statement (sqlx parses before it binds); PostgreSQL `LISTEN` needs a
+    /// A transaction-mode pooler (PgBouncer `pool_mode = transaction`): each
+    /// statement is one message of the simple protocol with its arguments written
+    /// in as typed literals — as many statements and round trips as a direct
+    /// connection, nothing prepared on the server; PostgreSQL `LISTEN` needs a
     /// direct connection (`listen_url`).
     Transaction,
 }
@@ -187,19 +189,16 @@ impl<'p> Executor<'p> for &'p PoolExecutor {
         if self.pooler == Pooler::None {
             return (&self.pool).fetch_many(query);
         }
-        let query = match Unnamed::new(query) {
-            Ok(query) => query,
+        let sql = match Unnamed::new(query).and_then(Unnamed::with_literals) {
+            Ok(sql) => sql,
             Err(e) => return stream::once(future::ready(Err(e))).boxed(),
         };
-        if query.arguments.is_none() {
-            // The simple protocol: one message, nothing prepared, no pinning needed.
-            return (&self.pool).fetch_many(query);
-        }
-        let db = self.clone();
+        let pool = self.pool.clone();
         stream::once(async move {
-            let mut tx = db.begin_with(None).await?;
-            let results: Vec<_> = (&mut *tx).fetch_many(query).try_collect().await?;
-            tx.commit().await?;
+            let results: Vec<_> = (&pool)
+                .fetch_many(Unnamed::simple(&sql))
+                .try_collect()
+                .await?;
             Ok::<_, sqlx::Error>(stream::iter(results.into_iter().map(Ok)))
         })
         .try_flatten()
@@ -287,10 +286,20 @@ impl<'c> Executor<'c> for &'c mut TxConn {
     {
         match self.pooler {
             Pooler::None => (&mut *self.tx).fetch_many(query),
-            Pooler::Transaction => match Unnamed::new(query) {
-                Ok(query) => (&mut *self.tx).fetch_many(query),
-                Err(e) => stream::once(future::ready(Err(e))).boxed(),
-            },
+            Pooler::Transaction => {
+                let sql = match Unnamed::new(query).and_then(Unnamed::with_literals) {
+                    Ok(sql) => sql,
+                    Err(e) => return stream::once(future::ready(Err(e))).boxed(),
+                };
+                let tx = &mut *self.tx;
+                stream::once(async move {
+                    let results: Vec<_> =
+                        tx.fetch_many(Unnamed::simple(&sql)).try_collect().await?;
+                    Ok::<_, sqlx::Error>(stream::iter(results.into_iter().map(Ok)))
+                })
+                .try_flatten()
+                .boxed()
+            }
         }
     }
 
@@ -338,6 +347,24 @@ impl<'q> Unnamed<'q> {
             sql: query.sql(),
             arguments: query.take_arguments().map_err(sqlx::Error::Encode)?,
         })
+    }
+
+    /// `sql` as it is, with no arguments: sent as one `Query` message of the
+    /// simple protocol.
+    fn simple(sql: &'q str) -> Self {
+        Self {
+            sql,
+            arguments: None,
+        }
+    }
+
+    /// The statement's text with its arguments written in as typed literals.
+    fn with_literals(self) -> Result<String, sqlx::Error> {
+        match &self.arguments {
+            None => Ok(self.sql.to_owned()),
+            Some(arguments) => super::literal::inline(self.sql, arguments)
+                .map_err(|e| sqlx::Error::Encode(Box::new(e))),
+        }
     }
 }
 

@@ -19,6 +19,7 @@ mod executor;
 mod handle;
 mod ids;
 mod links;
+mod literal;
 mod migrate;
 mod passkeys;
 mod permanent;
