@@ -11,7 +11,12 @@
 //! cargo build --release -p showcase -p load
 //! target/release/instances-load                                   # 1, 2, 4 instances, 8 clients, 3 s a route
 //! target/release/instances-load --instances 1,2 --clients 16 --seconds 5
+//! target/release/instances-load --pgbouncer                       # every instance through one PgBouncer
 //! ```
+//!
+//! With `--pgbouncer` the instances reach the database through one Debian
+//! PgBouncer in transaction mode (8 server connections), with
+//! `pooler = "transaction"` and a direct `listen_url` each.
 //!
 //! Traffic goes to 127.0.0.1 only; every loop is bounded in time.
 
@@ -22,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use load::{login, request, showcase_binary_or_exit, showcase_env, start_instances};
-use load::{ScratchDatabase, LOAD_SECRET};
+use load::{PgBouncer, ScratchDatabase, LOAD_SECRET};
 
 /// Requests per second across instances.
 #[derive(Parser, Debug)]
@@ -37,6 +42,9 @@ struct Args {
     /// Seconds per route kind.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=120))]
     seconds: u64,
+    /// Every instance through one transaction-mode PgBouncer.
+    #[arg(long)]
+    pgbouncer: bool,
 }
 
 const FIRST_PORT: u16 = 8151;
@@ -57,10 +65,14 @@ fn main() {
         std::process::exit(2);
     }
     let cores = thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    if args.pgbouncer {
+        println!("Every instance through one PgBouncer (transaction mode, 8 server connections).");
+        println!();
+    }
     println!("| instances | route | requests/s | per core ({cores} cores) | errors |");
     println!("| ---: | --- | ---: | ---: | ---: |");
     for &n in &args.instances {
-        let Some(rows) = run(&showcase, n, args.clients, args.seconds) else {
+        let Some(rows) = run(&showcase, n, args.clients, args.seconds, args.pgbouncer) else {
             eprintln!("the run with {n} instances failed");
             std::process::exit(1);
         };
@@ -81,8 +93,20 @@ fn run(
     n: u16,
     clients: u16,
     seconds: u64,
+    pgbouncer: bool,
 ) -> Option<Vec<(&'static str, Measured)>> {
     let db = ScratchDatabase::create(&format!("instances{n}"))?;
+    // Through the pooler: its URL for the pool, the database's own for LISTEN.
+    let bouncer = if pgbouncer {
+        let server = db.server();
+        let (host, port) = server.split_once(':')?;
+        let started = PgBouncer::start(host, port.parse().ok()?, 8)
+            .map_err(|why| eprintln!("PgBouncer: {why}"))
+            .ok()?;
+        Some(started)
+    } else {
+        None
+    };
     // One audience (the load balancer's address); budgets and the device cap out
     // of the way (one address, one account); API clients (tokens in the body).
     let jwt = format!(
@@ -90,7 +114,14 @@ fn run(
          devices={{max=1000000}}, login_throttle={{ip_attempts=100000000, \
          account_attempts=100000000, refreshes_per_device_per_minute=100000000}}"
     );
-    let env = showcase_env(&db.url, &jwt);
+    let mut env = showcase_env(&db.url, &jwt);
+    if let Some(bouncer) = &bouncer {
+        env[1].1 = format!(
+            "{{jwt_guard={{url=\"{}\",pooler=\"transaction\",listen_url=\"{}\"}}}}",
+            bouncer.url_for(&db.url),
+            db.url
+        );
+    }
     let ports: Vec<u16> = (0..n).map(|i| FIRST_PORT + i).collect();
     let _instances = start_instances(showcase, &ports, &env)?;
     let port_of = |client: u16| ports[usize::from(client % n)];
