@@ -237,10 +237,15 @@ async fn every_stateful_route_stays_within_its_database_budget() {
         let wire = WireCounter::start(&upstream).await;
         // A fixed pool, opened at launch: a connection opened during the count
         // would prepare its statements there (a round trip of its own, once).
+        // Three connections, not two: sequential requests take connections in
+        // turn, and with two a route of an even number of statements can meet
+        // each statement on one connection only through the warm-up, then pay
+        // its preparation on the other during the count once the turn shifts.
+        // With three, every statement meets every connection in the warm-up.
         let figment = base_figment(&wire.url_for(&pg.url))
             .merge(("databases.jwt_guard.log_statements", true))
-            .merge(("databases.jwt_guard.min_connections", 2))
-            .merge(("databases.jwt_guard.max_connections", 2));
+            .merge(("databases.jwt_guard.min_connections", 3))
+            .merge(("databases.jwt_guard.max_connections", 3));
         let app = TestApp::start_with(figment, jwt(), Clock::offset()).await;
         let round_trips = || [wire.round_trips(), wire.pings()];
         pg_costs = Some(costs(&app, &round_trips).await);
