@@ -155,12 +155,12 @@ fn read_header(req: &Request<'_>, rt: &JwtRuntime) -> FromHeader {
 }
 
 /// Finds the bearer token in `Authorization`, for routes that read a bearer
-/// credential of their own (the metrics token) rather than the app's tokens.
+/// credential of their own (the metrics token, a transmitter's push
+/// credential) rather than the app's tokens.
 ///
 /// `Ok(None)`: no header, or a scheme that is not one of `prefixes` (e.g.
 /// `Basic`). `Err`: several `Authorization` headers, or a scheme of ours with no
 /// token or a token that is not token68 (RFC 7235).
-#[cfg(feature = "prometheus")]
 pub(crate) fn bearer_token<'r>(
     req: &'r Request<'_>,
     prefixes: &[String],
@@ -172,7 +172,6 @@ pub(crate) fn bearer_token<'r>(
 }
 
 /// [`bearer_token`] on the header's values, as sent.
-#[cfg(any(test, feature = "prometheus"))]
 fn parse_bearer<'a>(
     values: impl Iterator<Item = &'a str>,
     prefixes: &[String],

@@ -23,7 +23,6 @@ mod decide;
 mod observe;
 mod verify;
 
-#[cfg(feature = "prometheus")]
 pub(crate) use credential::bearer_token;
 use credential::Credential;
 #[cfg(feature = "testing")]

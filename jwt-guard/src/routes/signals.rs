@@ -8,13 +8,14 @@ use rocket::form::{Form, FromForm};
 use rocket::http::{Header, Status};
 use rocket::response::{self, Responder};
 use rocket::{post, routes, Request, Route, State};
-use subtle::ConstantTimeEq;
 
 use crate::config::MAX_TOKEN_BYTES;
 use crate::error::{AuthError, Rejection};
+use crate::guard::bearer_token;
 use crate::manifest::{declare_route, Protection};
 use crate::private_response::mark_credential;
 use crate::request::Services;
+use crate::secret::{SecretText, TokenDigest};
 use crate::signals::{
     self, Applied, LocalSubjects, LogoutRefused, NotApplied, PushRefused, SignalRefusal,
 };
@@ -130,16 +131,15 @@ async fn backchannel_logout(
 }
 
 /// The transmitter's bearer credential (RFC 8935 §2: the push is authenticated
-/// as the receiver's configuration says — here `Authorization: Bearer`, compared
-/// in constant time).
-fn authenticated(req: &Request<'_>, expected: &str) -> bool {
-    let presented = req
-        .headers()
-        .get_one("Authorization")
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim());
-    presented.is_some_and(|p| bool::from(p.as_bytes().ct_eq(expected.as_bytes())))
+/// as the receiver's configuration says — here `Authorization: Bearer`, read as
+/// the metrics token is and compared by digest in constant time).
+fn authenticated(req: &Request<'_>, expected: &SecretText) -> bool {
+    let prefixes = ["Bearer".to_owned()];
+    match bearer_token(req, &prefixes) {
+        Ok(Some(token)) => TokenDigest::of(token.as_bytes())
+            .matches(&TokenDigest::of(expected.expose().as_bytes())),
+        _ => false,
+    }
 }
 
 /// RFC 8935 §2: the transmitter `POST`s one Security Event Token
@@ -161,12 +161,12 @@ async fn ssf_push(
     mark_credential(req);
     let configured = trusted.get(issuer).and_then(|i| {
         let token = i.config().ssf.as_ref()?.push_token.as_ref()?;
-        Some((i, token.expose().to_owned()))
+        Some((i, token))
     });
     let (Some((outside, push_token)), Some(keys)) = (configured, trusted.event_keys(issuer)) else {
         return not_configured();
     };
-    if !authenticated(req, &push_token) {
+    if !authenticated(req, push_token) {
         return SignalAnswer::PushRefused(SignalRefusal::NotAuthenticated);
     }
     let is_set = req.content_type().is_some_and(|ct| {

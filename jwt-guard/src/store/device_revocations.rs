@@ -152,13 +152,8 @@ impl Store {
         let (subject, keep) = (subject.0, keep.map(|d| d.0));
         let now = self.now();
         let mut tx = self.begin_write().await?;
-        let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM jwt_guard_devices WHERE subject = $1 AND revoked_at IS NULL",
-        )
-        .bind(subject)
-        .fetch_all(&mut *tx)
-        .await?;
-        let ids: Vec<String> = ids
+        let ids: Vec<String> = live_device_ids_in(&mut tx, subject)
+            .await?
             .into_iter()
             .filter(|id| Some(id.as_str()) != keep)
             .collect();
@@ -222,4 +217,16 @@ impl Store {
         self.insert_revocation_in(tx, &revocation, now).await?;
         Ok(revocation)
     }
+}
+
+/// The ids of `subject`'s devices that are not revoked, read in `tx` (for a
+/// revocation of all of them in the same transaction).
+pub(crate) async fn live_device_ids_in(
+    tx: &mut Tx,
+    subject: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM jwt_guard_devices WHERE subject = $1 AND revoked_at IS NULL")
+        .bind(subject)
+        .fetch_all(&mut **tx)
+        .await
 }

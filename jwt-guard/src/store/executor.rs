@@ -186,23 +186,10 @@ impl<'p> Executor<'p> for &'p PoolExecutor {
         'p: 'e,
         E: 'q + Execute<'q, Any>,
     {
-        if self.pooler == Pooler::None {
-            return (&self.pool).fetch_many(query);
+        match self.pooler {
+            Pooler::None => (&self.pool).fetch_many(query),
+            Pooler::Transaction => with_literals(&self.pool, query),
         }
-        let sql = match Unnamed::new(query).and_then(Unnamed::with_literals) {
-            Ok(sql) => sql,
-            Err(e) => return stream::once(future::ready(Err(e))).boxed(),
-        };
-        let pool = self.pool.clone();
-        stream::once(async move {
-            let results: Vec<_> = (&pool)
-                .fetch_many(Unnamed::simple(&sql))
-                .try_collect()
-                .await?;
-            Ok::<_, sqlx::Error>(stream::iter(results.into_iter().map(Ok)))
-        })
-        .try_flatten()
-        .boxed()
     }
 
     alike_on_both!('p, |this| &this.pool);
@@ -286,24 +273,37 @@ impl<'c> Executor<'c> for &'c mut TxConn {
     {
         match self.pooler {
             Pooler::None => (&mut *self.tx).fetch_many(query),
-            Pooler::Transaction => {
-                let sql = match Unnamed::new(query).and_then(Unnamed::with_literals) {
-                    Ok(sql) => sql,
-                    Err(e) => return stream::once(future::ready(Err(e))).boxed(),
-                };
-                let tx = &mut *self.tx;
-                stream::once(async move {
-                    let results: Vec<_> =
-                        tx.fetch_many(Unnamed::simple(&sql)).try_collect().await?;
-                    Ok::<_, sqlx::Error>(stream::iter(results.into_iter().map(Ok)))
-                })
-                .try_flatten()
-                .boxed()
-            }
+            Pooler::Transaction => with_literals(&mut *self.tx, query),
         }
     }
 
     alike_on_both!('c, |this| &mut *this.tx);
+}
+
+/// `query` run by `executor` behind a transaction-mode pooler: its arguments
+/// written in as literals, sent as one simple-protocol message (the text is
+/// owned here, so its results are read whole before they are handed on).
+fn with_literals<'e, 'q: 'e, X, E>(
+    executor: X,
+    query: E,
+) -> BoxStream<'e, Result<Either<AnyQueryResult, AnyRow>, sqlx::Error>>
+where
+    X: Executor<'e, Database = Any> + 'e,
+    E: 'q + Execute<'q, Any>,
+{
+    let sql = match Unnamed::new(query).and_then(Unnamed::with_literals) {
+        Ok(sql) => sql,
+        Err(e) => return stream::once(future::ready(Err(e))).boxed(),
+    };
+    stream::once(async move {
+        let results: Vec<_> = executor
+            .fetch_many(Unnamed::simple(&sql))
+            .try_collect()
+            .await?;
+        Ok::<_, sqlx::Error>(stream::iter(results.into_iter().map(Ok)))
+    })
+    .try_flatten()
+    .boxed()
 }
 
 /// A prepared statement is named, and a name outlives the transaction that

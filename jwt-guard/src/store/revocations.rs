@@ -204,12 +204,7 @@ impl Store {
         let mut revoked = vec![self.subject_revocation(subject)];
         let mut tx = self.begin_write().await?;
         self.insert_revocation_in(&mut tx, &revoked[0], now).await?;
-        let devices: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM jwt_guard_devices WHERE subject = $1 AND revoked_at IS NULL",
-        )
-        .bind(subject)
-        .fetch_all(&mut *tx)
-        .await?;
+        let devices = super::device_revocations::live_device_ids_in(&mut tx, subject).await?;
         for device_id in &devices {
             revoked.push(self.revoke_device_in(&mut tx, device_id, now).await?);
         }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use super::audit::AuditEvent;
+use super::device_revocations::live_device_ids_in;
 use super::executor::Tx;
 use super::handle::{Store, StoreError};
 use super::sql::{opt, secs, ts};
@@ -151,7 +152,7 @@ impl Store {
                     });
                 }
                 Ending::LocalSessions(subject) | Ending::LocalEverything(subject) => {
-                    devices.extend(local_devices(&mut tx, subject).await?);
+                    devices.extend(live_device_ids_in(&mut tx, subject).await?);
                     self.revoke_links_of_in(&mut tx, subject, now).await?;
                     if matches!(ending, Ending::LocalEverything(_)) {
                         revoked.push(self.subject_revocation(subject));
@@ -241,12 +242,4 @@ async fn upstream_devices(
     .bind(sid)
     .fetch_all(&mut **tx)
     .await
-}
-
-/// The live devices of the app's user `subject`.
-async fn local_devices(tx: &mut Tx, subject: &str) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT id FROM jwt_guard_devices WHERE subject = $1 AND revoked_at IS NULL")
-        .bind(subject)
-        .fetch_all(&mut **tx)
-        .await
 }
