@@ -59,7 +59,7 @@ pub(crate) async fn keep_current(
                     {
                         crate::observe::revocation_arrived(at);
                     }
-                    revocations.apply(&announced.revocation);
+                    store.apply_revocation(&announced.revocation);
                 }
                 Ok(None) => {}
                 Err(e) => {

@@ -11,10 +11,26 @@ use crate::config::JwtConfig;
 use crate::keys::KeyRing;
 use crate::secret::random_id;
 
-/// A token could not be signed (a key fault; never caused by request input).
+/// A token could not be issued: a key fault (never caused by request input), or
+/// a lifetime asked of [`Issuer::access_for`] that no revocation would cover.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot sign token")]
-pub struct IssueError(#[source] jsonwebtoken::errors::Error);
+#[error(transparent)]
+pub struct IssueError(IssueFault);
+
+#[derive(Debug, thiserror::Error)]
+enum IssueFault {
+    #[error("cannot sign token")]
+    Sign(#[source] jsonwebtoken::errors::Error),
+    #[error(
+        "a token of {ttl} s is longer than {what} ({max} s): a revocation of it would end \
+         before it does"
+    )]
+    TooLong {
+        ttl: u64,
+        max: u64,
+        what: &'static str,
+    },
+}
 
 /// A freshly signed token and the claims it carries.
 #[derive(Clone, Debug)]
@@ -90,6 +106,8 @@ pub struct Issuer {
     clock: Clock,
     access_ttl: u64,
     refresh_ttl: u64,
+    /// Longest `ttl` of [`Issuer::access_for`] naming no device.
+    max_minted_ttl: u64,
     issuer: Option<String>,
     audience: Option<String>,
     token_type: String,
@@ -115,6 +133,7 @@ impl Issuer {
             clock,
             access_ttl: config.access_ttl.as_secs(),
             refresh_ttl: config.refresh_ttl.as_secs(),
+            max_minted_ttl: config.max_minted_lifetime().as_secs(),
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
             access_typ: config.access_token_typ.clone(),
@@ -195,8 +214,8 @@ impl Issuer {
     ) -> Result<IssuedToken, IssueError> {
         let header = self.header_for(registered.typ);
         let token = Token { registered, claims };
-        let jws =
-            jsonwebtoken::encode(&header, &token, self.keys.encoding_key()).map_err(IssueError)?;
+        let jws = jsonwebtoken::encode(&header, &token, self.keys.encoding_key())
+            .map_err(|e| IssueError(IssueFault::Sign(e)))?;
         Ok(IssuedToken {
             token: jws,
             claims: token.registered,
@@ -218,12 +237,27 @@ impl Issuer {
 
     /// An access token carrying `claims`, valid for `ttl` seconds instead of
     /// `access_ttl` (an operator's tool minting a token by hand).
+    ///
+    /// Refused past what revocations cover: `max_minted_ttl` for a token that
+    /// names no device (a revocation of its subject lasts that long), and
+    /// `access_ttl` for one that names a device (a device's revocation lasts as
+    /// long as its access tokens).
     pub fn access_for<C: Serialize>(
         &self,
         grant: &Grant<'_>,
         claims: &C,
         ttl: u64,
     ) -> Result<IssuedToken, IssueError> {
+        let (max, what) = match grant.device_id {
+            Some(_) => (
+                self.access_ttl,
+                "access_ttl, for a token that names a device",
+            ),
+            None => (self.max_minted_ttl, "max_minted_ttl"),
+        };
+        if ttl > max {
+            return Err(IssueError(IssueFault::TooLong { ttl, max, what }));
+        }
         self.sign(self.registered(TokenKind::Access, grant, ttl), claims)
     }
 
@@ -305,5 +339,53 @@ impl Issuer {
             },
             expires_in: access.claims.exp.saturating_sub(access.claims.iat),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::claims::NoClaims;
+
+    fn grant(device_id: Option<&str>) -> Grant<'_> {
+        Grant {
+            subject: "alice",
+            device_id,
+            orig_iat: 100,
+            acr: None,
+            amr: &[],
+            dpop_jkt: None,
+        }
+    }
+
+    #[test]
+    fn a_token_no_revocation_would_cover_is_not_issued() {
+        let mut config = JwtConfig::hmac("a signer test secret of 32+ bytes!!");
+        config.max_minted_ttl = Some(crate::config::HumanDuration::from_secs(3_600));
+        let keys = Arc::new(KeyRing::from_config(&config).unwrap_or_else(|e| panic!("{e}")));
+        let issuer = Issuer::new(keys, &config, Clock::system());
+        let access = config.access_ttl.as_secs();
+        assert!(issuer.access_for(&grant(None), &NoClaims {}, 3_600).is_ok());
+        let err = issuer
+            .access_for(&grant(None), &NoClaims {}, 3_601)
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            err.as_deref()
+                .is_some_and(|e| e.contains("max_minted_ttl (3600 s)")),
+            "{err:?}"
+        );
+        // A device's revocation lasts as long as its access tokens.
+        assert!(issuer
+            .access_for(&grant(Some("d1")), &NoClaims {}, access)
+            .is_ok());
+        let err = issuer
+            .access_for(&grant(Some("d1")), &NoClaims {}, access + 1)
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            err.as_deref().is_some_and(|e| e.contains("access_ttl")),
+            "{err:?}"
+        );
     }
 }

@@ -27,6 +27,7 @@ storage_tests!(
     permanent_tokens_rotate_and_a_superseded_one_revokes_the_device,
     concurrent_permanent_refreshes_rotate_exactly_once,
     a_remembered_device_is_refused_after_changes_made_elsewhere,
+    a_device_revocation_leaves_memory_with_its_access_tokens,
     last_used_is_written_once_per_accuracy_window,
     permanent_token_header_is_refused_everywhere_else,
     device_cap_rejects_or_evicts,
@@ -526,6 +527,94 @@ async fn a_remembered_device_is_refused_after_changes_made_elsewhere(db: DbKind)
         current = s(&json_body(res).await["permanent_token"]);
     }
     assert_eq!(b.device_refresh(&current).await.status(), Status::Ok);
+    a.finish().await;
+}
+
+/// A logout's revocation is held in memory as long as the device's access
+/// tokens can live (`access_ttl` + `leeway`), not as long as its refresh or
+/// permanent tokens: those are revoked in the database with the device and every
+/// use of them asks it. Once the revocation has left memory, every token of the
+/// device is still refused — and the instance that remembered the device (it
+/// issued its permanent token) has forgotten it with the logout.
+async fn a_device_revocation_leaves_memory_with_its_access_tokens(db: DbKind) {
+    let config = json!({
+        "secret": TEST_SECRET,
+        "access_ttl": "5m",
+        "leeway": "10s",
+        "revocation": { "poll": "1h", "listen": false },
+    });
+    let Some(a) = TestApp::on(db, config.clone()).await else {
+        return;
+    };
+    let b = TestApp::start_on(&a.database_url, config, a.clock.clone()).await;
+    let login = a.login("alice").await;
+    let (access, refresh, permanent) = (
+        s(&login["access"]),
+        s(&login["refresh"]),
+        s(&login["permanent_token"]),
+    );
+    let out = b
+        .send_with_token(Method::Post, "/auth/logout", &access)
+        .await;
+    assert_eq!(out.status(), Status::NoContent);
+
+    let row: Option<(i64, i64)> =
+        sqlx::query_as("SELECT until, created_at FROM jwt_guard_revocations WHERE kind = 'device'")
+            .fetch_optional(a.pool())
+            .await
+            .unwrap_or(None);
+    let (until, created) = row.unwrap_or_default();
+    assert_eq!(until - created, 310, "access_ttl + leeway: {row:?}");
+
+    // A learns of it, and drops it once the device's access tokens have expired.
+    let revocations = a.runtime().verifier().revocations();
+    let cursor = a
+        .store()
+        .poll_revocations(Default::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(revocations.counts().1, 1);
+    assert_eq!(
+        a.get_with_token("/me", &access).await.status(),
+        Status::Unauthorized
+    );
+    a.clock.advance(311);
+    let _ = a.store().poll_revocations(cursor).await;
+    assert_eq!(revocations.counts().1, 0, "gone from memory");
+
+    // Every token of the device is still refused: the access token by its own
+    // expiry, the others by the database.
+    assert_eq!(
+        a.get_with_token("/me", &access).await.status(),
+        Status::Unauthorized
+    );
+    let res = a
+        .post_json("/auth/token/refresh", json!({ "refresh": refresh }))
+        .await;
+    assert_eq!(res.status(), Status::Unauthorized);
+    assert!(s(&json_body(res).await["error_description"]).contains("not valid"));
+    let res = a.device_refresh(&permanent).await;
+    assert_eq!(res.status(), Status::Unauthorized);
+    assert!(s(&json_body(res).await["error_description"]).contains("not valid"));
+    let devices: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM jwt_guard_devices WHERE revoked_at IS NULL")
+            .fetch_one(a.pool())
+            .await
+            .unwrap_or(-1);
+    assert_eq!(devices, 0, "nothing came back to life");
+
+    // A session started after the revocation left works as usual.
+    let again = a.login("alice").await;
+    assert_eq!(
+        a.get_with_token("/me", &s(&again["access"])).await.status(),
+        Status::Ok
+    );
+    assert_eq!(
+        a.device_refresh(&s(&again["permanent_token"]))
+            .await
+            .status(),
+        Status::Ok
+    );
     a.finish().await;
 }
 

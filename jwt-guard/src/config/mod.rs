@@ -73,8 +73,9 @@ pub struct JwtConfig {
     /// Default `7d`.
     pub refresh_window: HumanDuration,
     /// Longest lifetime of a token minted outside the login routes (`jwt-guard token
-    /// mint --ttl`). Revocations last at least this long, so none expires before
-    /// what it revokes. Default: `refresh_window`.
+    /// mint --ttl`). A revocation of a subject ("log out everywhere") lasts at
+    /// least this long, so none expires before what it revokes. Default:
+    /// `refresh_window`.
     pub max_minted_ttl: Option<HumanDuration>,
     /// Clock-skew allowance for `exp`/`nbf`. Default `0s`, at most `60s`.
     pub leeway: HumanDuration,
@@ -321,12 +322,23 @@ impl JwtConfig {
     }
 
     /// The longest any token this configuration issues can live, leeway included:
-    /// how long a revocation must last.
+    /// how long a revocation of a whole subject must last.
     pub fn longest_token_lifetime(&self) -> u64 {
         self.access_ttl
             .as_secs()
             .max(self.refresh_ttl.as_secs())
             .max(self.max_minted_lifetime().as_secs())
+            .saturating_add(self.leeway.as_secs())
+    }
+
+    /// How long a device's revocation must last, leeway included: as long as an
+    /// access token, the one token that names a device (`did`) and is accepted
+    /// on memory alone. Its refresh tokens are checked against the database at
+    /// every use (and revoked there with it), its permanent token too, and
+    /// minted tokens name no device.
+    pub fn device_token_lifetime(&self) -> u64 {
+        self.access_ttl
+            .as_secs()
             .saturating_add(self.leeway.as_secs())
     }
 

@@ -137,7 +137,7 @@ impl Store {
             return Ok(false);
         }
         crate::observe::revoked(revocation.kind());
-        self.revocations.apply(&revocation);
+        self.apply_revocation(&revocation);
         Ok(true)
     }
 

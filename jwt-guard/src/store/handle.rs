@@ -40,8 +40,12 @@ pub(crate) struct StoreSettings {
     pub(crate) cap_policy: CapPolicy,
     /// Seconds a rotated refresh token may be retried while its successor is unused.
     pub(crate) reuse_grace: u64,
-    /// Longest lifetime of any token the store tracks (revocations outlive it).
+    /// Longest lifetime of any token the store tracks: how long a revocation of
+    /// a subject (which covers minted tokens too) lasts.
     pub(crate) max_token_ttl: u64,
+    /// Longest lifetime of a token that names a device and is checked from
+    /// memory alone (an access token): how long a device's revocation lasts.
+    pub(crate) device_token_ttl: u64,
     /// How long dead rows are kept before the archiver removes them.
     pub(crate) archive_after: u64,
     /// How long audit rows are kept.
@@ -59,6 +63,7 @@ impl StoreSettings {
             cap_policy: config.devices.cap_policy,
             reuse_grace: config.refresh_reuse_grace.as_secs(),
             max_token_ttl: config.longest_token_lifetime(),
+            device_token_ttl: config.device_token_lifetime(),
             archive_after: config.archive.after.as_secs(),
             audit_retention: config.archive.audit_retention.as_secs(),
         }
@@ -112,7 +117,7 @@ impl Store {
             clock,
             revocations,
             pending: Arc::default(),
-            devices_issued: Arc::new(DeviceMemory::new(settings.max_token_ttl)),
+            devices_issued: Arc::new(DeviceMemory::new()),
             settings,
         }
     }

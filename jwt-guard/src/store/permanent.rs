@@ -274,7 +274,8 @@ impl Store {
             ..device.clone()
         };
         self.devices_issued.forget(presented);
-        self.devices_issued.remember(&next.digest(), current, now);
+        self.devices_issued
+            .remember(&next.digest(), current, now, &self.revocations);
         (next, expires_at)
     }
 

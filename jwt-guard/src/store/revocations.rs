@@ -106,16 +106,31 @@ impl Store {
         }
         tx.commit().await?;
         for revocation in revocations {
-            self.revocations.apply(revocation);
+            self.apply_revocation(revocation);
         }
         Ok(())
     }
 
-    /// A device revocation lasting as long as any token it could have issued.
+    /// Puts a committed (or, during an outage, pending) revocation in force
+    /// here: in the set every check reads, then in what this instance remembers
+    /// of its devices — in that order, which [`DeviceMemory::remember`] relies on.
+    ///
+    /// [`DeviceMemory::remember`]: super::device_memory::DeviceMemory::remember
+    pub(crate) fn apply_revocation(&self, revocation: &Revocation) {
+        self.revocations.apply(revocation);
+        self.devices_issued.ended(revocation);
+    }
+
+    /// A device revocation lasting as long as the device's access tokens could
+    /// (see [`JwtConfig::device_token_lifetime`]): its refresh and permanent
+    /// tokens are revoked in the database in the same transaction, and each of
+    /// their uses asks the database.
+    ///
+    /// [`JwtConfig::device_token_lifetime`]: crate::config::JwtConfig::device_token_lifetime
     pub(crate) fn device_revocation(&self, device_id: &str, now: u64) -> Revocation {
         Revocation::Device {
             device_id: device_id.to_owned(),
-            until: now.saturating_add(self.settings.max_token_ttl),
+            until: now.saturating_add(self.settings.device_token_ttl),
         }
     }
 
@@ -139,10 +154,15 @@ impl Store {
     pub(crate) fn log_out_while_unreachable(&self, logout: PendingLogout) {
         let now = self.now();
         let revocation = match &logout {
-            PendingLogout::Device { device_id, .. } => self.device_revocation(device_id, now),
+            // Until it is written, nothing in the database refuses the device's
+            // refresh tokens: memory holds it as long as any token can live.
+            PendingLogout::Device { device_id, .. } => Revocation::Device {
+                device_id: device_id.clone(),
+                until: now.saturating_add(self.settings.max_token_ttl),
+            },
             PendingLogout::Everywhere { subject } => self.subject_revocation(subject),
         };
-        self.revocations.apply(&revocation);
+        self.apply_revocation(&revocation);
         match self.pending.lock() {
             Ok(mut pending) => pending.push(logout),
             Err(poisoned) => poisoned.into_inner().push(logout),
@@ -316,7 +336,7 @@ impl Store {
                         crate::observe::revocation_arrived(secs(created).saturating_mul(1000));
                     }
                 }
-                self.revocations.apply(&revocation);
+                self.apply_revocation(&revocation);
             }
         }
         Ok(())

@@ -149,7 +149,8 @@ impl Store {
                 .open_session_at_once(&device, user_agent, digest.as_str(), &start)
                 .await?
         {
-            self.devices_issued.remember(&digest, device.clone(), now);
+            self.devices_issued
+                .remember(&digest, device.clone(), now, &self.revocations);
             return Ok((device, token, None));
         }
         let id = &device.id;
@@ -230,7 +231,8 @@ impl Store {
             .await?;
         }
         self.commit_revoking(tx, &revoked).await?;
-        self.devices_issued.remember(&digest, device.clone(), now);
+        self.devices_issued
+            .remember(&digest, device.clone(), now, &self.revocations);
         Ok((device, token, consumed))
     }
 

@@ -286,7 +286,9 @@ impl AccessToken<'_> {
         self
     }
 
-    /// Binds the token to a device (`did`), as tokens from a login are.
+    /// Binds the token to a device (`did`), as tokens from a login are. A
+    /// device's revocation lasts `access_ttl` (plus `leeway`): a token made here
+    /// with a longer [`ttl`](Self::ttl) outlives it, which a real one cannot.
     pub fn device(mut self, device_id: &str) -> Self {
         self.device_id = Some(device_id.to_owned());
         self
