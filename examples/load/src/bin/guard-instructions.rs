@@ -145,7 +145,8 @@ fn up_under_valgrind() -> bool {
 }
 
 /// The instructions callgrind counted over `args.requests` requests to `path`,
-/// read from dump number `dump`.
+/// read from dump number `dump` (`None` on a wrong answer, a failed control
+/// command, or a dump that counted nothing).
 fn measure(
     pid: u32,
     out: &Path,
@@ -168,13 +169,12 @@ fn measure(
     control(pid, &["--dump"])?;
     let file = dump_file(out, dump)?;
     let text = std::fs::read_to_string(file).ok()?;
+    // `totals:` counts what ran since the zeroing (`summary:` says 0 after one).
     text.lines()
-        .find_map(|l| {
-            l.strip_prefix("summary:")
-                .or_else(|| l.strip_prefix("totals:"))
-        })
+        .find_map(|l| l.strip_prefix("totals:"))
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse().ok())
+        .filter(|total: &u64| *total > 0)
 }
 
 /// `callgrind_control <args> <pid>`.
