@@ -476,3 +476,190 @@ impl KeepAlive {
         Some(status)
     }
 }
+
+/// The demo users the route steps act as, in turn.
+pub const USERS: &[&str] = &["alice", "bob", "admin"];
+
+/// The routes [`route_step`] drives: a guarded read (`GET /me`) and the stateful
+/// routes.
+pub const ROUTES: &[&str] = &[
+    "verify",
+    "login",
+    "refresh",
+    "device refresh",
+    "link use",
+    "logout",
+];
+
+/// The status a route's step answers when it succeeded.
+pub fn expected_status(route: &str) -> u16 {
+    if route == "logout" {
+        204
+    } else {
+        200
+    }
+}
+
+const JSON: (&str, &str) = ("Content-Type", "application/json");
+
+/// One client's next request of a route, given its own state: the answer's status
+/// and body, or `None` when it has run out of prepared work (links, sessions) or
+/// got no answer.
+pub type Step = Box<dyn FnMut() -> Option<(u16, String)> + Send>;
+
+/// A login's whole answer (status 200), or `None`.
+fn login_body(port: u16, user: &str) -> Option<String> {
+    let body = format!(r#"{{"username":"{user}","password":"{user}-password"}}"#);
+    let (status, text) = request(port, "POST", "/auth/token", &[JSON], &body)?;
+    (status == 200).then_some(text)
+}
+
+/// Prepares one client's steps of `route` against the showcase on `port`
+/// (untimed: sessions, links), then the step function. `route` is one of
+/// [`ROUTES`]; client `client` acts as one of the demo users. Setup that needs
+/// a supply (links to use, sessions to log out) prepares for `prepare_for`.
+pub fn route_step(port: u16, route: &str, client: usize, prepare_for: Duration) -> Step {
+    let user = USERS[client % USERS.len()];
+    match route {
+        "verify" => {
+            let bearer = login(port, user)
+                .map(|access| format!("Bearer {access}"))
+                .unwrap_or_default();
+            Box::new(move || request(port, "GET", "/me", &[("Authorization", &bearer)], ""))
+        }
+        "login" => Box::new(move || {
+            let body = format!(r#"{{"username":"{user}","password":"{user}-password"}}"#);
+            request(port, "POST", "/auth/token", &[JSON], &body)
+        }),
+        "refresh" => {
+            let mut refresh = login_body(port, user)
+                .map(|b| field(&b, "refresh"))
+                .unwrap_or_default();
+            Box::new(move || {
+                let body = format!(r#"{{"refresh":"{refresh}"}}"#);
+                let answer = request(port, "POST", "/auth/token/refresh", &[JSON], &body)?;
+                if answer.0 == 200 {
+                    refresh = field(&answer.1, "refresh");
+                }
+                Some(answer)
+            })
+        }
+        "device refresh" => {
+            let mut permanent = login_body(port, user)
+                .map(|b| field(&b, "permanent_token"))
+                .unwrap_or_default();
+            Box::new(move || {
+                let answer = request(
+                    port,
+                    "POST",
+                    "/auth/device/refresh",
+                    &[("Permanent-Token", &permanent)],
+                    "",
+                )?;
+                if answer.0 == 200 {
+                    permanent = field(&answer.1, "permanent_token");
+                }
+                Some(answer)
+            })
+        }
+        "link use" => {
+            let access = login_body(port, user)
+                .map(|b| field(&b, "access"))
+                .unwrap_or_default();
+            let bearer = format!("Bearer {access}");
+            let mut links = Vec::new();
+            let until = Instant::now() + prepare_for;
+            while Instant::now() < until {
+                if let Some((200, body)) = request(
+                    port,
+                    "POST",
+                    "/links/verify-email",
+                    &[("Authorization", &bearer)],
+                    "",
+                ) {
+                    let url = field(&body, "url");
+                    if let Some(at) = url.find("/links/") {
+                        links.push(url[at..].to_owned());
+                    }
+                }
+            }
+            Box::new(move || {
+                let path = links.pop()?;
+                request(port, "GET", &path, &[], "")
+            })
+        }
+        "logout" => {
+            let mut sessions = Vec::new();
+            let until = Instant::now() + prepare_for;
+            while Instant::now() < until {
+                if let Some(body) = login_body(port, user) {
+                    sessions.push(format!("Bearer {}", field(&body, "access")));
+                }
+            }
+            Box::new(move || {
+                let bearer = sessions.pop()?;
+                request(
+                    port,
+                    "POST",
+                    "/auth/logout",
+                    &[("Authorization", &bearer)],
+                    "",
+                )
+            })
+        }
+        _ => Box::new(|| None),
+    }
+}
+
+/// CPU seconds (user + system) used so far by the processes named `name` (the
+/// kernel's `comm`, at most 15 characters: `showcase`, `postgres`,
+/// `pgbouncer`), or by this process with `"self"`. A process that exits between
+/// two readings takes its share with it: read around windows in which the
+/// processes measured stay up (pooled connections do).
+pub fn cpu_seconds(name: &str) -> f64 {
+    let ticks = clock_ticks();
+    let stat_of = |path: PathBuf| std::fs::read_to_string(path).ok();
+    let used = |stat: &str| -> Option<(String, f64)> {
+        // `pid (comm) state ...`: comm may hold spaces, so split at the last ')'.
+        let (head, rest) = stat.rsplit_once(')')?;
+        let comm = head.split_once('(')?.1.to_owned();
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        // After comm: state is field 0, utime 11, stime 12.
+        let utime: f64 = fields.get(11)?.parse().ok()?;
+        let stime: f64 = fields.get(12)?.parse().ok()?;
+        Some((comm, (utime + stime) / ticks))
+    };
+    if name == "self" {
+        return stat_of(PathBuf::from("/proc/self/stat"))
+            .and_then(|s| used(&s))
+            .map_or(0.0, |(_, s)| s);
+    }
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        })
+        .filter_map(|e| stat_of(e.path().join("stat")))
+        .filter_map(|s| used(&s))
+        .filter(|(comm, _)| comm == name)
+        .map(|(_, seconds)| seconds)
+        .sum()
+}
+
+/// The kernel's clock ticks per second (`getconf CLK_TCK`; 100 on Linux when
+/// it cannot be asked).
+fn clock_ticks() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
+}

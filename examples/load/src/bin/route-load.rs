@@ -40,8 +40,8 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
 use load::{
-    field, request, scratch_sqlite, showcase_binary_or_exit, spawn_showcase, wait_until_up,
-    Instances, PgBouncer, ScratchDatabase, StatementLog, WireCounter,
+    route_step, scratch_sqlite, showcase_binary_or_exit, spawn_showcase, wait_until_up, Instances,
+    PgBouncer, ScratchDatabase, StatementLog, Step, WireCounter,
 };
 
 /// The stateful routes of a release showcase under load, on SQLite and PostgreSQL.
@@ -76,12 +76,6 @@ enum Db {
 }
 
 const PORT: u16 = 8111;
-const JSON: (&str, &str) = ("Content-Type", "application/json");
-const USERS: &[&str] = &["alice", "bob", "admin"];
-
-/// One client's next request of a route, given its own state; `None` when it has
-/// run out of prepared work (links, sessions).
-type Step = Box<dyn FnMut() -> Option<(u16, String)> + Send>;
 
 struct Row {
     route: &'static str,
@@ -159,98 +153,6 @@ impl Counters<'_> {
     }
 }
 
-fn login(user: &str) -> Option<String> {
-    let body = format!(r#"{{"username":"{user}","password":"{user}-password"}}"#);
-    let (status, text) = request(PORT, "POST", "/auth/token", &[JSON], &body)?;
-    (status == 200).then_some(text)
-}
-
-/// Prepares one client's steps for `route` (untimed), then the step function.
-fn prepare(route: &str, client: usize, prepare_for: Duration) -> Step {
-    let user = USERS[client % USERS.len()];
-    match route {
-        "login" => Box::new(move || {
-            let body = format!(r#"{{"username":"{user}","password":"{user}-password"}}"#);
-            request(PORT, "POST", "/auth/token", &[JSON], &body)
-        }),
-        "refresh" => {
-            let mut refresh = login(user)
-                .map(|b| field(&b, "refresh"))
-                .unwrap_or_default();
-            Box::new(move || {
-                let body = format!(r#"{{"refresh":"{refresh}"}}"#);
-                let answer = request(PORT, "POST", "/auth/token/refresh", &[JSON], &body)?;
-                if answer.0 == 200 {
-                    refresh = field(&answer.1, "refresh");
-                }
-                Some(answer)
-            })
-        }
-        "device refresh" => {
-            let mut permanent = login(user)
-                .map(|b| field(&b, "permanent_token"))
-                .unwrap_or_default();
-            Box::new(move || {
-                let answer = request(
-                    PORT,
-                    "POST",
-                    "/auth/device/refresh",
-                    &[("Permanent-Token", &permanent)],
-                    "",
-                )?;
-                if answer.0 == 200 {
-                    permanent = field(&answer.1, "permanent_token");
-                }
-                Some(answer)
-            })
-        }
-        "link use" => {
-            let access = login(user).map(|b| field(&b, "access")).unwrap_or_default();
-            let bearer = format!("Bearer {access}");
-            let mut links = Vec::new();
-            let until = Instant::now() + prepare_for;
-            while Instant::now() < until {
-                if let Some((200, body)) = request(
-                    PORT,
-                    "POST",
-                    "/links/verify-email",
-                    &[("Authorization", &bearer)],
-                    "",
-                ) {
-                    let url = field(&body, "url");
-                    if let Some(at) = url.find("/links/") {
-                        links.push(url[at..].to_owned());
-                    }
-                }
-            }
-            Box::new(move || {
-                let path = links.pop()?;
-                request(PORT, "GET", &path, &[], "")
-            })
-        }
-        "logout" => {
-            let mut sessions = Vec::new();
-            let until = Instant::now() + prepare_for;
-            while Instant::now() < until {
-                if let Some(body) = login(user) {
-                    sessions.push(format!("Bearer {}", field(&body, "access")));
-                }
-            }
-            Box::new(move || {
-                let bearer = sessions.pop()?;
-                request(
-                    PORT,
-                    "POST",
-                    "/auth/logout",
-                    &[("Authorization", &bearer)],
-                    "",
-                )
-            })
-        }
-        _ => Box::new(|| None),
-    }
-}
-
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -270,7 +172,7 @@ fn median(mut counts: Vec<u64>) -> u64 {
 
 /// One client alone sends `n` requests of `route`; their per-request counts.
 fn alone(route: &'static str, n: usize, counters: &Counters<'_>) -> (Vec<u64>, Vec<u64>) {
-    let mut step = prepare(route, 0, Duration::from_secs(1));
+    let mut step = route_step(PORT, route, 0, Duration::from_secs(1));
     let (mut statements, mut trips) = (Vec::new(), Vec::new());
     for _ in 0..n {
         let before = counters.now();
@@ -298,7 +200,7 @@ fn measure(
     // Setup runs on the clients' own threads, then every client starts together.
     let steps: Vec<Step> = thread::scope(|scope| {
         let handles: Vec<_> = (0..clients)
-            .map(|c| scope.spawn(move || prepare(route, c, Duration::from_secs(seconds))))
+            .map(|c| scope.spawn(move || route_step(PORT, route, c, Duration::from_secs(seconds))))
             .collect();
         handles.into_iter().filter_map(|h| h.join().ok()).collect()
     });
@@ -436,8 +338,8 @@ fn run_backend(
         return None;
     }
     // The marker request's token (a session of its own).
-    let marker_bearer = login("admin")
-        .map(|b| format!("Bearer {}", field(&b, "access")))
+    let marker_bearer = load::login(PORT, "admin")
+        .map(|access| format!("Bearer {access}"))
         .unwrap_or_default();
     let mut counters = Counters {
         log: &log,
