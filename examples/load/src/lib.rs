@@ -263,6 +263,16 @@ impl StatementLog {
     }
 }
 
+/// The working directory showcases are started in: a scratch directory of this
+/// run's. The showcase writes `JwtGuard.toml` into its working directory, and
+/// one left in the project would be read by the `jwt-guard` command there (and
+/// by its tests).
+pub fn showcase_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("load-showcase-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}
+
 /// Starts the showcase on `port` with `env`; with `log` its log lines that contain
 /// `count` are counted into it (marker lines apart).
 pub fn spawn_showcase(
@@ -272,6 +282,7 @@ pub fn spawn_showcase(
     count: Option<&'static str>,
 ) -> Option<(Child, StatementLog)> {
     let mut command = Command::new(binary);
+    command.current_dir(showcase_dir());
     command.env("ROCKET_PORT", port.to_string());
     for (name, value) in env {
         command.env(name, value);

@@ -64,6 +64,7 @@ fn main() {
             &format!("--callgrind-out-file={}/cg.out", out.display()),
         ])
         .arg(&showcase)
+        .current_dir(load::showcase_dir())
         .env("ROCKET_PORT", PORT.to_string())
         .env("ROCKET_LOG_LEVEL", "off")
         .env("SHOWCASE_BENCH_ROUTES", "1")
