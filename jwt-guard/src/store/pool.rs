@@ -93,8 +93,8 @@ impl JwtPool {
     /// by its one tell: two client connections, each outside a transaction, share
     /// a server session — a statement one of them prepares is there for the
     /// other (`42P05 duplicate_prepared_statement`). Direct connections, and
-    /// poolers in session mode, never share one. The probe is made up to
-    /// [`POOLER_PROBES`] times: a pooler may lend the second client another
+    /// poolers in session mode, never share one. The probe is made up to four
+    /// times: a pooler may lend the second client another
     /// server connection (another client took the first one back in between),
     /// and one that does so every time goes unnoticed (so launch is never
     /// refused by mistake). SQLite: `false`.
