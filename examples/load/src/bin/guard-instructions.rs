@@ -21,7 +21,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use load::{field, request, scratch_sqlite, showcase_binary_or_exit, Instances, KeepAlive};
+use load::{request, scratch_sqlite, showcase_binary_or_exit, Instances, KeepAlive};
 
 /// Instructions per request of each bench route.
 #[derive(Parser, Debug)]
@@ -91,20 +91,11 @@ fn main() {
         eprintln!("the showcase did not start under valgrind");
         std::process::exit(1);
     }
-    let body = r#"{"username":"alice","password":"alice-password"}"#;
-    let bearer = match request(
-        PORT,
-        "POST",
-        "/auth/token",
-        &[("Content-Type", "application/json")],
-        body,
-    ) {
-        Some((200, answer)) => format!("Bearer {}", field(&answer, "access")),
-        other => {
-            eprintln!("login failed: {other:?}");
-            std::process::exit(1);
-        }
+    let Some(access) = load::login(PORT, "alice") else {
+        eprintln!("login failed");
+        std::process::exit(1);
     };
+    let bearer = format!("Bearer {access}");
     println!(
         "callgrind, {} requests a route on one keep-alive connection after {} to warm up; \
          SQLite showcase, the same Authorization header on every route",

@@ -30,8 +30,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use load::{
-    field, request, scratch_sqlite, showcase_binary_or_exit, spawn_showcase, wait_until_up,
-    Instances, KeepAlive,
+    scratch_sqlite, showcase_binary_or_exit, spawn_showcase, wait_until_up, Instances, KeepAlive,
 };
 
 /// The guard's cost: `#[use_jwt]` route against the same open route.
@@ -149,21 +148,12 @@ fn main() {
         eprintln!("the showcase did not start");
         std::process::exit(1);
     }
-    let body = r#"{"username":"alice","password":"alice-password"}"#;
     let bearers: Vec<String> = (0..args.tokens)
-        .map(|_| {
-            match request(
-                PORT,
-                "POST",
-                "/auth/token",
-                &[("Content-Type", "application/json")],
-                body,
-            ) {
-                Some((200, answer)) => format!("Bearer {}", field(&answer, "access")),
-                other => {
-                    eprintln!("login failed: {other:?}");
-                    std::process::exit(1);
-                }
+        .map(|_| match load::login(PORT, "alice") {
+            Some(access) => format!("Bearer {access}"),
+            None => {
+                eprintln!("login failed");
+                std::process::exit(1);
             }
         })
         .collect();
