@@ -163,6 +163,27 @@ impl ScratchDatabase {
             .unwrap_or("127.0.0.1:5432")
             .to_owned()
     }
+
+    /// One Debian PgBouncer in transaction mode (8 server connections) before
+    /// this database; `None`, with the reason printed, when it cannot start.
+    pub fn pgbouncer(&self) -> Option<PgBouncer> {
+        let server = self.server();
+        let (host, port) = server.split_once(':')?;
+        PgBouncer::start(host, port.parse().ok()?, 8)
+            .map_err(|why| eprintln!("PgBouncer: {why}"))
+            .ok()
+    }
+
+    /// The `ROCKET_DATABASES` table of an instance that reaches this database
+    /// through `bouncer`: `pooler = "transaction"`, and the database's own URL
+    /// for `LISTEN`.
+    pub fn through(&self, bouncer: &PgBouncer) -> String {
+        format!(
+            "{{jwt_guard={{url=\"{}\",pooler=\"transaction\",listen_url=\"{}\"}}}}",
+            bouncer.url_for(&self.url),
+            self.url
+        )
+    }
 }
 
 impl Drop for ScratchDatabase {

@@ -94,10 +94,10 @@ impl JwtPool {
     /// a server session — a statement one of them prepares is there for the
     /// other (`42P05 duplicate_prepared_statement`). Direct connections, and
     /// poolers in session mode, never share one. The probe is made up to four
-    /// times: a pooler may lend the second client another
-    /// server connection (another client took the first one back in between),
-    /// and one that does so every time goes unnoticed (so launch is never
-    /// refused by mistake). SQLite: `false`.
+    /// times: a pooler may lend the second client another server connection
+    /// (another client took the first one back in between), and one that does
+    /// so every time goes unnoticed (so launch is never refused by mistake).
+    /// SQLite: `false`.
     ///
     /// jwt-guard's fairing asks at launch when `pooler` is not set, and stops
     /// launch, naming the setting, when the answer is yes.
@@ -281,12 +281,12 @@ impl std::fmt::Debug for JwtPool {
     }
 }
 
-/// The probe of [`JwtPool::behind_transaction_pooler`] on two client
-/// connections.
 /// How many times [`JwtPool::behind_transaction_pooler`] probes before it
 /// answers no: a few round trips at launch, and only when `pooler` is not set.
 const POOLER_PROBES: usize = 4;
 
+/// The probe of [`JwtPool::behind_transaction_pooler`] on two client
+/// connections.
 async fn probe(first: &mut sqlx::AnyConnection, second: &mut sqlx::AnyConnection) -> bool {
     use sqlx::Executor as _;
     const PREPARE: &str = "PREPARE jwt_guard_pooler_probe AS SELECT 1";

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use load::{login, request, showcase_binary_or_exit, showcase_env, start_instances};
-use load::{PgBouncer, ScratchDatabase, LOAD_SECRET};
+use load::{ScratchDatabase, LOAD_SECRET};
 
 /// Requests per second across instances.
 #[derive(Parser, Debug)]
@@ -98,12 +98,7 @@ fn run(
     let db = ScratchDatabase::create(&format!("instances{n}"))?;
     // Through the pooler: its URL for the pool, the database's own for LISTEN.
     let bouncer = if pgbouncer {
-        let server = db.server();
-        let (host, port) = server.split_once(':')?;
-        let started = PgBouncer::start(host, port.parse().ok()?, 8)
-            .map_err(|why| eprintln!("PgBouncer: {why}"))
-            .ok()?;
-        Some(started)
+        Some(db.pgbouncer()?)
     } else {
         None
     };
@@ -116,11 +111,7 @@ fn run(
     );
     let mut env = showcase_env(&db.url, &jwt);
     if let Some(bouncer) = &bouncer {
-        env[1].1 = format!(
-            "{{jwt_guard={{url=\"{}\",pooler=\"transaction\",listen_url=\"{}\"}}}}",
-            bouncer.url_for(&db.url),
-            db.url
-        );
+        env[1].1 = db.through(bouncer);
     }
     let ports: Vec<u16> = (0..n).map(|i| FIRST_PORT + i).collect();
     let _instances = start_instances(showcase, &ports, &env)?;

@@ -46,7 +46,6 @@ struct Args {
 }
 
 const PORT: u16 = 8151;
-const JSON: (&str, &str) = ("Content-Type", "application/json");
 
 fn main() {
     let args = Args::parse();
@@ -117,11 +116,9 @@ fn run(name: &str, showcase: &Path, args: &Args) -> bool {
 
 /// One device: logged in, then out with its own access token.
 fn log_in_and_out() -> bool {
-    let login = r#"{"username":"alice","password":"alice-password"}"#;
-    let Some((200, body)) = request(PORT, "POST", "/auth/token", &[JSON], login) else {
+    let Some(access) = load::login(PORT, "alice") else {
         return false;
     };
-    let access = load::field(&body, "access");
     let bearer = format!("Bearer {access}");
     matches!(
         request(

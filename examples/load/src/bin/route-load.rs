@@ -40,8 +40,8 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
 use load::{
-    route_step, scratch_sqlite, showcase_binary_or_exit, spawn_showcase, wait_until_up, Instances,
-    PgBouncer, ScratchDatabase, StatementLog, Step, WireCounter,
+    expected_status, route_step, scratch_sqlite, showcase_binary_or_exit, spawn_showcase,
+    wait_until_up, Instances, ScratchDatabase, StatementLog, Step, WireCounter,
 };
 
 /// The stateful routes of a release showcase under load, on SQLite and PostgreSQL.
@@ -196,7 +196,7 @@ fn measure(
     // The route's first request: its statements not yet prepared on the
     // connection (cold).
     let (cold_statements, cold_trips) = alone(route, 1, counters);
-    let expected = if route == "logout" { 204 } else { 200 };
+    let expected = expected_status(route);
     // Setup runs on the clients' own threads, then every client starts together.
     let steps: Vec<Step> = thread::scope(|scope| {
         let handles: Vec<_> = (0..clients)
@@ -279,11 +279,7 @@ fn run_backend(
         "postgres" | "pgbouncer" => {
             let db = ScratchDatabase::create("routeload")?;
             let upstream = if backend == "pgbouncer" {
-                let server = db.server();
-                let (host, port) = server.split_once(':')?;
-                let started = PgBouncer::start(host, port.parse().ok()?, 8)
-                    .map_err(|why| eprintln!("PgBouncer: {why}"))
-                    .ok()?;
+                let started = db.pgbouncer()?;
                 let upstream = format!("127.0.0.1:{}", started.port);
                 pooler = format!(",pooler=\"transaction\",listen_url=\"{}\"", db.url);
                 bouncer = Some(started);

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use load::{cpu_seconds, expected_status, route_step, showcase_binary_or_exit, showcase_env};
-use load::{start_instances, PgBouncer, ScratchDatabase, Step, LOAD_SECRET, ROUTES};
+use load::{start_instances, ScratchDatabase, Step, LOAD_SECRET, ROUTES};
 
 /// CPU per request of each tier, each route kind.
 #[derive(Parser, Debug)]
@@ -65,22 +65,10 @@ fn main() {
         std::process::exit(2);
     };
     let bouncer = if args.pgbouncer {
-        let server = db.server();
-        let started = server
-            .split_once(':')
-            .and_then(|(host, port)| Some((host.to_owned(), port.parse::<u16>().ok()?)))
-            .map(|(host, port)| PgBouncer::start(&host, port, 8));
-        match started {
-            Some(Ok(bouncer)) => Some(bouncer),
-            Some(Err(why)) => {
-                eprintln!("PgBouncer: {why}");
-                std::process::exit(2);
-            }
-            None => {
-                eprintln!("cannot read the database server's address");
-                std::process::exit(2);
-            }
-        }
+        let Some(bouncer) = db.pgbouncer() else {
+            std::process::exit(2);
+        };
+        Some(bouncer)
     } else {
         None
     };
@@ -91,11 +79,7 @@ fn main() {
     );
     let mut env = showcase_env(&db.url, &jwt).to_vec();
     if let Some(bouncer) = &bouncer {
-        env[1].1 = format!(
-            "{{jwt_guard={{url=\"{}\",pooler=\"transaction\",listen_url=\"{}\"}}}}",
-            bouncer.url_for(&db.url),
-            db.url
-        );
+        env[1].1 = db.through(bouncer);
     }
     env.push(("SHOWCASE_CHEAP_PASSWORD_HASHES", "1".to_owned()));
     let Some(_instance) = start_instances(&showcase, &[PORT], &env) else {
